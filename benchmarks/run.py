@@ -1,0 +1,991 @@
+#!/usr/bin/env python3
+"""Benchmark harness: apiway against nginx on the same core.
+
+Every scenario is a server pinned to one CPU (``--server-cpu``, default 0) and
+driven by ``wrk`` pinned to another (``--client-cpu``, default 1) over
+keep-alive connections.  Upstreams used by proxy scenarios run on the client
+CPU as their own process group, so they are not counted as server CPU.
+
+For each measured run the harness reports requests/s, p50 and p99 latency
+(from ``wrk --latency``) and the *server CPU time per request*: utime + stime
+of the server's whole process group (the server process, its threads and its
+children, read from /proc) over the measured run, divided by the number of
+requests wrk completed.
+
+Rounds are interleaved (A B C D E, A B C D E, ...) and the table quotes the
+median of each figure across rounds.  nginx ``return 200`` is the reference
+measured in the same run.
+
+Only the Python standard library is used.  Run ``benchmarks/run.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import dataclasses
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+TEMPLATES = HERE / "templates"
+
+API_ID = "benchapi01"
+STAGE = "bench"
+LOOPBACK = "127.0.0.1"
+
+DOC_START = "<!-- bench:start -->"
+DOC_END = "<!-- bench:end -->"
+REFERENCE = "nginx-return-200"
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+NGINX_READY_TIMEOUT = 10.0
+APIWAY_READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 5.0
+# A measured run is rejected when more than this share of its requests failed.
+MAX_ERROR_RATIO = 0.01
+
+
+# --------------------------------------------------------------------------
+# scenarios
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # "nginx" or "apiway"
+    description: str
+    needs_upstream: bool = False
+    template: str = ""  # nginx config template
+    path: str = "/"  # request path (apiway: resource path below the stage)
+    body: str = "hello"  # body the probe request must return
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "nginx-return-200",
+        "nginx",
+        'nginx, 1 worker, `return 200 "hello"`',
+        template="nginx-return.conf.in",
+    ),
+    Scenario(
+        "nginx-proxy-pass",
+        "nginx",
+        "nginx, 1 worker, proxy_pass with upstream keepalive to nginx `return 200`",
+        needs_upstream=True,
+        template="nginx-proxy.conf.in",
+    ),
+    Scenario(
+        "apiway-mock",
+        "apiway",
+        "apiway, REST method with a MOCK integration and a static response template",
+        path="mock",
+        body='{"hello": "world"}',
+    ),
+    Scenario(
+        "apiway-http-proxy",
+        "apiway",
+        "apiway, REST method with an HTTP_PROXY integration to nginx `return 200`",
+        needs_upstream=True,
+        path="proxy",
+    ),
+    Scenario(
+        "apiway-aws-proxy",
+        "apiway",
+        "apiway, REST method with an AWS_PROXY integration to a trivial Python handler",
+        path="lambda",
+    ),
+]
+SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def apiway_url_path(resource: str) -> str:
+    return f"/restapis/{API_ID}/{STAGE}/_user_request_/{resource}"
+
+
+# --------------------------------------------------------------------------
+# errors
+
+
+class ScenarioFailed(Exception):
+    """A measured round could not be completed."""
+
+
+class StartFailed(ScenarioFailed):
+    """The server under test could not be started; later rounds are skipped."""
+
+
+class Interrupted(BaseException):
+    """Raised from SIGTERM / SIGHUP handlers so that cleanup runs."""
+
+
+# --------------------------------------------------------------------------
+# process management
+
+
+_RUNNING: list[ProcessGroup] = []
+
+
+class ProcessGroup:
+    """A child started in its own session, so its pid is also its pgid."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._log.close()
+            raise StartFailed(f"cannot start {name}: {exc}") from exc
+        _RUNNING.append(self)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        pgid = self.proc.pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=STOP_TIMEOUT)
+        # Members of the group that outlived the leader (e.g. orphaned workers).
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _group_pids(pgid) and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            time.sleep(0.05)
+        with contextlib.suppress(ValueError):
+            _RUNNING.remove(self)
+        self._log.close()
+
+    def log_tail(self, lines: int = 3) -> str:
+        return tail_text(self.log_path, lines)
+
+
+def stop_all() -> None:
+    """Stop every process group still running; safe to call more than once."""
+    old = signal.getsignal(signal.SIGINT)
+    with contextlib.suppress(ValueError):  # not in the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for pg in reversed(list(_RUNNING)):
+            with contextlib.suppress(Exception):
+                pg.stop()
+    finally:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGINT, old)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def tail_text(path: Path, lines: int = 3, width: int = 300) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    kept = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # For a Python traceback the exception line says it all.
+    kept = kept[-1:] if any(ln.startswith("Traceback (most recent call last)") for ln in kept) else kept[-lines:]
+    out = " / ".join(kept).replace(f"{REPO_ROOT}/", "")
+    return out if len(out) <= width else "..." + out[-width:]
+
+
+# --------------------------------------------------------------------------
+# CPU accounting from /proc
+
+
+def _read_stat(pid: int) -> tuple[int, int, int] | None:
+    """(ppid, pgrp, utime+stime+cutime+cstime in ticks) of one process."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # Field 2 (comm) may hold spaces or parentheses: split after the last ')'.
+    rest = data[data.rindex(b")") + 2 :].split()
+    # rest[0] is field 3 (state), so field N is rest[N - 3].
+    ppid, pgrp = int(rest[1]), int(rest[2])
+    utime, stime, cutime, cstime = (int(x) for x in rest[11:15])
+    # cutime/cstime hold the time of children that exited and were reaped, so
+    # a worker that dies during the run is still counted.
+    return ppid, pgrp, utime + stime + cutime + cstime
+
+
+def _all_stats() -> dict[int, tuple[int, int, int]]:
+    stats: dict[int, tuple[int, int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _read_stat(int(entry))
+            if st is not None:
+                stats[int(entry)] = st
+    return stats
+
+
+def _group_pids(pgid: int) -> list[int]:
+    return [pid for pid, (_, pgrp, _) in _all_stats().items() if pgrp == pgid]
+
+
+def group_cpu_seconds(root_pid: int) -> tuple[float, int]:
+    """CPU seconds of ``root_pid``'s process group plus all its descendants.
+
+    Returns (seconds, number of processes counted).
+    """
+    stats = _all_stats()
+    members = {pid for pid, (_, pgrp, _) in stats.items() if pgrp == root_pid}
+    if root_pid in stats:
+        members.add(root_pid)
+    # Descendants that moved to another process group or session.
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    todo = list(members)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in members:
+                members.add(child)
+                todo.append(child)
+    ticks = sum(stats[pid][2] for pid in members)
+    return ticks / CLK_TCK, len(members)
+
+
+# --------------------------------------------------------------------------
+# networking helpers (loopback only)
+
+
+_PORTS_HANDED_OUT: set[int] = set()
+
+
+def free_port() -> int:
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((LOOPBACK, 0))
+            port = s.getsockname()[1]
+        if port not in _PORTS_HANDED_OUT:
+            _PORTS_HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def tcp_accepting(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Accept": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def describe_get(port: int, path: str, body: str | None = None) -> tuple[bool, str]:
+    """(ok, description) of one GET; ok means status 200 (and ``body``, when given)."""
+    try:
+        status, got = http_get(port, path)
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"GET {path}: {type(exc).__name__}: {exc}"
+    text = got.decode("utf-8", "replace")
+    ok = status == 200 and (body is None or text.strip() == body)
+    snippet = text[:120].replace("\n", " ")
+    return ok, f"GET {path} -> {status} {snippet}" + ("" if ok or status != 200 else f" (expected {body})")
+
+
+def wait_ready(pg: ProcessGroup, port: int, path: str, timeout: float, log_tail: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    last = "port not accepting connections"
+    while time.monotonic() < deadline:
+        if not pg.alive():
+            raise StartFailed(f"{pg.name} exited with code {pg.proc.returncode}: {log_tail() or 'no output'}")
+        if tcp_accepting(port):
+            ok, last = describe_get(port, path)
+            if ok:
+                return
+        time.sleep(0.1)
+    tail = log_tail()
+    raise StartFailed(f"{pg.name} not ready within {timeout:g} s ({last})" + (f"; log: {tail}" if tail else ""))
+
+
+# --------------------------------------------------------------------------
+# wrk
+
+
+_UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_NUM_UNIT = r"([0-9]*\.?[0-9]+)(us|ms|s|m|h)"
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * _UNIT_MS[unit]
+
+
+@dataclasses.dataclass
+class WrkResult:
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int = 0
+    socket_errors: int = 0
+    raw: str = ""
+
+
+def parse_wrk(output: str) -> WrkResult:
+    dist: dict[str, float] = {}
+    for m in re.finditer(rf"^\s*(\d+(?:\.\d+)?)%\s+{_NUM_UNIT}\s*$", output, re.M):
+        dist[m.group(1)] = to_ms(m.group(2), m.group(3))
+    m_req = re.search(rf"^\s*(\d+) requests in {_NUM_UNIT}", output, re.M)
+    m_rps = re.search(r"^Requests/sec:\s+([0-9.]+)", output, re.M)
+    if not m_req or not m_rps or "50" not in dist or "99" not in dist:
+        raise ScenarioFailed("could not parse wrk output: " + " / ".join(output.strip().splitlines()[-3:]))
+    non_2xx = 0
+    m_non = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if m_non:
+        non_2xx = int(m_non.group(1))
+    sock = 0
+    m_sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if m_sock:
+        sock = sum(int(x) for x in m_sock.groups())
+    return WrkResult(
+        requests=int(m_req.group(1)),
+        duration_s=to_ms(m_req.group(2), m_req.group(3)) / 1e3,
+        rps=float(m_rps.group(1)),
+        p50_ms=dist["50"],
+        p99_ms=dist["99"],
+        non_2xx=non_2xx,
+        socket_errors=sock,
+        raw=output,
+    )
+
+
+# --------------------------------------------------------------------------
+# run context
+
+
+@dataclasses.dataclass
+class Context:
+    args: argparse.Namespace
+    tmp: Path
+    nginx: str
+    wrk: str
+    apiway: Path
+    upstream: ProcessGroup | None = None
+    upstream_port: int = 0
+    upstream_error: str = ""
+    project_dir: Path | None = None
+    counter: int = 0
+
+    def workdir(self, name: str) -> Path:
+        self.counter += 1
+        d = self.tmp / f"{self.counter:03d}-{name}"
+        d.mkdir(parents=True)
+        return d
+
+
+def render(template: str, dest: Path, **values: object) -> Path:
+    text = (TEMPLATES / template).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = re.findall(r"@[A-Z][A-Z_]*@", text)
+    if leftover:
+        raise RuntimeError(f"{template}: unfilled placeholders {sorted(set(leftover))}")
+    dest.write_text(text)
+    return dest
+
+
+def taskset(cpu: int, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *argv]
+
+
+def start_nginx(ctx: Context, name: str, template: str, cpu: int) -> tuple[ProcessGroup, int]:
+    prefix = ctx.workdir(name)
+    (prefix / "tmp").mkdir()
+    port = free_port()
+    conf = render(template, prefix / "nginx.conf", PORT=port, PREFIX=prefix, UPSTREAM_PORT=ctx.upstream_port)
+    error_log = prefix / "error.log"
+    argv = taskset(
+        cpu,
+        [ctx.nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", str(error_log), "-g", "daemon off;"],
+    )
+    pg = ProcessGroup(name, argv, prefix / "stdout.log")
+
+    def log_tail() -> str:
+        return tail_text(error_log) or pg.log_tail()
+
+    try:
+        wait_ready(pg, port, "/", NGINX_READY_TIMEOUT, log_tail)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg, port
+
+
+def write_apiway_project(ctx: Context) -> Path:
+    d = ctx.tmp / "apiway-project"
+    (d / "functions").mkdir(parents=True)
+    # Without an upstream the variable still needs a value; point it at a
+    # port nothing listens on (only the HTTP_PROXY method would use it).
+    upstream_port = ctx.upstream_port or free_port()
+    render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port)
+    render("bench-api.yaml.in", d / "bench-api.yaml")
+    shutil.copyfile(TEMPLATES / "functions" / "hello.py", d / "functions" / "hello.py")
+    return d
+
+
+def start_apiway(ctx: Context, name: str) -> tuple[ProcessGroup, int]:
+    if not ctx.apiway.exists():
+        raise StartFailed(f"apiway executable not found ({display_path(ctx.apiway)})")
+    if ctx.project_dir is None:
+        ctx.project_dir = write_apiway_project(ctx)
+    work = ctx.workdir(name)
+    port = free_port()
+    argv = taskset(
+        ctx.args.server_cpu,
+        [
+            str(ctx.apiway),
+            "serve",
+            str(ctx.project_dir / "apiway.yaml"),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--state",
+            str(work / "state.db"),  # fresh state on every start
+            *shlex.split(ctx.args.apiway_args),
+        ],
+    )
+    pg = ProcessGroup(name, argv, work / "apiway.log", cwd=ctx.project_dir)
+    try:
+        wait_ready(pg, port, apiway_url_path("mock"), APIWAY_READY_TIMEOUT, pg.log_tail)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg, port
+
+
+def start_upstream(ctx: Context) -> None:
+    try:
+        ctx.upstream, ctx.upstream_port = start_nginx(
+            ctx, "upstream-nginx", "nginx-return.conf.in", ctx.args.client_cpu
+        )
+    except Exception as exc:
+        ctx.upstream_error = f"upstream nginx failed to start: {exc}"
+
+
+def run_wrk(ctx: Context, port: int, path: str, duration: float) -> WrkResult:
+    a = ctx.args
+    argv = taskset(
+        a.client_cpu,
+        [
+            ctx.wrk,
+            f"-t{a.threads}",
+            f"-c{a.connections}",
+            f"-d{duration:g}s",
+            f"--timeout={a.timeout:g}s",
+            "--latency",
+            f"http://{LOOPBACK}:{port}{path}",
+        ],
+    )
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=duration + a.timeout + 30)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.returncode != 0:
+        raise ScenarioFailed(f"wrk exited with code {proc.returncode}: {' / '.join(out.strip().splitlines()[-3:])}")
+    return parse_wrk(out)
+
+
+# --------------------------------------------------------------------------
+# measurement
+
+
+@dataclasses.dataclass
+class RoundResult:
+    round: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_req: float
+    server_cpu_pct: float
+    requests: int
+    cpu_seconds: float
+    wall_seconds: float
+    processes: int
+    non_2xx: int
+    socket_errors: int
+
+
+@dataclasses.dataclass
+class ScenarioResult:
+    scenario: Scenario
+    rounds: list[RoundResult] = dataclasses.field(default_factory=list)
+    failures: list[str] = dataclasses.field(default_factory=list)
+    attempted: int = 0
+    disabled: str = ""
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.rounds)
+
+
+def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
+    a = ctx.args
+    if sc.needs_upstream:
+        if ctx.upstream is None:
+            raise StartFailed(ctx.upstream_error or "upstream nginx not running")
+        if not ctx.upstream.alive():
+            raise StartFailed(f"upstream nginx died: {ctx.upstream.log_tail()}")
+    if sc.kind == "nginx":
+        server, port = start_nginx(ctx, sc.name, sc.template, a.server_cpu)
+        path = sc.path
+    else:
+        server, port = start_apiway(ctx, sc.name)
+        path = apiway_url_path(sc.path)
+    try:
+        ok, desc = describe_get(port, path, sc.body)
+        if not ok:
+            raise StartFailed(f"probe failed: {desc}")
+        if a.warmup > 0:
+            run_wrk(ctx, port, path, a.warmup)
+            time.sleep(0.5)  # let warm-up connections close
+        if not server.alive():
+            raise ScenarioFailed(f"server exited during warm-up: {server.log_tail()}")
+        cpu0, _ = group_cpu_seconds(server.pid)
+        t0 = time.monotonic()
+        res = run_wrk(ctx, port, path, a.duration)
+        wall = time.monotonic() - t0
+        cpu1, nproc = group_cpu_seconds(server.pid)
+        if not server.alive():
+            raise ScenarioFailed(f"server exited during the run: {server.log_tail()}")
+    finally:
+        server.stop()
+    if res.requests <= 0:
+        raise ScenarioFailed("wrk completed no requests")
+    bad = res.non_2xx + res.socket_errors
+    if bad > MAX_ERROR_RATIO * res.requests:
+        raise ScenarioFailed(
+            f"{res.non_2xx} non-2xx responses and {res.socket_errors} socket errors in {res.requests} requests"
+        )
+    cpu = cpu1 - cpu0
+    return RoundResult(
+        round=round_no,
+        rps=res.rps,
+        p50_ms=res.p50_ms,
+        p99_ms=res.p99_ms,
+        cpu_us_per_req=cpu * 1e6 / res.requests,
+        server_cpu_pct=100.0 * cpu / wall if wall > 0 else 0.0,
+        requests=res.requests,
+        cpu_seconds=cpu,
+        wall_seconds=wall,
+        processes=nproc,
+        non_2xx=res.non_2xx,
+        socket_errors=res.socket_errors,
+    )
+
+
+def run_all(ctx: Context, selected: list[Scenario], results: dict[str, ScenarioResult]) -> None:
+    a = ctx.args
+    if any(s.needs_upstream for s in selected):
+        start_upstream(ctx)
+        if ctx.upstream is not None:
+            log(f"upstream nginx on CPU {a.client_cpu}, port {ctx.upstream_port}")
+        else:
+            log(ctx.upstream_error)
+    for round_no in range(1, a.rounds + 1):
+        for sc in selected:
+            res = results[sc.name]
+            if res.disabled:
+                continue
+            res.attempted += 1
+            label = f"[round {round_no}/{a.rounds}] {sc.name}"
+            try:
+                r = measure_round(ctx, sc, round_no)
+            except StartFailed as exc:
+                res.disabled = str(exc)
+                res.failures.append(f"round {round_no}: {exc}")
+                log(f"{label}: FAILED to start: {exc} (skipped in later rounds)")
+                continue
+            except ScenarioFailed as exc:
+                res.failures.append(f"round {round_no}: {exc}")
+                log(f"{label}: FAILED: {exc}")
+                continue
+            except Exception as exc:  # a harness problem must not lose the other scenarios
+                res.disabled = f"harness error: {type(exc).__name__}: {exc}"
+                res.failures.append(f"round {round_no}: {res.disabled}")
+                log(f"{label}: FAILED with a harness error (skipped in later rounds)")
+                traceback.print_exc()
+                continue
+            res.rounds.append(r)
+            log(
+                f"{label}: {r.rps:,.0f} req/s, p50 {fmt_ms(r.p50_ms)}, p99 {fmt_ms(r.p99_ms)}, "
+                f"{r.cpu_us_per_req:.1f} µs CPU/req ({r.server_cpu_pct:.0f}% of a core, "
+                f"{r.processes} process(es))"
+            )
+
+
+# --------------------------------------------------------------------------
+# report
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fmt_ms(ms: float) -> str:
+    if ms < 1:
+        return f"{ms * 1000:.0f} µs"
+    if ms < 100:
+        return f"{ms:.2f} ms"
+    return f"{ms:.0f} ms"
+
+
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def display_path(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def command_line(argv: list[str]) -> str:
+    script = Path(sys.argv[0])
+    shown = display_path(script) if script.name == "run.py" else "benchmarks/run.py"
+    return shlex.join(["python3", shown, *argv])
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Hardware", "Processor", "cpu model") and value.strip():
+                return value.strip()
+    return platform.processor() or "unknown"
+
+
+def tool_version(argv: list[str], pattern: str) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    m = re.search(pattern, out.stdout + out.stderr)
+    return m.group(1) if m else "unknown"
+
+
+def apiway_version(ctx: Context) -> str:
+    python = ctx.apiway.parent / "python"
+    if not python.exists():
+        return "unknown"
+    code = "import importlib.metadata as m; print(m.version('apiway'))"
+    version = tool_version([str(python), "-c", code], r"^(\S+)\s*$")
+    rev = tool_version(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], r"^([0-9a-f]+)\s*$")
+    return version if rev == "unknown" else f"{version} (git {rev})"
+
+
+def machine_info(ctx: Context) -> list[tuple[str, str]]:
+    python = ctx.apiway.parent / "python"
+    py_version = platform.python_version()
+    if python.exists():
+        py_version = tool_version([str(python), "--version"], r"Python (\S+)")
+    return [
+        ("nproc", str(os.cpu_count())),
+        ("CPU", cpu_model()),
+        ("kernel", f"{platform.system()} {platform.release()}"),
+        ("python", py_version),
+        ("nginx", tool_version([ctx.nginx, "-v"], r"nginx/(\S+)")),
+        ("wrk", tool_version([ctx.wrk, "--version"], r"wrk\s+(\S+)")),
+        ("apiway", apiway_version(ctx)),
+    ]
+
+
+def render_report(
+    ctx: Context,
+    selected: list[Scenario],
+    results: dict[str, ScenarioResult],
+    argv: list[str],
+    started: datetime.datetime,
+    interrupted: bool,
+) -> str:
+    a = ctx.args
+    ref = results.get(REFERENCE)
+    ref_cpu = ref.median("cpu_us_per_req") if ref and ref.rounds else None
+    lines = [
+        f"Measured {started.strftime('%Y-%m-%d %H:%M UTC')} with:",
+        "",
+        "```",
+        command_line(argv),
+        "```",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine_info(ctx)) + ".",
+        "",
+        f"Server on CPU {a.server_cpu}; wrk (`-t{a.threads} -c{a.connections} -d{a.duration:g}s --latency`"
+        + (f", after a {a.warmup:g} s warm-up" if a.warmup > 0 else ", no warm-up")
+        + f") and, for the proxy scenarios, the upstream nginx on CPU {a.client_cpu}; "
+        f"median of {a.rounds} interleaved round(s).",
+        "",
+        "| scenario | req/s | p50 | p99 | server CPU µs/req | CPU vs nginx return | rounds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    notes: list[str] = []
+    for sc in selected:
+        res = results[sc.name]
+        if res.rounds:
+            cpu = res.median("cpu_us_per_req")
+            ratio = f"{cpu / ref_cpu:.1f}x" if ref_cpu else "n/a"
+            rounds = f"{len(res.rounds)}/{res.attempted}"
+            lines.append(
+                f"| {sc.name} | {res.median('rps'):,.0f} | {fmt_ms(res.median('p50_ms'))} | "
+                f"{fmt_ms(res.median('p99_ms'))} | {cpu:.1f} | {ratio} | {rounds} |"
+            )
+        else:
+            status = f"failed: {res.disabled or res.failures[-1]}" if res.failures else "not run"
+            lines.append(f"| {sc.name} | — | — | — | — | — | {md_cell(status)} |")
+        if res.rounds and res.failures:
+            notes.extend(f"{sc.name}: {md_cell(f)}" for f in res.failures)
+    if notes:
+        lines += ["", "Failed rounds:", ""] + [f"- {n}" for n in notes]
+    lines += ["", "Scenarios:", ""] + [f"- `{s.name}`: {s.description}" for s in selected]
+    if interrupted:
+        lines += ["", "**Interrupted: partial results.**"]
+    return "\n".join(lines) + "\n"
+
+
+DOC_HEADER = """# Performance
+
+How apiway is measured: `benchmarks/run.py` (or `benchmarks/run.sh`) starts each
+server under test pinned to CPU 0 and drives it with `wrk` pinned to CPU 1 over
+keep-alive connections (`wrk -t1 -c64 -d10s --latency` after a 2 s warm-up).
+Upstreams used by proxy scenarios also run on CPU 1, in their own process group.
+Besides req/s and latency it reports the **server CPU time per request**: utime +
+stime of the server's whole process group, read from /proc over the measured
+run, divided by the requests wrk completed. nginx on the same core is measured
+in the same run as the reference; rounds are interleaved and medians quoted.
+Regenerate the section below with
+`benchmarks/run.sh --write-doc docs/performance.md`.
+"""
+
+
+def write_doc(path: Path, report: str) -> None:
+    section = f"{DOC_START}\n{report}{DOC_END}\n"
+    if path.exists():
+        text = path.read_text()
+        start, end = text.find(DOC_START), text.find(DOC_END)
+        if start != -1 and end != -1 and end > start:
+            text = text[:start] + section + text[end + len(DOC_END) :].lstrip("\n")
+        else:
+            text = text.rstrip("\n") + "\n\n## Latest results\n\n" + section
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = DOC_HEADER + "\n## Latest results\n\n" + section
+    path.write_text(text)
+
+
+# --------------------------------------------------------------------------
+# prerequisites
+
+
+def find_tool(name: str) -> str | None:
+    extra = os.pathsep.join(["/usr/sbin", "/sbin", "/usr/local/sbin"])
+    return shutil.which(name) or shutil.which(name, path=extra)
+
+
+def ensure_tools(install: bool) -> tuple[str, str]:
+    missing = [t for t in ("wrk", "nginx") if not find_tool(t)]
+    if missing and install:
+        if os.geteuid() != 0:
+            raise SystemExit(f"missing {', '.join(missing)}; install them (apt-get install -y wrk nginx) as root")
+        log(f"installing {' '.join(missing)} with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update"], check=True, env=env, stdout=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "wrk", "nginx"], check=True, env=env, stdout=sys.stderr)
+    wrk, nginx = find_tool("wrk"), find_tool("nginx")
+    if not wrk or not nginx:
+        raise SystemExit("wrk and nginx are required (apt-get install -y wrk nginx)")
+    if not find_tool("taskset"):
+        raise SystemExit("taskset (util-linux) is required")
+    return wrk, nginx
+
+
+# --------------------------------------------------------------------------
+# main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Benchmark apiway against nginx on the same core (server CPU per request, req/s, latency).",
+    )
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each run (default 2)")
+    p.add_argument("--connections", type=int, default=64, help="wrk keep-alive connections (default 64)")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    p.add_argument("--timeout", type=float, default=5.0, help="wrk per-request timeout, seconds (default 5)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are quoted (default 3)")
+    p.add_argument("--only", default="", help="comma-separated scenario names (default: all)")
+    p.add_argument("--server-cpu", type=int, default=0, help="CPU for the server under test (default 0)")
+    p.add_argument("--client-cpu", type=int, default=1, help="CPU for wrk and upstreams (default 1)")
+    p.add_argument(
+        "--apiway",
+        type=Path,
+        default=REPO_ROOT / ".venv" / "bin" / "apiway",
+        help="apiway executable (default: .venv/bin/apiway in the repository)",
+    )
+    p.add_argument("--apiway-args", default="", help="extra arguments appended to `apiway serve`")
+    p.add_argument(
+        "--write-doc", metavar="PATH", help="write the results section into PATH (relative to the repo root)"
+    )
+    p.add_argument("--json", metavar="PATH", help="also write per-round raw results as JSON")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (configs, logs)")
+    p.add_argument("--no-install", action="store_true", help="never apt-get install missing wrk/nginx")
+    p.add_argument("--list", action="store_true", help="list scenarios and exit")
+    args = p.parse_args(argv)
+    if args.duration <= 0 or args.rounds < 1 or args.connections < 1 or args.threads < 1:
+        p.error("--duration, --rounds, --connections and --threads must be positive")
+    if args.connections < args.threads:
+        p.error("--connections must be >= --threads")
+    if args.warmup < 0:
+        p.error("--warmup must be >= 0")
+    return args
+
+
+def select_scenarios(only: str) -> list[Scenario]:
+    if not only.strip():
+        return list(SCENARIOS)
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIO_BY_NAME]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIO_BY_NAME)}")
+    # Keep the canonical order so the reference comes first.
+    return [s for s in SCENARIOS if s.name in names]
+
+
+def check_cpus(args: argparse.Namespace) -> None:
+    allowed = os.sched_getaffinity(0)
+    for flag, cpu in (("--server-cpu", args.server_cpu), ("--client-cpu", args.client_cpu)):
+        if cpu not in allowed:
+            raise SystemExit(f"{flag} {cpu}: CPU not available (allowed: {sorted(allowed)})")
+    if args.server_cpu == args.client_cpu:
+        log("warning: server and client share a CPU; figures are not comparable with the documented ones")
+
+
+def results_json(results: Iterable[ScenarioResult]) -> list[dict[str, object]]:
+    return [
+        {
+            "scenario": r.scenario.name,
+            "attempted": r.attempted,
+            "failures": r.failures,
+            "rounds": [dataclasses.asdict(x) for x in r.rounds],
+        }
+        for r in results
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.list:
+        for s in SCENARIOS:
+            print(f"{s.name:20} {s.description}")
+        return 0
+    selected = select_scenarios(args.only)
+    check_cpus(args)
+    wrk, nginx = ensure_tools(not args.no_install)
+    # The harness itself only waits; keep it off the server's CPU.
+    os.sched_setaffinity(0, {args.client_cpu})
+
+    started = datetime.datetime.now(datetime.UTC)
+    tmp = Path(tempfile.mkdtemp(prefix="apiway-bench-"))
+    tmp.chmod(0o755)  # nginx workers drop privileges and need to reach their prefix
+    ctx = Context(args=args, tmp=tmp, nginx=nginx, wrk=wrk, apiway=args.apiway.absolute())
+    results = {s.name: ScenarioResult(s) for s in selected}
+
+    atexit.register(stop_all)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupted)
+    interrupted = False
+    log(f"scenarios: {', '.join(s.name for s in selected)}; work dir {tmp}")
+    try:
+        run_all(ctx, selected, results)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        log("interrupted; stopping servers")
+    finally:
+        stop_all()
+        if args.keep_tmp:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    report = render_report(ctx, selected, results, argv, started, interrupted)
+    print(report, end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results_json(results.values()), indent=2) + "\n")
+    if args.write_doc:
+        if interrupted:
+            log("not writing the doc: the run was interrupted")
+        else:
+            doc = Path(args.write_doc)
+            doc = doc if doc.is_absolute() else REPO_ROOT / doc
+            write_doc(doc, report)
+            log(f"wrote {display_path(doc)}")
+    if interrupted:
+        return 130
+    return 0 if any(r.rounds for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

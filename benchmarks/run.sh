@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the benchmark harness; all arguments are passed to run.py.
+#   benchmarks/run.sh --duration 10 --connections 64 --rounds 3
+#   benchmarks/run.sh --only nginx-return-200,apiway-mock --write-doc docs/performance.md
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+py="${PYTHON:-}"
+if [ -z "$py" ]; then
+    if [ -x "$root/.venv/bin/python" ]; then py="$root/.venv/bin/python"; else py="python3"; fi
+fi
+exec "$py" "$here/run.py" "$@"

@@ -1,0 +1,3 @@
+from apiway.cli import main
+
+raise SystemExit(main())

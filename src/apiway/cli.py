@@ -1,0 +1,77 @@
+"""The `apiway` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from apiway import __version__
+from apiway.control.documents import DocumentError
+
+EXIT_BAD_INPUT = 2
+
+DESCRIPTION = """\
+apiway — an AWS API Gateway you can run anywhere.
+
+Serve a project file (apiway.yaml) or a plain OpenAPI 3.0 / Swagger 2.0 document with AWS's
+x-amazon-apigateway-* extensions (for example a file from `aws apigateway get-export`).
+"""
+
+EPILOG = """\
+examples:
+  apiway serve examples/petstore/apiway.yaml --port 8080
+  apiway serve my-export.oas30.json --stage prod
+  apiway validate my-export.oas30.json
+
+Invoke URLs: http://{apiId}.execute-api.localhost:{port}/{stage}/{path}
+         or: http://localhost:{port}/restapis/{apiId}/{stage}/_user_request_/{path}
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="apiway", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"apiway {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="import, deploy and serve APIs",
+                           description="Import the APIs of a project file (or one OpenAPI document), deploy "
+                                       "them when they changed, and serve every deployed stage.")
+    serve.add_argument("file", nargs="?", default="apiway.yaml", type=Path,
+                       help="apiway.yaml project file or OpenAPI document (default: ./apiway.yaml)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; use 0.0.0.0 to be reachable by others)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--stage", default="dev", help="stage for a plain OpenAPI document (default dev)")
+    serve.add_argument("--state", type=Path, default=None,
+                       help="state file (default .apiway/state.db under the working directory)")
+
+    validate = sub.add_parser("validate", help="check a project file or OpenAPI document without serving",
+                              description="Load and check a project file or OpenAPI document; report the "
+                                          "first problem with file, line and field. Writes nothing.")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--stage", default="dev")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    try:
+        if args.command == "serve":
+            from apiway.serve import serve
+
+            return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state)
+        if args.command == "validate":
+            from apiway.serve import validate
+
+            return validate(args.file, stage=args.stage)
+    except DocumentError as exc:
+        print(f"apiway: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    return 0

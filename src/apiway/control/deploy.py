@@ -1,0 +1,53 @@
+"""Deployments: snapshot an API definition (immutable from then on) and point a stage at it."""
+
+from __future__ import annotations
+
+import copy
+
+from apiway.model import ids
+from apiway.model.rest import ApiDefinition, Deployment, Stage, api_summary, has_methods, now
+from apiway.runtime.errors import DeployError
+from apiway.store.base import Store
+
+
+def new_deployment(definition: ApiDefinition, description: str | None = None) -> tuple[Deployment, ApiDefinition]:
+    if not has_methods(definition):
+        raise DeployError("The REST API doesn't contain any methods")
+    snapshot = copy.deepcopy(definition)
+    deployment: Deployment = {
+        "id": ids.new_deployment_id(),
+        "restApiId": definition["restApi"]["id"],
+        "createdDate": now(),
+        "apiSummary": api_summary(snapshot),
+    }
+    if description:
+        deployment["description"] = description
+    return deployment, snapshot
+
+
+def stage_record(api_id: str, name: str, deployment_id: str, variables: dict[str, str],
+                 description: str | None = None, created: int | None = None) -> Stage:
+    stamp = now()
+    stage: Stage = {
+        "stageName": name,
+        "restApiId": api_id,
+        "deploymentId": deployment_id,
+        "createdDate": created or stamp,
+        "lastUpdatedDate": stamp,
+        "methodSettings": {},
+        "cacheClusterEnabled": False,
+        "tracingEnabled": False,
+    }
+    if variables:
+        stage["variables"] = dict(variables)
+    if description:
+        stage["description"] = description
+    return stage
+
+
+def deploy(store: Store, deployment: Deployment, snapshot: ApiDefinition, stages: list[Stage]) -> None:
+    """Write a deployment and re-point its stages in one transaction."""
+    with store.transaction():
+        store.add_deployment(deployment, snapshot)
+        for stage in stages:
+            store.put_stage(stage)

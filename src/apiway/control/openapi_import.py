@@ -1,0 +1,416 @@
+"""OpenAPI 3.0 / Swagger 2.0 (with AWS's x-amazon-apigateway-* extensions) → an ApiDefinition.
+
+Validation happens entirely before anything is stored, so a bad file changes nothing; every error
+names the place in the document (`paths./pets.get.x-amazon-apigateway-integration.type`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from apiway.control.documents import DocumentError, line_of
+from apiway.model import ids
+from apiway.model.rest import (
+    CONTENT_HANDLINGS,
+    INTEGRATION_TYPES,
+    PASSTHROUGH_BEHAVIORS,
+    PATH_PART_RE,
+    STATUS_CODE_RE,
+    ApiDefinition,
+    Integration,
+    IntegrationResponse,
+    Method,
+    Resource,
+    RestApi,
+    now,
+)
+from apiway.runtime.gateway_responses import RESPONSE_TYPES
+
+X = "x-amazon-apigateway-"
+OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
+                  "head": "HEAD", "patch": "PATCH", X + "any-method": "ANY"}
+PARAM_LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
+
+
+class _Importer:
+    def __init__(self, doc: Any, text: str, source: str) -> None:
+        self.doc = doc
+        self.text = text
+        self.source = source
+
+    def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
+        return DocumentError(self.source, where, message, line_of(self.text, where))
+
+    def expect(self, value: Any, kind: type | tuple[type, ...], where: tuple[Any, ...], what: str) -> Any:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self.fail(where, f"must be {what}, got {type(value).__name__}")
+        return value
+
+    def string_map(self, value: Any, where: tuple[Any, ...], values: type | tuple[type, ...] = str) -> dict:
+        self.expect(value, dict, where, "an object")
+        for k, v in value.items():
+            if v is not None:
+                self.expect(v, values, (*where, k), "a string" if values is str else "a boolean")
+        return value
+
+    # -- document --------------------------------------------------------------------------------
+    def run(self, api_id: str) -> ApiDefinition:
+        doc = self.doc
+        if not isinstance(doc, dict):
+            raise self.fail((), "an OpenAPI document must be an object")
+        version = str(doc.get("openapi") or doc.get("swagger") or "")
+        if not (version.startswith("3.") or version == "2.0"):
+            raise self.fail((), "not an OpenAPI 3.0 or Swagger 2.0 document (no 'openapi: 3.x' or "
+                                "'swagger: \"2.0\"' field)")
+        info = self.expect(doc.get("info") or {}, dict, ("info",), "an object")
+        title = info.get("title")
+        if not isinstance(title, str) or not title:
+            raise self.fail(("info", "title"), "a title is required (it becomes the API name)")
+        root_id = ids.new_resource_id()
+        rest_api: RestApi = {
+            "id": api_id,
+            "name": title,
+            "createdDate": now(),
+            "apiKeySource": "HEADER",
+            "endpointConfiguration": {"types": ["EDGE"]},
+            "disableExecuteApiEndpoint": False,
+            "rootResourceId": root_id,
+        }
+        if isinstance(info.get("description"), str) and info["description"]:
+            rest_api["description"] = info["description"]
+        if info.get("version") is not None:
+            rest_api["version"] = str(info["version"])
+        self.root_extensions(doc, rest_api)
+        definition: ApiDefinition = {
+            "restApi": rest_api,
+            "resources": {root_id: {"id": root_id, "path": "/"}},
+            "gatewayResponses": self.gateway_responses(doc),
+            "models": self.models(doc, version),
+            "requestValidators": self.validators(doc),
+            "authorizers": {},
+        }
+        schemes = self.security_schemes(doc, version, definition)
+        paths = self.expect(doc.get("paths") or {}, dict, ("paths",), "an object")
+        by_path = {"/": definition["resources"][root_id]}
+        for path, item in paths.items():
+            where = ("paths", path)
+            resource = self.resource_for(path, where, by_path, definition["resources"])
+            if not isinstance(item, dict):
+                raise self.fail(where, "a path item must be an object")
+            shared_params = item.get("parameters") or []
+            methods = resource.setdefault("resourceMethods", {})
+            for key, op in item.items():
+                verb = OPERATION_KEYS.get(key.lower()) if isinstance(key, str) else None
+                if verb is None:
+                    continue
+                methods[verb] = self.method(op, shared_params, (*where, key), verb, schemes, doc)
+            if not methods:
+                del resource["resourceMethods"]
+        return definition
+
+    def root_extensions(self, doc: dict, api: RestApi) -> None:
+        types = doc.get(X + "binary-media-types")
+        if types is not None:
+            self.expect(types, list, (X + "binary-media-types",), "a list of media types")
+            for i, t in enumerate(types):
+                self.expect(t, str, (X + "binary-media-types", i), "a media type string")
+            api["binaryMediaTypes"] = list(types)
+        source = doc.get(X + "api-key-source")
+        if source is not None:
+            if str(source).upper() not in ("HEADER", "AUTHORIZER"):
+                raise self.fail((X + "api-key-source",), f"must be HEADER or AUTHORIZER, got {source!r}")
+            api["apiKeySource"] = str(source).upper()
+        endpoint = doc.get(X + "endpoint-configuration")
+        if endpoint is not None:
+            self.expect(endpoint, dict, (X + "endpoint-configuration",), "an object")
+            types_ = endpoint.get("types") or ["EDGE"]
+            for i, t in enumerate(types_):
+                if t not in ("EDGE", "REGIONAL", "PRIVATE"):
+                    raise self.fail((X + "endpoint-configuration", "types", i), f"unknown endpoint type {t!r}")
+            api["endpointConfiguration"] = {"types": list(types_)}
+            if endpoint.get("vpcEndpointIds"):
+                api["endpointConfiguration"]["vpcEndpointIds"] = list(endpoint["vpcEndpointIds"])
+            api["disableExecuteApiEndpoint"] = bool(endpoint.get("disableExecuteApiEndpoint", False))
+        policy = doc.get(X + "policy")
+        if policy is not None:
+            api["policy"] = policy if isinstance(policy, str) else orjson.dumps(policy).decode()
+        size = doc.get(X + "minimum-compression-size")
+        if size is not None:
+            if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 10485760:
+                raise self.fail((X + "minimum-compression-size",),
+                                "Invalid minimum compression size, must be between 0 and 10485760")
+            api["minimumCompressionSize"] = size
+
+    def gateway_responses(self, doc: dict) -> dict[str, Any]:
+        key = X + "gateway-responses"
+        raw = doc.get(key)
+        if raw is None:
+            return {}
+        self.expect(raw, dict, (key,), "an object")
+        out = {}
+        for rtype, spec in raw.items():
+            where = (key, rtype)
+            if rtype not in RESPONSE_TYPES:
+                raise self.fail(where, f"unknown gateway response type {rtype!r}")
+            self.expect(spec, dict, where, "an object")
+            response: dict[str, Any] = {"responseType": rtype, "defaultResponse": False}
+            if spec.get("statusCode") is not None:
+                code = str(spec["statusCode"])
+                if not STATUS_CODE_RE.match(code):
+                    raise self.fail((*where, "statusCode"), f"invalid status code {code!r}")
+                response["statusCode"] = code
+            if spec.get("responseParameters") is not None:
+                params = self.string_map(spec["responseParameters"], (*where, "responseParameters"))
+                for target in params:
+                    if not target.startswith("gatewayresponse.header."):
+                        raise self.fail((*where, "responseParameters", target),
+                                        "keys must look like gatewayresponse.header.NAME")
+                response["responseParameters"] = dict(params)
+            if spec.get("responseTemplates") is not None:
+                response["responseTemplates"] = dict(
+                    self.string_map(spec["responseTemplates"], (*where, "responseTemplates"))
+                )
+            out[rtype] = response
+        return out
+
+    def models(self, doc: dict, version: str) -> dict[str, Any]:
+        where = ("components", "schemas") if version.startswith("3.") else ("definitions",)
+        raw = doc.get(where[0]) or {}
+        if len(where) == 2:
+            raw = (raw.get("schemas") if isinstance(raw, dict) else None) or {}
+        self.expect(raw, dict, where, "an object")
+        return {
+            name: {"id": ids.new_resource_id(), "name": name, "contentType": "application/json",
+                   "schema": orjson.dumps(schema).decode()}
+            for name, schema in raw.items()
+        }
+
+    def validators(self, doc: dict) -> dict[str, Any]:
+        key = X + "request-validators"
+        raw = doc.get(key) or {}
+        self.expect(raw, dict, (key,), "an object")
+        return {
+            name: {"id": ids.new_resource_id(), "name": name,
+                   "validateRequestBody": bool((spec or {}).get("validateRequestBody")),
+                   "validateRequestParameters": bool((spec or {}).get("validateRequestParameters"))}
+            for name, spec in raw.items()
+        }
+
+    def security_schemes(self, doc: dict, version: str, definition: ApiDefinition) -> dict[str, dict]:
+        """Scheme name → what it means for a method: api key, or an authorizer (stored)."""
+        if version.startswith("3."):
+            where: tuple[str, ...] = ("components", "securitySchemes")
+            raw = ((doc.get("components") or {}).get("securitySchemes")) or {}
+        else:
+            where = ("securityDefinitions",)
+            raw = doc.get("securityDefinitions") or {}
+        self.expect(raw, dict, where, "an object")
+        schemes: dict[str, dict] = {}
+        for name, scheme in raw.items():
+            self.expect(scheme, dict, (*where, name), "an object")
+            authorizer = scheme.get(X + "authorizer")
+            if authorizer is not None:
+                self.expect(authorizer, dict, (*where, name, X + "authorizer"), "an object")
+                kind = str(authorizer.get("type", "")).upper()
+                if kind not in ("TOKEN", "REQUEST", "COGNITO_USER_POOLS"):
+                    raise self.fail((*where, name, X + "authorizer", "type"),
+                                    f"unknown authorizer type {authorizer.get('type')!r}")
+                auth_id = ids.new_resource_id()
+                stored = {"id": auth_id, "name": name, "type": kind}
+                for field in ("authorizerUri", "authorizerCredentials", "identityValidationExpression",
+                              "authorizerResultTtlInSeconds", "providerARNs"):
+                    if field in authorizer:
+                        stored[field] = authorizer[field]
+                stored["identitySource"] = authorizer.get("identitySource") or (
+                    f"method.request.header.{scheme.get('name', 'Authorization')}"
+                )
+                definition["authorizers"][auth_id] = stored
+                schemes[name] = {"authorizationType": "COGNITO_USER_POOLS" if kind == "COGNITO_USER_POOLS"
+                                 else "CUSTOM", "authorizerId": auth_id}
+            elif scheme.get("type") == "apiKey":
+                schemes[name] = {"apiKeyRequired": True}
+            elif str(scheme.get(X + "authtype", "")).lower() == "awssigv4":
+                schemes[name] = {"authorizationType": "AWS_IAM"}
+        return schemes
+
+    # -- paths -------------------------------------------------------------------------------------
+    def resource_for(self, path: Any, where: tuple[Any, ...], by_path: dict[str, Resource],
+                     resources: dict[str, Resource]) -> Resource:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise self.fail(where, "a path must start with '/'")
+        parts = [p for p in path.split("/") if p]
+        current = by_path["/"]
+        for i, part in enumerate(parts):
+            if not PATH_PART_RE.match(part):
+                raise self.fail(where, f"invalid path segment {part!r} (letters, digits, _-.,: or a whole "
+                                       f"{{variable}} / {{greedy+}})")
+            if part.endswith("+}") and i != len(parts) - 1:
+                raise self.fail(where, f"Cannot create a child of a resource with a greedy path variable: {part}")
+            full = "/" + "/".join(parts[: i + 1])
+            existing = by_path.get(full)
+            if existing is None:
+                if part.startswith("{"):
+                    sibling = next((p for p, r in by_path.items() if r.get("parentId") == current["id"]
+                                    and r.get("pathPart", "").startswith("{") and r.get("pathPart") != part), None)
+                    if sibling is not None:
+                        raise self.fail(where, f"A sibling ({by_path[sibling]['pathPart']}) of this resource "
+                                               f"already has a variable path part -- only one is allowed")
+                rid = ids.new_resource_id()
+                existing = {"id": rid, "parentId": current["id"], "pathPart": part, "path": full}
+                resources[rid] = existing
+                by_path[full] = existing
+            current = existing
+        return current
+
+    def method(self, op: Any, shared_params: Any, where: tuple[Any, ...], verb: str,
+               schemes: dict[str, dict], doc: dict) -> Method:
+        self.expect(op, dict, where, "an operation object")
+        method: Method = {"httpMethod": verb, "authorizationType": "NONE", "apiKeyRequired": False}
+        if isinstance(op.get("operationId"), str):
+            method["operationName"] = op["operationId"]
+        security = op.get("security", doc.get("security")) or []
+        if not isinstance(security, list):
+            raise self.fail((*where, "security"), "must be a list")
+        for requirement in security:
+            if not isinstance(requirement, dict):
+                continue
+            for name, scopes in requirement.items():
+                meaning = schemes.get(name)
+                if meaning is None:
+                    continue
+                method.update(meaning)  # type: ignore[typeddict-item]
+                if meaning.get("authorizationType") == "COGNITO_USER_POOLS" and scopes:
+                    method["authorizationScopes"] = list(scopes)
+        auth = op.get(X + "auth")
+        if isinstance(auth, dict) and str(auth.get("type", "")).upper() in ("AWS_IAM", "NONE"):
+            method["authorizationType"] = str(auth["type"]).upper()
+        params = self.parameters([*list(shared_params or []), *list(op.get("parameters") or [])], where, doc)
+        if params:
+            method["requestParameters"] = params
+        responses = self.method_responses(op.get("responses") or {}, (*where, "responses"))
+        if responses:
+            method["methodResponses"] = responses
+        integration = op.get(X + "integration")
+        if integration is not None:
+            method["methodIntegration"] = self.integration(integration, (*where, X + "integration"))
+        return method
+
+    def parameters(self, params: list, where: tuple[Any, ...], doc: dict) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        for i, param in enumerate(params):
+            if isinstance(param, dict) and "$ref" in param:
+                param = self.resolve_ref(param["$ref"], (*where, "parameters", i), doc)
+            if not isinstance(param, dict):
+                raise self.fail((*where, "parameters", i), "a parameter must be an object")
+            location = PARAM_LOCATIONS.get(param.get("in", ""))
+            if location is None or not isinstance(param.get("name"), str):
+                continue  # body/formData/cookie parameters have no method.request mapping
+            out[f"method.request.{location}.{param['name']}"] = bool(param.get("required", location == "path"))
+        return out
+
+    def resolve_ref(self, ref: Any, where: tuple[Any, ...], doc: dict) -> Any:
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise self.fail(where, f"only local $ref values are supported, got {ref!r}")
+        node: Any = doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                raise self.fail(where, f"$ref {ref!r} points to nothing")
+            node = node[part]
+        return node
+
+    def method_responses(self, responses: Any, where: tuple[Any, ...]) -> dict[str, Any]:
+        self.expect(responses, dict, where, "an object")
+        out: dict[str, Any] = {}
+        for code, spec in responses.items():
+            code = str(code)
+            if not STATUS_CODE_RE.match(code):
+                continue  # "default" and ranges have no MethodResponse equivalent
+            response: dict[str, Any] = {"statusCode": code}
+            headers = (spec or {}).get("headers") if isinstance(spec, dict) else None
+            if isinstance(headers, dict) and headers:
+                response["responseParameters"] = {f"method.response.header.{h}": False for h in headers}
+            out[code] = response
+        return out
+
+    def integration(self, raw: Any, where: tuple[Any, ...]) -> Integration:
+        self.expect(raw, dict, where, "an object")
+        kind = raw.get("type")
+        if not isinstance(kind, str) or kind.upper() not in INTEGRATION_TYPES:
+            raise self.fail((*where, "type"), f"unknown type {kind!r} (expected one of "
+                                              f"{', '.join(t.lower() for t in INTEGRATION_TYPES)})")
+        kind = kind.upper()
+        integration: Integration = {"type": kind}
+        uri = raw.get("uri")
+        if kind != "MOCK":
+            if not isinstance(uri, str) or not uri:
+                raise self.fail((*where, "uri"), f"a uri is required for {kind.lower()} integrations")
+            if not isinstance(raw.get("httpMethod"), str):
+                raise self.fail((*where, "httpMethod"), f"an httpMethod is required for {kind.lower()} integrations")
+        if uri is not None:
+            integration["uri"] = self.expect(uri, str, (*where, "uri"), "a string")
+        if raw.get("httpMethod") is not None:
+            verb = str(raw["httpMethod"]).upper()
+            if verb not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"):
+                raise self.fail((*where, "httpMethod"), f"unknown HTTP method {raw['httpMethod']!r}")
+            integration["httpMethod"] = verb
+        passthrough = raw.get("passthroughBehavior")
+        if passthrough is not None:
+            if str(passthrough).upper() not in PASSTHROUGH_BEHAVIORS:
+                raise self.fail((*where, "passthroughBehavior"), f"unknown passthrough behavior {passthrough!r}")
+            integration["passthroughBehavior"] = str(passthrough).upper()
+        elif kind in ("MOCK", "HTTP", "AWS"):
+            integration["passthroughBehavior"] = "WHEN_NO_MATCH"
+        handling = raw.get("contentHandling")
+        if handling is not None:
+            if handling not in CONTENT_HANDLINGS:
+                raise self.fail((*where, "contentHandling"), f"unknown content handling {handling!r}")
+            integration["contentHandling"] = handling
+        timeout = raw.get("timeoutInMillis", 29000)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 50:
+            raise self.fail((*where, "timeoutInMillis"), "must be an integer of at least 50")
+        integration["timeoutInMillis"] = timeout
+        for key in ("requestParameters", "requestTemplates"):
+            if raw.get(key) is not None:
+                integration[key] = dict(self.string_map(raw[key], (*where, key)))  # type: ignore[literal-required]
+        for key in ("credentials", "connectionType", "connectionId", "cacheNamespace"):
+            if raw.get(key) is not None:
+                integration[key] = self.expect(raw[key], str, (*where, key), "a string")  # type: ignore[literal-required]
+        if raw.get("cacheKeyParameters") is not None:
+            integration["cacheKeyParameters"] = list(self.expect(raw["cacheKeyParameters"], list,
+                                                                 (*where, "cacheKeyParameters"), "a list"))
+        if raw.get("tlsConfig") is not None:
+            integration["tlsConfig"] = dict(self.expect(raw["tlsConfig"], dict, (*where, "tlsConfig"), "an object"))
+        responses = raw.get("responses")
+        if responses is not None:
+            integration["integrationResponses"] = self.integration_responses(responses, (*where, "responses"))
+        return integration
+
+    def integration_responses(self, raw: Any, where: tuple[Any, ...]) -> dict[str, IntegrationResponse]:
+        self.expect(raw, dict, where, "an object")
+        out: dict[str, IntegrationResponse] = {}
+        for pattern, spec in raw.items():
+            w = (*where, pattern)
+            self.expect(spec, dict, w, "an object")
+            code = str(spec.get("statusCode", ""))
+            if not STATUS_CODE_RE.match(code):
+                raise self.fail((*w, "statusCode"), f"invalid status code {spec.get('statusCode')!r}")
+            response: IntegrationResponse = {"statusCode": code}
+            if pattern != "default":
+                response["selectionPattern"] = str(pattern)
+            for key in ("responseParameters", "responseTemplates"):
+                if spec.get(key) is not None:
+                    response[key] = dict(self.string_map(spec[key], (*w, key)))  # type: ignore[literal-required]
+            if spec.get("contentHandling") is not None:
+                if spec["contentHandling"] not in CONTENT_HANDLINGS:
+                    raise self.fail((*w, "contentHandling"), f"unknown content handling {spec['contentHandling']!r}")
+                response["contentHandling"] = spec["contentHandling"]
+            out[code] = response
+        return out
+
+
+def import_openapi(doc: Any, text: str, source: str, api_id: str | None = None) -> ApiDefinition:
+    """Validate and convert a parsed document; raises DocumentError naming file, line and field."""
+    return _Importer(doc, text, source).run(api_id or ids.new_api_id())

@@ -1,0 +1,80 @@
+"""ASGI adapter: turns an ASGI HTTP scope into the core's HttpRequest and sends the core's
+response back. Runs under uvicorn (uvloop + httptools); no framework on the request path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from apiway.runtime.gateway import MAX_PAYLOAD, Gateway
+from apiway.runtime.request import HttpRequest
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+RAW_HEADER_NAMES = "apiway.raw_header_names"
+_TOO_LARGE = orjson.dumps({"message": "Request Too Long"})
+
+
+class AsgiApp:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk:
+                body = body + chunk if body else chunk
+                if len(body) > MAX_PAYLOAD:
+                    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_TOO_LARGE))]
+                    await _send(send, 413, headers, _TOO_LARGE)
+                    return
+            more = message.get("more_body", False)
+        raw = scope["headers"]
+        names = scope.get(RAW_HEADER_NAMES)  # the client's header casing, when the server kept it
+        if names is not None and len(names) == len(raw):
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, raw, strict=True)]
+        else:
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+        client = scope.get("client")
+        server = scope.get("server")
+        request = HttpRequest(
+            method=scope["method"],
+            path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"],
+            query=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=body,
+            client_ip=client[0] if client else "127.0.0.1",
+            scheme=scope.get("scheme", "http"),
+            server_port=server[1] if server and server[1] else 80,
+            http_version=scope.get("http_version", "1.1"),
+        )
+        response = await self.gateway.handle(request)
+        out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+        out.append((b"content-length", str(len(response.body)).encode()))
+        await _send(send, response.status, out, response.body if request.method != "HEAD" else b"")
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

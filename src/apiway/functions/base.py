@@ -1,0 +1,38 @@
+"""The seam between integrations and function runtimes: a function is invoked by name with an
+event and answers a JSON payload, flagged as a function error when the handler failed — the same
+contract as Lambda's Invoke API (`X-Amz-Function-Error: Unhandled`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass(slots=True)
+class FunctionSpec:
+    name: str
+    handler: str  # "path/to/file.py:function" relative to base_dir
+    base_dir: Path
+    timeout: float = 3.0
+    memory: int = 128
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+
+@dataclass(slots=True)
+class InvokeResult:
+    payload: bytes  # JSON document the function returned (or the error object)
+    function_error: str | None = None  # "Unhandled" when the handler failed
+
+
+class FunctionInvoker(Protocol):
+    def has(self, name: str) -> bool: ...
+
+    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult: ...

@@ -1,0 +1,57 @@
+"""AWS (non-proxy) integrations. Lambda: the request body (after the request template) is the
+event; a function error's `errorMessage` selects the integration response. Other AWS services are
+not emulated yet: such methods answer AWS's 500 configuration error and log why."""
+
+from __future__ import annotations
+
+import orjson
+
+from apiway.functions.base import FunctionInvoker
+from apiway.runtime import ids
+from apiway.runtime.errors import ConfigurationError
+from apiway.runtime.integration_response import ResponseSelector
+from apiway.runtime.invocation import Invocation
+from apiway.runtime.request import HttpResponse
+from apiway.runtime.request_template import RequestTransform
+from apiway.runtime.variables import template_variables
+
+
+class LambdaIntegration:
+    __slots__ = ("function_name", "invoker", "responses", "transform")
+
+    def __init__(self, integration: dict, function_name: str, invoker: FunctionInvoker, where: str) -> None:
+        self.function_name = function_name
+        self.invoker = invoker
+        self.transform = RequestTransform(integration)
+        self.responses = ResponseSelector(integration.get("integrationResponses") or {}, where)
+
+    async def __call__(self, inv: Invocation) -> HttpResponse:
+        variables = template_variables(inv)
+        body = self.transform.body(inv, variables)
+        try:
+            event = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            event = body.decode("utf-8", "replace")
+        result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+        # A successful invocation always takes the default response; errors match errorMessage.
+        selected = self.responses.default()
+        if result.function_error:
+            try:
+                error = orjson.loads(result.payload)
+            except orjson.JSONDecodeError:
+                error = None
+            message = error.get("errorMessage") if isinstance(error, dict) else None
+            selected = self.responses.select("" if message is None else str(message))
+        out = selected.respond(inv, result.payload, [], variables)
+        out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        return out
+
+
+class UnsupportedServiceIntegration:
+    __slots__ = ("service",)
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def __call__(self, inv: Invocation) -> HttpResponse:
+        raise ConfigurationError(f"AWS service integration '{self.service}' is not supported by this gateway")

@@ -1,0 +1,235 @@
+"""HTTP_PROXY and HTTP integrations: requests to an HTTP backend through the pooled upstream
+client, with AWS's header rules (Host rewritten, hop-by-hop headers dropped, X-Forwarded-* and
+X-Amzn-Apigateway-Api-Id added) and parameter mappings merged in."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+from apiway.integrations.lambda_proxy import DROPPED_REQUEST_HEADERS
+from apiway.integrations.upstream import (
+    UpstreamConnectError,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+from apiway.model.rest import DEFAULT_TIMEOUT_MS
+from apiway.runtime import ids
+from apiway.runtime.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
+from apiway.runtime.integration_response import ResponseSelector
+from apiway.runtime.invocation import Invocation
+from apiway.runtime.mapping import Getter, compile_source
+from apiway.runtime.request import HttpResponse
+from apiway.runtime.request_template import RequestTransform
+from apiway.runtime.response_headers import HTTP_POLICY, HTTP_PROXY_POLICY
+from apiway.runtime.variables import template_variables
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_\-.]+)\+?\}")
+_PROXY_SKIP = DROPPED_REQUEST_HEADERS | frozenset(
+    ("host", "content-encoding", "via", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
+     "x-amzn-trace-id", "x-amzn-apigateway-api-id")
+)
+# Mapping one of these is a configuration error AWS reports as 500 on every call.
+_FORBIDDEN_MAPPED = frozenset(("content-length", "transfer-encoding", "x-amzn-trace-id", "x-amzn-apigateway-api-id"))
+
+
+class UpstreamTarget:
+    """A backend URI (stage variables already substituted) split once into connection and path."""
+
+    __slots__ = ("host", "host_header", "path_pieces", "port", "query", "scheme")
+
+    def __init__(self, uri: str, where: str) -> None:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DeployError(f"{where}.uri: invalid HTTP endpoint {uri!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        try:
+            self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise DeployError(f"{where}.uri: invalid port in {uri!r}") from None
+        default_port = self.port == (443 if self.scheme == "https" else 80)
+        self.host_header = self.host if default_port else f"{self.host}:{self.port}"
+        path = parts.path or "/"
+        pieces: list[str | tuple[str]] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(path):
+            pieces.append(path[pos : m.start()])
+            pieces.append((m.group(1),))
+            pos = m.end()
+        pieces.append(path[pos:])
+        self.path_pieces = pieces
+        self.query = parts.query
+
+    def placeholders(self) -> list[str]:
+        return [p[0] for p in self.path_pieces if isinstance(p, tuple)]
+
+    def target(self, path_values: dict[str, str], extra_query: str) -> str:
+        if len(self.path_pieces) == 1:
+            path = self.path_pieces[0]  # type: ignore[assignment]
+        else:
+            path = "".join(p if isinstance(p, str) else path_values.get(p[0], "") for p in self.path_pieces)
+        query = "&".join(q for q in (self.query, extra_query) if q)
+        return f"{path}?{query}" if query else path  # type: ignore[return-value]
+
+
+class _Mappings:
+    """Compiled `integration.request.{header,querystring,path}.*` mappings."""
+
+    __slots__ = ("forbidden", "headers", "path", "query")
+
+    def __init__(self, integration: dict, stage_vars: dict[str, str], where: str) -> None:
+        self.headers: list[tuple[str, Getter]] = []
+        self.query: list[tuple[str, Getter]] = []
+        self.path: dict[str, Getter] = {}
+        self.forbidden: str | None = None
+        for target, source in (integration.get("requestParameters") or {}).items():
+            kind, _, name = target.removeprefix("integration.request.").partition(".")
+            getter = compile_source(source, stage_vars, f"{where}.requestParameters.{target}")
+            if kind in ("header", "multivalueheader"):
+                if name.lower() in _FORBIDDEN_MAPPED:
+                    self.forbidden = f"Invalid mapping expression: header {name} cannot be mapped"
+                self.headers.append((name, getter))
+            elif kind in ("querystring", "multivaluequerystring"):
+                self.query.append((name, getter))
+            elif kind == "path":
+                self.path[name] = getter
+            else:
+                raise DeployError(f"{where}.requestParameters: invalid target {target!r}")
+
+    def path_values(self, inv: Invocation, placeholders: list[str]) -> dict[str, str]:
+        values = {}
+        for name in placeholders:
+            getter = self.path.get(name)
+            # Without a mapping, fill the placeholder from the same-named path parameter.
+            value = getter(inv) if getter is not None else inv.path_params.get(name)
+            values[name] = "" if value is None else value
+        return values
+
+    def extra_query(self, inv: Invocation) -> str:
+        parts = []
+        for name, getter in self.query:
+            value = getter(inv)
+            if value is not None:
+                parts.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+        return "&".join(parts)
+
+    def mapped_headers(self, inv: Invocation) -> list[tuple[str, str]]:
+        out = []
+        for name, getter in self.headers:
+            value = getter(inv)
+            if value:  # AWS drops a header whose mapped value is empty
+                out.append((name, value))
+        return out
+
+
+def _gateway_headers(inv: Invocation, target: UpstreamTarget) -> list[tuple[str, str]]:
+    req = inv.request
+    xff = req.header("x-forwarded-for")
+    return [
+        ("Host", target.host_header),
+        ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
+        ("X-Amzn-Trace-Id", ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
+        ("X-Forwarded-Port", str(req.server_port)),
+        ("X-Forwarded-Proto", req.scheme),
+    ]
+
+
+class _HttpBase:
+    __slots__ = ("mappings", "method", "placeholders", "pool", "target", "timeout", "verify_tls")
+
+    def __init__(self, integration: dict, stage_vars: dict[str, str], pool: UpstreamPool, where: str) -> None:
+        uri = integration.get("uri")
+        if not uri:
+            raise DeployError(f"{where}.uri: an HTTP integration needs a uri")
+        self.target = UpstreamTarget(uri, where)
+        self.placeholders = self.target.placeholders()
+        self.method = (integration.get("httpMethod") or "ANY").upper()
+        self.timeout = int(integration.get("timeoutInMillis") or DEFAULT_TIMEOUT_MS) / 1000
+        self.verify_tls = not (integration.get("tlsConfig") or {}).get("insecureSkipVerification", False)
+        self.mappings = _Mappings(integration, stage_vars, where)
+        self.pool = pool
+
+    async def _send(self, inv: Invocation, target: str, headers: list[tuple[bytes, bytes]], body: bytes,
+                    ) -> UpstreamResponse:
+        if self.mappings.forbidden:
+            raise ConfigurationError(self.mappings.forbidden)
+        method = inv.request.method if self.method == "ANY" else self.method
+        t = self.target
+        try:
+            return await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body,
+                                           self.timeout, self.verify_tls)
+        except UpstreamTimeout:
+            raise IntegrationTimeout() from None
+        except UpstreamConnectError as exc:
+            raise ConfigurationError(f"Execution failed due to configuration error: {exc}") from None
+        except Exception as exc:  # protocol errors, resets mid-response
+            raise IntegrationFailure(f"Execution failed due to a network error: {exc}") from None
+
+
+def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
+
+
+def _decode(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+
+
+class HttpProxyIntegration(_HttpBase):
+    """HTTP_PROXY: the client's request passes through; the backend's response comes back."""
+
+    __slots__ = ()
+
+    async def __call__(self, inv: Invocation) -> HttpResponse:
+        req = inv.request
+        mapped = self.mappings.mapped_headers(inv)
+        mapped_names = {name.lower() for name, _ in mapped}
+        headers = [(k, v) for k, v in req.headers if (lk := k.lower()) not in _PROXY_SKIP and lk not in mapped_names]
+        headers += mapped
+        headers += _gateway_headers(inv, self.target)
+        extra = req.query
+        if self.mappings.query:
+            extra = "&".join(q for q in (req.query, self.mappings.extra_query(inv)) if q)
+        path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
+        target = self.target.target(path_values, extra)
+        resp = await self._send(inv, target, _encode(headers), req.body)
+        return HttpResponse(resp.status, HTTP_PROXY_POLICY.apply(_decode(resp.headers)), resp.body)
+
+
+class HttpIntegration(_HttpBase):
+    """HTTP (non-proxy): only mapped parameters reach the backend; integration responses map back."""
+
+    __slots__ = ("responses", "transform")
+
+    def __init__(self, integration: dict, stage_vars: dict[str, str], pool: UpstreamPool, where: str) -> None:
+        super().__init__(integration, stage_vars, pool, where)
+        self.transform = RequestTransform(integration)
+        self.responses = ResponseSelector(integration.get("integrationResponses") or {}, where)
+
+    async def __call__(self, inv: Invocation) -> HttpResponse:
+        variables = template_variables(inv)
+        body = self.transform.body(inv, variables)
+        mapped = self.mappings.mapped_headers(inv)
+        mapped_names = {name.lower() for name, _ in mapped}
+        headers = []
+        defaults = (
+            ("Accept", "application/json"),
+            ("User-Agent", f"AmazonAPIGateway_{inv.stage.api_id}"),
+            ("Content-Type", inv.request.header("content-type") or "application/json"),
+        )
+        for name, value in defaults:
+            if name.lower() not in mapped_names:
+                headers.append((name, value))
+        headers += mapped
+        headers += _gateway_headers(inv, self.target)
+        path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
+        target = self.target.target(path_values, self.mappings.extra_query(inv))
+        resp = await self._send(inv, target, _encode(headers), body)
+        backend_headers = _decode(resp.headers)
+        selected = self.responses.select(str(resp.status))
+        out = selected.respond(inv, resp.body, backend_headers, variables)
+        out.headers = HTTP_POLICY.apply(out.headers)
+        out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        return out

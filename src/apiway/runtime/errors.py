@@ -1,0 +1,51 @@
+"""Gateway errors: one exception family, each carrying the gateway response type that the API's
+gateway responses turn into the client-facing error (see gateway_responses.py)."""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """A request ends with the gateway response `response_type`.
+
+    `message` is `$context.error.message`; None means the type's default message. `status` overrides
+    the type's status for the few cases where AWS answers with another code than the type's default
+    (Lambda invocation failures are 502 although they belong to INTEGRATION_FAILURE's family).
+    """
+
+    __slots__ = ("message", "response_type", "status")
+
+    def __init__(self, response_type: str, message: str | None = None, status: int | None = None) -> None:
+        super().__init__(message or response_type)
+        self.response_type = response_type
+        self.message = message
+        self.status = status
+
+
+class MissingAuthenticationToken(GatewayError):
+    def __init__(self) -> None:
+        super().__init__("MISSING_AUTHENTICATION_TOKEN")
+
+
+class IntegrationFailure(GatewayError):
+    """The backend answered badly: 502 Internal server error (malformed Lambda response, crash)."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=502)
+        self.log = log
+
+
+class IntegrationTimeout(GatewayError):
+    def __init__(self) -> None:
+        super().__init__("INTEGRATION_TIMEOUT")
+
+
+class ConfigurationError(GatewayError):
+    """The API's configuration cannot serve this request: 500 API_CONFIGURATION_ERROR."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__("API_CONFIGURATION_ERROR")
+        self.log = log
+
+
+class DeployError(Exception):
+    """A deployment cannot be compiled (unknown function, bad URI, …); raised at deploy time."""

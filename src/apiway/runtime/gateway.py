@@ -1,0 +1,152 @@
+"""The request pipeline: resolve API and stage from the invoke URL, route, run the method's plan,
+finish the response with AWS's headers, and turn every failure into the API's gateway response."""
+
+from __future__ import annotations
+
+import traceback
+
+import orjson
+
+from apiway.observe.log import log
+from apiway.runtime import ids
+from apiway.runtime.compile import StageRuntime
+from apiway.runtime.errors import GatewayError, MissingAuthenticationToken
+from apiway.runtime.gateway_responses import DEFAULT_GATEWAY_RESPONSES, CompiledGatewayResponse
+from apiway.runtime.invocation import Invocation
+from apiway.runtime.query import parse_query
+from apiway.runtime.request import HttpRequest, HttpResponse
+
+MAX_PAYLOAD = 10 * 1024 * 1024
+_USER_REQUEST = "/_user_request_"
+
+
+class Gateway:
+    """Holds the compiled stages; `install` swaps them in with one assignment."""
+
+    def __init__(self) -> None:
+        self._apis: dict[str, dict[str, StageRuntime]] = {}
+
+    def install(self, stages: list[StageRuntime]) -> None:
+        apis: dict[str, dict[str, StageRuntime]] = {}
+        for stage in stages:
+            apis.setdefault(stage.api_id, {})[stage.stage_name] = stage
+        self._apis = apis
+
+    def stages(self) -> list[StageRuntime]:
+        return [s for stages in self._apis.values() for s in stages.values()]
+
+    def _resolve(self, req: HttpRequest) -> tuple[str, str] | None:
+        """(api id, path after the API) from host-style or path-style invoke URLs."""
+        host = req.header("host") or ""
+        if ".execute-api." in host:
+            return host.split(".", 1)[0], req.path
+        if req.path.startswith("/restapis/"):
+            api_id, _, rest = req.path[10:].partition("/")
+            stage, _, rest = rest.partition("/")
+            rest = "/" + rest
+            if rest == _USER_REQUEST or rest.startswith(_USER_REQUEST + "/"):
+                return api_id, f"/{stage}{rest[len(_USER_REQUEST):]}"
+        return None
+
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        client_id = req.header("x-amzn-requestid")
+        request_id = client_id if client_id and ids.is_uuid(client_id) else ids.request_id()
+        stage: StageRuntime | None = None
+        try:
+            resolved = self._resolve(req)
+            if resolved is None:
+                return _not_an_api(request_id)
+            api_id, api_path = resolved
+            stage_name, _, rest = api_path.lstrip("/").partition("/")
+            if not stage_name:
+                raise MissingAuthenticationToken()
+            stage = (self._apis.get(api_id) or {}).get(stage_name)
+            if stage is None:
+                raise GatewayError("INVALID_API_KEY", "Forbidden")  # AWS: unknown stage → 403 Forbidden
+            if len(req.body) > MAX_PAYLOAD:
+                raise GatewayError("REQUEST_TOO_LARGE")
+            rest = "/" + rest if rest else ""
+            match = stage.router.match(rest or "/", req.method)
+            if match is None:
+                raise MissingAuthenticationToken()
+            inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
+                             f"/{stage_name}{rest}", request_id)
+            response = await match.target.integration(inv)
+            return _finish(response, request_id, inv.extended_request_id)
+        except GatewayError as err:
+            if (err.status is not None and err.status >= 500) or err.response_type.endswith("ERROR"):
+                log("ERROR", getattr(err, "log", err.response_type), requestId=request_id,
+                    api=stage.api_id if stage else None, path=req.path)
+            return gateway_response(err, req, stage, request_id)
+        except Exception as exc:
+            log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
+                error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+            return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
+
+
+def _finish(resp: HttpResponse, request_id: str, extended_id: str) -> HttpResponse:
+    headers = resp.headers
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    headers.append(("x-amzn-RequestId", request_id))
+    headers.append(("x-amz-apigw-id", extended_id))
+    return resp
+
+
+def _not_an_api(request_id: str) -> HttpResponse:
+    body = orjson.dumps({"message": "No API here. Invoke URLs look like http://{apiId}.execute-api.localhost:"
+                                    "{port}/{stage}/{path} or /restapis/{apiId}/{stage}/_user_request_/{path}"})
+    return HttpResponse(404, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], body)
+
+
+def gateway_response(
+    err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str
+) -> HttpResponse:
+    responses = stage.gateway_responses if stage else DEFAULT_GATEWAY_RESPONSES
+    spec: CompiledGatewayResponse = responses[err.response_type]
+    message = err.message if err.message is not None else spec.default_message
+    # An error's own status (502 for Lambda failures) applies unless the API customised the type's status.
+    customised = spec.status != DEFAULT_GATEWAY_RESPONSES[err.response_type].status
+    status = err.status if err.status is not None and not customised else spec.status
+    extended_id = ids.extended_request_id()
+    if spec.template is None:
+        body = orjson.dumps({"message": message})
+    else:
+        context = {
+            "requestId": request_id,
+            "extendedRequestId": extended_id,
+            "stage": stage.stage_name if stage else None,
+            "apiId": stage.api_id if stage else None,
+            "httpMethod": req.method,
+            "error": {
+                "message": message,
+                "messageString": orjson.dumps(message).decode(),
+                "responseType": err.response_type,
+            },
+        }
+        variables = {"context": context, "stageVariables": (stage.variables if stage else None) or {}}
+        body = spec.template.render(lambda: variables).encode()
+    headers = [("Content-Type", "application/json"), *spec.headers]
+    for name, kind, source in spec.dynamic_headers:
+        value = _request_value(req, kind, source, stage)
+        if value is not None:
+            headers.append((name, value))
+    headers.append(("x-amzn-RequestId", request_id))
+    headers.append(("x-amz-apigw-id", extended_id))
+    if spec.error_type:
+        headers.append(("x-amzn-ErrorType", spec.error_type))
+    return HttpResponse(status, headers, body)
+
+
+def _request_value(req: HttpRequest, kind: str, source: str, stage: StageRuntime | None) -> str | None:
+    """Sources of gateway-response header mappings: method.request.{header,querystring,path}.x,
+    stageVariables.x (context.* values are not available here)."""
+    if kind == "stageVariables":
+        return ((stage.variables if stage else None) or {}).get(source)
+    if kind == "method":
+        where, _, name = source.removeprefix("request.").partition(".")
+        if where == "header":
+            return req.header(name.lower())
+        if where == "querystring":
+            return (parse_query(req.query)[0] or {}).get(name)
+    return None

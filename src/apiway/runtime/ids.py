@@ -1,0 +1,40 @@
+"""Per-request identifiers in AWS's formats, made cheaply (uuid4() costs ~2.5 µs; these < 1 µs)."""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import time
+
+_rand = random.SystemRandom().getrandbits  # seeded once from the OS; per call no syscall
+_fast = random.Random()
+_fast.seed(_rand(128))
+_bits = _fast.getrandbits
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def request_id() -> str:
+    """A random (version 4) UUID string, as `$context.requestId`."""
+    h = "%032x" % ((_bits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def is_uuid(value: str) -> bool:
+    return len(value) == 36 and _UUID_RE.match(value) is not None
+
+
+def extended_request_id() -> str:
+    """16 characters ending in '=' like `R1koeHsUtjMFbRw=` (base64 of 11 random bytes)."""
+    return base64.b64encode(_bits(88).to_bytes(11, "big"), b"-_").decode()
+
+
+def trace_root() -> str:
+    return f"Root=1-{int(time.time()):08x}-{_bits(96):024x}"
+
+
+def trace_header(incoming: str | None) -> str:
+    """X-Amzn-Trace-Id for the integration: reuse the caller's Root (and Parent), else a new Root."""
+    if incoming and incoming.startswith("Root="):
+        return incoming if "Sampled=" in incoming else incoming + ";Sampled=0"
+    return f"{trace_root()};Parent={_bits(64):016x};Sampled=0"

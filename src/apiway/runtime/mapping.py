@@ -1,0 +1,85 @@
+"""Parameter mapping expressions (`method.request.header.X`, `context.requestId`,
+`stageVariables.v`, `'literal'`, …) compiled once into small getters over an invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import orjson
+
+from apiway.runtime.errors import DeployError
+from apiway.runtime.invocation import Invocation
+from apiway.runtime.query import parse_query
+
+Getter = Callable[[Invocation], str | None]
+
+
+def _query(inv: Invocation, name: str, multi: bool) -> str | None:
+    single, multiple = parse_query(inv.request.query)
+    if multi:
+        values = (multiple or {}).get(name)
+        return ",".join(values) if values else None
+    return (single or {}).get(name)
+
+
+def _header(inv: Invocation, name: str, multi: bool) -> str | None:
+    lower = name.lower()
+    if multi:
+        values = [v for k, v in inv.request.headers if k.lower() == lower]
+        return ",".join(values) if values else None
+    return inv.request.header(lower)
+
+
+def _body_path(inv: Invocation, dotted: str) -> str | None:
+    try:
+        cur = orjson.loads(inv.request.body or b"null")
+    except orjson.JSONDecodeError:
+        return None
+    for part in dotted.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    if cur is None:
+        return None
+    return cur if isinstance(cur, str) else orjson.dumps(cur).decode()
+
+
+def compile_source(expr: str, stage_variables: dict[str, str], where: str) -> Getter:
+    """`where` names the mapping in errors, e.g. `integration.request.header.x`."""
+    if len(expr) >= 2 and expr.startswith("'") and expr.endswith("'"):
+        literal = expr[1:-1]
+        return lambda _inv: literal
+    parts = expr.split(".", 3)
+    if parts[0] == "stageVariables" and len(parts) == 2:
+        value = stage_variables.get(parts[1])
+        return lambda _inv: value
+    if parts[0] == "context" and len(parts) >= 2:
+        keys = expr.split(".")[1:]
+
+        def from_context(inv: Invocation) -> str | None:
+            cur = inv.context()
+            for key in keys:
+                cur = cur.get(key) if isinstance(cur, dict) else None
+            return None if cur is None else str(cur)
+
+        return from_context
+    if parts[:2] == ["method", "request"] and len(parts) >= 3:
+        kind = parts[2]
+        if kind == "body" and len(parts) == 3:
+            return lambda inv: inv.request.body.decode("utf-8", "replace")
+        if len(parts) == 4:
+            name = parts[3]
+            if kind == "body":
+                return lambda inv: _body_path(inv, name)
+            if kind == "path":
+                return lambda inv: (
+                    unquote(v) if (v := inv.path_params.get(name)) is not None and "%" in v else v
+                )
+            if kind in ("querystring", "multivaluequerystring"):
+                multi = kind.startswith("multi")
+                return lambda inv: _query(inv, name, multi)
+            if kind in ("header", "multivalueheader"):
+                multi = kind.startswith("multi")
+                return lambda inv: _header(inv, name, multi)
+    raise DeployError(f"{where}: invalid mapping expression {expr!r}")

@@ -1,0 +1,34 @@
+"""The core's view of HTTP: a small request object in, (status, headers, body) out. Front-ends
+(ASGI, later a native server) adapt their server to these two types; the core never sees a server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    path: str  # raw (still percent-encoded) path, without the query string
+    query: str  # raw query string without '?'
+    headers: list[tuple[str, str]]  # header names in the client's casing, repeated names kept
+    body: bytes
+    client_ip: str = "127.0.0.1"
+    scheme: str = "http"
+    server_port: int = 80
+    http_version: str = "1.1"
+    _lower: dict[str, str] | None = field(default=None, repr=False)
+
+    def header(self, lower_name: str) -> str | None:
+        """Last value of a header, by lower-case name."""
+        lower = self._lower
+        if lower is None:
+            lower = self._lower = {k.lower(): v for k, v in self.headers}
+        return lower.get(lower_name)
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes

@@ -1,0 +1,106 @@
+"""`apiway serve` and `apiway validate`: load, deploy, print the invoke URLs, run the server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from apiway.app import App, StartReport, default_state_path
+from apiway.config import load_project
+from apiway.control.documents import load_document
+from apiway.control.openapi_import import import_openapi
+from apiway.functions.inline import FunctionLoadError
+from apiway.runtime.compile import StageRuntime
+from apiway.runtime.errors import DeployError
+from apiway.store.sqlite import SqliteStore, StoreError
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> int:
+    print(f"apiway: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def validate(file: Path, stage: str) -> int:
+    project = load_project(file, stage)
+    for api in project.apis:
+        doc, text = load_document(api.openapi)
+        definition = import_openapi(doc, text, str(api.openapi))
+        methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
+        print(f"{api.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
+              f"resources, {methods} methods")
+    return 0
+
+
+def invoke_table(stages: list[StageRuntime], host: str, port: int) -> str:
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1") else host
+    lines = []
+    for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
+        base = f"http://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
+        lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, "
+                     f"deployment {stage.deployment_id})")
+        lines.append(f"    {base}")
+        lines.append(f"    http://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_")
+        width = max((len(p.http_method) for p in stage.plans), default=3)
+        for plan in stage.plans:
+            path = "" if plan.resource_path == "/" else plan.resource_path
+            lines.append(f"      {plan.http_method:<{width}}  {base}{path}")
+    return "\n".join(lines)
+
+
+def _unenforced_access_control(stages: list[StageRuntime]) -> str:
+    found = []
+    for stage in stages:
+        for plan in stage.plans:
+            if plan.authorization_type != "NONE" or plan.api_key_required:
+                found.append(f"{stage.api_id}/{stage.stage_name} {plan.http_method} {plan.resource_path}")
+    return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+
+
+def serve(file: Path, host: str, port: int, stage: str, state: Path | None) -> int:
+    project = load_project(file, stage)
+    app = App()
+    try:
+        app.load_functions(project)
+        prepared = app.prepare(project)
+    except (FunctionLoadError, DeployError) as exc:
+        return _fail(str(exc))
+    state_path = state or default_state_path(Path.cwd())
+    try:
+        store = SqliteStore(state_path)
+    except StoreError as exc:
+        return _fail(str(exc))
+    report = StartReport()
+    app.apply(store, prepared, report)
+    stages = app.install_stages(store, report)
+    print(f"apiway {_version()} — state {state_path}", flush=True)
+    for name in report.failed:
+        print(f"  not served: {name}", file=sys.stderr)
+    print(invoke_table(stages, host, port), flush=True)
+    unenforced = _unenforced_access_control(stages)
+    if unenforced:
+        print(f"\n  warning: authorizers and API keys are not enforced yet; open to anyone: {unenforced}",
+              file=sys.stderr)
+    print(f"\nListening on http://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
+    _run_server(app, host, port)
+    return 0
+
+
+def _version() -> str:
+    from apiway import __version__
+
+    return __version__
+
+
+def _run_server(app: App, host: str, port: int) -> None:
+    import uvicorn
+
+    from apiway.front.asgi import AsgiApp
+    from apiway.front.uvicorn_protocol import CasePreservingHttpToolsProtocol
+
+    config = uvicorn.Config(
+        AsgiApp(app.gateway), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
+        lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
+    )
+    uvicorn.Server(config).run()

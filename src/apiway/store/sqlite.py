@@ -1,0 +1,120 @@
+"""SQLite store for the embedded default. WAL journal and one transaction per change: a process
+killed at any point leaves the last committed state, never a half-written one."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from apiway.model.rest import ApiDefinition, Deployment, Stage
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, definition BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS deployments (
+    id TEXT NOT NULL, api_id TEXT NOT NULL, record BLOB NOT NULL, snapshot BLOB NOT NULL,
+    PRIMARY KEY (api_id, id));
+CREATE TABLE IF NOT EXISTS stages (
+    api_id TEXT NOT NULL, name TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (api_id, name));
+CREATE TABLE IF NOT EXISTS sources (key TEXT PRIMARY KEY, api_id TEXT NOT NULL, digest TEXT NOT NULL);
+"""
+
+
+class StoreError(Exception):
+    pass
+
+
+def _load(blob: bytes) -> Any:
+    return orjson.loads(blob)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable apiway state file ({exc})") from None
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Atomic unit of work; nested uses join the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self.transaction():
+            self._db.execute(sql, params)
+
+    def get_api(self, api_id: str) -> ApiDefinition | None:
+        row = self._db.execute("SELECT definition FROM rest_apis WHERE id=?", (api_id,)).fetchone()
+        return None if row is None else _load(row[0])
+
+    def put_api(self, definition: ApiDefinition) -> None:
+        self._write("INSERT OR REPLACE INTO rest_apis VALUES (?, ?)",
+                    (definition["restApi"]["id"], orjson.dumps(definition)))
+
+    def list_apis(self) -> list[ApiDefinition]:
+        return [_load(r[0]) for r in self._db.execute("SELECT definition FROM rest_apis ORDER BY id")]
+
+    def add_deployment(self, deployment: Deployment, snapshot: ApiDefinition) -> None:
+        self._write("INSERT INTO deployments VALUES (?, ?, ?, ?)",
+                    (deployment["id"], deployment["restApiId"], orjson.dumps(deployment), orjson.dumps(snapshot)))
+
+    def get_deployment(self, api_id: str, deployment_id: str) -> tuple[Deployment, ApiDefinition] | None:
+        row = self._db.execute("SELECT record, snapshot FROM deployments WHERE api_id=? AND id=?",
+                               (api_id, deployment_id)).fetchone()
+        return None if row is None else (_load(row[0]), _load(row[1]))
+
+    def put_stage(self, stage: Stage) -> None:
+        self._write("INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
+                    (stage["restApiId"], stage["stageName"], orjson.dumps(stage)))
+
+    def list_stages(self) -> list[Stage]:
+        return [_load(r[0]) for r in self._db.execute("SELECT record FROM stages ORDER BY api_id, name")]
+
+    def get_source(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute("SELECT api_id, digest FROM sources WHERE key=?", (key,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def put_source(self, key: str, api_id: str, digest: str) -> None:
+        self._write("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (key, api_id, digest))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,60 @@
+"""Mapping templates.
+
+The seam every template user goes through: `compile_template` once at deploy time, `render` per
+request. This first engine substitutes `$context.*` and `$stageVariables.*` references (exactly what
+gateway-response templates support on AWS) and copies everything else verbatim; full Velocity
+(`#set`, `#if`, `#foreach`, `$input`, `$util`) replaces it behind the same interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+_REF = re.compile(r"\$!?\{?(context|stageVariables)((?:\.[A-Za-z0-9_]+)+)\}?")
+
+
+def _lookup(values: Any, dotted: str) -> Any:
+    cur = values
+    for part in dotted.strip(".").split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+class Template:
+    """A compiled template. `static` is the output when the template references nothing."""
+
+    __slots__ = ("_pieces", "static", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        pieces: list[str | tuple[str, str]] = []
+        pos = 0
+        for m in _REF.finditer(text):
+            pieces.append(text[pos : m.start()])
+            pieces.append((m.group(1), m.group(2)))
+            pos = m.end()
+        pieces.append(text[pos:])
+        self._pieces = pieces
+        self.static: str | None = text if len(pieces) == 1 else None
+
+    def render(self, variables: Callable[[], dict[str, Any]]) -> str:
+        """`variables()` builds {"context": …, "stageVariables": …} only when a reference needs it."""
+        if self.static is not None:
+            return self.static
+        values = variables()
+        out = []
+        for piece in self._pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+            else:
+                value = _lookup(values.get(piece[0]) or {}, piece[1])
+                out.append("" if value is None else str(value))
+        return "".join(out)
+
+
+def compile_template(text: str) -> Template:
+    return Template(text)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import Server
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start `apiway serve` on a file; every server started is stopped after the test."""
+    servers: list[Server] = []
+
+    def start(target: Path, *args: str, state: Path | None = None) -> Server:
+        server = Server(target, state or tmp_path / "state" / "state.db", list(args))
+        servers.append(server)
+        return server
+
+    (tmp_path / "state").mkdir()
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,136 @@
+"""Test support: start `apiway serve` as a real subprocess on a free port and talk HTTP to it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC = REPO.parent / "shared" / "spec" / "aws-recorded"
+
+
+def recorded(name: str) -> dict:
+    """A file of AWS-recorded responses. Missing outside CI: skip loudly; in CI: fail."""
+    path = SPEC / name
+    if not path.is_file():
+        import pytest
+
+        message = f"AWS recordings not found at {path} (the shared spec folder must sit beside the repo)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return orjson.loads(path.read_bytes())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return values[-1] if values else None
+
+    def json(self):
+        return orjson.loads(self.body)
+
+
+def request(port: int, method: str, path: str, headers: dict[str, str] | list[tuple[str, str]] | None = None,
+            body: bytes | str | None = None, timeout: float = 10) -> Reply:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        if not any(k.lower() == "host" for k, _ in items):
+            items.insert(0, ("Host", f"127.0.0.1:{port}"))
+        data = body.encode() if isinstance(body, str) else body
+        for k, v in items:
+            conn.putheader(k, v)
+        if data is not None:
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data)
+        resp = conn.getresponse()
+        return Reply(resp.status, resp.getheaders(), resp.read())
+    finally:
+        conn.close()
+
+
+class Server:
+    """A running `apiway serve`; `api_ids` maps API name → id as printed at start-up."""
+
+    def __init__(self, target: Path, state: Path, extra_args: list[str] | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.state = state
+        self.target = target
+        cmd = [sys.executable, "-m", "apiway", "serve", str(target), "--port", str(self.port), "--state", str(state),
+               *(extra_args or [])]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=state.parent,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        self.output = ""
+        self.api_ids: dict[str, str] = {}
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        while time.monotonic() < deadline:
+            chunk = self.proc.stdout.read()
+            if chunk:
+                self.output += chunk.decode()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"apiway exited {self.proc.returncode}: {self.output}{self.stderr()}")
+            if "Listening on" in self.output and self._port_open():
+                for name, api_id in re.findall(r"^  (\S.*?)  \(api ([a-z0-9]+), stage", self.output, re.M):
+                    self.api_ids[name] = api_id
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"apiway did not start: {self.output}{self.stderr()}")
+
+    def _port_open(self) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stderr(self) -> str:
+        if self.proc.stderr is None:
+            return ""
+        os.set_blocking(self.proc.stderr.fileno(), False)
+        data = self.proc.stderr.read() or b""
+        return data.decode(errors="replace")
+
+    def path_url(self, api_id: str, stage: str, path: str) -> str:
+        return f"/restapis/{api_id}/{stage}/_user_request_{path}"
+
+    def call(self, method: str, api_id: str, stage: str, path: str, **kw) -> Reply:
+        """Host-style invoke URL: Host {apiId}.execute-api.localhost, path /{stage}{path}."""
+        headers = kw.pop("headers", None) or {}
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        items.insert(0, ("Host", f"{api_id}.execute-api.localhost:{self.port}"))
+        return request(self.port, method, f"/{stage}{path}", items, **kw)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()

@@ -1,0 +1,194 @@
+"""OpenAPI/Swagger import: AWS's own exports import unchanged; bad documents are rejected with the
+file, line and field of the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from apiway.control.documents import DocumentError, parse_text
+from apiway.control.openapi_import import import_openapi
+from tests.support import recorded
+
+
+def load(text: str, source: str = "api.yaml"):
+    return import_openapi(parse_text(text, source), text, source)
+
+
+def recorded_exports() -> list[tuple[str, dict]]:
+    data = recorded("test_apigateway_extended.snapshot.json")
+    out = []
+    for key, value in data.items():
+        if "export" in key:
+            out.append((key.split("::")[-1], value["recorded-content"]["get-export-with-extensions"]["body"]))
+    return out
+
+
+def methods(definition) -> dict[tuple[str, str], dict]:
+    return {
+        (r["path"], verb): m
+        for r in definition["resources"].values()
+        for verb, m in (r.get("resourceMethods") or {}).items()
+    }
+
+
+@pytest.mark.parametrize(("name", "export"), recorded_exports(), ids=[n for n, _ in recorded_exports()])
+def test_aws_exports_import_unchanged(name: str, export: dict) -> None:
+    """Documents AWS produced with `get-export --extensions integrations` import as JSON and as YAML."""
+    for text in (orjson.dumps(export).decode(), yaml.safe_dump(export)):
+        definition = load(text)
+        found = methods(definition)
+        assert found, name
+        for (path, verb), method in found.items():
+            assert method["methodIntegration"]["type"] in ("HTTP", "MOCK", "HTTP_PROXY", "AWS_PROXY", "AWS"), path
+            assert verb in ("GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH", "HEAD", "ANY")
+        paths = {r["path"] for r in definition["resources"].values()}
+        for path in export["paths"]:
+            assert path in paths
+
+
+def test_resource_tree_and_extensions() -> None:
+    text = """
+openapi: 3.0.1
+info: {title: Shop, version: "2"}
+x-amazon-apigateway-binary-media-types: [image/png, "*/*"]
+x-amazon-apigateway-gateway-responses:
+  DEFAULT_4XX:
+    responseParameters: {gatewayresponse.header.Access-Control-Allow-Origin: "'*'"}
+paths:
+  /items/{id}/parts/{proxy+}:
+    x-amazon-apigateway-any-method:
+      parameters: [{name: id, in: path, required: true}]
+      x-amazon-apigateway-integration:
+        type: HTTP_PROXY
+        httpMethod: ANY
+        uri: http://backend/{proxy}
+        passthroughBehavior: when_no_match
+"""
+    d = load(text)
+    by_path = {r["path"]: r for r in d["resources"].values()}
+    assert set(by_path) == {"/", "/items", "/items/{id}", "/items/{id}/parts", "/items/{id}/parts/{proxy+}"}
+    leaf = by_path["/items/{id}/parts/{proxy+}"]
+    assert leaf["pathPart"] == "{proxy+}" and leaf["parentId"] == by_path["/items/{id}/parts"]["id"]
+    method = leaf["resourceMethods"]["ANY"]
+    assert method["requestParameters"] == {"method.request.path.id": True}
+    assert method["methodIntegration"]["passthroughBehavior"] == "WHEN_NO_MATCH"
+    assert method["methodIntegration"]["timeoutInMillis"] == 29000
+    assert d["restApi"]["binaryMediaTypes"] == ["image/png", "*/*"]
+    assert d["restApi"]["name"] == "Shop" and d["restApi"]["version"] == "2"
+    assert len(d["restApi"]["id"]) == 10 and d["restApi"]["id"].isalnum()
+    assert d["gatewayResponses"]["DEFAULT_4XX"]["responseParameters"]
+
+
+def test_integration_responses_keyed_by_status_with_patterns() -> None:
+    text = """
+swagger: "2.0"
+info: {title: T}
+paths:
+  /m:
+    get:
+      responses: {"200": {description: ok}, "404": {description: nf}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses:
+          default: {statusCode: "200"}
+          "4\\\\d{2}": {statusCode: "404", responseTemplates: {application/json: '{}'}}
+"""
+    integration = methods(load(text))[("/m", "GET")]["methodIntegration"]
+    assert integration["integrationResponses"]["200"] == {"statusCode": "200"}
+    assert integration["integrationResponses"]["404"]["selectionPattern"] == "4\\d{2}"
+
+
+BAD_CASES = [
+    ("type: FOO", "paths./pets.get.x-amazon-apigateway-integration.type: unknown type 'FOO'", 9),
+    # a missing field is reported at the line of the object that lacks it
+    ("type: http_proxy", "paths./pets.get.x-amazon-apigateway-integration.uri: a uri is required", 8),
+    ("type: mock\n          passthroughBehavior: sometimes",
+     "paths./pets.get.x-amazon-apigateway-integration.passthroughBehavior: unknown passthrough behavior", 10),
+    ("type: mock\n          responses: {default: {statusCode: '99'}}",
+     "paths./pets.get.x-amazon-apigateway-integration.responses.default.statusCode: invalid status code", 10),
+    ("type: mock\n          timeoutInMillis: 10",
+     "paths./pets.get.x-amazon-apigateway-integration.timeoutInMillis: must be an integer of at least 50", 10),
+]
+
+
+@pytest.mark.parametrize(("integration", "message", "line"), BAD_CASES)
+def test_bad_integration_names_path_and_line(integration: str, message: str, line: int) -> None:
+    text = f"""openapi: 3.0.1
+info:
+  title: Pets
+paths:
+  /pets:
+    get:
+      responses: {{}}
+      x-amazon-apigateway-integration:
+          {integration}
+"""
+    with pytest.raises(DocumentError) as exc:
+        load(text, "pets.yaml")
+    assert message in str(exc.value)
+    assert str(exc.value).startswith(f"pets.yaml:{line}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("openapi: 3.0.1\ninfo: {title: T}\npaths:\n  /a/{p+}/b:\n    get: {}\n",
+         "paths./a/{p+}/b: Cannot create a child of a resource with a greedy path variable"),
+        ("openapi: 3.0.1\ninfo: {title: T}\npaths:\n  /a b:\n    get: {}\n", "invalid path segment 'a b'"),
+        ("openapi: 3.0.1\ninfo: {title: T}\npaths:\n  /{a}:\n    get: {}\n  /{b}:\n    get: {}\n",
+         "already has a variable path part -- only one is allowed"),
+        ("openapi: 3.0.1\ninfo: {}\npaths: {}\n", "info.title: a title is required"),
+        ("hello: world\n", "not an OpenAPI 3.0 or Swagger 2.0 document"),
+        ("openapi: 3.0.1\ninfo: {title: T}\nx-amazon-apigateway-gateway-responses: {NOPE: {}}\npaths: {}\n",
+         "x-amazon-apigateway-gateway-responses.NOPE: unknown gateway response type 'NOPE'"),
+        ("openapi: 3.0.1\ninfo: {title: T}\nx-amazon-apigateway-binary-media-types: image/png\npaths: {}\n",
+         "x-amazon-apigateway-binary-media-types: must be a list of media types"),
+    ],
+)
+def test_structural_errors(text: str, message: str) -> None:
+    with pytest.raises(DocumentError) as exc:
+        load(text)
+    assert message in str(exc.value)
+
+
+def test_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError) as exc:
+        parse_text("openapi: 3.0.1\ninfo:\n  title: [unclosed\n", "x.yaml")
+    assert str(exc.value).startswith("x.yaml:") and "invalid YAML" in str(exc.value)
+    with pytest.raises(DocumentError) as exc:
+        parse_text('{"openapi": "3.0.1",\n "info": }', "x.json")
+    assert str(exc.value).startswith("x.json:2: invalid JSON")
+
+
+def test_security_schemes_set_api_key_and_authorizers() -> None:
+    text = """
+openapi: 3.0.1
+info: {title: T}
+components:
+  securitySchemes:
+    api_key: {type: apiKey, name: x-api-key, in: header}
+    tokenAuth:
+      type: apiKey
+      name: Authorization
+      in: header
+      x-amazon-apigateway-authtype: custom
+      x-amazon-apigateway-authorizer:
+        type: token
+        authorizerUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:Auth/invocations
+paths:
+  /k:
+    get:
+      security: [{api_key: []}, {tokenAuth: []}]
+      x-amazon-apigateway-integration: {type: mock}
+"""
+    d = load(text)
+    method = methods(d)[("/k", "GET")]
+    assert method["apiKeyRequired"] is True
+    assert method["authorizationType"] == "CUSTOM"
+    authorizer = d["authorizers"][method["authorizerId"]]
+    assert authorizer["type"] == "TOKEN" and authorizer["identitySource"] == "method.request.header.Authorization"
