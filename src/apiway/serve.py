@@ -102,5 +102,6 @@ def _run_server(app: App, host: str, port: int) -> None:
     config = uvicorn.Config(
         AsgiApp(app.gateway), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
+        proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
     uvicorn.Server(config).run()

@@ -24,9 +24,12 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import orjson
+
+from tests.support import Server
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -94,21 +97,21 @@ class _Handler(BaseHTTPRequestHandler):
         }
         with self.server.lock:
             self.server.requests.append(record)
-        payload = orjson.dumps(record)
+        payload = b"" if status in (204, 304) else orjson.dumps(record)
         headers = [("Server", "echo-backend/1.0"), ("Date", formatdate(usegmt=True))]
         overridden = {k.lower() for k, _ in extra}
         headers = [(k, v) for k, v in headers if k.lower() not in overridden]
-        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-                    ("X-Echo-Method", self.command)]
+        if payload:
+            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        headers.append(("X-Echo-Method", self.command))
         headers += extra
-        try:
-            self.send_response_only(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-            self.wfile.flush()
+        head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"]
+        head += [f"{name}: {value}\r\n" for name, value in headers]
+        head.append("\r\n")
+        if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
+            self.close_connection = True
+        try:  # one write: the whole response leaves at once
+            self.wfile.write("".join(head).encode("latin-1") + (payload if self.command != "HEAD" else b""))
         except OSError:  # the gateway gave up (timeout) and closed the connection
             self.close_connection = True
 
@@ -151,3 +154,17 @@ def header_values(record: dict, name: str) -> list[str]:
 
 def header_names(record: dict) -> set[str]:
     return {k.lower() for k, _ in record["headers"]}
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def start_gateway(workdir: Path, apis: list[dict]) -> Server:
+    """Write a project file serving `apis` (entries of the project file's `apis:` list, with
+    `openapi` naming a file in tests/e2e/fixtures) into `workdir` and start `apiway serve` on it."""
+    entries = [dict(api, openapi=str(FIXTURES / api["openapi"])) for api in apis]
+    project = workdir / "apiway.yaml"
+    project.write_bytes(orjson.dumps({"apis": entries}))  # JSON is YAML
+    state = workdir / "state" / "state.db"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    return Server(project, state)

@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
-
 from apiway.runtime.gateway import MAX_PAYLOAD, Gateway
 from apiway.runtime.request import HttpRequest
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 RAW_HEADER_NAMES = "apiway.raw_header_names"
-_TOO_LARGE = orjson.dumps({"message": "Request Too Long"})
 
 
 class AsgiApp:
@@ -29,6 +26,7 @@ class AsgiApp:
         if kind != "http":
             return
         body = b""
+        too_large = False
         more = True
         while more:
             message = await receive()
@@ -36,9 +34,8 @@ class AsgiApp:
             if chunk:
                 body = body + chunk if body else chunk
                 if len(body) > MAX_PAYLOAD:
-                    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_TOO_LARGE))]
-                    await _send(send, 413, headers, _TOO_LARGE)
-                    return
+                    too_large, body = True, b""  # stop buffering; answer 413 below
+                    break
             more = message.get("more_body", False)
         raw = scope["headers"]
         names = scope.get(RAW_HEADER_NAMES)  # the client's header casing, when the server kept it
@@ -59,7 +56,10 @@ class AsgiApp:
             server_port=server[1] if server and server[1] else 80,
             http_version=scope.get("http_version", "1.1"),
         )
-        response = await self.gateway.handle(request)
+        if too_large:
+            response = self.gateway.reject(request, "REQUEST_TOO_LARGE")
+        else:
+            response = await self.gateway.handle(request)
         out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
         out.append((b"content-length", str(len(response.body)).encode()))
         await _send(send, response.status, out, response.body if request.method != "HEAD" else b"")

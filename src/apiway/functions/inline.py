@@ -46,10 +46,13 @@ class LambdaContext:
         self.invoked_function_arn = spec.arn
         self.memory_limit_in_mb = str(spec.memory)
         self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{request_id.replace('-', '')}"
         self.identity = None
         self.client_context = None
         self._deadline = deadline
+
+    @property
+    def log_stream_name(self) -> str:  # formatted on demand: most handlers never read it
+        return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{self.aws_request_id.replace('-', '')}"
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

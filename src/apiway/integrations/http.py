@@ -5,7 +5,7 @@ X-Amzn-Apigateway-Api-Id added) and parameter mappings merged in."""
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from apiway.integrations.lambda_proxy import DROPPED_REQUEST_HEADERS
 from apiway.integrations.upstream import (
@@ -32,12 +32,35 @@ _PROXY_SKIP = DROPPED_REQUEST_HEADERS | frozenset(
 )
 # Mapping one of these is a configuration error AWS reports as 500 on every call.
 _FORBIDDEN_MAPPED = frozenset(("content-length", "transfer-encoding", "x-amzn-trace-id", "x-amzn-apigateway-api-id"))
+# Never sent to an HTTP backend even when mapped (AWS's recorded header-remapping run).
+_DROPPED_MAPPED = frozenset(("expect", "te", "proxy-authenticate", "via"))
+# Values filling URI placeholders are decoded; they are percent-encoded again for the backend request.
+# A greedy `{proxy}` value keeps its '/' separators.
+_PATH_SAFE = "/!$&'()*+,;=:@"
+_NO_BODY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def _pieces(text: str) -> list[str | tuple[str]]:
+    pieces: list[str | tuple[str]] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(text):
+        pieces.append(text[pos : m.start()])
+        pieces.append((m.group(1),))
+        pos = m.end()
+    pieces.append(text[pos:])
+    return pieces
+
+
+def _fill(pieces: list[str | tuple[str]], values: dict[str, str], safe: str) -> str:
+    if len(pieces) == 1:
+        return pieces[0]  # type: ignore[return-value]
+    return "".join(p if isinstance(p, str) else quote(values.get(p[0], ""), safe=safe) for p in pieces)
 
 
 class UpstreamTarget:
     """A backend URI (stage variables already substituted) split once into connection and path."""
 
-    __slots__ = ("host", "host_header", "path_pieces", "port", "query", "scheme")
+    __slots__ = ("host", "host_header", "path_pieces", "port", "query_pieces", "scheme")
 
     def __init__(self, uri: str, where: str) -> None:
         parts = urlsplit(uri)
@@ -51,27 +74,17 @@ class UpstreamTarget:
             raise DeployError(f"{where}.uri: invalid port in {uri!r}") from None
         default_port = self.port == (443 if self.scheme == "https" else 80)
         self.host_header = self.host if default_port else f"{self.host}:{self.port}"
-        path = parts.path or "/"
-        pieces: list[str | tuple[str]] = []
-        pos = 0
-        for m in _PLACEHOLDER.finditer(path):
-            pieces.append(path[pos : m.start()])
-            pieces.append((m.group(1),))
-            pos = m.end()
-        pieces.append(path[pos:])
-        self.path_pieces = pieces
-        self.query = parts.query
+        self.path_pieces = _pieces(parts.path or "/")
+        # Placeholders may also sit in the URI's query (`?testVar={pathVar}`, recorded AWS run).
+        self.query_pieces = _pieces(parts.query)
 
     def placeholders(self) -> list[str]:
-        return [p[0] for p in self.path_pieces if isinstance(p, tuple)]
+        return [p[0] for p in (*self.path_pieces, *self.query_pieces) if isinstance(p, tuple)]
 
     def target(self, path_values: dict[str, str], extra_query: str) -> str:
-        if len(self.path_pieces) == 1:
-            path = self.path_pieces[0]  # type: ignore[assignment]
-        else:
-            path = "".join(p if isinstance(p, str) else path_values.get(p[0], "") for p in self.path_pieces)
-        query = "&".join(q for q in (self.query, extra_query) if q)
-        return f"{path}?{query}" if query else path  # type: ignore[return-value]
+        path = _fill(self.path_pieces, path_values, _PATH_SAFE)
+        query = "&".join(q for q in (_fill(self.query_pieces, path_values, ""), extra_query) if q)
+        return f"{path}?{query}" if query else path
 
 
 class _Mappings:
@@ -90,7 +103,8 @@ class _Mappings:
             if kind in ("header", "multivalueheader"):
                 if name.lower() in _FORBIDDEN_MAPPED:
                     self.forbidden = f"Invalid mapping expression: header {name} cannot be mapped"
-                self.headers.append((name, getter))
+                if name.lower() not in _DROPPED_MAPPED:
+                    self.headers.append((name, getter))
             elif kind in ("querystring", "multivaluequerystring"):
                 self.query.append((name, getter))
             elif kind == "path":
@@ -102,8 +116,13 @@ class _Mappings:
         values = {}
         for name in placeholders:
             getter = self.path.get(name)
-            # Without a mapping, fill the placeholder from the same-named path parameter.
-            value = getter(inv) if getter is not None else inv.path_params.get(name)
+            # Without a mapping, fill the placeholder from the same-named path parameter (decoded, as a
+            # mapped method.request.path value is).
+            if getter is not None:
+                value = getter(inv)
+            else:
+                value = inv.path_params.get(name)
+                value = unquote(value) if value is not None and "%" in value else value
             values[name] = "" if value is None else value
         return values
 
@@ -124,11 +143,13 @@ class _Mappings:
         return out
 
 
-def _gateway_headers(inv: Invocation, target: UpstreamTarget) -> list[tuple[str, str]]:
+def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[str]) -> list[tuple[str, str]]:
     req = inv.request
     xff = req.header("x-forwarded-for")
+    # Host is rewritten to the integration host unless a mapping sets it (AWS's recorded run).
+    host = [] if "host" in mapped_names else [("Host", target.host_header)]
     return [
-        ("Host", target.host_header),
+        *host,
         ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
         ("X-Amzn-Trace-Id", ids.trace_header(req.header("x-amzn-trace-id"))),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
@@ -188,7 +209,7 @@ class HttpProxyIntegration(_HttpBase):
         mapped_names = {name.lower() for name, _ in mapped}
         headers = [(k, v) for k, v in req.headers if (lk := k.lower()) not in _PROXY_SKIP and lk not in mapped_names]
         headers += mapped
-        headers += _gateway_headers(inv, self.target)
+        headers += _gateway_headers(inv, self.target, mapped_names)
         extra = req.query
         if self.mappings.query:
             extra = "&".join(q for q in (req.query, self.mappings.extra_query(inv)) if q)
@@ -214,16 +235,17 @@ class HttpIntegration(_HttpBase):
         mapped = self.mappings.mapped_headers(inv)
         mapped_names = {name.lower() for name, _ in mapped}
         headers = []
-        defaults = (
-            ("Accept", "application/json"),
-            ("User-Agent", f"AmazonAPIGateway_{inv.stage.api_id}"),
-            ("Content-Type", inv.request.header("content-type") or "application/json"),
-        )
+        defaults = [("Accept", "application/json"), ("User-Agent", f"AmazonAPIGateway_{inv.stage.api_id}")]
+        # Content-Type only goes with a body-carrying integration method: AWS's recorded GET sent none
+        # although the client did.
+        method = inv.request.method if self.method == "ANY" else self.method
+        if method not in _NO_BODY_METHODS:
+            defaults.append(("Content-Type", inv.request.header("content-type") or "application/json"))
         for name, value in defaults:
             if name.lower() not in mapped_names:
                 headers.append((name, value))
         headers += mapped
-        headers += _gateway_headers(inv, self.target)
+        headers += _gateway_headers(inv, self.target, mapped_names)
         path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
         target = self.target.target(path_values, self.mappings.extra_query(inv))
         resp = await self._send(inv, target, _encode(headers), body)

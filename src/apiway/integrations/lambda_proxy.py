@@ -193,10 +193,16 @@ class LambdaProxyIntegration:
         self.invoker = invoker
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
-        result = await self.invoker.invoke(self.function_name, build_event(inv), inv.request_id)
+        event = build_event(inv)
+        result = await self.invoker.invoke(self.function_name, event, inv.request_id)
         if result.function_error:
             raise IntegrationFailure(
                 f"Lambda execution failed with status 200 due to customer function error: "
                 f"{result.payload[:500].decode('utf-8', 'replace')}"
             )
-        return parse_proxy_response(result.payload, inv)
+        response = parse_proxy_response(result.payload, inv)
+        # AWS returns the trace id it handed the function on every successful proxy response
+        # (recorded with and without a client X-Amzn-Trace-Id); gateway errors carry none.
+        if not any(name.lower() == "x-amzn-trace-id" for name, _ in response.headers):
+            response.headers.append(("X-Amzn-Trace-Id", event["headers"]["X-Amzn-Trace-Id"]))
+        return response

@@ -59,6 +59,7 @@ _Key = tuple[str, str, int, bool]
 _OWN_HEADERS = frozenset((b"connection", b"content-length", b"transfer-encoding"))
 _OWN_HEADER_LENS = frozenset(len(name) for name in _OWN_HEADERS)
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 _SP = b" "
 _HTTP11_CRLF = b" HTTP/1.1\r\n"
 _COLON_SP = b": "
@@ -329,7 +330,12 @@ class UpstreamPool:
             try:
                 return await self._exchange(conn, payload, head_only, deadline, loop)
             except _StaleConnection:
-                pass  # the peer had closed this idle connection: retry once on a fresh one
+                # The peer closed this idle connection. Replaying is safe only for idempotent methods:
+                # the server may have processed a POST before closing.
+                if method not in _IDEMPOTENT:
+                    raise UpstreamProtocolError(
+                        f"{scheme}://{host}:{port} closed a kept-alive connection without a response"
+                    ) from None
         conn = await self._connect(key, deadline, loop)
         try:
             return await self._exchange(conn, payload, head_only, deadline, loop)

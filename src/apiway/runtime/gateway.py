@@ -48,9 +48,17 @@ class Gateway:
                 return api_id, f"/{stage}{rest[len(_USER_REQUEST):]}"
         return None
 
+    def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
+        """A gateway response before the request could be handled (e.g. its body is too large)."""
+        resolved = self._resolve(req)
+        stage = None
+        if resolved is not None:
+            stage_name = resolved[1].lstrip("/").partition("/")[0]
+            stage = (self._apis.get(resolved[0]) or {}).get(stage_name)
+        return gateway_response(GatewayError(response_type), req, stage, _request_id(req))
+
     async def handle(self, req: HttpRequest) -> HttpResponse:
-        client_id = req.header("x-amzn-requestid")
-        request_id = client_id if client_id and ids.is_uuid(client_id) else ids.request_id()
+        request_id = _request_id(req)
         stage: StageRuntime | None = None
         try:
             resolved = self._resolve(req)
@@ -82,6 +90,12 @@ class Gateway:
             log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
                 error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
+
+
+def _request_id(req: HttpRequest) -> str:
+    """The client's `x-amzn-RequestId` when it is a UUID (AWS reuses it), else a new one."""
+    client_id = req.header("x-amzn-requestid")
+    return client_id if client_id and ids.is_uuid(client_id) else ids.request_id()
 
 
 def _finish(resp: HttpResponse, request_id: str, extended_id: str) -> HttpResponse:

@@ -50,33 +50,28 @@ class CompiledGatewayResponse:
     template: Template | None  # None → default JSON message body
 
 
-def _family(response_type: str, status: int | None) -> str:
-    return "DEFAULT_5XX" if (status or 500) >= 500 else "DEFAULT_4XX"
+def _family(status: int) -> str:
+    return "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
 
 
 def compile_gateway_responses(custom: dict[str, dict[str, Any]]) -> dict[str, CompiledGatewayResponse]:
-    """Resolve every type once: own customisation → DEFAULT_4XX/5XX customisation → AWS default."""
+    """Resolve every type once: its own customisation, else the DEFAULT_4XX/5XX customisation of its
+    family, else AWS's default."""
     compiled: dict[str, CompiledGatewayResponse] = {}
     for rtype, (status, message, error_type) in DEFAULTS.items():
         if status is None:
             continue
-        layers = [custom.get(_family(rtype, status)) or {}, custom.get(rtype) or {}]
-        merged_status = status
-        params: dict[str, str] = {}
-        templates: dict[str, str] = {}
-        for layer in layers:
-            if layer.get("statusCode"):
-                merged_status = int(layer["statusCode"])
-            params.update(layer.get("responseParameters") or {})
-            templates.update(layer.get("responseTemplates") or {})
+        layer = custom.get(rtype) or custom.get(_family(status)) or {}
+        merged_status = int(layer["statusCode"]) if layer.get("statusCode") else status
         static, dynamic = [], []
-        for key, source in params.items():
+        for key, source in (layer.get("responseParameters") or {}).items():
             name = key.removeprefix("gatewayresponse.header.")
             if source.startswith("'") and source.endswith("'"):
                 static.append((name, source[1:-1]))
             else:
                 kind, _, src = source.partition(".")
                 dynamic.append((name, kind, src))
+        templates = layer.get("responseTemplates") or {}
         template_text = templates.get("application/json")
         if template_text is None and templates:
             template_text = next(iter(templates.values()))

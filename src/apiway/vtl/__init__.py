@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-_REF = re.compile(r"\$!?\{?(context|stageVariables)((?:\.[A-Za-z0-9_]+)+)\}?")
+# `$x.y`, `$!x.y` or `${x.y}`: a closing brace belongs to the reference only when it opened one.
+_NAME = r"(context|stageVariables)((?:\.[A-Za-z0-9_]+)+)"
+_REF = re.compile(rf"\$!?(?:\{{{_NAME}\}}|{_NAME})")
 
 
 def _lookup(values: Any, dotted: str) -> Any:
@@ -35,7 +37,7 @@ class Template:
         pos = 0
         for m in _REF.finditer(text):
             pieces.append(text[pos : m.start()])
-            pieces.append((m.group(1), m.group(2)))
+            pieces.append((m.group(1) or m.group(3), m.group(2) or m.group(4)))
             pos = m.end()
         pieces.append(text[pos:])
         self._pieces = pieces
