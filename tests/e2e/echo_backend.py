@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from tests.support import Server
+from tests.support import Reply, Server
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -168,3 +168,9 @@ def start_gateway(workdir: Path, apis: list[dict]) -> Server:
     state = workdir / "state" / "state.db"
     state.parent.mkdir(parents=True, exist_ok=True)
     return Server(project, state)
+
+
+def echoed(reply: Reply) -> dict:
+    """What the echo backend saw, from a successful reply through the gateway."""
+    assert reply.status == 200, (reply.status, reply.body)
+    return reply.json()

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import orjson
 import pytest
 
-from tests.e2e.echo_backend import EchoServer, header_names, header_values, start_gateway
+from tests.e2e.echo_backend import EchoServer, echoed, header_names, header_values, start_gateway
 from tests.support import Reply, Server
 
 API = "httpinteg1"
@@ -42,11 +42,6 @@ def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def call(gateway: Server, method: str, path: str, **kw) -> Reply:
     return gateway.call(method, API, STAGE, path, **kw)
-
-
-def echoed(reply: Reply) -> dict:
-    assert reply.status == 200, (reply.status, reply.body)
-    return reply.json()
 
 
 CLIENT_HEADERS = {

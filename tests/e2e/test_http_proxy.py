@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 
-from tests.e2e.echo_backend import EchoServer, header_names, header_values, start_gateway
+from tests.e2e.echo_backend import EchoServer, echoed, header_names, header_values, start_gateway
 from tests.support import Reply, Server, free_port, request
 
 API = "httpproxy1"
@@ -39,11 +39,6 @@ def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def call(gateway: Server, method: str, path: str, **kw) -> Reply:
     return gateway.call(method, API, STAGE, path, **kw)
-
-
-def echoed(reply: Reply) -> dict:
-    assert reply.status == 200, (reply.status, reply.body)
-    return reply.json()
 
 
 def assert_gateway_error(reply: Reply, status: int, message: str, error_type: str) -> None:

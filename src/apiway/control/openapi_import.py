@@ -15,6 +15,7 @@ from apiway.model import ids
 from apiway.model.rest import (
     CONTENT_HANDLINGS,
     INTEGRATION_TYPES,
+    METHOD_VERBS,
     PASSTHROUGH_BEHAVIORS,
     PATH_PART_RE,
     STATUS_CODE_RE,
@@ -353,7 +354,7 @@ class _Importer:
             integration["uri"] = self.expect(uri, str, (*where, "uri"), "a string")
         if raw.get("httpMethod") is not None:
             verb = str(raw["httpMethod"]).upper()
-            if verb not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"):
+            if verb not in METHOD_VERBS:
                 raise self.fail((*where, "httpMethod"), f"unknown HTTP method {raw['httpMethod']!r}")
             integration["httpMethod"] = verb
         passthrough = raw.get("passthroughBehavior")

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from apiway.vtl import Template, compile_template
 
 # type → (default status, default message, x-amzn-ErrorType); status None = family fallback only.
@@ -84,6 +82,3 @@ def compile_gateway_responses(custom: dict[str, dict[str, Any]]) -> dict[str, Co
 
 DEFAULT_GATEWAY_RESPONSES = compile_gateway_responses({})
 
-
-def default_body(message: str | None) -> bytes:
-    return orjson.dumps({"message": message})
