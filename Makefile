@@ -19,8 +19,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# The end-to-end suites run once per HTTP front-end: native (the default) and uvicorn.
 test: lint
 	$(BIN)/python -m pytest tests
+	APIWAY_TEST_SERVER=uvicorn $(BIN)/python -m pytest tests/e2e tests/conformance
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write-doc docs/performance.md

@@ -79,8 +79,9 @@ class Server:
         self.port = port or free_port()
         self.state = state
         self.target = target
+        front_end = os.environ.get("APIWAY_TEST_SERVER")  # run the whole e2e suite on either front-end
         cmd = [sys.executable, "-m", "apiway", "serve", str(target), "--port", str(self.port), "--state", str(state),
-               *(extra_args or [])]
+               *(["--server", front_end] if front_end else []), *(extra_args or [])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=state.parent,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
         self.output = ""

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stage", default="dev", help="stage for a plain OpenAPI document (default dev)")
     serve.add_argument("--state", type=Path, default=None,
                        help="state file (default .apiway/state.db under the working directory)")
+    serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
+                       help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
     validate = sub.add_parser("validate", help="check a project file or OpenAPI document without serving",
                               description="Load and check a project file or OpenAPI document; report the "
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from apiway.serve import serve
 
-            return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state)
+            return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
+                         server=args.server)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -58,7 +58,7 @@ def _unenforced_access_control(stages: list[StageRuntime]) -> str:
     return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
 
 
-def serve(file: Path, host: str, port: int, stage: str, state: Path | None) -> int:
+def serve(file: Path, host: str, port: int, stage: str, state: Path | None, server: str = "native") -> int:
     project = load_project(file, stage)
     app = App()
     try:
@@ -83,7 +83,15 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None) -> i
         print(f"\n  warning: authorizers and API keys are not enforced yet; open to anyone: {unenforced}",
               file=sys.stderr)
     print(f"\nListening on http://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
-    _run_server(app, host, port)
+    if server == "native":
+        from apiway.front.native import run_native
+
+        try:
+            run_native(app.gateway, host, port)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    else:
+        _run_uvicorn(app, host, port)
     return 0
 
 
@@ -93,7 +101,7 @@ def _version() -> str:
     return __version__
 
 
-def _run_server(app: App, host: str, port: int) -> None:
+def _run_uvicorn(app: App, host: str, port: int) -> None:
     import uvicorn
 
     from apiway.front.asgi import AsgiApp

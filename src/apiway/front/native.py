@@ -1,0 +1,493 @@
+"""The native HTTP/1.1 front-end: `asyncio.Protocol` + `httptools` on uvloop, feeding the core directly.
+
+Why it exists: the server's own cost is paid on every request. Measured on a 2-core machine, uvicorn plus a
+bare ASGI app costs about 20 µs of CPU per request (scope dicts, receive/send coroutines, its cycle object);
+a raw protocol + httptools server on uvloop about 7 µs. This module is that raw server, turning parser
+callbacks straight into the core's `HttpRequest` and its `HttpResponse` into one `transport.write`. Serving
+a MOCK method (wrk, 64 keep-alive connections, server alone on one core) it takes the whole process from
+about 29 µs of CPU per request behind uvicorn to about 15 µs, of which the core itself is about 5 µs.
+
+One connection = one `_Connection`. Complete requests go into a per-connection FIFO, so pipelined requests
+are answered in order; only the request at the head of the FIFO runs, as one task, which writes its own
+response when the core returns. One timer per server, once a second, refreshes the cached `Date` and
+closes connections past their deadline (idle keep-alive, slow request heads, stalled bodies or readers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from email.utils import formatdate
+from http import HTTPStatus
+
+import uvloop
+from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpRequestParser, parse_url
+
+from apiway.observe.log import log
+from apiway.runtime.gateway import MAX_PAYLOAD, Gateway
+from apiway.runtime.request import HttpRequest, HttpResponse
+
+__all__ = ["run_native", "serve_native"]
+
+MAX_HEAD = 10_240  # request line + headers
+IDLE_TIMEOUT = 60.0  # an idle keep-alive connection, or a reader that stopped reading our responses
+HEAD_TIMEOUT = 30.0  # a request head must arrive within this; also the longest pause inside a body
+SHUTDOWN_GRACE = 10.0  # in-flight requests get this long after SIGINT/SIGTERM
+MAX_QUEUED = 32  # pipelined requests parsed ahead of the one being answered before reading pauses
+BACKLOG = 2048
+_NEVER = float("inf")
+
+_JSON = [("Content-Type", "application/json")]
+_BAD_REQUEST = HttpResponse(400, _JSON, b'{"message":"Bad Request"}')
+_HEAD_TOO_LARGE = HttpResponse(431, _JSON, b'{"message":"Request Header Fields Too Large"}')
+_INTERNAL_ERROR = HttpResponse(500, _JSON, b'{"message": "Internal server error"}')
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStatus}
+_KEEP_ALIVE = "Connection: keep-alive\r\n\r\n"
+_CLOSE = "Connection: close\r\n\r\n"
+
+
+class _HeadTooLarge(Exception):
+    pass
+
+
+def _status_line(status: int) -> str:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        if type(status) is not int or not 100 <= status <= 999:
+            raise ValueError(f"invalid status {status!r}")
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} \r\n"  # no standard reason: an empty one is valid
+    return line
+
+
+def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: str) -> bytes:
+    """The whole response as one buffer. Raises ValueError when a header would break the framing."""
+    status = response.status
+    headers = response.headers
+    body = response.body
+    if status == 204:
+        body = b""
+    length = len(body)
+    if head_only or status == 304:  # their Content-Length describes the body they do not carry
+        body = b""
+    if headers:
+        fields = "\r\n".join(map(": ".join, headers))
+        # A CR or LF inside a name or value would let it write headers of its own, or a second response.
+        breaks = len(headers) - 1
+        if fields.count("\n") != breaks or fields.count("\r") != breaks:
+            raise ValueError("CR or LF inside a response header")
+        head = (f"{_status_line(status)}{fields}\r\n{date}Content-Length: {length}\r\n"
+                f"{_KEEP_ALIVE if keep_alive else _CLOSE}")
+    else:
+        head = f"{_status_line(status)}{date}Content-Length: {length}\r\n{_KEEP_ALIVE if keep_alive else _CLOSE}"
+    data = head.encode("latin-1", "replace")
+    return data + body if body else data
+
+
+class _Server:
+    """What the connections of one listening server share: the core, the clock, the Date header."""
+
+    __slots__ = ("clock", "connections", "date", "drained", "gateway", "loop", "shutting_down", "ticker")
+
+    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop) -> None:
+        self.gateway = gateway
+        self.loop = loop
+        self.connections: set[_Connection] = set()
+        self.shutting_down = False
+        self.drained: asyncio.Future[None] | None = None
+        self.ticker: asyncio.TimerHandle | None = None
+        self.clock = loop.time()
+        self.date = ""
+
+    def tick(self) -> None:
+        # One timer for every connection: deadlines are coarse (a second) but cost nothing per request.
+        self.clock = now = self.loop.time()
+        wall = time.time()
+        self.date = f"Date: {formatdate(wall, usegmt=True)}\r\n"
+        for conn in [c for c in self.connections if c.deadline < now]:
+            conn.expire()
+        self.ticker = self.loop.call_later(1.0 - wall % 1.0, self.tick)  # next wall-clock second
+
+    def forget(self, conn: _Connection) -> None:
+        self.connections.discard(conn)
+        if self.drained is not None and not self.connections and not self.drained.done():
+            self.drained.set_result(None)
+
+    async def shutdown(self, grace: float) -> None:
+        self.shutting_down = True
+        for conn in list(self.connections):
+            conn.shutdown()
+        if self.connections:
+            self.drained = self.loop.create_future()
+            await asyncio.wait([self.drained], timeout=grace)
+        for conn in list(self.connections):
+            conn.abort()
+        if self.ticker is not None:
+            self.ticker.cancel()
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = (
+        "_body", "_body_size", "_chunk_len", "_close_pending", "_closed", "_content_length", "_continue_pending",
+        "_create_task", "_discard", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack", "_headers",
+        "_in_head", "_in_message", "_keep_alive", "_no_more", "_parser", "_queue", "_reading", "_request",
+        "_server", "_task", "_transport", "_url", "_write_paused", "client_ip", "deadline", "server_port",
+    )
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._parser = HttpRequestParser(self)
+        self._create_task = server.loop.create_task
+        self._transport: asyncio.Transport = None  # type: ignore[assignment]  # set in connection_made
+        self._queue: deque[tuple[HttpRequest | None, bool, HttpResponse | None]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._request: HttpRequest | None = None
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._content_length: int | None = None
+        self._chunk_len = 0
+        self._head_raw = 0
+        self._head_slack = -1
+        self._in_head = self._in_message = False
+        self._keep_alive = True
+        self._expects_continue = self._continue_pending = False
+        self._no_more = False  # a response that closes the connection is queued: later requests are ignored
+        self._discard = False  # reading (and dropping) the rest of a body refused with 413
+        self._close_pending = False  # close once the refused body has been read
+        self._closed = self._eof = self._write_paused = False
+        self._reading = True
+        self._error: int | None = None
+        self.client_ip = "127.0.0.1"
+        self.server_port = 80
+        self.deadline = server.clock + IDLE_TIMEOUT
+
+    # --- transport events
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]  # a TCP transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.client_ip = peer[0]
+        local = transport.get_extra_info("sockname")
+        if local:
+            self.server_port = local[1]
+        self._server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._queue.clear()
+        self._server.forget(self)  # a running task finishes; its response is dropped
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        # Requests already received are still answered; the connection closes after the last one.
+        return self._task is not None or bool(self._queue)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._set_reading()
+        self.deadline = self._server.clock + IDLE_TIMEOUT  # the client has this long to read on
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._set_reading()
+        self._settle()
+        self._dispatch()
+
+    def data_received(self, data: bytes) -> None:
+        if self._no_more and not self._discard:
+            return
+        self._chunk_len = len(data)
+        try:
+            self._parser.feed_data(data)
+        except HttpParserUpgrade:
+            pass  # no protocol switching here: the request was answered like any other, then the connection closes
+        except HttpParserError as exc:
+            status = self._error or 400
+            if status == 400 and isinstance(exc, HttpParserCallbackError):
+                status = 500
+                log("ERROR", "request parsing failed in the server", error=f"{type(exc.__context__).__name__}: "
+                    f"{exc.__context__}", traceback="".join(traceback.format_exception(exc.__context__)))
+            self._fail(status)
+            return
+        if self._in_head:
+            # A head still incomplete: bound it by the bytes received. Every chunk after the one it began in is
+            # all head; that first chunk may hold earlier requests too, so it only counts once outgrown.
+            if self._head_slack < 0:
+                self._head_slack = len(data)
+            self._head_raw += len(data)
+            if self._head_raw - self._head_slack > MAX_HEAD:
+                self._fail(431)
+
+    # --- parser callbacks (httptools calls them from feed_data)
+
+    def on_message_begin(self) -> None:
+        self._in_message = self._in_head = True
+        self._head_raw = 0
+        self._head_slack = -1
+        self._url = b""
+        self._headers = []
+        self._body = []
+        self._body_size = 0
+        self._content_length = None
+        self._expects_continue = False
+        self.deadline = self._server.clock + HEAD_TIMEOUT
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            return  # a chunked body's trailer: not a request header
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if len(name) == 14 or len(name) == 6:  # only then can it be Content-Length or Expect
+            lower = name.lower()
+            if lower == b"content-length":
+                try:
+                    self._content_length = int(value)
+                except ValueError:
+                    self._error = 400
+                    raise
+            elif lower == b"expect" and value.lower() == b"100-continue":
+                self._expects_continue = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._no_more:
+            return
+        parser = self._parser
+        method = parser.get_method().decode("ascii")
+        # The head fits in the bytes received for it; only when those exceed the limit is it measured.
+        if self._head_raw + self._chunk_len > MAX_HEAD and _head_size(method, self._url, self._headers) > MAX_HEAD:
+            self._error = 431
+            raise _HeadTooLarge
+        url = self._url
+        if url[0] != 47:  # not "/"
+            try:  # absolute-form (`GET http://host/path`) or `*`
+                parsed = parse_url(url)
+            except HttpParserError:
+                self._error = 400
+                raise
+            url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
+        elif 35 in url:  # "#"
+            url = url.partition(b"#")[0]
+        path, _, query = url.partition(b"?")
+        version = parser.get_http_version()
+        self._request = HttpRequest(method, path.decode("latin-1"), query.decode("latin-1"), self._headers, b"",
+                                    self.client_ip, "http", self.server_port, version)
+        self._keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
+        self.deadline = self._server.clock + HEAD_TIMEOUT
+        length = self._content_length
+        expects_continue = self._expects_continue and version == "1.1"  # never an interim response to 1.0
+        if length is not None and length > MAX_PAYLOAD:
+            # Refused before any of it arrives; a client waiting for 100 Continue will not send it at all.
+            self._refuse(discard=not expects_continue)
+        elif expects_continue:
+            if self._task is None and not self._queue:
+                self._transport.write(_CONTINUE)
+            else:
+                self._continue_pending = True  # after the responses ahead of it
+
+    def on_body(self, body: bytes) -> None:
+        if self._no_more:
+            return
+        size = self._body_size + len(body)
+        if size > MAX_PAYLOAD:
+            self._body = []
+            self._refuse(discard=True)
+            return
+        self._body_size = size
+        self._body.append(body)
+        self.deadline = self._server.clock + HEAD_TIMEOUT
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self._continue_pending = False
+        if self._no_more:
+            if self._discard:
+                self._discard = False
+                if self._close_pending:
+                    self._transport.close()
+            return
+        request = self._request
+        assert request is not None
+        body = self._body
+        if body:
+            request.body = body[0] if len(body) == 1 else b"".join(body)
+        keep_alive = self._keep_alive
+        # One task per request, even when the core never suspends (a MOCK): running its first step right here
+        # would be cheaper, but integrations use asyncio.timeout(), which needs to run inside a task.
+        if self._task is None and not self._queue and not self._write_paused:  # the usual case: nothing ahead
+            if not keep_alive:
+                self._no_more = True
+            self.deadline = _NEVER
+            self._task = self._create_task(self._respond(request, keep_alive))
+        else:  # behind a running request (whose end sets the deadline again) or a client not reading
+            self._enqueue(request, keep_alive, None)
+
+    # --- answering
+
+    def _enqueue(self, request: HttpRequest | None, keep_alive: bool, canned: HttpResponse | None) -> None:
+        if self._no_more:
+            return
+        if not keep_alive:
+            self._no_more = True
+        queue = self._queue
+        queue.append((request, keep_alive, canned))
+        if self._task is None:
+            self._dispatch()
+        elif len(queue) >= MAX_QUEUED:
+            self._set_reading()
+
+    def _dispatch(self) -> None:
+        """Start what is queued, in order: ready answers are written at once, a request gets a task."""
+        queue = self._queue
+        while queue and self._task is None and not self._write_paused and not self._closed:
+            request, keep_alive, canned = queue.popleft()
+            if canned is None:
+                assert request is not None
+                self._task = self._create_task(self._respond(request, keep_alive))
+            else:
+                self._write(canned, request, keep_alive)
+        if not self._reading:
+            self._set_reading()
+
+    async def _respond(self, request: HttpRequest, keep_alive: bool) -> None:
+        try:
+            response = await self._server.gateway.handle(request)
+        except Exception as exc:  # the core answers its own failures; this is the last line of defence
+            log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc())
+            response = _INTERNAL_ERROR
+        self._task = None
+        self._write(response, request, keep_alive)
+        if self._queue:
+            self._dispatch()
+
+    def _write(self, response: HttpResponse, request: HttpRequest | None, keep_alive: bool) -> None:
+        if self._closed or self._transport.is_closing():
+            return
+        server = self._server
+        idle = self._task is None and not self._queue
+        if keep_alive and idle and (self._eof or server.shutting_down):
+            keep_alive = False
+        head_only = request is not None and request.method == "HEAD"
+        try:
+            data = serialize(response, head_only, keep_alive, server.date)
+        except Exception as exc:
+            log("ERROR", "response could not be written", status=getattr(response, "status", None),
+                error=f"{type(exc).__name__}: {exc}")
+            data = serialize(_INTERNAL_ERROR, False, keep_alive, server.date)
+        transport = self._transport
+        transport.write(data)
+        if not keep_alive:
+            if self._discard:
+                self._close_pending = True  # closing with unread bytes would reset the connection: read them first
+            else:
+                transport.close()
+        elif idle:
+            self._settle()
+            if self._continue_pending:
+                self._continue_pending = False
+                transport.write(_CONTINUE)
+
+    def _refuse(self, discard: bool) -> None:
+        """413 for a body over MAX_PAYLOAD: the core's gateway response, then the connection closes."""
+        request = self._request
+        assert request is not None
+        try:
+            response = self._server.gateway.reject(request, "REQUEST_TOO_LARGE")
+        except Exception as exc:
+            log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc())
+            response = _INTERNAL_ERROR
+        self._discard = discard
+        self._enqueue(request, False, response)
+
+    def _fail(self, status: int) -> None:
+        """An unreadable request: answer it (after the responses ahead of it), then close."""
+        if self._no_more:  # already closing (a 413's body turned out malformed): stop reading it
+            self._discard = False
+            if self._close_pending:
+                self._transport.close()
+            return
+        self._discard = False
+        self._enqueue(None, False, {400: _BAD_REQUEST, 431: _HEAD_TOO_LARGE}.get(status, _INTERNAL_ERROR))
+
+    # --- flow control and deadlines
+
+    def _set_reading(self) -> None:
+        want = not self._write_paused and len(self._queue) < MAX_QUEUED
+        if want != self._reading and not self._transport.is_closing():
+            self._reading = want
+            if want:
+                self._transport.resume_reading()
+            else:
+                self._transport.pause_reading()
+
+    def _settle(self) -> None:
+        """The deadline of a connection with nothing to answer: a head in progress, or idle."""
+        if self._task is None and not self._queue:
+            self.deadline = self._server.clock + (HEAD_TIMEOUT if self._in_message else IDLE_TIMEOUT)
+        else:
+            self.deadline = _NEVER
+
+    def expire(self) -> None:
+        if self._task is not None and not self._write_paused:
+            return  # a slow integration has its own timeout; a pipelined head behind it waits
+        if self._write_paused:
+            self.abort()
+        else:
+            self._transport.close()
+
+    def shutdown(self) -> None:
+        """Stop serving: close now when nothing is in flight, else after the last response."""
+        if self._task is None and not self._queue and not (self._in_message and not self._in_head):
+            self._transport.close()
+
+    def abort(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._transport.abort()
+
+
+def _head_size(method: str, url: bytes, headers: list[tuple[str, str]]) -> int:
+    """Request line + header lines as sent (header strings are latin-1: one character per byte)."""
+    return len(method) + len(url) + 12 + sum(len(n) + len(v) + 4 for n, v in headers)
+
+
+async def serve_native(gateway: Gateway, host: str, port: int, *, ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or until cancelled), then stop accepting, give in-flight requests up to
+    SHUTDOWN_GRACE seconds, close what is left and return."""
+    loop = asyncio.get_running_loop()
+    state = _Server(gateway, loop)
+    server = await loop.create_server(lambda: _Connection(state), host, port, backlog=BACKLOG,
+                                      reuse_address=True)
+    state.tick()  # before any connection is served: it sets the Date and starts the once-a-second timer
+    stop: asyncio.Future[None] = loop.create_future()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            installed.append(sig)
+        except (RuntimeError, ValueError):  # not the main thread: only cancelling the task stops the server
+            pass
+    if ready is not None:
+        ready()
+    try:
+        await stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        server.close()
+        await state.shutdown(SHUTDOWN_GRACE)
+
+
+def run_native(gateway: Gateway, host: str, port: int) -> None:
+    uvloop.run(serve_native(gateway, host, port))
