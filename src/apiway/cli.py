@@ -6,10 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from apiway import __version__
+from apiway import EXIT_BAD_INPUT, __version__
 from apiway.control.documents import DocumentError
-
-EXIT_BAD_INPUT = 2
 
 DESCRIPTION = """\
 apiway — an AWS API Gateway you can run anywhere.

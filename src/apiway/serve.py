@@ -5,16 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, StartReport, default_state_path
 from apiway.config import load_project
-from apiway.control.documents import load_document
-from apiway.control.openapi_import import import_openapi
 from apiway.functions.inline import FunctionLoadError
 from apiway.runtime.compile import StageRuntime
 from apiway.runtime.errors import DeployError
 from apiway.store.sqlite import SqliteStore, StoreError
-
-EXIT_BAD_INPUT = 2
 
 
 def _fail(message: str) -> int:
@@ -23,13 +20,19 @@ def _fail(message: str) -> int:
 
 
 def validate(file: Path, stage: str) -> int:
+    """Everything `serve` checks before writing state: documents, project file, functions, stages."""
     project = load_project(file, stage)
-    for api in project.apis:
-        doc, text = load_document(api.openapi)
-        definition = import_openapi(doc, text, str(api.openapi))
+    app = App()
+    try:
+        app.load_functions(project)
+        prepared = app.prepare(project)
+    except (FunctionLoadError, DeployError) as exc:
+        return _fail(str(exc))
+    for item in prepared:
+        definition = item.definition
         methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
-        print(f"{api.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
-              f"resources, {methods} methods")
+        print(f"{item.spec.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
+              f"resources, {methods} methods, stages {', '.join(s.name for s in item.spec.stages)}")
     return 0
 
 
@@ -74,7 +77,11 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None, serv
     report = StartReport()
     app.apply(store, prepared, report)
     stages = app.install_stages(store, report)
-    print(f"apiway {_version()} — state {state_path}", flush=True)
+    print(f"apiway {__version__} — state {state_path}", flush=True)
+    if report.deployed:
+        print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
+    if report.reused:
+        print(f"  unchanged, same deployment: {', '.join(report.reused)}")
     for name in report.failed:
         print(f"  not served: {name}", file=sys.stderr)
     print(invoke_table(stages, host, port), flush=True)
@@ -93,12 +100,6 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None, serv
     else:
         _run_uvicorn(app, host, port)
     return 0
-
-
-def _version() -> str:
-    from apiway import __version__
-
-    return __version__
 
 
 def _run_uvicorn(app: App, host: str, port: int) -> None:

@@ -154,9 +154,6 @@ class InlineRunner:
     def has(self, name: str) -> bool:
         return name in self._functions
 
-    def names(self) -> list[str]:
-        return list(self._functions)
-
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
         fn = self._functions[name]
         if self._env_owner != name:  # handlers share one process: give each its own variables

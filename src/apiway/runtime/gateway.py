@@ -32,9 +32,6 @@ class Gateway:
             apis.setdefault(stage.api_id, {})[stage.stage_name] = stage
         self._apis = apis
 
-    def stages(self) -> list[StageRuntime]:
-        return [s for stages in self._apis.values() for s in stages.values()]
-
     def _resolve(self, req: HttpRequest) -> tuple[str, str] | None:
         """(api id, path after the API) from host-style or path-style invoke URLs."""
         host = req.header("host") or ""

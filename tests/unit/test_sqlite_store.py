@@ -1,0 +1,84 @@
+"""SQLite store: changes are atomic, survive reopening, and a foreign or newer file is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from apiway.control.deploy import new_deployment, stage_record
+from apiway.control.documents import parse_text
+from apiway.control.openapi_import import import_openapi
+from apiway.store.sqlite import SqliteStore, StoreError
+
+API = """openapi: 3.0.1
+info: {title: Store}
+paths:
+  /a:
+    get:
+      x-amazon-apigateway-integration: {type: mock}
+"""
+
+
+def definition(api_id: str = "storeapi01"):
+    return import_openapi(parse_text(API, "a.yaml"), API, "a.yaml", api_id)
+
+
+def test_round_trip_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "state.db"
+    store = SqliteStore(path)
+    d = definition()
+    deployment, snapshot = new_deployment(d, "first")
+    with store.transaction():
+        store.put_api(d)
+        store.add_deployment(deployment, snapshot)
+        store.put_stage(stage_record("storeapi01", "prod", deployment["id"], {"v": "1"}))
+        store.put_source("key", "storeapi01", "digest")
+    store.close()
+
+    store = SqliteStore(path)
+    assert store.get_api("storeapi01") == d
+    assert [a["restApi"]["id"] for a in store.list_apis()] == ["storeapi01"]
+    assert store.get_deployment("storeapi01", deployment["id"]) == (deployment, snapshot)
+    assert deployment["apiSummary"] == {"/a": {"GET": {"authorizationType": "NONE", "apiKeyRequired": False}}}
+    [stage] = store.list_stages()
+    assert stage["deploymentId"] == deployment["id"] and stage["variables"] == {"v": "1"}
+    assert store.get_source("key") == ("storeapi01", "digest")
+    assert store.get_api("missing") is None and store.get_deployment("storeapi01", "nope") is None
+
+
+def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_api(definition())
+        with store.transaction():  # nested: joins the outer transaction
+            store.put_source("key", "storeapi01", "digest")
+        raise RuntimeError("crash between writes")
+    assert store.list_apis() == [] and store.get_source("key") is None
+
+
+def test_deployment_snapshot_is_independent_of_later_edits() -> None:
+    d = definition()
+    _, snapshot = new_deployment(d)
+    next(iter(d["resources"].values()))["path"] = "/edited"
+    assert "/edited" not in {r["path"] for r in snapshot["resources"].values()}
+
+
+def test_api_without_methods_cannot_be_deployed() -> None:
+    empty = import_openapi(parse_text("openapi: 3.0.1\ninfo: {title: E}\npaths: {}\n", "e"), "", "e")
+    with pytest.raises(Exception, match="The REST API doesn't contain any methods"):
+        new_deployment(empty)
+
+
+def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a usable apiway state file"):
+        SqliteStore(junk)
+    newer = tmp_path / "newer.db"
+    SqliteStore(newer).close()
+    with sqlite3.connect(newer) as db:
+        db.execute("UPDATE meta SET value='99' WHERE key='schema'")
+    with pytest.raises(StoreError, match="state schema 99 is not supported"):
+        SqliteStore(newer)
