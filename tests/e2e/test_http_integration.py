@@ -196,6 +196,10 @@ def test_response_parameters_and_static_template(gateway):
     assert reply.header("X-Literal") == "literal-value"
     assert reply.header("X-From-Backend") == "from-backend"
     assert reply.header("X-Missing") is None
+    # sources from the backend's JSON body, $context and stage variables
+    assert reply.header("X-Body-Method") == "GET"
+    assert reply.header("X-Stage") == STAGE
+    assert reply.header("X-Flavor") == "vanilla"
     assert reply.header("x-amzn-Remapped-User-Agent") == "ua-literal"
     assert reply.header("User-Agent") is None
     assert reply.header("x-amzn-Remapped-Content-MD5") == "md5-literal"

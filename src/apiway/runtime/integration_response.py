@@ -9,9 +9,36 @@ from collections.abc import Callable
 
 from apiway.runtime.errors import ConfigurationError, DeployError
 from apiway.runtime.invocation import Invocation
+from apiway.runtime.mapping import body_value, context_value
 from apiway.runtime.media import base_type
 from apiway.runtime.request import HttpResponse
 from apiway.vtl import Template, compile_template
+
+# A response-parameter source: (invocation, backend body, backend headers by lower-case name) → value.
+ResponseSource = Callable[[Invocation, bytes, dict[str, list[str]]], str | None]
+
+
+def compile_response_source(source: str, where: str) -> ResponseSource:
+    """`integration.response.{header,multivalueheader}.X`, `integration.response.body[.a.b]`,
+    `context.x`, `stageVariables.x` (the `'literal'` form is handled by the caller)."""
+    for prefix, multi in (("integration.response.header.", False), ("integration.response.multivalueheader.", True)):
+        if source.startswith(prefix):
+            name = source.removeprefix(prefix).lower()
+            if multi:
+                return lambda _inv, _body, headers: ",".join(headers[name]) if name in headers else None
+            return lambda _inv, _body, headers: headers[name][-1] if name in headers else None
+    if source == "integration.response.body":
+        return lambda _inv, body, _headers: body.decode("utf-8", "replace")
+    if source.startswith("integration.response.body."):
+        dotted = source.removeprefix("integration.response.body.").removeprefix("$.")
+        return lambda _inv, body, _headers: body_value(body, dotted)
+    if source.startswith("context."):
+        dotted = source.removeprefix("context.")
+        return lambda inv, _body, _headers: context_value(inv, dotted)
+    if source.startswith("stageVariables."):
+        name = source.removeprefix("stageVariables.")
+        return lambda inv, _body, _headers: (inv.stage.variables or {}).get(name)
+    raise DeployError(f"{where}: invalid mapping expression {source!r}")
 
 
 class CompiledIntegrationResponse:
@@ -23,18 +50,17 @@ class CompiledIntegrationResponse:
             raise DeployError(f"{where}.statusCode: invalid status code {status!r}")
         self.status = int(status)
         self.static_headers: list[tuple[str, str]] = []
-        self.dynamic_headers: list[tuple[str, str]] = []  # (client header, integration header lower)
+        self.dynamic_headers: list[tuple[str, ResponseSource]] = []
         for target, source in (spec.get("responseParameters") or {}).items():
             if not target.startswith("method.response.header."):
                 raise DeployError(f"{where}.responseParameters: invalid target {target!r}")
             name = target.removeprefix("method.response.header.")
-            if source.startswith("'") and source.endswith("'"):
+            if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
                 self.static_headers.append((name, source[1:-1]))
-            elif source.startswith("integration.response.header."):
-                self.dynamic_headers.append((name, source.removeprefix("integration.response.header.").lower()))
             else:
-                # Body/JSONPath and context sources need the template engine's evaluator.
-                raise DeployError(f"{where}.responseParameters.{target}: unsupported source {source!r}")
+                self.dynamic_headers.append(
+                    (name, compile_response_source(source, f"{where}.responseParameters.{target}"))
+                )
         self.templates: dict[str, Template] = {
             ctype.lower(): compile_template(text)
             for ctype, text in (spec.get("responseTemplates") or {}).items()
@@ -47,9 +73,11 @@ class CompiledIntegrationResponse:
     ) -> HttpResponse:
         headers = list(self.static_headers)
         if self.dynamic_headers:
-            lower = {k.lower(): v for k, v in backend_headers}
-            for name, src in self.dynamic_headers:
-                value = lower.get(src)
+            by_name: dict[str, list[str]] = {}
+            for k, v in backend_headers:
+                by_name.setdefault(k.lower(), []).append(v)
+            for name, source in self.dynamic_headers:
+                value = source(inv, body, by_name)
                 if value is not None:
                     headers.append((name, value))
         content_type = "application/json"

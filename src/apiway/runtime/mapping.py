@@ -31,9 +31,10 @@ def _header(inv: Invocation, name: str, multi: bool) -> str | None:
     return inv.request.header(lower)
 
 
-def _body_path(inv: Invocation, dotted: str) -> str | None:
+def body_value(body: bytes, dotted: str) -> str | None:
+    """`a.b` of a JSON body (the JSONPath `$.a.b` of a mapping); objects come back as JSON text."""
     try:
-        cur = orjson.loads(inv.request.body or b"null")
+        cur = orjson.loads(body or b"null")
     except orjson.JSONDecodeError:
         return None
     for part in dotted.split("."):
@@ -43,6 +44,13 @@ def _body_path(inv: Invocation, dotted: str) -> str | None:
     if cur is None:
         return None
     return cur if isinstance(cur, str) else orjson.dumps(cur).decode()
+
+
+def context_value(inv: Invocation, dotted: str) -> str | None:
+    cur = inv.context()
+    for key in dotted.split("."):
+        cur = cur.get(key) if isinstance(cur, dict) else None
+    return None if cur is None else str(cur)
 
 
 def compile_source(expr: str, stage_variables: dict[str, str], where: str) -> Getter:
@@ -55,15 +63,8 @@ def compile_source(expr: str, stage_variables: dict[str, str], where: str) -> Ge
         value = stage_variables.get(parts[1])
         return lambda _inv: value
     if parts[0] == "context" and len(parts) >= 2:
-        keys = expr.split(".")[1:]
-
-        def from_context(inv: Invocation) -> str | None:
-            cur = inv.context()
-            for key in keys:
-                cur = cur.get(key) if isinstance(cur, dict) else None
-            return None if cur is None else str(cur)
-
-        return from_context
+        dotted = expr.removeprefix("context.")
+        return lambda inv: context_value(inv, dotted)
     if parts[:2] == ["method", "request"] and len(parts) >= 3:
         kind = parts[2]
         if kind == "body" and len(parts) == 3:
@@ -71,7 +72,7 @@ def compile_source(expr: str, stage_variables: dict[str, str], where: str) -> Ge
         if len(parts) == 4:
             name = parts[3]
             if kind == "body":
-                return lambda inv: _body_path(inv, name)
+                return lambda inv: body_value(inv.request.body, name)
             if kind == "path":
                 return lambda inv: (
                     unquote(v) if (v := inv.path_params.get(name)) is not None and "%" in v else v
