@@ -8,6 +8,9 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.control.documents import DocumentError
+from apiway.functions.inline import FunctionLoadError
+from apiway.runtime.errors import DeployError
+from apiway.store.sqlite import StoreError
 
 DESCRIPTION = """\
 apiway — an AWS API Gateway you can run anywhere.
@@ -70,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.serve import validate
 
             return validate(args.file, stage=args.stage)
-    except DocumentError as exc:
-        print(f"apiway: {exc}", file=sys.stderr)
+    except (DocumentError, FunctionLoadError, DeployError, StoreError) as exc:
+        print(f"apiway: {exc}", file=sys.stderr)  # bad input: a precise message, never a traceback
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

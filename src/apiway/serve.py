@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
-from apiway.app import App, StartReport, default_state_path
+from apiway.app import App, PreparedApi, StartReport, default_state_path
 from apiway.config import load_project
-from apiway.functions.inline import FunctionLoadError
 from apiway.runtime.compile import StageRuntime
-from apiway.runtime.errors import DeployError
-from apiway.store.sqlite import SqliteStore, StoreError
+from apiway.store.sqlite import SqliteStore
 
 
 def _fail(message: str) -> int:
@@ -19,15 +17,16 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def validate(file: Path, stage: str) -> int:
-    """Everything `serve` checks before writing state: documents, project file, functions, stages."""
+def _prepare(file: Path, stage: str) -> tuple[App, list[PreparedApi]]:
+    """Everything checked before any state is written: documents, project file, functions, stages."""
     project = load_project(file, stage)
     app = App()
-    try:
-        app.load_functions(project)
-        prepared = app.prepare(project)
-    except (FunctionLoadError, DeployError) as exc:
-        return _fail(str(exc))
+    app.load_functions(project)
+    return app, app.prepare(project)
+
+
+def validate(file: Path, stage: str) -> int:
+    _, prepared = _prepare(file, stage)
     for item in prepared:
         definition = item.definition
         methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
@@ -62,18 +61,9 @@ def _unenforced_access_control(stages: list[StageRuntime]) -> str:
 
 
 def serve(file: Path, host: str, port: int, stage: str, state: Path | None, server: str = "native") -> int:
-    project = load_project(file, stage)
-    app = App()
-    try:
-        app.load_functions(project)
-        prepared = app.prepare(project)
-    except (FunctionLoadError, DeployError) as exc:
-        return _fail(str(exc))
+    app, prepared = _prepare(file, stage)
     state_path = state or default_state_path(Path.cwd())
-    try:
-        store = SqliteStore(state_path)
-    except StoreError as exc:
-        return _fail(str(exc))
+    store = SqliteStore(state_path)
     report = StartReport()
     app.apply(store, prepared, report)
     stages = app.install_stages(store, report)

@@ -24,13 +24,6 @@ GATEWAY_HEADERS = {"host", "accept", "user-agent", "content-type", "content-leng
 
 
 @pytest.fixture(scope="module")
-def backend() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     variables = {"backend": backend.address, "flavor": "vanilla"}
     server = start_gateway(tmp_path_factory.mktemp("http_integration"),

@@ -22,13 +22,6 @@ STAGE = "s"
 
 
 @pytest.fixture(scope="module")
-def backend() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     variables = {"backend": backend.address, "deadport": str(free_port())}
     server = start_gateway(tmp_path_factory.mktemp("http_proxy"),

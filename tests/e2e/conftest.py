@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.echo_backend import EchoServer
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[EchoServer]:
+    """A real local HTTP backend that echoes what it received (see echo_backend.py)."""
+    server = EchoServer().start()
+    yield server
+    server.stop()
