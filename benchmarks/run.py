@@ -102,6 +102,13 @@ SCENARIOS: list[Scenario] = [
         body='{"hello": "world"}',
     ),
     Scenario(
+        "apiway-mock-vtl",
+        "apiway",
+        "apiway, MOCK with a VTL response template (#set, #foreach over the query, $input.params, $context)",
+        path="mock-vtl?q=bench&a=1&b=2",
+        body='{"stage": "bench", "q": "bench", "method": "GET", "keys": ["q", "a", "b"]}',
+    ),
+    Scenario(
         "apiway-http-proxy",
         "apiway",
         "apiway, REST method with an HTTP_PROXY integration to nginx `return 200`",

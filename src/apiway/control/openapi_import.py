@@ -28,6 +28,8 @@ from apiway.model.rest import (
     now,
 )
 from apiway.runtime.gateway_responses import RESPONSE_TYPES
+from apiway.runtime.templates import AWS_MACROS
+from apiway.vtl.engine import TemplateSyntaxError, compile_vtl
 
 X = "x-amazon-apigateway-"
 OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
@@ -376,6 +378,7 @@ class _Importer:
         for key in ("requestParameters", "requestTemplates"):
             if raw.get(key) is not None:
                 integration[key] = dict(self.string_map(raw[key], (*where, key)))  # type: ignore[literal-required]
+        self.check_templates(integration.get("requestTemplates"), (*where, "requestTemplates"))
         for key in ("credentials", "connectionType", "connectionId", "cacheNamespace"):
             if raw.get(key) is not None:
                 integration[key] = self.expect(raw[key], str, (*where, key), "a string")  # type: ignore[literal-required]
@@ -388,6 +391,15 @@ class _Importer:
         if responses is not None:
             integration["integrationResponses"] = self.integration_responses(responses, (*where, "responses"))
         return integration
+
+    def check_templates(self, templates: dict[str, str | None] | None, where: tuple[Any, ...]) -> None:
+        """Mapping templates must parse: report the template's own line and column too."""
+        for ctype, text in (templates or {}).items():
+            if text is not None:
+                try:
+                    compile_vtl(text, macros=AWS_MACROS)
+                except TemplateSyntaxError as exc:
+                    raise self.fail((*where, ctype), f"template {exc}") from None
 
     def integration_responses(self, raw: Any, where: tuple[Any, ...]) -> dict[str, IntegrationResponse]:
         self.expect(raw, dict, where, "an object")
@@ -404,6 +416,7 @@ class _Importer:
             for key in ("responseParameters", "responseTemplates"):
                 if spec.get(key) is not None:
                     response[key] = dict(self.string_map(spec[key], (*w, key)))  # type: ignore[literal-required]
+            self.check_templates(response.get("responseTemplates"), (*w, "responseTemplates"))
             if spec.get("contentHandling") is not None:
                 if spec["contentHandling"] not in CONTENT_HANDLINGS:
                     raise self.fail((*w, "contentHandling"), f"unknown content handling {spec['contentHandling']!r}")

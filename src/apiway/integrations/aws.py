@@ -13,7 +13,7 @@ from apiway.runtime.integration_response import ResponseSelector
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpResponse
 from apiway.runtime.request_template import RequestTransform
-from apiway.runtime.variables import template_variables
+from apiway.runtime.variables import TemplateScope
 
 
 class LambdaIntegration:
@@ -22,12 +22,12 @@ class LambdaIntegration:
     def __init__(self, integration: dict, function_name: str, invoker: FunctionInvoker, where: str) -> None:
         self.function_name = function_name
         self.invoker = invoker
-        self.transform = RequestTransform(integration)
+        self.transform = RequestTransform(integration, where)
         self.responses = ResponseSelector(integration.get("integrationResponses") or {}, where)
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
-        variables = template_variables(inv)
-        body = self.transform.body(inv, variables)
+        scope = TemplateScope(inv)
+        body = self.transform.body(scope)
         try:
             event = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError:
@@ -42,7 +42,7 @@ class LambdaIntegration:
                 error = None
             message = error.get("errorMessage") if isinstance(error, dict) else None
             selected = self.responses.select("" if message is None else str(message))
-        out = selected.respond(inv, result.payload, [], variables)
+        out = selected.respond(scope, result.payload, [])
         out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
         return out
 

@@ -23,7 +23,7 @@ from apiway.runtime.mapping import Getter, compile_source
 from apiway.runtime.request import HttpResponse
 from apiway.runtime.request_template import RequestTransform
 from apiway.runtime.response_headers import HTTP_POLICY, HTTP_PROXY_POLICY
-from apiway.runtime.variables import template_variables
+from apiway.runtime.variables import TemplateScope
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_\-.]+)\+?\}")
 _PROXY_SKIP = DROPPED_REQUEST_HEADERS | frozenset(
@@ -226,12 +226,12 @@ class HttpIntegration(_HttpBase):
 
     def __init__(self, integration: dict, stage_vars: dict[str, str], pool: UpstreamPool, where: str) -> None:
         super().__init__(integration, stage_vars, pool, where)
-        self.transform = RequestTransform(integration)
+        self.transform = RequestTransform(integration, where)
         self.responses = ResponseSelector(integration.get("integrationResponses") or {}, where)
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
-        variables = template_variables(inv)
-        body = self.transform.body(inv, variables)
+        scope = TemplateScope(inv)
+        body = self.transform.body(scope)
         mapped = self.mappings.mapped_headers(inv)
         mapped_names = {name.lower() for name, _ in mapped}
         headers = []
@@ -247,11 +247,29 @@ class HttpIntegration(_HttpBase):
         headers += mapped
         headers += _gateway_headers(inv, self.target, mapped_names)
         path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
-        target = self.target.target(path_values, self.mappings.extra_query(inv))
+        query = self.mappings.extra_query(inv)
+        override = scope.request_override()
+        if override is not None:  # `$context.requestOverride.*` set by the request template wins
+            headers, query = _apply_override(override, headers, query, path_values)
+        target = self.target.target(path_values, query)
         resp = await self._send(inv, target, _encode(headers), body)
-        backend_headers = _decode(resp.headers)
         selected = self.responses.select(str(resp.status))
-        out = selected.respond(inv, resp.body, backend_headers, variables)
+        out = selected.respond(scope, resp.body, _decode(resp.headers))
         out.headers = HTTP_POLICY.apply(out.headers)
         out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
         return out
+
+
+def _apply_override(
+    override: dict[str, dict[str, str]], headers: list[tuple[str, str]], query: str, path_values: dict[str, str]
+) -> tuple[list[tuple[str, str]], str]:
+    replaced = {name.lower() for name in override["header"]}
+    headers = [(k, v) for k, v in headers if k.lower() not in replaced]
+    headers += [(k, str(v)) for k, v in override["header"].items()]
+    if override["querystring"]:
+        names = set(override["querystring"])
+        kept = [p for p in query.split("&") if p and unquote(p.partition("=")[0]) not in names]
+        kept += [f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in override["querystring"].items()]
+        query = "&".join(kept)
+    path_values.update({k: str(v) for k, v in override["path"].items()})
+    return headers, query

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from apiway.runtime.errors import ConfigurationError
@@ -9,27 +11,33 @@ from apiway.runtime.integration_response import ResponseSelector
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpResponse
 from apiway.runtime.request_template import RequestTransform
-from apiway.runtime.variables import template_variables
+from apiway.runtime.variables import TemplateScope
+
+# AWS reads the statusCode leniently: `{statusCode: 200}` (unquoted key) works, as recorded.
+_LENIENT_STATUS = re.compile(rb'^\s*\{.*?["\']?statusCode["\']?\s*:\s*["\']?(\d{3})\b', re.DOTALL)
+
+
+def _status_code(output: bytes) -> int:
+    try:
+        return int(orjson.loads(output)["statusCode"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        m = _LENIENT_STATUS.match(output)
+        if m is None:
+            raise ConfigurationError("MOCK request template must produce JSON with an integer statusCode") from None
+        return int(m.group(1))
 
 
 class MockIntegration:
     __slots__ = ("responses", "transform")
 
     def __init__(self, integration: dict, where: str) -> None:
-        self.transform = RequestTransform(integration)
+        self.transform = RequestTransform(integration, where)
         self.responses = ResponseSelector(integration.get("integrationResponses") or {}, where)
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
-        variables = template_variables(inv)
-        template = self.transform.template_for(inv)
+        scope = TemplateScope(inv)
         status = 200
-        if template is not None:
-            output = template.render(variables)
-            try:
-                doc = orjson.loads(output)
-                status = int(doc["statusCode"])
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise ConfigurationError(
-                    "MOCK request template must produce JSON with an integer statusCode"
-                ) from None
-        return self.responses.select(str(status)).respond(inv, b"", [], variables)
+        if self.transform.template_for(inv) is not None:
+            status = _status_code(self.transform.body(scope))
+        # A MOCK has no backend: response templates see an empty body.
+        return self.responses.select(str(status)).respond(scope, b"", [])

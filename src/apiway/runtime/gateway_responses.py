@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from apiway.vtl import Template, compile_template
+from apiway.runtime.substitution import Template, compile_template
 
 # type → (default status, default message, x-amzn-ErrorType); status None = family fallback only.
 DEFAULTS: dict[str, tuple[int | None, str | None, str | None]] = {

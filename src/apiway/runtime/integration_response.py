@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from apiway.runtime.content import convert
 from apiway.runtime.errors import ConfigurationError, DeployError
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.mapping import body_value, context_value
-from apiway.runtime.media import base_type
 from apiway.runtime.request import HttpResponse
-from apiway.vtl import Template, compile_template
+from apiway.runtime.templates import TemplateMap, render
+from apiway.runtime.variables import TemplateScope
 
 # A response-parameter source: (invocation, backend body, backend headers by lower-case name) → value.
 ResponseSource = Callable[[Invocation, bytes, dict[str, list[str]]], str | None]
@@ -42,7 +43,7 @@ def compile_response_source(source: str, where: str) -> ResponseSource:
 
 
 class CompiledIntegrationResponse:
-    __slots__ = ("dynamic_headers", "static_headers", "status", "templates")
+    __slots__ = ("content_handling", "dynamic_headers", "static_headers", "status", "templates")
 
     def __init__(self, spec: dict, where: str) -> None:
         status = str(spec.get("statusCode", ""))
@@ -61,16 +62,15 @@ class CompiledIntegrationResponse:
                 self.dynamic_headers.append(
                     (name, compile_response_source(source, f"{where}.responseParameters.{target}"))
                 )
-        self.templates: dict[str, Template] = {
-            ctype.lower(): compile_template(text)
-            for ctype, text in (spec.get("responseTemplates") or {}).items()
-            if text is not None
-        }
+        self.templates = TemplateMap(spec.get("responseTemplates"), f"{where}.responseTemplates")
+        self.content_handling = spec.get("contentHandling")
 
     def respond(
-        self, inv: Invocation, body: bytes, backend_headers: list[tuple[str, str]],
-        variables: Callable[[], dict],
+        self, scope: TemplateScope, body: bytes, backend_headers: list[tuple[str, str]]
     ) -> HttpResponse:
+        """The method response: parameters, content handling, the template chosen by Accept, then the
+        `$context.responseOverride` status and headers."""
+        inv = scope.inv
         headers = list(self.static_headers)
         if self.dynamic_headers:
             by_name: dict[str, list[str]] = {}
@@ -81,21 +81,24 @@ class CompiledIntegrationResponse:
                 if value is not None:
                     headers.append((name, value))
         content_type = "application/json"
+        if self.content_handling:
+            binary = inv.stage.binary_types.matches(inv.request.header("accept"))
+            body = convert(body, binary, self.content_handling)
         if self.templates:
-            accept = base_type(inv.request.header("accept"))
-            template = self.templates.get(accept)
-            if template is None:
-                content_type, template = (
-                    ("application/json", self.templates["application/json"])
-                    if "application/json" in self.templates
-                    else next(iter(self.templates.items()))
-                )
-            else:
-                content_type = accept
-            body = template.render(variables).encode()
+            content_type, template = self.templates.for_accept(inv.request.header("accept"))
+            payload = body
+            body = render(template, lambda: scope.variables(payload)).encode()
+        status = self.status
+        override_status, override_headers = scope.response_override()
+        if override_status is not None:
+            status = override_status
+        if override_headers:
+            names = {name.lower() for name in override_headers}
+            headers = [(k, v) for k, v in headers if k.lower() not in names]
+            headers += [(k, str(v)) for k, v in override_headers.items()]
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", content_type))
-        return HttpResponse(self.status, headers, body)
+        return HttpResponse(status, headers, body)
 
 
 class ResponseSelector:

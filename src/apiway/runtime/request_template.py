@@ -1,37 +1,38 @@
-"""Integration request body for non-proxy integrations: the request template chosen by
-Content-Type (application/json when absent), or pass-through per `passthroughBehavior`."""
+"""Integration request body for non-proxy integrations: `contentHandling`, then the request template
+chosen by Content-Type (application/json when absent), or pass-through per `passthroughBehavior`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from apiway.runtime.content import convert
 from apiway.runtime.errors import GatewayError
 from apiway.runtime.invocation import Invocation
-from apiway.runtime.media import base_type
-from apiway.vtl import Template, compile_template
+from apiway.runtime.templates import TemplateMap, render
+from apiway.runtime.variables import TemplateScope
+from apiway.vtl.engine import CompiledTemplate
 
 
 class RequestTransform:
-    __slots__ = ("behavior", "templates")
+    __slots__ = ("behavior", "content_handling", "templates")
 
-    def __init__(self, integration: dict) -> None:
+    def __init__(self, integration: dict, where: str) -> None:
         self.behavior = (integration.get("passthroughBehavior") or "WHEN_NO_MATCH").upper()
-        self.templates: dict[str, Template] = {
-            ctype.lower(): compile_template(text)
-            for ctype, text in (integration.get("requestTemplates") or {}).items()
-            if text is not None
-        }
+        self.content_handling = integration.get("contentHandling")
+        self.templates = TemplateMap(integration.get("requestTemplates"), f"{where}.requestTemplates")
 
-    def template_for(self, inv: Invocation) -> Template | None:
+    def template_for(self, inv: Invocation) -> CompiledTemplate | None:
         """The template to apply, None to pass the body through, or 415 per passthroughBehavior."""
-        content_type = base_type(inv.request.header("content-type")) or "application/json"
-        template = self.templates.get(content_type)
+        template = self.templates.for_content_type(inv.request.header("content-type"))
         if template is not None:
             return template
         if self.behavior == "NEVER" or (self.behavior == "WHEN_NO_TEMPLATES" and self.templates):
             raise GatewayError("UNSUPPORTED_MEDIA_TYPE")
         return None
 
-    def body(self, inv: Invocation, variables: Callable[[], dict]) -> bytes:
+    def body(self, scope: TemplateScope) -> bytes:
+        inv = scope.inv
         template = self.template_for(inv)
-        return inv.request.body if template is None else template.render(variables).encode()
+        binary = inv.stage.binary_types.matches(inv.request.header("content-type"))
+        body = convert(inv.request.body, binary, self.content_handling)
+        if template is None:
+            return body
+        return render(template, lambda: scope.variables(body)).encode()

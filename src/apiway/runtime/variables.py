@@ -1,15 +1,65 @@
-"""The variables a mapping template sees, built lazily per request."""
+"""What the mapping templates of one request see, built on first use.
+
+The request template and the response template share one `$context`: overrides a request template
+sets (`$context.responseOverride.status`) survive to the response, as AWS's recorded MOCK runs show.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from apiway.runtime.invocation import Invocation
+from apiway.runtime.query import parse_query
+from apiway.vtl.builtins import template_variables
 
 
-def template_variables(inv: Invocation) -> Callable[[], dict[str, Any]]:
-    def build() -> dict[str, Any]:
-        return {"context": inv.context(), "stageVariables": inv.stage.variables or {}}
+class TemplateScope:
+    __slots__ = ("_context", "_params", "inv")
 
-    return build
+    def __init__(self, inv: Invocation) -> None:
+        self.inv = inv
+        self._context: dict[str, Any] | None = None
+        self._params: dict[str, dict[str, str]] | None = None
+
+    def context(self) -> dict[str, Any]:
+        if self._context is None:
+            context = self.inv.context()
+            context["requestOverride"] = {"header": {}, "querystring": {}, "path": {}}
+            context["responseOverride"] = {"header": {}, "status": None}
+            self._context = context
+        return self._context
+
+    def params(self) -> dict[str, dict[str, str]]:
+        """`$input.params()`: path (decoded), querystring and header maps, one value per name."""
+        if self._params is None:
+            inv = self.inv
+            self._params = {
+                "path": {k: unquote(v) if "%" in v else v for k, v in inv.path_params.items()},
+                "querystring": parse_query(inv.request.query)[0] or {},
+                "header": dict(inv.request.headers),
+            }
+        return self._params
+
+    def variables(self, body: bytes) -> dict[str, Any]:
+        """Variables of a template whose `$input` body is `body`: the method request's (after content
+        handling) for request templates, the integration response's for response templates."""
+        return template_variables(body, self.params(), self.context(), self.inv.stage.variables)
+
+    def request_override(self) -> dict[str, dict[str, str]] | None:
+        """The `$context.requestOverride` maps when a template set any of them."""
+        if self._context is None:
+            return None
+        override = self._context["requestOverride"]
+        return override if any(override.values()) else None
+
+    def response_override(self) -> tuple[int | None, dict[str, str]]:
+        if self._context is None:
+            return None, {}
+        override = self._context["responseOverride"]
+        status = override.get("status")
+        try:
+            status = int(status) if status not in (None, "") else None
+        except (TypeError, ValueError):
+            status = None
+        return status, dict(override.get("header") or {})

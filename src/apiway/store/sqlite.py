@@ -44,13 +44,13 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
+            # The schema appears whole or not at all, even if the process dies right here.
+            self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
+                                   f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a usable apiway state file ({exc})") from None
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
+        if int(row[0]) != SCHEMA_VERSION:
             raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
         self._lock = threading.RLock()
         self._depth = 0
