@@ -11,7 +11,8 @@ query):
 * `echo_header=Name:Value` (repeatable) — add a response header; naming `Server` or `Date`
   replaces the backend's own;
 * `echo_sleep=1.5` — wait that many seconds before answering;
-* `echo_drop=1` — close the connection without answering.
+* `echo_drop=1` — close the connection without answering;
+* `echo_body=text` — answer with exactly that body (as text/plain) instead of the JSON record.
 
 A path `/status/NNN` also answers status NNN (the "status echo" backend the recorded AWS tests use).
 """
@@ -65,6 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         controls = parse_qsl(query, keep_blank_values=True)
         status = 200
         extra: list[tuple[str, str]] = []
+        fixed_body: bytes | None = None
         for name, value in controls:
             if name == "echo_status":
                 status = int(value)
@@ -73,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
                 extra.append((header, header_value))
             elif name == "echo_sleep":
                 time.sleep(float(value))
+            elif name == "echo_body":
+                fixed_body = value.encode()
             elif name == "echo_drop":
                 self.close_connection = True
                 self.server.dropped += 1
@@ -97,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         with self.server.lock:
             self.server.requests.append(record)
-        payload = b"" if status in (204, 304) else orjson.dumps(record)
+        payload = b"" if status in (204, 304) else orjson.dumps(record) if fixed_body is None else fixed_body
         headers = [("Server", "echo-backend/1.0"), ("Date", formatdate(usegmt=True))]
         overridden = {k.lower() for k, _ in extra}
         headers = [(k, v) for k, v in headers if k.lower() not in overridden]

@@ -88,6 +88,37 @@ def test_convert_to_text_base64_encodes_a_binary_body(gateway, backend: EchoServ
     assert backend.requests[-1]["body"] == base64.b64encode(payload).decode()
 
 
+def test_convert_to_binary_decodes_a_base64_backend_answer(gateway):
+    """§1.4.4: integration-response CONVERT_TO_BINARY turns the backend's base64 text into bytes."""
+    reply = call(gateway, "GET", "/to-binary", headers={"Accept": "application/octet-stream"})
+    assert reply.status == 200
+    assert reply.body == base64.b64decode("AAEC/w==")
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "status", "backend_body"),
+    [
+        ("/passthrough/when-no-templates", "application/json", 200, '{"templated": true}'),
+        ("/passthrough/when-no-templates", "text/plain", 415, None),
+        ("/passthrough/when-no-match", "application/json", 200, '{"templated": true}'),
+        ("/passthrough/when-no-match", "text/plain", 200, "raw body"),
+        ("/passthrough/no-templates", "text/plain", 200, "raw body"),
+    ],
+)
+def test_passthrough_behaviours(gateway, backend: EchoServer, path: str, content_type: str, status: int,
+                                backend_body: str | None):
+    """§1.4.3: WHEN_NO_TEMPLATES applies a matching template, passes through when there are no
+    templates and answers 415 otherwise; WHEN_NO_MATCH passes unmatched content types through."""
+    before = len(backend.requests)
+    reply = call(gateway, "POST", path, body=b"raw body", headers={"Content-Type": content_type})
+    assert reply.status == status, reply.body
+    if backend_body is None:
+        assert len(backend.requests) == before  # refused before reaching the backend
+        assert reply.json() == {"message": "Unsupported Media Type"}
+    else:
+        assert backend.requests[-1]["body"] == backend_body
+
+
 @pytest.mark.parametrize(("content_type", "status"), [("application/json", 200), ("text/plain", 415)])
 def test_passthrough_never(gateway, backend: EchoServer, content_type: str, status: int):
     """§1.4.3: NEVER applies the matching template and answers 415 for any other Content-Type."""

@@ -82,8 +82,9 @@ class CompiledIntegrationResponse:
                     headers.append((name, value))
         content_type = "application/json"
         if self.content_handling:
-            binary = inv.stage.binary_types.matches(inv.request.header("accept"))
-            body = convert(body, binary, self.content_handling)
+            # The integration's payload is binary when its own Content-Type is a binary media type.
+            backend_type = next((v for k, v in reversed(backend_headers) if k.lower() == "content-type"), None)
+            body = convert(body, inv.stage.binary_types.matches(backend_type), self.content_handling)
         if self.templates:
             content_type, template = self.templates.for_accept(inv.request.header("accept"))
             payload = body
