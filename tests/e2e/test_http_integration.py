@@ -191,6 +191,7 @@ def test_response_parameters_and_static_template(gateway):
     assert reply.header("X-Missing") is None
     # sources from the backend's JSON body, $context and stage variables
     assert reply.header("X-Body-Method") == "GET"
+    assert reply.header("X-First-Header") == "Accept"  # a JSONPath with indexes into the backend's answer
     assert reply.header("X-Stage") == STAGE
     assert reply.header("X-Flavor") == "vanilla"
     assert reply.header("x-amzn-Remapped-User-Agent") == "ua-literal"

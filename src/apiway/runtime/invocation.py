@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _clf_cache: tuple[int, str] = (0, "")
+# `$context.identity` fields that only IAM, Cognito, API keys or private endpoints fill in.
+_NULL_IDENTITY = dict.fromkeys(
+    ("accountId", "apiKey", "apiKeyId", "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
+     "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId", "user", "userArn", "vpcId", "vpceId")
+)
 
 
 def clf_time(epoch: int) -> str:
@@ -74,7 +79,7 @@ class Invocation:
             "domainPrefix": (req.header("host") or "").split(".", 1)[0],
             "extendedRequestId": self.extended_request_id,
             "httpMethod": req.method,
-            "identity": {"sourceIp": req.client_ip, "userAgent": req.header("user-agent")},
+            "identity": {**_NULL_IDENTITY, "sourceIp": req.client_ip, "userAgent": req.header("user-agent")},
             "path": self.context_path,
             "protocol": "HTTP/" + req.http_version,
             "requestId": self.request_id,

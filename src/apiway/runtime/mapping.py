@@ -11,6 +11,7 @@ import orjson
 from apiway.runtime.errors import DeployError
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.query import parse_query
+from apiway.vtl import jsonpath
 
 Getter = Callable[[Invocation], str | None]
 
@@ -31,19 +32,20 @@ def _header(inv: Invocation, name: str, multi: bool) -> str | None:
     return inv.request.header(lower)
 
 
-def body_value(body: bytes, dotted: str) -> str | None:
-    """`a.b` of a JSON body (the JSONPath `$.a.b` of a mapping); objects come back as JSON text."""
+def body_value(body: bytes, path: str) -> str | None:
+    """`method.request.body.PATH` / `integration.response.body.PATH`: the JSONPath `$.PATH` (or PATH when
+    it starts with `$`) of a JSON body; objects and arrays come back as JSON text."""
     try:
-        cur = orjson.loads(body or b"null")
+        document = orjson.loads(body or b"null")
     except orjson.JSONDecodeError:
         return None
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    if cur is None:
+    try:
+        value = jsonpath.evaluate(path if path.startswith("$") else "$." + path, document)
+    except jsonpath.JsonPathError:
         return None
-    return cur if isinstance(cur, str) else orjson.dumps(cur).decode()
+    if value is None:
+        return None
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def context_value(inv: Invocation, dotted: str) -> str | None:
