@@ -14,7 +14,6 @@ import json
 import math
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -23,6 +22,7 @@ import orjson
 from apiway.vtl.engine import TemplateRuntimeError
 from apiway.vtl.jsonpath import MISSING, CompiledPath, JsonPathError, compile_path
 from apiway.vtl.protocol import Missing, VtlObject
+from apiway.vtl.values import JSON_ESCAPES, elem_string, java_double, json_text
 
 __all__ = [
     "UTIL",
@@ -65,41 +65,8 @@ def _loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
 
-def java_double(value: float) -> str:
-    """Java's Double.toString: `1.0`, `8.95`, `1.0E7`, `1.0E-4`."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        return repr(value)  # Python also prints this range in plain notation, with the same shortest digits
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    mantissa = "".join(map(str, digits))
-    scientific = exponent + len(mantissa) - 1
-    return f"{'-' if sign else ''}{mantissa[0]}.{mantissa[1:] or '0'}E{scientific}"
-
-
-def _escape_table() -> dict[int, str]:
-    # json-smart's default (NO_COMPRESS) string escaping, used by Jayway JsonPath's default provider.
-    table = {ord('"'): '\\"', ord("\\"): "\\\\", ord("/"): "\\/", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t"}
-    for code in [*range(0x20), *range(0x7F, 0xA0), *range(0x2000, 0x2100)]:
-        table.setdefault(code, f"\\u{code:04X}")
-    return table
-
-
-_JSON_ESCAPES = _escape_table()
-_JSON_NEEDS_ESCAPE = re.compile('["\\\\/\x00-\x1f\x7f-\x9f\u2000-\u20ff]')
-_WIDE_ESCAPES = {code: text for code, text in _JSON_ESCAPES.items() if code >= 0x7F}
+_WIDE_ESCAPES = {code: text for code, text in JSON_ESCAPES.items() if code >= 0x7F}
 _WIDE_NEEDS_ESCAPE = re.compile("[\x7f-\x9f\u2000-\u20ff]")
-
-
-def _json_string(text: str) -> str:
-    if _JSON_NEEDS_ESCAPE.search(text):
-        text = text.translate(_JSON_ESCAPES)
-    return f'"{text}"'
 
 
 def to_json_text(value: Any) -> str:
@@ -118,10 +85,7 @@ def to_json_text(value: Any) -> str:
                 if _WIDE_NEEDS_ESCAPE.search(text):
                     text = text.translate(_WIDE_ESCAPES)
                 return text
-    try:
-        return _json_text(value)
-    except RecursionError:
-        raise TemplateFunctionError("value nested too deeply to print as JSON") from None
+    return json_text(value)
 
 
 def _orjson_compatible(value: Any) -> bool:
@@ -142,50 +106,8 @@ def _orjson_compatible(value: Any) -> bool:
     return True
 
 
-def _json_text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return java_double(value) if math.isfinite(value) else "null"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_json_string(str(k))}:{_json_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_json_text(item) for item in value) + "]"
-    if isinstance(value, VtlObject):
-        return _json_string(value.vtl_str())
-    return _json_string(str(value))
-
-
-def to_java_string(value: Any) -> str:
-    """Java's String.valueOf of a value parsed from JSON: objects are Java maps (`{a=1, b=x}`), arrays are
-    json-smart arrays that print as JSON (`[{"a":1}]`), also inside maps (recorded AWS behaviour)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return java_double(value)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{to_java_string(k)}={to_java_string(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return to_json_text(value)
-    if isinstance(value, VtlObject):
-        return value.vtl_str()
-    return str(value)
+# Java's String.valueOf of a value parsed from JSON: maps print `{a=1, b=x}`, arrays print as JSON.
+to_java_string = elem_string
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -253,13 +253,13 @@ def _json_escapes() -> dict[int, str]:
     return table
 
 
-_JSON_ESCAPES = _json_escapes()
+JSON_ESCAPES = _json_escapes()
 _JSON_SPECIAL = re.compile('["\\\\/\x00-\x1f\x7f-\x9f\u2000-\u20ff]')
 
 
 def _json_string(text: str) -> str:
     if _JSON_SPECIAL.search(text):
-        text = text.translate(_JSON_ESCAPES)
+        text = text.translate(JSON_ESCAPES)
     return '"' + text + '"'
 
 
