@@ -1231,17 +1231,21 @@ def _table(value: Any) -> dict[tuple[str, int], Callable[..., Any]] | None:
 # Reference steps: `.name`, `.name(args)`, `[key]`, and #set targets
 
 
+def _invoke(table: dict, obj: Any, name: str, args: list[Any]) -> Any:
+    method = table.get((name, len(args)))
+    if method is None:
+        return None
+    try:
+        return method(obj, *args)
+    except NoMethod:
+        return None
+
+
 def call(obj: Any, name: str, args: list[Any]) -> Any:
     """`$obj.name(args…)`; None when no method matches."""
     table = METHODS.get(type(obj))
     if table is not None:
-        method = table.get((name, len(args)))
-        if method is None:
-            return None
-        try:
-            return method(obj, *args)
-        except NoMethod:
-            return None
+        return _invoke(table, obj, name, args)
     if isinstance(obj, VtlObject):
         try:
             return obj.vtl_call(name, args)
@@ -1254,15 +1258,7 @@ def call(obj: Any, name: str, args: list[Any]) -> Any:
                 return None
         return None
     table = _table(obj)
-    if table is None:
-        return None
-    method = table.get((name, len(args)))
-    if method is None:
-        return None
-    try:
-        return method(obj, *args)
-    except NoMethod:
-        return None
+    return None if table is None else _invoke(table, obj, name, args)
 
 
 _GETTERS: dict[str, tuple[tuple[str, int], tuple[str, int], tuple[str, int]]] = {}
