@@ -144,11 +144,24 @@ class InlineRunner:
     def __init__(self) -> None:
         self._functions: dict[str, _Loaded] = {}
         self._env_owner: str | None = None
+        self._base_env = dict(os.environ)  # the gateway's own environment, restored between functions
+
+    def _use_environment(self, name: str, env: dict[str, str]) -> None:
+        """Handlers share one process: give each exactly its own variables, none of the previous one's."""
+        if self._env_owner == name:
+            return
+        previous = self._functions[self._env_owner].env if self._env_owner in self._functions else {}
+        for key in previous.keys() - env.keys():
+            if key in self._base_env:
+                os.environ[key] = self._base_env[key]
+            else:
+                os.environ.pop(key, None)
+        os.environ.update(env)
+        self._env_owner = name
 
     def load(self, spec: FunctionSpec) -> None:
         env = lambda_environment(spec)
-        os.environ.update(env)  # module init code may read its environment
-        self._env_owner = spec.name
+        self._use_environment(spec.name, env)  # module init code may read its environment
         self._functions[spec.name] = _Loaded(spec, load_handler(spec), env)
 
     def has(self, name: str) -> bool:
@@ -156,9 +169,7 @@ class InlineRunner:
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
         fn = self._functions[name]
-        if self._env_owner != name:  # handlers share one process: give each its own variables
-            os.environ.update(fn.env)
-            self._env_owner = name
+        self._use_environment(name, fn.env)
         spec = fn.spec
         deadline = time.monotonic() + spec.timeout
         context = LambdaContext(spec, request_id, deadline)
