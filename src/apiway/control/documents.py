@@ -40,6 +40,10 @@ def parse_text(text: str, source: str) -> Any:
         raise DocumentError(source, (), f"invalid YAML: {exc.problem or exc}", line) from None
     except yaml.YAMLError as exc:
         raise DocumentError(source, (), f"invalid YAML: {exc}") from None
+    except ValueError as exc:  # PyYAML's timestamp constructor on a date-like scalar such as 2001-13-45
+        raise DocumentError(source, (), f"invalid YAML: {exc}") from None
+    except RecursionError:  # PyYAML composes recursively: a few thousand nested [ or { exhaust the stack
+        raise DocumentError(source, (), "invalid YAML: nested too deeply") from None
 
 
 def load_document(path: Path) -> tuple[Any, str]:

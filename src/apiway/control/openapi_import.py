@@ -54,9 +54,18 @@ class _Importer:
     def string_map(self, value: Any, where: tuple[Any, ...], values: type | tuple[type, ...] = str) -> dict:
         self.expect(value, dict, where, "an object")
         for k, v in value.items():
+            if not isinstance(k, str):  # YAML reads an unquoted key such as 200 as an integer
+                raise self.fail((*where, k), f"keys must be strings, got {type(k).__name__}")
             if v is not None:
                 self.expect(v, values, (*where, k), "a string" if values is str else "a boolean")
         return value
+
+    def json_text(self, value: Any, where: tuple[Any, ...]) -> str:
+        """`value` as JSON text; YAML can hold what JSON cannot (integer keys, huge integers, recursive aliases)."""
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError as exc:
+            raise self.fail(where, f"cannot be written as JSON: {exc}") from None
 
     # -- document --------------------------------------------------------------------------------
     def run(self, api_id: str) -> ApiDefinition:
@@ -128,17 +137,19 @@ class _Importer:
         endpoint = doc.get(X + "endpoint-configuration")
         if endpoint is not None:
             self.expect(endpoint, dict, (X + "endpoint-configuration",), "an object")
-            types_ = endpoint.get("types") or ["EDGE"]
+            types_ = self.expect(endpoint.get("types") or ["EDGE"], list, (X + "endpoint-configuration", "types"),
+                                 "a list")
             for i, t in enumerate(types_):
                 if t not in ("EDGE", "REGIONAL", "PRIVATE"):
                     raise self.fail((X + "endpoint-configuration", "types", i), f"unknown endpoint type {t!r}")
             api["endpointConfiguration"] = {"types": list(types_)}
             if endpoint.get("vpcEndpointIds"):
-                api["endpointConfiguration"]["vpcEndpointIds"] = list(endpoint["vpcEndpointIds"])
+                api["endpointConfiguration"]["vpcEndpointIds"] = list(self.expect(
+                    endpoint["vpcEndpointIds"], list, (X + "endpoint-configuration", "vpcEndpointIds"), "a list"))
             api["disableExecuteApiEndpoint"] = bool(endpoint.get("disableExecuteApiEndpoint", False))
         policy = doc.get(X + "policy")
         if policy is not None:
-            api["policy"] = policy if isinstance(policy, str) else orjson.dumps(policy).decode()
+            api["policy"] = policy if isinstance(policy, str) else self.json_text(policy, (X + "policy",))
         size = doc.get(X + "minimum-compression-size")
         if size is not None:
             if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 10485760:
@@ -186,7 +197,7 @@ class _Importer:
         self.expect(raw, dict, where, "an object")
         return {
             name: {"id": ids.new_resource_id(), "name": name, "contentType": "application/json",
-                   "schema": orjson.dumps(schema).decode()}
+                   "schema": self.json_text(schema, (*where, name))}
             for name, schema in raw.items()
         }
 
@@ -194,6 +205,9 @@ class _Importer:
         key = X + "request-validators"
         raw = doc.get(key) or {}
         self.expect(raw, dict, (key,), "an object")
+        for name, spec in raw.items():
+            if spec is not None:
+                self.expect(spec, dict, (key, name), "an object")
         return {
             name: {"id": ids.new_resource_id(), "name": name,
                    "validateRequestBody": bool((spec or {}).get("validateRequestBody")),
@@ -205,7 +219,8 @@ class _Importer:
         """Scheme name → what it means for a method: api key, or an authorizer (stored)."""
         if version.startswith("3."):
             where: tuple[str, ...] = ("components", "securitySchemes")
-            raw = ((doc.get("components") or {}).get("securitySchemes")) or {}
+            components = doc.get("components") or {}
+            raw = (components.get("securitySchemes") if isinstance(components, dict) else None) or {}
         else:
             where = ("securityDefinitions",)
             raw = doc.get("securityDefinitions") or {}
@@ -276,7 +291,7 @@ class _Importer:
         security = op.get("security", doc.get("security")) or []
         if not isinstance(security, list):
             raise self.fail((*where, "security"), "must be a list")
-        for requirement in security:
+        for i, requirement in enumerate(security):
             if not isinstance(requirement, dict):
                 continue
             for name, scopes in requirement.items():
@@ -285,11 +300,14 @@ class _Importer:
                     continue
                 method.update(meaning)  # type: ignore[typeddict-item]
                 if meaning.get("authorizationType") == "COGNITO_USER_POOLS" and scopes:
-                    method["authorizationScopes"] = list(scopes)
+                    method["authorizationScopes"] = list(self.expect(scopes, list, (*where, "security", i, name),
+                                                                     "a list of scopes"))
         auth = op.get(X + "auth")
         if isinstance(auth, dict) and str(auth.get("type", "")).upper() in ("AWS_IAM", "NONE"):
             method["authorizationType"] = str(auth["type"]).upper()
-        params = self.parameters([*list(shared_params or []), *list(op.get("parameters") or [])], where, doc)
+        shared = self.expect(shared_params or [], list, (*where[:-1], "parameters"), "a list")
+        own = self.expect(op.get("parameters") or [], list, (*where, "parameters"), "a list")
+        params = self.parameters([*shared, *own], where, doc)
         if params:
             method["requestParameters"] = params
         responses = self.method_responses(op.get("responses") or {}, (*where, "responses"))
@@ -307,7 +325,8 @@ class _Importer:
                 param = self.resolve_ref(param["$ref"], (*where, "parameters", i), doc)
             if not isinstance(param, dict):
                 raise self.fail((*where, "parameters", i), "a parameter must be an object")
-            location = PARAM_LOCATIONS.get(param.get("in", ""))
+            place = param.get("in")
+            location = PARAM_LOCATIONS.get(place) if isinstance(place, str) else None  # may be a list or map
             if location is None or not isinstance(param.get("name"), str):
                 continue  # body/formData/cookie parameters have no method.request mapping
             out[f"method.request.{location}.{param['name']}"] = bool(param.get("required", location == "path"))
