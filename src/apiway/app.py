@@ -13,7 +13,7 @@ from apiway.config import ApiSpec, Project
 from apiway.control.deploy import deploy, new_deployment, stage_record
 from apiway.control.documents import load_document
 from apiway.control.openapi_import import import_openapi
-from apiway.functions.inline import InlineRunner
+from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.rest import ApiDefinition
 from apiway.runtime.compile import CompileDeps, StageRuntime, compile_stage
@@ -41,7 +41,7 @@ class PreparedApi:
 
 class App:
     def __init__(self) -> None:
-        self.runner = InlineRunner()
+        self.runner = Functions()
         self.pool = UpstreamPool()
         self.gateway = Gateway()
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)

@@ -9,6 +9,7 @@ from typing import Any
 
 from apiway.control.documents import DocumentError, line_of, load_document
 from apiway.functions.base import FunctionSpec
+from apiway.functions.runners import MODES
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -87,8 +88,15 @@ class _Reader:
         if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
             raise self.fail((*where, "memory"), "megabytes, an integer from 128 to 10240")
         env = self.mapping(spec.get("environment"), (*where, "environment"))
+        mode = spec.get("mode", "inline")
+        if mode not in MODES:
+            raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)}, got {mode!r}")
+        concurrency = spec.get("concurrency", 10)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
+            raise self.fail((*where, "concurrency"), "an integer from 1 to 1000")
         return FunctionSpec(name=name, handler=handler, base_dir=self.path.parent, timeout=float(timeout),
-                            memory=memory, environment={str(k): str(v) for k, v in env.items()})
+                            memory=memory, environment={str(k): str(v) for k, v in env.items()}, mode=mode,
+                            concurrency=concurrency)
 
     def project(self, doc: Any) -> Project:
         if not isinstance(doc, dict):

@@ -20,6 +20,8 @@ class FunctionSpec:
     timeout: float = 3.0
     memory: int = 128
     environment: dict[str, str] = field(default_factory=dict)
+    mode: str = "inline"  # "inline": in the gateway process; "worker": Lambda-like worker processes
+    concurrency: int = 10  # worker mode: execution environments at most (reserved concurrency)
 
     @property
     def arn(self) -> str:

@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -110,8 +111,8 @@ class _Loaded:
         self.is_async = inspect.iscoroutinefunction(handler)
 
 
-def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
-    """Import the handler's module once (its init code runs here: the cold start)."""
+def handler_location(spec: FunctionSpec) -> tuple[Path, str]:
+    """(file, function name) of `spec.handler` ("path/file.py:function"); the file must exist."""
     file_part, sep, func_name = spec.handler.rpartition(":")
     if not sep or not file_part or not func_name:
         raise FunctionLoadError(f"function {spec.name}: handler must look like 'file.py:function', got "
@@ -119,6 +120,12 @@ def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
     path = (spec.base_dir / file_part).resolve()
     if not path.is_file():
         raise FunctionLoadError(f"function {spec.name}: handler file not found: {path}")
+    return path, func_name
+
+
+def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
+    """Import the handler's module once (its init code runs here: the cold start)."""
+    path, func_name = handler_location(spec)
     module_dir = str(path.parent)
     if module_dir not in sys.path:
         sys.path.insert(0, module_dir)

@@ -1,0 +1,192 @@
+"""apiway's runtime client for Python handlers: `python -m apiway.functions.python_bootstrap`.
+
+It runs inside an execution environment started by `workers.WorkerRunner`, talks to the Lambda Runtime API at
+`AWS_LAMBDA_RUNTIME_API`, and behaves like AWS's Python runtime: the handler named by `_HANDLER`
+(`path/file.py:function` relative to `LAMBDA_TASK_ROOT`) is imported once, an import failure is reported to
+`/runtime/init/error` (`Runtime.ImportModuleError`, `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`,
+`Runtime.MalformedHandlerName`) and the process exits; then each event from `/invocation/next` is passed to the
+handler and its result posted to `/response`, or its exception to `/error`.
+
+Deliberately light: stdlib plus orjson (the serializer inline functions use, so both modes marshal results the
+same way). The error documents have the shape of `inline.error_payload`; importing that module would pull in
+asyncio and cost ~40 ms on every cold start.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import inspect
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+import orjson
+
+_BASE = "/2018-06-01/runtime"
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.cognito_identity_id = doc.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = doc.get("cognitoIdentityPoolId")
+
+
+class ClientContext:
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.client = doc.get("client")
+        self.custom = doc.get("custom")
+        self.env = doc.get("env")
+
+
+class LambdaContext:
+    """The context object of AWS's Python runtime, built from the `Lambda-Runtime-*` headers."""
+
+    def __init__(self, request_id: str, deadline_ms: int, arn: str, client_context: str | None,
+                 identity: str | None) -> None:
+        env = os.environ
+        self.aws_request_id = request_id
+        self.invoked_function_arn = arn
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.client_context = ClientContext(orjson.loads(client_context)) if client_context else None
+        self.identity = CognitoIdentity(orjson.loads(identity)) if identity else None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _error_doc(error_type: str, message: str, request_id: str, frames: list[str]) -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": frames}
+
+
+def _frames(exc: BaseException) -> list[str]:
+    """The traceback of the function's own code: this module's and the import machinery's frames left out."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename != __file__ and not f.filename.startswith("<frozen")]
+    return traceback.format_list(frames)
+
+
+def _log_error(doc: dict[str, Any]) -> None:
+    print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+    if doc["stackTrace"]:
+        print("Traceback (most recent call last):\n" + "".join(doc["stackTrace"]).rstrip("\n"), flush=True)
+
+
+def load_handler() -> Any:
+    spec = os.environ.get("_HANDLER", "")
+    root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    file_part, sep, func_name = spec.rpartition(":")
+    if not sep or not file_part or not func_name:
+        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': expected 'path/file.py:function'")
+    path = os.path.join(root, file_part)
+    module_name = os.path.splitext(os.path.basename(file_part))[0]
+    if not os.path.isfile(path):
+        raise _InitError("Runtime.ImportModuleError",
+                         f"Unable to import module '{module_name}': No module named '{module_name}'")
+    module_dir = os.path.dirname(os.path.abspath(path))
+    if module_dir not in sys.path:
+        sys.path.insert(0, module_dir)
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    except SyntaxError as exc:
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}") from exc
+    handler = getattr(module, func_name, None)
+    if not callable(handler):
+        raise _InitError("Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'")
+    return handler
+
+
+def _post(conn: http.client.HTTPConnection, path: str, body: bytes, error_type: str | None = None) -> int:
+    sys.stdout.flush()  # the handler's output reaches the log before the invocation ends
+    sys.stderr.flush()
+    headers = {"Content-Type": "application/json"}
+    if error_type is not None:
+        headers["Lambda-Runtime-Function-Error-Type"] = error_type
+    conn.request("POST", _BASE + path, body, headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # prints and logging stay in order
+    host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    try:
+        handler = load_handler()
+    except Exception as exc:
+        if isinstance(exc, _InitError):
+            doc = _error_doc(exc.error_type, str(exc), "", [])
+        else:  # the module's own code raised while it was imported
+            doc = _error_doc(type(exc).__name__, str(exc), "", _frames(exc))
+        _log_error(doc)
+        _post(conn, "/init/error", orjson.dumps(doc), doc["errorType"])
+        sys.exit(1)
+    is_async = inspect.iscoroutinefunction(handler)
+    while True:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.request("GET", _BASE + "/invocation/next")
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            sys.exit(1)  # 403 or 500: the environment is unusable
+        request_id = response.getheader("Lambda-Runtime-Aws-Request-Id", "")
+        trace_id = response.getheader("Lambda-Runtime-Trace-Id")
+        if trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        try:
+            context = LambdaContext(request_id, int(response.getheader("Lambda-Runtime-Deadline-Ms", "0")),
+                                    response.getheader("Lambda-Runtime-Invoked-Function-Arn", ""),
+                                    response.getheader("Lambda-Runtime-Client-Context"),
+                                    response.getheader("Lambda-Runtime-Cognito-Identity"))
+            result = handler(orjson.loads(body), context)
+            if is_async or inspect.iscoroutine(result):
+                import asyncio
+
+                result = asyncio.run(result)
+        except Exception as exc:
+            doc = _error_doc(type(exc).__name__, str(exc), request_id, _frames(exc))
+            _log_error(doc)
+            _post(conn, f"/invocation/{request_id}/error", orjson.dumps(doc), doc["errorType"])
+            continue
+        try:
+            payload = orjson.dumps(result)
+        except TypeError as exc:
+            doc = _error_doc("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, [])
+            _log_error(doc)
+            _post(conn, f"/invocation/{request_id}/error", orjson.dumps(doc), doc["errorType"])
+            continue
+        _post(conn, f"/invocation/{request_id}/response", payload)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ConnectionError, http.client.HTTPException):
+        sys.exit(1)  # the gateway went away: so does the environment

@@ -1,0 +1,35 @@
+"""The gateway's FunctionInvoker: each function runs in the mode its spec asks for — in the gateway
+process (`inline`, the lowest latency) or in Lambda-like worker processes (`worker`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
+from apiway.functions.inline import InlineRunner, handler_location
+from apiway.functions.workers import WorkerRunner
+
+MODES = ("inline", "worker")
+
+
+class Functions:
+    def __init__(self) -> None:
+        self.inline = InlineRunner()
+        self.workers = WorkerRunner()
+        self._by_name: dict[str, FunctionInvoker] = {}
+
+    def load(self, spec: FunctionSpec) -> None:
+        runner: InlineRunner | WorkerRunner = self.workers if spec.mode == "worker" else self.inline
+        if runner is self.workers:
+            handler_location(spec)  # a missing file is a start-up error; the import happens in the worker
+        runner.load(spec)
+        self._by_name[spec.name] = runner
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
+        return await self._by_name[name].invoke(name, event, request_id)
+
+    async def close(self) -> None:
+        await self.workers.close()

@@ -1,0 +1,391 @@
+"""Functions run in Lambda-like execution environments: worker processes driven through the Lambda Runtime API.
+
+Each function has up to `concurrency` environments (default 10), started on demand and reused while warm; an
+environment serves one invocation at a time, like Lambda's. An environment is one process in its own process
+group, running `python -m apiway.functions.python_bootstrap` (any runtime client that speaks the Runtime API
+would do) against its own `RuntimeApi` port. What AWS does, and what is done here:
+
+- Cold start: the runtime imports the handler, then asks for the first event; that time is the REPORT line's
+  `Init Duration`. An import failure is posted to `/runtime/init/error`; the invocation answers that error
+  document (`Runtime.ImportModuleError`, ...) and the environment is discarded, so the next invoke retries init.
+- Throttling: with every environment busy, Lambda's Invoke answers 429 `TooManyRequestsException` and API
+  Gateway turns that into 500 `Internal server error`. `invoke` raises `FunctionThrottled`, a gateway error with
+  exactly that outcome (it carries the 429 document for callers that expose Lambda's own API).
+- Timeout: `timeout` seconds after the runtime received the event, the process group is killed (SIGKILL) and
+  the invocation fails with `Task timed out after N.NN seconds` (`inline.timeout_payload`).
+- A runtime that exits mid-invocation (`os._exit`, a segfault, the memory limit) fails it with
+  `{"errorType": "Runtime.ExitError", "errorMessage": "RequestId: … Error: Runtime exited with error:
+  exit status 3"}` (`signal: killed`, `signal: segmentation fault` for signals) and is discarded.
+- Memory: the process's address space is capped at `memory` MB + `MEMORY_MARGIN_MB` for the interpreter
+  (RLIMIT_AS); `Max Memory Used` is its peak resident size.
+- Environment: only `lambda_environment(spec)` plus `AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_LOG_STREAM_NAME`,
+  `PATH` and the `PYTHONPATH` the bootstrap needs: none of the gateway's own variables.
+- Logs: the environment's stdout and stderr, framed per invocation by `START RequestId: …`, `END RequestId: …`
+  and `REPORT RequestId: …` lines, go to the server's stderr (each line prefixed with `[function name]`) and
+  the last `LOG_LINES` lines of each function are kept (`logs(name)`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import resource
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+import apiway
+from apiway.functions.base import FunctionSpec, InvokeResult
+from apiway.functions.inline import lambda_environment, timeout_payload
+from apiway.functions.runtime_api import Invocation, RuntimeApi
+from apiway.observe.log import log
+from apiway.runtime.errors import GatewayError
+from apiway.runtime.ids import trace_header
+
+__all__ = ["FunctionThrottled", "WorkerRunner"]
+
+INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase
+MEMORY_MARGIN_MB = 256  # address space for the interpreter on top of the function's memory
+LOG_LINES = 1000
+BOOTSTRAP = "apiway.functions.python_bootstrap"
+_SOURCE_ROOT = str(Path(apiway.__file__).resolve().parent.parent)  # where the bootstrap is importable from
+_THROTTLED = orjson.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                           "message": "Rate Exceeded."})
+
+
+class FunctionThrottled(GatewayError):
+    """Every environment of the function is busy: Lambda's 429 TooManyRequestsException, which API Gateway
+    answers with 500 Internal server error."""
+
+    status_code = 429
+    payload = _THROTTLED
+
+    def __init__(self, name: str) -> None:
+        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=500)
+        self.log = (f"Lambda invocation failed with status: 429 (TooManyRequestsException): function {name} has "
+                    f"no free execution environment")
+
+
+class _Function:
+    __slots__ = ("count", "environments", "idle", "limit", "logs", "spec")
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.limit = max(1, spec.concurrency)
+        self.count = 0  # environments alive or starting
+        self.idle: list[_Environment] = []  # warm and free; the most recently used is reused first
+        self.environments: set[_Environment] = set()
+        self.logs: deque[str] = deque(maxlen=LOG_LINES)
+
+
+class _Environment:
+    """One execution environment: its Runtime API, its process, its log pipe, its invocation in progress."""
+
+    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "init_ms", "inv", "proc", "runner", "spawned",
+                 "started", "timer", "watcher")
+
+    def __init__(self, fn: _Function, runner: WorkerRunner) -> None:
+        self.fn = fn
+        self.runner = runner
+        self.api = RuntimeApi(self._delivered, self._answered, self._init_failed)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.watcher: asyncio.Task[None] | None = None
+        self.alive = True
+        self.inv: Invocation | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.spawned = 0.0
+        self.started = 0.0  # when the runtime received the current event
+        self.init_ms: float | None = None  # set on the cold invocation, reported once
+        self._fd = -1
+        self._status_fd = -1
+        self._partial = b""
+
+    async def start(self) -> None:
+        spec = self.fn.spec
+        port = await self.api.start()
+        env = lambda_environment(spec)
+        env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{os.urandom(16).hex()}"
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+        env.setdefault("PATH", os.environ.get("PATH", os.defpath))
+        env.setdefault("LANG", "C.UTF-8")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
+        limit = (spec.memory + MEMORY_MARGIN_MB) * 1024 * 1024
+        read_end, write_end = os.pipe()
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", BOOTSTRAP, stdin=asyncio.subprocess.DEVNULL, stdout=write_end,
+                stderr=write_end, cwd=str(spec.base_dir), env=env, start_new_session=True,
+                preexec_fn=lambda: _limit_child(limit))
+        except BaseException:
+            os.close(read_end)
+            self.api.close()
+            raise
+        finally:
+            os.close(write_end)
+        self.spawned = time.monotonic()
+        with contextlib.suppress(OSError):
+            self._status_fd = os.open(f"/proc/{self.proc.pid}/status", os.O_RDONLY)
+        os.set_blocking(read_end, False)
+        self._fd = read_end
+        loop = asyncio.get_running_loop()
+        loop.add_reader(read_end, self.drain)
+        self.watcher = loop.create_task(self._watch())
+
+    def run(self, inv: Invocation) -> None:
+        self.inv = inv
+        loop = asyncio.get_running_loop()
+        if self.started == 0.0:  # cold: the init phase has its own limit
+            self.timer = loop.call_later(INIT_TIMEOUT, self._timed_out)
+        self.api.submit(inv)
+
+    # --- Runtime API events
+
+    def _delivered(self, inv: Invocation) -> None:
+        now = time.monotonic()
+        if self.started == 0.0:
+            self.init_ms = (now - self.spawned) * 1000
+        self.started = now
+        inv.deadline_ms = int((time.time() + inv.timeout) * 1000)
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(inv.timeout, self._timed_out)
+        self.drain()  # output of the init phase comes before START
+        self._emit([f"START RequestId: {inv.request_id} Version: $LATEST"])
+
+    def _answered(self, inv: Invocation, result: InvokeResult) -> None:
+        self._complete(inv, result)
+
+    def _init_failed(self, result: InvokeResult) -> None:
+        inv = self.inv
+        self.discard()
+        if inv is not None:
+            self._complete(inv, result)
+
+    def _timed_out(self) -> None:
+        inv = self.inv
+        self.timer = None
+        self.discard()
+        if inv is not None:
+            payload = timeout_payload(self.fn.spec, inv.request_id)
+            self._emit([orjson.loads(payload)["errorMessage"]])
+            self._complete(inv, InvokeResult(payload, "Unhandled"))
+
+    async def _watch(self) -> None:
+        assert self.proc is not None
+        code = await self.proc.wait()
+        self.drain()
+        inv = self.inv
+        self.discard()
+        if inv is not None:  # crashed mid-invocation, or killed by close()
+            status = f"exit status {code}" if code >= 0 else f"signal: {_signal_name(-code)}"
+            message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {status}"
+            self._emit([message, "Runtime.ExitError"])
+            payload = orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": message})
+            self._complete(inv, InvokeResult(payload, "Unhandled"))
+        self._close_pipe()
+        if self._status_fd >= 0:
+            os.close(self._status_fd)
+            self._status_fd = -1
+        self.api.close()
+
+    # --- bookkeeping
+
+    def _complete(self, inv: Invocation, result: InvokeResult) -> None:
+        if inv is not self.inv:
+            return
+        self.inv = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.drain()
+        if self._partial:
+            lines, self._partial = [self._partial.decode("utf-8", "replace")], b""
+            self._emit(lines)
+        rid = inv.request_id
+        if not inv.delivered:
+            self._emit([f"START RequestId: {rid} Version: $LATEST"])
+        duration = (time.monotonic() - self.started) * 1000 if inv.delivered else 0.0
+        report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
+                  f"{max(1, math.ceil(duration))} ms\tMemory Size: {self.fn.spec.memory} MB\tMax Memory Used: "
+                  f"{self._max_memory_mb()} MB")
+        if self.init_ms is not None:
+            report += f"\tInit Duration: {self.init_ms:.2f} ms"
+            self.init_ms = None
+        self._emit([f"END RequestId: {rid}", report])
+        if self.alive:
+            self.fn.idle.append(self)  # warm: reused before any other
+        inv.resolve(result)
+
+    def discard(self) -> None:
+        """Take the environment out of service and kill its process group (idempotent)."""
+        if not self.alive:
+            return
+        self.alive = False
+        fn = self.fn
+        fn.count -= 1
+        if self in fn.idle:
+            fn.idle.remove(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _max_memory_mb(self) -> int:
+        if self._status_fd < 0:
+            return 0
+        try:  # the file stays open: re-reading it costs a third of opening it each time
+            status = os.pread(self._status_fd, 4096, 0)
+        except OSError:
+            return 0
+        at = status.find(b"VmHWM:")
+        if at < 0:
+            return 0
+        return math.ceil(int(status[at + 6:status.index(b"kB", at)]) / 1024)
+
+    # --- logs
+
+    def drain(self) -> None:
+        """Read whatever the process wrote so far (called by the loop, and before each framing line)."""
+        fd = self._fd
+        if fd < 0:
+            return
+        chunks = []
+        eof = False
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                eof = True
+                break
+            if not data:
+                eof = True
+                break
+            chunks.append(data)
+        if chunks:
+            data = self._partial + b"".join(chunks)
+            *lines, self._partial = data.split(b"\n")
+            if lines:
+                self._emit([line.decode("utf-8", "replace") for line in lines])
+        if eof:
+            self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def _emit(self, lines: list[str]) -> None:
+        self.fn.logs.extend(lines)
+        self.runner.echo(self.fn.spec.name, lines)
+
+
+class WorkerRunner:
+    """The FunctionInvoker of worker mode. `load` registers functions (nothing starts until an invoke)."""
+
+    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True) -> None:
+        self._functions: dict[str, _Function] = {}
+        self._log_stream = log_stream
+        self._echo_logs = echo_logs
+
+    def load(self, spec: FunctionSpec) -> None:
+        self._functions[spec.name] = _Function(spec)
+
+    def has(self, name: str) -> bool:
+        return name in self._functions
+
+    def logs(self, name: str) -> list[str]:
+        fn = self._functions.get(name)
+        return list(fn.logs) if fn is not None else []
+
+    def echo(self, name: str, lines: list[str]) -> None:
+        if self._echo_logs:
+            stream = self._log_stream or sys.stderr
+            prefix = f"[{name}] "
+            stream.write("".join(prefix + line + "\n" for line in lines))
+            stream.flush()
+
+    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
+        fn = self._functions[name]
+        spec = fn.spec
+        loop = asyncio.get_running_loop()
+        inv = Invocation(request_id, orjson.dumps(event), spec.timeout, spec.arn, _trace_id(event),
+                         loop.create_future())
+        if fn.idle:
+            env = fn.idle.pop()
+        else:
+            if fn.count >= fn.limit:
+                raise FunctionThrottled(name)
+            fn.count += 1
+            env = _Environment(fn, self)
+            fn.environments.add(env)
+            try:
+                await env.start()
+            except Exception as exc:
+                env.discard()
+                fn.environments.discard(env)
+                log("ERROR", "execution environment failed to start", function=name,
+                    error=f"{type(exc).__name__}: {exc}")
+                message = f"RequestId: {request_id} Error: Runtime failed to start: {exc}"
+                return InvokeResult(orjson.dumps({"errorType": "Runtime.Unknown", "errorMessage": message}),
+                                    "Unhandled")
+            env.watcher.add_done_callback(lambda _: fn.environments.discard(env))  # type: ignore[union-attr]
+        env.run(inv)
+        # A cancelled caller cancels only its future: the environment finishes the invocation, then is reused.
+        return await inv.result
+
+    async def close(self) -> None:
+        """Kill every environment and wait for the processes to be gone."""
+        watchers = []
+        for fn in self._functions.values():
+            for env in list(fn.environments):
+                env.discard()
+                if env.watcher is not None:
+                    watchers.append(env.watcher)
+        if watchers:
+            await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _trace_id(event: Any) -> str:
+    headers = event.get("headers") if type(event) is dict else None
+    incoming = headers.get("X-Amzn-Trace-Id") if type(headers) is dict else None
+    return trace_header(incoming if type(incoming) is str else None)
+
+
+def _signal_name(number: int) -> str:
+    name = signal.strsignal(number) if number > 0 else None
+    return (name or f"signal {number}").lower()
+
+
+def _limit_child(limit: int) -> None:
+    """Runs in the child between fork and exec: cap its memory, and die with the gateway."""
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _find_prctl() -> Callable[..., int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_prctl = _find_prctl()  # resolved here: the child between fork and exec must not import anything

@@ -1,0 +1,58 @@
+"""Functions in worker mode through the gateway: Lambda-like worker processes behind AWS_PROXY keep
+module state while warm, turn a raising or crashing handler into a 502, and survive a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import Server
+
+API = """openapi: 3.0.1
+info: {title: Workers}
+paths:
+  /{proxy+}:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Worker/invocations
+"""
+
+HANDLER = """import json, os
+CALLS = 0
+
+def handler(event, context):
+    global CALLS
+    CALLS += 1
+    action = event["pathParameters"]["proxy"]
+    if action == "raise":
+        raise RuntimeError("handler failed")
+    if action == "exit":
+        os._exit(3)
+    return {"statusCode": 200, "body": json.dumps({"calls": CALLS, "pid": os.getpid(),
+            "name": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "memory": context.memory_limit_in_mb})}
+"""
+
+
+def test_worker_mode_through_the_gateway(serve, tmp_path: Path) -> None:
+    (tmp_path / "api.yaml").write_text(API)
+    (tmp_path / "worker.py").write_text(HANDLER)
+    (tmp_path / "apiway.yaml").write_text(
+        "apis:\n  - openapi: api.yaml\n    id: workers001\n"
+        "functions:\n  Worker: {handler: worker.py:handler, mode: worker, concurrency: 2, memory: 256}\n"
+    )
+    server: Server = serve(tmp_path / "apiway.yaml")
+    first = server.call("GET", "workers001", "dev", "/hello")
+    second = server.call("GET", "workers001", "dev", "/hello")
+    assert first.status == second.status == 200
+    assert second.json()["calls"] == first.json()["calls"] + 1  # the same warm worker kept its state
+    assert second.json()["pid"] == first.json()["pid"] != server.proc.pid
+    assert first.json()["name"] == "Worker" and first.json()["memory"] == "256"
+
+    raised = server.call("GET", "workers001", "dev", "/raise")
+    assert raised.status == 502 and raised.json() == {"message": "Internal server error"}
+    crashed = server.call("GET", "workers001", "dev", "/exit")
+    assert crashed.status == 502 and crashed.json() == {"message": "Internal server error"}
+    after = server.call("GET", "workers001", "dev", "/hello")
+    assert after.status == 200  # a fresh worker replaced the crashed one; the gateway kept serving
+    assert server.proc.poll() is None

@@ -1,0 +1,242 @@
+"""Worker mode: real execution environments (processes) driven through the Lambda Runtime API on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from apiway.functions.base import FunctionSpec
+from apiway.functions.workers import FunctionThrottled, WorkerRunner
+
+HANDLERS = '''
+import os, sys, time
+COUNT = 0
+print("module loaded")
+
+def count(event, context):
+    global COUNT
+    COUNT += 1
+    print("count is", COUNT)
+    print("to stderr", file=sys.stderr)
+    return {"count": COUNT, "pid": os.getpid(), "event": event}
+
+def env(event, context):
+    return {"name": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "only": os.environ.get("ONLY_HERE"),
+            "gateway_secret": os.environ.get("GATEWAY_ONLY"), "api": os.environ.get("AWS_LAMBDA_RUNTIME_API"),
+            "trace": os.environ.get("_X_AMZN_TRACE_ID"), "ctx_name": context.function_name,
+            "memory": context.memory_limit_in_mb, "remaining": context.get_remaining_time_in_millis(),
+            "request": context.aws_request_id, "arn": context.invoked_function_arn,
+            "group": context.log_group_name, "stream": context.log_stream_name}
+
+def sleep(event, context):
+    time.sleep(event.get("seconds", 0.5))
+    return {"slept": event.get("seconds", 0.5), "pid": os.getpid()}
+
+def boom(event, context):
+    raise KeyError("missing thing")
+
+def die(event, context):
+    os._exit(3)
+
+def unmarshalable(event, context):
+    return {"value": object()}
+'''
+
+RID = "11111111-2222-4333-8444-{:012d}"
+
+
+def setup(tmp_path: Path, *specs: tuple[str, str, dict[str, Any]]) -> WorkerRunner:
+    (tmp_path / "fns.py").write_text(HANDLERS)
+    (tmp_path / "broken.py").write_text("import nope_not_a_module\n")
+    runner = WorkerRunner(log_stream=io.StringIO())
+    for name, handler, options in specs:
+        runner.load(FunctionSpec(name, handler, tmp_path, **options))
+    return runner
+
+
+def run(body: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(body(), 15))
+
+
+async def call(r: WorkerRunner, name: str, event: Any = None, n: int = 0) -> tuple[Any, str | None]:
+    result = await r.invoke(name, {} if event is None else event, RID.format(n))
+    return orjson.loads(result.payload), result.function_error
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_cold_then_warm_keeps_module_state_and_logs_each_invocation(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Count", "fns.py:count", {}))
+
+    async def body() -> None:
+        first, error = await call(r, "Count", {"a": 1}, 1)
+        assert error is None and first["count"] == 1 and first["event"] == {"a": 1}
+        second, _ = await call(r, "Count", None, 2)
+        assert second["count"] == 2 and second["pid"] == first["pid"]  # same warm environment
+        await r.close()
+        assert not alive(first["pid"])
+
+    run(body)
+    logs = r.logs("Count")
+    assert logs[0] == "module loaded"  # init output comes before the first START
+    assert logs[1] == f"START RequestId: {RID.format(1)} Version: $LATEST"
+    assert logs[2:4] == ["count is 1", "to stderr"]
+    assert logs[4] == f"END RequestId: {RID.format(1)}"
+    cold = logs[5].split("\t")
+    assert cold[0] == f"REPORT RequestId: {RID.format(1)}" and cold[1].startswith("Duration: ")
+    assert cold[2].startswith("Billed Duration: ") and cold[3] == "Memory Size: 128 MB"
+    assert cold[4].startswith("Max Memory Used: ") and cold[5].startswith("Init Duration: ")
+    assert logs[6:9] == [f"START RequestId: {RID.format(2)} Version: $LATEST", "count is 2", "to stderr"]
+    assert "Init Duration" not in logs[10] and logs[10].startswith(f"REPORT RequestId: {RID.format(2)}\t")
+
+
+def test_environment_variables_and_context(tmp_path: Path) -> None:
+    os.environ["GATEWAY_ONLY"] = "secret"
+    r = setup(tmp_path, ("Env", "fns.py:env", {"timeout": 2, "memory": 256, "environment": {"ONLY_HERE": "x"}}))
+
+    async def body() -> None:
+        event = {"headers": {"X-Amzn-Trace-Id": "Root=1-67890abc-0123456789abcdef01234567"}}
+        out, error = await call(r, "Env", event, 7)
+        await r.close()
+        assert error is None
+        assert out["name"] == out["ctx_name"] == "Env" and out["only"] == "x" and out["gateway_secret"] is None
+        assert out["api"].startswith("127.0.0.1:") and out["memory"] == "256"
+        assert 1000 < out["remaining"] <= 2000 and out["request"] == RID.format(7)
+        assert out["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:Env"
+        assert out["group"] == "/aws/lambda/Env" and "[$LATEST]" in out["stream"]
+        assert out["trace"].startswith("Root=1-67890abc-0123456789abcdef01234567;")
+
+    try:
+        run(body)
+    finally:
+        del os.environ["GATEWAY_ONLY"]
+
+
+def test_concurrency_limit_throttles_the_extra_invocation(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Sleep", "fns.py:sleep", {"concurrency": 2}))
+
+    async def body() -> None:
+        calls = [call(r, "Sleep", {"seconds": 0.6}, n) for n in range(3)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        throttled = [x for x in results if isinstance(x, FunctionThrottled)]
+        served = [x for x in results if not isinstance(x, BaseException)]
+        assert len(throttled) == 1 and len(served) == 2
+        assert throttled[0].status == 500 and throttled[0].status_code == 429
+        assert orjson.loads(throttled[0].payload)["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        again, _ = await call(r, "Sleep", {"seconds": 0}, 9)  # a free environment is reused, warm
+        assert again["pid"] in {s[0]["pid"] for s in served}
+        await r.close()
+
+    run(body)
+
+
+def test_timeout_kills_the_worker_and_the_next_call_gets_a_fresh_one(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Slow", "fns.py:sleep", {"timeout": 0.3}))
+
+    async def body() -> None:
+        warm, _ = await call(r, "Slow", {"seconds": 0}, 1)
+        out, error = await call(r, "Slow", {"seconds": 5}, 2)
+        assert error == "Unhandled"
+        assert out["errorMessage"].endswith(f" {RID.format(2)} Task timed out after 0.30 seconds")
+        await asyncio.sleep(0.05)
+        assert not alive(warm["pid"])
+        fresh, error = await call(r, "Slow", {"seconds": 0}, 3)
+        assert error is None and fresh["pid"] != warm["pid"]
+        await r.close()
+
+    run(body)
+    assert any(line.endswith("Task timed out after 0.30 seconds") for line in r.logs("Slow"))
+
+
+def test_handler_exception_is_an_unhandled_function_error(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Boom", "fns.py:boom", {}), ("Bad", "fns.py:unmarshalable", {}))
+
+    async def body() -> None:
+        out, error = await call(r, "Boom", None, 4)
+        assert error == "Unhandled"
+        assert out["errorType"] == "KeyError" and out["errorMessage"] == "'missing thing'"
+        assert out["requestId"] == RID.format(4)
+        assert len(out["stackTrace"]) == 1 and "in boom" in out["stackTrace"][0]
+        bad, error = await call(r, "Bad", None, 5)
+        assert error == "Unhandled" and bad["errorType"] == "Runtime.MarshalError"
+        assert bad["errorMessage"].startswith("Unable to marshal response:")
+        again, _ = await call(r, "Boom", None, 6)  # the environment survives its handler's exceptions
+        assert again["requestId"] == RID.format(6)
+        await r.close()
+
+    run(body)
+    assert "[ERROR] KeyError: 'missing thing'" in r.logs("Boom")
+
+
+def test_runtime_exit_is_survived(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Die", "fns.py:die", {}), ("Count", "fns.py:count", {}))
+
+    async def body() -> None:
+        out, error = await call(r, "Die", None, 8)
+        assert error == "Unhandled"
+        assert out == {"errorType": "Runtime.ExitError",
+                       "errorMessage": f"RequestId: {RID.format(8)} Error: Runtime exited with error: exit status 3"}
+        again, error = await call(r, "Die", None, 9)  # a new environment, which dies the same way
+        assert error == "Unhandled" and again["errorType"] == "Runtime.ExitError"
+        ok, error = await call(r, "Count", None, 10)
+        assert error is None and ok["count"] == 1
+        await r.close()
+
+    run(body)
+    assert "Runtime.ExitError" in r.logs("Die")
+
+
+def test_import_error_is_reported_as_an_init_error(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Broken", "broken.py:handler", {}), ("Missing", "fns.py:nothing_here", {}))
+
+    async def body() -> None:
+        out, error = await call(r, "Broken", None, 11)
+        assert error == "Unhandled"
+        assert out["errorType"] == "Runtime.ImportModuleError"
+        assert out["errorMessage"] == "Unable to import module 'broken': No module named 'nope_not_a_module'"
+        missing, error = await call(r, "Missing", None, 12)
+        assert error == "Unhandled" and missing["errorType"] == "Runtime.HandlerNotFound"
+        assert missing["errorMessage"] == "Handler 'nothing_here' missing on module 'fns'"
+        again, _ = await call(r, "Broken", None, 13)  # init is retried by the next invocation
+        assert again["errorType"] == "Runtime.ImportModuleError"
+        await r.close()
+
+    run(body)
+    assert any(line.startswith("[ERROR] Runtime.ImportModuleError:") for line in r.logs("Broken"))
+
+
+def test_close_leaves_no_processes(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Sleep", "fns.py:sleep", {"timeout": 10}))
+
+    async def body() -> None:
+        idle, _ = await call(r, "Sleep", {"seconds": 0}, 1)
+        busy = asyncio.ensure_future(call(r, "Sleep", {"seconds": 5}, 2))
+        await asyncio.sleep(0.2)
+        await r.close()
+        out, error = await busy
+        assert error == "Unhandled" and out["errorType"] == "Runtime.ExitError"
+        assert not alive(idle["pid"])
+        assert not [p for p in os.listdir("/proc") if p.isdigit() and _child_of_us(int(p))]
+
+    run(body)
+
+
+def _child_of_us(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return int(fields[1]) == os.getpid() and fields[0] != "Z"
