@@ -3,6 +3,7 @@ functions their Lambda integrations call. Paths inside it are relative to the fi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,21 @@ class _Reader:
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
             raise self.fail(where, f"invalid function name {name!r}")
         spec = self.mapping(spec, where)
+        runtime = spec.get("runtime", "python")
+        if runtime not in ("python", "provided"):
+            raise self.fail((*where, "runtime"), f"must be python or provided, got {runtime!r}")
         handler = spec.get("handler")
-        if not isinstance(handler, str) or ":" not in handler:
+        bootstrap: Path | None = None
+        if runtime == "provided":
+            # A custom runtime: any executable that speaks the Lambda Runtime API; `handler` is passed as _HANDLER.
+            raw = spec.get("bootstrap")
+            if not isinstance(raw, str):
+                raise self.fail((*where, "bootstrap"), "runtime provided needs the path of an executable bootstrap")
+            bootstrap = (self.path.parent / raw).resolve()
+            if not bootstrap.is_file() or not os.access(bootstrap, os.X_OK):
+                raise self.fail((*where, "bootstrap"), f"not an executable file: {bootstrap}")
+            handler = handler if isinstance(handler, str) else "handler"
+        elif not isinstance(handler, str) or ":" not in handler:
             raise self.fail((*where, "handler"), "required, like 'functions/pets.py:handler'")
         timeout = spec.get("timeout", 3)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 900:
@@ -88,15 +102,16 @@ class _Reader:
         if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
             raise self.fail((*where, "memory"), "megabytes, an integer from 128 to 10240")
         env = self.mapping(spec.get("environment"), (*where, "environment"))
-        mode = spec.get("mode", "inline")
-        if mode not in MODES:
-            raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)}, got {mode!r}")
+        mode = spec.get("mode", "worker" if runtime == "provided" else "inline")
+        if mode not in MODES or (runtime == "provided" and mode != "worker"):
+            raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)} (worker for runtime provided), "
+                                              f"got {mode!r}")
         concurrency = spec.get("concurrency", 10)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
             raise self.fail((*where, "concurrency"), "an integer from 1 to 1000")
         return FunctionSpec(name=name, handler=handler, base_dir=self.path.parent, timeout=float(timeout),
                             memory=memory, environment={str(k): str(v) for k, v in env.items()}, mode=mode,
-                            concurrency=concurrency)
+                            concurrency=concurrency, runtime=runtime, bootstrap=bootstrap)
 
     def project(self, doc: Any) -> Project:
         if not isinstance(doc, dict):

@@ -22,6 +22,8 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     mode: str = "inline"  # "inline": in the gateway process; "worker": Lambda-like worker processes
     concurrency: int = 10  # worker mode: execution environments at most (reserved concurrency)
+    runtime: str = "python"  # "python": apiway runs the handler; "provided": an executable `bootstrap` does
+    bootstrap: Path | None = None  # runtime "provided": the executable implementing the Runtime API client
 
     @property
     def arn(self) -> str:

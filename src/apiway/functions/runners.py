@@ -20,7 +20,7 @@ class Functions:
 
     def load(self, spec: FunctionSpec) -> None:
         runner: InlineRunner | WorkerRunner = self.workers if spec.mode == "worker" else self.inline
-        if runner is self.workers:
+        if runner is self.workers and spec.runtime == "python":
             handler_location(spec)  # a missing file is a start-up error; the import happens in the worker
         runner.load(spec)
         self._by_name[spec.name] = runner
