@@ -13,6 +13,8 @@ from apiway.config import ApiSpec, Project
 from apiway.control.deploy import deploy, new_deployment, stage_record
 from apiway.control.documents import load_document
 from apiway.control.openapi_import import import_openapi
+from apiway.functions.base import FunctionSpec
+from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.rest import ApiDefinition
@@ -40,15 +42,23 @@ class PreparedApi:
 
 
 class App:
-    def __init__(self) -> None:
-        self.runner = Functions()
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self.runner = Functions(log_dir)
+        self.functions: list[FunctionSpec] = []
         self.pool = UpstreamPool()
-        self.gateway = Gateway()
+        self.function_specs: dict[str, FunctionSpec] = {}
+        self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
+
+    async def close(self) -> None:
+        await self.runner.close()
+        await self.pool.close()
 
     def load_functions(self, project: Project) -> None:
         for spec in project.functions:
             self.runner.load(spec)
+            self.function_specs[spec.name] = spec
+        self.functions = list(project.functions)
 
     def prepare(self, project: Project) -> list[PreparedApi]:
         """Import every API and compile every stage in memory: all checks happen before any write."""

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stage", default="dev", help="stage for a plain OpenAPI document (default dev)")
     serve.add_argument("--state", type=Path, default=None,
                        help="state file (default .apiway/state.db under the working directory)")
+    serve.add_argument("--watch", action="store_true",
+                       help="reload a function when its code changes (workers are replaced, in-flight calls finish)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -55,6 +57,26 @@ def _parser() -> argparse.ArgumentParser:
                                           "first problem with file, line and field. Writes nothing.")
     validate.add_argument("file", type=Path)
     validate.add_argument("--stage", default="dev")
+
+    invoke = sub.add_parser("invoke", help="invoke a function of a project once, without a server",
+                            description="Load one function of a project (in its mode: inline or worker), invoke "
+                                        "it once with an event and print its payload JSON to stdout; the "
+                                        "function's own output goes to stderr. Exit 0, or 1 when the function "
+                                        "failed (its error document is printed), 2 for an unknown function or a "
+                                        "bad event.")
+    invoke.add_argument("name", help="function name, as under 'functions' in the project file")
+    event = invoke.add_mutually_exclusive_group()
+    event.add_argument("--event", type=Path, metavar="FILE", help="JSON file with the event")
+    event.add_argument("--payload", metavar="JSON", help="the event as a JSON string (default {})")
+    invoke.add_argument("--project", type=Path, default=Path("apiway.yaml"),
+                        help="project file (default ./apiway.yaml)")
+
+    logs = sub.add_parser("logs", help="print a function's log",
+                          description="Print the log of a function that ran in worker mode under `apiway serve`: "
+                                      "the file logs/NAME.log beside the state file.")
+    logs.add_argument("name", help="function name")
+    logs.add_argument("--state", type=Path, default=None,
+                      help="state file of the server (default .apiway/state.db under the working directory)")
     return parser
 
 
@@ -68,11 +90,20 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.serve import serve
 
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
-                         server=args.server)
+                         server=args.server, watch=args.watch)
         if args.command == "validate":
             from apiway.serve import validate
 
             return validate(args.file, stage=args.stage)
+        if args.command == "invoke":
+            from apiway.functions.invoke_api import run_invoke
+
+            return run_invoke(args.project, args.name, args.event, args.payload)
+        if args.command == "logs":
+            from apiway.app import default_state_path
+            from apiway.functions.invoke_api import show_logs
+
+            return show_logs(args.name, args.state or default_state_path(Path.cwd()))
     except (DocumentError, FunctionLoadError, DeployError, StoreError) as exc:
         print(f"apiway: {exc}", file=sys.stderr)  # bad input: a precise message, never a traceback
         return EXIT_BAD_INPUT

@@ -8,6 +8,7 @@ from pathlib import Path
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, PreparedApi, StartReport, default_state_path
 from apiway.config import load_project
+from apiway.functions.watch import CodeWatcher
 from apiway.runtime.compile import StageRuntime
 from apiway.store.sqlite import SqliteStore
 
@@ -17,10 +18,10 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _prepare(file: Path, stage: str) -> tuple[App, list[PreparedApi]]:
+def _prepare(file: Path, stage: str, log_dir: Path | None = None) -> tuple[App, list[PreparedApi]]:
     """Everything checked before any state is written: documents, project file, functions, stages."""
     project = load_project(file, stage)
-    app = App()
+    app = App(log_dir)
     app.load_functions(project)
     return app, app.prepare(project)
 
@@ -60,9 +61,12 @@ def _unenforced_access_control(stages: list[StageRuntime]) -> str:
     return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
 
 
-def serve(file: Path, host: str, port: int, stage: str, state: Path | None, server: str = "native") -> int:
-    app, prepared = _prepare(file, stage)
+def serve(file: Path, host: str, port: int, stage: str, state: Path | None, server: str = "native",
+          watch: bool = False) -> int:
+    if watch and server != "native":
+        return _fail("--watch needs the native server (leave out --server uvicorn)")
     state_path = state or default_state_path(Path.cwd())
+    app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
     store = SqliteStore(state_path)
     report = StartReport()
     app.apply(store, prepared, report)
@@ -83,8 +87,11 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None, serv
     if server == "native":
         from apiway.front.native import run_native
 
+        watcher = CodeWatcher(app.functions, app.runner.reload) if watch else None
+        if watcher is not None:
+            print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
-            run_native(app.gateway, host, port)
+            run_native(app.gateway, host, port, ready=watcher.start if watcher else None, cleanup=app.close)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     else:

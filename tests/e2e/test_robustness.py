@@ -311,7 +311,7 @@ def exchange(port: int, raw: bytes, timeout: float = 3, half_close: bool = False
             sock.sendall(raw)
             if half_close:
                 sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the server already answered and closed (broken pipe, reset, not connected)
             pass
         chunks = []
         deadline = time.monotonic() + timeout

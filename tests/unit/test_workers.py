@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from apiway.functions.base import FunctionSpec
 from apiway.functions.workers import FunctionThrottled, WorkerRunner
@@ -240,3 +241,128 @@ def _child_of_us(pid: int) -> bool:
     except OSError:
         return False
     return int(fields[1]) == os.getpid() and fields[0] != "Z"
+
+
+def test_logs_are_kept_on_disk_per_function(tmp_path: Path) -> None:
+    (tmp_path / "fns.py").write_text(HANDLERS)
+    stream = io.StringIO()
+    log_dir = tmp_path / "logs" / "functions"
+    r = WorkerRunner(log_stream=stream, log_dir=log_dir)
+    r.load(FunctionSpec("Count", "fns.py:count", tmp_path))
+    r.load(FunctionSpec("Boom", "fns.py:boom", tmp_path))
+
+    async def body() -> None:
+        await call(r, "Count", None, 1)
+        await call(r, "Count", None, 2)
+        await call(r, "Boom", None, 3)
+        await r.close()
+
+    run(body)
+    lines = (log_dir / "Count.log").read_text().splitlines()
+    assert lines == r.logs("Count")  # exactly the lines echoed, without the prefix
+    assert lines[0] == "module loaded" and lines[1] == f"START RequestId: {RID.format(1)} Version: $LATEST"
+    assert lines[2:4] == ["count is 1", "to stderr"] and lines[4] == f"END RequestId: {RID.format(1)}"
+    assert lines[5].startswith(f"REPORT RequestId: {RID.format(1)}\t") and "Init Duration" in lines[5]
+    assert lines[6:9] == [f"START RequestId: {RID.format(2)} Version: $LATEST", "count is 2", "to stderr"]
+    assert lines[9] == f"END RequestId: {RID.format(2)}" and lines[10].startswith(f"REPORT RequestId: {RID.format(2)}\t")
+    assert len(lines) == 11
+    assert "[ERROR] KeyError: 'missing thing'" in (log_dir / "Boom.log").read_text().splitlines()
+    echoed = stream.getvalue().splitlines()
+    assert [line[len("[Count] "):] for line in echoed if line.startswith("[Count] ")] == lines
+    assert "\x1b[" not in stream.getvalue()  # no colour when the stream is not a terminal
+
+
+def test_a_terminal_gets_a_colour_per_function(tmp_path: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    (tmp_path / "fns.py").write_text(HANDLERS)
+    stream = Terminal()
+    r = WorkerRunner(log_stream=stream, log_dir=tmp_path / "logs")
+    r.load(FunctionSpec("Count", "fns.py:count", tmp_path))
+    r.load(FunctionSpec("Sleep", "fns.py:sleep", tmp_path))
+
+    async def body() -> None:
+        await call(r, "Count", None, 1)
+        await call(r, "Sleep", {"seconds": 0}, 2)
+        await r.close()
+
+    run(body)
+    echoed = stream.getvalue().splitlines()
+    count = {line.split("[Count]")[0] for line in echoed if "[Count]" in line}
+    sleep = {line.split("[Sleep]")[0] for line in echoed if "[Sleep]" in line}
+    assert len(count) == len(sleep) == 1 and count != sleep and next(iter(count)).startswith("\x1b[")
+    assert all("\x1b[0m " in line for line in echoed)
+    assert "\x1b[" not in (tmp_path / "logs" / "Count.log").read_text()  # the file is never coloured
+
+
+VERSIONED = '''
+import os, time
+VERSION = "{version}"
+
+def handler(event, context):
+    time.sleep(event.get("seconds", 0))
+    return {{"version": VERSION, "pid": os.getpid()}}
+'''
+
+
+def test_reload_stops_idle_environments_and_lets_busy_ones_finish(tmp_path: Path) -> None:
+    source = tmp_path / "ver.py"
+    source.write_text(VERSIONED.format(version="v1"))
+    r = WorkerRunner(log_stream=io.StringIO())
+    r.load(FunctionSpec("Ver", "ver.py:handler", tmp_path, timeout=10, concurrency=2))
+
+    def workers() -> list[int]:
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and _child_of_us(int(p))]
+
+    async def body() -> None:
+        warm = await asyncio.gather(call(r, "Ver", {"seconds": 0.3}, 1), call(r, "Ver", {"seconds": 0.3}, 2))
+        assert {out["version"] for out, _ in warm} == {"v1"} and len({out["pid"] for out, _ in warm}) == 2
+        slow = asyncio.ensure_future(call(r, "Ver", {"seconds": 1.0}, 3))  # takes one warm environment
+        await asyncio.sleep(0.2)
+        source.write_text(VERSIONED.format(version="v2"))  # same size, same second: no stale cached bytecode
+        r.reload("Ver")
+        await asyncio.sleep(0.1)
+        idle = [out["pid"] for out, _ in warm if alive(out["pid"])]
+        assert len(idle) == 1  # the idle environment was stopped at once, the busy one goes on
+        fresh, error = await call(r, "Ver", None, 4)
+        assert error is None and fresh["version"] == "v2" and fresh["pid"] not in idle
+        with pytest.raises(FunctionThrottled):  # the finishing environment still counts: no pile-up
+            await asyncio.gather(call(r, "Ver", {"seconds": 0.3}, 5), call(r, "Ver", {"seconds": 0.3}, 6))
+        old, error = await slow
+        assert error is None and old == {"version": "v1", "pid": idle[0]}  # not dropped, answered by the old code
+        await asyncio.sleep(0.1)
+        assert not alive(idle[0])  # then discarded instead of returning to the pool
+        for n in range(7, 12):
+            out, error = await call(r, "Ver", None, n)
+            assert error is None and out["version"] == "v2"
+        both = await asyncio.gather(call(r, "Ver", {"seconds": 0.2}, 12), call(r, "Ver", {"seconds": 0.2}, 13))
+        assert {out["version"] for out, _ in both} == {"v2"}
+        assert len(workers()) <= 2
+        await r.close()
+        assert workers() == []
+
+    run(body)
+
+
+def test_loading_a_loaded_function_again_reloads_it(tmp_path: Path) -> None:
+    source = tmp_path / "ver.py"
+    source.write_text(VERSIONED.format(version="v1"))
+    r = WorkerRunner(log_stream=io.StringIO())
+    r.load(FunctionSpec("Ver", "ver.py:handler", tmp_path))
+
+    async def body() -> None:
+        first, _ = await call(r, "Ver", None, 1)
+        source.write_text(VERSIONED.format(version="v2"))
+        r.load(FunctionSpec("Ver", "ver.py:handler", tmp_path, concurrency=1))
+        await asyncio.sleep(0.1)
+        assert not alive(first["pid"])  # not left running outside the runner's reach
+        second, _ = await call(r, "Ver", None, 2)
+        assert first["version"] == "v1" and second["version"] == "v2"
+        with pytest.raises(FunctionThrottled):  # the new settings apply
+            await asyncio.gather(call(r, "Ver", {"seconds": 0.3}, 3), call(r, "Ver", {"seconds": 0.3}, 4))
+        await asyncio.sleep(0.4)
+        await r.close()
+
+    run(body)

@@ -20,7 +20,7 @@ import signal
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -489,5 +489,17 @@ async def serve_native(gateway: Gateway, host: str, port: int, *, ready: Callabl
         await state.shutdown(SHUTDOWN_GRACE)
 
 
-def run_native(gateway: Gateway, host: str, port: int) -> None:
-    uvloop.run(serve_native(gateway, host, port))
+def run_native(
+    gateway: Gateway, host: str, port: int, *, ready: Callable[[], None] | None = None,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve on a new uvloop loop; `ready` runs once listening, `cleanup` after the server stopped."""
+
+    async def main() -> None:
+        try:
+            await serve_native(gateway, host, port, ready=ready)
+        finally:
+            if cleanup is not None:
+                await cleanup()
+
+    uvloop.run(main())

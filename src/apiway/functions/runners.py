@@ -3,6 +3,7 @@ process (`inline`, the lowest latency) or in Lambda-like worker processes (`work
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
@@ -13,9 +14,9 @@ MODES = ("inline", "worker")
 
 
 class Functions:
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path | None = None) -> None:
         self.inline = InlineRunner()
-        self.workers = WorkerRunner()
+        self.workers = WorkerRunner(log_dir=log_dir)
         self._by_name: dict[str, FunctionInvoker] = {}
 
     def load(self, spec: FunctionSpec) -> None:
@@ -30,6 +31,14 @@ class Functions:
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
         return await self._by_name[name].invoke(name, event, request_id)
+
+    def reload(self, name: str) -> None:
+        """New code for `name`: fresh workers from the next invocation on, or a re-imported inline handler."""
+        runner = self._by_name[name]
+        if runner is self.workers:
+            self.workers.reload(name)
+        else:
+            self.inline.reload(name)
 
     async def close(self) -> None:
         await self.workers.close()

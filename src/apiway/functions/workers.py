@@ -2,8 +2,9 @@
 
 Each function has up to `concurrency` environments (default 10), started on demand and reused while warm; an
 environment serves one invocation at a time, like Lambda's. An environment is one process in its own process
-group, running `python -m apiway.functions.python_bootstrap` (any runtime client that speaks the Runtime API
-would do) against its own `RuntimeApi` port. What AWS does, and what is done here:
+group, running `python -m apiway.functions.python_bootstrap` against its own `RuntimeApi` port; for runtime
+"provided" it runs the function's executable `bootstrap` instead (any runtime client that speaks the Runtime API,
+AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What AWS does, and what is done here:
 
 - Cold start: the runtime imports the handler, then asks for the first event; that time is the REPORT line's
   `Init Duration`. An import failure is posted to `/runtime/init/error`; the invocation answers that error
@@ -19,10 +20,15 @@ would do) against its own `RuntimeApi` port. What AWS does, and what is done her
 - Memory: the process's address space is capped at `memory` MB + `MEMORY_MARGIN_MB` for the interpreter
   (RLIMIT_AS); `Max Memory Used` is its peak resident size.
 - Environment: only `lambda_environment(spec)` plus `AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_LOG_STREAM_NAME`,
-  `PATH` and the `PYTHONPATH` the bootstrap needs: none of the gateway's own variables.
+  `LAMBDA_RUNTIME_DIR`, `PATH` and the `PYTHONPATH` apiway's bootstrap needs: none of the gateway's own variables.
+- Reload (`reload(name)`, or `load` of a loaded name): idle environments are stopped at once; busy ones finish
+  their invocation with the old code and are then stopped instead of reused, counting towards the concurrency
+  until then; the next invoke cold-starts with the new code.
 - Logs: the environment's stdout and stderr, framed per invocation by `START RequestId: …`, `END RequestId: …`
   and `REPORT RequestId: …` lines, go to the server's stderr (each line prefixed with `[function name]`) and
-  the last `LOG_LINES` lines of each function are kept (`logs(name)`).
+  the last `LOG_LINES` lines of each function are kept (`logs(name)`). On a terminal the prefix has a colour
+  per function; with `log_dir`, each function's lines (without the prefix) are also appended to
+  `log_dir/<name>.log`.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ MEMORY_MARGIN_MB = 256  # address space for the interpreter on top of the functi
 LOG_LINES = 1000
 BOOTSTRAP = "apiway.functions.python_bootstrap"
 _SOURCE_ROOT = str(Path(apiway.__file__).resolve().parent.parent)  # where the bootstrap is importable from
+_COLOURS = ("\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[32m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[93m",
+            "\x1b[92m", "\x1b[94m")  # one per function on a terminal, in the order they first log
 _THROTTLED = orjson.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
                            "message": "Rate Exceeded."})
 
@@ -76,11 +84,12 @@ class FunctionThrottled(GatewayError):
 
 
 class _Function:
-    __slots__ = ("count", "environments", "idle", "limit", "logs", "spec")
+    __slots__ = ("count", "environments", "generation", "idle", "limit", "logs", "spec")
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self.limit = max(1, spec.concurrency)
+        self.generation = 0  # bumped by reload: environments of an older generation are not reused
         self.count = 0  # environments alive or starting
         self.idle: list[_Environment] = []  # warm and free; the most recently used is reused first
         self.environments: set[_Environment] = set()
@@ -90,11 +99,12 @@ class _Function:
 class _Environment:
     """One execution environment: its Runtime API, its process, its log pipe, its invocation in progress."""
 
-    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "init_ms", "inv", "proc", "runner", "spawned",
-                 "started", "timer", "watcher")
+    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "generation", "init_ms", "inv", "proc",
+                 "runner", "spawned", "started", "timer", "watcher")
 
     def __init__(self, fn: _Function, runner: WorkerRunner) -> None:
         self.fn = fn
+        self.generation = fn.generation
         self.runner = runner
         self.api = RuntimeApi(self._delivered, self._answered, self._init_failed)
         self.proc: asyncio.subprocess.Process | None = None
@@ -118,12 +128,21 @@ class _Environment:
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
         env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         env.setdefault("LANG", "C.UTF-8")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
+        if spec.runtime == "provided":  # the function's own executable is the runtime
+            if spec.bootstrap is None:
+                raise ValueError(f"function {spec.name} has runtime 'provided' but no bootstrap")
+            bootstrap = Path(spec.base_dir, spec.bootstrap).resolve()
+            env["LAMBDA_RUNTIME_DIR"] = str(bootstrap.parent)
+            command: tuple[str, ...] = (str(bootstrap),)
+        else:
+            env["LAMBDA_RUNTIME_DIR"] = _SOURCE_ROOT
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
+            command = (sys.executable, "-m", BOOTSTRAP)
         limit = (spec.memory + MEMORY_MARGIN_MB) * 1024 * 1024
         read_end, write_end = os.pipe()
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", BOOTSTRAP, stdin=asyncio.subprocess.DEVNULL, stdout=write_end,
+                *command, stdin=asyncio.subprocess.DEVNULL, stdout=write_end,
                 stderr=write_end, cwd=str(spec.base_dir), env=env, start_new_session=True,
                 preexec_fn=lambda: _limit_child(limit))
         except BaseException:
@@ -223,7 +242,10 @@ class _Environment:
             self.init_ms = None
         self._emit([f"END RequestId: {rid}", report])
         if self.alive:
-            self.fn.idle.append(self)  # warm: reused before any other
+            if self.generation == self.fn.generation:
+                self.fn.idle.append(self)  # warm: reused before any other
+            else:
+                self.discard()  # the function was reloaded while this invocation ran: its code is stale
         inv.resolve(result)
 
     def discard(self) -> None:
@@ -279,7 +301,10 @@ class _Environment:
             data = self._partial + b"".join(chunks)
             *lines, self._partial = data.split(b"\n")
             if lines:
-                self._emit([line.decode("utf-8", "replace") for line in lines])
+                text = [line.decode("utf-8", "replace") for line in lines]
+                if any(b"\r" in line for line in lines):  # AWS's runtime clients separate a record's lines by CR
+                    text = [part for line in text for part in line.rstrip("\r").split("\r")]
+                self._emit(text)
         if eof:
             self._close_pipe()
 
@@ -298,13 +323,32 @@ class _Environment:
 class WorkerRunner:
     """The FunctionInvoker of worker mode. `load` registers functions (nothing starts until an invoke)."""
 
-    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True) -> None:
+    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True, log_dir: Path | None = None) -> None:
         self._functions: dict[str, _Function] = {}
         self._log_stream = log_stream
         self._echo_logs = echo_logs
+        self._log_dir = log_dir
+        self._log_files: dict[str, TextIO] = {}
+        self._colours: dict[str, str] = {}
+        self._tty: tuple[TextIO, bool] | None = None  # the echo stream, and whether it is a terminal
 
     def load(self, spec: FunctionSpec) -> None:
-        self._functions[spec.name] = _Function(spec)
+        if spec.name in self._functions:  # loaded again: a reload, so that no environment is left behind
+            self.reload(spec.name, spec)
+        else:
+            self._functions[spec.name] = _Function(spec)
+
+    def reload(self, name: str, spec: FunctionSpec | None = None) -> None:
+        """New code (and, given `spec`, new settings) for the function: its idle environments are stopped now,
+        busy ones finish their invocation and are then stopped instead of reused; the next invoke cold-starts.
+        The stopping ones still count towards the function's concurrency until they are gone."""
+        fn = self._functions[name]
+        if spec is not None:
+            fn.spec = spec
+            fn.limit = max(1, spec.concurrency)
+        fn.generation += 1
+        for env in list(fn.idle):
+            env.discard()
 
     def has(self, name: str) -> bool:
         return name in self._functions
@@ -314,11 +358,36 @@ class WorkerRunner:
         return list(fn.logs) if fn is not None else []
 
     def echo(self, name: str, lines: list[str]) -> None:
+        if self._log_dir is not None:
+            self._log_file(name).write("".join(line + "\n" for line in lines))
         if self._echo_logs:
             stream = self._log_stream or sys.stderr
             prefix = f"[{name}] "
+            if self._is_tty(stream):
+                colour = self._colours.get(name)
+                if colour is None:
+                    colour = self._colours[name] = _COLOURS[len(self._colours) % len(_COLOURS)]
+                prefix = f"{colour}[{name}]\x1b[0m "
             stream.write("".join(prefix + line + "\n" for line in lines))
             stream.flush()
+
+    def _is_tty(self, stream: TextIO) -> bool:
+        if self._tty is None or self._tty[0] is not stream:
+            try:
+                tty = stream.isatty()
+            except (AttributeError, ValueError):  # no isatty, or a closed stream
+                tty = False
+            self._tty = (stream, tty)
+        return self._tty[1]
+
+    def _log_file(self, name: str) -> TextIO:
+        file = self._log_files.get(name)
+        if file is None:
+            assert self._log_dir is not None
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+            file = self._log_files[name] = open(self._log_dir / f"{name}.log", "a", buffering=1,  # noqa: SIM115
+                                                encoding="utf-8")
+        return file
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
         fn = self._functions[name]
@@ -359,6 +428,9 @@ class WorkerRunner:
                     watchers.append(env.watcher)
         if watchers:
             await asyncio.gather(*watchers, return_exceptions=True)
+        for file in self._log_files.values():
+            file.close()
+        self._log_files.clear()
 
 
 def _trace_id(event: Any) -> str:

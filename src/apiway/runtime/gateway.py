@@ -4,6 +4,8 @@ finish the response with AWS's headers, and turn every failure into the API's ga
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
+from typing import Protocol
 
 import orjson
 
@@ -20,11 +22,21 @@ MAX_PAYLOAD = 10 * 1024 * 1024
 _USER_REQUEST = "/_user_request_"
 
 
+class ExtraHandler(Protocol):
+    """Another service on the gateway's port (e.g. Lambda's Invoke API), asked only about requests that
+    name no API."""
+
+    def matches(self, req: HttpRequest) -> bool: ...
+
+    async def handle(self, req: HttpRequest) -> HttpResponse: ...
+
+
 class Gateway:
     """Holds the compiled stages; `install` swaps them in with one assignment."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_handlers: Sequence[ExtraHandler] = ()) -> None:
         self._apis: dict[str, dict[str, StageRuntime]] = {}
+        self.extra_handlers = list(extra_handlers)
 
     def install(self, stages: list[StageRuntime]) -> None:
         apis: dict[str, dict[str, StageRuntime]] = {}
@@ -60,6 +72,9 @@ class Gateway:
         try:
             resolved = self._resolve(req)
             if resolved is None:
+                for extra in self.extra_handlers:  # only when no API is named: the API path pays nothing
+                    if extra.matches(req):
+                        return await extra.handle(req)
                 return _not_an_api(request_id)
             api_id, api_path = resolved
             stage_name, _, rest = api_path.lstrip("/").partition("/")
