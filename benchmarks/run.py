@@ -118,8 +118,14 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "apiway-aws-proxy",
         "apiway",
-        "apiway, REST method with an AWS_PROXY integration to a trivial Python handler",
+        "apiway, REST method with an AWS_PROXY integration to a trivial Python handler, `mode: inline`",
         path="lambda",
+    ),
+    Scenario(
+        "apiway-aws-proxy-worker",
+        "apiway",
+        "apiway, the same handler in `mode: worker` (a warm worker process, Lambda Runtime API)",
+        path="lambda-worker",
     ),
 ]
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}

@@ -102,7 +102,7 @@ class _Reader:
         if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
             raise self.fail((*where, "memory"), "megabytes, an integer from 128 to 10240")
         env = self.mapping(spec.get("environment"), (*where, "environment"))
-        mode = spec.get("mode", "worker" if runtime == "provided" else "inline")
+        mode = spec.get("mode", "worker")
         if mode not in MODES or (runtime == "provided" and mode != "worker"):
             raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)} (worker for runtime provided), "
                                               f"got {mode!r}")

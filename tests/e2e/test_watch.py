@@ -68,7 +68,7 @@ def test_serve_watch_reloads_changed_functions(serve, tmp_path: Path) -> None:
         (tmp_path / name / "fn.py").write_text(handler(f"{name} v1"))
     (tmp_path / "apiway.yaml").write_text(
         "apis:\n  - openapi: api.yaml\n    id: watchapi01\nfunctions:\n"
-        "  Inline: {handler: inline/fn.py:handler}\n"
+        "  Inline: {handler: inline/fn.py:handler, mode: inline}\n"
         "  Worker: {handler: worker/fn.py:handler, mode: worker}\n"
     )
     server = serve(tmp_path / "apiway.yaml", "--watch")

@@ -62,7 +62,7 @@ PROJECT = f"""apis:
     id: {API_ID}
     stages: {{dev: {{}}}}
 functions:
-  EchoFn: {{handler: echo.py:handler, timeout: 10}}
+  EchoFn: {{handler: echo.py:handler, timeout: 10, mode: inline}}
 """
 
 ECHO_FN = """import asyncio

@@ -20,7 +20,7 @@ class FunctionSpec:
     timeout: float = 3.0
     memory: int = 128
     environment: dict[str, str] = field(default_factory=dict)
-    mode: str = "inline"  # "inline": in the gateway process; "worker": Lambda-like worker processes
+    mode: str = "worker"  # "worker": Lambda-like worker processes; "inline": in the gateway process (fastest)
     concurrency: int = 10  # worker mode: execution environments at most (reserved concurrency)
     runtime: str = "python"  # "python": apiway runs the handler; "provided": an executable `bootstrap` does
     bootstrap: Path | None = None  # runtime "provided": the executable implementing the Runtime API client
