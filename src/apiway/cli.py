@@ -24,6 +24,9 @@ examples:
   apiway serve examples/petstore/apiway.yaml --port 8080
   apiway serve my-export.oas30.json --stage prod
   apiway validate my-export.oas30.json
+  apiway serve apiway.yaml --watch            reload functions when their code changes
+  apiway invoke PetsFn --event event.json     run a function once, no server
+  apiway logs PetsFn                          its START/END/REPORT log
 
 Invoke URLs: http://{apiId}.execute-api.localhost:{port}/{stage}/{path}
          or: http://localhost:{port}/restapis/{apiId}/{stage}/_user_request_/{path}
