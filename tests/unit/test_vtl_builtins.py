@@ -1,6 +1,6 @@
 """`$input`, `$util` and the template variables, exercised through the VtlObject protocol.
 
-Sources cited per test: the spec (/work/shared/spec/aws-api-gateway.md §4.2-4.7), the AWS recordings
+Sources cited per test: the behavioural spec (aws-api-gateway.md §4.2-4.7), the AWS recordings
 (aws-recorded/test_apigateway_common.snapshot.json and test_apigateway_integrations.snapshot.json, keys named in
 the comments), and the Java behaviour API Gateway exposes (Apache Commons Lang 2 StringEscapeUtils, java.net
 URLEncoder/URLDecoder, Double.toString, json-smart).
