@@ -845,29 +845,24 @@ class _FilterParser:
             raise self.fail(f"Unexpected {self.text[self.pos :]!r}")
         return predicate
 
-    def parse_or(self) -> _Predicate:
-        terms = [self.parse_and()]
+    def _chain(self, operator: str, operand: Callable[[], _Predicate], combine: Callable[..., bool]) -> _Predicate:
+        """`operand (operator operand)*`, combined with `any` or `all`."""
+        terms = [operand()]
         while True:
             self.skip_blanks()
-            if not self.at("||"):
+            if not self.at(operator):
                 break
-            self.pos += 2
-            terms.append(self.parse_and())
+            self.pos += len(operator)
+            terms.append(operand())
         if len(terms) == 1:
             return terms[0]
-        return lambda item, root: any(term(item, root) for term in terms)
+        return lambda item, root: combine(term(item, root) for term in terms)
+
+    def parse_or(self) -> _Predicate:
+        return self._chain("||", self.parse_and, any)
 
     def parse_and(self) -> _Predicate:
-        terms = [self.parse_unary()]
-        while True:
-            self.skip_blanks()
-            if not self.at("&&"):
-                break
-            self.pos += 2
-            terms.append(self.parse_unary())
-        if len(terms) == 1:
-            return terms[0]
-        return lambda item, root: all(term(item, root) for term in terms)
+        return self._chain("&&", self.parse_unary, all)
 
     def parse_unary(self) -> _Predicate:
         self.skip_blanks()
