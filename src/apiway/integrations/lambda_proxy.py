@@ -17,7 +17,6 @@ from apiway.functions.base import FunctionInvoker
 from apiway.runtime import ids
 from apiway.runtime.errors import ConfigurationError, IntegrationFailure
 from apiway.runtime.invocation import Invocation, clf_time
-from apiway.runtime.query import parse_query
 from apiway.runtime.request import HttpResponse
 from apiway.runtime.response_headers import LAMBDA_POLICY
 
@@ -66,7 +65,10 @@ def build_event(inv: Invocation) -> dict[str, Any]:
     stage = inv.stage
     plan = inv.plan
     headers, multi_headers = event_headers(inv)
-    single_q, multi_q = parse_query(req.query)
+    single_q, multi_q = req.query_params()
+    if single_q is not None:  # the handler owns its event: give it copies of the request's parsed query
+        single_q = dict(single_q)
+        multi_q = {k: list(v) for k, v in (multi_q or {}).items()}
     body: str | None = None
     is_b64 = False
     if req.body:

@@ -15,7 +15,6 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.errors import GatewayError, MissingAuthenticationToken
 from apiway.runtime.gateway_responses import DEFAULT_GATEWAY_RESPONSES, CompiledGatewayResponse
 from apiway.runtime.invocation import Invocation
-from apiway.runtime.query import parse_query
 from apiway.runtime.request import HttpRequest, HttpResponse
 
 MAX_PAYLOAD = 10 * 1024 * 1024
@@ -174,5 +173,5 @@ def _request_value(req: HttpRequest, kind: str, source: str, stage: StageRuntime
         if where == "header":
             return req.header(name.lower())
         if where == "querystring":
-            return (parse_query(req.query)[0] or {}).get(name)
+            return (req.query_params()[0] or {}).get(name)
     return None

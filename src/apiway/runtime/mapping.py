@@ -10,14 +10,13 @@ import orjson
 
 from apiway.runtime.errors import DeployError
 from apiway.runtime.invocation import Invocation
-from apiway.runtime.query import parse_query
 from apiway.vtl import jsonpath
 
 Getter = Callable[[Invocation], str | None]
 
 
 def _query(inv: Invocation, name: str, multi: bool) -> str | None:
-    single, multiple = parse_query(inv.request.query)
+    single, multiple = inv.request.query_params()
     if multi:
         values = (multiple or {}).get(name)
         return ",".join(values) if values else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apiway.runtime.query import parse_query
+
 
 @dataclass(slots=True)
 class HttpRequest:
@@ -18,6 +20,7 @@ class HttpRequest:
     server_port: int = 80
     http_version: str = "1.1"
     _lower: dict[str, str] | None = field(default=None, repr=False)
+    _query: tuple[dict[str, str] | None, dict[str, list[str]] | None] | None = field(default=None, repr=False)
 
     def header(self, lower_name: str) -> str | None:
         """Last value of a header, by lower-case name."""
@@ -25,6 +28,13 @@ class HttpRequest:
         if lower is None:
             lower = self._lower = {k.lower(): v for k, v in self.headers}
         return lower.get(lower_name)
+
+    def query_params(self) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+        """(last value per name, all values per name), parsed once per request; None without a query.
+        Shared by every reader of this request: treat them as read-only."""
+        if self._query is None:
+            self._query = parse_query(self.query)
+        return self._query
 
 
 @dataclass(slots=True)

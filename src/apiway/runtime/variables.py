@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from apiway.runtime.invocation import Invocation
-from apiway.runtime.query import parse_query
 from apiway.vtl.builtins import template_variables
 
 
@@ -36,7 +35,7 @@ class TemplateScope:
             inv = self.inv
             self._params = {
                 "path": {k: unquote(v) if "%" in v else v for k, v in inv.path_params.items()},
-                "querystring": parse_query(inv.request.query)[0] or {},
+                "querystring": dict(inv.request.query_params()[0] or {}),  # templates may change their copy
                 "header": dict(inv.request.headers),
             }
         return self._params
