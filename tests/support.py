@@ -75,15 +75,17 @@ def request(port: int, method: str, path: str, headers: dict[str, str] | list[tu
 class Server:
     """A running `apiway serve`; `api_ids` maps API name → id as printed at start-up."""
 
-    def __init__(self, target: Path, state: Path, extra_args: list[str] | None = None, port: int | None = None):
+    def __init__(self, target: Path | None, state: Path, extra_args: list[str] | None = None,
+                 port: int | None = None, env: dict[str, str] | None = None):
         self.port = port or free_port()
         self.state = state
         self.target = target
         front_end = os.environ.get("APIWAY_TEST_SERVER")  # run the whole e2e suite on either front-end
-        cmd = [sys.executable, "-m", "apiway", "serve", str(target), "--port", str(self.port), "--state", str(state),
-               *(["--server", front_end] if front_end else []), *(extra_args or [])]
+        cmd = [sys.executable, "-m", "apiway", "serve", *([str(target)] if target else []), "--port", str(self.port),
+               "--state", str(state), *(["--server", front_end] if front_end else []), *(extra_args or [])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=state.parent,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                                     start_new_session=True)
         self.output = ""
         self.api_ids: dict[str, str] = {}
         self._wait_ready()
@@ -135,3 +137,16 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def apigateway_client(port: int, **credentials: str):
+    """A real boto3 `apigateway` client pointed at a running apiway (any credentials unless the
+    control plane requires admin ones)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "apigateway", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+        aws_access_key_id=credentials.get("key", "test"), aws_secret_access_key=credentials.get("secret", "test"),
+        config=Config(retries={"max_attempts": 1}),
+    )

@@ -17,10 +17,12 @@ from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
-from apiway.model.rest import ApiDefinition
+from apiway.model.rest import ApiDefinition, Resource, Stage
+from apiway.observe.log import log
 from apiway.runtime.compile import CompileDeps, StageRuntime, compile_stage
 from apiway.runtime.errors import DeployError
 from apiway.runtime.gateway import Gateway
+from apiway.runtime.request import HttpRequest, HttpResponse
 from apiway.store.base import Store
 
 
@@ -49,6 +51,8 @@ class App:
         self.function_specs: dict[str, FunctionSpec] = {}
         self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
+        self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict_functions=False)
+        self.store: Store | None = None
 
     async def close(self) -> None:
         await self.runner.close()
@@ -97,6 +101,7 @@ class App:
             report.deployed += [f"{api_id}/{n}" for n in names]
 
     def install_stages(self, store: Store, report: StartReport) -> list[StageRuntime]:
+        self.store = store
         runtimes = []
         for stage in store.list_stages():
             found = store.get_deployment(stage["restApiId"], stage["deploymentId"])
@@ -105,11 +110,44 @@ class App:
                 report.failed.append(f"{name}: deployment {stage['deploymentId']} is missing")
                 continue
             try:
-                runtimes.append(compile_stage(found[1], stage, self.deps))
+                runtimes.append(compile_stage(found[1], stage, self.live_deps))
             except DeployError as exc:
                 report.failed.append(f"{name}: {exc}")
         self.gateway.install(runtimes)
         return runtimes
+
+    # -- hooks for the control plane (apiway.control.plane.RuntimeHooks) -----------------------------
+
+    def refresh_stage(self, api_id: str, stage_name: str) -> None:
+        assert self.store is not None
+        stage = self.store.get_stage(api_id, stage_name)
+        found = self.store.get_deployment(api_id, stage["deploymentId"]) if stage else None
+        if stage is None or found is None:
+            self.gateway.remove_stage(api_id, stage_name)
+            return
+        try:
+            self.gateway.install_stage(compile_stage(found[1], stage, self.live_deps))
+        except DeployError as exc:  # deployments are checked before they are written; this is a safety net
+            log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
+            self.gateway.remove_stage(api_id, stage_name)
+
+    def check_deployable(self, snapshot: ApiDefinition, stage: Stage) -> None:
+        compile_stage(snapshot, stage, self.live_deps)
+
+    async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
+                          path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+        only = dict(resource, resourceMethods={http_method: resource["resourceMethods"][http_method]})
+        runtime = compile_stage(dict(snapshot, resources={resource["id"]: only}), stage,  # type: ignore[arg-type]
+                                self.live_deps)
+        verb = "GET" if http_method == "ANY" else http_method
+        req = HttpRequest(verb, f"/{stage['stageName']}{path}", query, headers, body)
+        return await self.gateway.invoke(req, runtime, path)
+
+    def flush_stage_cache(self, api_id: str, stage_name: str) -> None:
+        """Response caching is not built yet: nothing to flush."""
+
+    def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None:
+        """Authorizer results are not cached yet: nothing to flush."""
 
 
 def default_state_path(cwd: Path) -> Path:

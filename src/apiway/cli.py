@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="import, deploy and serve APIs",
                            description="Import the APIs of a project file (or one OpenAPI document), deploy "
                                        "them when they changed, and serve every deployed stage.")
-    serve.add_argument("file", nargs="?", default="apiway.yaml", type=Path,
-                       help="apiway.yaml project file or OpenAPI document (default: ./apiway.yaml)")
+    serve.add_argument("file", nargs="?", default=None, type=Path,
+                       help="apiway.yaml project file or OpenAPI document (default: ./apiway.yaml if present; "
+                            "without one, only APIs made through the control plane are served)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; use 0.0.0.0 to be reachable by others)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="state file (default .apiway/state.db under the working directory)")
     serve.add_argument("--watch", action="store_true",
                        help="reload a function when its code changes (workers are replaced, in-flight calls finish)")
+    serve.add_argument("--admin-port", type=int, default=None,
+                       help="serve the control plane (boto3 / AWS CLI) on its own port instead of the gateway's")
+    serve.add_argument("--admin-host", default="127.0.0.1",
+                       help="address of the admin port (default 127.0.0.1)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.serve import serve
 
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
-                         server=args.server, watch=args.watch)
+                         server=args.server, watch=args.watch, admin_port=args.admin_port,
+                         admin_host=args.admin_host)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -7,10 +7,14 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, PreparedApi, StartReport, default_state_path
-from apiway.config import load_project
+from apiway.config import Project, load_project
+from apiway.control.plane import ControlPlane
+from apiway.control.server import AdminEndpoint, AdminPolicy, ControlPlaneHandler
 from apiway.functions.watch import CodeWatcher
 from apiway.runtime.compile import StageRuntime
 from apiway.store.sqlite import SqliteStore
+
+DEFAULT_PROJECT = "apiway.yaml"
 
 
 def _fail(message: str) -> int:
@@ -18,9 +22,13 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _prepare(file: Path, stage: str, log_dir: Path | None = None) -> tuple[App, list[PreparedApi]]:
-    """Everything checked before any state is written: documents, project file, functions, stages."""
-    project = load_project(file, stage)
+def _prepare(file: Path | None, stage: str, log_dir: Path | None = None) -> tuple[App, list[PreparedApi]]:
+    """Everything checked before any state is written: documents, project file, functions, stages.
+    Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
+    if file is None and not Path(DEFAULT_PROJECT).exists():
+        project = Project(Path.cwd(), [], [])
+    else:
+        project = load_project(file or Path(DEFAULT_PROJECT), stage)
     app = App(log_dir)
     app.load_functions(project)
     return app, app.prepare(project)
@@ -36,8 +44,12 @@ def validate(file: Path, stage: str) -> int:
     return 0
 
 
+def _shown(host: str) -> str:
+    return "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1") else host
+
+
 def invoke_table(stages: list[StageRuntime], host: str, port: int) -> str:
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1") else host
+    shown = _shown(host)
     lines = []
     for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
         base = f"http://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
@@ -61,10 +73,12 @@ def _unenforced_access_control(stages: list[StageRuntime]) -> str:
     return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
 
 
-def serve(file: Path, host: str, port: int, stage: str, state: Path | None, server: str = "native",
-          watch: bool = False) -> int:
+def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
+          watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1") -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
+    if admin_port is not None and server != "native":
+        return _fail("--admin-port needs the native server (leave out --server uvicorn)")
     state_path = state or default_state_path(Path.cwd())
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
     store = SqliteStore(state_path)
@@ -83,6 +97,16 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None, serv
     if unenforced:
         print(f"\n  warning: authorizers and API keys are not enforced yet; open to anyone: {unenforced}",
               file=sys.stderr)
+    control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"),
+                                  AdminPolicy.for_listener(admin_host if admin_port is not None else host))
+    also = []
+    if admin_port is not None:
+        also.append((AdminEndpoint(control), admin_host, admin_port))
+        print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{admin_host}:{admin_port}")
+    else:
+        app.gateway.extra_handlers.append(control)
+        print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{_shown(host)}:{port}"
+              + ("" if control.policy.open else "  (SigV4 with the admin credentials required)"))
     print(f"\nListening on http://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
     if server == "native":
         from apiway.front.native import run_native
@@ -91,7 +115,8 @@ def serve(file: Path, host: str, port: int, stage: str, state: Path | None, serv
         if watcher is not None:
             print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
-            run_native(app.gateway, host, port, ready=watcher.start if watcher else None, cleanup=app.close)
+            run_native(app.gateway, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
+                       also=also)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     else:

@@ -20,15 +20,16 @@ import signal
 import time
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Protocol
 
 import uvloop
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpRequestParser, parse_url
 
 from apiway.observe.log import log
-from apiway.runtime.gateway import MAX_PAYLOAD, Gateway
+from apiway.runtime.gateway import MAX_PAYLOAD
 from apiway.runtime.request import HttpRequest, HttpResponse
 
 __all__ = ["run_native", "serve_native"]
@@ -50,6 +51,14 @@ _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStat
 _KEEP_ALIVE = "Connection: keep-alive\r\n\r\n"
 _CLOSE = "Connection: close\r\n\r\n"
 
+
+
+class Handler(Protocol):
+    """What a listener serves: the gateway, or the admin endpoint."""
+
+    async def handle(self, req: HttpRequest) -> HttpResponse: ...
+
+    def reject(self, req: HttpRequest, response_type: str) -> HttpResponse: ...
 
 class _HeadTooLarge(Exception):
     pass
@@ -93,7 +102,7 @@ class _Server:
 
     __slots__ = ("clock", "connections", "date", "drained", "gateway", "loop", "shutting_down", "ticker")
 
-    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, gateway: Handler, loop: asyncio.AbstractEventLoop) -> None:
         self.gateway = gateway
         self.loop = loop
         self.connections: set[_Connection] = set()
@@ -462,14 +471,20 @@ def _head_size(method: str, url: bytes, headers: list[tuple[str, str]]) -> int:
     return len(method) + len(url) + 12 + sum(len(n) + len(v) + 4 for n, v in headers)
 
 
-async def serve_native(gateway: Gateway, host: str, port: int, *, ready: Callable[[], None] | None = None) -> None:
+async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
+                       also: Sequence[tuple[Handler, str, int]] = ()) -> None:
     """Serve until SIGINT/SIGTERM (or until cancelled), then stop accepting, give in-flight requests up to
-    SHUTDOWN_GRACE seconds, close what is left and return."""
+    SHUTDOWN_GRACE seconds, close what is left and return. `also` lists more (handler, host, port)
+    listeners, e.g. the admin port."""
     loop = asyncio.get_running_loop()
-    state = _Server(gateway, loop)
-    server = await loop.create_server(lambda: _Connection(state), host, port, backlog=BACKLOG,
-                                      reuse_address=True)
-    state.tick()  # before any connection is served: it sets the Date and starts the once-a-second timer
+    states: list[_Server] = []
+    servers = []
+    for handler, h, p in ((gateway, host, port), *also):
+        state = _Server(handler, loop)
+        servers.append(await loop.create_server(lambda state=state: _Connection(state), h, p, backlog=BACKLOG,
+                                                reuse_address=True))
+        state.tick()  # before any connection is served: it sets the Date and starts the once-a-second timer
+        states.append(state)
     stop: asyncio.Future[None] = loop.create_future()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -485,19 +500,20 @@ async def serve_native(gateway: Gateway, host: str, port: int, *, ready: Callabl
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-        server.close()
-        await state.shutdown(SHUTDOWN_GRACE)
+        for server in servers:
+            server.close()
+        await asyncio.gather(*(state.shutdown(SHUTDOWN_GRACE) for state in states))
 
 
 def run_native(
-    gateway: Gateway, host: str, port: int, *, ready: Callable[[], None] | None = None,
-    cleanup: Callable[[], Awaitable[None]] | None = None,
+    gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
+    cleanup: Callable[[], Awaitable[None]] | None = None, also: Sequence[tuple[Handler, str, int]] = (),
 ) -> None:
     """Serve on a new uvloop loop; `ready` runs once listening, `cleanup` after the server stopped."""
 
     async def main() -> None:
         try:
-            await serve_native(gateway, host, port, ready=ready)
+            await serve_native(gateway, host, port, ready=ready, also=also)
         finally:
             if cleanup is not None:
                 await cleanup()

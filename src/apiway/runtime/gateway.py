@@ -43,6 +43,24 @@ class Gateway:
             apis.setdefault(stage.api_id, {})[stage.stage_name] = stage
         self._apis = apis
 
+    def install_stage(self, stage: StageRuntime) -> None:
+        """Serve one (re)compiled stage; other stages are untouched."""
+        apis = dict(self._apis)
+        apis[stage.api_id] = {**apis.get(stage.api_id, {}), stage.stage_name: stage}
+        self._apis = apis
+
+    def remove_stage(self, api_id: str, stage_name: str) -> None:
+        apis = dict(self._apis)
+        stages = {k: v for k, v in apis.get(api_id, {}).items() if k != stage_name}
+        if stages:
+            apis[api_id] = stages
+        else:
+            apis.pop(api_id, None)
+        self._apis = apis
+
+    def stage(self, api_id: str, stage_name: str) -> StageRuntime | None:
+        return (self._apis.get(api_id) or {}).get(stage_name)
+
     def _resolve(self, req: HttpRequest) -> tuple[str, str] | None:
         """(api id, path after the API) from host-style or path-style invoke URLs."""
         host = req.header("host") or ""
@@ -82,25 +100,48 @@ class Gateway:
             stage = (self._apis.get(api_id) or {}).get(stage_name)
             if stage is None:
                 raise GatewayError("INVALID_API_KEY", "Forbidden")  # AWS: unknown stage → 403 Forbidden
-            if len(req.body) > MAX_PAYLOAD:
-                raise GatewayError("REQUEST_TOO_LARGE")
-            rest = "/" + rest if rest else ""
-            match = stage.router.match(rest or "/", req.method)
-            if match is None:
-                raise MissingAuthenticationToken()
-            inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
-                             f"/{stage_name}{rest}", request_id)
-            response = await match.target.integration(inv)
-            return _finish(response, request_id, inv.extended_request_id)
+            return await self._run(req, stage, "/" + rest if rest else "", request_id)
         except GatewayError as err:
-            if (err.status is not None and err.status >= 500) or err.response_type.endswith("ERROR"):
-                log("ERROR", getattr(err, "log", err.response_type), requestId=request_id,
-                    api=stage.api_id if stage else None, path=req.path)
-            return gateway_response(err, req, stage, request_id)
+            return self._failed(err, req, stage, request_id)
         except Exception as exc:
-            log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
-                error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-            return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
+            return self._crashed(exc, req, stage, request_id)
+
+    async def invoke(self, req: HttpRequest, stage: StageRuntime, rest: str) -> HttpResponse:
+        """Run a request through a stage that need not be installed (the control plane's test invoke);
+        `rest` is the path after the stage."""
+        request_id = _request_id(req)
+        try:
+            return await self._run(req, stage, rest, request_id)
+        except GatewayError as err:
+            return self._failed(err, req, stage, request_id)
+        except Exception as exc:
+            return self._crashed(exc, req, stage, request_id)
+
+    @staticmethod
+    async def _run(req: HttpRequest, stage: StageRuntime, rest: str, request_id: str) -> HttpResponse:
+        if len(req.body) > MAX_PAYLOAD:
+            raise GatewayError("REQUEST_TOO_LARGE")
+        match = stage.router.match(rest or "/", req.method)
+        if match is None:
+            raise MissingAuthenticationToken()
+        inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
+                         f"/{stage.stage_name}{rest}", request_id)
+        response = await match.target.integration(inv)
+        return _finish(response, request_id, inv.extended_request_id)
+
+    @staticmethod
+    def _failed(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
+        if (err.status is not None and err.status >= 500) or err.response_type.endswith("ERROR"):
+            log("ERROR", getattr(err, "log", err.response_type), requestId=request_id,
+                api=stage.api_id if stage else None, path=req.path)
+        return gateway_response(err, req, stage, request_id)
+
+    @staticmethod
+    def _crashed(exc: Exception, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
+        log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
+
 
 
 def _request_id(req: HttpRequest) -> str:

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS deployments (
 CREATE TABLE IF NOT EXISTS stages (
     api_id TEXT NOT NULL, name TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (api_id, name));
 CREATE TABLE IF NOT EXISTS sources (key TEXT PRIMARY KEY, api_id TEXT NOT NULL, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (kind, id));
 """
 
 
@@ -93,6 +94,13 @@ class SqliteStore:
     def list_apis(self) -> list[ApiDefinition]:
         return [_load(r[0]) for r in self._db.execute("SELECT definition FROM rest_apis ORDER BY id")]
 
+    def delete_api(self, api_id: str) -> None:
+        """The API with its deployments, stages and project-file source link."""
+        with self.transaction():
+            for table, column in (("rest_apis", "id"), ("deployments", "api_id"), ("stages", "api_id"),
+                                  ("sources", "api_id")):
+                self._db.execute(f"DELETE FROM {table} WHERE {column}=?", (api_id,))
+
     def add_deployment(self, deployment: Deployment, snapshot: ApiDefinition) -> None:
         self._write("INSERT INTO deployments VALUES (?, ?, ?, ?)",
                     (deployment["id"], deployment["restApiId"], orjson.dumps(deployment), orjson.dumps(snapshot)))
@@ -101,6 +109,25 @@ class SqliteStore:
         row = self._db.execute("SELECT record, snapshot FROM deployments WHERE api_id=? AND id=?",
                                (api_id, deployment_id)).fetchone()
         return None if row is None else (_load(row[0]), _load(row[1]))
+
+    def put_deployment_record(self, deployment: Deployment) -> None:
+        """Replace a deployment's own fields (its description); the snapshot never changes."""
+        self._write("UPDATE deployments SET record=? WHERE api_id=? AND id=?",
+                    (orjson.dumps(deployment), deployment["restApiId"], deployment["id"]))
+
+    def list_deployments(self, api_id: str) -> list[Deployment]:
+        rows = self._db.execute("SELECT record FROM deployments WHERE api_id=?", (api_id,))
+        return sorted((_load(r[0]) for r in rows), key=lambda d: (d["createdDate"], d["id"]))
+
+    def delete_deployment(self, api_id: str, deployment_id: str) -> None:
+        self._write("DELETE FROM deployments WHERE api_id=? AND id=?", (api_id, deployment_id))
+
+    def get_stage(self, api_id: str, name: str) -> Stage | None:
+        row = self._db.execute("SELECT record FROM stages WHERE api_id=? AND name=?", (api_id, name)).fetchone()
+        return None if row is None else _load(row[0])
+
+    def delete_stage(self, api_id: str, name: str) -> None:
+        self._write("DELETE FROM stages WHERE api_id=? AND name=?", (api_id, name))
 
     def put_stage(self, stage: Stage) -> None:
         self._write("INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
@@ -115,6 +142,19 @@ class SqliteStore:
 
     def put_source(self, key: str, api_id: str, digest: str) -> None:
         self._write("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (key, api_id, digest))
+
+    def get_record(self, kind: str, key: str) -> Any:
+        row = self._db.execute("SELECT record FROM records WHERE kind=? AND id=?", (kind, key)).fetchone()
+        return None if row is None else _load(row[0])
+
+    def put_record(self, kind: str, key: str, record: Any) -> None:
+        self._write("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)))
+
+    def delete_record(self, kind: str, key: str) -> None:
+        self._write("DELETE FROM records WHERE kind=? AND id=?", (kind, key))
+
+    def list_records(self, kind: str) -> list[Any]:
+        return [_load(r[0]) for r in self._db.execute("SELECT record FROM records WHERE kind=? ORDER BY id", (kind,))]
 
     def close(self) -> None:
         self._db.close()

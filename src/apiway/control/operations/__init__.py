@@ -1,0 +1,3 @@
+"""One module per group of control-plane operations; importing them registers their handlers."""
+
+from apiway.control.operations import rest_apis  # noqa: F401

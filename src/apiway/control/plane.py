@@ -1,0 +1,84 @@
+"""The control plane's state access: lookups that fail with AWS's own NotFound messages, writes
+that go to the store in one transaction, and the hooks through which deployments reach the
+running gateway. Handlers load a fresh copy of what they change and save it whole, so a call that
+fails half-way writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from apiway.control.errors import not_found
+from apiway.functions.base import ACCOUNT_ID, REGION
+from apiway.model.rest import ApiDefinition, Method, Resource, Stage
+from apiway.runtime.request import HttpResponse
+from apiway.store.base import Store
+
+
+class RuntimeHooks(Protocol):
+    """What the control plane needs from the running gateway."""
+
+    def refresh_stage(self, api_id: str, stage_name: str) -> None:
+        """Recompile a stage from the store and serve it (or stop serving it when it is gone)."""
+
+    def check_deployable(self, snapshot: ApiDefinition, stage: Stage) -> None:
+        """Compile in memory; raises DeployError naming what AWS would reject."""
+
+    async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
+                          path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+        """Run one method through the pipeline without deploying it."""
+
+    def flush_stage_cache(self, api_id: str, stage_name: str) -> None: ...
+
+    def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None: ...
+
+
+class ControlPlane:
+    def __init__(self, store: Store, hooks: RuntimeHooks, host: str = "localhost:8080") -> None:
+        self.store = store
+        self.hooks = hooks
+        self.host = host  # how clients reach this gateway, for invoke URLs in exports
+        self.account_id = ACCOUNT_ID
+        self.region = REGION
+
+    # -- REST APIs and their parts ----------------------------------------------------------------
+
+    def api(self, api_id: str) -> ApiDefinition:
+        definition = self.store.get_api(api_id)
+        if definition is None:
+            raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
+        return definition
+
+    def save_api(self, definition: ApiDefinition) -> None:
+        self.store.put_api(definition)
+
+    @staticmethod
+    def resource(definition: ApiDefinition, resource_id: str) -> Resource:
+        resource = definition["resources"].get(resource_id)
+        if resource is None:
+            raise not_found("Invalid Resource identifier specified")
+        return resource
+
+    @staticmethod
+    def method(resource: Resource, http_method: str) -> Method:
+        method = (resource.get("resourceMethods") or {}).get(http_method)
+        if method is None:
+            raise not_found("Invalid Method identifier specified")
+        return method
+
+    def stage(self, api_id: str, stage_name: str) -> Stage:
+        stage = self.store.get_stage(api_id, stage_name)
+        if stage is None:
+            raise not_found("Invalid Stage identifier specified")
+        return stage
+
+    # -- account-level records (API keys, usage plans, domain names, …) -------------------------
+
+    def record(self, kind: str, key: str, missing: str) -> Any:
+        found = self.store.get_record(kind, key)
+        if found is None:
+            raise not_found(missing)
+        return found
+
+    def arn(self, path: str) -> str:
+        """`arn:aws:apigateway:{region}::{path}`, the ARN tags are attached to."""
+        return f"arn:aws:apigateway:{self.region}::{path}"
