@@ -83,8 +83,10 @@ def build_event(inv: Invocation) -> dict[str, Any]:
     identity["user"] = None
     identity["userAgent"] = req.header("user-agent")
     identity["userArn"] = None
+    if inv.identity:
+        identity.update(inv.identity)
     epoch_ms = inv.epoch_ms
-    return {
+    event = {
         "resource": plan.resource_path,
         "path": inv.path,
         "httpMethod": req.method,
@@ -115,6 +117,9 @@ def build_event(inv: Invocation) -> dict[str, Any]:
         "body": body,
         "isBase64Encoded": is_b64,
     }
+    if inv.authorizer is not None:
+        event["requestContext"]["authorizer"] = inv.authorizer
+    return event
 
 
 def _header_value(value: Any) -> str | None:

@@ -17,6 +17,7 @@ from apiway.integrations.upstream import UpstreamPool
 from apiway.model.rest import ApiDefinition, Stage
 from apiway.runtime.errors import ConfigurationError, DeployError
 from apiway.runtime.gateway_responses import CompiledGatewayResponse, compile_gateway_responses
+from apiway.runtime.guards import Guard, GuardSite, build_guards
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.media import BinaryTypes
 from apiway.runtime.request import HttpResponse
@@ -37,6 +38,7 @@ class MethodPlan:
     api_key_required: bool
     authorization_type: str
     integration: Integration
+    guards: tuple[Guard, ...] = ()  # run in order before the integration (runtime/guards.py)
 
 
 @dataclass(slots=True)
@@ -61,6 +63,11 @@ class CompileDeps:
     # Project files fail at deploy time on an unknown function; APIs made through the control plane
     # deploy like on AWS and answer 500 when such a method is called.
     strict_functions: bool = True
+    # Shared state the per-method checks use, owned by their modules (auth/, later state/): the
+    # authorizer result cache, API keys and usage plans with their counters, IAM identities.
+    authorizer_cache: Any = None
+    access: Any = None
+    identities: Any = None
 
 
 def substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
@@ -145,6 +152,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
                 api_key_required=bool(method.get("apiKeyRequired")),
                 authorization_type=method.get("authorizationType", "NONE"),
                 integration=compile_integration(integration, variables, deps, where),
+                guards=build_guards(GuardSite(definition, stage, resource, verb, method, deps, where)),
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)

@@ -126,6 +126,8 @@ class Gateway:
             raise MissingAuthenticationToken()
         inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
                          f"/{stage.stage_name}{rest}", request_id)
+        for guard in match.target.guards:
+            await guard(inv)
         response = await match.target.integration(inv)
         return _finish(response, request_id, inv.extended_request_id)
 

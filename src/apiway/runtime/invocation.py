@@ -36,9 +36,11 @@ class Invocation:
     """One routed request: the request, where it goes, and its `$context` identity."""
 
     __slots__ = (
+        "authorizer",
         "context_path",
         "epoch_ms",
         "extended_request_id",
+        "identity",
         "path",
         "path_params",
         "plan",
@@ -66,12 +68,16 @@ class Invocation:
         self.request_id = request_id
         self.extended_request_id = ids.extended_request_id()
         self.epoch_ms = int(time.time() * 1000)
+        # Set by the checks before the integration: `$context.authorizer` (principalId, the authorizer's
+        # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).
+        self.authorizer: dict[str, Any] | None = None
+        self.identity: dict[str, Any] | None = None
 
     def context(self) -> dict[str, Any]:
         """The `$context` variables templates and mappings read (built only when one asks)."""
         req = self.request
         stage = self.stage
-        return {
+        context = {
             "accountId": stage.account_id,
             "apiId": stage.api_id,
             "deploymentId": stage.deployment_id,
@@ -79,7 +85,8 @@ class Invocation:
             "domainPrefix": (req.header("host") or "").split(".", 1)[0],
             "extendedRequestId": self.extended_request_id,
             "httpMethod": req.method,
-            "identity": {**_NULL_IDENTITY, "sourceIp": req.client_ip, "userAgent": req.header("user-agent")},
+            "identity": {**_NULL_IDENTITY, "sourceIp": req.client_ip, "userAgent": req.header("user-agent"),
+                         **(self.identity or {})},
             "path": self.context_path,
             "protocol": "HTTP/" + req.http_version,
             "requestId": self.request_id,
@@ -90,3 +97,6 @@ class Invocation:
             "stage": stage.stage_name,
             "isCanaryRequest": False,
         }
+        if self.authorizer is not None:
+            context["authorizer"] = self.authorizer
+        return context

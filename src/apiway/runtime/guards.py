@@ -1,0 +1,53 @@
+"""Per-method checks that run before the integration, in AWS's order: resource policy, then
+authorization (Lambda / Cognito authorizer or IAM), API key and usage plan, then request
+validation. Each check is compiled at deploy time from the method's settings; a method that needs
+none pays nothing per request. A check rejects by raising a GatewayError."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apiway.model.rest import ApiDefinition, Method, Resource, Stage
+    from apiway.runtime.compile import CompileDeps
+    from apiway.runtime.invocation import Invocation
+
+Guard = Callable[["Invocation"], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class GuardSite:
+    """Everything a check may compile from: the deployed API, the stage, the method."""
+
+    definition: ApiDefinition
+    stage: Stage
+    resource: Resource
+    http_method: str
+    method: Method
+    deps: CompileDeps
+    where: str  # "/pets/{id} GET", for deploy-time errors
+
+
+Builder = Callable[[GuardSite], Guard | None]
+
+
+def build_guards(site: GuardSite) -> tuple[Guard, ...]:
+    from apiway.auth import api_keys, authorizers, iam, resource_policy
+    from apiway.runtime import validation
+
+    builders: tuple[Builder, ...] = (
+        resource_policy.build_precheck,  # an explicit Deny rejects before any authorizer runs
+        authorizers.build,  # CUSTOM (Lambda TOKEN / REQUEST) and COGNITO_USER_POOLS
+        iam.build,  # AWS_IAM: SigV4 + identity policies
+        resource_policy.build,  # the resource policy combined with the authorization result
+        api_keys.build,  # apiKeyRequired: key, usage plan, plan throttle and quota
+        validation.build,  # request validators: parameters, then body
+    )
+    return tuple(guard for build in builders if (guard := build(site)) is not None)
+
+
+def no_guard(site: GuardSite) -> Any:
+    """Placeholder builder for a check that is not built yet."""
+    return None
