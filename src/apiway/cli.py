@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
+from apiway.control.client import DEFAULT_ENDPOINT
 from apiway.control.documents import DocumentError
 from apiway.functions.inline import FunctionLoadError
 from apiway.runtime.errors import DeployError
@@ -27,6 +29,12 @@ examples:
   apiway serve apiway.yaml --watch            reload functions when their code changes
   apiway invoke PetsFn --event event.json     run a function once, no server
   apiway logs PetsFn                          its START/END/REPORT log
+
+control plane (boto3 / AWS CLI with endpoint_url=http://localhost:8080, any credentials on loopback):
+  apiway import petstore.yaml                 create an API from OpenAPI in a running apiway
+  apiway deploy a1b2c3d4e5 --stage prod       deploy it; it serves at once
+  apiway export a1b2c3d4e5 --stage prod --type swagger --format yaml -o api.yaml
+  apiway apis                                 list the APIs
 
 Invoke URLs: http://{apiId}.execute-api.localhost:{port}/{stage}/{path}
          or: http://localhost:{port}/restapis/{apiId}/{stage}/_user_request_/{path}
@@ -79,6 +87,42 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("--project", type=Path, default=Path("apiway.yaml"),
                         help="project file (default ./apiway.yaml)")
 
+    endpoint_help = "control plane of a running apiway (default $APIWAY_ENDPOINT or http://127.0.0.1:8080)"
+    endpoint = os.environ.get("APIWAY_ENDPOINT", DEFAULT_ENDPOINT)
+    imp = sub.add_parser("import", help="import an OpenAPI document into a running apiway",
+                         description="Create a REST API from an OpenAPI 3.0 / Swagger 2.0 document (JSON or YAML) "
+                                     "through the control plane of a running apiway; with --api-id, update that "
+                                     "API instead (--mode merge or overwrite). Deploy it with `apiway deploy`.")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--api-id", help="update this API (PutRestApi) instead of creating one")
+    imp.add_argument("--mode", choices=("merge", "overwrite"), default="merge", help="with --api-id (default merge)")
+    imp.add_argument("--fail-on-warnings", action="store_true", help="refuse the import if it has warnings")
+    imp.add_argument("--endpoint", default=endpoint, help=endpoint_help)
+
+    exp = sub.add_parser("export", help="export a deployed stage as OpenAPI",
+                         description="Print (or write) the OpenAPI document of an API's deployed stage.")
+    exp.add_argument("api_id")
+    exp.add_argument("--stage", required=True)
+    exp.add_argument("--type", dest="export_type", choices=("oas30", "swagger"), default="oas30")
+    exp.add_argument("--format", choices=("json", "yaml"), default="json")
+    exp.add_argument("--extensions", default="apigateway",
+                     help="comma-separated: integrations, apigateway, authorizers, postman, or '' for none "
+                          "(default apigateway)")
+    exp.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    exp.add_argument("--endpoint", default=endpoint, help=endpoint_help)
+
+    dep = sub.add_parser("deploy", help="deploy an API to a stage",
+                         description="Create a deployment of the API's current definition and point the stage at "
+                                     "it (the stage is created if needed); it serves at once.")
+    dep.add_argument("api_id")
+    dep.add_argument("--stage", required=True)
+    dep.add_argument("--description")
+    dep.add_argument("--endpoint", default=endpoint, help=endpoint_help)
+
+    apis = sub.add_parser("apis", help="list the REST APIs of a running apiway",
+                          description="A table of every REST API with its id, name, creation time and stages.")
+    apis.add_argument("--endpoint", default=endpoint, help=endpoint_help)
+
     logs = sub.add_parser("logs", help="print a function's log",
                           description="Print the log of a function that ran in worker mode under `apiway serve`: "
                                       "the file logs/NAME.log beside the state file.")
@@ -108,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.functions.invoke_api import run_invoke
 
             return run_invoke(args.project, args.name, args.event, args.payload)
+        if args.command in ("import", "export", "deploy", "apis"):
+            return _control_command(args)
         if args.command == "logs":
             from apiway.app import default_state_path
             from apiway.functions.invoke_api import show_logs
@@ -119,3 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _control_command(args: argparse.Namespace) -> int:
+    from apiway.control import client
+
+    if args.command == "import":
+        return client.import_api(args.endpoint, args.file, args.api_id, args.mode, args.fail_on_warnings)
+    if args.command == "export":
+        return client.export_api(args.endpoint, args.api_id, args.stage, args.export_type, args.format,
+                                 args.extensions, args.output)
+    if args.command == "deploy":
+        return client.deploy_api(args.endpoint, args.api_id, args.stage, args.description)
+    return client.list_apis(args.endpoint)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from apiway.auth import sigv4
 from apiway.control import operations  # noqa: F401  (registers every handler)
+from apiway.control.client import KEY_ENV, SECRET_ENV
 from apiway.control.errors import ControlError
 from apiway.control.plane import ControlPlane
 from apiway.control.protocol import ServiceModel, error_response
@@ -20,8 +21,6 @@ from apiway.runtime import ids
 from apiway.runtime.request import HttpRequest, HttpResponse
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-KEY_ENV = "APIWAY_ADMIN_ACCESS_KEY_ID"
-SECRET_ENV = "APIWAY_ADMIN_SECRET_ACCESS_KEY"
 
 
 @dataclass(slots=True)
