@@ -50,6 +50,8 @@ TEMPLATES = HERE / "templates"
 
 API_ID = "benchapi01"
 STAGE = "bench"
+CACHED_STAGE = "cached"  # the same API with the stage cache on (GET methods cached)
+CLOSED_STAGE = "closed"  # the same API with stage throttling 0/0: every request is rejected
 LOOPBACK = "127.0.0.1"
 
 DOC_START = "<!-- bench:start -->"
@@ -78,6 +80,8 @@ class Scenario:
     template: str = ""  # nginx config template
     path: str = "/"  # request path (apiway: resource path below the stage)
     body: str = "hello"  # body the probe request must return
+    stage: str = STAGE  # apiway: the stage invoked
+    status: int = 200  # status every response must have
 
 
 SCENARIOS: list[Scenario] = [
@@ -109,6 +113,23 @@ SCENARIOS: list[Scenario] = [
         body='{"stage": "bench", "q": "bench", "method": "GET", "keys": ["q", "a", "b"]}',
     ),
     Scenario(
+        "apiway-cache-hit",
+        "apiway",
+        "apiway, the MOCK method of `apiway-mock` on a stage with the response cache on: every request a cache hit",
+        path="mock",
+        body='{"hello": "world"}',
+        stage=CACHED_STAGE,
+    ),
+    Scenario(
+        "apiway-throttled",
+        "apiway",
+        "apiway, the MOCK method on a stage throttled to 0 requests/s: every request rejected with AWS's 429",
+        path="mock",
+        body='{"message":"Too Many Requests"}',
+        stage=CLOSED_STAGE,
+        status=429,
+    ),
+    Scenario(
         "apiway-http-proxy",
         "apiway",
         "apiway, REST method with an HTTP_PROXY integration to nginx `return 200`",
@@ -131,8 +152,8 @@ SCENARIOS: list[Scenario] = [
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 
 
-def apiway_url_path(resource: str) -> str:
-    return f"/restapis/{API_ID}/{STAGE}/_user_request_/{resource}"
+def apiway_url_path(resource: str, stage: str = STAGE) -> str:
+    return f"/restapis/{API_ID}/{stage}/_user_request_/{resource}"
 
 
 # --------------------------------------------------------------------------
@@ -335,16 +356,16 @@ def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def describe_get(port: int, path: str, body: str | None = None) -> tuple[bool, str]:
-    """(ok, description) of one GET; ok means status 200 (and ``body``, when given)."""
+def describe_get(port: int, path: str, body: str | None = None, expected: int = 200) -> tuple[bool, str]:
+    """(ok, description) of one GET; ok means status ``expected`` (and ``body``, when given)."""
     try:
         status, got = http_get(port, path)
     except (OSError, http.client.HTTPException) as exc:
         return False, f"GET {path}: {type(exc).__name__}: {exc}"
     text = got.decode("utf-8", "replace")
-    ok = status == 200 and (body is None or text.strip() == body)
+    ok = status == expected and (body is None or text.strip() == body)
     snippet = text[:120].replace("\n", " ")
-    return ok, f"GET {path} -> {status} {snippet}" + ("" if ok or status != 200 else f" (expected {body})")
+    return ok, f"GET {path} -> {status} {snippet}" + ("" if ok or status != expected else f" (expected {body})")
 
 
 def wait_ready(pg: ProcessGroup, port: int, path: str, timeout: float, log_tail: Callable[[], str]) -> None:
@@ -507,6 +528,11 @@ def start_apiway(ctx: Context, name: str) -> tuple[ProcessGroup, int]:
             str(port),
             "--state",
             str(work / "state.db"),  # fresh state on every start
+            # AWS's account-level limit (10,000 requests/s) would throttle the measured runs.
+            "--throttle-rate",
+            "1e9",
+            "--throttle-burst",
+            "1000000000",
             *shlex.split(ctx.args.apiway_args),
         ],
     )
@@ -606,9 +632,9 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
         path = sc.path
     else:
         server, port = start_apiway(ctx, sc.name)
-        path = apiway_url_path(sc.path)
+        path = apiway_url_path(sc.path, sc.stage)
     try:
-        ok, desc = describe_get(port, path, sc.body)
+        ok, desc = describe_get(port, path, sc.body, sc.status)
         if not ok:
             raise StartFailed(f"probe failed: {desc}")
         if a.warmup > 0:
@@ -627,10 +653,13 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
         server.stop()
     if res.requests <= 0:
         raise ScenarioFailed("wrk completed no requests")
-    bad = res.non_2xx + res.socket_errors
+    # wrk counts non-2xx/3xx responses only: a scenario expecting an error status expects every response there.
+    unexpected = res.non_2xx if sc.status < 400 else res.requests - res.non_2xx
+    bad = unexpected + res.socket_errors
     if bad > MAX_ERROR_RATIO * res.requests:
         raise ScenarioFailed(
-            f"{res.non_2xx} non-2xx responses and {res.socket_errors} socket errors in {res.requests} requests"
+            f"{unexpected} responses without status {sc.status} and {res.socket_errors} socket errors in "
+            f"{res.requests} requests"
         )
     cpu = cpu1 - cpu0
     return RoundResult(

@@ -4,26 +4,40 @@ when its sources changed, every stored stage compiled and installed."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 
-from apiway.config import ApiSpec, Project
+from apiway.auth.authorizer_cache import AuthorizerCache
+from apiway.auth.identities import Identities
+from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
 from apiway.control.deploy import deploy, new_deployment, stage_record
-from apiway.control.documents import load_document
+from apiway.control.documents import DocumentError, load_document
 from apiway.control.openapi_import import import_openapi
+from apiway.control.operations.tags import BASE_PATH_MAPPING, DOMAIN_NAME
+from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
+from apiway.runtime.cache import ResponseCaches
 from apiway.runtime.compile import CompileDeps, StageRuntime, compile_stage
-from apiway.runtime.errors import DeployError
+from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable, normalise_base_path
+from apiway.runtime.errors import DeployError, GatewayError
 from apiway.runtime.gateway import Gateway
+from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpRequest, HttpResponse
+from apiway.state.access import AccessState
+from apiway.state.buckets import Buckets
 from apiway.store.base import Store
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -52,9 +66,18 @@ class App:
         self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
         self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict_functions=False)
+        self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache()
+        self.throttles = self.deps.throttles = self.live_deps.throttles = Buckets()
+        self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches()
+        self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles)
+        self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage
         self.store: Store | None = None
+        self.project_domains: list[DomainSpec] = []
+        self.project_api_refs: dict[str, str] = {}  # a mapping's `api` → source key of a project API
+        self.tls: ServerTls | None = None  # set when the port serves HTTPS: domain certificates go here
 
     async def close(self) -> None:
+        self.access.flush()  # quota counts not yet written
         await self.runner.close()
         await self.pool.close()
 
@@ -66,16 +89,21 @@ class App:
 
     def prepare(self, project: Project) -> list[PreparedApi]:
         """Import every API and compile every stage in memory: all checks happen before any write."""
+        self.deps.identities = self.live_deps.identities = Identities(project.iam)
+        self.live_deps.authorizer_cache.user_pools.settings = project.cognito
         prepared = []
         for api in project.apis:
             doc, text = load_document(api.openapi)
             definition = import_openapi(doc, text, str(api.openapi), api.api_id)
             for s in api.stages:
-                compile_stage(definition, stage_record(definition["restApi"]["id"], s.name, "-", s.variables),
+                compile_stage(definition, stage_record(definition["restApi"]["id"], s.name, "-", s.variables,
+                                                       method_settings=s.method_settings, cache_size=s.cache_size),
                               self.deps)
-            stages_key = [(s.name, s.variables, s.description) for s in api.stages]
+            stages_key = [(s.name, s.variables, s.description, s.method_settings, s.cache_size) for s in api.stages]
             digest = hashlib.sha256(text.encode() + orjson.dumps(stages_key)).hexdigest()
             prepared.append(PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}"))
+        self.project_domains = project.domains
+        self.project_api_refs = _project_api_refs(project, prepared)
         return prepared
 
     def apply(self, store: Store, prepared: list[PreparedApi], report: StartReport) -> None:
@@ -92,7 +120,8 @@ class App:
                 definition["restApi"]["id"] = known[0]  # a changed file keeps its API id
             api_id = definition["restApi"]["id"]
             deployment, snapshot = new_deployment(definition)
-            stages = [stage_record(api_id, s.name, deployment["id"], s.variables, s.description)
+            stages = [stage_record(api_id, s.name, deployment["id"], s.variables, s.description,
+                                   method_settings=s.method_settings, cache_size=s.cache_size)
                       for s in item.spec.stages]
             with store.transaction():
                 store.put_api(definition)
@@ -102,6 +131,7 @@ class App:
 
     def install_stages(self, store: Store, report: StartReport) -> list[StageRuntime]:
         self.store = store
+        self.access.load(store)
         runtimes = []
         for stage in store.list_stages():
             found = store.get_deployment(stage["restApiId"], stage["deploymentId"])
@@ -110,11 +140,41 @@ class App:
                 report.failed.append(f"{name}: deployment {stage['deploymentId']} is missing")
                 continue
             try:
-                runtimes.append(compile_stage(found[1], stage, self.live_deps))
+                runtimes.append(self._compile_served(found[1], stage))
             except DeployError as exc:
                 report.failed.append(f"{name}: {exc}")
         self.gateway.install(runtimes)
+        self.domains_changed()
         return runtimes
+
+    def _compile_served(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
+        """A stored stage as the gateway serves it: its deployment, with its canary's beside it."""
+        runtime = compile_stage(snapshot, stage, self.live_deps)
+        canary = stage.get("canarySettings")
+        if canary and canary.get("percentTraffic", 0) > 0:
+            runtime.canary = self._compile_canary(stage, canary)
+            runtime.canary_share = canary["percentTraffic"] / 100
+        return runtime
+
+    def _compile_canary(self, stage: Stage, canary: dict[str, Any]) -> StageRuntime | None:
+        """The canary deployment on the stage, its variables overridden by `stageVariableOverrides`."""
+        assert self.store is not None
+        where = {"api": stage["restApiId"], "stage": stage["stageName"], "deployment": canary["deploymentId"]}
+        found = self.store.get_deployment(stage["restApiId"], canary["deploymentId"])
+        if found is None:
+            log("ERROR", "canary not served: its deployment is missing", **where)
+            return None
+        record = dict(stage, deploymentId=canary["deploymentId"],
+                      variables={**(stage.get("variables") or {}), **(canary.get("stageVariableOverrides") or {})})
+        record.pop("canarySettings")
+        deps = self.live_deps if canary.get("useStageCache") else replace(self.live_deps, caches=self.canary_caches)
+        try:
+            runtime = compile_stage(found[1], record, deps)  # type: ignore[arg-type]
+        except DeployError as exc:
+            log("ERROR", "canary not served", error=str(exc), **where)
+            return None
+        runtime.is_canary = True
+        return runtime
 
     # -- hooks for the control plane (apiway.control.plane.RuntimeHooks) -----------------------------
 
@@ -126,7 +186,7 @@ class App:
             self.gateway.remove_stage(api_id, stage_name)
             return
         try:
-            self.gateway.install_stage(compile_stage(found[1], stage, self.live_deps))
+            self.gateway.install_stage(self._compile_served(found[1], stage))
         except DeployError as exc:  # deployments are checked before they are written; this is a safety net
             log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
             self.gateway.remove_stage(api_id, stage_name)
@@ -135,19 +195,111 @@ class App:
         compile_stage(snapshot, stage, self.live_deps)
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
-                          path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+                          path: str, query: str, headers: list[tuple[str, str]], body: bytes,
+                          failures: list[str] | None = None) -> HttpResponse:
         only = dict(resource, resourceMethods={http_method: resource["resourceMethods"][http_method]})
         runtime = compile_stage(dict(snapshot, resources={resource["id"]: only}), stage,  # type: ignore[arg-type]
                                 self.live_deps)
         verb = "GET" if http_method == "ANY" else http_method
+        plan = runtime.plans[0]
+        if runtime.router.match(path or "/", verb) is None:  # AWS runs the method for any path, without path params
+            runtime.router.add(path or "/", http_method, plan)
+        if failures is not None:
+            plan.integration = _traced(plan.integration, failures)
+            plan.guards = tuple(_traced(guard, failures) for guard in plan.guards)
         req = HttpRequest(verb, f"/{stage['stageName']}{path}", query, headers, body)
         return await self.gateway.invoke(req, runtime, path)
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None:
-        """Response caching is not built yet: nothing to flush."""
+        self.caches.flush(api_id, stage_name)
+        self.canary_caches.flush(api_id, stage_name)
+
+    def domains_changed(self) -> None:
+        """Compile the custom domains of the project file and of the control plane (which wins for a name
+        in both) into the gateway's domain table, and their certificates into the HTTPS listener's."""
+        assert self.store is not None
+        domains: dict[str, tuple[list[BasePathMapping], Callable[[], ssl.SSLContext] | None]] = {}
+        for spec in self.project_domains:
+            mappings = [BasePathMapping(m.base_path, self._project_api_id(m.api), m.stage) for m in spec.mappings]
+            domains[spec.name] = (mappings, (lambda files=spec.tls: load_files(*files)) if spec.tls else None)
+        by_domain: dict[str, list[BasePathMapping]] = {}
+        for m in self.store.list_records(BASE_PATH_MAPPING):
+            by_domain.setdefault(m["_domainName"], []).append(
+                BasePathMapping(normalise_base_path(m["basePath"]), m["restApiId"], m.get("stage")))
+        for record in self.store.list_records(DOMAIN_NAME):
+            pem = (record.get("_certificateBody"), record.get("_certificatePrivateKey"))
+            load = (lambda r=record: load_pem(r["_certificateBody"], r["_certificatePrivateKey"],
+                                              r.get("_certificateChain"))) if all(pem) else None
+            domains[record["domainName"].lower()] = (by_domain.get(record["domainName"], []), load)
+        self.gateway.install_domains(DomainTable(DomainRoutes(name, m) for name, (m, _) in domains.items()))
+        if self.tls is not None:
+            self.tls.set_domains(_certificates({name: load for name, (_, load) in domains.items() if load}))
+
+    def _project_api_id(self, api: str) -> str:
+        source = self.project_api_refs.get(api)
+        known = self.store.get_source(source) if source is not None and self.store is not None else None
+        return known[0] if known else api
 
     def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None:
-        """Authorizer results are not cached yet: nothing to flush."""
+        self.live_deps.authorizer_cache.flush(api_id, stage_name)
+
+    def access_changed(self) -> None:
+        self.access.reload()
+
+    def flush_usage(self) -> None:
+        self.access.flush()
+
+
+def _traced(step: Callable[[Invocation], Awaitable[T]], failures: list[str]) -> Callable[[Invocation], Awaitable[T]]:
+    """A pipeline step that notes why it failed (the gateway error's log line) before failing."""
+
+    async def run(inv: Invocation) -> T:
+        try:
+            return await step(inv)
+        except GatewayError as err:
+            failures.append(getattr(err, "log", None) or err.message or err.response_type)
+            raise
+
+    return run
+
+
+def _project_api_refs(project: Project, prepared: list[PreparedApi]) -> dict[str, str]:
+    """Each base path mapping's `api` that names an API of the project (by id or OpenAPI title) → that API's
+    source key, whose id is known once it is deployed; any other `api` must be an API id."""
+    by_name: dict[str, list[PreparedApi]] = {}
+    for item in prepared:
+        for name in {item.spec.api_id or "", item.definition["restApi"]["name"]} - {""}:
+            by_name.setdefault(name, []).append(item)
+    refs = {}
+    for domain in project.domains:
+        for m in domain.mappings:
+            found = by_name.get(m.api, [])
+            if len(found) > 1:
+                raise DocumentError(str(project.source), m.where, f"{len(found)} APIs of this project are named "
+                                                                  f"{m.api!r}: give the API's id instead", m.line)
+            if not found:
+                if set(m.api) - API_ID_CHARS:
+                    raise DocumentError(str(project.source), m.where, f"no API of this project has the id or title "
+                                                                      f"{m.api!r}", m.line)
+                continue  # an API made through the control plane
+            stages = [s.name for s in found[0].spec.stages]
+            if m.stage is not None and m.stage not in stages:
+                raise DocumentError(str(project.source), (*m.where[:-1], "stage"), f"the API {m.api!r} has no stage "
+                                    f"{m.stage!r} (its stages: {', '.join(stages)})", m.line)
+            refs[m.api] = found[0].source_key
+    return refs
+
+
+def _certificates(loaders: dict[str, Callable[[], ssl.SSLContext]]) -> dict[str, ssl.SSLContext]:
+    """Each domain's server context; one that does not load is left out (the default certificate is served
+    for it) with a log line."""
+    contexts = {}
+    for name, load in loaders.items():
+        try:
+            contexts[name] = load()
+        except TlsError as exc:
+            log("ERROR", "certificate not served", domain=name, error=str(exc))
+    return contexts
 
 
 def default_state_path(cwd: Path) -> Path:

@@ -12,6 +12,7 @@ from apiway.control.client import DEFAULT_ENDPOINT
 from apiway.control.documents import DocumentError
 from apiway.functions.inline import FunctionLoadError
 from apiway.runtime.errors import DeployError
+from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import StoreError
 
 DESCRIPTION = """\
@@ -65,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="serve the control plane (boto3 / AWS CLI) on its own port instead of the gateway's")
     serve.add_argument("--admin-host", default="127.0.0.1",
                        help="address of the admin port (default 127.0.0.1)")
+    serve.add_argument("--throttle-rate", type=float, default=ACCOUNT_RATE, metavar="RPS",
+                       help=f"account-level throttling: steady requests per second over all APIs (default "
+                            f"{ACCOUNT_RATE:g}, AWS's)")
+    serve.add_argument("--throttle-burst", type=int, default=ACCOUNT_BURST, metavar="N",
+                       help=f"account-level throttling: burst, the token bucket's size (default {ACCOUNT_BURST})")
+    serve.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                       help="serve HTTPS on the port with this PEM certificate (its chain may follow it in the file); "
+                            "custom domains with certificates of their own get theirs by SNI")
+    serve.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                       help="the certificate's PEM private key (unencrypted)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -143,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
-                         admin_host=args.admin_host)
+                         admin_host=args.admin_host, throttle_rate=args.throttle_rate,
+                         throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key)
         if args.command == "validate":
             from apiway.serve import validate
 

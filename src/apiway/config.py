@@ -4,16 +4,27 @@ functions their Lambda integrations call. Paths inside it are relative to the fi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apiway.auth.cognito import UserPoolSettings
+from apiway.auth.identities import Identity, IdentityError, parse_identity
 from apiway.control.documents import DocumentError, line_of, load_document
+from apiway.front.tls import TlsError, load_files
 from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import MODES
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
+from apiway.runtime.domains import normalise_base_path
+from apiway.runtime.method_settings import SettingsError, stage_settings
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
+USER_POOL_ID_RE = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
+URL_SCHEMES = ("http://", "https://", "file://")
+DOMAIN_NAME_RE = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.I)
+_BASE_PATH_SEGMENT = r"[A-Za-z0-9$\-_.+!*'()]+"
+BASE_PATH_RE = re.compile(rf"^{_BASE_PATH_SEGMENT}(/{_BASE_PATH_SEGMENT})*$")
 
 
 @dataclass(slots=True)
@@ -21,6 +32,8 @@ class StageSpec:
     name: str
     variables: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # the stage's methodSettings
+    cache_size: str | None = None  # cacheClusterSize (GB) when the stage cache is enabled
 
 
 @dataclass(slots=True)
@@ -31,10 +44,29 @@ class ApiSpec:
 
 
 @dataclass(slots=True)
+class MappingSpec:
+    base_path: str  # "" maps the whole path (AWS's "(none)")
+    api: str  # an API id, or the title of one of the project's OpenAPI files
+    stage: str | None  # None: the first path segment after the base path names the stage
+    where: tuple[Any, ...]  # of `api`, for what is checked once the APIs are imported
+    line: int | None
+
+
+@dataclass(slots=True)
+class DomainSpec:
+    name: str  # lower case; `*.example.com` for a wildcard domain
+    mappings: list[MappingSpec]
+    tls: tuple[Path, Path] | None = None  # PEM certificate (chain may follow) and private key
+
+
+@dataclass(slots=True)
 class Project:
     source: Path
     apis: list[ApiSpec]
     functions: list[FunctionSpec]
+    iam: list[Identity] = field(default_factory=list)  # identities that may call AWS_IAM methods
+    cognito: dict[str, UserPoolSettings] = field(default_factory=dict)  # user pools by pool id
+    domains: list[DomainSpec] = field(default_factory=list)  # custom domain names
 
 
 def is_openapi_document(doc: Any) -> bool:
@@ -73,7 +105,12 @@ class _Reader:
         if len(out) > 100:
             raise self.fail((*where, "variables"), "at most 100 stage variables per stage")
         description = spec.get("description")
-        return StageSpec(name, out, str(description) if description is not None else None)
+        try:
+            method_settings, cache_size = stage_settings(spec)
+        except SettingsError as exc:
+            raise self.fail((*where, *exc.where), exc.message) from None
+        return StageSpec(name, out, str(description) if description is not None else None, method_settings,
+                         cache_size)
 
     def function(self, name: Any, spec: Any, where: tuple[Any, ...]) -> FunctionSpec:
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
@@ -113,15 +150,123 @@ class _Reader:
                             memory=memory, environment={str(k): str(v) for k, v in env.items()}, mode=mode,
                             concurrency=concurrency, runtime=runtime, bootstrap=bootstrap)
 
+    def iam(self, raw: Any) -> list[Identity]:
+        """`iam: {identities: [...]}`: access keys, their principal and identity policies."""
+        section = self.mapping(raw, ("iam",))
+        unknown = set(section) - {"identities"}
+        if unknown:
+            raise self.fail(("iam", sorted(unknown)[0]), "unknown key (expected 'identities')")
+        entries = section.get("identities") or []
+        if not isinstance(entries, list):
+            raise self.fail(("iam", "identities"), "a list of identities")
+        identities: list[Identity] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(entries):
+            where = ("iam", "identities", i)
+            try:
+                identity = parse_identity(entry)
+            except IdentityError as exc:
+                raise self.fail((*where, *exc.where), exc.message) from None
+            if identity.access_key_id in seen:
+                raise self.fail((*where, "access_key_id"), "declared twice")
+            seen.add(identity.access_key_id)
+            identities.append(identity)
+        return identities
+
+    def cognito(self, raw: Any) -> dict[str, UserPoolSettings]:
+        """`cognito: {user_pools: {POOL_ID: {jwks_url, issuer}}}`: where a pool's signing keys and tokens
+        come from when it is not AWS's (a local Cognito emulator, a test key set)."""
+        section = self.mapping(raw, ("cognito",))
+        unknown = set(section) - {"user_pools"}
+        if unknown:
+            raise self.fail(("cognito", sorted(unknown)[0]), "unknown key (expected 'user_pools')")
+        pools: dict[str, UserPoolSettings] = {}
+        for pool_id, spec in self.mapping(section.get("user_pools"), ("cognito", "user_pools")).items():
+            where = ("cognito", "user_pools", pool_id)
+            if not isinstance(pool_id, str) or not USER_POOL_ID_RE.match(pool_id):
+                raise self.fail(where, f"a user pool id looks like 'us-east-1_AbC123', got {pool_id!r}")
+            spec = self.mapping(spec, where)
+            unknown = set(spec) - {"jwks_url", "issuer"}
+            if unknown:
+                raise self.fail((*where, sorted(unknown)[0]), "unknown key (expected 'jwks_url' or 'issuer')")
+            for key in ("jwks_url", "issuer"):
+                value = spec.get(key)
+                if value is not None and (not isinstance(value, str) or not value.startswith(URL_SCHEMES)):
+                    raise self.fail((*where, key), f"an http://, https:// or file:// URL, got {value!r}")
+            pools[pool_id] = UserPoolSettings(jwks_url=spec.get("jwks_url"), issuer=spec.get("issuer"))
+        return pools
+
+    def domains(self, raw: Any) -> list[DomainSpec]:
+        """`domains: {api.example.com: {mappings: [{base_path, api, stage}], tls: {cert, key}}}`."""
+        domains = []
+        for name, spec in self.mapping(raw, ("domains",)).items():
+            where = ("domains", name)
+            if not isinstance(name, str) or not DOMAIN_NAME_RE.match(name):
+                raise self.fail(where, f"a domain name like api.example.com or *.example.com, got {name!r}")
+            spec = self.mapping(spec, where)
+            unknown = set(spec) - {"mappings", "tls"}
+            if unknown:
+                raise self.fail((*where, sorted(unknown)[0]), "unknown key (expected 'mappings' or 'tls')")
+            entries = spec.get("mappings") or []
+            if not isinstance(entries, list):
+                raise self.fail((*where, "mappings"), "a list of base path mappings")
+            mappings: list[MappingSpec] = []
+            for i, entry in enumerate(entries):
+                mapping = self.base_path_mapping(entry, (*where, "mappings", i))
+                if any(m.base_path == mapping.base_path for m in mappings):
+                    raise self.fail((*where, "mappings", i, "base_path"), "this base path is mapped twice")
+                mappings.append(mapping)
+            tls = self.tls(spec["tls"], (*where, "tls")) if spec.get("tls") is not None else None
+            domains.append(DomainSpec(name.lower(), mappings, tls))
+        return domains
+
+    def base_path_mapping(self, entry: Any, where: tuple[Any, ...]) -> MappingSpec:
+        entry = self.mapping(entry, where)
+        unknown = set(entry) - {"base_path", "api", "stage"}
+        if unknown:
+            raise self.fail((*where, sorted(unknown)[0]), "unknown key (expected 'base_path', 'api' or 'stage')")
+        raw = entry.get("base_path") or ""
+        base_path = normalise_base_path(raw) if isinstance(raw, str) else None
+        if base_path is None or (base_path and not BASE_PATH_RE.match(base_path)):
+            raise self.fail((*where, "base_path"), "path segments of letters, digits and $-_.+!*'() (leave it out "
+                                                   "or write '(none)' to map the whole path)")
+        api = entry.get("api")
+        if not isinstance(api, str) or not api:
+            raise self.fail((*where, "api"), "the id of an API, or the title of one of this project's OpenAPI files")
+        stage = entry.get("stage")
+        if stage is not None and (not isinstance(stage, str) or not STAGE_NAME_RE.match(stage)):
+            raise self.fail((*where, "stage"), f"invalid stage name {stage!r}")
+        return MappingSpec(base_path, api, stage, (*where, "api"), line_of(self.text, (*where, "api")))
+
+    def tls(self, raw: Any, where: tuple[Any, ...]) -> tuple[Path, Path]:
+        """`tls: {cert: FILE, key: FILE}`, loaded once here so a bad pair stops the start."""
+        spec = self.mapping(raw, where)
+        unknown = set(spec) - {"cert", "key"}
+        if unknown:
+            raise self.fail((*where, sorted(unknown)[0]), "unknown key (expected 'cert' or 'key')")
+        files = {}
+        for key in ("cert", "key"):
+            value = spec.get(key)
+            if not isinstance(value, str) or not value:
+                raise self.fail((*where, key), "path of a PEM file is required")
+            files[key] = (self.path.parent / value).resolve()
+        try:
+            load_files(files["cert"], files["key"])
+        except TlsError as exc:
+            raise self.fail((*where, exc.field), str(exc)) from None
+        return files["cert"], files["key"]
+
     def project(self, doc: Any) -> Project:
         if not isinstance(doc, dict):
             raise self.fail((), "a project file is a mapping with 'apis' (and optionally 'functions')")
-        unknown = set(doc) - {"apis", "functions"}
+        unknown = set(doc) - {"apis", "functions"} - {"iam"} - {"cognito"} - {"domains"}
         if unknown:
             raise self.fail((sorted(unknown)[0],), "unknown key (expected 'apis' or 'functions')")
-        apis_raw = doc.get("apis")
-        if not isinstance(apis_raw, list) or not apis_raw:
-            raise self.fail(("apis",), "a non-empty list of APIs is required")
+        # Without APIs a project only provides functions (APIs then come through the control plane).
+        apis_raw = doc.get("apis", [])
+        if not isinstance(apis_raw, list) or (not apis_raw and not doc.get("functions")):
+            raise self.fail(("apis",), "a non-empty list of APIs is required (or 'functions' for APIs made "
+                                       "through the control plane)")
         apis = []
         for i, entry in enumerate(apis_raw):
             where = ("apis", i)
@@ -140,7 +285,8 @@ class _Reader:
             apis.append(ApiSpec(path, stages, api_id))
         functions_raw = self.mapping(doc.get("functions"), ("functions",))
         functions = [self.function(n, s, ("functions", n)) for n, s in functions_raw.items()]
-        return Project(self.path, apis, functions)
+        return Project(self.path, apis, functions, iam=self.iam(doc.get("iam")),
+                       cognito=self.cognito(doc.get("cognito")), domains=self.domains(doc.get("domains")))
 
 
 def load_project(path: Path, stage: str = "dev") -> Project:

@@ -10,8 +10,11 @@ from apiway.app import App, PreparedApi, StartReport, default_state_path
 from apiway.config import Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import AdminEndpoint, AdminPolicy, ControlPlaneHandler
+from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
 from apiway.runtime.compile import StageRuntime
+from apiway.runtime.domains import DomainTable
+from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import SqliteStore
 
 DEFAULT_PROJECT = "apiway.yaml"
@@ -48,15 +51,15 @@ def _shown(host: str) -> str:
     return "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1") else host
 
 
-def invoke_table(stages: list[StageRuntime], host: str, port: int) -> str:
+def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str = "http") -> str:
     shown = _shown(host)
     lines = []
     for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
-        base = f"http://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
+        base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
         lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, "
                      f"deployment {stage.deployment_id})")
         lines.append(f"    {base}")
-        lines.append(f"    http://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_")
+        lines.append(f"    {scheme}://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_")
         width = max((len(p.http_method) for p in stage.plans), default=3)
         for plan in stage.plans:
             path = "" if plan.resource_path == "/" else plan.resource_path
@@ -64,23 +67,41 @@ def invoke_table(stages: list[StageRuntime], host: str, port: int) -> str:
     return "\n".join(lines)
 
 
-def _unenforced_access_control(stages: list[StageRuntime]) -> str:
-    found = []
-    for stage in stages:
-        for plan in stage.plans:
-            if plan.authorization_type != "NONE" or plan.api_key_required:
-                found.append(f"{stage.api_id}/{stage.stage_name} {plan.http_method} {plan.resource_path}")
-    return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
+    """Each custom domain's base paths and what they reach (clients send the domain as Host)."""
+    lines = []
+    for routes in domains:
+        for mapping in sorted(routes.mappings(), key=lambda m: m.base_path):
+            stage = f"stage {mapping.stage}" if mapping.stage else "stage from the path"
+            lines.append(f"    {scheme}://{routes.name}:{port}/{mapping.base_path}  →  api {mapping.api_id}, {stage}")
+    return "\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
 
 
 def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
-          watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1") -> int:
+          watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
+          throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
+          tls_key: Path | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
         return _fail("--admin-port needs the native server (leave out --server uvicorn)")
+    if throttle_rate < 0 or throttle_burst < 0:
+        return _fail("--throttle-rate and --throttle-burst cannot be negative")
+    tls = None
+    if tls_cert is not None or tls_key is not None:
+        if tls_cert is None or tls_key is None:
+            return _fail("--tls-cert and --tls-key go together")
+        if server != "native":
+            return _fail("--tls-cert needs the native server (leave out --server uvicorn)")
+        try:
+            tls = ServerTls(load_files(tls_cert, tls_key))
+        except TlsError as exc:
+            return _fail(str(exc))
+    scheme = "https" if tls else "http"
     state_path = state or default_state_path(Path.cwd())
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
+    app.throttles.set_account_limits(throttle_rate, throttle_burst)
+    app.tls = tls
     store = SqliteStore(state_path)
     report = StartReport()
     app.apply(store, prepared, report)
@@ -92,10 +113,9 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         print(f"  unchanged, same deployment: {', '.join(report.reused)}")
     for name in report.failed:
         print(f"  not served: {name}", file=sys.stderr)
-    print(invoke_table(stages, host, port), flush=True)
-    unenforced = _unenforced_access_control(stages)
-    if unenforced:
-        print(f"\n  warning: authorizers and API keys are not enforced yet; open to anyone: {unenforced}",
+    print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
+    if tls is None and any(d.tls for d in app.project_domains):
+        print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"),
                                   AdminPolicy.for_listener(admin_host if admin_port is not None else host))
@@ -105,9 +125,9 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{admin_host}:{admin_port}")
     else:
         app.gateway.extra_handlers.append(control)
-        print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{_shown(host)}:{port}"
+        print(f"  control plane (boto3 / AWS CLI endpoint_url): {scheme}://{_shown(host)}:{port}"
               + ("" if control.policy.open else "  (SigV4 with the admin credentials required)"))
-    print(f"\nListening on http://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
+    print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
     if server == "native":
         from apiway.front.native import run_native
 
@@ -116,7 +136,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
             print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
             run_native(app.gateway, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
-                       also=also)
+                       also=also, tls=tls.context if tls else None)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     else:
@@ -125,6 +145,8 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
 
 
 def _run_uvicorn(app: App, host: str, port: int) -> None:
+    from socket import socket
+
     import uvicorn
 
     from apiway.front.asgi import AsgiApp
@@ -135,4 +157,11 @@ def _run_uvicorn(app: App, host: str, port: int) -> None:
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
-    uvicorn.Server(config).run()
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            # quota counts not yet written (the native server does this in App.close); uvicorn re-raises the
+            # stopping signal once it returns, so nothing after run() would get the chance
+            app.flush_usage()
+
+    Server(config).run()

@@ -328,8 +328,6 @@ def test_security_schemes_and_requirements(full: ApiDefinition) -> None:
     assert "security" not in paths["/"]["get"]
 
 
-@pytest.mark.xfail(strict=True, reason="the importer reads an apiKey scheme with x-amazon-apigateway-authtype "
-                                       "awsSigv4 (how AWS exports IAM) as an API key requirement, not AWS_IAM")
 def test_iam_round_trip(full: ApiDefinition) -> None:
     api = with_iam(full)
     assert comparable(round_trip(api, "oas30")) == comparable(api)
@@ -410,8 +408,6 @@ def test_endpoint_configuration_placement(full: ApiDefinition) -> None:
     assert comparable(round_trip(api, "swagger"))["api"] == comparable(api)["api"]
 
 
-@pytest.mark.xfail(strict=True, reason="the importer reads x-amazon-apigateway-endpoint-configuration only at the "
-                                       "document root, while OpenAPI 3 exports carry it on the server object")
 def test_endpoint_configuration_round_trip_oas30(full: ApiDefinition) -> None:
     api = endpoint_api(full)
     assert comparable(round_trip(api, "oas30"))["api"] == comparable(api)["api"]

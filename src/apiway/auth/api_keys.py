@@ -1,5 +1,62 @@
-"""Placeholder: this check is not built yet."""
+"""API keys and usage plans (spec §7.2-7.4): for a method with `apiKeyRequired`, after authorization.
 
-from apiway.runtime.guards import no_guard as build
+The key comes from the `x-api-key` header (apiKeySource HEADER) or from the Lambda authorizer's
+`usageIdentifierKey` (AUTHORIZER). A missing, unknown or disabled key, or one in no usage plan bound
+to this API stage, is 403 INVALID_API_KEY. Then the plan's throttle for this key — the method's own
+limits in the plan, else the plan's — rejects with THROTTLED, and the plan's quota with
+QUOTA_EXCEEDED; a throttled request is not counted against the quota. Methods without
+`apiKeyRequired` are never metered, even when a key is sent."""
 
-__all__ = ["build"]
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from apiway.runtime.errors import GatewayError
+from apiway.runtime.guards import Guard, GuardSite
+from apiway.runtime.invocation import Invocation
+from apiway.state.access import AccessState, StageAccess
+
+
+def build(site: GuardSite) -> Guard | None:
+    if not site.method.get("apiKeyRequired"):
+        return None
+    access: AccessState = site.deps.access
+    stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
+    method = f"{site.resource['path']}/{site.http_method}"  # the plan's method-throttle key, `/pets/GET`
+    meter = _meter(access, stage, method)
+    if site.definition["restApi"].get("apiKeySource") == "AUTHORIZER":
+
+        async def from_authorizer(inv: Invocation) -> None:
+            identity = inv.identity
+            meter(inv, identity.get("apiKey") if identity else None)
+
+        return from_authorizer
+
+    async def from_header(inv: Invocation) -> None:
+        meter(inv, inv.request.header("x-api-key"))
+
+    return from_header
+
+
+def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[Invocation, str | None], None]:
+    clock, count, method_bucket = access.buckets.clock, access.count, access.method_bucket
+
+    def meter(inv: Invocation, value: str | None) -> None:
+        grant = stage.grants.get(value) if value else None
+        if grant is None:
+            raise GatewayError("INVALID_API_KEY")
+        try:
+            bucket = grant.buckets[method]
+        except KeyError:
+            bucket = method_bucket(grant, stage, method)
+        if bucket is not None and not bucket.take(clock()):
+            raise GatewayError("THROTTLED")
+        if not count(grant.quota, inv.epoch_ms):
+            if bucket is not None:
+                bucket.refund()  # not served: the request costs the key no token either
+            raise GatewayError("QUOTA_EXCEEDED")
+        identity = inv.identity
+        inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
+                        else {**identity, "apiKey": value, "apiKeyId": grant.key_id})
+
+    return meter

@@ -1,5 +1,60 @@
-"""Placeholder: this check is not built yet."""
+"""The authorizer check of a method: CUSTOM (a Lambda TOKEN or REQUEST authorizer) or
+COGNITO_USER_POOLS, compiled from the API's authorizer record; other authorization types need none."""
 
-from apiway.runtime.guards import no_guard as build
+from __future__ import annotations
 
-__all__ = ["build"]
+from typing import TYPE_CHECKING
+
+from apiway.auth.authorizer_cache import result_ttl
+from apiway.auth.cognito import CognitoAuthorizer
+from apiway.auth.lambda_authorizer import LambdaAuthorizer
+from apiway.auth.policy import method_arn_prefix
+from apiway.runtime.compile import lambda_function_name, substitute_stage_variables
+from apiway.runtime.errors import AuthorizerConfigurationError, DeployError
+
+if TYPE_CHECKING:
+    from apiway.runtime.guards import Guard, GuardSite
+    from apiway.runtime.invocation import Invocation
+
+_TYPES = ("CUSTOM", "COGNITO_USER_POOLS")
+
+
+def build(site: GuardSite) -> Guard | None:
+    if site.method.get("authorizationType") not in _TYPES:
+        return None
+    authorizer_id = site.method.get("authorizerId")
+    authorizer = site.definition["authorizers"].get(authorizer_id or "")
+    if authorizer is None:
+        raise DeployError(f"{site.where}: Invalid authorizer ID specified. Setting the authorization type to "
+                          f"CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.")
+    api = site.definition["restApi"]
+    stage = site.stage
+    cache = site.deps.authorizer_cache
+    scope = (api["id"], stage["stageName"], stage["deploymentId"], authorizer["id"])
+    ttl = result_ttl(authorizer)
+    where = f"{site.where}: authorizer {authorizer.get('name') or authorizer['id']}"
+    if authorizer.get("type") == "COGNITO_USER_POOLS":
+        return CognitoAuthorizer(authorizer, site.method.get("authorizationScopes") or [], cache, scope, ttl,
+                                 where)
+    variables = stage.get("variables") or {}
+    uri = substitute_stage_variables(str(authorizer.get("authorizerUri") or ""), variables)
+    function = lambda_function_name(uri)
+    if function is None:
+        raise DeployError(f"{where}: authorizerUri must be a Lambda function invocation URI, got {uri!r}")
+    if not site.deps.invoker.has(function):
+        if not site.deps.strict_functions:
+            return _failing(f"authorizer function {function!r} is not defined in this gateway")
+        raise DeployError(f"{where}: unknown function {function!r} (define it under 'functions:' in the project "
+                          f"file)")
+    return LambdaAuthorizer(authorizer, function, site.deps.invoker, cache, scope, ttl,
+                            method_arn_prefix(api["id"], stage["stageName"]), variables,
+                            api.get("apiKeySource") == "AUTHORIZER", where)
+
+
+def _failing(reason: str) -> Guard:
+    """An authorizer AWS would accept at deploy time but that fails every call with a 500."""
+
+    async def guard(inv: Invocation) -> None:
+        raise AuthorizerConfigurationError(reason)
+
+    return guard

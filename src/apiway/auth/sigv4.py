@@ -4,19 +4,27 @@ The canonical request is rebuilt from the request exactly as the client sent it.
 
 from __future__ import annotations
 
+import base64
+import calendar
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, quote
+from functools import lru_cache
+from urllib.parse import quote, unquote
 
 from apiway.runtime.request import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300
-_UNSIGNED = "UNSIGNED-PAYLOAD"
+_QUERY_MARKERS = ("X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Algorithm=")
+# Text that encoding leaves unchanged (the common case skips the quote/unquote round trip).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_.~/-]*")
+_NO_DATE = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
 MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.")
 
@@ -43,114 +51,168 @@ SecretLookup = Callable[[str], str | None]
 
 
 def is_signed(req: HttpRequest) -> bool:
-    return (req.header("authorization") or "").startswith(ALGORITHM) or "X-Amz-Signature=" in req.query
+    return (req.header("authorization") or "").startswith(ALGORITHM) or _presigned(req.query)
 
 
-def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float | None = None) -> SignedBy:
-    """The signer's identity, or SigV4Error exactly as AWS words it."""
+def _presigned(query: str) -> bool:
+    return any(marker in query for marker in _QUERY_MARKERS)
+
+
+def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float | None = None,
+           region: str | None = None) -> SignedBy:
+    """The signer's identity, or SigV4Error exactly as AWS words it. With `region`, the credential
+    scope must name it (an API lives in one region)."""
     header = req.header("authorization")
-    presigned = header is None and "X-Amz-Signature=" in req.query
+    presigned = header is None and _presigned(req.query)
     if presigned:
         fields, amz_date, query_pairs = _from_query(req)
     elif header is None:
         raise SigV4Error("MissingAuthenticationToken", "Missing Authentication Token")
     else:
-        fields = _parse_header(header)
         amz_date = req.header("x-amz-date") or req.header("date") or ""
-        query_pairs = parse_qsl(req.query, keep_blank_values=True)
+        fields = _parse_header(header, bool(amz_date))
+        query_pairs = _query_pairs(req.query)
     scope_parts = fields["Credential"].split("/")
     if len(scope_parts) != 5 or scope_parts[4] != "aws4_request":
         raise SigV4Error("IncompleteSignature", f"Credential should be scoped to a valid region. "
                                                 f"(Credential={fields['Credential']})")
-    key_id, day, region, signed_service, _ = scope_parts
+    key_id, day, signed_region, signed_service, _ = scope_parts
+    if region is not None and signed_region != region:
+        raise SigV4Error("InvalidSignature", f"Credential should be scoped to a valid region, not '{signed_region}'. ")
     if signed_service != service:
-        raise SigV4Error("InvalidSignature", f"Credential should be scoped to correct service: '{service}'.")
+        raise SigV4Error("InvalidSignature", f"Credential should be scoped to correct service: '{service}'. ")
     stamp = _parse_date(amz_date)
     current = time.time() if now is None else now
-    if not presigned and abs(current - stamp.timestamp()) > MAX_SKEW_SECONDS:
+    if presigned:
+        expires = _expires(fields.get("Expires", ""))
+        if current > stamp + expires:
+            raise SigV4Error("InvalidSignature", "Signature expired")
+    elif current - stamp > MAX_SKEW_SECONDS:
         raise SigV4Error("InvalidSignature", f"Signature expired: {amz_date} is now earlier than "
                                              f"{_amz(current - MAX_SKEW_SECONDS)} ({_amz(current)} - 5 min.)")
-    if presigned:
-        expires = int(dict(query_pairs).get("X-Amz-Expires", "900") or 900)
-        if current > stamp.timestamp() + expires:
-            raise SigV4Error("InvalidSignature", "Signature expired")
+    elif stamp - current > MAX_SKEW_SECONDS:
+        raise SigV4Error("InvalidSignature", f"Signature not yet current: {amz_date} is still later than "
+                                             f"{_amz(current + MAX_SKEW_SECONDS)} ({_amz(current)} + 5 min.)")
     secret = secret_for(key_id)
     if secret is None:
         raise SigV4Error("UnrecognizedClient", "The security token included in the request is invalid.")
     signed_headers = fields["SignedHeaders"].split(";")
     if "host" not in signed_headers:
         raise SigV4Error("IncompleteSignature", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
-    payload_hash = req.header("x-amz-content-sha256") or (_UNSIGNED if presigned else
-                                                          hashlib.sha256(req.body).hexdigest())
+    # The payload is always hashed here: only S3 lets a client declare its own hash (or UNSIGNED-PAYLOAD)
+    # in x-amz-content-sha256, and botocore signs presigned URLs of other services with the body's hash.
+    payload_hash = hashlib.sha256(req.body).hexdigest()
     canonical = "\n".join((
         req.method,
-        quote(req.path or "/", safe="/~"),
+        req.path if _PLAIN_PATH.fullmatch(req.path) else quote(req.path or "/", safe="/~"),
         _canonical_query(query_pairs),
-        "".join(f"{h}:{_header_values(req, h)}\n" for h in signed_headers),
-        ";".join(signed_headers),
+        _canonical_headers(req, signed_headers),
+        fields["SignedHeaders"],
         payload_hash,
     ))
-    scope = f"{day}/{region}/{signed_service}/aws4_request"
+    scope = f"{day}/{signed_region}/{signed_service}/aws4_request"
     to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = _signing_key(secret, day, region, signed_service)
-    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    key = _signing_key(secret, day, signed_region, signed_service)
+    expected = hmac.digest(key, to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected, fields["Signature"]):
         raise SigV4Error("InvalidSignature", MISMATCH)
-    token = req.header("x-amz-security-token") or (dict(query_pairs).get("X-Amz-Security-Token") if presigned else None)
-    return SignedBy(key_id, region, signed_service, token)
+    token = req.header("x-amz-security-token") if not presigned else fields.get("Security-Token")
+    return SignedBy(key_id, signed_region, signed_service, token)
 
 
-def _parse_header(header: str) -> dict[str, str]:
-    rest = header[len(ALGORITHM):].strip()
+def _parse_header(header: str, has_date: bool) -> dict[str, str]:
+    """`AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`: AWS splits off the first word
+    and reads the rest as comma-separated key=value pairs (so `Bearer x` lacks an equal sign and a
+    bare token has no pairs at all)."""
+    _, _, rest = header.strip().partition(" ")
     fields: dict[str, str] = {}
-    for part in rest.split(","):
+    for part in rest.split(",") if rest.strip() else ():
         name, eq, value = part.strip().partition("=")
         if not eq:
+            digest = base64.b64encode(hashlib.sha256(header.encode()).digest()).decode()
             raise SigV4Error("IncompleteSignature", f"Invalid key=value pair (missing equal-sign) in Authorization "
                                                     f"header (hashed with SHA-256 and encoded with Base64): "
-                                                    f"'{hashlib.sha256(header.encode()).hexdigest()}'.")
+                                                    f"'{digest}'.")
         fields[name] = value
-    missing = [f"Authorization header requires '{n}' parameter." for n in ("Credential", "Signature", "SignedHeaders")
-               if n not in fields]
-    if missing:
-        raise SigV4Error("IncompleteSignature", " ".join(missing))
+    problems = [f"Authorization header requires '{n}' parameter." for n in ("Credential", "Signature", "SignedHeaders")
+                if n not in fields]
+    if not has_date:
+        problems.append(_NO_DATE)
+    if problems:
+        raise SigV4Error("IncompleteSignature", f"{' '.join(problems)} Authorization={header}")
     return fields
 
 
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """Raw (still percent-encoded) name/value pairs, in order."""
+    if not query:
+        return []
+    return [(k, v) for k, _, v in (pair.partition("=") for pair in query.split("&") if pair)]
+
+
 def _from_query(req: HttpRequest) -> tuple[dict[str, str], str, list[tuple[str, str]]]:
-    pairs = parse_qsl(req.query, keep_blank_values=True)
-    values = dict(pairs)
-    missing = [n for n in ("X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
-               if n not in values]
+    pairs = _query_pairs(req.query)
+    values = {unquote(k): unquote(v) for k, v in pairs}
+    missing = [n for n in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders",
+                           "X-Amz-Date") if n not in values]
     if missing:
         raise SigV4Error("IncompleteSignature", " ".join(f"AWS query-string parameters must include '{n}'."
-                                                         for n in missing))
+                                                         for n in missing) + " Re-examine the query-string parameters.")
     fields = {"Credential": values["X-Amz-Credential"], "Signature": values["X-Amz-Signature"],
-              "SignedHeaders": values["X-Amz-SignedHeaders"]}
-    return fields, values["X-Amz-Date"], [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
+              "SignedHeaders": values["X-Amz-SignedHeaders"], "Expires": values.get("X-Amz-Expires", "")}
+    if "X-Amz-Security-Token" in values:
+        fields["Security-Token"] = values["X-Amz-Security-Token"]
+    return fields, values["X-Amz-Date"], [(k, v) for k, v in pairs if unquote(k) != "X-Amz-Signature"]
 
 
-def _parse_date(value: str) -> datetime:
+def _expires(value: str) -> int:
     try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return int(value) if value else 900
     except ValueError:
-        raise SigV4Error("IncompleteSignature", "Authorization header requires existence of either a "
-                                                "'X-Amz-Date' or a 'Date' header.") from None
+        raise SigV4Error("IncompleteSignature", "X-Amz-Expires should be a number") from None
+
+
+@lru_cache(maxsize=64)
+def _parse_date(value: str) -> float:
+    """Epoch seconds of an ISO 8601 basic timestamp (`20150830T123600Z`); requests signed in the same
+    second share the work."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
+        raise SigV4Error("IncompleteSignature", _NO_DATE)
+    try:
+        parts = (int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]),
+                 int(value[13:15]))
+        datetime(*parts)  # rejects month 13, day 32, …
+    except ValueError:
+        raise SigV4Error("IncompleteSignature", _NO_DATE) from None
+    return float(calendar.timegm(parts))
 
 
 def _amz(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _rfc3986(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote(unquote(text), safe="-_.~")
+
+
 def _canonical_query(pairs: list[tuple[str, str]]) -> str:
-    return "&".join(sorted(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in pairs))
+    """Each name and value decoded and re-encoded the RFC 3986 way, sorted by name then value."""
+    encoded = sorted((_rfc3986(k), _rfc3986(v)) for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
 
 
-def _header_values(req: HttpRequest, name: str) -> str:
-    return ",".join(" ".join(v.split()) for k, v in req.headers if k.lower() == name)
+def _canonical_headers(req: HttpRequest, signed: list[str]) -> str:
+    wanted: dict[str, list[str]] = {name: [] for name in signed}
+    for k, v in req.headers:
+        values = wanted.get(k.lower())
+        if values is not None:
+            values.append(" ".join(v.split()))
+    return "".join(f"{name}:{','.join(values)}\n" for name, values in wanted.items())
 
 
+@lru_cache(maxsize=256)
 def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    """Derived once per key and day (four HMACs saved per request)."""
     key = ("AWS4" + secret).encode()
     for part in (day, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()

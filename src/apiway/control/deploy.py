@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from apiway.model import ids
 from apiway.model.rest import ApiDefinition, Deployment, Stage, api_summary, has_methods, now
@@ -26,7 +27,9 @@ def new_deployment(definition: ApiDefinition, description: str | None = None) ->
 
 
 def stage_record(api_id: str, name: str, deployment_id: str, variables: dict[str, str],
-                 description: str | None = None, created: int | None = None) -> Stage:
+                 description: str | None = None, created: int | None = None,
+                 method_settings: dict[str, dict[str, Any]] | None = None, cache_size: str | None = None) -> Stage:
+    """A new stage; `cache_size` (GB, e.g. "0.5") enables its cache cluster."""
     stamp = now()
     stage: Stage = {
         "stageName": name,
@@ -34,10 +37,12 @@ def stage_record(api_id: str, name: str, deployment_id: str, variables: dict[str
         "deploymentId": deployment_id,
         "createdDate": created or stamp,
         "lastUpdatedDate": stamp,
-        "methodSettings": {},
-        "cacheClusterEnabled": False,
+        "methodSettings": copy.deepcopy(method_settings or {}),
+        "cacheClusterEnabled": cache_size is not None,
         "tracingEnabled": False,
     }
+    if cache_size is not None:
+        stage["cacheClusterSize"] = cache_size
     if variables:
         stage["variables"] = dict(variables)
     if description:

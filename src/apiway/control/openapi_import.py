@@ -6,6 +6,7 @@ names the place in the document (`paths./pets.get.x-amazon-apigateway-integratio
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -32,6 +33,9 @@ from apiway.runtime.templates import AWS_MACROS
 from apiway.vtl.engine import TemplateSyntaxError, compile_vtl
 
 X = "x-amazon-apigateway-"
+JSON = "application/json"
+# AWS stores references between models as absolute model URLs (recorded imports).
+MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
 OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
                   "head": "HEAD", "patch": "PATCH", X + "any-method": "ANY"}
 PARAM_LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
@@ -95,14 +99,21 @@ class _Importer:
         if info.get("version") is not None:
             rest_api["version"] = str(info["version"])
         self.root_extensions(doc, rest_api)
+        self.api_id = api_id
+        self.swagger = version == "2.0"
+        self.model_where: tuple[str, ...] = ("definitions",) if self.swagger else ("components", "schemas")
         definition: ApiDefinition = {
             "restApi": rest_api,
             "resources": {root_id: {"id": root_id, "path": "/"}},
             "gatewayResponses": self.gateway_responses(doc),
-            "models": self.models(doc, version),
+            "models": self.models(doc),
             "requestValidators": self.validators(doc),
             "authorizers": {},
         }
+        self.definition = definition
+        self.model_names = {m["name"] for m in definition["models"].values()}
+        self.validator_ids = {v["name"]: v["id"] for v in definition["requestValidators"].values()}
+        self.default_validator = self.validator_id(doc.get(X + "request-validator"), (X + "request-validator",))
         schemes = self.security_schemes(doc, version, definition)
         paths = self.expect(doc.get("paths") or {}, dict, ("paths",), "an object")
         by_path = {"/": definition["resources"][root_id]}
@@ -134,18 +145,17 @@ class _Importer:
             if str(source).upper() not in ("HEADER", "AUTHORIZER"):
                 raise self.fail((X + "api-key-source",), f"must be HEADER or AUTHORIZER, got {source!r}")
             api["apiKeySource"] = str(source).upper()
-        endpoint = doc.get(X + "endpoint-configuration")
+        endpoint, where = self.endpoint_extension(doc)
         if endpoint is not None:
-            self.expect(endpoint, dict, (X + "endpoint-configuration",), "an object")
-            types_ = self.expect(endpoint.get("types") or ["EDGE"], list, (X + "endpoint-configuration", "types"),
-                                 "a list")
+            self.expect(endpoint, dict, where, "an object")
+            types_ = self.expect(endpoint.get("types") or ["EDGE"], list, (*where, "types"), "a list")
             for i, t in enumerate(types_):
                 if t not in ("EDGE", "REGIONAL", "PRIVATE"):
-                    raise self.fail((X + "endpoint-configuration", "types", i), f"unknown endpoint type {t!r}")
+                    raise self.fail((*where, "types", i), f"unknown endpoint type {t!r}")
             api["endpointConfiguration"] = {"types": list(types_)}
             if endpoint.get("vpcEndpointIds"):
                 api["endpointConfiguration"]["vpcEndpointIds"] = list(self.expect(
-                    endpoint["vpcEndpointIds"], list, (X + "endpoint-configuration", "vpcEndpointIds"), "a list"))
+                    endpoint["vpcEndpointIds"], list, (*where, "vpcEndpointIds"), "a list"))
             api["disableExecuteApiEndpoint"] = bool(endpoint.get("disableExecuteApiEndpoint", False))
         policy = doc.get(X + "policy")
         if policy is not None:
@@ -156,6 +166,19 @@ class _Importer:
                 raise self.fail((X + "minimum-compression-size",),
                                 "Invalid minimum compression size, must be between 0 and 10485760")
             api["minimumCompressionSize"] = size
+
+    @staticmethod
+    def endpoint_extension(doc: dict) -> tuple[Any, tuple[Any, ...]]:
+        """The endpoint-configuration extension and where it sits: at the root (Swagger), or on a server
+        object, where OpenAPI 3 documents (AWS's exports among them) carry it."""
+        key = X + "endpoint-configuration"
+        if doc.get(key) is not None:
+            return doc[key], (key,)
+        servers = doc.get("servers")
+        for i, server in enumerate(servers if isinstance(servers, list) else ()):
+            if isinstance(server, dict) and server.get(key) is not None:
+                return server[key], ("servers", i, key)
+        return None, ()
 
     def gateway_responses(self, doc: dict) -> dict[str, Any]:
         key = X + "gateway-responses"
@@ -189,31 +212,71 @@ class _Importer:
             out[rtype] = response
         return out
 
-    def models(self, doc: dict, version: str) -> dict[str, Any]:
-        where = ("components", "schemas") if version.startswith("3.") else ("definitions",)
+    def models(self, doc: dict) -> dict[str, Any]:
+        where = self.model_where
         raw = doc.get(where[0]) or {}
         if len(where) == 2:
             raw = (raw.get("schemas") if isinstance(raw, dict) else None) or {}
         self.expect(raw, dict, where, "an object")
-        return {
-            name: {"id": ids.new_resource_id(), "name": name, "contentType": "application/json",
-                   "schema": self.json_text(schema, (*where, name))}
-            for name, schema in raw.items()
-        }
+        models = {}
+        for name, schema in raw.items():
+            if not isinstance(name, str):
+                raise self.fail((*where, name), f"model names must be strings, got {type(name).__name__}")
+            model = self.model_record(name, schema, (*where, name))
+            models[model["id"]] = model
+        return models
+
+    def model_record(self, name: str, schema: Any, where: tuple[Any, ...]) -> dict[str, Any]:
+        """A Model as AWS stores it: references to the document's schemas become model URLs."""
+        plain = orjson.loads(self.json_text(schema, where))  # JSON-safe and acyclic from here on
+        model = {"id": ids.new_resource_id(), "name": name, "contentType": JSON,
+                 "schema": orjson.dumps(self.model_urls(plain)).decode()}
+        if isinstance(plain, dict) and isinstance(plain.get("description"), str):
+            model["description"] = plain["description"]
+        return model
+
+    def model_urls(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: self.model_urls(v) for k, v in node.items()}
+            name = self.ref_model_name(node.get("$ref"))
+            if name is not None:
+                out["$ref"] = MODEL_URL.format(api_id=self.api_id, name=name)
+            return out
+        if isinstance(node, list):
+            return [self.model_urls(v) for v in node]
+        return node
+
+    def ref_model_name(self, ref: Any) -> str | None:
+        """`#/components/schemas/Pet` (or `#/definitions/Pet` in Swagger) → `Pet`; else None."""
+        prefix = "#/" + "/".join(self.model_where) + "/"
+        if isinstance(ref, str) and ref.startswith(prefix) and "/" not in ref[len(prefix):]:
+            return ref[len(prefix):].replace("~1", "/").replace("~0", "~")
+        return None
 
     def validators(self, doc: dict) -> dict[str, Any]:
+        """RequestValidators keyed by id like every other record; methods refer to them by id."""
         key = X + "request-validators"
         raw = doc.get(key) or {}
         self.expect(raw, dict, (key,), "an object")
+        out = {}
         for name, spec in raw.items():
+            if not isinstance(name, str):
+                raise self.fail((key, name), f"validator names must be strings, got {type(name).__name__}")
             if spec is not None:
                 self.expect(spec, dict, (key, name), "an object")
-        return {
-            name: {"id": ids.new_resource_id(), "name": name,
-                   "validateRequestBody": bool((spec or {}).get("validateRequestBody")),
-                   "validateRequestParameters": bool((spec or {}).get("validateRequestParameters"))}
-            for name, spec in raw.items()
-        }
+            validator_id = ids.new_id(6)
+            out[validator_id] = {"id": validator_id, "name": name,
+                                 "validateRequestBody": bool((spec or {}).get("validateRequestBody")),
+                                 "validateRequestParameters": bool((spec or {}).get("validateRequestParameters"))}
+        return out
+
+    def validator_id(self, name: Any, where: tuple[Any, ...]) -> str | None:
+        if name is None:
+            return None
+        if not isinstance(name, str) or name not in self.validator_ids:
+            raise self.fail(where, f"unknown request validator {name!r} (declare it under "
+                                   f"{X}request-validators)")
+        return self.validator_ids[name]
 
     def security_schemes(self, doc: dict, version: str, definition: ApiDefinition) -> dict[str, dict]:
         """Scheme name → what it means for a method: api key, or an authorizer (stored)."""
@@ -247,10 +310,11 @@ class _Importer:
                 definition["authorizers"][auth_id] = stored
                 schemes[name] = {"authorizationType": "COGNITO_USER_POOLS" if kind == "COGNITO_USER_POOLS"
                                  else "CUSTOM", "authorizerId": auth_id}
+            elif str(scheme.get(X + "authtype", "")).lower() == "awssigv4":
+                # SigV4 is written as an apiKey scheme on the Authorization header (AWS's exports)
+                schemes[name] = {"authorizationType": "AWS_IAM"}
             elif scheme.get("type") == "apiKey":
                 schemes[name] = {"apiKeyRequired": True}
-            elif str(scheme.get(X + "authtype", "")).lower() == "awssigv4":
-                schemes[name] = {"authorizationType": "AWS_IAM"}
         return schemes
 
     # -- paths -------------------------------------------------------------------------------------
@@ -305,12 +369,20 @@ class _Importer:
         auth = op.get(X + "auth")
         if isinstance(auth, dict) and str(auth.get("type", "")).upper() in ("AWS_IAM", "NONE"):
             method["authorizationType"] = str(auth["type"]).upper()
+        validator = (self.validator_id(op[X + "request-validator"], (*where, X + "request-validator"))
+                     if X + "request-validator" in op else self.default_validator)
+        if validator:
+            method["requestValidatorId"] = validator
         shared = self.expect(shared_params or [], list, (*where[:-1], "parameters"), "a list")
         own = self.expect(op.get("parameters") or [], list, (*where, "parameters"), "a list")
-        params = self.parameters([*shared, *own], where, doc)
-        if params:
-            method["requestParameters"] = params
-        responses = self.method_responses(op.get("responses") or {}, (*where, "responses"))
+        params = [self.resolved(p, (*where, "parameters", i), doc) for i, p in enumerate([*shared, *own])]
+        request_parameters = self.parameters(params, where)
+        if request_parameters:
+            method["requestParameters"] = request_parameters
+        request_models = self.request_models(op, params, where, doc)
+        if request_models:
+            method["requestModels"] = request_models
+        responses = self.method_responses(op, (*where, "responses"), doc)
         if responses:
             method["methodResponses"] = responses
         integration = op.get(X + "integration")
@@ -318,11 +390,15 @@ class _Importer:
             method["methodIntegration"] = self.integration(integration, (*where, X + "integration"))
         return method
 
-    def parameters(self, params: list, where: tuple[Any, ...], doc: dict) -> dict[str, bool]:
+    def resolved(self, node: Any, where: tuple[Any, ...], doc: dict) -> Any:
+        """A parameter, request body, response or header object, following one local `$ref`."""
+        if isinstance(node, dict) and "$ref" in node:
+            return self.resolve_ref(node["$ref"], where, doc)
+        return node
+
+    def parameters(self, params: list, where: tuple[Any, ...]) -> dict[str, bool]:
         out: dict[str, bool] = {}
         for i, param in enumerate(params):
-            if isinstance(param, dict) and "$ref" in param:
-                param = self.resolve_ref(param["$ref"], (*where, "parameters", i), doc)
             if not isinstance(param, dict):
                 raise self.fail((*where, "parameters", i), "a parameter must be an object")
             place = param.get("in")
@@ -343,19 +419,106 @@ class _Importer:
             node = node[part]
         return node
 
-    def method_responses(self, responses: Any, where: tuple[Any, ...]) -> dict[str, Any]:
-        self.expect(responses, dict, where, "an object")
+    # -- models of request and response bodies -----------------------------------------------------------
+    def request_models(self, op: dict, params: list, where: tuple[Any, ...], doc: dict) -> dict[str, str]:
+        """Content type → model name: OpenAPI 3's requestBody content, or Swagger's body parameter filed
+        under one of the operation's `consumes` types."""
+        if self.swagger:
+            for i, param in enumerate(params):
+                if param.get("in") == "body" and param.get("schema") is not None:
+                    name = self.schema_model(param["schema"], (*where, "parameters", i, "schema"))
+                    return {self.swagger_media_type(op, doc, "consumes", where): name} if name else {}
+            return {}
+        if op.get("requestBody") is None:
+            return {}
+        body = self.expect(self.resolved(op["requestBody"], (*where, "requestBody"), doc), dict,
+                           (*where, "requestBody"), "an object")
+        return self.content_models(body.get("content"), (*where, "requestBody", "content"))
+
+    def swagger_media_type(self, op: dict, doc: dict, key: str, where: tuple[Any, ...]) -> str:
+        """Swagger has one body schema per operation or response; like AWS's importer, file it under JSON
+        unless only other types are declared."""
+        declared, place = (op[key], (*where, key)) if key in op else (doc.get(key), (key,))
+        if declared is None:
+            return JSON
+        self.expect(declared, list, place, "a list of media types")
+        if not declared or JSON in declared:
+            return JSON
+        return self.expect(declared[0], str, (*place, 0), "a media type string")
+
+    def content_models(self, content: Any, where: tuple[Any, ...]) -> dict[str, str]:
+        if content is None:
+            return {}
+        self.expect(content, dict, where, "an object")
+        out: dict[str, str] = {}
+        for ctype, media in content.items():
+            if not isinstance(ctype, str):
+                raise self.fail((*where, ctype), f"media types must be strings, got {type(ctype).__name__}")
+            if media is None:
+                continue
+            self.expect(media, dict, (*where, ctype), "a media type object")
+            if media.get("schema") is not None:
+                name = self.schema_model(media["schema"], (*where, ctype, "schema"))
+                if name:
+                    out[ctype] = name
+        return out
+
+    def schema_model(self, schema: Any, where: tuple[Any, ...]) -> str | None:
+        """The model a body schema names; an inline schema becomes a model of its own, named like the
+        ones AWS's importer generates (`MODEL` and six hex digits, here a digest of the schema)."""
+        self.expect(schema, dict, where, "a schema object")
+        if not schema:
+            return None  # `{}` describes nothing to validate
+        name = self.ref_model_name(schema.get("$ref"))
+        if name is not None:
+            if name not in self.model_names:
+                raise self.fail((*where, "$ref"), f"$ref {schema['$ref']!r} points to nothing")
+            return name
+        text = self.json_text(schema, where)
+        name = "MODEL" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:6]
+        if name not in self.model_names:
+            model = self.model_record(name, schema, where)
+            self.definition["models"][model["id"]] = model
+            self.model_names.add(name)
+        return name
+
+    def method_responses(self, op: dict, where: tuple[Any, ...], doc: dict) -> dict[str, Any]:
+        responses = self.expect(op.get("responses") or {}, dict, where, "an object")
         out: dict[str, Any] = {}
         for code, spec in responses.items():
             code = str(code)
             if not STATUS_CODE_RE.match(code):
                 continue  # "default" and ranges have no MethodResponse equivalent
+            spec = self.resolved(spec, (*where, code), doc)
+            if spec is not None:
+                self.expect(spec, dict, (*where, code), "a response object")
             response: dict[str, Any] = {"statusCode": code}
-            headers = (spec or {}).get("headers") if isinstance(spec, dict) else None
-            if isinstance(headers, dict) and headers:
-                response["responseParameters"] = {f"method.response.header.{h}": False for h in headers}
+            headers = self.response_headers((spec or {}).get("headers"), (*where, code, "headers"), doc)
+            if headers:
+                response["responseParameters"] = headers
+            models = self.response_models(spec or {}, op, (*where, code), doc)
+            if models:
+                response["responseModels"] = models
             out[code] = response
         return out
+
+    def response_headers(self, headers: Any, where: tuple[Any, ...], doc: dict) -> dict[str, bool]:
+        """`method.response.header.X` → required, from each header object's `required` flag."""
+        if not isinstance(headers, dict):
+            return {}
+        out: dict[str, bool] = {}
+        for name, spec in headers.items():
+            spec = self.resolved(spec, (*where, name), doc)
+            out[f"method.response.header.{name}"] = bool(spec.get("required")) if isinstance(spec, dict) else False
+        return out
+
+    def response_models(self, spec: dict, op: dict, where: tuple[Any, ...], doc: dict) -> dict[str, str]:
+        if not self.swagger:
+            return self.content_models(spec.get("content"), (*where, "content"))
+        if spec.get("schema") is None:
+            return {}
+        name = self.schema_model(spec["schema"], (*where, "schema"))
+        return {self.swagger_media_type(op, doc, "produces", where[:-2]): name} if name else {}
 
     def integration(self, raw: Any, where: tuple[Any, ...]) -> Integration:
         self.expect(raw, dict, where, "an object")

@@ -50,7 +50,7 @@ def patches(params: dict[str, Any], operation: str, extra_errors: list[str] | No
     for item in raw:
         path = item.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
-            raise bad_request(f"Invalid patch path {path}")
+            raise bad_request(f"Invalid patch path {'null' if path is None else path}")  # AWS prints Java's null
         value = item.get("value")
         result.append(Patch(item["op"], path, None if value is None else str(value), item.get("from")))
     return result
@@ -72,3 +72,23 @@ def as_int(patch: Patch) -> int:
 
 def unsupported(patch: Patch) -> Exception:
     return bad_request(f"Invalid patch path {patch.path}")
+
+
+def op_not_supported(patch: Patch) -> Exception:
+    """AWS's wording (with its double space) when the path exists but not for this op."""
+    return bad_request(f"Invalid patch path  '{patch.path}' specified for op '{patch.op}'. "
+                       f"Please choose supported operations")
+
+
+def path_not_supported(patch: Patch, allowed: tuple[str, ...]) -> Exception:
+    return bad_request(f"Invalid patch path  '{patch.path}' specified for op '{patch.op}'. "
+                       f"Must be one of: [{', '.join(allowed)}]")
+
+
+def replace_field(patch: Patch, allowed: tuple[str, ...]) -> str:
+    """The field a `replace`-only patch targets (records whose PATCH accepts nothing else)."""
+    if patch.op != "replace":
+        raise op_not_supported(patch)
+    if patch.path not in allowed:
+        raise path_not_supported(patch, allowed)
+    return patch.path[1:]

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from apiway.control.errors import not_found
 from apiway.functions.base import ACCOUNT_ID, REGION
-from apiway.model.rest import ApiDefinition, Method, Resource, Stage
+from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
 from apiway.runtime.request import HttpResponse
 from apiway.store.base import Store
 
@@ -24,12 +24,23 @@ class RuntimeHooks(Protocol):
         """Compile in memory; raises DeployError naming what AWS would reject."""
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
-                          path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
-        """Run one method through the pipeline without deploying it."""
+                          path: str, query: str, headers: list[tuple[str, str]], body: bytes,
+                          failures: list[str] | None = None) -> HttpResponse:
+        """Run one method through the pipeline without deploying it; why a step failed is appended to
+        `failures` in execution-log wording."""
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None: ...
 
     def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None: ...
+
+    def access_changed(self) -> None:
+        """API keys, usage plans or their keys changed: drop whatever access data is cached."""
+
+    def domains_changed(self) -> None:
+        """Custom domain names or base path mappings changed: serve them (and their certificates) from now on."""
+
+    def flush_usage(self) -> None:
+        """Write the usage counted in memory to the store, before the store's usage is read or changed."""
 
 
 class ControlPlane:
@@ -46,6 +57,13 @@ class ControlPlane:
         definition = self.store.get_api(api_id)
         if definition is None:
             raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
+        return definition
+
+    def api_or(self, api_id: str, missing: Exception) -> ApiDefinition:
+        """The API, for calls where AWS words an unknown API as something else (the child's NotFound)."""
+        definition = self.store.get_api(api_id)
+        if definition is None:
+            raise missing
         return definition
 
     def save_api(self, definition: ApiDefinition) -> None:
@@ -70,6 +88,12 @@ class ControlPlane:
         if stage is None:
             raise not_found("Invalid Stage identifier specified")
         return stage
+
+    def deployment(self, api_id: str, deployment_id: str) -> tuple[Deployment, ApiDefinition]:
+        found = self.store.get_deployment(api_id, deployment_id)
+        if found is None:
+            raise not_found("Invalid Deployment identifier specified")
+        return found
 
     # -- account-level records (API keys, usage plans, domain names, …) -------------------------
 

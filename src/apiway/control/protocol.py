@@ -111,9 +111,10 @@ class ServiceModel:
             body = _json(req.body)
             if not isinstance(body, dict):
                 raise ControlError("SerializationException", "Request body must be a JSON object", 400)
-            for name in body_members:
-                if name in body and body[name] is not None:
-                    params[name] = body[name]
+            for name, member in body_members.items():
+                wire = member.get("locationName", name)  # e.g. PutIntegration's integrationHttpMethod is "httpMethod"
+                if body.get(wire) is not None:
+                    params[name] = body[wire]
         for name in shape.get("required", ()):
             if params.get(name) is None:
                 errors.append(f"Value null at '{_lower_first(op.name)}Input.{name}' failed to satisfy "

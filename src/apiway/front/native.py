@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import time
 import traceback
 from collections import deque
@@ -100,11 +101,12 @@ def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: s
 class _Server:
     """What the connections of one listening server share: the core, the clock, the Date header."""
 
-    __slots__ = ("clock", "connections", "date", "drained", "gateway", "loop", "shutting_down", "ticker")
+    __slots__ = ("clock", "connections", "date", "drained", "gateway", "loop", "scheme", "shutting_down", "ticker")
 
-    def __init__(self, gateway: Handler, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, gateway: Handler, loop: asyncio.AbstractEventLoop, scheme: str = "http") -> None:
         self.gateway = gateway
         self.loop = loop
+        self.scheme = scheme
         self.connections: set[_Connection] = set()
         self.shutting_down = False
         self.drained: asyncio.Future[None] | None = None
@@ -289,7 +291,7 @@ class _Connection(asyncio.Protocol):
         path, _, query = url.partition(b"?")
         version = parser.get_http_version()
         self._request = HttpRequest(method, path.decode("latin-1"), query.decode("latin-1"), self._headers, b"",
-                                    self.client_ip, "http", self.server_port, version)
+                                    self.client_ip, self._server.scheme, self.server_port, version)
         self._keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
         self.deadline = self._server.clock + HEAD_TIMEOUT
         length = self._content_length
@@ -472,17 +474,17 @@ def _head_size(method: str, url: bytes, headers: list[tuple[str, str]]) -> int:
 
 
 async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
-                       also: Sequence[tuple[Handler, str, int]] = ()) -> None:
+                       also: Sequence[tuple[Handler, str, int]] = (), tls: ssl.SSLContext | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or until cancelled), then stop accepting, give in-flight requests up to
     SHUTDOWN_GRACE seconds, close what is left and return. `also` lists more (handler, host, port)
-    listeners, e.g. the admin port."""
+    listeners, e.g. the admin port. With `tls` the gateway's port speaks HTTPS only."""
     loop = asyncio.get_running_loop()
     states: list[_Server] = []
     servers = []
-    for handler, h, p in ((gateway, host, port), *also):
-        state = _Server(handler, loop)
+    for handler, h, p, context in ((gateway, host, port, tls), *((*listener, None) for listener in also)):
+        state = _Server(handler, loop, "https" if context else "http")
         servers.append(await loop.create_server(lambda state=state: _Connection(state), h, p, backlog=BACKLOG,
-                                                reuse_address=True))
+                                                reuse_address=True, ssl=context))
         state.tick()  # before any connection is served: it sets the Date and starts the once-a-second timer
         states.append(state)
     stop: asyncio.Future[None] = loop.create_future()
@@ -508,12 +510,13 @@ async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callabl
 def run_native(
     gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
     cleanup: Callable[[], Awaitable[None]] | None = None, also: Sequence[tuple[Handler, str, int]] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve on a new uvloop loop; `ready` runs once listening, `cleanup` after the server stopped."""
 
     async def main() -> None:
         try:
-            await serve_native(gateway, host, port, ready=ready, also=also)
+            await serve_native(gateway, host, port, ready=ready, also=also, tls=tls)
         finally:
             if cleanup is not None:
                 await cleanup()

@@ -39,6 +39,7 @@ class Integration(TypedDict):
     httpMethod: NotRequired[str]
     uri: NotRequired[str]
     connectionType: NotRequired[str]
+    connectionId: NotRequired[str]
     credentials: NotRequired[str]
     requestParameters: NotRequired[dict[str, str]]
     requestTemplates: NotRequired[dict[str, str | None]]
@@ -113,6 +114,8 @@ class ApiDefinition(TypedDict):
     models: dict[str, dict[str, Any]]
     requestValidators: dict[str, dict[str, Any]]
     authorizers: dict[str, dict[str, Any]]
+    documentationParts: NotRequired[dict[str, dict[str, Any]]]  # by part id
+    documentationVersions: NotRequired[dict[str, dict[str, Any]]]  # by version name
 
 
 class Deployment(TypedDict):
@@ -134,6 +137,13 @@ class Stage(TypedDict):
     methodSettings: dict[str, dict[str, Any]]
     cacheClusterEnabled: bool
     tracingEnabled: bool
+    cacheClusterSize: NotRequired[str]
+    canarySettings: NotRequired[dict[str, Any]]
+    accessLogSettings: NotRequired[dict[str, str]]
+    documentationVersion: NotRequired[str]
+    clientCertificateId: NotRequired[str]
+    webAclArn: NotRequired[str]
+    tags: NotRequired[dict[str, str]]
 
 
 def now() -> int:

@@ -14,7 +14,8 @@ from apiway.integrations.http import HttpIntegration, HttpProxyIntegration
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
 from apiway.integrations.upstream import UpstreamPool
-from apiway.model.rest import ApiDefinition, Stage
+from apiway.model.rest import ApiDefinition, RestApi, Stage
+from apiway.runtime import cache
 from apiway.runtime.errors import ConfigurationError, DeployError
 from apiway.runtime.gateway_responses import CompiledGatewayResponse, compile_gateway_responses
 from apiway.runtime.guards import Guard, GuardSite, build_guards
@@ -54,20 +55,29 @@ class StageRuntime:
     account_id: str
     disable_execute_api_endpoint: bool
     plans: list[MethodPlan]  # every method, sorted by path, for listings
+    # A PRIVATE API's associated VPC endpoints (`endpointConfiguration.vpcEndpointIds`); None: not PRIVATE.
+    vpc_endpoint_ids: frozenset[str] | None = None
+    # Canary release: `canary` serves this share (0..1) of the stage's requests; `is_canary` marks it.
+    canary: StageRuntime | None = None
+    canary_share: float = 0.0
+    is_canary: bool = False
 
 
 @dataclass(slots=True)
 class CompileDeps:
     invoker: FunctionInvoker
     pool: UpstreamPool
-    # Project files fail at deploy time on an unknown function; APIs made through the control plane
-    # deploy like on AWS and answer 500 when such a method is called.
+    # Project files fail at deploy time on what AWS accepts and fails only when called (an unknown
+    # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
+    # plane deploy as on AWS and such a method answers 500.
     strict_functions: bool = True
     # Shared state the per-method checks use, owned by their modules (auth/, later state/): the
     # authorizer result cache, API keys and usage plans with their counters, IAM identities.
     authorizer_cache: Any = None
     access: Any = None
     identities: Any = None
+    throttles: Any = None  # state.buckets.Buckets: stage, method and account throttling
+    caches: Any = None  # runtime.cache.ResponseCaches: every stage's response cache
 
 
 def substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
@@ -110,7 +120,12 @@ def compile_integration(
     if kind in ("HTTP", "HTTP_PROXY"):
         resolved = dict(integration, uri=substitute_stage_variables(integration.get("uri") or "", stage_vars))
         cls = HttpProxyIntegration if kind == "HTTP_PROXY" else HttpIntegration
-        return cls(resolved, stage_vars, deps.pool, where)
+        try:
+            return cls(resolved, stage_vars, deps.pool, where)
+        except DeployError:
+            if deps.strict_functions:
+                raise
+            return _FailingIntegration("Invalid endpoint address")
     if kind in ("AWS", "AWS_PROXY"):
         uri = substitute_stage_variables(integration.get("uri") or "", stage_vars)
         m = _AWS_URI.match(uri)
@@ -145,14 +160,15 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
             integration = method.get("methodIntegration")
             if integration is None:
                 raise DeployError(f"{where}: No integration defined for method")
+            site = GuardSite(definition, stage, resource, verb, method, deps, where)
             plan = MethodPlan(
                 resource_id=resource["id"],
                 resource_path=resource["path"],
                 http_method=verb,
                 api_key_required=bool(method.get("apiKeyRequired")),
                 authorization_type=method.get("authorizationType", "NONE"),
-                integration=compile_integration(integration, variables, deps, where),
-                guards=build_guards(GuardSite(definition, stage, resource, verb, method, deps, where)),
+                integration=cache.wrap(compile_integration(integration, variables, deps, where), site),
+                guards=build_guards(site),
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)
@@ -168,4 +184,12 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
         account_id=ACCOUNT_ID,
         disable_execute_api_endpoint=bool(api.get("disableExecuteApiEndpoint")),
         plans=plans,
+        vpc_endpoint_ids=_private_endpoints(api),
     )
+
+
+def _private_endpoints(api: RestApi) -> frozenset[str] | None:
+    config = api.get("endpointConfiguration") or {}
+    if "PRIVATE" not in (config.get("types") or ()):
+        return None
+    return frozenset(config.get("vpcEndpointIds") or ())

@@ -13,6 +13,8 @@ class GatewayError(Exception):
     """
 
     __slots__ = ("message", "response_type", "status")
+    body_key = "message"  # the key of the default JSON body
+    error_type: str | None = None  # x-amzn-ErrorType when it differs from the response type's own
 
     def __init__(self, response_type: str, message: str | None = None, status: int | None = None) -> None:
         super().__init__(message or response_type)
@@ -45,6 +47,23 @@ class ConfigurationError(GatewayError):
     def __init__(self, log: str) -> None:
         super().__init__("API_CONFIGURATION_ERROR")
         self.log = log
+
+
+class AuthorizerConfigurationError(GatewayError):
+    """An authorizer cannot be run or answered unusably: 500 AUTHORIZER_CONFIGURATION_ERROR, `{"message": null}`."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__("AUTHORIZER_CONFIGURATION_ERROR")
+        self.log = log
+
+
+class AccessDenied(GatewayError):
+    """403 ACCESS_DENIED from a policy decision; AWS spells this body's key `Message`."""
+
+    body_key = "Message"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ACCESS_DENIED", message)
 
 
 class DeployError(Exception):

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Sequence
-from typing import Protocol
+from random import random
+from typing import Any, Protocol
 
 import orjson
 
 from apiway.observe.log import log
 from apiway.runtime import ids
 from apiway.runtime.compile import StageRuntime
+from apiway.runtime.domains import DomainRoutes, DomainTable
 from apiway.runtime.errors import GatewayError, MissingAuthenticationToken
 from apiway.runtime.gateway_responses import DEFAULT_GATEWAY_RESPONSES, CompiledGatewayResponse
 from apiway.runtime.invocation import Invocation
@@ -35,6 +37,7 @@ class Gateway:
 
     def __init__(self, extra_handlers: Sequence[ExtraHandler] = ()) -> None:
         self._apis: dict[str, dict[str, StageRuntime]] = {}
+        self.domains = DomainTable()
         self.extra_handlers = list(extra_handlers)
 
     def install(self, stages: list[StageRuntime]) -> None:
@@ -61,17 +64,28 @@ class Gateway:
     def stage(self, api_id: str, stage_name: str) -> StageRuntime | None:
         return (self._apis.get(api_id) or {}).get(stage_name)
 
-    def _resolve(self, req: HttpRequest) -> tuple[str, str] | None:
-        """(api id, path after the API) from host-style or path-style invoke URLs."""
+    def install_domains(self, table: DomainTable) -> None:
+        """Serve a new set of custom domains and base path mappings."""
+        self.domains = table
+
+    def _resolve(self, req: HttpRequest) -> tuple[str, str, str | None] | None:
+        """(api id, path after the API, VPC endpoint) from host-style or path-style invoke URLs or the forms
+        of AWS's private endpoints. The endpoint is None for the public forms, "" when a header names it."""
         host = req.header("host") or ""
         if ".execute-api." in host:
-            return host.split(".", 1)[0], req.path
+            label = host.split(".", 1)[0]
+            if "-" not in label:  # API ids never contain "-"; the private forms do
+                return label, req.path, None
+            return _private_host(req, label)
         if req.path.startswith("/restapis/"):
             api_id, _, rest = req.path[10:].partition("/")
             stage, _, rest = rest.partition("/")
             rest = "/" + rest
             if rest == _USER_REQUEST or rest.startswith(_USER_REQUEST + "/"):
-                return api_id, f"/{stage}{rest[len(_USER_REQUEST):]}"
+                return api_id, f"/{stage}{rest[len(_USER_REQUEST):]}", None
+        api_id = req.header("x-apigw-api-id")  # any host (a VPC endpoint's own name), the API named by header
+        if api_id:
+            return api_id, req.path, ""
         return None
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
@@ -81,6 +95,11 @@ class Gateway:
         if resolved is not None:
             stage_name = resolved[1].lstrip("/").partition("/")[0]
             stage = (self._apis.get(resolved[0]) or {}).get(stage_name)
+        elif self.domains and (routes := self.domains.lookup(req.header("host") or "")) is not None:
+            try:
+                stage = self._domain_target(req, routes)[0]
+            except GatewayError:
+                stage = None
         return gateway_response(GatewayError(response_type), req, stage, _request_id(req))
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
@@ -88,19 +107,30 @@ class Gateway:
         stage: StageRuntime | None = None
         try:
             resolved = self._resolve(req)
-            if resolved is None:
-                for extra in self.extra_handlers:  # only when no API is named: the API path pays nothing
-                    if extra.matches(req):
-                        return await extra.handle(req)
-                return _not_an_api(request_id)
-            api_id, api_path = resolved
-            stage_name, _, rest = api_path.lstrip("/").partition("/")
-            if not stage_name:
-                raise MissingAuthenticationToken()
-            stage = (self._apis.get(api_id) or {}).get(stage_name)
-            if stage is None:
-                raise GatewayError("INVALID_API_KEY", "Forbidden")  # AWS: unknown stage → 403 Forbidden
-            return await self._run(req, stage, "/" + rest if rest else "", request_id)
+            if resolved is not None:
+                api_id, api_path, vpce = resolved
+                stage_name, _, rest = api_path.lstrip("/").partition("/")
+                if not stage_name:
+                    raise MissingAuthenticationToken()
+                found = (self._apis.get(api_id) or {}).get(stage_name)
+                if found is None:
+                    raise _forbidden()  # AWS: unknown stage → 403 Forbidden
+                identity = None if found.vpc_endpoint_ids is None and vpce is None else _vpc_endpoint(req, found, vpce)
+                rest = "/" + rest if rest else ""
+                context_path = None
+            else:
+                routes = self.domains.lookup(req.header("host") or "") if self.domains else None
+                if routes is None:
+                    for extra in self.extra_handlers:  # only when no API is named: the API path pays nothing
+                        if extra.matches(req):
+                            return await extra.handle(req)
+                    return _not_an_api(request_id)
+                found, rest, identity = self._domain_target(req, routes)
+                context_path = req.path  # on a custom domain, $context.path is the path as sent
+            stage = found
+            if found.canary is not None and random() < found.canary_share:
+                stage = found.canary
+            return await self._run(req, stage, rest, request_id, context_path, identity)
         except GatewayError as err:
             return self._failed(err, req, stage, request_id)
         except Exception as exc:
@@ -117,15 +147,33 @@ class Gateway:
         except Exception as exc:
             return self._crashed(exc, req, stage, request_id)
 
+    def _domain_target(self, req: HttpRequest, routes: DomainRoutes) -> tuple[StageRuntime, str, dict[str, Any] | None]:
+        """(stage, path after base path and stage, private-endpoint identity) of a custom-domain request."""
+        matched = routes.match(req.path)
+        if matched is None:
+            raise _forbidden()  # AWS: no base path mapping matches → 403 Forbidden
+        mapping, rest = matched
+        stage_name = mapping.stage
+        if stage_name is None:  # a mapping without a stage leaves it to the path
+            stage_name, _, rest = rest.lstrip("/").partition("/")
+            rest = "/" + rest if rest else ""
+        found = self.stage(mapping.api_id, stage_name)
+        if found is None:
+            raise _forbidden()
+        return found, rest, None if found.vpc_endpoint_ids is None else _vpc_endpoint(req, found, None)
+
     @staticmethod
-    async def _run(req: HttpRequest, stage: StageRuntime, rest: str, request_id: str) -> HttpResponse:
+    async def _run(req: HttpRequest, stage: StageRuntime, rest: str, request_id: str, context_path: str | None = None,
+                   identity: dict[str, Any] | None = None) -> HttpResponse:
         if len(req.body) > MAX_PAYLOAD:
             raise GatewayError("REQUEST_TOO_LARGE")
         match = stage.router.match(rest or "/", req.method)
         if match is None:
             raise MissingAuthenticationToken()
         inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
-                         f"/{stage.stage_name}{rest}", request_id)
+                         context_path or f"/{stage.stage_name}{rest}", request_id)
+        if identity is not None:
+            inv.identity = identity
         for guard in match.target.guards:
             await guard(inv)
         response = await match.target.integration(inv)
@@ -144,6 +192,37 @@ class Gateway:
             error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
 
+
+
+def _forbidden() -> GatewayError:
+    return GatewayError("INVALID_API_KEY", "Forbidden")
+
+
+def _private_host(req: HttpRequest, label: str) -> tuple[str, str, str | None]:
+    """`{apiId}-{vpceId}.execute-api…` names the API and the VPC endpoint; a VPC endpoint's own name
+    (`vpce-….execute-api…`) needs the API in `x-apigw-api-id`."""
+    if label.startswith("vpce-"):
+        return req.header("x-apigw-api-id") or "", req.path, ""
+    api_id, _, vpce = label.partition("-")
+    return api_id, req.path, vpce
+
+
+def _vpc_endpoint(req: HttpRequest, stage: StageRuntime, vpce: str | None) -> dict[str, Any]:
+    """A PRIVATE API answers only requests that came through a VPC endpoint, and a VPC endpoint reaches
+    only PRIVATE APIs; AWS answers anything else 403 Forbidden. With no VPC here, the endpoint is named by
+    the `{apiId}-{vpceId}` host (which AWS creates only for the API's associated endpoints) or the
+    `x-amzn-vpce-id` header. It becomes `$context.identity.vpceId`, what `aws:SourceVpce` reads."""
+    allowed = stage.vpc_endpoint_ids
+    if allowed is None:
+        raise _forbidden()
+    if vpce:
+        if vpce not in allowed:
+            raise _forbidden()
+    else:
+        vpce = req.header("x-amzn-vpce-id")
+        if not vpce:
+            raise _forbidden()
+    return {"vpceId": vpce, "vpcId": req.header("x-amzn-vpc-id")}
 
 
 def _request_id(req: HttpRequest) -> str:
@@ -178,7 +257,7 @@ def gateway_response(
     status = err.status if err.status is not None and not customised else spec.status
     extended_id = ids.extended_request_id()
     if spec.template is None:
-        body = orjson.dumps({"message": message})
+        body = orjson.dumps({err.body_key: message})
     else:
         context = {
             "requestId": request_id,
@@ -190,6 +269,7 @@ def gateway_response(
                 "message": message,
                 "messageString": orjson.dumps(message).decode(),
                 "responseType": err.response_type,
+                "validationErrorString": getattr(err, "validation_error", None),  # request validation only
             },
         }
         variables = {"context": context, "stageVariables": (stage.variables if stage else None) or {}}
@@ -201,8 +281,9 @@ def gateway_response(
             headers.append((name, value))
     headers.append(("x-amzn-RequestId", request_id))
     headers.append(("x-amz-apigw-id", extended_id))
-    if spec.error_type:
-        headers.append(("x-amzn-ErrorType", spec.error_type))
+    error_type = err.error_type or spec.error_type
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
     return HttpResponse(status, headers, body)
 
 

@@ -5,6 +5,7 @@ none pays nothing per request. A check rejects by raising a GatewayError."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,18 +35,24 @@ Builder = Callable[[GuardSite], Guard | None]
 
 
 def build_guards(site: GuardSite) -> tuple[Guard, ...]:
-    from apiway.auth import api_keys, authorizers, iam, resource_policy
-    from apiway.runtime import validation
+    return tuple(guard for build in _builders() if (guard := build(site)) is not None)
 
-    builders: tuple[Builder, ...] = (
+
+@functools.cache
+def _builders() -> tuple[Builder, ...]:
+    # Imported on first use: the check modules import the runtime types this module is imported by.
+    from apiway.auth import api_keys, authorizers, iam, resource_policy
+    from apiway.runtime import throttling, validation
+
+    return (
         resource_policy.build_precheck,  # an explicit Deny rejects before any authorizer runs
         authorizers.build,  # CUSTOM (Lambda TOKEN / REQUEST) and COGNITO_USER_POOLS
         iam.build,  # AWS_IAM: SigV4 + identity policies
         resource_policy.build,  # the resource policy combined with the authorization result
         api_keys.build,  # apiKeyRequired: key, usage plan, plan throttle and quota
+        throttling.build,  # stage / method limits, then the account's
         validation.build,  # request validators: parameters, then body
     )
-    return tuple(guard for build in builders if (guard := build(site)) is not None)
 
 
 def no_guard(site: GuardSite) -> Any:

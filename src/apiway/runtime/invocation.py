@@ -95,7 +95,7 @@ class Invocation:
             "resourceId": self.plan.resource_id,
             "resourcePath": self.plan.resource_path,
             "stage": stage.stage_name,
-            "isCanaryRequest": False,
+            "isCanaryRequest": stage.is_canary,
         }
         if self.authorizer is not None:
             context["authorizer"] = self.authorizer

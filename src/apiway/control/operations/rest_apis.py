@@ -7,6 +7,8 @@ from typing import Any
 from apiway.control.documents import DocumentError, parse_text
 from apiway.control.errors import bad_request, validation
 from apiway.control.openapi_import import import_openapi
+from apiway.control.operations.documentation import parts_from_body
+from apiway.control.operations.models import default_models
 from apiway.control.paging import page
 from apiway.control.patch import Patch, as_bool, patches, unsupported
 from apiway.control.plane import ControlPlane
@@ -81,6 +83,7 @@ def create_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("description") == "":
         raise bad_request("Description cannot be an empty string")
     definition = new_definition(p["name"])
+    definition["models"] = default_models()  # Empty and Error, on created APIs only (recorded)
     api = definition["restApi"]
     if endpoint:
         api["endpointConfiguration"] = endpoint
@@ -245,6 +248,7 @@ def import_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     definition["restApi"].setdefault("endpointConfiguration", {"types": ["EDGE"]})
     definition["restApi"]["endpointConfiguration"].setdefault("ipAddressType", "ipv4")
     _check_warnings(definition, p)
+    definition["documentationParts"] = parts_from_body(p["body"])
     cp.save_api(definition)
     return dict(definition["restApi"])
 

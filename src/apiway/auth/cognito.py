@@ -1,0 +1,200 @@
+"""COGNITO_USER_POOLS authorizers: the JWT in the identity-source header is verified (RS256) against
+the signing keys of one of the authorizer's user pools, then checked against the method: an ID token
+without `authorizationScopes`, an access token carrying one of them with them. Any failure is 401.
+
+A pool's keys come from its JWKS document, fetched once off the event loop and again only for an
+unknown key id (at most every REFETCH_SECONDS). Verified tokens are cached for the authorizer's TTL
+(never past their `exp`); the per-method checks run on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+import orjson
+
+from apiway.runtime.errors import AuthorizerConfigurationError, DeployError, GatewayError
+
+if TYPE_CHECKING:
+    from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+    from apiway.runtime.invocation import Invocation
+
+REFETCH_SECONDS = 30.0
+FETCH_TIMEOUT_SECONDS = 5.0
+_POOL_ARN = re.compile(r"^arn:aws[\w-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool/([\w-]+_[0-9a-zA-Z]+)$")
+_DATE_CLAIMS = frozenset(("exp", "iat", "nbf"))
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(slots=True, frozen=True)
+class UserPoolSettings:
+    """Where a user pool's keys and tokens come from when it is not AWS's (the project file's `cognito:`)."""
+
+    jwks_url: str | None = None
+    issuer: str | None = None
+
+
+class UserPool:
+    __slots__ = ("_fetched_at", "_keys", "_lock", "issuer", "jwks_url")
+
+    def __init__(self, issuer: str, jwks_url: str) -> None:
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+        self._keys: dict[str, Any] = {}  # kid → public key
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> Any:
+        """The public key `kid`, or None; raises AuthorizerConfigurationError when the JWKS cannot be had."""
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        async with self._lock:  # one fetch at a time; waiters see its result
+            key = self._keys.get(kid)
+            if key is None and time.monotonic() - self._fetched_at >= REFETCH_SECONDS:
+                self._keys = await asyncio.to_thread(self._fetch)
+                self._fetched_at = time.monotonic()
+                key = self._keys.get(kid)
+        return key
+
+    def _fetch(self) -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(self.jwks_url, timeout=FETCH_TIMEOUT_SECONDS) as resp:
+                jwks = jwt.PyJWKSet.from_dict(orjson.loads(resp.read()))
+        except (OSError, ValueError, jwt.PyJWTError) as exc:
+            raise AuthorizerConfigurationError(f"cannot read the JWKS of {self.issuer} at {self.jwks_url}: "
+                                               f"{exc}") from None
+        return {k.key_id: k.key for k in jwks.keys if k.key_id}
+
+
+class UserPools:
+    """Every user pool authorizers name, shared across deployments so keys are fetched once."""
+
+    __slots__ = ("_pools", "settings")
+
+    def __init__(self) -> None:
+        self.settings: Mapping[str, UserPoolSettings] = {}
+        self._pools: dict[tuple[str, str], UserPool] = {}
+
+    def pool(self, provider_arn: str) -> UserPool:
+        """The pool of `arn:aws:cognito-idp:{region}:{account}:userpool/{poolId}`; ValueError if malformed."""
+        m = _POOL_ARN.match(provider_arn)
+        if m is None:
+            raise ValueError(f"not a Cognito user pool ARN: {provider_arn!r}")
+        region, pool_id = m.groups()
+        settings = self.settings.get(pool_id) or UserPoolSettings()
+        issuer = settings.issuer or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+        jwks_url = settings.jwks_url or f"{issuer}/.well-known/jwks.json"
+        pool = self._pools.get((issuer, jwks_url))
+        if pool is None:
+            pool = self._pools[(issuer, jwks_url)] = UserPool(issuer, jwks_url)
+        return pool
+
+
+@dataclass(slots=True, frozen=True)
+class VerifiedToken:
+    claims: dict[str, str]  # stringified, as `$context.authorizer.claims` shows them
+    token_use: Any
+    audience: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+
+class CognitoAuthorizer:
+    """The guard of one method."""
+
+    __slots__ = ("audience_re", "cache", "header", "pools", "required_scopes", "scope", "ttl")
+
+    def __init__(self, authorizer: Mapping[str, Any], method_scopes: list[str], cache: AuthorizerCache,
+                 scope: Scope, ttl: int, where: str) -> None:
+        source = str(authorizer.get("identitySource") or "")
+        if not source.startswith("method.request.header.") or "," in source:
+            raise DeployError(f"{where}: a Cognito authorizer's identitySource must be one "
+                              f"method.request.header.X, got {source!r}")
+        self.header = source.removeprefix("method.request.header.").lower()
+        try:
+            pools = [cache.user_pools.pool(arn) for arn in authorizer.get("providerARNs") or []]
+        except ValueError as exc:
+            raise DeployError(f"{where}: {exc}") from None
+        if not pools:
+            raise DeployError(f"{where}: a Cognito authorizer needs providerARNs")
+        self.pools = {p.issuer: p for p in pools}
+        expression = authorizer.get("identityValidationExpression")
+        try:
+            self.audience_re = re.compile(expression) if expression else None
+        except re.error as exc:
+            raise DeployError(f"{where}: identityValidationExpression is not a regular expression: {exc}") from None
+        self.required_scopes = frozenset(method_scopes)
+        self.ttl = ttl
+        self.cache = cache
+        self.scope = scope
+
+    async def __call__(self, inv: Invocation) -> None:
+        token = inv.request.header(self.header)
+        if not token:
+            raise GatewayError("UNAUTHORIZED")
+        if token[:7].lower() == "bearer ":
+            token = token[7:]
+        verified = self.cache.get(self.scope, token) if self.ttl else None
+        if verified is None:
+            verified, exp = await self._verify(token)
+            if self.ttl:
+                self.cache.put(self.scope, token, verified, min(self.ttl, exp - time.time()))
+        if self.required_scopes:
+            if verified.token_use != "access" or self.required_scopes.isdisjoint(verified.scopes):
+                raise GatewayError("UNAUTHORIZED")
+        elif verified.token_use != "id" or (
+            self.audience_re is not None and not any(self.audience_re.fullmatch(a) for a in verified.audience)
+        ):
+            raise GatewayError("UNAUTHORIZED")
+        inv.authorizer = {"claims": dict(verified.claims),
+                          "scopes": list(verified.scopes) if self.required_scopes else None}
+
+    async def _verify(self, token: str) -> tuple[VerifiedToken, float]:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise GatewayError("UNAUTHORIZED") from None
+        pool = self.pools.get(issuer) if isinstance(issuer, str) else None
+        key = await pool.key(kid) if pool is not None and isinstance(kid, str) else None
+        if key is None:
+            raise GatewayError("UNAUTHORIZED")
+        try:
+            claims = jwt.decode(token, key, algorithms=["RS256"], issuer=pool.issuer,
+                                options={"verify_aud": False, "require": ["exp", "iss"]})
+        except jwt.PyJWTError:
+            raise GatewayError("UNAUTHORIZED") from None
+        audience = claims.get("aud")
+        verified = VerifiedToken(
+            claims={name: claim_text(name, value) for name, value in claims.items()},
+            token_use=claims.get("token_use"),
+            audience=tuple(a for a in (audience if isinstance(audience, list) else [audience]) if isinstance(a, str)),
+            scopes=tuple(str(claims.get("scope") or "").split()),
+        )
+        return verified, float(claims["exp"])
+
+
+def claim_text(name: str, value: Any) -> str:
+    """A claim as AWS's (Java) authorizer renders it: dates like `Fri Jul 29 18:52:53 UTC 2016`,
+    booleans `true`, lists `[a, b]`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if name in _DATE_CLAIMS and isinstance(value, int | float):
+        t = time.gmtime(value)
+        return (f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:"
+                f"{t.tm_sec:02d} UTC {t.tm_year}")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(claim_text("", v) for v in value) + "]"
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return "null" if value is None else str(value)

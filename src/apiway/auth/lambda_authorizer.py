@@ -1,0 +1,166 @@
+"""CUSTOM authorizers: a Lambda function of type TOKEN (one header) or REQUEST (the request's
+parameters) answers a principal, an IAM policy and a context; the policy is evaluated against the
+request's method ARN.
+
+Results are cached per identity-source values for `authorizerResultTtlInSeconds` (default 300, 0 turns
+caching off). The whole answer is cached, so a cached policy is evaluated against each new method ARN,
+as AWS does: a policy that allowed only `GET/pets` denies `GET/orders` from the cache.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
+from apiway.functions.base import FunctionInvoker
+from apiway.integrations.lambda_proxy import build_event
+from apiway.runtime.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
+from apiway.runtime.mapping import Getter, compile_source
+
+if TYPE_CHECKING:
+    from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+    from apiway.runtime.invocation import Invocation
+
+IMPLICIT_DENY = "User is not authorized to access this resource"
+EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
+_UNAUTHORIZED = "Unauthorized"  # the error message a function raises to answer 401
+_REQUEST_SOURCES = ("method.request.header.", "method.request.querystring.", "stageVariables.", "context.")
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorizerResult:
+    """A function's valid answer, as cached."""
+
+    policy: Policy
+    context: dict[str, Any]  # `context` values plus principalId: `$context.authorizer.*`
+    usage_identifier_key: str | None
+
+
+def parse_output(payload: bytes) -> AuthorizerResult:
+    """Validate the function's answer; anything unusable is AUTHORIZER_CONFIGURATION_ERROR."""
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise AuthorizerConfigurationError("authorizer response is not JSON") from None
+    if not isinstance(doc, dict):
+        raise AuthorizerConfigurationError("authorizer response is not a JSON object")
+    principal = doc.get("principalId")
+    if isinstance(principal, bool) or not isinstance(principal, str | int | float):
+        raise AuthorizerConfigurationError("authorizer response has no principalId")
+    policy_document = doc.get("policyDocument")
+    if not isinstance(policy_document, dict):
+        raise AuthorizerConfigurationError("authorizer response has no policyDocument object")
+    try:
+        policy = compile_document(policy_document)
+    except PolicyError as exc:
+        raise AuthorizerConfigurationError(f"authorizer response has an invalid policyDocument: {exc}") from None
+    context = doc.get("context") or {}
+    if not isinstance(context, dict) or any(isinstance(v, dict | list) for v in context.values()):
+        raise AuthorizerConfigurationError("authorizer context values must be strings, numbers or booleans")
+    usage_key = doc.get("usageIdentifierKey")
+    return AuthorizerResult(policy, {**context, "principalId": str(principal)},
+                            usage_key if isinstance(usage_key, str) else None)
+
+
+class LambdaAuthorizer:
+    """The guard of one method."""
+
+    __slots__ = ("api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
+                 "scope", "token_re", "ttl")
+
+    def __init__(self, authorizer: Mapping[str, Any], function: str, invoker: FunctionInvoker,
+                 cache: AuthorizerCache, scope: Scope, ttl: int, arn_prefix: str, stage_variables: dict[str, str],
+                 api_key_source: bool, where: str) -> None:
+        self.function = function
+        self.invoker = invoker
+        self.cache = cache
+        self.scope = scope
+        self.arn_prefix = arn_prefix  # arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/
+        self.api_key_source = api_key_source  # apiKeySource AUTHORIZER: usageIdentifierKey is the API key
+        self.ttl = ttl
+        sources = [s.strip() for s in str(authorizer.get("identitySource") or "").split(",") if s.strip()]
+        self.header: str | None = None
+        self.token_re: re.Pattern[str] | None = None
+        self.request_sources: tuple[Getter, ...] = ()
+        if authorizer.get("type") == "TOKEN":
+            if len(sources) != 1 or not sources[0].startswith("method.request.header."):
+                raise DeployError(f"{where}: a TOKEN authorizer's identitySource must be one "
+                                  f"method.request.header.X, got {authorizer.get('identitySource')!r}")
+            self.header = sources[0].removeprefix("method.request.header.").lower()
+            expression = authorizer.get("identityValidationExpression")
+            try:
+                self.token_re = re.compile(expression) if expression else None
+            except re.error as exc:
+                raise DeployError(f"{where}: identityValidationExpression is not a regular expression: "
+                                  f"{exc}") from None
+            return
+        for source in sources:
+            if not source.startswith(_REQUEST_SOURCES):
+                raise DeployError(f"{where}: identity sources are method.request.header.X, "
+                                  f"method.request.querystring.X, stageVariables.X or context.X, got {source!r}")
+        if self.ttl and not sources:
+            raise DeployError(f"{where}: a REQUEST authorizer needs an identitySource while its results are "
+                              f"cached (authorizerResultTtlInSeconds > 0)")
+        self.request_sources = tuple(compile_source(s, stage_variables, where) for s in sources)
+
+    async def __call__(self, inv: Invocation) -> None:
+        identity = self._identity(inv)
+        method_arn = self.arn_prefix + inv.request.method + inv.path
+        result = self.cache.get(self.scope, identity) if self.ttl else None
+        latency = 0
+        if result is None:
+            started = time.monotonic()
+            result = await self._invoke(inv, method_arn)
+            latency = int((time.monotonic() - started) * 1000)
+            if self.ttl:
+                self.cache.put(self.scope, identity, result, self.ttl)
+        decision = result.policy.evaluate(INVOKE, method_arn)
+        if decision != "Allow":
+            raise AccessDenied(EXPLICIT_DENY if decision == "Deny" else IMPLICIT_DENY)
+        inv.authorizer = {**result.context, "integrationLatency": latency}
+        if self.api_key_source and result.usage_identifier_key is not None:
+            inv.identity = {**(inv.identity or {}), "apiKey": result.usage_identifier_key}
+
+    def _identity(self, inv: Invocation) -> Any:
+        """The cache key: the token, or every identity source's value; a missing one is 401 without
+        invoking the function (for REQUEST authorizers only while caching, as AWS documents)."""
+        if self.header is not None:
+            token = inv.request.header(self.header)
+            if not token or (self.token_re is not None and self.token_re.fullmatch(token) is None):
+                raise GatewayError("UNAUTHORIZED")
+            return token
+        if not self.ttl:
+            return None
+        values = tuple(get(inv) for get in self.request_sources)
+        if not all(values):
+            raise GatewayError("UNAUTHORIZED")
+        return values
+
+    async def _invoke(self, inv: Invocation, method_arn: str) -> AuthorizerResult:
+        if self.header is not None:
+            event: dict[str, Any] = {"type": "TOKEN", "authorizationToken": inv.request.header(self.header),
+                                     "methodArn": method_arn}
+        else:
+            request = build_event(inv)
+            del request["body"], request["isBase64Encoded"]
+            event = {"type": "REQUEST", "methodArn": method_arn, **request}
+        try:
+            result = await self.invoker.invoke(self.function, event, inv.request_id)
+        except GatewayError as exc:  # the function could not be invoked at all (e.g. throttled)
+            raise AuthorizerConfigurationError(f"authorizer {self.function}: {getattr(exc, 'log', exc)}") from None
+        if result.function_error:
+            try:
+                message = orjson.loads(result.payload).get("errorMessage")
+            except (orjson.JSONDecodeError, AttributeError):
+                message = None
+            if message == _UNAUTHORIZED:
+                raise GatewayError("UNAUTHORIZED")
+            raise AuthorizerConfigurationError(f"authorizer {self.function} failed: "
+                                               f"{result.payload[:500].decode('utf-8', 'replace')}")
+        return parse_output(result.payload)

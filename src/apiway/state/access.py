@@ -1,0 +1,210 @@
+"""What the gateway knows of API keys and usage plans (spec §1.11, §7.3-7.4): for each API stage, the
+enabled keys of the usage plans bound to it, by key value, with their plan's throttles and quota.
+
+Rebuilt from the store at start and whenever the control plane changes a key, a plan, a plan key or
+usage (`reload`). Stages hold on to their `StageAccess` across rebuilds, so a compiled method keeps
+seeing the current keys without being recompiled.
+
+Quota counters live here, not in the store, so the per-request check-and-count is a few attribute
+operations on the event loop: requests are never interleaved inside it, so a quota runs out exactly
+at its limit however many clients race. Counts reach the store's usage records (control/usage.py)
+within `FLUSH_DELAY` seconds, before every rebuild and at shutdown (`flush`), so they survive a
+restart and GetUsage reports them; a rebuild reads every counter back from the store, which is how
+UpdateUsage changes what the gateway admits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from apiway.control import usage
+from apiway.control.operations.tags import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
+from apiway.state.buckets import Buckets, TokenBucket
+from apiway.store.base import Store
+
+FLUSH_DELAY = 1.0  # seconds a count may wait before it is written
+UNLIMITED = 1 << 62  # the `left` of a plan without a quota: usage is counted, nothing is refused
+ALL_METHODS = "/*/*"
+_DAY_MS = 86_400_000
+_EPOCH = date(1970, 1, 1)
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Quota:
+    """One key's quota under one plan, shared by every stage of the plan: what is left in the current
+    period and the requests of the current UTC day not yet written to the store."""
+
+    __slots__ = ("day", "day_end_ms", "key_id", "left", "limit", "period", "plan_id", "unsaved")
+
+    def __init__(self, plan_id: str, key_id: str, quota: dict[str, Any] | None, day: date, left: int) -> None:
+        self.plan_id = plan_id
+        self.key_id = key_id
+        self.limit = quota["limit"] if quota else UNLIMITED
+        self.period = quota["period"] if quota else "DAY"
+        self.left = left if quota else UNLIMITED
+        self.day = day
+        self.day_end_ms = ((day - _EPOCH).days + 1) * _DAY_MS
+        self.unsaved = 0
+
+    def next_day(self, now_ms: int) -> None:
+        """Move to the UTC day of `now_ms`; a new period starts with the whole limit (the offset only
+        ever applies to the plan's first period, which has begun before any counter exists)."""
+        day = _EPOCH + timedelta(days=now_ms // _DAY_MS)
+        if usage.period_start(day, self.period) != usage.period_start(self.day, self.period):
+            self.left = self.limit
+        self.day = day
+        self.day_end_ms = (now_ms // _DAY_MS + 1) * _DAY_MS
+
+
+class Grant:
+    """An enabled key's admission to one API stage through its usage plan."""
+
+    __slots__ = ("buckets", "key_id", "method_throttles", "plan_id", "quota", "throttle")
+
+    def __init__(self, key: dict[str, Any], plan: dict[str, Any], api_stage: dict[str, Any], quota: Quota) -> None:
+        self.key_id: str = key["id"]
+        self.plan_id: str = plan["id"]
+        self.quota = quota
+        self.throttle = _limits(plan.get("throttle"))
+        self.method_throttles = {k: _limits(v) for k, v in (api_stage.get("throttle") or {}).items()}  # `/pets/GET`
+        self.buckets: dict[str, TokenBucket | None] = {}  # method key → its bucket, resolved on first use
+
+
+class StageAccess:
+    """The keys admitted to one API stage, by key value."""
+
+    __slots__ = ("api_id", "grants", "stage_name")
+
+    def __init__(self, api_id: str, stage_name: str) -> None:
+        self.api_id = api_id
+        self.stage_name = stage_name
+        self.grants: dict[str, Grant] = {}
+
+
+class AccessState:
+    def __init__(self, buckets: Buckets, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.buckets = buckets
+        self.clock_ms = clock_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
+        self.store: Store | None = None
+        self._stages: dict[tuple[str, str], StageAccess] = {}
+        self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant
+        self._dirty: list[Quota] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def stage(self, api_id: str, stage_name: str) -> StageAccess:
+        """The stage's view, kept for the life of the process and refilled by every rebuild."""
+        found = self._stages.get((api_id, stage_name))
+        if found is None:
+            found = self._stages[(api_id, stage_name)] = StageAccess(api_id, stage_name)
+            found.grants = self._bindings.get((api_id, stage_name), {})
+        return found
+
+    def load(self, store: Store) -> None:
+        self.store = store
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild from the store: counts not yet written are written first (those of a key that left
+        its plan are dropped with the key's usage records), then every counter is read back."""
+        store = self.store
+        if store is None:
+            return
+        links = [(link["usagePlanId"], link["keyId"]) for link in store.list_records(USAGE_PLAN_KEY)]
+        linked = set(links)
+        self._dirty = [q for q in self._dirty if (q.plan_id, q.key_id) in linked]
+        self.flush()
+        keys = {key["id"]: key for key in store.list_records(API_KEY)}
+        plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
+        today = _EPOCH + timedelta(days=self.clock_ms() // _DAY_MS)
+        self._bindings = {}
+        for plan_id, key_id in sorted(links):  # a key in two plans of one stage: the first plan wins
+            key, plan = keys.get(key_id), plans.get(plan_id)
+            if key is None or plan is None or not key.get("enabled"):
+                continue
+            quota = _read_quota(store, plan, key_id, today)
+            for api_stage in plan["apiStages"]:
+                grants = self._bindings.setdefault((api_stage["apiId"], api_stage["stage"]), {})
+                grants.setdefault(key["value"], Grant(key, plan, api_stage, quota))
+        for where, stage in self._stages.items():
+            stage.grants = self._bindings.get(where, {})
+
+    # -- per request ------------------------------------------------------------------------------
+
+    def method_bucket(self, grant: Grant, stage: StageAccess, method: str) -> TokenBucket | None:
+        """The bucket a grant's requests to `method` take from: the plan's limits for that method (or
+        its `/*/*` limits, each method a bucket of its own) for this key, else the plan's throttle
+        for this key across all its stages, else none. Resolved once per grant and method."""
+        limits = grant.method_throttles.get(method) or grant.method_throttles.get(ALL_METHODS)
+        if limits is not None:
+            key: tuple[str, ...] = ("plan", grant.plan_id, grant.key_id, stage.api_id, stage.stage_name, method)
+        else:
+            limits, key = grant.throttle, ("plan", grant.plan_id, grant.key_id)
+        bucket = None if limits is None else self.buckets.bucket(key, *limits)
+        grant.buckets[method] = bucket
+        return bucket
+
+    def count(self, quota: Quota, now_ms: int) -> bool:
+        """Count one request against the quota at `now_ms`; False, counting nothing, when none is left."""
+        if now_ms >= quota.day_end_ms:
+            if quota.unsaved:
+                self.flush()  # the finished day's counts go to that day's record
+            quota.next_day(now_ms)
+        if quota.left <= 0:
+            return False
+        quota.left -= 1
+        if not quota.unsaved:
+            self._dirty.append(quota)
+            if self._timer is None:
+                self._schedule()
+        quota.unsaved += 1
+        return True
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # counted outside the server (tools, tests): written by an explicit flush()
+            return
+        self._timer = loop.call_later(FLUSH_DELAY, self.flush)
+
+    # -- persistence --------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every count not yet written to the store's usage records, in one transaction."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        dirty, self._dirty = self._dirty, []
+        if not dirty or self.store is None:
+            return
+        try:
+            with self.store.transaction():
+                for quota in dirty:
+                    usage.record_use(self.store, quota.plan_id, quota.key_id, quota.day.isoformat(), quota.unsaved)
+        except Exception:
+            self._dirty = dirty + self._dirty  # nothing was written: the next flush tries again
+            raise
+        for quota in dirty:
+            quota.unsaved = 0
+
+
+def _limits(throttle: dict[str, Any] | None) -> tuple[float, int] | None:
+    """(rate, burst) of ThrottleSettings; a negative limit means none (as stage throttling reads it)."""
+    if not throttle:
+        return None
+    rate, burst = float(throttle.get("rateLimit") or 0), int(throttle.get("burstLimit") or 0)
+    return None if rate < 0 or burst < 0 else (rate, burst)
+
+
+def _read_quota(store: Store, plan: dict[str, Any], key_id: str, today: date) -> Quota:
+    quota = plan.get("quota")
+    created = plan.get("_createdDay")
+    left = usage.remaining(store, plan["id"], key_id, today.isoformat(), quota,
+                           date.fromisoformat(created) if created else None) if quota else UNLIMITED
+    return Quota(plan["id"], key_id, quota, today, left)

@@ -1,0 +1,356 @@
+"""The gateway's view of API keys and usage plans (spec §1.11, §7.2-7.4) on a real SQLite store with an
+injected clock: which keys a stage admits, quota periods aligned to UTC days, weeks (from Sunday) and
+months with the first period's offset, counters that reach the store and are read back on a rebuild,
+and the API-key guard's order of checks on a compiled stage."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from apiway.control import usage
+from apiway.control.deploy import stage_record
+from apiway.control.operations.tags import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
+from apiway.runtime.compile import CompileDeps, compile_stage
+from apiway.runtime.errors import GatewayError
+from apiway.runtime.invocation import Invocation
+from apiway.runtime.request import HttpRequest
+from apiway.state import access
+from apiway.state.access import UNLIMITED, AccessState, Grant
+from apiway.state.buckets import Buckets
+from apiway.store.sqlite import SqliteStore
+
+API, STAGE = "api1", "prod"
+VALUE = "a" * 20
+
+
+def ms(when: str) -> int:
+    """Epoch milliseconds of an ISO UTC time, `2024-05-01T12:00`."""
+    return int(datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "state.db")
+
+
+def put_key(store: SqliteStore, key_id: str = "k1", value: str = VALUE, enabled: bool = True) -> None:
+    store.put_record(API_KEY, key_id, {"id": key_id, "value": value, "enabled": enabled})
+
+
+def put_plan(store: SqliteStore, plan_id: str = "p1", stages: list[dict] | None = None, created: str = "2024-05-01",
+             **settings: object) -> None:
+    plan = {"id": plan_id, "name": plan_id, "apiStages": stages if stages is not None else [{"apiId": API,
+                                                                                                "stage": STAGE}],
+            "_createdDay": created, **settings}
+    store.put_record(USAGE_PLAN, plan_id, plan)
+
+
+def link(store: SqliteStore, plan_id: str = "p1", key_id: str = "k1") -> None:
+    store.put_record(USAGE_PLAN_KEY, f"{plan_id}/{key_id}", {"usagePlanId": plan_id, "keyId": key_id})
+
+
+def loaded(store: SqliteStore, when: str) -> AccessState:
+    """The state as loaded at `when`; later counts carry their own times."""
+    state = AccessState(Buckets(), lambda: ms(when))
+    state.load(store)
+    return state
+
+
+def grant(state: AccessState, value: str = VALUE, api: str = API, stage: str = STAGE) -> Grant | None:
+    return state.stage(api, stage).grants.get(value)
+
+
+def admitted(state: AccessState, when: str, n: int) -> int:
+    found = grant(state)
+    assert found is not None
+    return sum(state.count(found.quota, ms(when)) for _ in range(n))
+
+
+# -- which keys a stage admits ------------------------------------------------------------------------
+
+
+def test_only_enabled_keys_of_plans_bound_to_the_stage_are_admitted(store):
+    put_key(store, "k1", VALUE)
+    put_key(store, "k2", "b" * 20, enabled=False)
+    put_key(store, "k3", "c" * 20)  # in no plan
+    put_key(store, "k4", "d" * 20)  # in a plan of another stage
+    put_plan(store, "p1")
+    put_plan(store, "p2", [{"apiId": API, "stage": "dev"}])
+    link(store, "p1", "k1")
+    link(store, "p1", "k2")
+    link(store, "p2", "k4")
+    state = loaded(store, "2024-05-02T10:00")
+    assert set(state.stage(API, STAGE).grants) == {VALUE}
+    assert set(state.stage(API, "dev").grants) == {"d" * 20}
+    assert state.stage("other", STAGE).grants == {}
+    found = grant(state)
+    assert found is not None and (found.key_id, found.plan_id) == ("k1", "p1")
+
+
+def test_a_stage_keeps_its_view_across_rebuilds(store):
+    """A compiled method holds its StageAccess: a rebuild must refill that very object."""
+    put_key(store)
+    put_plan(store)
+    state = loaded(store, "2024-05-02T10:00")
+    view = state.stage(API, STAGE)
+    assert view.grants == {}
+    link(store)
+    state.reload()
+    assert state.stage(API, STAGE) is view and set(view.grants) == {VALUE}
+    store.put_record(API_KEY, "k1", {"id": "k1", "value": VALUE, "enabled": False})
+    state.reload()
+    assert view.grants == {}
+
+
+def test_one_quota_is_shared_by_every_stage_of_the_plan(store):
+    put_key(store)
+    put_plan(store, stages=[{"apiId": API, "stage": STAGE}, {"apiId": "api2", "stage": "dev"}],
+             quota={"limit": 5, "offset": 0, "period": "DAY"})
+    link(store)
+    state = loaded(store, "2024-05-02T10:00")
+    a, b = grant(state), grant(state, api="api2", stage="dev")
+    assert a is not None and b is not None and a.quota is b.quota and a is not b
+
+
+# -- quota periods ----------------------------------------------------------------------------------------
+
+
+def quota_plan(store: SqliteStore, period: str, limit: int = 3, offset: int = 0, created: str = "2024-04-01") -> None:
+    put_key(store)
+    put_plan(store, quota={"limit": limit, "offset": offset, "period": period}, created=created)
+    link(store)
+
+
+def test_a_daily_quota_runs_out_at_its_limit_and_comes_back_at_utc_midnight(store):
+    quota_plan(store, "DAY")
+    state = loaded(store, "2024-05-02T10:00")
+    assert admitted(state, "2024-05-02T10:00", 5) == 3
+    assert admitted(state, "2024-05-02T23:59:59.999", 1) == 0
+    assert admitted(state, "2024-05-03T00:00", 5) == 3
+
+
+def test_a_weekly_quota_starts_on_sunday_utc(store):
+    quota_plan(store, "WEEK")
+    state = loaded(store, "2024-05-01T10:00")  # a Wednesday
+    assert admitted(state, "2024-05-01T10:00", 2) == 2
+    assert admitted(state, "2024-05-04T23:00", 5) == 1  # Saturday: same week
+    assert admitted(state, "2024-05-05T00:00", 5) == 3  # Sunday: a new week
+
+
+def test_a_monthly_quota_resets_on_the_first(store):
+    quota_plan(store, "MONTH")
+    state = loaded(store, "2024-05-30T10:00")
+    assert admitted(state, "2024-05-30T10:00", 2) == 2
+    assert admitted(state, "2024-05-31T23:00", 5) == 1
+    assert admitted(state, "2024-06-01T00:00", 5) == 3
+
+
+def test_the_offset_is_spent_in_the_plans_first_period_only(store):
+    """§7.4 (current API reference): the offset is subtracted from the limit in the initial period."""
+    quota_plan(store, "WEEK", limit=5, offset=2, created="2024-05-01")
+    state = loaded(store, "2024-05-02T10:00")
+    assert admitted(state, "2024-05-02T10:00", 9) == 3
+    assert admitted(state, "2024-05-05T00:00", 9) == 5
+
+
+def test_without_a_quota_usage_is_counted_and_nothing_refused(store):
+    put_key(store)
+    put_plan(store)
+    link(store)
+    state = loaded(store, "2024-05-02T10:00")
+    assert admitted(state, "2024-05-02T10:00", 50) == 50
+    found = grant(state)
+    assert found is not None and found.quota.left == UNLIMITED - 50
+    state.flush()
+    assert usage.usage(store, "p1", "k1", "2024-05-02") == 50
+
+
+# -- counters in the store --------------------------------------------------------------------------------
+
+
+def test_counts_reach_the_store_and_a_restart_reads_them_back(store):
+    quota_plan(store, "MONTH", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+    assert admitted(state, "2024-05-02T10:00", 4) == 4
+    assert usage.usage(store, "p1", "k1", "2024-05-02") == 0  # not written yet
+    state.flush()
+    assert usage.usage(store, "p1", "k1", "2024-05-02") == 4
+    restarted = loaded(store, "2024-05-03T10:00")
+    assert admitted(restarted, "2024-05-03T10:00", 10) == 6
+
+
+def test_counts_are_written_behind_by_the_event_loop(store, monkeypatch):
+    monkeypatch.setattr(access, "FLUSH_DELAY", 0.05)
+    quota_plan(store, "DAY", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+
+    async def serve() -> list[int]:
+        admitted(state, "2024-05-02T10:00", 3)
+        seen = [usage.usage(store, "p1", "k1", "2024-05-02")]
+        await asyncio.sleep(0.2)
+        seen.append(usage.usage(store, "p1", "k1", "2024-05-02"))
+        admitted(state, "2024-05-02T10:01", 2)  # a new round of counts schedules a new write
+        await asyncio.sleep(0.2)
+        return [*seen, usage.usage(store, "p1", "k1", "2024-05-02")]
+
+    assert asyncio.run(serve()) == [0, 3, 5]
+
+
+def test_each_days_counts_go_to_that_days_record(store):
+    quota_plan(store, "WEEK", limit=10)
+    state = loaded(store, "2024-05-01T10:00")
+    admitted(state, "2024-05-01T23:00", 2)
+    admitted(state, "2024-05-02T01:00", 3)
+    state.flush()
+    assert [usage.usage(store, "p1", "k1", d) for d in ("2024-05-01", "2024-05-02")] == [2, 3]
+    assert usage.remaining(store, "p1", "k1", "2024-05-02", {"limit": 10, "offset": 0, "period": "WEEK"}) == 5
+
+
+def test_a_rebuild_writes_pending_counts_then_reads_a_new_remaining(store):
+    """UpdateUsage: the control plane flushes, sets `remaining` in the store, then the rebuild reads it."""
+    quota_plan(store, "DAY", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+    admitted(state, "2024-05-02T10:00", 4)
+    state.flush()
+    usage.set_remaining(store, "p1", "k1", "2024-05-02", 2)
+    state.reload()
+    assert admitted(state, "2024-05-02T10:05", 5) == 2
+    state.reload()  # the two counted requests were written, not lost, by the rebuild
+    assert usage.usage(store, "p1", "k1", "2024-05-02") == 6
+    assert admitted(state, "2024-05-02T10:06", 1) == 0
+
+
+def test_counts_of_a_key_removed_from_its_plan_are_dropped(store):
+    quota_plan(store, "DAY", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+    admitted(state, "2024-05-02T10:00", 3)
+    store.delete_record(USAGE_PLAN_KEY, "p1/k1")
+    usage.forget(store, "p1", "k1")
+    state.reload()
+    assert grant(state) is None
+    assert store.list_records(usage.KIND) == []
+
+
+def test_a_quota_change_applies_to_the_current_period(store):
+    quota_plan(store, "DAY", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+    admitted(state, "2024-05-02T10:00", 4)
+    put_plan(store, quota={"limit": 5, "offset": 0, "period": "DAY"}, created="2024-04-01")
+    state.reload()
+    assert admitted(state, "2024-05-02T10:01", 9) == 1
+
+
+# -- throttle buckets -------------------------------------------------------------------------------------
+
+
+def test_method_limits_beat_the_plan_throttle_and_all_methods_get_their_own_bucket(store):
+    put_key(store)
+    put_plan(store, stages=[{"apiId": API, "stage": STAGE, "throttle": {
+        "/pets/GET": {"rateLimit": 1.0, "burstLimit": 2}, "/*/*": {"rateLimit": 3.0, "burstLimit": 4}}}],
+        throttle={"rateLimit": 5.0, "burstLimit": 6})
+    put_plan(store, "p2", stages=[{"apiId": API, "stage": "dev"}], throttle={"rateLimit": 5.0, "burstLimit": 6})
+    put_plan(store, "p3", stages=[{"apiId": API, "stage": "test"}])
+    for plan in ("p1", "p2", "p3"):
+        link(store, plan)
+    state = loaded(store, "2024-05-02T10:00")
+    view = state.stage(API, STAGE)
+    found = view.grants[VALUE]
+    pets = state.method_bucket(found, view, "/pets/GET")
+    orders, users = state.method_bucket(found, view, "/orders/GET"), state.method_bucket(found, view, "/users/GET")
+    assert pets is not None and (pets.rate, pets.burst) == (1.0, 2)
+    assert orders is not None and users is not None and orders is not users and (orders.rate, orders.burst) == (3.0, 4)
+    assert found.buckets == {"/pets/GET": pets, "/orders/GET": orders, "/users/GET": users}
+    dev = state.stage(API, "dev")
+    assert state.method_bucket(dev.grants[VALUE], dev, "/pets/GET") is state.buckets._buckets[("plan", "p2", "k1")]
+    test = state.stage(API, "test")
+    assert state.method_bucket(test.grants[VALUE], test, "/pets/GET") is None
+
+
+# -- the guard on a compiled stage -------------------------------------------------------------------------
+
+MOCK = {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+        "integrationResponses": {"200": {"statusCode": "200"}}}
+
+
+class NoFunctions:
+    def has(self, name: str) -> bool:
+        return False
+
+
+def compiled(state: AccessState, key_source: str = "HEADER"):
+    def method(verb: str, required: bool) -> dict:
+        return {"httpMethod": verb, "authorizationType": "NONE", "apiKeyRequired": required, "methodIntegration": MOCK}
+
+    definition = {
+        "restApi": {"id": API, "name": "keys", "apiKeySource": key_source},
+        "resources": {"r1": {"id": "r1", "path": "/pets", "resourceMethods": {"GET": method("GET", True),
+                                                                              "POST": method("POST", False)}}},
+        "gatewayResponses": {}, "models": {}, "requestValidators": {}, "authorizers": {},
+    }
+    deps = CompileDeps(invoker=NoFunctions(), pool=None, access=state)  # type: ignore[arg-type]
+    runtime = compile_stage(definition, stage_record(API, STAGE, "dep1", {}), deps)  # type: ignore[arg-type]
+    return runtime, {plan.http_method: plan for plan in runtime.plans}
+
+
+def invocation(runtime, plan, headers: list[tuple[str, str]], when: str = "2024-05-02T10:00") -> Invocation:
+    inv = Invocation(HttpRequest(plan.http_method, "/prod/pets", "", headers, b""), runtime, plan, {}, "/pets",
+                     "/prod/pets", "r")
+    inv.epoch_ms = ms(when)
+    return inv
+
+
+def outcome(inv: Invocation) -> str:
+    try:
+        for guard in inv.plan.guards:
+            asyncio.run(guard(inv))
+    except GatewayError as err:
+        return err.response_type
+    return "ok"
+
+
+def test_the_guard_checks_key_then_throttle_then_quota(store):
+    put_key(store)
+    put_key(store, "k2", "b" * 20, enabled=False)
+    put_plan(store, throttle={"rateLimit": 0.0, "burstLimit": 3}, quota={"limit": 2, "offset": 0, "period": "DAY"})
+    link(store)
+    link(store, "p1", "k2")
+    state = loaded(store, "2024-05-02T10:00")
+    runtime, plans = compiled(state)
+    get = plans["GET"]
+    assert outcome(invocation(runtime, get, [])) == "INVALID_API_KEY"
+    assert outcome(invocation(runtime, get, [("X-API-Key", "z" * 20)])) == "INVALID_API_KEY"
+    assert outcome(invocation(runtime, get, [("x-api-key", "b" * 20)])) == "INVALID_API_KEY"
+    inv = invocation(runtime, get, [("X-Api-Key", VALUE)])
+    assert outcome(inv) == "ok"
+    assert inv.identity == {"apiKey": VALUE, "apiKeyId": "k1"}
+    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)])) == "ok"
+    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)])) == "QUOTA_EXCEEDED"  # its token given back
+    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "ok"
+    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "THROTTLED"
+    quota = state.stage(API, STAGE).grants[VALUE].quota
+    assert quota.left == 1  # the throttled request was not counted
+
+
+def test_methods_without_api_key_required_are_not_metered(store):
+    quota_plan(store, "DAY", limit=1)
+    state = loaded(store, "2024-05-02T10:00")
+    runtime, plans = compiled(state)
+    for headers in ([], [("x-api-key", VALUE)], [("x-api-key", "z" * 20)]):
+        inv = invocation(runtime, plans["POST"], headers)
+        assert outcome(inv) == "ok" and inv.identity is None
+    assert outcome(invocation(runtime, plans["GET"], [("x-api-key", VALUE)])) == "ok"  # the quota is all there
+
+
+def test_with_key_source_authorizer_the_header_is_ignored(store):
+    quota_plan(store, "DAY", limit=10)
+    state = loaded(store, "2024-05-02T10:00")
+    runtime, plans = compiled(state, "AUTHORIZER")
+    assert outcome(invocation(runtime, plans["GET"], [("x-api-key", VALUE)])) == "INVALID_API_KEY"
+    inv = invocation(runtime, plans["GET"], [])
+    inv.identity = {"apiKey": VALUE, "caller": "c"}
+    assert outcome(inv) == "ok"
+    assert inv.identity == {"apiKey": VALUE, "caller": "c", "apiKeyId": "k1"}
