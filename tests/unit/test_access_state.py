@@ -315,7 +315,7 @@ def outcome(inv: Invocation) -> str:
 def test_the_guard_checks_key_then_throttle_then_quota(store):
     put_key(store)
     put_key(store, "k2", "b" * 20, enabled=False)
-    put_plan(store, throttle={"rateLimit": 0.0, "burstLimit": 3}, quota={"limit": 2, "offset": 0, "period": "DAY"})
+    put_plan(store, throttle={"rateLimit": 0.0, "burstLimit": 4}, quota={"limit": 2, "offset": 0, "period": "DAY"})
     link(store)
     link(store, "p1", "k2")
     state = loaded(store, "2024-05-02T10:00")
@@ -328,7 +328,7 @@ def test_the_guard_checks_key_then_throttle_then_quota(store):
     assert outcome(inv) == "ok"
     assert inv.identity == {"apiKey": VALUE, "apiKeyId": "k1"}
     assert outcome(invocation(runtime, get, [("x-api-key", VALUE)])) == "ok"
-    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)])) == "QUOTA_EXCEEDED"  # its token given back
+    assert outcome(invocation(runtime, get, [("x-api-key", VALUE)])) == "QUOTA_EXCEEDED"  # it passed the throttles: token 3 is spent
     assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "ok"
     assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "THROTTLED"
     quota = state.stage(API, STAGE).grants[VALUE].quota

@@ -3,9 +3,10 @@
 The key comes from the `x-api-key` header (apiKeySource HEADER) or from the Lambda authorizer's
 `usageIdentifierKey` (AUTHORIZER). A missing, unknown or disabled key, or one in no usage plan bound
 to this API stage, is 403 INVALID_API_KEY. Then the plan's throttle for this key — the method's own
-limits in the plan, else the plan's — rejects with THROTTLED, and the plan's quota with
-QUOTA_EXCEEDED; a throttled request is not counted against the quota. Methods without
-`apiKeyRequired` are never metered, even when a key is sent."""
+limits in the plan, else the plan's — rejects with THROTTLED. The plan's quota (QUOTA_EXCEEDED) is a
+separate check that runs after stage and account throttling too, so a request throttled anywhere is
+not counted against the quota. Methods without `apiKeyRequired` are never metered, even when a key
+is sent."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def build(site: GuardSite) -> Guard | None:
 
 
 def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[Invocation, str | None], None]:
-    clock, count, method_bucket = access.buckets.clock, access.count, access.method_bucket
+    clock, method_bucket = access.buckets.clock, access.method_bucket
 
     def meter(inv: Invocation, value: str | None) -> None:
         grant = stage.grants.get(value) if value else None
@@ -51,12 +52,24 @@ def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[In
             bucket = method_bucket(grant, stage, method)
         if bucket is not None and not bucket.take(clock()):
             raise GatewayError("THROTTLED")
-        if not count(grant.quota, inv.epoch_ms):
-            if bucket is not None:
-                bucket.refund()  # not served: the request costs the key no token either
-            raise GatewayError("QUOTA_EXCEEDED")
         identity = inv.identity
         inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
                         else {**identity, "apiKey": value, "apiKeyId": grant.key_id})
 
     return meter
+
+
+def build_quota(site: GuardSite) -> Guard | None:
+    """The plan's quota for the key the `build` guard accepted (it set `identity.apiKey`)."""
+    if not site.method.get("apiKeyRequired"):
+        return None
+    access: AccessState = site.deps.access
+    stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
+    count = access.count
+
+    async def quota(inv: Invocation) -> None:
+        grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
+        if grant is None or not count(grant.quota, inv.epoch_ms):  # None: the key was deleted meanwhile
+            raise GatewayError("QUOTA_EXCEEDED" if grant is not None else "INVALID_API_KEY")
+
+    return quota

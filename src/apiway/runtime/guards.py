@@ -1,6 +1,6 @@
 """Per-method checks that run before the integration, in AWS's order: resource policy, then
-authorization (Lambda / Cognito authorizer or IAM), API key and usage plan, then request
-validation. Each check is compiled at deploy time from the method's settings; a method that needs
+authorization (Lambda / Cognito authorizer or IAM), API key and usage plan, throttling, quota, then
+request validation. Each check is compiled at deploy time from the method's settings; a method that needs
 none pays nothing per request. A check rejects by raising a GatewayError."""
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def _builders() -> tuple[Builder, ...]:
         authorizers.build,  # CUSTOM (Lambda TOKEN / REQUEST) and COGNITO_USER_POOLS
         iam.build,  # AWS_IAM: SigV4 + identity policies
         resource_policy.build,  # the resource policy combined with the authorization result
-        api_keys.build,  # apiKeyRequired: key, usage plan, plan throttle and quota
+        api_keys.build,  # apiKeyRequired: key, usage plan, the plan's throttle
         throttling.build,  # stage / method limits, then the account's
+        api_keys.build_quota,  # the plan's quota: only requests no throttle refused count
         validation.build,  # request validators: parameters, then body
     )
 
