@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server
+from tests.support import Server, apigateway_client
 
 
 @pytest.fixture
@@ -22,3 +22,18 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def apigw_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `apiway serve` with no project, shared by a test module: everything comes through the
+    control plane."""
+    server = Server(None, tmp_path_factory.mktemp("control") / "state.db")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def apigw(apigw_server: Server):
+    """A boto3 `apigateway` client for that server."""
+    return apigateway_client(apigw_server.port)

@@ -7,6 +7,7 @@ import hashlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -218,24 +219,30 @@ class App:
         """Compile the custom domains of the project file and of the control plane (which wins for a name
         in both) into the gateway's domain table, and their certificates into the HTTPS listener's."""
         assert self.store is not None
-        domains: dict[str, tuple[list[BasePathMapping], Callable[[], ssl.SSLContext] | None]] = {}
+        routes: dict[str, list[BasePathMapping]] = {}
+        certificates: dict[str, Callable[[], ssl.SSLContext]] = {}
         for spec in self.project_domains:
-            mappings = [BasePathMapping(m.base_path, self._project_api_id(m.api), m.stage) for m in spec.mappings]
-            domains[spec.name] = (mappings, (lambda files=spec.tls: load_files(*files)) if spec.tls else None)
+            routes[spec.name] = [BasePathMapping(m.base_path, self._project_api_id(m.api), m.stage)
+                                 for m in spec.mappings]
+            if spec.tls:
+                certificates[spec.name] = partial(load_files, *spec.tls)
         by_domain: dict[str, list[BasePathMapping]] = {}
         for m in self.store.list_records(BASE_PATH_MAPPING):
             by_domain.setdefault(m["_domainName"], []).append(
                 BasePathMapping(normalise_base_path(m["basePath"]), m["restApiId"], m.get("stage")))
         for record in self.store.list_records(DOMAIN_NAME):
-            pem = (record.get("_certificateBody"), record.get("_certificatePrivateKey"))
-            load = (lambda r=record: load_pem(r["_certificateBody"], r["_certificatePrivateKey"],
-                                              r.get("_certificateChain"))) if all(pem) else None
-            domains[record["domainName"].lower()] = (by_domain.get(record["domainName"], []), load)
-        self.gateway.install_domains(DomainTable(DomainRoutes(name, m) for name, (m, _) in domains.items()))
+            name = record["domainName"].lower()
+            routes[name] = by_domain.get(record["domainName"], [])
+            certificates.pop(name, None)
+            if record.get("_certificateBody") and record.get("_certificatePrivateKey"):
+                certificates[name] = partial(load_pem, record["_certificateBody"], record["_certificatePrivateKey"],
+                                             record.get("_certificateChain"))
+        self.gateway.install_domains(DomainTable(DomainRoutes(name, m) for name, m in routes.items()))
         if self.tls is not None:
-            self.tls.set_domains(_certificates({name: load for name, (_, load) in domains.items() if load}))
+            self.tls.set_domains(_certificates(certificates))
 
     def _project_api_id(self, api: str) -> str:
+        """A mapping's API: a project API's id as deployed, else the id as written."""
         source = self.project_api_refs.get(api)
         known = self.store.get_source(source) if source is not None and self.store is not None else None
         return known[0] if known else api

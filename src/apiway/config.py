@@ -27,6 +27,8 @@ _BASE_PATH_SEGMENT = r"[A-Za-z0-9$\-_.+!*'()]+"
 BASE_PATH_RE = re.compile(rf"^{_BASE_PATH_SEGMENT}(/{_BASE_PATH_SEGMENT})*$")
 
 
+PROJECT_KEYS = ("apis", "functions", "iam", "cognito", "domains")
+
 @dataclass(slots=True)
 class StageSpec:
     name: str
@@ -203,6 +205,8 @@ class _Reader:
             where = ("domains", name)
             if not isinstance(name, str) or not DOMAIN_NAME_RE.match(name):
                 raise self.fail(where, f"a domain name like api.example.com or *.example.com, got {name!r}")
+            if any(d.name == name.lower() for d in domains):
+                raise self.fail(where, "declared twice (domain names are case-insensitive)")
             spec = self.mapping(spec, where)
             unknown = set(spec) - {"mappings", "tls"}
             if unknown:
@@ -258,10 +262,11 @@ class _Reader:
 
     def project(self, doc: Any) -> Project:
         if not isinstance(doc, dict):
-            raise self.fail((), "a project file is a mapping with 'apis' (and optionally 'functions')")
-        unknown = set(doc) - {"apis", "functions"} - {"iam"} - {"cognito"} - {"domains"}
+            raise self.fail((), "a project file is a mapping with 'apis' (and optionally "
+                                f"{', '.join(repr(k) for k in PROJECT_KEYS[1:])})")
+        unknown = set(doc) - set(PROJECT_KEYS)
         if unknown:
-            raise self.fail((sorted(unknown)[0],), "unknown key (expected 'apis' or 'functions')")
+            raise self.fail((sorted(unknown)[0],), f"unknown key (expected one of: {', '.join(PROJECT_KEYS)})")
         # Without APIs a project only provides functions (APIs then come through the control plane).
         apis_raw = doc.get("apis", [])
         if not isinstance(apis_raw, list) or (not apis_raw and not doc.get("functions")):

@@ -74,7 +74,7 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
         for mapping in sorted(routes.mappings(), key=lambda m: m.base_path):
             stage = f"stage {mapping.stage}" if mapping.stage else "stage from the path"
             lines.append(f"    {scheme}://{routes.name}:{port}/{mapping.base_path}  →  api {mapping.api_id}, {stage}")
-    return "\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
+    return "\n\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
 
 
 def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",

@@ -1,23 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
+import boto3
 import pytest
+from botocore.config import Config
 
-from tests.support import Server, apigateway_client
-
-
-@pytest.fixture(scope="module")
-def apigw_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `apiway serve` with no project: everything comes through the control plane."""
-    state: Path = tmp_path_factory.mktemp("control") / "state.db"
-    server = Server(None, state)
-    yield server
-    server.stop()
+from tests.conformance.control_plane import VERIFIED_ERRORS
+from tests.support import Server
 
 
 @pytest.fixture(scope="module")
-def apigw(apigw_server: Server):
-    """A boto3 `apigateway` client for that server."""
-    return apigateway_client(apigw_server.port)
+def unchecked(apigw_server: Server):
+    """A boto3 client that sends what it is given (no client-side checks), as the recordings' wrongly
+    typed inputs need."""
+    return boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if VERIFIED_ERRORS:
+        terminalreporter.write_line(
+            f"AWS-recorded control-plane errors matched: {len(VERIFIED_ERRORS)} distinct (snapshot keys)")

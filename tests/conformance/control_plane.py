@@ -1,11 +1,13 @@
-"""Checks control-plane errors against the ones recorded from AWS (test_apigateway_api snapshot):
-same error code, same message (AWS's placeholders filled in), same HTTP status."""
+"""Checks control-plane responses and errors against the ones recorded from AWS: an error has the
+same code, message (AWS's placeholders filled in) and HTTP status; a response the same fields and
+values. Every recorded error a run matched is kept in VERIFIED_ERRORS for the end-of-run tally."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from tests.support import recorded
 
 ACCOUNT_ID = "123456789012"  # the account apiway reports; recordings normalise AWS's to 111111111111
 SNAPSHOT = "test_apigateway_api.snapshot.json"
+# (snapshot file, recorded test, snapshot key) of each recorded error this session matched
+VERIFIED_ERRORS: set[tuple[str, str, str]] = set()
 
 
 def recorded_content(test: str, snapshot: str = SNAPSHOT) -> dict[str, Any]:
@@ -42,12 +46,15 @@ def assert_recorded_error(call: Callable[[], Any], test: str, key: str, *, snaps
     got = info.value.response
     assert (got["Error"]["Code"], got["Error"]["Message"], got["ResponseMetadata"]["HTTPStatusCode"]) == (
         code, message, status)
+    VERIFIED_ERRORS.add((snapshot, test, key))
 
 
 def assert_like_recorded(got: Any, want: Any, where: str = "$") -> None:
     """Compare a successful boto3 response with AWS's recorded one: the same fields with the same
-    values, where the recording's normalised placeholders (`<id:1>`, `<region>`, …) match anything
-    and a JSON string matches the structure the recording parsed it into."""
+    values, where the recording's normalised placeholders (`<id:1>`, `<region>`, …) match anything,
+    a JSON string matches the structure the recording parsed it into and a date matches "datetime"."""
+    if isinstance(got, datetime):
+        got = "datetime"
     if isinstance(got, dict) and "ResponseMetadata" in got:
         assert got["ResponseMetadata"]["HTTPStatusCode"] == want["ResponseMetadata"]["HTTPStatusCode"], where
     if isinstance(want, dict | list) and isinstance(got, str):
@@ -68,3 +75,22 @@ def assert_like_recorded(got: Any, want: Any, where: str = "$") -> None:
         assert re.fullmatch(pattern, got, re.DOTALL), f"{where}: {got!r} != {want!r}"
     else:
         assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def new_api(apigw, name: str, *verbs: str) -> tuple[str, str]:
+    """A new REST API with the given methods (no auth) on its root: (API id, root resource id)."""
+    api = apigw.create_rest_api(name=name)
+    for verb in verbs:
+        apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod=verb,
+                         authorizationType="NONE")
+    return api["id"], api["rootResourceId"]
+
+
+def put_mock_integration(apigw, api_id: str, resource_id: str, verb: str = "GET") -> None:
+    """A MOCK integration answering 200 on an existing method."""
+    apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=verb, type="MOCK",
+                          requestTemplates={"application/json": '{"statusCode": 200}'})

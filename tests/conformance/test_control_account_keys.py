@@ -23,17 +23,8 @@ MOCK_API = """{"openapi": "3.0.1", "info": {"title": "keyed", "version": "1"}, "
   "components": {"securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}}}"""
 
 
-def plain(value: Any) -> Any:
-    """A boto3 response with its timestamps as the recordings write them ("datetime")."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return "datetime" if isinstance(value, dt.datetime) else value
-
-
 def like(got: Any, test: str, key: str, snapshot: str = EXTENDED) -> None:
-    assert_like_recorded(plain(got), recorded_content(test, snapshot)[key])
+    assert_like_recorded(got, recorded_content(test, snapshot)[key])
 
 
 def stage(apigw, name: str = "dev") -> str:

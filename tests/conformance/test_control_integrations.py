@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 
-import boto3
-import pytest
-from botocore.config import Config
-
 from tests.conformance.control_plane import (
     ACCOUNT_ID,
     assert_like_recorded,
     assert_recorded_error,
+    new_api,
+    put_mock_integration,
     recorded_content,
 )
 
@@ -23,32 +21,10 @@ LAMBDA_URI = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
 MOCK_TEMPLATES = {"application/json": '{"statusCode": 200}'}
 
 
-@pytest.fixture(scope="module")
-def unchecked(apigw_server):
-    """A client that sends what it is given, as the recordings' wrongly typed inputs need."""
-    return boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(parameter_validation=False, retries={"max_attempts": 1}))
-
-
-def _api(apigw, name: str, *verbs: str) -> tuple[str, str]:
-    """A new API with the given methods on its root."""
-    api = apigw.create_rest_api(name=name)
-    for verb in verbs:
-        apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod=verb,
-                         authorizationType="NONE")
-    return api["id"], api["rootResourceId"]
-
-
-def _mock(apigw, api_id: str, root_id: str, verb: str = "GET") -> None:
-    apigw.put_integration(restApiId=api_id, resourceId=root_id, httpMethod=verb, type="MOCK",
-                          requestTemplates=MOCK_TEMPLATES)
-
-
 # -- integrations ---------------------------------------------------------------------------------------
 
 def test_put_integration_wrong_type(apigw, unchecked):
-    api_id, root_id = _api(apigw, "integration-type")
+    api_id, root_id = new_api(apigw, "integration-type")
     assert_recorded_error(lambda: unchecked.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET",
                                                             type="HTTPS_PROXY"),
                           "test_put_integration_wrong_type", "put-integration-wrong-type")
@@ -58,7 +34,7 @@ def test_put_integration_validation(apigw):
     """Backend method and URI requirements per type."""
     test = "test_put_integration_validation"
     want = recorded_content(test, INTEGRATIONS)
-    api_id, root_id = _api(apigw, "integration-validation", "GET")
+    api_id, root_id = new_api(apigw, "integration-validation", "GET")
 
     def put(kind: str, uri: str, **kwargs):
         return apigw.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type=kind, uri=uri,
@@ -89,7 +65,7 @@ def test_put_integration_validation(apigw):
 
 def test_put_integration_on_missing_method_or_resource(apigw):
     test = "test_put_integration_response_validation"
-    api_id, root_id = _api(apigw, "integration-missing", "POST")
+    api_id, root_id = new_api(apigw, "integration-missing", "POST")
 
     def put(resource_id: str, verb: str):
         return apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=verb,
@@ -109,7 +85,7 @@ def test_put_integration_on_missing_method_or_resource(apigw):
 
 def test_integration_request_parameters_must_be_strings(apigw, unchecked):
     test = "test_put_integration_request_parameter_bool_type"
-    api_id, root_id = _api(apigw, "integration-param-types", "GET")
+    api_id, root_id = new_api(apigw, "integration-param-types", "GET")
     for key, parameters in (("put-integration-request-param-wrong-type", {True: True}),
                             ("put-integration-request-param-bool-value", {"integration.request.path.testPath": True})):
         assert_recorded_error(lambda parameters=parameters: unchecked.put_integration(
@@ -119,7 +95,7 @@ def test_integration_request_parameters_must_be_strings(apigw, unchecked):
 
 def test_get_integration_non_existent(apigw):
     test = "test_get_integration_non_existent"
-    api_id, root_id = _api(apigw, "integration-get", "GET")
+    api_id, root_id = new_api(apigw, "integration-get", "GET")
 
     def get(**key: str):
         return apigw.get_integration(**{"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", **key})
@@ -132,7 +108,7 @@ def test_get_integration_non_existent(apigw):
 
 def test_integration_with_vpc_link(apigw):
     want = recorded_content("test_create_integration_with_vpc_link")
-    api_id, root_id = _api(apigw, "integration-vpc-link", "GET")
+    api_id, root_id = new_api(apigw, "integration-vpc-link", "GET")
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET"}
     put = apigw.put_integration(**key, type="HTTP_PROXY", integrationHttpMethod="GET",
                                 uri=f"http://my-vpclink-test-nlb-1234567890abcdef.{REGION}.amazonaws.com",
@@ -147,7 +123,7 @@ def test_integration_with_vpc_link(apigw):
 
 
 def test_update_and_delete_integration(apigw):
-    api_id, root_id = _api(apigw, "integration-update", "GET")
+    api_id, root_id = new_api(apigw, "integration-update", "GET")
     apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="POST", authorizationType="NONE",
                      requestParameters={"method.request.querystring.q": False})
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "POST"}
@@ -176,14 +152,22 @@ def test_update_and_delete_integration(apigw):
 
 # -- integration responses ------------------------------------------------------------------------------
 
-def test_integration_response_lifecycle(apigw):
-    want = recorded_content("test_lifecycle_integration_response")
-    api_id, root_id = _api(apigw, "integration-response-lifecycle", "GET")
-    _mock(apigw, api_id, root_id)
+def _created_response(apigw, name: str, want: dict) -> dict[str, str]:
+    """A new API's GET → MOCK with a 200 integration response, checked against the recorded
+    `put-integration-response`; returns the response's identifying parameters."""
+    api_id, root_id = new_api(apigw, name, "GET")
+    put_mock_integration(apigw, api_id, root_id)
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", "statusCode": "200"}
     put = apigw.put_integration_response(**key, responseTemplates={"application/json": '"created"'},
                                          selectionPattern="")
     assert_like_recorded(put, want["put-integration-response"])
+    return key
+
+
+def test_integration_response_lifecycle(apigw):
+    want = recorded_content("test_lifecycle_integration_response")
+    key = _created_response(apigw, "integration-response-lifecycle", want)
+    api_id, root_id = key["restApiId"], key["resourceId"]
     assert_like_recorded(apigw.get_integration_response(**key), want["get-integration-response"])
     updated = apigw.update_integration_response(**key, patchOperations=[
         {"op": "replace", "path": "/selectionPattern", "value": "updated-pattern"}])
@@ -199,8 +183,8 @@ def test_integration_response_lifecycle(apigw):
 
 def test_integration_response_templates(apigw, unchecked):
     want = recorded_content("test_put_integration_response_templates")
-    api_id, root_id = _api(apigw, "integration-response-templates", "GET")
-    _mock(apigw, api_id, root_id)
+    api_id, root_id = new_api(apigw, "integration-response-templates", "GET")
+    put_mock_integration(apigw, api_id, root_id)
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", "statusCode": "200",
            "selectionPattern": ""}
     assert_like_recorded(unchecked.put_integration_response(**key, responseTemplates={"application/json": None}),
@@ -212,7 +196,7 @@ def test_integration_response_templates(apigw, unchecked):
 
 def test_integration_responses_of_an_http_integration(apigw):
     want = recorded_content("test_put_integration_responses", INTEGRATIONS)
-    api_id, root_id = _api(apigw, "integration-responses-http")
+    api_id, root_id = new_api(apigw, "integration-responses-http")
     key = {"restApiId": api_id, "resourceId": root_id}
     for verb in ("GET", "PUT"):
         suffix = verb.lower()
@@ -237,7 +221,7 @@ def test_integration_responses_of_an_http_integration(apigw):
 
 
 def test_integration_response_unknown_api_resource_method(apigw):
-    api_id, root_id = _api(apigw, "integration-response-unknown")
+    api_id, root_id = new_api(apigw, "integration-response-unknown")
     for test, suffix, key in (
         ("test_integration_response_wrong_api", "wrong-api", {"restApiId": "wrong-api", "resourceId": "dummy-value"}),
         ("test_integration_response_wrong_resource", "wrong-resource",
@@ -254,7 +238,7 @@ def test_integration_response_unknown_api_resource_method(apigw):
 
 def test_integration_response_invalid_status_code(apigw):
     test = "test_integration_response_invalid_statuscode"
-    api_id, root_id = _api(apigw, "integration-response-status")
+    api_id, root_id = new_api(apigw, "integration-response-status")
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", "statusCode": "wrong"}
     assert_recorded_error(lambda: apigw.put_integration_response(
         **key, responseTemplates={"application/json": '"created"'}, selectionPattern=""),
@@ -265,8 +249,8 @@ def test_integration_response_invalid_status_code(apigw):
 
 def test_integration_response_invalid_templates(apigw, unchecked):
     test = "test_integration_response_invalid_responsetemplates"
-    api_id, root_id = _api(apigw, "integration-response-bad-templates", "GET")
-    _mock(apigw, api_id, root_id)
+    api_id, root_id = new_api(apigw, "integration-response-bad-templates", "GET")
+    put_mock_integration(apigw, api_id, root_id)
     for n, templates in enumerate(({"application/json": 123}, {123: '{"statusCode": 200}'}), 1):
         assert_recorded_error(lambda templates=templates: unchecked.put_integration_response(
             restApiId=api_id, resourceId=root_id, httpMethod="GET", statusCode="200", selectionPattern="",
@@ -275,12 +259,12 @@ def test_integration_response_invalid_templates(apigw, unchecked):
 
 
 def test_integration_response_without_integration_or_status(apigw):
-    api_id, root_id = _api(apigw, "integration-response-missing", "GET")
+    api_id, root_id = new_api(apigw, "integration-response-missing", "GET")
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET"}
     assert_recorded_error(lambda: apigw.get_integration_response(**key, statusCode="200"),
                           "test_integration_response_invalid_integration",
                           "get-integration-response-without-integration")
-    _mock(apigw, api_id, root_id)
+    put_mock_integration(apigw, api_id, root_id)
     assert_recorded_error(lambda: apigw.get_integration_response(**key, statusCode="201"),
                           "test_integration_response_wrong_status_code", "get-integration-response-wrong-status-code")
 
@@ -288,12 +272,7 @@ def test_integration_response_without_integration_or_status(apigw):
 def test_delete_integration_response_errors(apigw):
     test = "test_delete_integration_response_errors"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "integration-response-delete", "GET")
-    _mock(apigw, api_id, root_id)
-    key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", "statusCode": "200"}
-    put = apigw.put_integration_response(**key, responseTemplates={"application/json": '"created"'},
-                                         selectionPattern="")
-    assert_like_recorded(put, want["put-integration-response"])
+    key = _created_response(apigw, "integration-response-delete", want)
     for name, change in (
         ("non-existent-resource", {"resourceId": "wrong-resource"}),
         ("non-existent-api-id", {"restApiId": "wrong-api"}),
@@ -305,8 +284,8 @@ def test_delete_integration_response_errors(apigw):
 
 
 def test_update_integration_response_mappings(apigw):
-    api_id, root_id = _api(apigw, "integration-response-update", "GET")
-    _mock(apigw, api_id, root_id)
+    api_id, root_id = new_api(apigw, "integration-response-update", "GET")
+    put_mock_integration(apigw, api_id, root_id)
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "GET", "statusCode": "200"}
     apigw.put_method_response(**key, responseParameters={"method.response.header.X-Id": False})
     apigw.put_integration_response(**key, selectionPattern="")
@@ -327,7 +306,7 @@ def test_update_integration_response_mappings(apigw):
 
 def test_built_method_serves_only_once_deployed(apigw, apigw_server):
     """What these calls build runs through the gateway, and edits wait for the next deployment."""
-    api_id, root_id = _api(apigw, "integration-served")
+    api_id, root_id = new_api(apigw, "integration-served")
     pets = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="pets")["id"]
     pet = apigw.create_resource(restApiId=api_id, parentId=pets, pathPart="{id}")["id"]
     key = {"restApiId": api_id, "resourceId": pet, "httpMethod": "GET"}

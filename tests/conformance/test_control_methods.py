@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import json
 
-import boto3
-import pytest
-from botocore.config import Config
-
-from tests.conformance.control_plane import assert_like_recorded, assert_recorded_error, recorded_content
+from tests.conformance.control_plane import (
+    assert_like_recorded,
+    assert_recorded_error,
+    new_api,
+    put_mock_integration,
+    recorded_content,
+)
 
 LAMBDA_AUTHORIZER_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
                          "arn:aws:lambda:us-east-1:123456789012:function:myApiAuthorizer/invocations")
 MY_HEADER = "/responseParameters/method.response.header.my-header"
 JSON_MODEL = "/responseModels/application~1json"
-
-
-@pytest.fixture(scope="module")
-def unchecked(apigw_server):
-    """A client that sends what it is given, as the recordings' wrongly typed inputs need."""
-    return boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(parameter_validation=False, retries={"max_attempts": 1}))
-
-
-def _api(apigw, name: str) -> tuple[str, str]:
-    api = apigw.create_rest_api(name=name)
-    return api["id"], api["rootResourceId"]
 
 
 def _update(apigw, api_id: str, resource_id: str, verb: str, *patches: dict):
@@ -44,7 +33,7 @@ def _replace(path: str, value: str) -> dict:
 def test_method_lifecycle(apigw):
     test = "test_method_lifecycle"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "method-lifecycle")
+    api_id, root_id = new_api(apigw, "method-lifecycle")
     key = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "ANY"}
     assert_like_recorded(apigw.put_method(**key, authorizationType="NONE"), want["put-base-method-response"])
     assert_like_recorded(apigw.get_method(**key), want["get-base-method-response"])
@@ -56,7 +45,7 @@ def test_method_lifecycle(apigw):
 def test_method_request_parameters(apigw):
     test = "test_method_request_parameters"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "method-params")
+    api_id, root_id = new_api(apigw, "method-params")
     put = apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="ANY", authorizationType="NONE",
                            requestParameters={"method.request.querystring.q_optional": False,
                                               "method.request.querystring.q_required": True,
@@ -73,7 +62,7 @@ def test_method_request_parameters(apigw):
 
 def test_method_request_parameter_names_are_mapping_expressions(apigw, unchecked):
     test = "test_put_integration_request_parameter_bool_type"
-    api_id, root_id = _api(apigw, "method-param-types")
+    api_id, root_id = new_api(apigw, "method-param-types")
     bool_method = unchecked.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE",
                                        requestParameters={"method.request.path.testPath": True})
     assert_like_recorded(bool_method, recorded_content(test)["bool-method"])
@@ -85,7 +74,7 @@ def test_method_request_parameter_names_are_mapping_expressions(apigw, unchecked
 
 def test_put_method_validation(apigw):
     test = "test_put_method_validation"
-    api_id, root_id = _api(apigw, "method-validation")
+    api_id, root_id = new_api(apigw, "method-validation")
 
     def put(**kwargs):
         args = {"restApiId": api_id, "resourceId": root_id, "httpMethod": "ANY", "authorizationType": "NONE"}
@@ -102,7 +91,7 @@ def test_put_method_validation(apigw):
 def test_put_method_models_and_the_models_they_hold(apigw):
     test = "test_put_method_model"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "method-models")
+    api_id, root_id = new_api(apigw, "method-models")
     for name in ("MySchema", "MySchemaTwo"):
         apigw.create_model(restApiId=api_id, name=name, contentType="application/json", description="",
                            schema=json.dumps({"title": name, "type": "object"}))
@@ -135,7 +124,7 @@ def test_put_method_models_and_the_models_they_hold(apigw):
 
 def test_update_method(apigw):
     want = recorded_content("test_update_method")
-    api_id, root_id = _api(apigw, "method-update")
+    api_id, root_id = new_api(apigw, "method-update")
     assert_like_recorded(apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="ANY",
                                           authorizationType="NONE"), want["put-method-response"])
     added = _update(apigw, api_id, root_id, "ANY",
@@ -162,7 +151,7 @@ def test_update_method(apigw):
 def test_update_method_validation(apigw):
     test = "test_update_method_validation"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "method-update-validation")
+    api_id, root_id = new_api(apigw, "method-update-validation")
 
     def update(*patches: dict, verb: str = "ANY", **key: str):
         args = {"restApiId": api_id, "resourceId": root_id, "httpMethod": verb, "patchOperations": list(patches)}
@@ -195,10 +184,8 @@ def test_update_method_validation(apigw):
 
 def _mock_get(apigw, name: str, **method_response) -> tuple[str, str]:
     """An API whose root has GET → MOCK integration and, when given, a 200 method response."""
-    api_id, root_id = _api(apigw, name)
-    apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type="MOCK",
-                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    api_id, root_id = new_api(apigw, name, "GET")
+    put_mock_integration(apigw, api_id, root_id)
     if method_response:
         apigw.put_method_response(restApiId=api_id, resourceId=root_id, httpMethod="GET", statusCode="200",
                                   **method_response)

@@ -7,8 +7,13 @@ import json
 
 import pytest
 
-from tests.conformance.control_plane import assert_recorded_error, recorded_content
-from tests.support import recorded
+from tests.conformance.control_plane import (
+    assert_recorded_error,
+    new_api,
+    put_mock_integration,
+    recorded_content,
+    without_metadata,
+)
 
 # The OpenAPI document of the recorded import (an API with four documentation parts).
 DOCUMENT = {
@@ -33,10 +38,6 @@ SAMPLE = '{ "description": "Sample API description" }'
 UPDATED = '{ "description": "Updated Sample API description" }'
 
 
-def _strip(response: dict) -> dict:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
 def _comparable(part: dict) -> dict:
     """A part as the recordings hold it: properties parsed, the volatile id left out."""
     return {"location": part["location"], "properties": json.loads(part["properties"])
@@ -58,8 +59,8 @@ def test_documentation_part_lifecycle_matches_aws(apigw):
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert _comparable(created) == _comparable(expected["create-documentation-part"])
     part_id = created["id"]
-    assert _strip(apigw.get_documentation_part(restApiId=api_id, documentationPartId=part_id)) == _strip(created)
-    assert apigw.get_documentation_parts(restApiId=api_id)["items"] == [_strip(created)]
+    assert without_metadata(apigw.get_documentation_part(restApiId=api_id, documentationPartId=part_id)) == without_metadata(created)
+    assert apigw.get_documentation_parts(restApiId=api_id)["items"] == [without_metadata(created)]
     updated = apigw.update_documentation_part(restApiId=api_id, documentationPartId=part_id, patchOperations=[
         {"op": "replace", "path": "/properties", "value": UPDATED}])
     assert _comparable(updated) == _comparable(expected["update-documentation-part"])
@@ -171,18 +172,16 @@ def test_import_documentation_parts_bad_files(apigw):
 
 
 def test_documentation_versions_match_aws(apigw):
-    recording = recorded("test_apigateway_common.snapshot.json")  # a neighbouring recorded module
-    expected = next(v["recorded-content"] for k, v in recording.items()
-                    if k.endswith("::test_documentation_parts_and_versions"))
+    expected = recorded_content("test_documentation_parts_and_versions", "test_apigateway_common.snapshot.json")
     api_id = apigw.create_rest_api(name="doc-versions")["id"]
     created = apigw.create_documentation_version(restApiId=api_id, documentationVersion="v123")
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert set(_strip(created)) == set(_strip(expected["create-version-response"]))
+    assert set(without_metadata(created)) == set(without_metadata(expected["create-version-response"]))
     updated = apigw.update_documentation_version(restApiId=api_id, documentationVersion="v123", patchOperations=[
         {"op": "replace", "path": "/description", "value": "doc version new"}])
     assert (updated["version"], updated["description"]) == ("v123", "doc version new")
-    assert set(_strip(updated)) == set(_strip(expected["update-version-response"]))
-    assert _strip(apigw.get_documentation_version(restApiId=api_id, documentationVersion="v123")) == _strip(updated)
+    assert set(without_metadata(updated)) == set(without_metadata(expected["update-version-response"]))
+    assert without_metadata(apigw.get_documentation_version(restApiId=api_id, documentationVersion="v123")) == without_metadata(updated)
     assert [v["version"] for v in apigw.get_documentation_versions(restApiId=api_id)["items"]] == ["v123"]
     with pytest.raises(apigw.exceptions.ConflictException):
         apigw.create_documentation_version(restApiId=api_id, documentationVersion="v123")
@@ -196,11 +195,8 @@ def test_documentation_versions_match_aws(apigw):
 
 
 def test_documentation_version_published_on_a_stage(apigw):
-    api_id = apigw.create_rest_api(name="doc-stage")["id"]
-    root = apigw.get_rest_api(restApiId=api_id)["rootResourceId"]
-    apigw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK",
-                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    api_id, root_id = new_api(apigw, "doc-stage", "GET")
+    put_mock_integration(apigw, api_id, root_id)
     apigw.create_deployment(restApiId=api_id, stageName="dev")
     with pytest.raises(apigw.exceptions.NotFoundException, match="Invalid Stage identifier specified"):
         apigw.create_documentation_version(restApiId=api_id, documentationVersion="v1", stageName="prod")

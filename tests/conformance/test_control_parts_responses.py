@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from tests.conformance.control_plane import assert_recorded_error, recorded_content
+from tests.conformance.control_plane import (
+    assert_recorded_error,
+    new_api,
+    put_mock_integration,
+    recorded_content,
+    without_metadata,
+)
 
 LAMBDA_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012"
               ":function:myApiAuthorizer/invocations")
@@ -24,18 +28,6 @@ PARAMETERS = {
     "gatewayresponse.header.x-request-header": "method.request.header.Accept",
 }
 ACCEPT_ONLY = {"gatewayresponse.header.x-request-header": "method.request.header.Accept"}
-
-
-@pytest.fixture(scope="module")
-def raw_client(apigw_server):
-    """A client that sends what it is given, like the recordings' (no client-side checks)."""
-    return boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(parameter_validation=False, retries={"max_attempts": 1}))
-
-
-def _strip(response: dict) -> dict:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 # -- authorizers -------------------------------------------------------------------------------------------
@@ -53,7 +45,7 @@ def test_authorizer_lifecycle(apigw):
     api_id = apigw.create_rest_api(name="authorizers")["id"]
     token = apigw.create_authorizer(restApiId=api_id, name="token", type="TOKEN", authorizerUri=LAMBDA_URI)
     assert token["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert _strip(token) == {"id": token["id"], "name": "token", "type": "TOKEN", "authorizerUri": LAMBDA_URI,
+    assert without_metadata(token) == {"id": token["id"], "name": "token", "type": "TOKEN", "authorizerUri": LAMBDA_URI,
                              "identitySource": "method.request.header.Authorization",
                              "authorizerResultTtlInSeconds": 300}
     request = apigw.create_authorizer(restApiId=api_id, name="request", type="REQUEST", authorizerUri=LAMBDA_URI,
@@ -63,7 +55,7 @@ def test_authorizer_lifecycle(apigw):
     assert cognito["providerARNs"] == [POOL] and "authorizerUri" not in cognito
     listed = apigw.get_authorizers(restApiId=api_id)["items"]
     assert [a["id"] for a in listed] == [token["id"], request["id"], cognito["id"]]
-    assert _strip(apigw.get_authorizer(restApiId=api_id, authorizerId=request["id"])) == _strip(request)
+    assert without_metadata(apigw.get_authorizer(restApiId=api_id, authorizerId=request["id"])) == without_metadata(request)
 
     updated = apigw.update_authorizer(restApiId=api_id, authorizerId=token["id"], patchOperations=[
         {"op": "replace", "path": "/name", "value": "renamed"},
@@ -94,10 +86,10 @@ def test_authorizer_required_fields(apigw, kwargs, message):
         apigw.create_authorizer(restApiId=api_id, name="a", **kwargs)
 
 
-def test_authorizer_type_and_patch_errors(apigw, raw_client):
+def test_authorizer_type_and_patch_errors(apigw, unchecked):
     api_id = apigw.create_rest_api(name="authorizer-patch")["id"]
     with pytest.raises(apigw.exceptions.ClientError) as info:
-        raw_client.create_authorizer(restApiId=api_id, name="a", type="BASIC")
+        unchecked.create_authorizer(restApiId=api_id, name="a", type="BASIC")
     assert info.value.response["Error"]["Message"] == (
         "1 validation error detected: Value 'BASIC' at 'createAuthorizerInput.type' failed to satisfy constraint: "
         "Member must satisfy enum value set: [TOKEN, REQUEST, COGNITO_USER_POOLS, JWT]")
@@ -119,19 +111,19 @@ def test_gateway_response_crud_matches_aws(apigw):
     expected = recorded_content("test_gateway_response_crud")
     api_id = apigw.create_rest_api(name="gateway-responses", description="APIGW test GatewayResponse")["id"]
     default = apigw.get_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")
-    assert _strip(default) == _strip(expected["get-gateway-response-default"])
+    assert without_metadata(default) == without_metadata(expected["get-gateway-response-default"])
     put = apigw.put_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
                                      responseParameters=PARAMETERS, responseTemplates={"application/json": TEMPLATE})
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert _strip(put) == _strip(expected["put-gateway-response"])
+    assert without_metadata(put) == without_metadata(expected["put-gateway-response"])
     listed = apigw.get_gateway_responses(restApiId=api_id)["items"]
     assert listed == expected["get-gateway-responses"]["items"]  # all 21 types, recorded sorted by type
-    assert _strip(apigw.get_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")) == \
-        _strip(expected["get-gateway-response"])
+    assert without_metadata(apigw.get_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")) == \
+        without_metadata(expected["get-gateway-response"])
     deleted = apigw.delete_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 202
-    assert _strip(apigw.get_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")) == \
-        _strip(expected["get-deleted-gw-response"])
+    assert without_metadata(apigw.get_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN")) == \
+        without_metadata(expected["get-deleted-gw-response"])
 
 
 def test_gateway_response_put_defaults_and_families_match_aws(apigw):
@@ -140,7 +132,7 @@ def test_gateway_response_put_defaults_and_families_match_aws(apigw):
 
     def put(key: str, rtype: str = "MISSING_AUTHENTICATION_TOKEN", **kwargs) -> None:
         got = apigw.put_gateway_response(restApiId=api_id, responseType=rtype, **kwargs)
-        assert _strip(got) == _strip(expected[key]), key
+        assert without_metadata(got) == without_metadata(expected[key]), key
 
     put("put-gateway-response-all-value", statusCode="404", responseParameters=PARAMETERS,
         responseTemplates={"application/json": TEMPLATE})
@@ -154,46 +146,46 @@ def test_gateway_response_put_defaults_and_families_match_aws(apigw):
     assert apigw.get_gateway_responses(restApiId=api_id)["items"] == expected["get-gateway-responses"]["items"]
 
 
-def test_gateway_response_validation_errors(apigw, raw_client):
+def test_gateway_response_validation_errors(apigw, unchecked):
     test = "test_gateway_response_validation"
     fake = "apiid123fake"
     api_id = apigw.create_rest_api(name="gateway-validation")["id"]
     for key, call in (
-        ("get-gateway-responses-no-api", lambda: raw_client.get_gateway_responses(restApiId=fake)),
-        ("get-gateway-response-no-api", lambda: raw_client.get_gateway_response(restApiId=fake,
+        ("get-gateway-responses-no-api", lambda: unchecked.get_gateway_responses(restApiId=fake)),
+        ("get-gateway-response-no-api", lambda: unchecked.get_gateway_response(restApiId=fake,
                                                                                  responseType="DEFAULT_4XX")),
-        ("delete-gateway-response-no-api", lambda: raw_client.delete_gateway_response(restApiId=fake,
+        ("delete-gateway-response-no-api", lambda: unchecked.delete_gateway_response(restApiId=fake,
                                                                                        responseType="DEFAULT_4XX")),
-        ("update-gateway-response-no-api", lambda: raw_client.update_gateway_response(
+        ("update-gateway-response-no-api", lambda: unchecked.update_gateway_response(
             restApiId=fake, responseType="DEFAULT_4XX", patchOperations=[])),
-        ("delete-gateway-response-not-set", lambda: raw_client.delete_gateway_response(restApiId=api_id,
+        ("delete-gateway-response-not-set", lambda: unchecked.delete_gateway_response(restApiId=api_id,
                                                                                         responseType="DEFAULT_4XX")),
-        ("get-gateway-response-wrong-response-type", lambda: raw_client.get_gateway_response(
+        ("get-gateway-response-wrong-response-type", lambda: unchecked.get_gateway_response(
             restApiId=api_id, responseType="FAKE_RESPONSE_TYPE")),
-        ("delete-gateway-response-wrong-response-type", lambda: raw_client.delete_gateway_response(
+        ("delete-gateway-response-wrong-response-type", lambda: unchecked.delete_gateway_response(
             restApiId=api_id, responseType="FAKE_RESPONSE_TYPE")),
-        ("update-gateway-response-wrong-response-type", lambda: raw_client.update_gateway_response(
+        ("update-gateway-response-wrong-response-type", lambda: unchecked.update_gateway_response(
             restApiId=api_id, responseType="FAKE_RESPONSE_TYPE", patchOperations=[])),
-        ("put-gateway-response-wrong-response-type", lambda: raw_client.put_gateway_response(
+        ("put-gateway-response-wrong-response-type", lambda: unchecked.put_gateway_response(
             restApiId=api_id, responseType="FAKE_RESPONSE_TYPE", statusCode="404", responseParameters={},
             responseTemplates={})),
     ):
         assert_recorded_error(call, test, key, **{"fake-api-id": fake})
 
 
-def test_update_gateway_response_matches_aws(raw_client):
+def test_update_gateway_response_matches_aws(unchecked):
     test = "test_update_gateway_response"
     expected = recorded_content(test)
-    client = raw_client
+    client = unchecked
     api_id = client.create_rest_api(name="gateway-update", description="APIGW test GatewayResponse")["id"]
 
     def update(*ops: dict, rtype: str = "DEFAULT_4XX") -> dict:
         return client.update_gateway_response(restApiId=api_id, responseType=rtype, patchOperations=list(ops))
 
     status_444 = {"op": "replace", "path": "/statusCode", "value": "444"}
-    assert _strip(update(status_444)) == _strip(expected["update-gateway-response-not-set"])
-    assert _strip(client.get_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX")) == \
-        _strip(expected["default-get-gateway-response"])
+    assert without_metadata(update(status_444)) == without_metadata(expected["update-gateway-response-not-set"])
+    assert without_metadata(client.get_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX")) == \
+        without_metadata(expected["default-get-gateway-response"])
     templates = {"application/json": '{"application/json": "{\\"message\\":$context.error.messageString}"}'}
     put = client.put_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX", statusCode="404",
                                       responseParameters=PARAMETERS, responseTemplates=templates)
@@ -203,11 +195,11 @@ def test_update_gateway_response_matches_aws(raw_client):
     updated = update(status_444, {"op": "replace", "value": "'example.com'",
                                   "path": "/responseParameters/gatewayresponse.header.Access-Control-Allow-Origin"},
                      {"op": "add", "path": "/responseTemplates/application~1xml", "value": xml})
-    want = _strip(expected["update-gateway-response"])
-    assert {k: v for k, v in _strip(updated).items() if k != "responseTemplates"} == \
+    want = without_metadata(expected["update-gateway-response"])
+    assert {k: v for k, v in without_metadata(updated).items() if k != "responseTemplates"} == \
         {k: v for k, v in want.items() if k != "responseTemplates"}
     assert updated["responseTemplates"] == {**templates, "application/xml": xml}
-    assert _strip(client.get_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX")) == _strip(updated)
+    assert without_metadata(client.get_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX")) == without_metadata(updated)
     for key, ops, rtype in (
         ("update-gateway-add-status-code", [{"op": "add", "path": "/statusCode", "value": "444"}], "DEFAULT_4XX"),
         ("update-gateway-remove-status-code", [{"op": "remove", "path": "/statusCode"}], "DEFAULT_4XX"),
@@ -229,11 +221,8 @@ def test_update_gateway_response_matches_aws(raw_client):
 
 def test_gateway_response_reaches_the_gateway(apigw, apigw_server):
     """A customised response is what a deployed stage answers with."""
-    api_id = apigw.create_rest_api(name="gateway-live")["id"]
-    root = apigw.get_rest_api(restApiId=api_id)["rootResourceId"]
-    apigw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK",
-                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    api_id, root_id = new_api(apigw, "gateway-live", "GET")
+    put_mock_integration(apigw, api_id, root_id)
     apigw.put_gateway_response(restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
                                responseParameters={"gatewayresponse.header.x-custom": "'yes'"},
                                responseTemplates={"application/json": '{"missing": "$context.error.responseType"}'})

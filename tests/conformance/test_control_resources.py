@@ -3,12 +3,7 @@ responses and errors recorded from AWS."""
 
 from __future__ import annotations
 
-from tests.conformance.control_plane import assert_like_recorded, assert_recorded_error, recorded_content
-
-
-def _api(apigw, name: str) -> tuple[str, str]:
-    api = apigw.create_rest_api(name=name)
-    return api["id"], api["rootResourceId"]
+from tests.conformance.control_plane import assert_like_recorded, assert_recorded_error, new_api, recorded_content
 
 
 def _replace(apigw, api_id: str, resource_id: str, path: str, value: str | None = None, op: str = "replace"):
@@ -18,7 +13,7 @@ def _replace(apigw, api_id: str, resource_id: str, path: str, value: str | None 
 
 def test_resource_lifecycle_matches_aws(apigw):
     want = recorded_content("test_resource_lifecycle")
-    api_id, root_id = _api(apigw, "resource-lifecycle")
+    api_id, root_id = new_api(apigw, "resource-lifecycle")
     assert_like_recorded(apigw.get_resources(restApiId=api_id), want["rest-api-root-resource"])
     pets = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="pets")
     assert_like_recorded(pets, want["create-resource"])
@@ -38,7 +33,7 @@ def test_resource_lifecycle_matches_aws(apigw):
 def test_update_resource_behaviour(apigw):
     test = "test_update_resource_behaviour"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "resource-behaviour")
+    api_id, root_id = new_api(apigw, "resource-behaviour")
     pets = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="pets")["id"]
     assert_recorded_error(lambda: _replace(apigw, api_id, "fake-resource", "/pathPart", "dogs"), test,
                           "nonexistent-resource")
@@ -66,7 +61,7 @@ def test_update_resource_behaviour(apigw):
 
 
 def test_moving_a_resource_moves_its_subtree(apigw):
-    api_id, root_id = _api(apigw, "resource-move")
+    api_id, root_id = new_api(apigw, "resource-move")
     a = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="a")["id"]
     b = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="b")["id"]
     c = apigw.create_resource(restApiId=api_id, parentId=a, pathPart="{c}")["id"]
@@ -80,7 +75,7 @@ def test_moving_a_resource_moves_its_subtree(apigw):
 def test_delete_resource_takes_its_descendants(apigw):
     test = "test_delete_resource"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "resource-delete")
+    api_id, root_id = new_api(apigw, "resource-delete")
     pets = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="pets")["id"]
     sub = apigw.create_resource(restApiId=api_id, parentId=pets, pathPart="subpets")["id"]
     assert_like_recorded(apigw.delete_resource(restApiId=api_id, resourceId=pets), want["delete-resource"])
@@ -89,7 +84,7 @@ def test_delete_resource_takes_its_descendants(apigw):
 
 
 def test_create_resource_unknown_parent(apigw):
-    api_id, _ = _api(apigw, "resource-parent")
+    api_id, _ = new_api(apigw, "resource-parent")
     assert_recorded_error(lambda: apigw.create_resource(restApiId=api_id, parentId="fake-resource-id",
                                                         pathPart="subpets"),
                           "test_create_resource_parent_invalid", "wrong-resource-parent-id")
@@ -97,7 +92,7 @@ def test_create_resource_unknown_parent(apigw):
 
 def test_proxy_resources_match_aws(apigw):
     want = recorded_content("test_create_proxy_resource")
-    api_id, root_id = _api(apigw, "resource-proxy")
+    api_id, root_id = new_api(apigw, "resource-proxy")
 
     def create(parent: str, part: str):
         return apigw.create_resource(restApiId=api_id, parentId=parent, pathPart=part)
@@ -120,7 +115,7 @@ def test_proxy_resources_match_aws(apigw):
 def test_proxy_resource_validation(apigw):
     test = "test_create_proxy_resource_validation"
     want = recorded_content(test)
-    api_id, root_id = _api(apigw, "resource-proxy-validation")
+    api_id, root_id = new_api(apigw, "resource-proxy-validation")
 
     def create(parent: str, part: str):
         return apigw.create_resource(restApiId=api_id, parentId=parent, pathPart=part)
@@ -135,7 +130,7 @@ def test_proxy_resource_validation(apigw):
 
 
 def test_root_resource_cannot_be_updated(apigw):
-    api_id, root_id = _api(apigw, "resource-root")
+    api_id, root_id = new_api(apigw, "resource-root")
     test = "test_update_resource_on_root"
     assert_recorded_error(lambda: _replace(apigw, api_id, root_id, "/pathPart", "root"), test, "update-root-path-part")
     other = apigw.create_resource(restApiId=api_id, parentId=root_id, pathPart="other")["id"]
@@ -143,7 +138,7 @@ def test_root_resource_cannot_be_updated(apigw):
 
 
 def test_resources_list_methods_unless_embedded(apigw):
-    api_id, root_id = _api(apigw, "resource-embed")
+    api_id, root_id = new_api(apigw, "resource-embed")
     apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")
     apigw.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type="MOCK")
     plain = apigw.get_resources(restApiId=api_id)["items"][0]

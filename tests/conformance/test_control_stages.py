@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conformance.control_plane import assert_recorded_error, recorded_content
-from tests.support import recorded
 
 CANARY = "test_apigateway_canary.snapshot.json"
 COMMON = "test_apigateway_common.snapshot.json"
@@ -20,22 +19,6 @@ INVALID_PATH = "Invalid method setting path: {}. Must be one of: ["
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
-
-def recording(snapshot: str, test: str) -> dict[str, Any]:
-    data = recorded(snapshot)
-    matches = [k for k in data if k.split("::")[-1] == test]
-    assert len(matches) == 1, f"{test}: {len(matches)} recordings"
-    return data[matches[0]]["recorded-content"]
-
-
-def assert_error(call, entry: dict[str, Any]) -> None:
-    """A boto3 call fails with the recorded code, message and HTTP status."""
-    with pytest.raises(ClientError) as info:
-        call()
-    got = info.value.response
-    assert (got["Error"]["Code"], got["Error"]["Message"], got["ResponseMetadata"]["HTTPStatusCode"]) == (
-        entry["Error"]["Code"], entry["Error"]["Message"], entry["ResponseMetadata"]["HTTPStatusCode"])
-
 
 def normalise(value: Any, ids: dict[str, str]) -> Any:
     """This run's response in the recording's terms: ids → their placeholders, dates → "datetime"."""
@@ -86,7 +69,8 @@ def update(apigw, api_id: str, stage: str, *ops: dict[str, str]) -> dict[str, An
 
 @pytest.mark.parametrize("create_stage_manually", [True, False])
 def test_create_delete_deployments(apigw, create_stage_manually):
-    want = recording(COMMON, f"test_create_delete_deployments[{create_stage_manually}]")
+    test = f"test_create_delete_deployments[{create_stage_manually}]"
+    want = recorded_content(test, COMMON)
     api_id = root_api(apigw)
     kwargs = {} if create_stage_manually else {"stageName": "s1"}
 
@@ -101,8 +85,8 @@ def test_create_delete_deployments(apigw, create_stage_manually):
     assert_recorded(apigw.get_deployment(restApiId=api_id, deploymentId=deployment_id), want["get-deployment"], **ids)
     assert_recorded(apigw.get_stages(restApiId=api_id), want["get-stages"], **ids)
     for i in range(3):
-        assert_error(lambda d=deployment_id: apigw.delete_deployment(restApiId=api_id, deploymentId=d),
-                     want[f"delete-deployment-error-{i}"])
+        assert_recorded_error(lambda d=deployment_id: apigw.delete_deployment(restApiId=api_id, deploymentId=d),
+                              test, f"delete-deployment-error-{i}", snapshot=COMMON)
         apigw.delete_stage(restApiId=api_id, stageName="s1")
         apigw.delete_deployment(restApiId=api_id, deploymentId=deployment_id)
         deployment_id = deploy()
@@ -112,14 +96,16 @@ def test_create_delete_deployments(apigw, create_stage_manually):
 
 
 def test_create_update_deployments(apigw):
-    want = recording(COMMON, "test_create_update_deployments")
+    test = "test_create_update_deployments"
+    want = recorded_content(test, COMMON)
     api_id = root_api(apigw)
     first = apigw.create_deployment(restApiId=api_id)["id"]
     apigw.create_stage(restApiId=api_id, stageName="s1", deploymentId=first)
     ids = {"<deployment-id:1>": first}
     assert_recorded(apigw.get_deployment(restApiId=api_id, deploymentId=first), want["get-deployment-1"], **ids)
     assert_recorded(apigw.get_stages(restApiId=api_id), want["get-stages"], **ids)
-    assert_error(lambda: apigw.delete_deployment(restApiId=api_id, deploymentId=first), want["delete-deployment-error"])
+    assert_recorded_error(lambda: apigw.delete_deployment(restApiId=api_id, deploymentId=first), test,
+                          "delete-deployment-error", snapshot=COMMON)
     second = apigw.create_deployment(restApiId=api_id, stageName="s1")["id"]
     ids["<deployment-id:2>"] = second
     assert_recorded(apigw.get_deployment(restApiId=api_id, deploymentId=first), want["get-deployment-1-after-update"],
@@ -127,12 +113,12 @@ def test_create_update_deployments(apigw):
     assert_recorded(apigw.get_deployment(restApiId=api_id, deploymentId=second), want["get-deployment-2"], **ids)
     assert_recorded(apigw.get_stages(restApiId=api_id), want["get-stages-after-update"], **ids)
     assert_recorded(apigw.delete_deployment(restApiId=api_id, deploymentId=first), want["delete-deployment-1"])
-    assert_error(lambda: apigw.delete_deployment(restApiId=api_id, deploymentId=second),
-                 want["delete-deployment-2-error"])
+    assert_recorded_error(lambda: apigw.delete_deployment(restApiId=api_id, deploymentId=second), test,
+                          "delete-deployment-2-error", snapshot=COMMON)
 
 
 def test_deployment_description_and_api_summary(apigw):
-    want = recording("test_apigateway_basic.snapshot.json", "test_update_rest_api_deployment")["after-update"]
+    want = recorded_content("test_update_rest_api_deployment", "test_apigateway_basic.snapshot.json")["after-update"]
     api_id = root_api(apigw)
     deployment_id = apigw.create_deployment(restApiId=api_id, description="old")["id"]
     got = apigw.update_deployment(restApiId=api_id, deploymentId=deployment_id, patchOperations=[
@@ -157,17 +143,26 @@ def test_deploying_needs_methods_and_integrations(apigw):
 
 # -- stages ----------------------------------------------------------------------------------------------------
 
-def test_create_update_stages(apigw):
-    want = recording(COMMON, "test_create_update_stages")
+def documented_stage(apigw, want: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Stage s1, described and documented, of a new API's deployment, checked against the recorded
+    `create-stage`: (API id, the deployment id as the recording's placeholder)."""
     api_id = root_api(apigw)
     deployment_id = apigw.create_deployment(restApiId=api_id)["id"]
     ids = {"<deployment-id:1>": deployment_id}
     got = apigw.create_stage(restApiId=api_id, stageName="s1", deploymentId=deployment_id, description="my stage",
                              documentationVersion="v123")
     assert_recorded(got, want["create-stage"], **ids)
+    return api_id, ids
+
+
+def test_create_update_stages(apigw):
+    test = "test_create_update_stages"
+    want = recorded_content(test, COMMON)
+    api_id, ids = documented_stage(apigw, want)
     for key, path in (("error-update-doc-version", "/documentation_version"), ("error-update-tags", "/tags/tag1")):
-        assert_error(lambda path=path: update(apigw, api_id, "s1", {"op": "replace", "path": path, "value": "v"}),
-                     want[key])
+        assert_recorded_error(lambda path=path: update(apigw, api_id, "s1", {"op": "replace", "path": path,
+                                                                             "value": "v"}),
+                              test, key, snapshot=COMMON)
     got = update(apigw, api_id, "s1",
                  {"op": "replace", "path": "/description", "value": "stage new"},
                  {"op": "replace", "path": "/variables/var1", "value": "test"},
@@ -183,15 +178,12 @@ def test_create_update_stages(apigw):
 
 
 def test_update_stage_remove_wildcard(apigw):
-    want = recording(COMMON, "test_update_stage_remove_wildcard")
-    api_id = root_api(apigw)
-    deployment_id = apigw.create_deployment(restApiId=api_id)["id"]
-    ids = {"<deployment-id:1>": deployment_id}
-    got = apigw.create_stage(restApiId=api_id, stageName="s1", deploymentId=deployment_id, description="my stage",
-                             documentationVersion="v123")
-    assert_recorded(got, want["create-stage"], **ids)
+    test = "test_update_stage_remove_wildcard"
+    want = recorded_content(test, COMMON)
+    api_id, ids = documented_stage(apigw, want)
     assert_recorded(apigw.get_stage(restApiId=api_id, stageName="s1"), want["get-stage"], **ids)
-    assert_error(lambda: update(apigw, api_id, "s1", {"op": "remove", "path": "/*/*"}), want["delete-error"])
+    assert_recorded_error(lambda: update(apigw, api_id, "s1", {"op": "remove", "path": "/*/*"}), test, "delete-error",
+                          snapshot=COMMON)
     got = update(apigw, api_id, "s1", {"op": "replace", "path": "/*/*/caching/enabled", "value": "true"})
     assert_recorded(got, want["update-stage"], **ids)
     assert_recorded(update(apigw, api_id, "s1", {"op": "remove", "path": "/*/*"}), want["update-stage-reset"], **ids)
@@ -317,7 +309,7 @@ def test_stage_errors(apigw):
 # -- canary ----------------------------------------------------------------------------------------------------
 
 def test_canary_create_update_stages(apigw):
-    want = recording(CANARY, "test_create_update_stages")
+    want = recorded_content("test_create_update_stages", CANARY)
     api_id = root_api(apigw)
     first = apigw.create_deployment(restApiId=api_id)
     replace_template(apigw, api_id, {"statusCode": 200, "message": "second deployment"})
@@ -339,13 +331,20 @@ def test_canary_create_update_stages(apigw):
     assert_recorded(apigw.get_stage(restApiId=api_id, stageName="dev"), want["get-stage-after-remove"], **ids)
 
 
-def test_create_canary_deployment_with_stage(apigw):
-    want = recording(CANARY, "test_create_canary_deployment_with_stage")
+def deployed_once(apigw, want: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    """A new API with one deployment, checked against the recorded `create-deployment`: (API id,
+    deployment id, the deployment id as the recording's placeholder)."""
     api_id = root_api(apigw)
     first = apigw.create_deployment(restApiId=api_id)
     ids = {"<deployment-id:1>": first["id"]}
     assert_recorded(first, want["create-deployment"], **ids)
-    got = apigw.create_stage(restApiId=api_id, stageName="dev", deploymentId=first["id"], description="dev stage",
+    return api_id, first["id"], ids
+
+
+def test_create_canary_deployment_with_stage(apigw):
+    want = recorded_content("test_create_canary_deployment_with_stage", CANARY)
+    api_id, first_id, ids = deployed_once(apigw, want)
+    got = apigw.create_stage(restApiId=api_id, stageName="dev", deploymentId=first_id, description="dev stage",
                              variables={"testVar": "default"})
     assert_recorded(got, want["create-stage"], **ids)
     canary = apigw.create_deployment(restApiId=api_id, stageName="dev", canarySettings={
@@ -356,14 +355,12 @@ def test_create_canary_deployment_with_stage(apigw):
 
 
 def test_create_canary_deployment(apigw):
-    want = recording(CANARY, "test_create_canary_deployment")
-    api_id = root_api(apigw)
-    first = apigw.create_deployment(restApiId=api_id)
-    ids = {"<deployment-id:1>": first["id"]}
-    assert_recorded(first, want["create-deployment"], **ids)
-    got = apigw.create_stage(restApiId=api_id, stageName="dev1", deploymentId=first["id"], description="dev stage",
+    test = "test_create_canary_deployment"
+    want = recorded_content(test, CANARY)
+    api_id, first_id, ids = deployed_once(apigw, want)
+    got = apigw.create_stage(restApiId=api_id, stageName="dev1", deploymentId=first_id, description="dev stage",
                              variables={"testVar": "default"}, canarySettings={
-                                 "deploymentId": first["id"], "percentTraffic": 40,
+                                 "deploymentId": first_id, "percentTraffic": 40,
                                  "stageVariableOverrides": {"testVar": "canary1"}})
     assert_recorded(got, want["create-stage"], **ids)
     canary = apigw.create_deployment(restApiId=api_id, stageName="dev1", canarySettings={
@@ -371,25 +368,23 @@ def test_create_canary_deployment(apigw):
     ids["<deployment-id:2>"] = canary["id"]
     assert_recorded(canary, want["create-canary-deployment"], **ids)
     assert_recorded(apigw.get_stage(restApiId=api_id, stageName="dev1"), want["get-stage-1"], **ids)
-    got = apigw.create_stage(restApiId=api_id, stageName="dev2", deploymentId=first["id"], description="dev stage",
+    got = apigw.create_stage(restApiId=api_id, stageName="dev2", deploymentId=first_id, description="dev stage",
                              variables={"testVar": "default"}, canarySettings={
                                  "deploymentId": canary["id"], "percentTraffic": 60,
                                  "stageVariableOverrides": {"testVar": "canary-overridden"}})
     assert_recorded(got, want["create-stage-2"], **ids)
-    assert_error(lambda: apigw.create_stage(restApiId=api_id, stageName="dev3", deploymentId=first["id"],
-                                            description="dev stage", canarySettings={"deploymentId": "deploy"}),
-                 want["bad-canary-deployment-id"])
+    assert_recorded_error(lambda: apigw.create_stage(restApiId=api_id, stageName="dev3", deploymentId=first_id,
+                                                     description="dev stage", canarySettings={"deploymentId": "deploy"}),
+                          test, "bad-canary-deployment-id", snapshot=CANARY)
 
 
 def test_create_canary_deployment_by_stage_update(apigw):
-    want = recording(CANARY, "test_create_canary_deployment_by_stage_update")
-    api_id = root_api(apigw)
-    first = apigw.create_deployment(restApiId=api_id)
+    want = recorded_content("test_create_canary_deployment_by_stage_update", CANARY)
+    api_id, first_id, ids = deployed_once(apigw, want)
     second = apigw.create_deployment(restApiId=api_id)
-    ids = {"<deployment-id:1>": first["id"], "<deployment-id:2>": second["id"]}
-    assert_recorded(first, want["create-deployment"], **ids)
+    ids["<deployment-id:2>"] = second["id"]
     assert_recorded(second, want["create-deployment-2"], **ids)
-    got = apigw.create_stage(restApiId=api_id, stageName="dev", deploymentId=first["id"], description="dev stage",
+    got = apigw.create_stage(restApiId=api_id, stageName="dev", deploymentId=first_id, description="dev stage",
                              variables={"testVar": "default"})
     assert_recorded(got, want["create-stage"], **ids)
     got = update(apigw, api_id, "dev", {"op": "replace", "path": "/canarySettings/deploymentId", "value": second["id"]})
@@ -407,15 +402,16 @@ def test_create_canary_deployment_by_stage_update(apigw):
     ("create-canary-deployment-non-existing-stage", "non-existing"),
 ])
 def test_create_canary_deployment_validation(apigw, key, stage):
-    want = recording(CANARY, "test_create_canary_deployment_validation")
     api_id = root_api(apigw)
     kwargs = {} if stage is None else {"stageName": stage}
-    assert_error(lambda: apigw.create_deployment(restApiId=api_id, canarySettings={
-        "percentTraffic": 50, "stageVariableOverrides": {"testVar": "canary"}}, **kwargs), want[key])
+    assert_recorded_error(lambda: apigw.create_deployment(restApiId=api_id, canarySettings={
+        "percentTraffic": 50, "stageVariableOverrides": {"testVar": "canary"}}, **kwargs),
+        "test_create_canary_deployment_validation", key, snapshot=CANARY)
 
 
 def test_update_stage_canary_deployment_validation(apigw):
-    want = recording(CANARY, "test_update_stage_canary_deployment_validation")
+    test = "test_update_stage_canary_deployment_validation"
+    want = recorded_content(test, CANARY)
     api_id = root_api(apigw)
     first = apigw.create_deployment(restApiId=api_id, stageName="dev")
     assert_recorded(apigw.get_stage(restApiId=api_id, stageName="dev"), want["get-stage"],
@@ -430,14 +426,13 @@ def test_update_stage_canary_deployment_validation(apigw):
         ("update-stage-canary-settings-replace-bad-path",
          {"op": "replace", "path": "/canarySettings/badPath", "value": "badPath"}),
     ):
-        assert_error(lambda op=op: update(apigw, api_id, "dev", op), want[key])
+        assert_recorded_error(lambda op=op: update(apigw, api_id, "dev", op), test, key, snapshot=CANARY)
     second = apigw.create_deployment(restApiId=api_id, stageName="dev2")["id"]
-    assert_error(lambda: update(apigw, api_id, "dev2",
-                                {"op": "add", "path": "/canarySettings/deploymentId", "value": second}),
-                 want["update-stage-add-deployment"])
-    assert_error(lambda: update(apigw, api_id, "dev2",
-                                {"op": "replace", "path": "/canarySettings/deploymentId", "value": "deploy"}),
-                 want["update-stage-no-deployment"])
+    for key, op in (
+        ("update-stage-add-deployment", {"op": "add", "path": "/canarySettings/deploymentId", "value": second}),
+        ("update-stage-no-deployment", {"op": "replace", "path": "/canarySettings/deploymentId", "value": "deploy"}),
+    ):
+        assert_recorded_error(lambda op=op: update(apigw, api_id, "dev2", op), test, key, snapshot=CANARY)
 
 
 PROMOTE = ({"op": "replace", "value": "0.0", "path": "/canarySettings/percentTraffic"},
@@ -446,17 +441,19 @@ PROMOTE = ({"op": "replace", "value": "0.0", "path": "/canarySettings/percentTra
 
 
 def test_update_stage_with_copy_ops(apigw):
-    want = recording(CANARY, "test_update_stage_with_copy_ops")
+    test = "test_update_stage_with_copy_ops"
+    want = recorded_content(test, CANARY)
     api_id = root_api(apigw)
     first = apigw.create_deployment(restApiId=api_id, stageName="dev",
                                     variables={"testVar": "test", "testVar2": "test2"})
     ids = {"<deployment-id:1>": first["id"]}
     assert_recorded(first, want["deployment-1"], **ids)
-    assert_error(lambda: update(apigw, api_id, "dev",
-                                {"op": "copy", "path": "/canarySettings/stageVariableOverrides", "from": "/variables"},
-                                {"op": "copy", "path": "/canarySettings/deploymentId", "from": "/deploymentId"}),
-                 want["copy-with-bad-statement"])
-    assert_error(lambda: update(apigw, api_id, "dev", *PROMOTE[1:]), want["copy-with-no-replace"])
+    assert_recorded_error(lambda: update(
+        apigw, api_id, "dev", {"op": "copy", "path": "/canarySettings/stageVariableOverrides", "from": "/variables"},
+        {"op": "copy", "path": "/canarySettings/deploymentId", "from": "/deploymentId"}),
+        test, "copy-with-bad-statement", snapshot=CANARY)
+    assert_recorded_error(lambda: update(apigw, api_id, "dev", *PROMOTE[1:]), test, "copy-with-no-replace",
+                          snapshot=CANARY)
     assert_recorded(update(apigw, api_id, "dev", *PROMOTE), want["update-stage-with-copy"], **ids)
     canary = apigw.create_deployment(restApiId=api_id, stageName="dev", canarySettings={
         "percentTraffic": 50, "stageVariableOverrides": {"testVar": "override"}})
@@ -468,7 +465,7 @@ def test_update_stage_with_copy_ops(apigw):
 
 def test_canary_stage_base_deployment_serves(apigw, apigw_server):
     """The base deployment answers with the stage's own variables while a 0 % canary is attached."""
-    want = recording(CANARY, "test_invoking_canary_deployment")
+    want = recorded_content("test_invoking_canary_deployment", CANARY)
     template = {"statusCode": 200, "message": "default deployment", "variable": "$stageVariables.testVar",
                 "nonExistingDefault": "$stageVariables.noStageVar", "nonOverridden": "$stageVariables.defaultVar",
                 "isCanary": "$context.isCanaryRequest"}

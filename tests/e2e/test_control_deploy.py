@@ -5,28 +5,12 @@ one, while stage changes (variables, re-pointing, deletion) take effect on the v
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.echo_backend import EchoServer
-from tests.support import Server, apigateway_client
-
-
-@pytest.fixture(scope="module")
-def apigw_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `apiway serve` with no project: everything comes through the control plane."""
-    state: Path = tmp_path_factory.mktemp("deploy") / "state.db"
-    server = Server(None, state)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def apigw(apigw_server: Server):
-    return apigateway_client(apigw_server.port)
+from tests.support import Server
 
 
 def api_document(version: str, backend: EchoServer) -> bytes:

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 _SHORTHAND = "execute-api:/"
 _ANONYMOUS = "anonymous"
 
-# Condition keys a request provides; principal keys come from the caller's identity. Private-endpoint
-# keys (aws:SourceVpc, aws:SourceVpce, aws:VpcSourceIp) are never present: nothing here is a VPC endpoint.
+# Condition keys a request provides; principal keys come from the caller's identity. The private-endpoint
+# keys exist only for PRIVATE APIs, whose endpoint check put the VPC endpoint (and VPC) on the identity.
 _REQUEST_KEYS: dict[str, Callable[[Invocation], str | None]] = {
+    "aws:sourcevpce": lambda inv: (inv.identity or {}).get("vpceId"),
+    "aws:sourcevpc": lambda inv: (inv.identity or {}).get("vpcId"),
     "aws:sourceip": lambda inv: inv.request.client_ip,
     "aws:useragent": lambda inv: inv.request.header("user-agent"),
     "aws:referer": lambda inv: inv.request.header("referer"),

@@ -3,6 +3,8 @@ message, exactly as AWS words it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 _STATUS = {
     "BadRequestException": 400,
     "ValidationException": 400,
@@ -35,6 +37,12 @@ def bad_request(message: str) -> ControlError:
 
 def conflict(message: str) -> ControlError:
     return ControlError("ConflictException", message)
+
+
+def enum_violation(value: object, where: str, allowed: Sequence[str]) -> str:
+    """One of `validation`'s errors: a member outside its enum, in AWS's wording."""
+    return (f"Value '{value}' at '{where}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(allowed)}]")
 
 
 def validation(errors: list[str]) -> ControlError:

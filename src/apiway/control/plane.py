@@ -83,6 +83,16 @@ class ControlPlane:
             raise not_found("Invalid Method identifier specified")
         return method
 
+    @staticmethod
+    def part(collection: dict[str, dict[str, Any]], part_id: str, missing: str) -> dict[str, Any]:
+        """One record of an API's collection (authorizers, request validators, documentation parts or
+        versions) by its key. A record that names another id is not it: a collection keyed otherwise
+        (by name) must not answer for an id."""
+        found = collection.get(part_id)
+        if found is None or found.get("id", part_id) != part_id:
+            raise not_found(missing)
+        return found
+
     def stage(self, api_id: str, stage_name: str) -> Stage:
         stage = self.store.get_stage(api_id, stage_name)
         if stage is None:

@@ -35,12 +35,15 @@ class DomainRoutes:
         """The mapping for a request path and the path left after its base path ("" or "/…");
         None when no base path matches and there is no (none) mapping."""
         if self.depth:
-            parts = path[1:].split("/", self.depth)
-            for n in range(min(self.depth, len(parts)), 0, -1):
-                found = self.paths.get("/".join(parts[:n]))
+            end = path.find("/", 1)
+            ends = [len(path) if end < 0 else end]  # where the first `depth` segments end, shortest first
+            while end > 0 and len(ends) < self.depth:
+                end = path.find("/", end + 1)
+                ends.append(len(path) if end < 0 else end)
+            for end in reversed(ends):
+                found = self.paths.get(path[1:end])
                 if found is not None:
-                    rest = "/".join(parts[n:]) if n < len(parts) else None
-                    return found, "" if rest is None else "/" + rest
+                    return found, path[end:]
         return (self.root, "" if path == "/" else path) if self.root is not None else None
 
     def mappings(self) -> list[BasePathMapping]:

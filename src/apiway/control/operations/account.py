@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.control.operations.tags import invalid_path
-from apiway.control.patch import Patch, patches
+from apiway.control.patch import Patch, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 
@@ -40,14 +39,11 @@ def update_account(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 def _patch_account(settings: dict[str, Any], patch: Patch) -> None:
     if patch.path == "/cloudwatchRoleArn" and patch.op == "replace":
-        if patch.value:
-            settings["cloudwatchRoleArn"] = patch.value
-        else:
-            settings.pop("cloudwatchRoleArn", None)
+        set_or_clear(settings, "cloudwatchRoleArn", patch.value)
     elif patch.path == "/features" and patch.op in ("add", "remove", "replace"):
         if not patch.value:
             raise bad_request("Invalid value for /features: a feature name is required")
         features = [f for f in settings.get("features", []) if f != patch.value]
         settings["features"] = features if patch.op == "remove" else [*features, patch.value]
     else:
-        raise invalid_path(patch, _PATHS)
+        raise path_not_supported(patch, _PATHS)

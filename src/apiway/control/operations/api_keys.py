@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from apiway.control import usage
-from apiway.control.errors import ControlError, bad_request, conflict, validation
-from apiway.control.operations.tags import API_KEY, NO_API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, invalid_path, public
+from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, validation
+from apiway.control.operations.tags import API_KEY, NO_API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, public
 from apiway.control.paging import page
-from apiway.control.patch import Patch, patches
+from apiway.control.patch import BAD_LIST_OP, Patch, lenient_bool, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -23,7 +23,6 @@ MAX_NAME = 1024
 MAX_DESCRIPTION = 125000
 MIN_VALUE, MAX_VALUE = 20, 128
 _REPLACEABLE = ("/description", "/enabled", "/name", "/customerId")
-_BAD_OP = "Invalid patch operation specified. Must be 'add'|'remove'|'replace'"
 
 
 def new_value() -> str:
@@ -133,27 +132,24 @@ def update_api_key(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def _patch_key(cp: ControlPlane, key: dict[str, Any], patch: Patch) -> None:
     if patch.op in ("add", "remove"):
         if patch.path != "/stages":
-            raise invalid_path(patch, ["/stages"])
+            raise path_not_supported(patch, ("/stages",))
         api_id, _, stage_name = (patch.value or "").partition("/")
         entry = _stage_key(cp, api_id, stage_name) if patch.op == "add" else patch.value
         stages = [s for s in key["stageKeys"] if s != entry]
         key["stageKeys"] = [*stages, entry] if patch.op == "add" else stages
     elif patch.op != "replace":
-        raise bad_request(_BAD_OP)
+        raise bad_request(BAD_LIST_OP)
     elif patch.path not in _REPLACEABLE:
-        raise invalid_path(patch, _REPLACEABLE)
+        raise path_not_supported(patch, _REPLACEABLE)
     elif patch.path == "/enabled":
-        key["enabled"] = (patch.value or "").lower() == "true"  # AWS reads anything else as false
+        key["enabled"] = lenient_bool(patch)
     else:
         field = patch.path[1:]
         if field == "name":
             _check_name(patch.value or "")
         elif field == "description":
             _check_description(patch.value or "")
-        if patch.value:
-            key[field] = patch.value
-        else:
-            key.pop(field, None)
+        set_or_clear(key, field, patch.value)
 
 
 @operation("DeleteApiKey")
@@ -251,11 +247,8 @@ def _import_row(cp: ControlPlane, row: dict[str, str]) -> tuple[dict[str, Any], 
     key = _by_value(cp, value) or new_key(None, value, enabled)
     key["enabled"] = enabled
     key["lastUpdatedDate"] = now()
-    for field, cell in (("name", name), ("description", description)):
-        if cell:
-            key[field] = cell
-        else:
-            key.pop(field, None)
+    set_or_clear(key, "name", name)
+    set_or_clear(key, "description", description)
     plan_ids = [i.strip() for i in (row.get("usageplanids") or "").split(",") if i.strip()]
     plans = [cp.record(USAGE_PLAN, plan_id, f"Invalid Usage Plan ID specified: {plan_id}") for plan_id in plan_ids]
     plans = [plan for plan in plans if not cp.store.get_record(USAGE_PLAN_KEY, link_id(plan["id"], key["id"]))]
@@ -267,8 +260,7 @@ def _import_row(cp: ControlPlane, row: dict[str, str]) -> tuple[dict[str, Any], 
 @operation("ImportApiKeys")
 def import_api_keys(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if p["format"] != "csv":
-        raise validation([f"Value '{p['format']}' at 'format' failed to satisfy constraint: "
-                          f"Member must satisfy enum value set: [csv]"])
+        raise validation([enum_violation(p["format"], "format", ("csv",))])
     key_ids: list[str] = []
     warnings: list[str] = []
     with cp.store.transaction():

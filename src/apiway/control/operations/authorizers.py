@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request, conflict, not_found, validation
+from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, validation
 from apiway.control.paging import page
-from apiway.control.patch import Patch, as_int, op_not_supported, patches, replace_field
+from apiway.control.patch import Patch, as_int, op_not_supported, patch_list, patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -47,8 +47,7 @@ def _checked(authorizer: dict[str, Any]) -> None:
 
 
 def _type_error(kind: Any, input_name: str) -> ControlError:
-    return validation([f"Value '{kind}' at '{input_name}.type' failed to satisfy constraint: Member must satisfy "
-                       f"enum value set: [{', '.join(TYPES)}]"])
+    return validation([enum_violation(kind, f"{input_name}.type", TYPES)])
 
 
 @operation("CreateAuthorizer")
@@ -70,10 +69,7 @@ def create_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 def _authorizer(cp: ControlPlane, api_id: str, authorizer_id: str) -> tuple[ApiDefinition, dict[str, Any]]:
     definition = cp.api(api_id)
-    authorizer = definition["authorizers"].get(authorizer_id)
-    if authorizer is None or authorizer.get("id") != authorizer_id:
-        raise not_found(MISSING)
-    return definition, authorizer
+    return definition, cp.part(definition["authorizers"], authorizer_id, MISSING)
 
 
 @operation("GetAuthorizers")
@@ -99,9 +95,10 @@ def update_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def _patch(authorizer: dict[str, Any], patch: Patch) -> None:
     parts = patch.parts
     if len(parts) == 2 and parts[0] == "providerARNs":
-        arns = authorizer.setdefault("providerARNs", [])
-        _patch_provider_arns(arns, parts[1], patch)
-        if not arns:
+        if patch.op not in ("add", "remove"):
+            raise op_not_supported(patch)
+        patch_list(authorizer.setdefault("providerARNs", []), parts[1], patch)
+        if not authorizer["providerARNs"]:
             del authorizer["providerARNs"]
         return
     field = replace_field(patch, REPLACEABLE)
@@ -111,21 +108,10 @@ def _patch(authorizer: dict[str, Any], patch: Patch) -> None:
         if patch.value not in TYPES:
             raise _type_error(patch.value, "updateAuthorizerInput")
         authorizer["type"] = patch.value
-    elif field == "name" or patch.value:
-        authorizer[field] = patch.value
+    elif field == "name":
+        authorizer["name"] = patch.value
     else:
-        authorizer.pop(field, None)  # an empty value clears an optional field
-
-
-def _patch_provider_arns(arns: list[str], arn: str, patch: Patch) -> None:
-    if patch.op == "add":
-        if arn not in arns:
-            arns.append(arn)
-    elif patch.op == "remove":
-        if arn in arns:
-            arns.remove(arn)
-    else:
-        raise op_not_supported(patch)
+        set_or_clear(authorizer, field, patch.value)
 
 
 @operation("DeleteAuthorizer")

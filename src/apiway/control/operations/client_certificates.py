@@ -11,9 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from apiway.control.operations.tags import CLIENT_CERTIFICATE, NO_CLIENT_CERTIFICATE, invalid_path, public
-from apiway.control.paging import page
-from apiway.control.patch import patches
+from apiway.control.operations.tags import CLIENT_CERTIFICATE, NO_CLIENT_CERTIFICATE, public, public_page
+from apiway.control.patch import patches, replace_path, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -61,7 +60,7 @@ def generate_client_certificate(cp: ControlPlane, p: dict[str, Any]) -> dict[str
 def get_client_certificates(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     records = sorted(cp.store.list_records(CLIENT_CERTIFICATE),
                      key=lambda r: (r["createdDate"], r["clientCertificateId"]))
-    return page([public(r, compact=True) for r in records], p)
+    return public_page(records, p)
 
 
 @operation("GetClientCertificate")
@@ -73,12 +72,7 @@ def get_client_certificate(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any
 def update_client_certificate(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     record = client_certificate(cp, p["clientCertificateId"])
     for patch in patches(p, "UpdateClientCertificate"):
-        if patch.op != "replace" or patch.path != "/description":
-            raise invalid_path(patch, ["/description"])
-        if patch.value:
-            record["description"] = patch.value
-        else:
-            record.pop("description", None)
+        set_or_clear(record, replace_path(patch, ("/description",)), patch.value)
     cp.store.put_record(CLIENT_CERTIFICATE, record["clientCertificateId"], record)
     return public(record)
 

@@ -15,7 +15,7 @@ from apiway.control.operations.stages import (
     checked_variables,
 )
 from apiway.control.paging import page
-from apiway.control.patch import patches, unsupported
+from apiway.control.patch import patches, require_ops, set_or_clear, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model.rest import ApiDefinition, Deployment, Stage, now
@@ -114,12 +114,8 @@ def update_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     for patch in patches(p, "UpdateDeployment"):
         if patch.path != "/description":
             raise unsupported(patch)
-        if patch.op != "replace":
-            raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
-        if patch.value:
-            deployment["description"] = patch.value
-        else:
-            deployment.pop("description", None)
+        require_ops(patch, ("replace",))
+        set_or_clear(deployment, "description", patch.value)
     cp.store.put_deployment_record(deployment)
     return deployment_view(deployment)
 

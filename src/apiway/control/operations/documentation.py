@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from apiway.control.documents import DocumentError, parse_text
-from apiway.control.errors import ControlError, bad_request, conflict, not_found, validation
+from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, not_found, validation
 from apiway.control.paging import page
-from apiway.control.patch import patches, replace_field
+from apiway.control.patch import patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -44,8 +44,7 @@ EXTENSION = "x-amazon-apigateway-documentation"
 
 
 def _enum_error(value: Any, where: str, allowed: tuple[str, ...]) -> ControlError:
-    return validation([f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy enum value "
-                       f"set: [{', '.join(allowed)}]"])
+    return validation([enum_violation(value, where, allowed)])
 
 
 def location(raw: Any, input_name: str) -> dict[str, str]:
@@ -125,22 +124,24 @@ def get_documentation_parts(cp: ControlPlane, p: dict[str, Any]) -> dict[str, An
     return page(items, p)
 
 
-def _part(cp: ControlPlane, p: dict[str, Any], unknown_api: ControlError) -> tuple[ApiDefinition, dict[str, Any]]:
-    definition = cp.api_or(p["restApiId"], unknown_api)
-    part = _parts(definition).get(p["documentationPartId"])
-    if part is None:
-        raise not_found(PART_MISSING)
-    return definition, part
+def _part(cp: ControlPlane, definition: ApiDefinition, p: dict[str, Any]) -> dict[str, Any]:
+    return cp.part(_parts(definition), p["documentationPartId"], PART_MISSING)
+
+
+def _part_api(cp: ControlPlane, p: dict[str, Any]) -> ApiDefinition:
+    """For reads and updates AWS words an unknown API as an unknown part (recorded); deletes say API."""
+    return cp.api_or(p["restApiId"], not_found(PART_MISSING))
 
 
 @operation("GetDocumentationPart")
 def get_documentation_part(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    return _part(cp, p, not_found(PART_MISSING))[1]  # an unknown API reads as an unknown part (recorded)
+    return _part(cp, _part_api(cp, p), p)
 
 
 @operation("UpdateDocumentationPart")
 def update_documentation_part(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    definition, part = _part(cp, p, not_found(PART_MISSING))
+    definition = _part_api(cp, p)
+    part = _part(cp, definition, p)
     for patch in patches(p, "UpdateDocumentationPart"):
         replace_field(patch, ("/properties",))
         part["properties"] = _properties(patch.value)
@@ -150,13 +151,9 @@ def update_documentation_part(cp: ControlPlane, p: dict[str, Any]) -> dict[str, 
 
 @operation("DeleteDocumentationPart")
 def delete_documentation_part(cp: ControlPlane, p: dict[str, Any]) -> None:
-    definition, part = _part(cp, p, _unknown_api(cp, p["restApiId"]))
-    del _parts(definition)[part["id"]]
+    definition = cp.api(p["restApiId"])
+    del _parts(definition)[_part(cp, definition, p)["id"]]
     cp.save_api(definition)
-
-
-def _unknown_api(cp: ControlPlane, api_id: str) -> ControlError:
-    return not_found(f"Invalid API identifier specified {cp.account_id}:{api_id}")
 
 
 # -- import from an OpenAPI document ------------------------------------------------------------------
@@ -189,12 +186,24 @@ def parts_from_body(body: bytes) -> dict[str, dict[str, Any]]:
     return {part["id"]: part for part in parts}
 
 
-@operation("ImportDocumentationParts")
-def import_documentation_parts(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    definition = cp.api(p["restApiId"])
+def import_mode(p: dict[str, Any]) -> str:
+    """`merge` (the default) or `overwrite`, for ImportDocumentationParts and PutRestApi."""
     mode = (p.get("mode") or "merge").lower()
     if mode not in ("merge", "overwrite"):
         raise bad_request(f"Invalid mode specified: {p.get('mode')}. Valid options are merge,overwrite")
+    return mode
+
+
+def check_warnings(warnings: list[str] | None, p: dict[str, Any]) -> None:
+    """An import that asks to `failOnWarnings` fails when there are any, listing them all."""
+    if warnings and p.get("failOnWarnings"):
+        raise bad_request("Warnings found during import:\n\t" + "\n\t".join(warnings))
+
+
+@operation("ImportDocumentationParts")
+def import_documentation_parts(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
+    definition = cp.api(p["restApiId"])
+    mode = import_mode(p)
     try:
         doc = parse_text(p["body"].decode("utf-8"), "body")
     except (UnicodeDecodeError, DocumentError):
@@ -202,8 +211,7 @@ def import_documentation_parts(cp: ControlPlane, p: dict[str, Any]) -> dict[str,
     if not isinstance(doc, dict) or not (doc.get("openapi") or doc.get("swagger")):
         raise bad_request(BAD_IMPORT)
     found, warnings = parts_in(doc)
-    if warnings and p.get("failOnWarnings"):
-        raise bad_request("Warnings found during import:\n\t" + "\n\t".join(warnings))
+    check_warnings(warnings, p)
     if mode == "overwrite":
         definition["documentationParts"] = {}
     parts = _parts(definition)
@@ -227,10 +235,7 @@ def _versions(definition: ApiDefinition) -> dict[str, dict[str, Any]]:
 
 def _version(cp: ControlPlane, p: dict[str, Any]) -> tuple[ApiDefinition, dict[str, Any]]:
     definition = cp.api(p["restApiId"])
-    version = _versions(definition).get(p["documentationVersion"])
-    if version is None:
-        raise not_found(VERSION_MISSING)
-    return definition, version
+    return definition, cp.part(_versions(definition), p["documentationVersion"], VERSION_MISSING)
 
 
 @operation("CreateDocumentationVersion")
@@ -269,11 +274,7 @@ def get_documentation_version(cp: ControlPlane, p: dict[str, Any]) -> dict[str, 
 def update_documentation_version(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     definition, version = _version(cp, p)
     for patch in patches(p, "UpdateDocumentationVersion"):
-        replace_field(patch, ("/description",))
-        if patch.value:
-            version["description"] = patch.value
-        else:
-            version.pop("description", None)
+        set_or_clear(version, replace_field(patch, ("/description",)), patch.value)
     cp.save_api(definition)
     return version
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import bad_request, conflict, not_found, validation
+from apiway.control.errors import bad_request, conflict, enum_violation, not_found, validation
 from apiway.control.operations.rest_apis import ENDPOINT_TYPES, endpoint_configuration
-from apiway.control.operations.tags import BASE_PATH_MAPPING, DOMAIN_NAME, NO_DOMAIN_NAME, invalid_path, public
-from apiway.control.paging import page
-from apiway.control.patch import Patch, patches
+from apiway.control.operations.tags import BASE_PATH_MAPPING, DOMAIN_NAME, NO_DOMAIN_NAME, public, public_page
+from apiway.control.patch import Patch, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -37,8 +36,7 @@ def domain_name(cp: ControlPlane, name: str) -> dict[str, Any]:
 
 def _enum(value: Any, allowed: tuple[str, ...], where: str) -> str:
     if value not in allowed:
-        raise validation([f"Value '{value}' at '{where}' failed to satisfy constraint: "
-                          f"Member must satisfy enum value set: [{', '.join(allowed)}]"])
+        raise validation([enum_violation(value, where, allowed)])
     return value
 
 
@@ -98,7 +96,7 @@ def create_domain_name(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 @operation("GetDomainNames")
 def get_domain_names(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     domains = sorted(cp.store.list_records(DOMAIN_NAME), key=lambda d: d["domainName"])
-    return page([public(d, compact=True) for d in domains], p)
+    return public_page(domains, p)
 
 
 @operation("GetDomainName")
@@ -120,7 +118,7 @@ def update_domain_name(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def _patch_domain(domain: dict[str, Any], patch: Patch) -> None:
     parts = patch.parts
     if patch.op != "replace":
-        raise invalid_path(patch, _REPLACEABLE)
+        raise path_not_supported(patch, _REPLACEABLE)
     if len(parts) == 3 and parts[:2] == ["endpointConfiguration", "types"]:
         if parts[2] not in domain["endpointConfiguration"]["types"] or patch.value not in ENDPOINT_TYPES:
             raise bad_request(f"Invalid EndpointTypes specified. Valid options are {','.join(ENDPOINT_TYPES)}")
@@ -133,12 +131,9 @@ def _patch_domain(domain: dict[str, Any], patch: Patch) -> None:
     elif parts == ["routingMode"]:
         domain["routingMode"] = _enum(patch.value, ROUTING_MODES, "routingMode")
     elif len(parts) == 1 and parts[0] in _COPIED:
-        if patch.value:
-            domain[parts[0]] = patch.value
-        else:
-            domain.pop(parts[0], None)
+        set_or_clear(domain, parts[0], patch.value)
     else:
-        raise invalid_path(patch, _REPLACEABLE)
+        raise path_not_supported(patch, _REPLACEABLE)
 
 
 @operation("DeleteDomainName")
@@ -212,7 +207,7 @@ def create_base_path_mapping(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
 @operation("GetBasePathMappings")
 def get_base_path_mappings(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     domain = domain_name(cp, p["domainName"])["domainName"]
-    return page([public(m, compact=True) for m in _mappings(cp, domain)], p)
+    return public_page(_mappings(cp, domain), p)
 
 
 @operation("GetBasePathMapping")
@@ -226,7 +221,7 @@ def update_base_path_mapping(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
     previous = mapping["basePath"]
     for patch in patches(p, "UpdateBasePathMapping"):
         if patch.op != "replace" or patch.path not in _MAPPING_PATHS:
-            raise invalid_path(patch, _MAPPING_PATHS)
+            raise path_not_supported(patch, _MAPPING_PATHS)
         if patch.path == "/basePath":
             mapping["basePath"] = _check_base_path(patch.value or "")
         elif patch.path == "/restapiId":

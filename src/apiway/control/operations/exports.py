@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import bad_request, not_found
+from apiway.control.errors import bad_request
 from apiway.control.openapi_export import EXPORT_TYPES, EXTENSIONS, export_filename, export_openapi, render_export
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
@@ -21,10 +21,7 @@ def get_export(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     unknown = requested - set(EXTENSIONS)
     if unknown:
         raise bad_request(f"Invalid extensions specified: {','.join(sorted(unknown))}")
-    found = cp.store.get_deployment(api_id, stage["deploymentId"])
-    if found is None:
-        raise not_found("Invalid Deployment identifier specified")
-    deployment, snapshot = found
+    deployment, snapshot = cp.deployment(api_id, stage["deploymentId"])
     # Server URLs point at this gateway's host-style invoke URL, so the export is usable as is.
     doc = export_openapi(snapshot, stage, export_type, requested, host=f"{api_id}.execute-api.{cp.host}",
                          deployed_at=deployment["createdDate"])

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apiway.control.errors import bad_request, not_found, validation
+from apiway.control.errors import bad_request, enum_violation, not_found, validation
+from apiway.control.operations.methods import NO_PARAMETER, checked_status
 from apiway.control.paging import page
 from apiway.control.patch import Patch, patches, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
-from apiway.model.rest import STATUS_CODE_RE, ApiDefinition
+from apiway.model.rest import ApiDefinition
 from apiway.runtime.gateway_responses import DEFAULT_TEMPLATE, DEFAULTS
 
 # The enum as AWS lists it in its validation message (recorded order).
@@ -30,8 +31,7 @@ SOURCE_RE = re.compile(r"^(?:'.*'|method\.request\.(?:header|querystring|path|mu
 def _response_type(p: dict[str, Any]) -> str:
     rtype = p["responseType"]
     if rtype not in DEFAULTS:
-        raise validation([f"Value '{rtype}' at 'responseType' failed to satisfy constraint: Member must satisfy "
-                          f"enum value set: [{', '.join(_ENUM_ORDER)}]"])
+        raise validation([enum_violation(rtype, "responseType", _ENUM_ORDER)])
     return rtype
 
 
@@ -64,13 +64,6 @@ def view(definition: ApiDefinition, rtype: str) -> dict[str, Any]:
     return _completed(rtype, dict(custom.get(family) or {}) if family else {}, True)
 
 
-def _checked_status(status: Any) -> str:
-    if not isinstance(status, str) or not STATUS_CODE_RE.match(status):
-        raise validation([f"Value '{status}' at 'statusCode' failed to satisfy constraint: Member must satisfy "
-                          f"regular expression pattern: [1-5]\\d\\d"])
-    return status
-
-
 def _check_parameter(target: str, source: Any) -> None:
     """Header targets and their sources; the wording is AWS's for mapping expressions (a guess here)."""
     for expression, pattern in ((target, HEADER_TARGET_RE), (source, SOURCE_RE)):
@@ -85,7 +78,7 @@ def put_gateway_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     definition = cp.api(p["restApiId"])
     layer: dict[str, Any] = {}
     if p.get("statusCode") is not None:
-        layer["statusCode"] = _checked_status(p["statusCode"])
+        layer["statusCode"] = checked_status(p["statusCode"])
     for target, source in (p.get("responseParameters") or {}).items():
         _check_parameter(target, source)
     for key in MAPS:
@@ -129,7 +122,7 @@ def _patch(response: dict[str, Any], patch: Patch) -> None:
         if patch.op != "replace":
             raise unsupported(patch)  # recorded for add and remove
         if patch.value:
-            response["statusCode"] = _checked_status(patch.value)
+            response["statusCode"] = checked_status(patch.value)
         else:
             response.pop("statusCode", None)
         return
@@ -141,7 +134,7 @@ def _patch(response: dict[str, Any], patch: Patch) -> None:
         entries.pop(key, None)
         return
     if patch.op == "replace" and key not in entries:
-        raise not_found("Invalid parameter name specified")
+        raise not_found(NO_PARAMETER)
     if not patch.value:
         raise bad_request(f"Invalid null or empty value in {field}")
     if field == "responseParameters":

@@ -4,31 +4,31 @@ PutIntegration or from the result of an UpdateIntegration patch."""
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from apiway.control.errors import bad_request, not_found, validation
+from apiway.control.errors import bad_request, enum_violation, not_found, validation
 from apiway.control.operations.methods import (
     HTTP_METHOD_OPTIONS,
     INVALID_HTTP_METHOD,
     INVALID_STATUS,
     METHOD_PARAMETER_RE,
+    NO_CONTENT_TYPE,
+    NO_PARAMETER,
     PARAMETER_LOCATIONS,
     check_content_types,
-    check_status,
+    checked_status,
     drop_empty,
     invalid_expression,
     load_method,
     mapping_error,
-    require_ops,
     status_errors,
     templates,
     typed_map,
 )
 from apiway.control.operations.resources import load_resource
-from apiway.control.patch import Patch, as_bool, as_int, patches, unsupported
+from apiway.control.patch import Patch, as_bool, as_int, patch_list, patches, require_ops, set_or_clear, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model.rest import (
@@ -77,8 +77,7 @@ def method_integration(method: Method) -> Integration:
 def _enum_error(input_name: str, member: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
     if value is None or value in allowed:
         return []
-    return [f"Value '{value}' at '{input_name}.{member}' failed to satisfy constraint: Member must satisfy enum "
-            f"value set: [{', '.join(allowed)}]"]
+    return [enum_violation(value, f"{input_name}.{member}", allowed)]
 
 
 def check_integration(integration: Integration, method: Method) -> None:
@@ -209,7 +208,7 @@ def put_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetIntegration")
 def get_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(dict(method_integration(load_method(cp, p)[2])))
+    return dict(method_integration(load_method(cp, p)[2]))
 
 
 @operation("DeleteIntegration")
@@ -238,7 +237,7 @@ def update_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     check_content_types(integration.get("requestTemplates"))
     check_integration(integration, method)
     cp.save_api(definition)
-    return copy.deepcopy(dict(integration))
+    return dict(integration)
 
 
 def _patch_integration(integration: Integration, patch: Patch) -> None:
@@ -248,10 +247,10 @@ def _patch_integration(integration: Integration, patch: Patch) -> None:
         require_ops(patch, ("replace",))
         if field == "timeoutInMillis":
             integration["timeoutInMillis"] = as_int(patch)
-        elif patch.value or field == "type":
-            integration[field] = patch.value or ""  # type: ignore[literal-required]
+        elif field == "type":
+            integration["type"] = patch.value or ""  # checked with the whole integration
         else:
-            integration.pop(field, None)  # type: ignore[misc]
+            set_or_clear(integration, field, patch.value)
     elif parts == ["tlsConfig", "insecureSkipVerification"]:
         require_ops(patch, ("replace",))
         integration["tlsConfig"] = {"insecureSkipVerification": as_bool(patch)}
@@ -264,11 +263,7 @@ def _patch_integration(integration: Integration, patch: Patch) -> None:
             target[parts[1]] = patch.value if field == "requestParameters" else patch.value or None
     elif field == "cacheKeyParameters" and len(parts) == 2:
         require_ops(patch, ("add", "remove"))
-        keys = integration.setdefault("cacheKeyParameters", [])
-        if patch.op == "add" and parts[1] not in keys:
-            keys.append(parts[1])
-        elif patch.op == "remove" and parts[1] in keys:
-            keys.remove(parts[1])
+        patch_list(integration.setdefault("cacheKeyParameters", []), parts[1], patch)
     else:
         raise unsupported(patch)
 
@@ -284,7 +279,7 @@ def integration_response(integration: Integration, status: str) -> IntegrationRe
 
 @operation("PutIntegrationResponse")
 def put_integration_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    check_status(p)
+    checked_status(p["statusCode"])
     parameters = typed_map(p.get("responseParameters"), str)
     response_templates = templates(p.get("responseTemplates"))
     errors = _enum_error("putIntegrationResponseInput", "contentHandling", p.get("contentHandling"),
@@ -311,14 +306,14 @@ def put_integration_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
 
 @operation("GetIntegrationResponse")
 def get_integration_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    check_status(p)
+    checked_status(p["statusCode"])
     integration = method_integration(load_method(cp, p)[2])
-    return copy.deepcopy(dict(integration_response(integration, p["statusCode"])))
+    return dict(integration_response(integration, p["statusCode"]))
 
 
 @operation("DeleteIntegrationResponse")
 def delete_integration_response(cp: ControlPlane, p: dict[str, Any]) -> None:
-    check_status(p)
+    checked_status(p["statusCode"])
     definition, _, integration = load_integration(cp, p)
     integration_response(integration, p["statusCode"])
     del integration["integrationResponses"][p["statusCode"]]
@@ -326,13 +321,12 @@ def delete_integration_response(cp: ControlPlane, p: dict[str, Any]) -> None:
     cp.save_api(definition)
 
 
-_RESPONSE_MAPS = {"responseParameters": "Invalid parameter name specified",
-                  "responseTemplates": "Content-Type specified was not found"}
+_RESPONSE_MAPS = {"responseParameters": NO_PARAMETER, "responseTemplates": NO_CONTENT_TYPE}
 
 
 @operation("UpdateIntegrationResponse")
 def update_integration_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    operations = patches(p, "UpdateIntegrationResponse", status_errors(p))
+    operations = patches(p, "UpdateIntegrationResponse", status_errors(p["statusCode"]))
     definition, method, integration = load_integration(cp, p)
     response = integration_response(integration, p["statusCode"])
     for patch in operations:
@@ -341,7 +335,7 @@ def update_integration_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str
     check_content_types(response.get("responseTemplates"))
     _check_response_mappings(response.get("responseParameters"), method, p["statusCode"])
     cp.save_api(definition)
-    return copy.deepcopy(dict(response))
+    return dict(response)
 
 
 def _patch_integration_response(response: IntegrationResponse, patch: Patch) -> None:
@@ -354,10 +348,7 @@ def _patch_integration_response(response: IntegrationResponse, patch: Patch) -> 
         require_ops(patch, ("replace",))
         if patch.value and patch.value not in CONTENT_HANDLINGS:
             raise bad_request(INVALID_CONTENT_HANDLING)
-        if patch.value:
-            response["contentHandling"] = patch.value
-        else:
-            response.pop("contentHandling", None)
+        set_or_clear(response, "contentHandling", patch.value)
     elif field in _RESPONSE_MAPS and len(parts) == 2:
         require_ops(patch, ("add", "remove", "replace"))
         target: dict[str, Any] = response.setdefault(field, {})  # type: ignore[misc]

@@ -4,14 +4,13 @@ references to models, authorizers and request validators."""
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
 from apiway.control.errors import ControlError, bad_request, conflict, not_found, validation
 from apiway.control.operations.models import find_model
 from apiway.control.operations.resources import load_resource
-from apiway.control.patch import Patch, patches, unsupported
+from apiway.control.patch import Patch, lenient_bool, patch_list, patches, require_ops, set_or_clear, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model.rest import STATUS_CODE_RE, ApiDefinition, Method, MethodResponse, Resource
@@ -24,6 +23,8 @@ INVALID_STATUS = "Invalid Response status code specified"
 INVALID_AUTHORIZER = ("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
                       "COGNITO_USER_POOLS requires a valid authorizer.")
 INVALID_VALIDATOR = "Invalid Request Validator identifier specified"
+NO_PARAMETER = "Invalid parameter name specified"
+NO_CONTENT_TYPE = "Content-Type specified was not found"
 PARAMETER_LOCATIONS = "(path|querystring|header|multivaluequerystring|multivalueheader)"
 METHOD_PARAMETER_RE = re.compile(rf"^method\.request\.{PARAMETER_LOCATIONS}\.(\S+)$")
 RESPONSE_HEADER_RE = re.compile(r"^method\.response\.header\.(\S+)$")
@@ -35,19 +36,19 @@ _JAVA_CLASSES = ((bool, "java.lang.Boolean"), (str, "java.lang.String"), (dict, 
 
 # -- checks shared with integrations ---------------------------------------------------------------------
 
-def status_errors(p: dict[str, Any]) -> list[str]:
+def status_errors(code: Any) -> list[str]:
     """The input-validation error for a status code outside `[1-5]\\d\\d` (reported with patch-op errors)."""
-    code = p["statusCode"]
-    if STATUS_CODE_RE.match(code):
+    if isinstance(code, str) and STATUS_CODE_RE.match(code):
         return []
     return [f"Value '{code}' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression "
             f"pattern: [1-5]\\d\\d"]
 
 
-def check_status(p: dict[str, Any]) -> None:
-    errors = status_errors(p)
+def checked_status(code: Any) -> str:
+    errors = status_errors(code)
     if errors:
         raise validation(errors)
+    return code
 
 
 def typed_map(value: Any, kind: type, nullable: bool = False) -> dict[str, Any] | None:
@@ -89,11 +90,6 @@ def templates(value: dict[str, Any] | None) -> dict[str, str | None] | None:
     mapped = typed_map(value, str, nullable=True)
     check_content_types(mapped)
     return None if mapped is None else {k: v or None for k, v in mapped.items()}
-
-
-def require_ops(patch: Patch, allowed: tuple[str, ...]) -> None:
-    if patch.op not in allowed:
-        raise bad_request(f"Invalid patch operation specified. Must be one of: [{', '.join(allowed)}]")
 
 
 def has_id(records: dict[str, dict[str, Any]], record_id: str | None) -> bool:
@@ -190,7 +186,7 @@ def put_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetMethod")
 def get_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(dict(load_method(cp, p)[2]))
+    return dict(load_method(cp, p)[2])
 
 
 @operation("DeleteMethod")
@@ -214,7 +210,7 @@ def update_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     drop_empty(method, "requestParameters", "requestModels", "authorizationScopes")
     _check_authorization(definition, method)
     cp.save_api(definition)
-    return copy.deepcopy(dict(method))
+    return dict(method)
 
 
 def _patch_method(definition: ApiDefinition, method: Method, patch: Patch) -> None:
@@ -222,7 +218,7 @@ def _patch_method(definition: ApiDefinition, method: Method, patch: Patch) -> No
     field = parts[0] if parts else ""
     if field in _REPLACE_ONLY and len(parts) == 1:
         require_ops(patch, ("replace",))
-        _replace_method_field(definition, method, field, patch.value)
+        _replace_method_field(definition, method, field, patch)
     elif field in ("requestParameters", "requestModels") and len(parts) == 2:
         require_ops(patch, ("add", "remove", "replace"))
         target: dict[str, Any] = method.setdefault(field, {})  # type: ignore[misc]
@@ -230,33 +226,26 @@ def _patch_method(definition: ApiDefinition, method: Method, patch: Patch) -> No
             target.pop(parts[1], None)
         elif field == "requestParameters":
             _check_request_parameters({parts[1]: True})
-            target[parts[1]] = (patch.value or "").lower() == "true"
+            target[parts[1]] = lenient_bool(patch)
         else:
             target[parts[1]] = check_model(definition, patch.value)
     elif field == "authorizationScopes" and len(parts) == 1:
         require_ops(patch, ("add", "remove"))
-        scopes = method.setdefault("authorizationScopes", [])
-        if patch.op == "add" and patch.value and patch.value not in scopes:
-            scopes.append(patch.value)
-        elif patch.op == "remove" and patch.value in scopes:
-            scopes.remove(patch.value)
+        if patch.value:
+            patch_list(method.setdefault("authorizationScopes", []), patch.value, patch)
     else:
         raise unsupported(patch)
 
 
-def _replace_method_field(definition: ApiDefinition, method: Method, field: str, value: str | None) -> None:
+def _replace_method_field(definition: ApiDefinition, method: Method, field: str, patch: Patch) -> None:
     if field == "apiKeyRequired":
-        method["apiKeyRequired"] = (value or "").lower() == "true"  # AWS reads anything else as false
-        return
-    if field == "authorizationType":
-        method["authorizationType"] = value or ""  # checked once all patches are applied
-        return
-    if field == "requestValidatorId":
-        _check_validator(definition, value)
-    if value:
-        method[field] = value  # type: ignore[literal-required]
+        method["apiKeyRequired"] = lenient_bool(patch)
+    elif field == "authorizationType":
+        method["authorizationType"] = patch.value or ""  # checked once all patches are applied
     else:
-        method.pop(field, None)  # type: ignore[misc]
+        if field == "requestValidatorId":
+            _check_validator(definition, patch.value)
+        set_or_clear(method, field, patch.value)
 
 
 # -- method responses -------------------------------------------------------------------------------------
@@ -269,7 +258,7 @@ def _check_response_parameters(parameters: dict[str, bool] | None) -> None:
 
 @operation("PutMethodResponse")
 def put_method_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    check_status(p)
+    checked_status(p["statusCode"])
     parameters = typed_map(p.get("responseParameters"), bool)
     models = typed_map(p.get("responseModels"), str)
     definition, _, method = load_method(cp, p)
@@ -288,13 +277,13 @@ def put_method_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetMethodResponse")
 def get_method_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    check_status(p)
-    return copy.deepcopy(dict(method_response(load_method(cp, p)[2], p["statusCode"])))
+    checked_status(p["statusCode"])
+    return dict(method_response(load_method(cp, p)[2], p["statusCode"]))
 
 
 @operation("DeleteMethodResponse")
 def delete_method_response(cp: ControlPlane, p: dict[str, Any]) -> None:
-    check_status(p)
+    checked_status(p["statusCode"])
     definition, _, method = load_method(cp, p)
     method_response(method, p["statusCode"])
     del method["methodResponses"][p["statusCode"]]
@@ -304,18 +293,17 @@ def delete_method_response(cp: ControlPlane, p: dict[str, Any]) -> None:
 
 @operation("UpdateMethodResponse")
 def update_method_response(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    operations = patches(p, "UpdateMethodResponse", status_errors(p))
+    operations = patches(p, "UpdateMethodResponse", status_errors(p["statusCode"]))
     definition, _, method = load_method(cp, p)
     response = method_response(method, p["statusCode"])
     for patch in operations:
         _patch_method_response(definition, response, patch)
     drop_empty(response, "responseParameters", "responseModels")
     cp.save_api(definition)
-    return copy.deepcopy(dict(response))
+    return dict(response)
 
 
-_MISSING = {"responseParameters": "Invalid parameter name specified",
-            "responseModels": "Content-Type specified was not found"}
+_MISSING = {"responseParameters": NO_PARAMETER, "responseModels": NO_CONTENT_TYPE}
 
 
 def _patch_method_response(definition: ApiDefinition, response: MethodResponse, patch: Patch) -> None:
@@ -331,6 +319,6 @@ def _patch_method_response(definition: ApiDefinition, response: MethodResponse, 
         del target[key]
     elif field == "responseParameters":
         _check_response_parameters({key: True})
-        target[key] = (patch.value or "").lower() == "true"
+        target[key] = lenient_bool(patch)
     else:
         target[key] = check_model(definition, patch.value)

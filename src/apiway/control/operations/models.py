@@ -12,14 +12,13 @@ import orjson
 
 from apiway.control.errors import bad_request, conflict, not_found
 from apiway.control.paging import page
-from apiway.control.patch import patches, replace_field
+from apiway.control.patch import patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import ApiDefinition
 
 JSON = "application/json"
-DRAFT4 = "http://json-schema.org/draft-04/schema#"
 NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 # How AWS stores a reference to another model of the same API (recorded imports).
 MODEL_URL_RE = re.compile(r"^https://apigateway\.amazonaws\.com/restapis/[^/]+/models/([^/]+)$")
@@ -116,10 +115,8 @@ def update_model(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         field = replace_field(patch, UPDATABLE)
         if field == "schema":
             model["schema"] = _checked_schema(patch.value, model["contentType"])
-        elif patch.value:
-            model["description"] = patch.value
         else:
-            model.pop("description", None)
+            set_or_clear(model, "description", patch.value)
     cp.save_api(definition)
     return dict(model)
 

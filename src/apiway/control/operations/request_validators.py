@@ -7,7 +7,7 @@ from typing import Any
 
 from apiway.control.errors import bad_request, not_found
 from apiway.control.paging import page
-from apiway.control.patch import patches, replace_field
+from apiway.control.patch import lenient_bool, patches, replace_field
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -21,10 +21,7 @@ UPDATABLE = ("/name", "/validateRequestParameters", "/validateRequestBody")
 def _validator(cp: ControlPlane, api_id: str, validator_id: str) -> tuple[ApiDefinition, dict[str, Any]]:
     """AWS answers an unknown API with the validator's NotFound (recorded)."""
     definition = cp.api_or(api_id, not_found(MISSING))
-    validator = definition["requestValidators"].get(validator_id)
-    if validator is None or validator.get("id") != validator_id:
-        raise not_found(MISSING)
-    return definition, validator
+    return definition, cp.part(definition["requestValidators"], validator_id, MISSING)
 
 
 @operation("CreateRequestValidator")
@@ -60,8 +57,7 @@ def update_request_validator(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
                 raise bad_request(BLANK_NAME)
             validator["name"] = patch.value
         else:
-            # AWS reads anything but "true" (a missing value included, recorded) as false.
-            validator[field] = (patch.value or "").lower() == "true"
+            validator[field] = lenient_bool(patch)  # a missing value reads as false too (recorded)
     cp.save_api(definition)
     return dict(validator)
 

@@ -4,7 +4,6 @@ starts from: an unknown API or resource is "Invalid Resource identifier specifie
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from apiway.control.errors import bad_request, conflict, not_found
@@ -32,7 +31,7 @@ def render(resource: Resource, embed: list[str] | None) -> dict[str, Any]:
     methods = resource.get("resourceMethods")
     if methods:
         full = "methods" in (embed or ())
-        out["resourceMethods"] = {verb: copy.deepcopy(m) if full else {} for verb, m in methods.items()}
+        out["resourceMethods"] = {verb: m if full else {} for verb, m in methods.items()}
     return out
 
 

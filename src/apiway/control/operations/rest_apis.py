@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from apiway.control.documents import DocumentError, parse_text
-from apiway.control.errors import bad_request, validation
+from apiway.control.errors import bad_request, enum_violation, validation
 from apiway.control.openapi_import import import_openapi
-from apiway.control.operations.documentation import parts_from_body
+from apiway.control.operations.documentation import check_warnings, import_mode, parts_from_body
 from apiway.control.operations.models import default_models
 from apiway.control.paging import page
-from apiway.control.patch import Patch, as_bool, patches, unsupported
+from apiway.control.patch import (
+    BAD_LIST_OP,
+    Patch,
+    as_bool,
+    patch_list,
+    patches,
+    require_ops,
+    set_or_clear,
+    unsupported,
+)
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -51,8 +60,7 @@ def endpoint_configuration(config: Any, input_name: str) -> dict[str, Any]:
                       f"'{input_name}.endpointConfiguration.types' failed to satisfy constraint: Member must "
                       f"satisfy constraint: [Member must satisfy enum value set: [{', '.join(ENDPOINT_TYPES)}]]")
     if ip_type is not None and ip_type not in IP_ADDRESS_TYPES:
-        errors.append(f"Value '{ip_type}' at '{input_name}.endpointConfiguration.ipAddressType' failed to satisfy "
-                      f"constraint: Member must satisfy enum value set: [{', '.join(IP_ADDRESS_TYPES)}]")
+        errors.append(enum_violation(ip_type, f"{input_name}.endpointConfiguration.ipAddressType", IP_ADDRESS_TYPES))
     if errors:
         raise validation(errors)
     if not types:
@@ -142,7 +150,7 @@ def update_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     return dict(api)
 
 
-_REPLACEABLE = ("name", "description", "version", "policy", "apiKeySource")
+_REPLACEABLE = ("description", "version", "policy", "apiKeySource")
 
 
 def _patch_rest_api(api: RestApi, patch: Patch) -> None:
@@ -151,24 +159,22 @@ def _patch_rest_api(api: RestApi, patch: Patch) -> None:
     if field == "binaryMediaTypes":
         if len(parts) != 2:
             raise unsupported(patch)
-        _patch_list(api.setdefault("binaryMediaTypes", []), parts[1], patch)
+        patch_list(api.setdefault("binaryMediaTypes", []), parts[1], patch)
         if not api["binaryMediaTypes"]:
             del api["binaryMediaTypes"]
         return
     if field == "endpointConfiguration":
         _patch_endpoint(api, parts[1:], patch)
         return
-    if patch.op != "replace":
-        raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
+    require_ops(patch, ("replace",))
     if len(parts) != 1:
         raise unsupported(patch)
-    if field in _REPLACEABLE:
+    if field == "name":
+        api["name"] = patch.value  # type: ignore[typeddict-item]
+    elif field in _REPLACEABLE:
         if field == "apiKeySource" and patch.value not in API_KEY_SOURCES:
             raise bad_request(f"Invalid API Key Source specified. Valid options are {','.join(API_KEY_SOURCES)}")
-        if patch.value in (None, "") and field != "name":
-            api.pop(field, None)  # type: ignore[misc]
-        else:
-            api[field] = patch.value  # type: ignore[literal-required]
+        set_or_clear(api, field, patch.value)
     elif field == "minimumCompressionSize":
         if patch.value in (None, ""):
             api.pop("minimumCompressionSize", None)
@@ -184,26 +190,10 @@ def _patch_rest_api(api: RestApi, patch: Patch) -> None:
         raise unsupported(patch)
 
 
-def _patch_list(items: list[str], item: str, patch: Patch) -> None:
-    if patch.op == "add":
-        if item not in items:
-            items.append(item)
-    elif patch.op == "remove":
-        if item in items:
-            items.remove(item)
-    elif patch.op == "replace":
-        if item not in items:
-            raise bad_request(f"Invalid patch path {patch.path}")
-        items[items.index(item)] = patch.value or ""
-    else:
-        raise bad_request("Invalid patch operation specified. Must be 'add'|'remove'|'replace'")
-
-
 def _patch_endpoint(api: RestApi, parts: list[str], patch: Patch) -> None:
     config = api["endpointConfiguration"]
     if parts == ["ipAddressType"]:
-        if patch.op != "replace":
-            raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
+        require_ops(patch, ("replace",))
         if patch.value not in IP_ADDRESS_TYPES:
             raise bad_request("ipAddressType must be either ipv4 or dualstack.")
         if config["types"] == ["PRIVATE"] and patch.value != "dualstack":
@@ -211,7 +201,7 @@ def _patch_endpoint(api: RestApi, parts: list[str], patch: Patch) -> None:
         config["ipAddressType"] = patch.value or ""
     elif len(parts) == 2 and parts[0] == "types":
         if patch.op != "replace":
-            raise bad_request("Invalid patch operation specified. Must be 'add'|'remove'|'replace'")
+            raise bad_request(BAD_LIST_OP)  # AWS's wording, though only replace is accepted (recorded)
         if patch.value not in ENDPOINT_TYPES:
             raise bad_request("Invalid EndpointTypes specified. Valid options are REGIONAL,EDGE,PRIVATE")
         config["types"] = [patch.value or ""]
@@ -247,7 +237,7 @@ def import_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     _apply_import_parameters(definition, p.get("parameters") or {})
     definition["restApi"].setdefault("endpointConfiguration", {"types": ["EDGE"]})
     definition["restApi"]["endpointConfiguration"].setdefault("ipAddressType", "ipv4")
-    _check_warnings(definition, p)
+    check_warnings(definition["restApi"].get("warnings"), p)
     definition["documentationParts"] = parts_from_body(p["body"])
     cp.save_api(definition)
     return dict(definition["restApi"])
@@ -256,20 +246,12 @@ def import_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 @operation("PutRestApi")
 def put_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     current = cp.api(p["restApiId"])
-    mode = (p.get("mode") or "merge").lower()
-    if mode not in ("merge", "overwrite"):
-        raise bad_request(f"Invalid mode specified: {p.get('mode')}. Valid options are merge,overwrite")
+    mode = import_mode(p)
     incoming = _import(p["body"], current["restApi"]["id"])
-    _check_warnings(incoming, p)
+    check_warnings(incoming["restApi"].get("warnings"), p)
     merged = overwrite(current, incoming) if mode == "overwrite" else merge(current, incoming)
     cp.save_api(merged)
     return dict(merged["restApi"])
-
-
-def _check_warnings(definition: ApiDefinition, p: dict[str, Any]) -> None:
-    warnings = definition["restApi"].get("warnings")
-    if warnings and p.get("failOnWarnings"):
-        raise bad_request("Warnings found during import:\n\t" + "\n\t".join(warnings))
 
 
 def overwrite(current: ApiDefinition, incoming: ApiDefinition) -> ApiDefinition:

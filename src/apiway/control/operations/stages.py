@@ -9,11 +9,12 @@ from typing import Any
 
 from apiway.control.deploy import stage_record
 from apiway.control.errors import bad_request, conflict
-from apiway.control.patch import Patch, as_bool, as_int, patches
+from apiway.control.patch import Patch, as_bool, as_float, as_int, patches, set_or_clear, unescape
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE, ApiDefinition, Stage, now
 from apiway.runtime.errors import DeployError
+from apiway.runtime.method_settings import ALL_METHODS, normalised_key
 
 CACHE_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 DEFAULT_CACHE_SIZE = "0.5"
@@ -221,7 +222,8 @@ def _set(cp: ControlPlane, stage: Stage, patch: Patch, parts: list[str]) -> None
     elif head == "accessLogSettings":
         _set_access_log(stage, patch, rest)
     elif head == "variables" and len(rest) == 1:
-        stage.setdefault("variables", {})[_unescape(rest[0])] = check_variable(_unescape(rest[0]), patch.value)
+        name = unescape(rest[0])
+        stage.setdefault("variables", {})[name] = check_variable(name, patch.value)
     elif head == "canarySettings" and _canary_field(rest):
         _set_canary(cp, stage, patch, rest)
     elif len(parts) == 1 and head in ("deploymentId", "cacheClusterEnabled", "cacheClusterSize", "tracingEnabled",
@@ -251,25 +253,23 @@ def _replace_field(cp: ControlPlane, stage: Stage, patch: Patch, field: str) -> 
         stage["cacheClusterSize"] = _cache_size(patch.value)
     elif field == "tracingEnabled":
         stage["tracingEnabled"] = as_bool(patch)
-    elif patch.value:
-        stage[field] = patch.value  # type: ignore[literal-required]
     else:
-        stage.pop(field, None)  # type: ignore[misc]
+        set_or_clear(stage, field, patch.value)
 
 
 def _remove(stage: Stage, patch: Patch, parts: list[str]) -> None:
     if len(parts) == 1 and parts[0] in ("accessLogSettings", "canarySettings", *_OPTIONAL_FIELDS):
         stage.pop(parts[0], None)  # type: ignore[misc]
     elif len(parts) == 2 and parts[0] == "variables":
-        (stage.get("variables") or {}).pop(_unescape(parts[1]), None)
+        (stage.get("variables") or {}).pop(unescape(parts[1]), None)
     elif len(parts) == 3 and parts[:2] == ["canarySettings", "stageVariableOverrides"]:
         canary = stage.get("canarySettings") or {}
-        (canary.get("stageVariableOverrides") or {}).pop(_unescape(parts[2]), None)
+        (canary.get("stageVariableOverrides") or {}).pop(unescape(parts[2]), None)
         if not canary.get("stageVariableOverrides"):
             canary.pop("stageVariableOverrides", None)
     elif len(parts) >= 2 and _setting(parts) is None:
         # Any other `/{resourcePath}/{httpMethod}` removes that method's settings.
-        key = _method_key(parts[:-1], parts[-1])
+        key = normalised_key("/".join(parts))
         if key not in stage["methodSettings"]:
             raise bad_request(f"Cannot remove method setting {key} because there is no method setting for this "
                               "method ")
@@ -315,18 +315,11 @@ def _set_canary(cp: ControlPlane, stage: Stage, patch: Patch, rest: list[str]) -
     elif field == "useStageCache":
         canary["useStageCache"] = as_bool(patch)
     else:
-        name = _unescape(rest[1])
+        name = unescape(rest[1])
         canary.setdefault("stageVariableOverrides", {})[name] = check_variable(name, patch.value)
 
 
 # -- method settings ------------------------------------------------------------------------------------
-
-def _as_float(patch: Patch) -> float:
-    try:
-        return float(patch.value or "")
-    except ValueError:
-        raise bad_request(f"Invalid value for {patch.path}: '{patch.value}'. Must be a number") from None
-
 
 def _one_of(options: tuple[str, ...]) -> Callable[[Patch], str]:
     def parse(patch: Patch) -> str:
@@ -351,7 +344,7 @@ _SETTINGS: dict[tuple[str, str], tuple[str, Callable[[Patch], Any]]] = {
     ("logging", "loglevel"): ("loggingLevel", _one_of(LOGGING_LEVELS)),
     ("logging", "dataTrace"): ("dataTraceEnabled", as_bool),
     ("throttling", "burstLimit"): ("throttlingBurstLimit", as_int),
-    ("throttling", "rateLimit"): ("throttlingRateLimit", _as_float),
+    ("throttling", "rateLimit"): ("throttlingRateLimit", as_float),
     ("caching", "enabled"): ("cachingEnabled", as_bool),
     ("caching", "ttlInSeconds"): ("cacheTtlInSeconds", _ttl),
     ("caching", "dataEncrypted"): ("cacheDataEncrypted", as_bool),
@@ -366,7 +359,6 @@ _DEFAULT_SETTING: dict[str, Any] = {
     "requireAuthorizationForCacheControl": True,
     "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
 }
-ALL_METHODS = "*/*"
 
 
 def _setting(parts: list[str]) -> tuple[str, Callable[[Patch], Any]] | None:
@@ -374,22 +366,11 @@ def _setting(parts: list[str]) -> tuple[str, Callable[[Patch], Any]] | None:
     return _SETTINGS.get((parts[-2], parts[-1])) if len(parts) >= 4 else None
 
 
-def _unescape(segment: str) -> str:
-    return segment.replace("~1", "/").replace("~0", "~")
-
-
-def _method_key(resource_parts: list[str], method: str) -> str:
-    """`methodSettings` key: the resource path without its leading '/', then the verb (`pets/{id}/GET`,
-    `*/*`); `/~1pets/GET/...` and `/pets/GET/...` name the same method."""
-    return f"{_unescape('/'.join(resource_parts)).lstrip('/')}/{method}"
-
-
 def _set_method_setting(stage: Stage, patch: Patch, parts: list[str]) -> None:
     field, parse = _setting(parts)  # type: ignore[misc]
     value = parse(patch)
-    key = _method_key(parts[:-3], parts[-3])
+    key = normalised_key("/".join(parts[:-2]))  # the path without its `/{group}/{name}`
     settings = stage["methodSettings"]
     if key not in settings:  # a method's own settings start from the stage-wide ones
-        settings[key] = dict(settings.get(ALL_METHODS) or _DEFAULT_SETTING) if key != ALL_METHODS \
-            else dict(_DEFAULT_SETTING)
+        settings[key] = dict(settings.get(ALL_METHODS) or _DEFAULT_SETTING)
     settings[key][field] = value

@@ -9,11 +9,11 @@ stage's in its stage record.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request
-from apiway.control.patch import Patch
+from apiway.control.errors import bad_request
+from apiway.control.paging import page
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 
@@ -55,10 +55,9 @@ def public(record: dict[str, Any], compact: bool = False) -> dict[str, Any]:
     return result
 
 
-def invalid_path(patch: Patch, allowed: Sequence[str]) -> ControlError:
-    """AWS's wording (two spaces included) for a path the operation does not support."""
-    return bad_request(f"Invalid patch path  '{patch.path}' specified for op '{patch.op}'. "
-                       f"Must be one of: [{', '.join(allowed)}]")
+def public_page(records: Iterable[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any]:
+    """One page of a list call, each record as lists show it."""
+    return page([public(record, compact=True) for record in records], p)
 
 
 # -- TagResource / UntagResource / GetTags ---------------------------------------------------------

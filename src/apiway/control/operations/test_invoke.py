@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from apiway.control.deploy import stage_record
-from apiway.control.errors import not_found
+from apiway.control.operations.resources import load_resource
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.runtime import ids
@@ -28,10 +28,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 @operation("TestInvokeMethod")
 async def test_invoke_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    definition = cp.store.get_api(p["restApiId"])
-    resource = definition["resources"].get(p["resourceId"]) if definition else None
-    if definition is None or resource is None:  # AWS words an unknown API this way too
-        raise not_found("Invalid Resource identifier specified")
+    definition, resource = load_resource(cp, p["restApiId"], p["resourceId"])
     http_method = p["httpMethod"]
     cp.method(resource, http_method)
     path, _, query = (p.get("pathWithQueryString") or resource["path"]).partition("?")

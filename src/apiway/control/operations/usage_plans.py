@@ -26,11 +26,11 @@ from apiway.control.operations.tags import (
     NO_USAGE_PLAN,
     USAGE_PLAN,
     USAGE_PLAN_KEY,
-    invalid_path,
     public,
+    public_page,
 )
 from apiway.control.paging import page
-from apiway.control.patch import Patch, as_int, patches
+from apiway.control.patch import BAD_LIST_OP, Patch, as_float, as_int, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -39,7 +39,6 @@ from apiway.model.rest import METHOD_VERBS
 PERIODS = ("DAY", "WEEK", "MONTH")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _BAD_STAGE = "Invalid API Stage specified"
-_BAD_OP = "Invalid patch operation specified. Must be 'add'|'remove'|'replace'"
 _METHOD_THROTTLE = "/apiStages/<apidId:stageName>/throttle/<resourcePath>/<httpMethod>"
 _STAGE_THROTTLE = "/apiStages/<apidId:stageName>/throttle"
 _PATHS = {
@@ -142,7 +141,7 @@ def get_usage_plans(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("keyId"):
         wanted = set(plan_ids_of(cp, p["keyId"]))
         plans = [plan for plan in plans if plan["id"] in wanted]
-    return page([public(plan, compact=True) for plan in plans], p)
+    return public_page(plans, p)
 
 
 @operation("GetUsagePlan")
@@ -169,7 +168,7 @@ def update_usage_plan(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     plan = usage_plan(cp, p["usagePlanId"])
     for patch in patches(p, "UpdateUsagePlan"):
         if patch.op not in _PATHS:
-            raise bad_request(_BAD_OP)
+            raise bad_request(BAD_LIST_OP)
         _patch_plan(cp, plan, patch)
     quota = plan.get("quota")
     if quota is not None and not {"limit", "period"} <= quota.keys():
@@ -193,28 +192,22 @@ def _patch_plan(cp: ControlPlane, plan: dict[str, Any], patch: Patch) -> None:
     elif head == "quota" and len(parts) == 2 and patch.op == "replace":
         _set_quota(plan.setdefault("quota", {"offset": 0}), parts[1], patch)
     else:
-        raise invalid_path(patch, _PATHS[patch.op])
+        raise path_not_supported(patch, _PATHS[patch.op])
 
 
 def _set_text(plan: dict[str, Any], field: str, patch: Patch) -> None:
     if field == "name" and not patch.value:
         raise bad_request("Usage Plan name cannot be empty")
-    if patch.value:
-        plan[field] = patch.value
-    else:
-        plan.pop(field, None)
+    set_or_clear(plan, field, patch.value)
 
 
 def _set_limit(throttle: dict[str, Any], field: str, patch: Patch) -> None:
     if field == "burstLimit":
         throttle["burstLimit"] = as_int(patch)
     elif field == "rateLimit":
-        try:
-            throttle["rateLimit"] = float(patch.value or "")
-        except ValueError:
-            raise bad_request(f"Invalid value for {patch.path}: '{patch.value}'. Must be a number") from None
+        throttle["rateLimit"] = as_float(patch)
     else:
-        raise invalid_path(patch, _PATHS[patch.op])
+        raise path_not_supported(patch, _PATHS[patch.op])
 
 
 def _set_quota(quota: dict[str, Any], field: str, patch: Patch) -> None:
@@ -223,7 +216,7 @@ def _set_quota(quota: dict[str, Any], field: str, patch: Patch) -> None:
     elif field == "period":
         quota["period"] = _quota({"period": patch.value}, "updateUsagePlanInput")["period"]
     else:
-        raise invalid_path(patch, _PATHS[patch.op])
+        raise path_not_supported(patch, _PATHS[patch.op])
 
 
 def _stage_ref(value: str | None) -> tuple[str, str]:
@@ -263,7 +256,7 @@ def _patch_method_throttle(plan: dict[str, Any], parts: list[str], patch: Patch)
         return
     # one method's limits: removed whole (5 parts) or one limit set (6 parts)
     if len(parts) not in (5, 6) or (len(parts) == 5) != (patch.op == "remove"):
-        raise invalid_path(patch, _PATHS[patch.op])
+        raise path_not_supported(patch, _PATHS[patch.op])
     key = "/".join(parts[3:5]) if parts[3].startswith("/") else "/" + "/".join(parts[3:5])
     _method_throttles({key: {}})  # checks the key's form
     if patch.op == "remove":
@@ -370,7 +363,7 @@ def update_usage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     values = []
     for patch in patches(p, "UpdateUsage"):
         if (patch.op, patch.path) != ("replace", "/remaining"):
-            raise invalid_path(patch, ["/remaining"])
+            raise path_not_supported(patch, ("/remaining",))
         values.append(as_int(patch))
     if values:
         usage.set_remaining(cp.store, plan["id"], key_id, day.isoformat(), values[-1])

@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.control.operations.tags import NO_VPC_LINK, VPC_LINK, invalid_path, public
-from apiway.control.paging import page
-from apiway.control.patch import patches
+from apiway.control.operations.tags import NO_VPC_LINK, VPC_LINK, public, public_page
+from apiway.control.patch import patches, replace_path, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
@@ -39,7 +38,7 @@ def create_vpc_link(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetVpcLinks")
 def get_vpc_links(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    return page([public(link, compact=True) for link in cp.store.list_records(VPC_LINK)], p)
+    return public_page(cp.store.list_records(VPC_LINK), p)
 
 
 @operation("GetVpcLink")
@@ -51,15 +50,10 @@ def get_vpc_link(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def update_vpc_link(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     link = vpc_link(cp, p["vpcLinkId"])
     for patch in patches(p, "UpdateVpcLink"):
-        if patch.op != "replace" or patch.path not in _PATHS:
-            raise invalid_path(patch, _PATHS)
-        field = patch.path[1:]
+        field = replace_path(patch, _PATHS)
         if field == "name" and not patch.value:
             raise bad_request("Name cannot be empty")
-        if patch.value:
-            link[field] = patch.value
-        else:
-            link.pop(field, None)
+        set_or_clear(link, field, patch.value)
     cp.store.put_record(VPC_LINK, link["id"], link)
     return public(link)
 
