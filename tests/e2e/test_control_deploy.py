@@ -9,6 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conformance.control_plane import assert_recorded_error
 from tests.e2e.echo_backend import EchoServer
 from tests.support import Server
 
@@ -67,9 +68,9 @@ def test_deploy_serves_snapshot_and_stage_changes_apply_at_once(apigw, apigw_ser
     assert greeting(apigw_server, api_id, "prod")["version"] == "v1"
 
     # Deployments in use cannot be deleted; unused ones can.
-    with pytest.raises(ClientError) as info:
-        apigw.delete_deployment(restApiId=api_id, deploymentId=first["id"])
-    assert info.value.response["Error"]["Message"] == "Active stages pointing to this deployment must be moved or deleted"
+    assert_recorded_error(lambda: apigw.delete_deployment(restApiId=api_id, deploymentId=first["id"]),
+                          "test_create_update_deployments", "delete-deployment-error",
+                          snapshot="test_apigateway_common.snapshot.json")
     assert apigw.delete_deployment(restApiId=api_id, deploymentId=second["id"])["ResponseMetadata"][
         "HTTPStatusCode"] == 202
     assert [d["id"] for d in apigw.get_deployments(restApiId=api_id)["items"]] == [first["id"]]

@@ -99,14 +99,20 @@ def test_build_call_patch_redeploy_export_reimport(server: Server):
     assert server.call("GET", copy_id, "prod", "/pets").status == 403
 
 
-def _aws(server: Server, *args: str, tmp: Path) -> dict:
+def _aws_cli(server: Server, *args: str, tmp: Path) -> str:
+    """`aws apigateway …` against the server, with throwaway credentials and no user configuration; its output."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"), "AWS_PAGER": ""}
     aws = Path(sys.executable).with_name("aws")
-    done = subprocess.run([str(aws), "apigateway", *args, "--endpoint-url", f"http://127.0.0.1:{server.port}",
-                           "--output", "json"], capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run([str(aws), "apigateway", *args, "--endpoint-url", f"http://127.0.0.1:{server.port}"],
+                          capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.stdout
+
+
+def _aws(server: Server, *args: str, tmp: Path) -> dict:
+    output = _aws_cli(server, *args, "--output", "json", tmp=tmp)
+    return json.loads(output) if output.strip() else {}
 
 
 def test_aws_cli_builds_deploys_patches_and_exports(server: Server, tmp_path: Path):
@@ -133,13 +139,8 @@ def test_aws_cli_builds_deploys_patches_and_exports(server: Server, tmp_path: Pa
     assert server.call("GET", api_id, "dev", "/hello").json() == {"hello": "cli"}
 
     out = tmp_path / "export.yaml"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-    aws = Path(sys.executable).with_name("aws")
-    done = subprocess.run([str(aws), "apigateway", "get-export", "--rest-api-id", api_id, "--stage-name", "dev",
-                           "--export-type", "swagger", "--parameters", "extensions=apigateway", "--accepts",
-                           "application/yaml", "--endpoint-url", f"http://127.0.0.1:{server.port}", str(out)],
-                          capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
+    _aws_cli(server, "get-export", "--rest-api-id", api_id, "--stage-name", "dev", "--export-type", "swagger",
+             "--parameters", "extensions=apigateway", "--accepts", "application/yaml", str(out), tmp=tmp_path)
     assert out.read_text().startswith("swagger:") or "swagger: '2.0'" in out.read_text()
     copy = _aws(server, "import-rest-api", "--body", f"fileb://{out}", tmp=tmp_path)
     _aws(server, "create-deployment", "--rest-api-id", copy["id"], "--stage-name", "dev", "--variables", "who=cli",

@@ -1,6 +1,6 @@
-"""Method and method-response operations, and the checks integrations share with them: status-code
-pattern, AWS's deserialisation errors for wrongly typed map values, mapping-expression errors,
-references to models, authorizers and request validators."""
+"""Method and method-response operations, and the checks integrations (and gateway responses) share
+with them: status-code pattern, AWS's deserialisation errors for wrongly typed map values,
+mapping-expression errors, references to models, authorizers and request validators."""
 
 from __future__ import annotations
 
