@@ -19,7 +19,6 @@ from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
 from apiway.control.deploy import deploy, new_deployment, stage_record
 from apiway.control.documents import DocumentError, load_document
 from apiway.control.openapi_import import import_openapi
-from apiway.control.operations.tags import BASE_PATH_MAPPING, DOMAIN_NAME
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
@@ -37,6 +36,7 @@ from apiway.runtime.request import HttpRequest, HttpResponse
 from apiway.state.access import AccessState
 from apiway.state.buckets import Buckets
 from apiway.store.base import Store
+from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
 
 T = TypeVar("T")
 

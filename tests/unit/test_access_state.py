@@ -13,7 +13,6 @@ import pytest
 
 from apiway.control import usage
 from apiway.control.deploy import stage_record
-from apiway.control.operations.tags import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.runtime.compile import CompileDeps, compile_stage
 from apiway.runtime.errors import GatewayError
 from apiway.runtime.invocation import Invocation
@@ -21,6 +20,7 @@ from apiway.runtime.request import HttpRequest
 from apiway.state import access
 from apiway.state.access import UNLIMITED, AccessState, Grant
 from apiway.state.buckets import Buckets
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
 
 API, STAGE = "api1", "prod"

@@ -22,9 +22,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from apiway.control import usage
-from apiway.control.operations.tags import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.state.buckets import Buckets, TokenBucket
 from apiway.store.base import Store
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 FLUSH_DELAY = 1.0  # seconds a count may wait before it is written
 UNLIMITED = 1 << 62  # the `left` of a plan without a quota: usage is counted, nothing is refused

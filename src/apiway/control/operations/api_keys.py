@@ -10,13 +10,14 @@ from typing import Any
 
 from apiway.control import usage
 from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, validation
-from apiway.control.operations.tags import API_KEY, NO_API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, public
+from apiway.control.operations.tags import NO_API_KEY, public
 from apiway.control.paging import page
 from apiway.control.patch import BAD_LIST_OP, Patch, lenient_bool, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import now
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 _VALUE_ALPHABET = string.ascii_letters + string.digits
 MAX_NAME = 1024

@@ -11,11 +11,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from apiway.control.operations.tags import CLIENT_CERTIFICATE, NO_CLIENT_CERTIFICATE, public, public_page
+from apiway.control.operations.tags import NO_CLIENT_CERTIFICATE, public, public_page
 from apiway.control.patch import patches, replace_path, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.store.kinds import CLIENT_CERTIFICATE
 
 VALIDITY = timedelta(days=365)
 

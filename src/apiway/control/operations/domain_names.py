@@ -7,12 +7,13 @@ from typing import Any
 
 from apiway.control.errors import bad_request, conflict, enum_violation, not_found, validation
 from apiway.control.operations.rest_apis import ENDPOINT_TYPES, endpoint_configuration
-from apiway.control.operations.tags import BASE_PATH_MAPPING, DOMAIN_NAME, NO_DOMAIN_NAME, public, public_page
+from apiway.control.operations.tags import NO_DOMAIN_NAME, public, public_page
 from apiway.control.patch import Patch, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import now
+from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
 
 NO_BASE_PATH = "(none)"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the same for every region

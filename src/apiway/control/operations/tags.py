@@ -1,7 +1,7 @@
 """Tags (TagResource, UntagResource, GetTags) and what every account-level record shares.
 
 Account-level records (API keys, usage plans, domain names, VPC links, client certificates) are
-stored under the kinds named here, in AWS's output shape plus internal fields whose names start
+stored under the kinds of `apiway.store.kinds`, in AWS's output shape plus internal fields whose names start
 with `_` (never sent). Their tags live in the record itself; a REST API's in `restApi.tags`, a
 stage's in its stage record.
 """
@@ -16,14 +16,7 @@ from apiway.control.errors import bad_request
 from apiway.control.paging import page
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
-
-API_KEY = "apikey"
-USAGE_PLAN = "usageplan"
-USAGE_PLAN_KEY = "usageplankey"
-DOMAIN_NAME = "domainname"
-BASE_PATH_MAPPING = "basepathmapping"
-VPC_LINK = "vpclink"
-CLIENT_CERTIFICATE = "clientcertificate"
+from apiway.store.kinds import API_KEY, CLIENT_CERTIFICATE, DOMAIN_NAME, USAGE_PLAN, VPC_LINK
 
 NO_API_KEY = "Invalid API Key identifier specified"
 NO_USAGE_PLAN = "Invalid Usage Plan ID specified"

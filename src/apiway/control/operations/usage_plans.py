@@ -20,21 +20,14 @@ from apiway.control.operations.api_keys import (
     plan_ids_of,
     unlink,
 )
-from apiway.control.operations.tags import (
-    API_KEY,
-    NO_API_KEY,
-    NO_USAGE_PLAN,
-    USAGE_PLAN,
-    USAGE_PLAN_KEY,
-    public,
-    public_page,
-)
+from apiway.control.operations.tags import NO_API_KEY, NO_USAGE_PLAN, public, public_page
 from apiway.control.paging import page
 from apiway.control.patch import BAD_LIST_OP, Patch, as_float, as_int, patches, path_not_supported, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import METHOD_VERBS
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 PERIODS = ("DAY", "WEEK", "MONTH")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

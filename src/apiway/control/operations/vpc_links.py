@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.control.operations.tags import NO_VPC_LINK, VPC_LINK, public, public_page
+from apiway.control.operations.tags import NO_VPC_LINK, public, public_page
 from apiway.control.patch import patches, replace_path, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.store.kinds import VPC_LINK
 
 READY = {"status": "AVAILABLE", "statusMessage": "Your vpc link is ready for use"}
 _ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$")
