@@ -82,6 +82,8 @@ class Scenario:
     body: str = "hello"  # body the probe request must return
     stage: str = STAGE  # apiway: the stage invoked
     status: int = 200  # status every response must have
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request
+    usage_plan: bool = False  # apiway: create BENCH_KEY and a usage plan for the stage first (control plane)
 
 
 SCENARIOS: list[Scenario] = [
@@ -128,6 +130,23 @@ SCENARIOS: list[Scenario] = [
         body='{"message":"Too Many Requests"}',
         stage=CLOSED_STAGE,
         status=429,
+    ),
+    Scenario(
+        "apiway-api-key",
+        "apiway",
+        "apiway, the MOCK method with `apiKeyRequired`: key lookup, usage-plan throttle and quota on every request",
+        path="keyed",
+        body='{"hello": "world"}',
+        headers=(("x-api-key", "bench-key-0123456789abcdef"),),
+        usage_plan=True,
+    ),
+    Scenario(
+        "apiway-authorizer-cached",
+        "apiway",
+        "apiway, the MOCK method behind a Lambda TOKEN authorizer whose decision is cached (TTL 300 s)",
+        path="authorized",
+        body='{"hello": "world"}',
+        headers=(("Authorization", "allow"),),
     ),
     Scenario(
         "apiway-http-proxy",
@@ -346,20 +365,21 @@ def tcp_accepting(port: int) -> bool:
         return False
 
 
-def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+def http_get(port: int, path: str, timeout: float = 5.0, headers: Iterable[tuple[str, str]] = ()) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Accept": "application/json"})
+        conn.request("GET", path, headers={"Accept": "application/json", **dict(headers)})
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
         conn.close()
 
 
-def describe_get(port: int, path: str, body: str | None = None, expected: int = 200) -> tuple[bool, str]:
+def describe_get(port: int, path: str, body: str | None = None, expected: int = 200,
+                 headers: Iterable[tuple[str, str]] = ()) -> tuple[bool, str]:
     """(ok, description) of one GET; ok means status ``expected`` (and ``body``, when given)."""
     try:
-        status, got = http_get(port, path)
+        status, got = http_get(port, path, headers=headers)
     except (OSError, http.client.HTTPException) as exc:
         return False, f"GET {path}: {type(exc).__name__}: {exc}"
     text = got.decode("utf-8", "replace")
@@ -505,7 +525,8 @@ def write_apiway_project(ctx: Context) -> Path:
     upstream_port = ctx.upstream_port or free_port()
     render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port)
     render("bench-api.yaml.in", d / "bench-api.yaml")
-    shutil.copyfile(TEMPLATES / "functions" / "hello.py", d / "functions" / "hello.py")
+    for function in (TEMPLATES / "functions").glob("*.py"):
+        shutil.copyfile(function, d / "functions" / function.name)
     return d
 
 
@@ -545,6 +566,28 @@ def start_apiway(ctx: Context, name: str) -> tuple[ProcessGroup, int]:
     return pg, port
 
 
+def create_usage_plan(port: int, stage: str, key: str) -> None:
+    """An enabled API key in a usage plan for the stage, with limits the run never reaches, so every
+    request pays the full check (key, plan throttle, quota count) and is admitted."""
+    def call(path: str, body: dict) -> dict:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+        try:
+            conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status != 201:
+                raise StartFailed(f"POST {path} -> {resp.status} {data[:200]!r}")
+            return json.loads(data)
+        finally:
+            conn.close()
+
+    key_id = call("/apikeys", {"name": "bench", "value": key, "enabled": True})["id"]
+    plan = call("/usageplans", {"name": "bench", "apiStages": [{"apiId": API_ID, "stage": stage}],
+                                "throttle": {"rateLimit": 1e9, "burstLimit": 1000000000},
+                                "quota": {"limit": 2000000000, "period": "DAY"}})
+    call(f"/usageplans/{plan['id']}/keys", {"keyId": key_id, "keyType": "API_KEY"})
+
+
 def start_upstream(ctx: Context) -> None:
     try:
         ctx.upstream, ctx.upstream_port = start_nginx(
@@ -554,7 +597,8 @@ def start_upstream(ctx: Context) -> None:
         ctx.upstream_error = f"upstream nginx failed to start: {exc}"
 
 
-def run_wrk(ctx: Context, port: int, path: str, duration: float) -> WrkResult:
+def run_wrk(ctx: Context, port: int, path: str, duration: float,
+            headers: Iterable[tuple[str, str]] = ()) -> WrkResult:
     a = ctx.args
     argv = taskset(
         a.client_cpu,
@@ -565,6 +609,7 @@ def run_wrk(ctx: Context, port: int, path: str, duration: float) -> WrkResult:
             f"-d{duration:g}s",
             f"--timeout={a.timeout:g}s",
             "--latency",
+            *(arg for name, value in headers for arg in ("-H", f"{name}: {value}")),
             f"http://{LOOPBACK}:{port}{path}",
         ],
     )
@@ -634,17 +679,19 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
         server, port = start_apiway(ctx, sc.name)
         path = apiway_url_path(sc.path, sc.stage)
     try:
-        ok, desc = describe_get(port, path, sc.body, sc.status)
+        if sc.usage_plan:
+            create_usage_plan(port, sc.stage, dict(sc.headers)["x-api-key"])
+        ok, desc = describe_get(port, path, sc.body, sc.status, sc.headers)
         if not ok:
             raise StartFailed(f"probe failed: {desc}")
         if a.warmup > 0:
-            run_wrk(ctx, port, path, a.warmup)
+            run_wrk(ctx, port, path, a.warmup, sc.headers)
             time.sleep(0.5)  # let warm-up connections close
         if not server.alive():
             raise ScenarioFailed(f"server exited during warm-up: {server.log_tail()}")
         cpu0, _ = group_cpu_seconds(server.pid)
         t0 = time.monotonic()
-        res = run_wrk(ctx, port, path, a.duration)
+        res = run_wrk(ctx, port, path, a.duration, sc.headers)
         wall = time.monotonic() - t0
         cpu1, nproc = group_cpu_seconds(server.pid)
         if not server.alive():

@@ -150,3 +150,13 @@ def apigateway_client(port: int, **credentials: str):
         aws_access_key_id=credentials.get("key", "test"), aws_secret_access_key=credentials.get("secret", "test"),
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def run_guards(guards, inv) -> None:
+    """Run a method's checks as the gateway does: each returns None, or an awaitable when it must wait."""
+    import asyncio
+
+    for guard in guards:
+        pending = guard(inv)
+        if pending is not None:
+            asyncio.run(pending)

@@ -257,12 +257,15 @@ class App:
         self.access.flush()
 
 
-def _traced(step: Callable[[Invocation], Awaitable[T]], failures: list[str]) -> Callable[[Invocation], Awaitable[T]]:
-    """A pipeline step that notes why it failed (the gateway error's log line) before failing."""
+def _traced(step: Callable[[Invocation], Awaitable[T] | None],
+            failures: list[str]) -> Callable[[Invocation], Awaitable[T | None]]:
+    """A pipeline step (an integration, or a check that may not need awaiting) that notes why it failed
+    (the gateway error's log line) before failing."""
 
     async def run(inv: Invocation) -> T:
         try:
-            return await step(inv)
+            result = step(inv)
+            return await result if result is not None else None  # type: ignore[return-value]
         except GatewayError as err:
             failures.append(getattr(err, "log", None) or err.message or err.response_type)
             raise

@@ -22,6 +22,7 @@ from apiway.state.access import UNLIMITED, AccessState, Grant
 from apiway.state.buckets import Buckets
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
+from tests.support import run_guards
 
 API, STAGE = "api1", "prod"
 VALUE = "a" * 20
@@ -305,8 +306,7 @@ def invocation(runtime, plan, headers: list[tuple[str, str]], when: str = "2024-
 
 def outcome(inv: Invocation) -> str:
     try:
-        for guard in inv.plan.guards:
-            asyncio.run(guard(inv))
+        run_guards(inv.plan.guards, inv)
     except GatewayError as err:
         return err.response_type
     return "ok"

@@ -3,7 +3,6 @@ counts, the method / stage / account precedence, and buckets that survive a stag
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 
@@ -15,6 +14,7 @@ from apiway.runtime.errors import GatewayError
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpRequest
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, Buckets, TokenBucket
+from tests.support import run_guards
 
 
 class Clock:
@@ -150,8 +150,7 @@ def passes(plans: dict, path: str, verb: str) -> bool:
     runtime, plan = plans[(path, verb)]
     inv = Invocation(HttpRequest(verb, f"/prod{path}", "", [], b""), runtime, plan, {}, path, f"/prod{path}", "r")
     try:
-        for guard in plan.guards:
-            asyncio.run(guard(inv))
+        run_guards(plan.guards, inv)
     except GatewayError as err:
         assert err.response_type == "THROTTLED"
         return False

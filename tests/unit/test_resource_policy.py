@@ -4,7 +4,6 @@ Lambda authorizers, the request's condition keys and deploy-time errors."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -17,6 +16,7 @@ from apiway.runtime.errors import AccessDenied, DeployError
 from apiway.runtime.guards import GuardSite
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpRequest
+from tests.support import run_guards
 
 API = "abc123"
 PREFIX = f"arn:aws:execute-api:us-east-1:123456789012:{API}/prod"
@@ -46,7 +46,7 @@ def invocation(path: str = "/pets", method: str = "GET", ip: str = "127.0.0.1",
 def outcome(guard: Any, inv: Invocation) -> str | None:
     """None when the guard lets the request through, else the 403 message."""
     try:
-        asyncio.run(guard(inv))
+        run_guards([guard], inv)
     except AccessDenied as err:
         assert err.response_type == "ACCESS_DENIED" and err.body_key == "Message"
         return err.message

@@ -6,7 +6,6 @@ the circular models of `test_import_with_circular_models_and_request_validation`
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ from apiway.runtime.guards import GuardSite
 from apiway.runtime.invocation import Invocation
 from apiway.runtime.request import HttpRequest
 from apiway.runtime.validation import RequestValidationError, build
-from tests.support import recorded
+from tests.support import recorded, run_guards
 
 API_ID = "valapi0001"
 URL = f"https://apigateway.amazonaws.com/restapis/{API_ID}/models/"
@@ -78,7 +77,7 @@ def invocation(query: str = "", headers: list[tuple[str, str]] | None = None, bo
 def outcome(guard: Any, inv: Invocation) -> tuple[str, str, str] | None:
     """None when the request passes, else (response type, message, validationErrorString)."""
     try:
-        asyncio.run(guard(inv))
+        run_guards([guard], inv)
     except RequestValidationError as err:
         return err.response_type, err.message or "", err.validation_error
     return None

@@ -27,13 +27,13 @@ def build(site: GuardSite) -> Guard | None:
     meter = _meter(access, stage, method)
     if site.definition["restApi"].get("apiKeySource") == "AUTHORIZER":
 
-        async def from_authorizer(inv: Invocation) -> None:
+        def from_authorizer(inv: Invocation) -> None:
             identity = inv.identity
             meter(inv, identity.get("apiKey") if identity else None)
 
         return from_authorizer
 
-    async def from_header(inv: Invocation) -> None:
+    def from_header(inv: Invocation) -> None:
         meter(inv, inv.request.header("x-api-key"))
 
     return from_header
@@ -67,7 +67,7 @@ def build_quota(site: GuardSite) -> Guard | None:
     stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
     count = access.count
 
-    async def quota(inv: Invocation) -> None:
+    def quota(inv: Invocation) -> None:
         grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
         if grant is None or not count(grant.quota, inv.epoch_ms):  # None: the key was deleted meanwhile
             raise GatewayError("QUOTA_EXCEEDED" if grant is not None else "INVALID_API_KEY")

@@ -54,7 +54,7 @@ def build(site: GuardSite) -> Guard | None:
 def _failing(reason: str) -> Guard:
     """An authorizer AWS would accept at deploy time but that fails every call with a 500."""
 
-    async def guard(inv: Invocation) -> None:
+    def guard(inv: Invocation) -> None:
         raise AuthorizerConfigurationError(reason)
 
     return guard

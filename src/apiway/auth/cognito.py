@@ -13,7 +13,7 @@ import asyncio
 import re
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +136,8 @@ class CognitoAuthorizer:
         self.cache = cache
         self.scope = scope
 
-    async def __call__(self, inv: Invocation) -> None:
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        """A cached verification is applied at once; only a cache miss returns something to await."""
         token = inv.request.header(self.header)
         if not token:
             raise GatewayError("UNAUTHORIZED")
@@ -144,9 +145,17 @@ class CognitoAuthorizer:
             token = token[7:]
         verified = self.cache.get(self.scope, token) if self.ttl else None
         if verified is None:
-            verified, exp = await self._verify(token)
-            if self.ttl:
-                self.cache.put(self.scope, token, verified, min(self.ttl, exp - time.time()))
+            return self._miss(inv, token)
+        self._apply(inv, verified)
+        return None
+
+    async def _miss(self, inv: Invocation, token: str) -> None:
+        verified, exp = await self._verify(token)
+        if self.ttl:
+            self.cache.put(self.scope, token, verified, min(self.ttl, exp - time.time()))
+        self._apply(inv, verified)
+
+    def _apply(self, inv: Invocation, verified: VerifiedToken) -> None:
         if self.required_scopes:
             if verified.token_use != "access" or self.required_scopes.isdisjoint(verified.scopes):
                 raise GatewayError("UNAUTHORIZED")

@@ -52,7 +52,7 @@ def build(site: GuardSite) -> Guard | None:
     resource_policy = policy_for(site)
     prefix = method_arn_prefix(site.definition["restApi"]["id"], site.stage["stageName"])
 
-    async def guard(inv: Invocation) -> None:
+    def guard(inv: Invocation) -> None:
         req = inv.request
         try:
             signed = sigv4.verify(req, identities.secret_for, SERVICE, region=REGION)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,17 +109,24 @@ class LambdaAuthorizer:
                               f"cached (authorizerResultTtlInSeconds > 0)")
         self.request_sources = tuple(compile_source(s, stage_variables, where) for s in sources)
 
-    async def __call__(self, inv: Invocation) -> None:
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        """A cached decision is applied at once; only a cache miss returns something to await."""
         identity = self._identity(inv)
         method_arn = self.arn_prefix + inv.request.method + inv.path
         result = self.cache.get(self.scope, identity) if self.ttl else None
-        latency = 0
         if result is None:
-            started = time.monotonic()
-            result = await self._invoke(inv, method_arn)
-            latency = int((time.monotonic() - started) * 1000)
-            if self.ttl:
-                self.cache.put(self.scope, identity, result, self.ttl)
+            return self._miss(inv, identity, method_arn)
+        self._apply(inv, result, method_arn, 0)
+        return None
+
+    async def _miss(self, inv: Invocation, identity: Any, method_arn: str) -> None:
+        started = time.monotonic()
+        result = await self._invoke(inv, method_arn)
+        if self.ttl:
+            self.cache.put(self.scope, identity, result, self.ttl)
+        self._apply(inv, result, method_arn, int((time.monotonic() - started) * 1000))
+
+    def _apply(self, inv: Invocation, result: AuthorizerResult, method_arn: str, latency: int) -> None:
         decision = result.policy.evaluate(INVOKE, method_arn)
         if decision != "Allow":
             raise AccessDenied(EXPLICIT_DENY if decision == "Deny" else IMPLICIT_DENY)

@@ -143,7 +143,7 @@ def build_precheck(site: GuardSite) -> Guard | None:
         return None
     prefix = method_arn_prefix(site.definition["restApi"]["id"], site.stage["stageName"])
 
-    async def precheck(inv: Invocation) -> None:
+    def precheck(inv: Invocation) -> None:
         arn = method_arn(prefix, inv)
         if policy.evaluate(INVOKE, arn, RequestContext(inv, None)) == "Deny":
             raise denied(None, arn, explicit=True)
@@ -160,7 +160,7 @@ def build(site: GuardSite) -> Guard | None:
         return None
     prefix = method_arn_prefix(site.definition["restApi"]["id"], site.stage["stageName"])
 
-    async def check(inv: Invocation) -> None:
+    def check(inv: Invocation) -> None:
         arn = method_arn(prefix, inv)
         decision = policy.evaluate(INVOKE, arn, RequestContext(inv, None))
         if decision != "Allow":

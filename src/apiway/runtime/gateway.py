@@ -175,7 +175,9 @@ class Gateway:
         if identity is not None:
             inv.identity = identity
         for guard in match.target.guards:
-            await guard(inv)
+            pending = guard(inv)
+            if pending is not None:
+                await pending
         response = await match.target.integration(inv)
         return _finish(response, request_id, inv.extended_request_id)
 

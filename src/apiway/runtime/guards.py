@@ -1,7 +1,9 @@
 """Per-method checks that run before the integration, in AWS's order: resource policy, then
 authorization (Lambda / Cognito authorizer or IAM), API key and usage plan, throttling, quota, then
 request validation. Each check is compiled at deploy time from the method's settings; a method that needs
-none pays nothing per request. A check rejects by raising a GatewayError."""
+none pays nothing per request. A check rejects by raising a GatewayError. Checks that need not wait
+(all but an authorizer's cache miss) are plain functions returning None: an `await` per check would
+cost more than most checks themselves."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from apiway.runtime.compile import CompileDeps
     from apiway.runtime.invocation import Invocation
 
-Guard = Callable[["Invocation"], Awaitable[None]]
+Guard = Callable[["Invocation"], Awaitable[None] | None]  # an awaitable only when it must wait
 
 
 @dataclass(slots=True)

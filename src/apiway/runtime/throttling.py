@@ -46,7 +46,7 @@ def stage_limits(site: GuardSite) -> tuple[float, int] | None:
 def _account_only(account: TokenBucket, clock: Callable[[], float]) -> Guard:
     take = account.take
 
-    async def throttle(inv: Invocation) -> None:
+    def throttle(inv: Invocation) -> None:
         if not take(clock()):
             raise GatewayError("THROTTLED")
 
@@ -56,7 +56,7 @@ def _account_only(account: TokenBucket, clock: Callable[[], float]) -> Guard:
 def _stage_and_account(bucket: TokenBucket, account: TokenBucket, clock: Callable[[], float]) -> Guard:
     take, take_account = bucket.take, account.take
 
-    async def throttle(inv: Invocation) -> None:
+    def throttle(inv: Invocation) -> None:
         now = clock()
         if not take(now):
             raise GatewayError("THROTTLED")

@@ -50,7 +50,7 @@ def build(site: GuardSite) -> Guard | None:
     default = bodies.get("$default")
     missing_message = "Missing required request parameters: [{}]"
 
-    async def guard(inv: Invocation) -> None:
+    def guard(inv: Invocation) -> None:
         if required:
             missing = [name for location, name in required if _blank(inv, location, name)]
             if missing:
