@@ -73,6 +73,7 @@ class App:
         self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles)
         self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage
         self.store: Store | None = None
+        self._checked: tuple[bytes, StageRuntime] | None = None  # the last check_deployable compilation
         self.project_domains: list[DomainSpec] = []
         self.project_api_refs: dict[str, str] = {}  # a mapping's `api` → source key of a project API
         self.tls: ServerTls | None = None  # set when the port serves HTTPS: domain certificates go here
@@ -150,7 +151,9 @@ class App:
 
     def _compile_served(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
         """A stored stage as the gateway serves it: its deployment, with its canary's beside it."""
-        runtime = compile_stage(snapshot, stage, self.live_deps)
+        return self._with_canary(compile_stage(snapshot, stage, self.live_deps), stage)
+
+    def _with_canary(self, runtime: StageRuntime, stage: Stage) -> StageRuntime:
         canary = stage.get("canarySettings")
         if canary and canary.get("percentTraffic", 0) > 0:
             runtime.canary = self._compile_canary(stage, canary)
@@ -182,18 +185,28 @@ class App:
     def refresh_stage(self, api_id: str, stage_name: str) -> None:
         assert self.store is not None
         stage = self.store.get_stage(api_id, stage_name)
-        found = self.store.get_deployment(api_id, stage["deploymentId"]) if stage else None
-        if stage is None or found is None:
+        if stage is None:
             self.gateway.remove_stage(api_id, stage_name)
             return
+        checked, self._checked = self._checked, None
         try:
+            if checked is not None and checked[0] == _compile_key(stage):
+                # Just compiled by check_deployable: serve that instead of compiling it again.
+                self.gateway.install_stage(self._with_canary(checked[1], stage))
+                return
+            found = self.store.get_deployment(api_id, stage["deploymentId"])
+            if found is None:
+                self.gateway.remove_stage(api_id, stage_name)
+                return
             self.gateway.install_stage(self._compile_served(found[1], stage))
         except DeployError as exc:  # deployments are checked before they are written; this is a safety net
             log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
             self.gateway.remove_stage(api_id, stage_name)
 
     def check_deployable(self, snapshot: ApiDefinition, stage: Stage) -> None:
-        compile_stage(snapshot, stage, self.live_deps)
+        """Compile in memory (DeployError if the gateway could not serve it); the control plane writes the
+        stage next and calls refresh_stage, which then serves this compilation."""
+        self._checked = (_compile_key(stage), compile_stage(snapshot, stage, self.live_deps))
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -310,6 +323,12 @@ def _certificates(loaders: dict[str, Callable[[], ssl.SSLContext]]) -> dict[str,
         except TlsError as exc:
             log("ERROR", "certificate not served", domain=name, error=str(exc))
     return contexts
+
+
+def _compile_key(stage: Stage) -> bytes:
+    """What a stage's compilation depends on: everything in its record but the timestamps."""
+    return orjson.dumps({k: v for k, v in stage.items() if k not in ("createdDate", "lastUpdatedDate")},
+                        option=orjson.OPT_SORT_KEYS)
 
 
 def default_state_path(cwd: Path) -> Path:
