@@ -132,12 +132,21 @@ SCENARIOS: list[Scenario] = [
         status=429,
     ),
     Scenario(
+        "apiway-mock-headers",
+        "apiway",
+        "apiway, `apiway-mock` sent with the `x-api-key` and `Authorization` headers of the next two scenarios "
+        "(their baseline: parsing each header costs the server too)",
+        path="mock",
+        body='{"hello": "world"}',
+        headers=(("x-api-key", "bench-key-0123456789abcdef"), ("Authorization", "allow")),
+    ),
+    Scenario(
         "apiway-api-key",
         "apiway",
         "apiway, the MOCK method with `apiKeyRequired`: key lookup, usage-plan throttle and quota on every request",
         path="keyed",
         body='{"hello": "world"}',
-        headers=(("x-api-key", "bench-key-0123456789abcdef"),),
+        headers=(("x-api-key", "bench-key-0123456789abcdef"), ("Authorization", "allow")),
         usage_plan=True,
     ),
     Scenario(
@@ -146,7 +155,7 @@ SCENARIOS: list[Scenario] = [
         "apiway, the MOCK method behind a Lambda TOKEN authorizer whose decision is cached (TTL 300 s)",
         path="authorized",
         body='{"hello": "world"}',
-        headers=(("Authorization", "allow"),),
+        headers=(("x-api-key", "bench-key-0123456789abcdef"), ("Authorization", "allow")),
     ),
     Scenario(
         "apiway-http-proxy",

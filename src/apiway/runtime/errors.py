@@ -12,7 +12,7 @@ class GatewayError(Exception):
     (Lambda invocation failures are 502 although they belong to INTEGRATION_FAILURE's family).
     """
 
-    __slots__ = ("message", "response_type", "status")
+    __slots__ = ("extended_id", "message", "response_type", "status")
     body_key = "message"  # the key of the default JSON body
     error_type: str | None = None  # x-amzn-ErrorType when it differs from the response type's own
 
@@ -21,6 +21,7 @@ class GatewayError(Exception):
         self.response_type = response_type
         self.message = message
         self.status = status
+        self.extended_id: str | None = None  # the routed request's x-amz-apigw-id, kept by its error response
 
 
 class MissingAuthenticationToken(GatewayError):

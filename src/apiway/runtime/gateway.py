@@ -174,11 +174,15 @@ class Gateway:
                          context_path or f"/{stage.stage_name}{rest}", request_id)
         if identity is not None:
             inv.identity = identity
-        for guard in match.target.guards:
-            pending = guard(inv)
-            if pending is not None:
-                await pending
-        response = await match.target.integration(inv)
+        try:
+            for guard in match.target.guards:
+                pending = guard(inv)
+                if pending is not None:
+                    await pending
+            response = await match.target.integration(inv)
+        except GatewayError as err:
+            err.extended_id = inv.extended_request_id  # one id per request, in $context and the response
+            raise
         return _finish(response, request_id, inv.extended_request_id)
 
     @staticmethod
@@ -193,7 +197,6 @@ class Gateway:
         log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
             error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
-
 
 
 def _forbidden() -> GatewayError:
@@ -257,7 +260,7 @@ def gateway_response(
     # An error's own status (502 for Lambda failures) applies unless the API customised the type's status.
     customised = spec.status != DEFAULT_GATEWAY_RESPONSES[err.response_type].status
     status = err.status if err.status is not None and not customised else spec.status
-    extended_id = ids.extended_request_id()
+    extended_id = err.extended_id or ids.extended_request_id()
     if spec.template is None:
         body = orjson.dumps({err.body_key: message})
     else:
