@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from apiway.auth import authorizers
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.identities import Identities
 from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
@@ -223,6 +224,10 @@ class App:
             plan.guards = tuple(_traced(guard, failures) for guard in plan.guards)
         req = HttpRequest(verb, f"/{stage['stageName']}{path}", query, headers, body)
         return await self.gateway.invoke(req, runtime, path)
+
+    async def test_invoke_authorizer(self, snapshot: ApiDefinition, stage: Stage, authorizer_id: str,
+                                     request: HttpRequest, request_id: str) -> authorizers.Trial:
+        return await authorizers.run_once(snapshot, stage, authorizer_id, request, request_id, self.live_deps)
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None:
         self.caches.flush(api_id, stage_name)

@@ -1,22 +1,45 @@
 """The authorizer check of a method: CUSTOM (a Lambda TOKEN or REQUEST authorizer) or
-COGNITO_USER_POOLS, compiled from the API's authorizer record; other authorization types need none."""
+COGNITO_USER_POOLS, compiled from the API's authorizer record; other authorization types need none.
+`run_once` runs one authorizer outside any method for TestInvokeAuthorizer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from apiway.auth.authorizer_cache import result_ttl
 from apiway.auth.cognito import CognitoAuthorizer
-from apiway.auth.lambda_authorizer import LambdaAuthorizer
+from apiway.auth.lambda_authorizer import AuthorizerResult, LambdaAuthorizer
 from apiway.auth.policy import method_arn_prefix
-from apiway.runtime.compile import lambda_function_name, substitute_stage_variables
-from apiway.runtime.errors import AuthorizerConfigurationError, DeployError
+from apiway.runtime.compile import CompileDeps, compile_stage, lambda_function_name, substitute_stage_variables
+from apiway.runtime.errors import AuthorizerConfigurationError, DeployError, GatewayError
+from apiway.runtime.guards import GuardSite
+from apiway.runtime.invocation import Invocation
 
 if TYPE_CHECKING:
-    from apiway.runtime.guards import Guard, GuardSite
-    from apiway.runtime.invocation import Invocation
+    from apiway.model.rest import ApiDefinition, Resource, Stage
+    from apiway.runtime.guards import Guard
+    from apiway.runtime.request import HttpRequest
 
 _TYPES = ("CUSTOM", "COGNITO_USER_POOLS")
+# AWS's test invocations: the stage their `methodArn` names (`$context.stage` is the test stage's own name),
+# and the resource they run on.
+TEST_ARN_STAGE = "ESTestInvoke-stage"
+TEST_RESOURCE_ID = "test-invoke-resource-id"
+
+
+@dataclass(slots=True)
+class Trial:
+    """What one test run of an authorizer saw and decided, noted step by step as it ran."""
+
+    status: int = 200  # what the client would have received: 200 for any valid answer, whatever its policy says
+    identity: str | dict[str, Any] | None = None  # the token, or each identity source's value
+    function: str | None = None  # a Lambda authorizer's function
+    event: dict[str, Any] | None = None  # what the function was sent
+    payload: bytes | None = None  # what it answered, before parsing
+    result: AuthorizerResult | None = None  # its answer, valid
+    claims: dict[str, str] | None = None  # a Cognito authorizer's verified token
+    failure: str | None = None  # why it failed, in execution-log words
 
 
 def build(site: GuardSite) -> Guard | None:
@@ -58,3 +81,34 @@ def _failing(reason: str) -> Guard:
         raise AuthorizerConfigurationError(reason)
 
     return guard
+
+
+async def run_once(definition: ApiDefinition, stage: Stage, authorizer_id: str, request: HttpRequest,
+                   request_id: str, deps: CompileDeps) -> Trial:
+    """Run one authorizer of `definition` (the API as it is now, not a deployment) on `request`, as a method of
+    the test `stage` would but without reading or filling the result cache."""
+    seen = Trial()
+    cognito = definition["authorizers"][authorizer_id].get("type") == "COGNITO_USER_POOLS"
+    method = {"httpMethod": request.method, "authorizationType": "COGNITO_USER_POOLS" if cognito else "CUSTOM",
+              "authorizerId": authorizer_id}
+    # The request runs on a resource of its own: the event's `resource` and the context's ids are AWS's fixed ones.
+    resource: Resource = {"id": TEST_RESOURCE_ID, "path": "/", "resourceMethods": {request.method: {
+        "httpMethod": request.method, "authorizationType": "NONE", "methodIntegration": {"type": "MOCK"}}}}
+    try:
+        runtime = compile_stage(dict(definition, resources={TEST_RESOURCE_ID: resource}),  # type: ignore[arg-type]
+                                stage, deps)
+        guard = build(GuardSite(definition, dict(stage, stageName=TEST_ARN_STAGE),  # type: ignore[arg-type]
+                                resource, request.method, method, deps, f"authorizer {authorizer_id}"))
+    except DeployError as exc:
+        seen.status, seen.failure = 500, str(exc)
+        return seen
+    inv = Invocation(request, runtime, runtime.plans[0], {}, request.path, request.path, request_id)
+    try:
+        if isinstance(guard, LambdaAuthorizer | CognitoAuthorizer):
+            await guard.run_once(inv, seen)
+        elif guard is not None and (pending := guard(inv)) is not None:  # one that fails every call
+            await pending
+    except GatewayError as err:
+        seen.status = 401 if err.response_type == "UNAUTHORIZED" else 500
+        seen.failure = getattr(err, "log", None) or err.message or err.response_type
+    return seen

@@ -4,7 +4,8 @@ without `authorizationScopes`, an access token carrying one of them with them. A
 
 A pool's keys come from its JWKS document, fetched once off the event loop and again only for an
 unknown key id (at most every REFETCH_SECONDS). Verified tokens are cached for the authorizer's TTL
-(never past their `exp`); the per-method checks run on every request.
+(never past their `exp`); the per-method checks run on every request. TestInvokeAuthorizer verifies a
+token through `run_once`, which neither reads nor fills the cache.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from apiway.runtime.errors import AuthorizerConfigurationError, DeployError, Gat
 
 if TYPE_CHECKING:
     from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+    from apiway.auth.authorizers import Trial
     from apiway.runtime.invocation import Invocation
 
 REFETCH_SECONDS = 30.0
@@ -138,16 +140,25 @@ class CognitoAuthorizer:
 
     def __call__(self, inv: Invocation) -> Awaitable[None] | None:
         """A cached verification is applied at once; only a cache miss returns something to await."""
-        token = inv.request.header(self.header)
-        if not token:
-            raise GatewayError("UNAUTHORIZED")
-        if token[:7].lower() == "bearer ":
-            token = token[7:]
+        token = self._token(inv)
         verified = self.cache.get(self.scope, token) if self.ttl else None
         if verified is None:
             return self._miss(inv, token)
         self._apply(inv, verified)
         return None
+
+    async def run_once(self, inv: Invocation, seen: Trial) -> None:
+        """TestInvokeAuthorizer: verify the request's token without the cache, noting what was seen in `seen`."""
+        seen.identity = inv.request.header(self.header)
+        verified, _ = await self._verify(self._token(inv))
+        self._apply(inv, verified)
+        seen.claims = dict(verified.claims)
+
+    def _token(self, inv: Invocation) -> str:
+        token = inv.request.header(self.header)
+        if not token:
+            raise GatewayError("UNAUTHORIZED")
+        return token[7:] if token[:7].lower() == "bearer " else token
 
     async def _miss(self, inv: Invocation, token: str) -> None:
         verified, exp = await self._verify(token)

@@ -4,7 +4,8 @@ request's method ARN.
 
 Results are cached per identity-source values for `authorizerResultTtlInSeconds` (default 300, 0 turns
 caching off). The whole answer is cached, so a cached policy is evaluated against each new method ARN,
-as AWS does: a policy that allowed only `GET/pets` denies `GET/orders` from the cache.
+as AWS does: a policy that allowed only `GET/pets` denies `GET/orders` from the cache. TestInvokeAuthorizer
+runs one through `run_once`, which neither reads nor fills the cache.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
-from apiway.functions.base import FunctionInvoker
+from apiway.functions.base import FunctionInvoker, InvokeResult
 from apiway.integrations.lambda_proxy import build_event
 from apiway.runtime.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
 from apiway.runtime.mapping import Getter, compile_source
 
 if TYPE_CHECKING:
     from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+    from apiway.auth.authorizers import Trial
     from apiway.runtime.invocation import Invocation
 
 IMPLICIT_DENY = "User is not authorized to access this resource"
@@ -72,7 +74,7 @@ class LambdaAuthorizer:
     """The guard of one method."""
 
     __slots__ = ("api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
-                 "scope", "token_re", "ttl")
+                 "scope", "sources", "token_re", "ttl")
 
     def __init__(self, authorizer: Mapping[str, Any], function: str, invoker: FunctionInvoker,
                  cache: AuthorizerCache, scope: Scope, ttl: int, arn_prefix: str, stage_variables: dict[str, str],
@@ -85,6 +87,7 @@ class LambdaAuthorizer:
         self.api_key_source = api_key_source  # apiKeySource AUTHORIZER: usageIdentifierKey is the API key
         self.ttl = ttl
         sources = [s.strip() for s in str(authorizer.get("identitySource") or "").split(",") if s.strip()]
+        self.sources = tuple(sources)
         self.header: str | None = None
         self.token_re: re.Pattern[str] | None = None
         self.request_sources: tuple[Getter, ...] = ()
@@ -149,18 +152,38 @@ class LambdaAuthorizer:
             raise GatewayError("UNAUTHORIZED")
         return values
 
-    async def _invoke(self, inv: Invocation, method_arn: str) -> AuthorizerResult:
+    async def run_once(self, inv: Invocation, seen: Trial) -> None:
+        """TestInvokeAuthorizer: run without the cache, noting each step in `seen`. Fails as the guard does,
+        except that the policy is reported, not enforced."""
+        seen.function = self.function
         if self.header is not None:
-            event: dict[str, Any] = {"type": "TOKEN", "authorizationToken": inv.request.header(self.header),
-                                     "methodArn": method_arn}
+            seen.identity = inv.request.header(self.header)
         else:
-            request = build_event(inv)
-            del request["body"], request["isBase64Encoded"]
-            event = {"type": "REQUEST", "methodArn": method_arn, **request}
+            seen.identity = {source: get(inv) for source, get in zip(self.sources, self.request_sources, strict=True)}
+        self._identity(inv)
+        seen.event = self._event(inv, self.arn_prefix + inv.request.method + inv.path)
+        answer = await self._call(seen.event, inv.request_id)
+        seen.payload = answer.payload
+        seen.result = self._read(answer)
+
+    async def _invoke(self, inv: Invocation, method_arn: str) -> AuthorizerResult:
+        return self._read(await self._call(self._event(inv, method_arn), inv.request_id))
+
+    def _event(self, inv: Invocation, method_arn: str) -> dict[str, Any]:
+        if self.header is not None:
+            return {"type": "TOKEN", "authorizationToken": inv.request.header(self.header), "methodArn": method_arn}
+        request = build_event(inv)
+        del request["body"], request["isBase64Encoded"]
+        return {"type": "REQUEST", "methodArn": method_arn, **request}
+
+    async def _call(self, event: dict[str, Any], request_id: str) -> InvokeResult:
         try:
-            result = await self.invoker.invoke(self.function, event, inv.request_id)
+            return await self.invoker.invoke(self.function, event, request_id)
         except GatewayError as exc:  # the function could not be invoked at all (e.g. throttled)
             raise AuthorizerConfigurationError(f"authorizer {self.function}: {getattr(exc, 'log', exc)}") from None
+
+    def _read(self, result: InvokeResult) -> AuthorizerResult:
+        """The function's answer: its result, or its "Unauthorized" error (401), or anything else (500)."""
         if result.function_error:
             try:
                 message = orjson.loads(result.payload).get("errorMessage")

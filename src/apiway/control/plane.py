@@ -5,13 +5,16 @@ fails half-way writes nothing."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apiway.control.errors import not_found
 from apiway.functions.base import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
-from apiway.runtime.request import HttpResponse
+from apiway.runtime.request import HttpRequest, HttpResponse
 from apiway.store.base import Store
+
+if TYPE_CHECKING:
+    from apiway.auth.authorizers import Trial
 
 
 class RuntimeHooks(Protocol):
@@ -28,6 +31,10 @@ class RuntimeHooks(Protocol):
                           failures: list[str] | None = None) -> HttpResponse:
         """Run one method through the pipeline without deploying it; why a step failed is appended to
         `failures` in execution-log wording."""
+
+    async def test_invoke_authorizer(self, snapshot: ApiDefinition, stage: Stage, authorizer_id: str,
+                                     request: HttpRequest, request_id: str) -> Trial:
+        """Run one authorizer once on a request, its result cache neither read nor filled."""
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None: ...
 

@@ -19,6 +19,7 @@ from apiway.control.operations import (
     stages,  # noqa: F401
     tags,  # noqa: F401
     test_invoke,  # noqa: F401
+    test_invoke_authorizer,  # noqa: F401
     usage_plans,  # noqa: F401
     vpc_links,  # noqa: F401
 )

@@ -1,5 +1,5 @@
 """Authorizers: Lambda (TOKEN, REQUEST) and Cognito user-pool authorizers a method can name.
-Create, list, get, update (patch) and delete. TestInvokeAuthorizer is not implemented."""
+Create, list, get, update (patch) and delete; TestInvokeAuthorizer is in test_invoke_authorizer.py."""
 
 from __future__ import annotations
 
