@@ -223,7 +223,7 @@ class App:
             plan.integration = _traced(plan.integration, failures)
             plan.guards = tuple(_traced(guard, failures) for guard in plan.guards)
         req = HttpRequest(verb, f"/{stage['stageName']}{path}", query, headers, body)
-        return await self.gateway.invoke(req, runtime, path)
+        return await self.gateway.handle(req, target=(runtime, path))
 
     async def test_invoke_authorizer(self, snapshot: ApiDefinition, stage: Stage, authorizer_id: str,
                                      request: HttpRequest, request_id: str) -> authorizers.Trial:

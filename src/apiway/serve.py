@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 
@@ -129,9 +128,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         print(f"  control plane (boto3 / AWS CLI endpoint_url): {scheme}://{_shown(host)}:{port}"
               + ("" if control.policy.open else "  (SigV4 with the admin credentials required)"))
     print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
-    # Everything loaded so far (modules, the service model, compiled stages) lives as long as the server:
-    # keep it out of the collector's full passes, which would otherwise scan it again and again under load.
-    gc.freeze()
+
     if server == "native":
         from apiway.front.native import run_native
 

@@ -102,46 +102,60 @@ class Gateway:
                 stage = None
         return gateway_response(GatewayError(response_type), req, stage, _request_id(req))
 
-    async def handle(self, req: HttpRequest) -> HttpResponse:
+    async def handle(self, req: HttpRequest, target: tuple[StageRuntime, str] | None = None) -> HttpResponse:
+        """Answer one request. `target` (stage, path after the stage) runs it on that stage without
+        resolving the URL: the control plane's test invoke, on a stage that need not be installed."""
         request_id = _request_id(req)
         stage: StageRuntime | None = None
         try:
-            resolved = self._resolve(req)
-            if resolved is not None:
-                api_id, api_path, vpce = resolved
-                stage_name, _, rest = api_path.lstrip("/").partition("/")
-                if not stage_name:
-                    raise MissingAuthenticationToken()
-                found = (self._apis.get(api_id) or {}).get(stage_name)
-                if found is None:
-                    raise _forbidden()  # AWS: unknown stage → 403 Forbidden
-                identity = None if found.vpc_endpoint_ids is None and vpce is None else _vpc_endpoint(req, found, vpce)
-                rest = "/" + rest if rest else ""
-                context_path = None
+            context_path = identity = None
+            if target is not None:
+                stage, rest = target
             else:
-                routes = self.domains.lookup(req.header("host") or "") if self.domains else None
-                if routes is None:
-                    for extra in self.extra_handlers:  # only when no API is named: the API path pays nothing
-                        if extra.matches(req):
-                            return await extra.handle(req)
-                    return _not_an_api(request_id)
-                found, rest, identity = self._domain_target(req, routes)
-                context_path = req.path  # on a custom domain, $context.path is the path as sent
-            stage = found
-            if found.canary is not None and random() < found.canary_share:
-                stage = found.canary
-            return await self._run(req, stage, rest, request_id, context_path, identity)
-        except GatewayError as err:
-            return self._failed(err, req, stage, request_id)
-        except Exception as exc:
-            return self._crashed(exc, req, stage, request_id)
-
-    async def invoke(self, req: HttpRequest, stage: StageRuntime, rest: str) -> HttpResponse:
-        """Run a request through a stage that need not be installed (the control plane's test invoke);
-        `rest` is the path after the stage."""
-        request_id = _request_id(req)
-        try:
-            return await self._run(req, stage, rest, request_id)
+                resolved = self._resolve(req)
+                if resolved is not None:
+                    api_id, api_path, vpce = resolved
+                    stage_name, _, rest = api_path.lstrip("/").partition("/")
+                    if not stage_name:
+                        raise MissingAuthenticationToken()
+                    found = (self._apis.get(api_id) or {}).get(stage_name)
+                    if found is None:
+                        raise _forbidden()  # AWS: unknown stage → 403 Forbidden
+                    if found.vpc_endpoint_ids is not None or vpce is not None:
+                        identity = _vpc_endpoint(req, found, vpce)
+                    rest = "/" + rest if rest else ""
+                else:
+                    routes = self.domains.lookup(req.header("host") or "") if self.domains else None
+                    if routes is None:
+                        for extra in self.extra_handlers:  # only when no API is named: the API path pays nothing
+                            if extra.matches(req):
+                                return await extra.handle(req)
+                        return _not_an_api(request_id)
+                    found, rest, identity = self._domain_target(req, routes)
+                    context_path = req.path  # on a custom domain, $context.path is the path as sent
+                stage = found
+                if found.canary is not None and random() < found.canary_share:
+                    stage = found.canary
+            # The rest runs inline, not in a helper coroutine: one frame less on every request.
+            if len(req.body) > MAX_PAYLOAD:
+                raise GatewayError("REQUEST_TOO_LARGE")
+            match = stage.router.match(rest or "/", req.method)
+            if match is None:
+                raise MissingAuthenticationToken()
+            inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
+                             context_path or f"/{stage.stage_name}{rest}", request_id)
+            if identity is not None:
+                inv.identity = identity
+            try:
+                for guard in match.target.guards:
+                    pending = guard(inv)
+                    if pending is not None:
+                        await pending
+                response = await match.target.integration(inv)
+            except GatewayError as err:
+                err.extended_id = inv.extended_request_id  # one id per request, in $context and the response
+                raise
+            return _finish(response, request_id, inv.extended_request_id)
         except GatewayError as err:
             return self._failed(err, req, stage, request_id)
         except Exception as exc:
@@ -161,29 +175,6 @@ class Gateway:
         if found is None:
             raise _forbidden()
         return found, rest, None if found.vpc_endpoint_ids is None else _vpc_endpoint(req, found, None)
-
-    @staticmethod
-    async def _run(req: HttpRequest, stage: StageRuntime, rest: str, request_id: str, context_path: str | None = None,
-                   identity: dict[str, Any] | None = None) -> HttpResponse:
-        if len(req.body) > MAX_PAYLOAD:
-            raise GatewayError("REQUEST_TOO_LARGE")
-        match = stage.router.match(rest or "/", req.method)
-        if match is None:
-            raise MissingAuthenticationToken()
-        inv = Invocation(req, stage, match.target, match.path_params, "/" + rest.lstrip("/"),
-                         context_path or f"/{stage.stage_name}{rest}", request_id)
-        if identity is not None:
-            inv.identity = identity
-        try:
-            for guard in match.target.guards:
-                pending = guard(inv)
-                if pending is not None:
-                    await pending
-            response = await match.target.integration(inv)
-        except GatewayError as err:
-            err.extended_id = inv.extended_request_id  # one id per request, in $context and the response
-            raise
-        return _finish(response, request_id, inv.extended_request_id)
 
     @staticmethod
     def _failed(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
