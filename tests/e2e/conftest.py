@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.authorizer_support import Jwks
 from tests.e2e.echo_backend import EchoServer
 
 
@@ -13,3 +14,11 @@ def backend() -> Iterator[EchoServer]:
     server = EchoServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[Jwks]:
+    """A local JWKS endpoint for Cognito authorizer tests."""
+    server = Jwks()
+    yield server
+    server.server.shutdown()

@@ -7,48 +7,31 @@ or malformed identity or a function raising "Unauthorized", 403 `{"Message": …
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import jwt
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
+from tests.e2e.authorizer_support import POOL, POOL_ARN, Jwks, fn_uri, lambda_authorizer
 from tests.support import Reply, Server, apigateway_client
 
 API = "authzapi1"
 STAGE = "dev"
-POOL = "us-east-1_TestPool1"
-POOL_ARN = f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{POOL}"
-ISSUER = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
+
 ARN_BASE = f"arn:aws:execute-api:us-east-1:123456789012:{API}/{STAGE}"
 
 
-def _fn_uri(name: str) -> str:
-    return (f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            f"arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations")
-
-
-def _lambda_authorizer(kind: str, function: str, source: str, ttl: int, **extra: str) -> dict:
-    return {"type": "apiKey", "name": "Unused", "in": "header", "x-amazon-apigateway-authtype": "custom",
-            "x-amazon-apigateway-authorizer": {"type": kind, "authorizerUri": _fn_uri(function),
-                                               "identitySource": source, "authorizerResultTtlInSeconds": ttl,
-                                               **extra}}
-
-
 SCHEMES = {
-    "token": _lambda_authorizer("token", "TokenAuth", "method.request.header.Authorization", 300,
+    "token": lambda_authorizer("token", "TokenAuth", "method.request.header.Authorization", 300,
                                 identityValidationExpression=r"Bearer [a-z]+(\.[a-z0-9]+)?"),
-    "tokenNoCache": _lambda_authorizer("token", "NoCacheAuth", "method.request.header.Authorization", 0),
-    "request": _lambda_authorizer("request", "RequestAuth", "method.request.header.X-User, "
+    "tokenNoCache": lambda_authorizer("token", "NoCacheAuth", "method.request.header.Authorization", 0),
+    "request": lambda_authorizer("request", "RequestAuth", "method.request.header.X-User, "
                                   "method.request.querystring.tenant, stageVariables.zone, context.httpMethod", 300),
-    "requestNoCache": _lambda_authorizer("request", "RequestAuth", "method.request.header.X-User", 0),
+    "requestNoCache": lambda_authorizer("request", "RequestAuth", "method.request.header.X-User", 0),
     "cognito": {"type": "apiKey", "name": "Authorization", "in": "header",
                 "x-amazon-apigateway-authtype": "cognito_user_pools",
                 "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [POOL_ARN]}},
@@ -69,7 +52,7 @@ def _mock(security: str, scopes: list[str] | None = None) -> dict:
 def _proxy(security: str) -> dict:
     return {"security": [{security: []}], "responses": {"200": {"description": "OK"}},
             "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST",
-                                                "uri": _fn_uri("Backend")}}
+                                                "uri": fn_uri("Backend")}}
 
 
 OPENAPI = {
@@ -136,46 +119,6 @@ def backend(event, context):
     return {"statusCode": 200, "body": json.dumps({"authorizer": rc.get("authorizer"),
                                                    "apiKey": rc["identity"].get("apiKey")})}
 """
-
-
-class Jwks:
-    """A JWKS endpoint on a thread, counting its fetches; the key pair signs test tokens."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = {**RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True), "kid": "k1", "alg": "RS256", "use": "sig"}
-        body = json.dumps({"keys": [jwk]}).encode()
-        self.fetches = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def token(self, key: rsa.RSAPrivateKey | None = None, **claims: object) -> str:
-        now = int(time.time())
-        body = {"sub": "u-1", "iss": ISSUER, "token_use": "id", "aud": "client1", "iat": now, "exp": now + 600,
-                "email": "alice@example.com", "email_verified": True, "cognito:groups": ["admin", "users"], **claims}
-        return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": "k1"})
-
-
-@pytest.fixture(scope="module")
-def jwks() -> Iterator[Jwks]:
-    server = Jwks()
-    yield server
-    server.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +347,7 @@ def test_cognito_scopes_need_an_access_token_with_one_of_them(gateway, jwks):
 def test_api_made_through_the_control_plane_with_an_unknown_authorizer_function(gateway):
     """AWS deploys a method whose authorizer function does not exist and fails each call with 500."""
     document = {"openapi": "3.0.1", "info": {"title": "Orphan"}, "paths": {"/x": {"get": _mock("token")}},
-                "components": {"securitySchemes": {"token": _lambda_authorizer(
+                "components": {"securitySchemes": {"token": lambda_authorizer(
                     "token", "Missing", "method.request.header.Authorization", 300)}}}
     client = apigateway_client(gateway.port)
     api_id = client.import_rest_api(body=orjson.dumps(document))["id"]

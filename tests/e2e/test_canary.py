@@ -10,11 +10,10 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support import Server, apigateway_client, recorded
+from tests.support import Server, recorded
 
 STAGE = "dev"
 REQUESTS = 10_000
@@ -32,19 +31,6 @@ def document(message: str) -> bytes:
         "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": template}}}}}
     return json.dumps({"openapi": "3.0.1", "info": {"title": "canary", "version": "1"},
                        "paths": {"/": {"get": get}}}).encode()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    state: Path = tmp_path_factory.mktemp("canary") / "state.db"
-    running = Server(None, state)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def apigw(server: Server):
-    return apigateway_client(server.port)
 
 
 class Client:
@@ -66,7 +52,7 @@ class Client:
 
 
 @pytest.fixture
-def canary_api(apigw, server: Server) -> Iterator[tuple[str, str, str, Client]]:
+def canary_api(apigw, apigw_server: Server) -> Iterator[tuple[str, str, str, Client]]:
     """The recorded AWS setup: stage `dev` with testVar/defaultVar on a first deployment, then a canary
     deployment of a changed API at 0% with overrides testVar=canary, noStageVar=canary."""
     api_id = apigw.import_rest_api(body=document("default deployment"))["id"]
@@ -75,7 +61,7 @@ def canary_api(apigw, server: Server) -> Iterator[tuple[str, str, str, Client]]:
     apigw.put_rest_api(restApiId=api_id, mode="overwrite", body=document("canary deployment"))
     canary = apigw.create_deployment(restApiId=api_id, stageName=STAGE, canarySettings={
         "percentTraffic": 0, "stageVariableOverrides": {"testVar": "canary", "noStageVar": "canary"}})["id"]
-    client = Client(server, api_id)
+    client = Client(apigw_server, api_id)
     yield api_id, base, canary, client
     client.close()
 

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conformance.control_plane import assert_recorded_error
-from tests.e2e.test_authorizers import POOL, POOL_ARN, Jwks, _fn_uri, _lambda_authorizer
+from tests.e2e.authorizer_support import POOL, POOL_ARN, Jwks, fn_uri, lambda_authorizer
 from tests.support import Server, apigateway_client
 
 STAGE = "dev"
@@ -24,9 +24,9 @@ OPENAPI = {
     "openapi": "3.0.1",
     "info": {"title": "TestInvokeAuthorizers"},
     "components": {"securitySchemes": {
-        "token": _lambda_authorizer("token", "TokenAuth", "method.request.header.Authorization", 300,
+        "token": lambda_authorizer("token", "TokenAuth", "method.request.header.Authorization", 300,
                                     identityValidationExpression=r"Bearer [a-z]+\.[a-z0-9]+"),
-        "request": _lambda_authorizer("request", "RequestAuth", REQUEST_SOURCES, 300),
+        "request": lambda_authorizer("request", "RequestAuth", REQUEST_SOURCES, 300),
         "cognito": {"type": "apiKey", "name": "Authorization", "in": "header",
                     "x-amazon-apigateway-authtype": "cognito_user_pools",
                     "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [POOL_ARN]}},
@@ -68,13 +68,6 @@ def request(event, context):
     return {"principalId": "req-user", "policyDocument": _policy("Allow", event["methodArn"]),
             "context": {"tenant": event["queryStringParameters"]["tenant"]}}
 """
-
-
-@pytest.fixture(scope="module")
-def jwks() -> Iterator[Jwks]:
-    server = Jwks()
-    yield server
-    server.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -225,12 +218,12 @@ def test_the_result_cache_is_neither_read_nor_filled(gateway, apigw, api):
 def test_the_current_definition_runs_not_the_deployed_one(gateway, apigw, api):
     """An authorizer made after the deployment, and an authorizer whose function does not exist (AWS accepts
     it, and it fails each call)."""
-    late = apigw.create_authorizer(restApiId=api["id"], name="late", type="TOKEN", authorizerUri=_fn_uri("TokenAuth"),
+    late = apigw.create_authorizer(restApiId=api["id"], name="late", type="TOKEN", authorizerUri=fn_uri("TokenAuth"),
                                    identitySource="method.request.header.X-Late")["id"]
     answer = apigw.test_invoke_authorizer(restApiId=api["id"], authorizerId=late, headers={"X-Late": "Bearer allow.l1"})
     assert (answer["clientStatus"], answer["principalId"]) == (200, "alice-in-wonderland")
     missing = apigw.create_authorizer(restApiId=api["id"], name="missing", type="TOKEN",
-                                      authorizerUri=_fn_uri("Missing"))["id"]
+                                      authorizerUri=fn_uri("Missing"))["id"]
     answer = apigw.test_invoke_authorizer(restApiId=api["id"], authorizerId=missing,
                                           headers={"Authorization": "Bearer allow.l2"})
     assert answer["clientStatus"] == 500
