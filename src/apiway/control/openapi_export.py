@@ -86,13 +86,7 @@ def _timestamp(seconds: int) -> str:
 
 
 def _by_id(records: dict[str, dict[str, Any]], record_id: str | None) -> dict[str, Any] | None:
-    """A record by its id; collections are keyed by id or (the importer's validators) by name, so look at both."""
-    if not record_id:
-        return None
-    found = records.get(record_id)
-    if found is not None and found.get("id", record_id) == record_id:
-        return found
-    return next((r for r in records.values() if r.get("id") == record_id), None)
+    return records.get(record_id) if record_id else None
 
 
 def _json_or_text(text: str) -> Any:

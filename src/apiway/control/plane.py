@@ -93,10 +93,9 @@ class ControlPlane:
     @staticmethod
     def part(collection: dict[str, dict[str, Any]], part_id: str, missing: str) -> dict[str, Any]:
         """One record of an API's collection (authorizers, request validators, documentation parts or
-        versions) by its key. A record that names another id is not it: a collection keyed otherwise
-        (by name) must not answer for an id."""
+        versions) by its id."""
         found = collection.get(part_id)
-        if found is None or found.get("id", part_id) != part_id:
+        if found is None:
             raise not_found(missing)
         return found
 

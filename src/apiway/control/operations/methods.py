@@ -93,8 +93,7 @@ def templates(value: dict[str, Any] | None) -> dict[str, str | None] | None:
 
 
 def has_id(records: dict[str, dict[str, Any]], record_id: str | None) -> bool:
-    """Whether a record with this id exists (collections may be keyed by id or by name)."""
-    return bool(record_id) and any(r.get("id", key) == record_id for key, r in records.items())
+    return bool(record_id) and record_id in records
 
 
 def check_model(definition: ApiDefinition, name: str | None) -> str:
