@@ -114,7 +114,7 @@ class ServiceModel:
             for name, member in body_members.items():
                 wire = member.get("locationName", name)  # e.g. PutIntegration's integrationHttpMethod is "httpMethod"
                 if body.get(wire) is not None:
-                    params[name] = body[wire]
+                    params[name] = self._typed(body[wire], member["shape"])
         for name in shape.get("required", ()):
             if params.get(name) is None:
                 errors.append(f"Value null at '{_lower_first(op.name)}Input.{name}' failed to satisfy "
@@ -122,6 +122,32 @@ class ServiceModel:
         if errors:
             raise validation(errors)
         return params
+
+    def _typed(self, value: Any, shape_name: str) -> Any:
+        """The value if it has the JSON type the model's shape wants (recursively), else AWS's
+        SerializationException: handlers never see a list where a string belongs."""
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        if kind == "structure":
+            if not isinstance(value, dict):
+                raise _not_convertible(value, "Structure")
+            members = shape["members"]
+            for key, item in value.items():
+                member = members.get(key)
+                if member is not None and item is not None:
+                    self._typed(item, member["shape"])
+        elif kind in ("list", "map"):
+            container = list if kind == "list" else dict
+            if not isinstance(value, container):
+                raise _not_convertible(value, "List" if kind == "list" else "Map")
+            items = value if kind == "list" else value.values()
+            element = shape["member" if kind == "list" else "value"]["shape"]
+            for item in items:
+                if item is not None:
+                    self._typed(item, element)
+        elif not isinstance(value, _JSON_TYPES.get(kind, str)) or (kind != "boolean" and isinstance(value, bool)):
+            raise _not_convertible(value, _JAVA_NAMES.get(kind, "String"))
+        return value
 
     def _coerce(self, values: list[str], shape: dict[str, Any], name: str, op: Operation,
                 errors: list[str]) -> Any:
@@ -169,6 +195,22 @@ def error_response(err: ControlError, request_id: str) -> HttpResponse:
     if err.status == 429:
         headers.append(("Retry-After", "1"))
     return HttpResponse(err.status, headers, orjson.dumps({"message": err.message}))
+
+
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "boolean": bool, "integer": int, "long": int, "double": (int, float), "float": (int, float),
+    "timestamp": (int, float, str), "blob": str, "string": str,
+}
+_JAVA_NAMES = {"boolean": "Boolean", "integer": "Integer", "long": "Long", "double": "Double", "float": "Float"}
+# What AWS names the JSON value it could not convert (recorded: "class java.lang.Boolean can not be
+# converted to an String"; numbers are "com.amazon.coral.value.json.numbers.TruncatingBigNumber").
+_JAVA_CLASSES = ((bool, "java.lang.Boolean"), ((int, float), "com.amazon.coral.value.json.numbers.TruncatingBigNumber"),
+                 (str, "java.lang.String"), (list, "java.util.ArrayList"), (dict, "java.util.LinkedHashMap"))
+
+
+def _not_convertible(value: Any, expected: str) -> ControlError:
+    java = next(name for kind, name in _JAVA_CLASSES if isinstance(value, kind))
+    return ControlError("SerializationException", f"class {java} can not be converted to an {expected}", 400)
 
 
 def _json(body: bytes) -> Any:
