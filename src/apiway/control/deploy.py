@@ -13,10 +13,13 @@ from apiway.runtime.errors import DeployError
 from apiway.store.base import Store
 
 
-def new_deployment(definition: ApiDefinition, description: str | None = None) -> tuple[Deployment, ApiDefinition]:
+def new_deployment(definition: ApiDefinition, description: str | None = None,
+                   owned: bool = False) -> tuple[Deployment, ApiDefinition]:
+    """`owned`: the caller hands over a definition nobody else holds (a fresh load from the store), which
+    becomes the snapshot as it is; otherwise the snapshot is a deep copy."""
     if not has_methods(definition):
         raise DeployError("The REST API doesn't contain any methods")
-    snapshot = orjson.loads(orjson.dumps(definition))  # a deep copy, ~7x faster than copy.deepcopy
+    snapshot = definition if owned else orjson.loads(orjson.dumps(definition))  # ~7x faster than deepcopy
     deployment: Deployment = {
         "id": ids.new_deployment_id(),
         "restApiId": definition["restApi"]["id"],

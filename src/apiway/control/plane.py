@@ -66,6 +66,12 @@ class ControlPlane:
             raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
         return definition
 
+    def api_id(self, api_id: str) -> str:
+        """The id of an existing API, checked without loading the API (stage and deployment calls)."""
+        if not self.store.has_api(api_id):
+            raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
+        return api_id
+
     def api_or(self, api_id: str, missing: Exception) -> ApiDefinition:
         """The API, for calls where AWS words an unknown API as something else (the child's NotFound)."""
         definition = self.store.get_api(api_id)

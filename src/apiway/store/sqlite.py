@@ -87,6 +87,9 @@ class SqliteStore:
         row = self._db.execute("SELECT definition FROM rest_apis WHERE id=?", (api_id,)).fetchone()
         return None if row is None else _load(row[0])
 
+    def has_api(self, api_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM rest_apis WHERE id=?", (api_id,)).fetchone() is not None
+
     def put_api(self, definition: ApiDefinition) -> None:
         self._write("INSERT OR REPLACE INTO rest_apis VALUES (?, ?)",
                     (definition["restApi"]["id"], orjson.dumps(definition)))

@@ -44,7 +44,7 @@ def create_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         check_stage_name(name)
     variables = checked_variables(p.get("variables"))
     try:
-        deployment, snapshot = new_deployment(definition, p.get("description"))
+        deployment, snapshot = new_deployment(definition, p.get("description"), owned=True)
     except DeployError as exc:
         raise bad_request(str(exc)) from None
     stage = _deployed_stage(p, api_id, deployment["id"], existing, variables) if name else None
@@ -94,14 +94,14 @@ def _check_deployable(cp: ControlPlane, snapshot: ApiDefinition, stage: Stage) -
 
 @operation("GetDeployments")
 def get_deployments(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     deployments = sorted(cp.store.list_deployments(api_id), key=lambda d: d["createdDate"])
     return page([deployment_view(d) for d in deployments], p)
 
 
 @operation("GetDeployment")
 def get_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     deployment = cp.deployment(api_id, p["deploymentId"])[0]
     embed = {e.lower() for e in p.get("embed") or ()}
     return deployment_view(deployment, with_summary="apisummary" in embed)
@@ -109,7 +109,7 @@ def get_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("UpdateDeployment")
 def update_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     deployment = cp.deployment(api_id, p["deploymentId"])[0]
     for patch in patches(p, "UpdateDeployment"):
         if patch.path != "/description":
@@ -122,7 +122,7 @@ def update_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteDeployment")
 def delete_deployment(cp: ControlPlane, p: dict[str, Any]) -> None:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     deployment_id = cp.deployment(api_id, p["deploymentId"])[0]["id"]
     for stage in cp.store.list_stages():
         canary = stage.get("canarySettings") or {}

@@ -174,7 +174,7 @@ def _check_base_path(base_path: str) -> str:
 
 
 def _check_target(cp: ControlPlane, api_id: str, stage: str | None) -> None:
-    if cp.store.get_api(api_id) is None:
+    if not cp.store.has_api(api_id):
         raise bad_request("Invalid REST API identifier specified")
     if stage and stage != NO_BASE_PATH and cp.store.get_stage(api_id, stage) is None:
         raise bad_request("Invalid stage identifier specified")

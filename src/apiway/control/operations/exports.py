@@ -12,7 +12,7 @@ from apiway.control.registry import operation
 
 @operation("GetExport")
 def get_export(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     stage = cp.stage(api_id, p["stageName"])
     export_type = p["exportType"]
     if export_type not in EXPORT_TYPES:

@@ -132,7 +132,7 @@ def get_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteRestApi")
 def delete_rest_api(cp: ControlPlane, p: dict[str, Any]) -> None:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     stages = [s["stageName"] for s in cp.store.list_stages() if s["restApiId"] == api_id]
     cp.store.delete_api(api_id)
     for name in stages:

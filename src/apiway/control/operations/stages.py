@@ -135,7 +135,7 @@ def _save(cp: ControlPlane, stage: Stage) -> dict[str, Any]:
 
 @operation("CreateStage")
 def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     name = p["stageName"]
     check_stage_name(name)
     if cp.store.get_stage(api_id, name) is not None:
@@ -155,7 +155,7 @@ def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetStages")
 def get_stages(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     wanted = p.get("deploymentId")
     return {"item": [stage_view(s) for s in cp.store.list_stages()
                      if s["restApiId"] == api_id and wanted in (None, s["deploymentId"])]}
@@ -163,13 +163,13 @@ def get_stages(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetStage")
 def get_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     return stage_view(cp.stage(api_id, p["stageName"]))
 
 
 @operation("DeleteStage")
 def delete_stage(cp: ControlPlane, p: dict[str, Any]) -> None:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     name = cp.stage(api_id, p["stageName"])["stageName"]
     cp.store.delete_stage(api_id, name)
     cp.hooks.refresh_stage(api_id, name)  # stops serving at once
@@ -177,19 +177,19 @@ def delete_stage(cp: ControlPlane, p: dict[str, Any]) -> None:
 
 @operation("FlushStageCache")
 def flush_stage_cache(cp: ControlPlane, p: dict[str, Any]) -> None:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     cp.hooks.flush_stage_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
 
 
 @operation("FlushStageAuthorizersCache")
 def flush_stage_authorizers_cache(cp: ControlPlane, p: dict[str, Any]) -> None:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     cp.hooks.flush_authorizer_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
 
 
 @operation("UpdateStage")
 def update_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    api_id = cp.api(p["restApiId"])["restApi"]["id"]
+    api_id = cp.api_id(p["restApiId"])
     stage = cp.stage(api_id, p["stageName"])
     served = (stage["deploymentId"], dict(stage.get("variables") or {}))  # a copy: patches change it in place
     for patch in patches(p, "UpdateStage"):

@@ -94,7 +94,7 @@ def _quota(value: Any, input_name: str) -> dict[str, Any]:
 
 
 def _existing_stage(cp: ControlPlane, api_id: str, stage: str) -> None:
-    if cp.store.get_api(api_id) is None or cp.store.get_stage(api_id, stage) is None:
+    if not cp.store.has_api(api_id) or cp.store.get_stage(api_id, stage) is None:
         raise not_found(f"API Stage not found: {api_id}:{stage}")
 
 
