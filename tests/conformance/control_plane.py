@@ -17,7 +17,7 @@ from tests.support import recorded
 
 ACCOUNT_ID = "123456789012"  # the account apiway reports; recordings normalise AWS's to 111111111111
 SNAPSHOT = "test_apigateway_api.snapshot.json"
-# (snapshot file, recorded test, snapshot key) of each recorded error this session matched
+# (snapshot file, recorded test, snapshot key) of each recorded error this test run matched
 VERIFIED_ERRORS: set[tuple[str, str, str]] = set()
 
 
