@@ -67,7 +67,7 @@ class App:
         self.function_specs: dict[str, FunctionSpec] = {}
         self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
-        self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict_functions=False)
+        self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False)
         self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache()
         self.throttles = self.deps.throttles = self.live_deps.throttles = Buckets()
         self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches()

@@ -74,13 +74,6 @@ STAGE_SPEC = {
 
 
 @pytest.fixture(scope="module")
-def backend() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, backend: EchoServer) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("response_cache")
     (tmp / "api.yaml").write_bytes(orjson.dumps(API))

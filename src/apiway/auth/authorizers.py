@@ -65,7 +65,7 @@ def build(site: GuardSite) -> Guard | None:
     if function is None:
         raise DeployError(f"{where}: authorizerUri must be a Lambda function invocation URI, got {uri!r}")
     if not site.deps.invoker.has(function):
-        if not site.deps.strict_functions:
+        if not site.deps.strict:
             return _failing(f"authorizer function {function!r} is not defined in this gateway")
         raise DeployError(f"{where}: unknown function {function!r} (define it under 'functions:' in the project "
                           f"file)")

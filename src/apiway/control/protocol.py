@@ -59,7 +59,7 @@ class ServiceModel:
         return req.path.split("/", 2)[1] in self.prefixes
 
     def match(self, req: HttpRequest) -> tuple[Operation, dict[str, str]] | None:
-        query = dict(parse_qsl(req.query, keep_blank_values=True))
+        query = req.query_params()[0] or {}
         for op in self.routes.get(req.method, ()):
             m = op.pattern.match(req.path)
             if m and all(query.get(k) == v for k, v in op.static_query.items()):
@@ -73,7 +73,7 @@ class ServiceModel:
         if shape is None:
             return {}
         members: dict[str, Any] = shape["members"]
-        query = parse_qsl(req.query, keep_blank_values=True)
+        query = req.query_params()[1] or {}  # parsed once per request, shared with match()
         claimed = set(op.static_query)
         params: dict[str, Any] = {}
         errors: list[str] = []
@@ -92,7 +92,7 @@ class ServiceModel:
                 if target["type"] == "map":
                     continue  # gets every query key no other member claims, below
                 claimed.add(wire)
-                values = [v for k, v in query if k == wire]
+                values = query.get(wire)
                 if values:
                     params[name] = self._coerce(values, target, name, op, errors)
             elif shape.get("payload") == name:
@@ -104,7 +104,7 @@ class ServiceModel:
                 body_members[name] = member
         for name, member in members.items():
             if member.get("location") == "querystring" and self.shapes[member["shape"]]["type"] == "map":
-                extra = {k: v for k, v in query if k not in claimed}
+                extra = {k: v[-1] for k, v in query.items() if k not in claimed}
                 if extra:
                     params[name] = extra
         if body_members and req.body:

@@ -70,7 +70,7 @@ class CompileDeps:
     # Project files fail at deploy time on what AWS accepts and fails only when called (an unknown
     # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
     # plane deploy as on AWS and such a method answers 500.
-    strict_functions: bool = True
+    strict: bool = True
     # Shared state the per-method checks use, owned by their modules (auth/, later state/): the
     # authorizer result cache, API keys and usage plans with their counters, IAM identities.
     authorizer_cache: Any = None
@@ -123,7 +123,7 @@ def compile_integration(
         try:
             return cls(resolved, stage_vars, deps.pool, where)
         except DeployError:
-            if deps.strict_functions:
+            if deps.strict:
                 raise
             return _FailingIntegration("Invalid endpoint address")
     if kind in ("AWS", "AWS_PROXY"):
@@ -137,7 +137,7 @@ def compile_integration(
                 raise DeployError(f"{where}.uri: AWS_PROXY integrations only support Lambda functions: {uri!r}")
             return UnsupportedServiceIntegration(m.group(2))
         if not deps.invoker.has(function):
-            if not deps.strict_functions:
+            if not deps.strict:
                 return _FailingIntegration(f"function {function!r} is not defined in this gateway")
             raise DeployError(f"{where}.uri: unknown function {function!r} (define it under 'functions:' "
                               f"in the project file)")
