@@ -16,6 +16,11 @@ Rounds are interleaved (A B C D E, A B C D E, ...) and the table quotes the
 median of each figure across rounds.  nginx ``return 200`` is the reference
 measured in the same run.
 
+``--baseline PATH`` compares against another apiway executable (say, a checkout
+of an older commit) in the same run: each apiway scenario is then measured with
+both executables, one right after the other in every round, and the report adds
+the baseline's rows and a table of the changes.
+
 Only the Python standard library is used.  Run ``benchmarks/run.py --help``.
 """
 
@@ -28,6 +33,7 @@ import dataclasses
 import datetime
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -480,6 +486,8 @@ class Context:
     upstream_error: str = ""
     project_dir: Path | None = None
     counter: int = 0
+    baseline: Path | None = None  # --baseline: the apiway executable compared against
+    baseline_label: str = ""
 
     def workdir(self, name: str) -> Path:
         self.counter += 1
@@ -539,9 +547,9 @@ def write_apiway_project(ctx: Context) -> Path:
     return d
 
 
-def start_apiway(ctx: Context, name: str) -> tuple[ProcessGroup, int]:
-    if not ctx.apiway.exists():
-        raise StartFailed(f"apiway executable not found ({display_path(ctx.apiway)})")
+def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, int]:
+    if not apiway.exists():
+        raise StartFailed(f"apiway executable not found ({display_path(apiway)})")
     if ctx.project_dir is None:
         ctx.project_dir = write_apiway_project(ctx)
     work = ctx.workdir(name)
@@ -549,7 +557,7 @@ def start_apiway(ctx: Context, name: str) -> tuple[ProcessGroup, int]:
     argv = taskset(
         ctx.args.server_cpu,
         [
-            str(ctx.apiway),
+            str(apiway),
             "serve",
             str(ctx.project_dir / "apiway.yaml"),
             "--host",
@@ -669,12 +677,17 @@ class ScenarioResult:
     failures: list[str] = dataclasses.field(default_factory=list)
     attempted: int = 0
     disabled: str = ""
+    baseline: bool = False  # measured with the --baseline executable
+    name: str = ""  # the scenario's name, with "@<baseline label>" for the baseline
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.scenario.name
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in self.rounds)
 
 
-def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
+def measure_round(ctx: Context, sc: Scenario, round_no: int, apiway: Path | None = None) -> RoundResult:
     a = ctx.args
     if sc.needs_upstream:
         if ctx.upstream is None:
@@ -685,7 +698,7 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
         server, port = start_nginx(ctx, sc.name, sc.template, a.server_cpu)
         path = sc.path
     else:
-        server, port = start_apiway(ctx, sc.name)
+        server, port = start_apiway(ctx, sc.name, apiway or ctx.apiway)
         path = apiway_url_path(sc.path, sc.stage)
     try:
         if sc.usage_plan:
@@ -735,6 +748,7 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int) -> RoundResult:
 
 
 def run_all(ctx: Context, selected: list[Scenario], results: dict[str, ScenarioResult]) -> None:
+    """Every round measures each result in turn; a baseline result directly follows its scenario's (A B A B ...)."""
     a = ctx.args
     if any(s.needs_upstream for s in selected):
         start_upstream(ctx)
@@ -743,14 +757,13 @@ def run_all(ctx: Context, selected: list[Scenario], results: dict[str, ScenarioR
         else:
             log(ctx.upstream_error)
     for round_no in range(1, a.rounds + 1):
-        for sc in selected:
-            res = results[sc.name]
+        for res in results.values():
             if res.disabled:
                 continue
             res.attempted += 1
-            label = f"[round {round_no}/{a.rounds}] {sc.name}"
+            label = f"[round {round_no}/{a.rounds}] {res.name}"
             try:
-                r = measure_round(ctx, sc, round_no)
+                r = measure_round(ctx, res.scenario, round_no, ctx.baseline if res.baseline else ctx.apiway)
             except StartFailed as exc:
                 res.disabled = str(exc)
                 res.failures.append(f"round {round_no}: {exc}")
@@ -825,30 +838,51 @@ def tool_version(argv: list[str], pattern: str) -> str:
     return m.group(1) if m else "unknown"
 
 
-def apiway_version(ctx: Context) -> str:
-    python = ctx.apiway.parent / "python"
+def git_short_rev(directory: Path) -> str:
+    """Short commit of the checkout holding ``directory``, or "unknown"."""
+    return tool_version(["git", "-C", str(directory), "rev-parse", "--short", "HEAD"], r"^([0-9a-f]+)\s*$")
+
+
+def baseline_checkout(apiway: Path) -> Path:
+    # A checkout's .venv/bin/apiway is inside the checkout; resolve symlinks to reach it.
+    return apiway.resolve().parent
+
+
+def python_version(apiway: Path) -> str:
+    """Version of the Python that runs ``apiway`` (its venv's), or of this one."""
+    python = apiway.parent / "python"
+    if python.exists():
+        return tool_version([str(python), "--version"], r"Python (\S+)")
+    return platform.python_version()
+
+
+def apiway_version(apiway: Path, checkout: Path) -> str:
+    python = apiway.parent / "python"
     if not python.exists():
         return "unknown"
     code = "import importlib.metadata as m; print(m.version('apiway'))"
     version = tool_version([str(python), "-c", code], r"^(\S+)\s*$")
-    rev = tool_version(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], r"^([0-9a-f]+)\s*$")
+    rev = git_short_rev(checkout)
     return version if rev == "unknown" else f"{version} (git {rev})"
 
 
 def machine_info(ctx: Context) -> list[tuple[str, str]]:
-    python = ctx.apiway.parent / "python"
-    py_version = platform.python_version()
-    if python.exists():
-        py_version = tool_version([str(python), "--version"], r"Python (\S+)")
-    return [
+    py_version = python_version(ctx.apiway)
+    info = [
         ("nproc", str(os.cpu_count())),
         ("CPU", cpu_model()),
         ("kernel", f"{platform.system()} {platform.release()}"),
         ("python", py_version),
         ("nginx", tool_version([ctx.nginx, "-v"], r"nginx/(\S+)")),
         ("wrk", tool_version([ctx.wrk, "--version"], r"wrk\s+(\S+)")),
-        ("apiway", apiway_version(ctx)),
+        ("apiway", apiway_version(ctx.apiway, REPO_ROOT)),
     ]
+    if ctx.baseline is not None:
+        base = apiway_version(ctx.baseline, baseline_checkout(ctx.baseline))
+        base_py = python_version(ctx.baseline)
+        # A different interpreter would be part of the measured difference: say so.
+        info.append(("baseline apiway", base if base_py == py_version else f"{base} on python {base_py}"))
+    return info
 
 
 def render_report(
@@ -880,27 +914,56 @@ def render_report(
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     notes: list[str] = []
-    for sc in selected:
-        res = results[sc.name]
+    for res in results.values():
+        name = md_cell(res.name)
         if res.rounds:
             cpu = res.median("cpu_us_per_req")
             ratio = f"{cpu / ref_cpu:.1f}x" if ref_cpu else "n/a"
             rounds = f"{len(res.rounds)}/{res.attempted}"
             lines.append(
-                f"| {sc.name} | {res.median('rps'):,.0f} | {fmt_ms(res.median('p50_ms'))} | "
+                f"| {name} | {res.median('rps'):,.0f} | {fmt_ms(res.median('p50_ms'))} | "
                 f"{fmt_ms(res.median('p99_ms'))} | {cpu:.1f} | {ratio} | {rounds} |"
             )
         else:
             status = f"failed: {res.disabled or res.failures[-1]}" if res.failures else "not run"
-            lines.append(f"| {sc.name} | — | — | — | — | — | {md_cell(status)} |")
+            lines.append(f"| {name} | — | — | — | — | — | {md_cell(status)} |")
         if res.rounds and res.failures:
-            notes.extend(f"{sc.name}: {md_cell(f)}" for f in res.failures)
+            notes.extend(f"{name}: {md_cell(f)}" for f in res.failures)
+    if ctx.baseline is not None:
+        lines += baseline_comparison(ctx.baseline, ctx.baseline_label, results)
     if notes:
         lines += ["", "Failed rounds:", ""] + [f"- {n}" for n in notes]
     lines += ["", "Scenarios:", ""] + [f"- `{s.name}`: {s.description}" for s in selected]
     if interrupted:
         lines += ["", "**Interrupted: partial results.**"]
     return "\n".join(lines) + "\n"
+
+
+def baseline_comparison(baseline: Path, label: str, results: dict[str, ScenarioResult]) -> list[str]:
+    """Report lines comparing each apiway scenario with its baseline row (the medians of the table above)."""
+    label = md_cell(label)
+    lines = [
+        "",
+        f"Against the baseline `{label}` (`{md_cell(display_path(baseline))}`, the `@{label}` rows), measured "
+        "right after the current code in every round. Change is of the median CPU µs/req; negative is less CPU now.",
+        "",
+        f"| scenario | CPU µs/req now | CPU µs/req {label} | change | req/s now | req/s {label} |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def cpu(res: ScenarioResult) -> str:
+        return f"{res.median('cpu_us_per_req'):.1f}" if res.rounds else "—"
+
+    def rps(res: ScenarioResult) -> str:
+        return f"{res.median('rps'):,.0f}" if res.rounds else "—"
+
+    for base in (r for r in results.values() if r.baseline):
+        now = results[base.scenario.name]
+        change = "—"
+        if now.rounds and base.rounds:
+            change = f"{100.0 * (now.median('cpu_us_per_req') / base.median('cpu_us_per_req') - 1.0):+.1f}%"
+        lines.append(f"| {now.name} | {cpu(now)} | {cpu(base)} | {change} | {rps(now)} | {rps(base)} |")
+    return lines
 
 
 DOC_HEADER = """# Performance
@@ -965,7 +1028,8 @@ def ensure_tools(install: bool) -> tuple[str, str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Benchmark apiway against nginx on the same core (server CPU per request, req/s, latency).",
+        description="Benchmark apiway against nginx on the same core (server CPU per request, req/s, latency). "
+        "wrk takes whole seconds: --duration, --warmup and --timeout are rounded up.",
     )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each run (default 2)")
@@ -982,7 +1046,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=REPO_ROOT / ".venv" / "bin" / "apiway",
         help="apiway executable (default: .venv/bin/apiway in the repository)",
     )
-    p.add_argument("--apiway-args", default="", help="extra arguments appended to `apiway serve`")
+    p.add_argument("--apiway-args", default="", help="extra arguments appended to `apiway serve` (also the baseline's)")
+    p.add_argument(
+        "--baseline",
+        metavar="PATH",
+        type=Path,
+        help="another apiway executable (e.g. .venv/bin/apiway of a checkout of an older commit) to compare with: "
+        "each apiway scenario is also measured with it, right after the current one in every round, and the report "
+        "adds <scenario>@<label> rows and a comparison table",
+    )
+    p.add_argument(
+        "--baseline-label",
+        metavar="TEXT",
+        help="name of the baseline in the report (default: the git short commit of the checkout holding the "
+        "baseline executable, else 'baseline')",
+    )
     p.add_argument(
         "--write-doc", metavar="PATH", help="write the results section into PATH (relative to the repo root)"
     )
@@ -997,6 +1075,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--connections must be >= --threads")
     if args.warmup < 0:
         p.error("--warmup must be >= 0")
+    # wrk takes whole seconds only (-d0.5s is a usage error); the report quotes the rounded values.
+    args.duration, args.warmup, args.timeout = (float(math.ceil(x)) for x in (args.duration, args.warmup, args.timeout))
+    if args.baseline_label is not None and args.baseline is None:
+        p.error("--baseline-label needs --baseline")
+    # Fail now rather than after the rounds of the scenarios before it.
+    if args.baseline is not None and not (args.baseline.is_file() and os.access(args.baseline, os.X_OK)):
+        p.error(f"--baseline {args.baseline}: not an executable file")
+    if args.baseline_label is not None and not args.baseline_label.strip():
+        p.error("--baseline-label must not be empty")
     return args
 
 
@@ -1023,7 +1110,8 @@ def check_cpus(args: argparse.Namespace) -> None:
 def results_json(results: Iterable[ScenarioResult]) -> list[dict[str, object]]:
     return [
         {
-            "scenario": r.scenario.name,
+            "scenario": r.name,
+            "baseline": r.baseline,
             "attempted": r.attempted,
             "failures": r.failures,
             "rounds": [dataclasses.asdict(x) for x in r.rounds],
@@ -1049,13 +1137,28 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="apiway-bench-"))
     tmp.chmod(0o755)  # nginx workers drop privileges and need to reach their prefix
     ctx = Context(args=args, tmp=tmp, nginx=nginx, wrk=wrk, apiway=args.apiway.absolute())
-    results = {s.name: ScenarioResult(s) for s in selected}
+    if args.baseline is not None:
+        ctx.baseline = args.baseline.absolute()
+        rev = git_short_rev(baseline_checkout(ctx.baseline))
+        ctx.baseline_label = args.baseline_label or (rev if rev != "unknown" else "baseline")
+    # Insertion order is the measuring order: each baseline result right after its scenario's.
+    results: dict[str, ScenarioResult] = {}
+    for s in selected:
+        results[s.name] = ScenarioResult(s)
+        if ctx.baseline is not None and s.kind == "apiway":
+            name = f"{s.name}@{ctx.baseline_label}"
+            results[name] = ScenarioResult(s, baseline=True, name=name)
 
     atexit.register(stop_all)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupted)
     interrupted = False
     log(f"scenarios: {', '.join(s.name for s in selected)}; work dir {tmp}")
+    if ctx.baseline is not None:
+        if any(r.baseline for r in results.values()):
+            log(f"baseline {ctx.baseline_label}: {ctx.baseline}")
+        else:
+            log("warning: --baseline given but no apiway scenario selected")
     try:
         run_all(ctx, selected, results)
     except (KeyboardInterrupt, Interrupted):
