@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/apiway serve examples/petstore/apiway.yaml --port $(PORT)
 
+# ruff, then the import floors and cycles (pyproject's [tool.importlinter]), then the type checker.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # The end-to-end suites run once per HTTP front-end: native (the default) and uvicorn.
 test: lint

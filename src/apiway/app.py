@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -13,30 +13,33 @@ from typing import Any, TypeVar
 
 import orjson
 
-from apiway.auth import authorizers
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.identities import Identities
+from apiway.auth.trial import Trial
+from apiway.checks.response_cache import ResponseCaches
 from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
-from apiway.control.deploy import deploy, new_deployment, stage_record
-from apiway.control.documents import DocumentError, load_document
-from apiway.control.openapi_import import import_openapi
+from apiway.core.errors import DeployError
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import StageRuntime
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
+from apiway.model.base_paths import normalise_base_path
+from apiway.model.documents import DocumentError, load_document
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
-from apiway.runtime.cache import ResponseCaches
-from apiway.runtime.compile import CompileDeps, StageRuntime, compile_stage
-from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable, normalise_base_path
-from apiway.runtime.errors import DeployError, GatewayError
+from apiway.openapi.importer import import_openapi
+from apiway.runtime import test_invoke
+from apiway.runtime.compile import compile_stage
+from apiway.runtime.deps import CompileDeps
+from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
 from apiway.runtime.gateway import Gateway
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest, HttpResponse
-from apiway.state.access import AccessState
+from apiway.state.api_keys import AccessState
 from apiway.state.buckets import Buckets
 from apiway.store.base import Store
+from apiway.store.deployments import deploy, new_deployment, stage_record
 from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
 
 T = TypeVar("T")
@@ -212,22 +215,12 @@ class App:
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
                           failures: list[str] | None = None) -> HttpResponse:
-        only = dict(resource, resourceMethods={http_method: resource["resourceMethods"][http_method]})
-        runtime = compile_stage(dict(snapshot, resources={resource["id"]: only}), stage,  # type: ignore[arg-type]
-                                self.live_deps)
-        verb = "GET" if http_method == "ANY" else http_method
-        plan = runtime.plans[0]
-        if runtime.router.match(path or "/", verb) is None:  # AWS runs the method for any path, without path params
-            runtime.router.add(path or "/", http_method, plan)
-        if failures is not None:
-            plan.integration = _traced(plan.integration, failures)
-            plan.guards = tuple(_traced(guard, failures) for guard in plan.guards)
-        req = HttpRequest(verb, f"/{stage['stageName']}{path}", query, headers, body)
-        return await self.gateway.handle(req, target=(runtime, path))
+        return await test_invoke.run_method(self.gateway, self.live_deps, snapshot, stage, resource, http_method,
+                                            path, query, headers, body, failures)
 
     async def test_invoke_authorizer(self, snapshot: ApiDefinition, stage: Stage, authorizer_id: str,
-                                     request: HttpRequest, request_id: str) -> authorizers.Trial:
-        return await authorizers.run_once(snapshot, stage, authorizer_id, request, request_id, self.live_deps)
+                                     request: HttpRequest, request_id: str) -> Trial:
+        return await test_invoke.run_authorizer(snapshot, stage, authorizer_id, request, request_id, self.live_deps)
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None:
         self.caches.flush(api_id, stage_name)
@@ -273,22 +266,6 @@ class App:
 
     def flush_usage(self) -> None:
         self.access.flush()
-
-
-def _traced(step: Callable[[Invocation], Awaitable[T] | None],
-            failures: list[str]) -> Callable[[Invocation], Awaitable[T | None]]:
-    """A pipeline step (an integration, or a check that may not need awaiting) that notes why it failed
-    (the gateway error's log line) before failing."""
-
-    async def run(inv: Invocation) -> T:
-        try:
-            result = step(inv)
-            return await result if result is not None else None  # type: ignore[return-value]
-        except GatewayError as err:
-            failures.append(getattr(err, "log", None) or err.message or err.response_type)
-            raise
-
-    return run
 
 
 def _project_api_refs(project: Project, prepared: list[PreparedApi]) -> dict[str, str]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.control.client import DEFAULT_ENDPOINT
-from apiway.control.documents import DocumentError
+from apiway.core.errors import DeployError
 from apiway.functions.inline import FunctionLoadError
-from apiway.runtime.errors import DeployError
+from apiway.model.documents import DocumentError
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import StoreError
 
@@ -161,14 +161,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return validate(args.file, stage=args.stage)
         if args.command == "invoke":
-            from apiway.functions.invoke_api import run_invoke
+            from apiway.commands.invoke import run_invoke
 
             return run_invoke(args.project, args.name, args.event, args.payload)
         if args.command in ("import", "export", "deploy", "apis"):
             return _control_command(args)
         if args.command == "logs":
             from apiway.app import default_state_path
-            from apiway.functions.invoke_api import show_logs
+            from apiway.commands.invoke import show_logs
 
             return show_logs(args.name, args.state or default_state_path(Path.cwd()))
     except (DocumentError, FunctionLoadError, DeployError, StoreError) as exc:

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apiway.auth.cognito import UserPoolSettings
 from apiway.auth.identities import Identity, IdentityError, parse_identity
-from apiway.control.documents import DocumentError, line_of, load_document
+from apiway.auth.jwks import UserPoolSettings
 from apiway.front.tls import TlsError, load_files
 from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import MODES
+from apiway.model.base_paths import normalise_base_path
+from apiway.model.documents import DocumentError, line_of, load_document
+from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
-from apiway.runtime.domains import normalise_base_path
-from apiway.runtime.method_settings import SettingsError, stage_settings
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
 USER_POOL_ID_RE = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")

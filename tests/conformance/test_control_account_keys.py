@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from apiway.control import usage
+from apiway.store import usage
 from apiway.store.sqlite import SqliteStore
 from tests.conformance.control_plane import assert_like_recorded, assert_recorded_error, recorded_content
 

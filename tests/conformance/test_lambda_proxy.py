@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from apiway.integrations.lambda_proxy import parse_proxy_response
-from apiway.runtime.media import BinaryTypes
+from apiway.core.media import BinaryTypes
+from apiway.events.rest_v1 import parse_proxy_response
 from tests.support import SPEC, Reply, Server, request
 
 PROJECT = Path(__file__).parent / "fixtures" / "lambda_proxy" / "apiway.yaml"

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from apiway.control.documents import DocumentError, parse_text
-from apiway.control.openapi_import import import_openapi
+from apiway.model.documents import DocumentError, parse_text
+from apiway.openapi.importer import import_openapi
 from apiway.vtl.builtins import template_variables
 from apiway.vtl.engine import TemplateRuntimeError, TemplateSyntaxError, compile_vtl
 from tests.support import Server

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from apiway.control import usage
-from apiway.control.deploy import stage_record
-from apiway.runtime.compile import CompileDeps, compile_stage
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest
-from apiway.state import access
-from apiway.state.access import UNLIMITED, AccessState, Grant
+from apiway.core.errors import GatewayError
+from apiway.core.http import HttpRequest
+from apiway.core.invocation import Invocation
+from apiway.runtime.compile import compile_stage
+from apiway.runtime.deps import CompileDeps
+from apiway.state import api_keys as access
+from apiway.state.api_keys import UNLIMITED, AccessState, Grant
 from apiway.state.buckets import Buckets
+from apiway.store import usage
+from apiway.store.deployments import stage_record
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
 from tests.support import run_guards

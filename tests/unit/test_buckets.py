@@ -8,12 +8,13 @@ import random
 
 import pytest
 
-from apiway.control.deploy import stage_record
-from apiway.runtime.compile import CompileDeps, compile_stage
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest
+from apiway.core.errors import GatewayError
+from apiway.core.http import HttpRequest
+from apiway.core.invocation import Invocation
+from apiway.runtime.compile import compile_stage
+from apiway.runtime.deps import CompileDeps
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, Buckets, TokenBucket
+from apiway.store.deployments import stage_record
 from tests.support import run_guards
 
 

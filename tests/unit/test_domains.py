@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable, normalise_base_path
+from apiway.model.base_paths import normalise_base_path
+from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
 
 ROOT = BasePathMapping("", "rootapi", "dev")
 V1 = BasePathMapping("v1", "v1api", "dev")

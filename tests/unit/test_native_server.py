@@ -28,10 +28,10 @@ import uvloop
 import apiway.observe.log
 from apiway.app import App, StartReport
 from apiway.config import load_project
+from apiway.core.http import HttpRequest, HttpResponse
 from apiway.front import native
 from apiway.front.native import serialize, serve_native
 from apiway.runtime.gateway import MAX_PAYLOAD
-from apiway.runtime.request import HttpRequest, HttpResponse
 from apiway.store.sqlite import SqliteStore
 from tests.support import REPO, free_port
 

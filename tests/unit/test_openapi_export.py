@@ -18,12 +18,12 @@ import orjson
 import pytest
 import yaml
 
-from apiway.control.deploy import stage_record
-from apiway.control.documents import load_document, parse_text
-from apiway.control.openapi_export import export_filename, export_openapi, render_export
-from apiway.control.openapi_import import OPERATION_KEYS, import_openapi
-from apiway.functions.base import REGION
+from apiway.model.aws import REGION
+from apiway.model.documents import load_document, parse_text
 from apiway.model.rest import ApiDefinition
+from apiway.openapi.exporter import export_filename, export_openapi, render_export
+from apiway.openapi.importer import OPERATION_KEYS, import_openapi
+from apiway.store.deployments import stage_record
 from tests.support import REPO, recorded
 
 X = "x-amazon-apigateway-"

@@ -10,8 +10,8 @@ import orjson
 import pytest
 import yaml
 
-from apiway.control.documents import DocumentError, parse_text
-from apiway.control.openapi_import import import_openapi
+from apiway.model.documents import DocumentError, parse_text
+from apiway.openapi.importer import import_openapi
 from tests.support import recorded
 
 

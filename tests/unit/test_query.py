@@ -1,6 +1,6 @@
 """Query parsing as API Gateway reads it (recorded invocation-payload-with-params-encoding cases)."""
 
-from apiway.runtime.query import parse_query
+from apiway.core.query import parse_query
 
 
 def test_empty_is_null() -> None:

@@ -12,10 +12,10 @@ import pytest
 
 from apiway.auth import resource_policy
 from apiway.auth.resource_policy import RequestContext, compile_resource_policy
-from apiway.runtime.errors import AccessDenied, DeployError
-from apiway.runtime.guards import GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest
+from apiway.core.errors import AccessDenied, DeployError
+from apiway.core.guard import GuardSite
+from apiway.core.http import HttpRequest
+from apiway.core.invocation import Invocation
 from tests.support import run_guards
 
 API = "abc123"
@@ -34,7 +34,7 @@ def site(policy: dict | str | None, auth: str = "NONE", path: str = "/pets") -> 
     definition: Any = {"restApi": api, "resources": {}, "gatewayResponses": {}, "models": {},
                        "requestValidators": {}, "authorizers": {}}
     resource: Any = {"id": "r1", "path": path, "resourceMethods": {"GET": method}}
-    return GuardSite(definition, {"stageName": "prod"}, resource, "GET", method, None, f"{path} GET")  # type: ignore[arg-type]
+    return GuardSite(definition, {"stageName": "prod"}, resource, "GET", method, f"{path} GET")  # type: ignore[arg-type]
 
 
 def invocation(path: str = "/pets", method: str = "GET", ip: str = "127.0.0.1",

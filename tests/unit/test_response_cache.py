@@ -7,9 +7,8 @@ import asyncio
 
 import pytest
 
-from apiway.control.deploy import stage_record
-from apiway.runtime import cache
-from apiway.runtime.cache import (
+from apiway.checks import response_cache as cache
+from apiway.checks.response_cache import (
     MAX_ENTRY_BYTES,
     WARNING,
     CachedIntegration,
@@ -17,12 +16,12 @@ from apiway.runtime.cache import (
     StageCache,
     cluster_bytes,
 )
-from apiway.runtime.compile import CompileDeps
-from apiway.runtime.errors import AccessDenied, DeployError
-from apiway.runtime.guards import GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.method_settings import SettingsError, normalised_key, stage_settings
-from apiway.runtime.request import HttpRequest, HttpResponse
+from apiway.core.errors import AccessDenied, DeployError
+from apiway.core.guard import GuardSite
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import Invocation
+from apiway.model.method_settings import SettingsError, normalised_key, stage_settings
+from apiway.store.deployments import stage_record
 
 
 class Clock:
@@ -57,8 +56,12 @@ def site(caches: ResponseCaches | None, verb: str = "GET", settings: dict | None
     resource = {"id": "res1", "path": "/pets/{id}", "resourceMethods": {verb: method}}
     definition = {"restApi": {"id": "cacheapi", "name": "c"}, "resources": {"res1": resource}}
     stage = stage_record("cacheapi", "prod", "dep1", {}, method_settings=settings or {}, cache_size=size)
-    deps = CompileDeps(invoker=None, pool=None, caches=caches)  # type: ignore[arg-type]
-    return GuardSite(definition, stage, resource, verb, method, deps, f"/pets/{{id}} {verb}")  # type: ignore[arg-type]
+    return GuardSite(definition, stage, resource, verb, method, f"/pets/{{id}} {verb}")  # type: ignore[arg-type]
+
+
+def wrap(integration, caches: ResponseCaches | None, *args, **kwargs):
+    """`integration` behind the cache as compiling a method with these settings would put it."""
+    return cache.wrap(integration, site(caches, *args, **kwargs), caches, None)
 
 
 def invocation(verb: str = "GET", query: str = "", headers: list[tuple[str, str]] | None = None,
@@ -75,7 +78,7 @@ def call(integration, inv: Invocation | None = None) -> HttpResponse:
 
 def test_get_methods_cache_by_default_once_the_stage_cache_is_on():
     backend = Backend()
-    wrapped = cache.wrap(backend, site(ResponseCaches()))
+    wrapped = wrap(backend, ResponseCaches())
     assert isinstance(wrapped, CachedIntegration)
     assert call(wrapped).body == call(wrapped).body == b'{"call": 1}'
     assert backend.calls == 1
@@ -91,12 +94,12 @@ def test_get_methods_cache_by_default_once_the_stage_cache_is_on():
 ])
 def test_methods_that_do_not_cache_keep_their_integration_untouched(verb, settings, size):
     backend = Backend()
-    assert cache.wrap(backend, site(ResponseCaches(), verb, settings, size)) is backend
+    assert wrap(backend, ResponseCaches(), verb, settings, size) is backend
 
 
 def test_other_verbs_cache_when_their_own_entry_enables_it():
     backend = Backend()
-    wrapped = cache.wrap(backend, site(ResponseCaches(), "POST", {"pets/{id}/POST": {"cachingEnabled": True}}))
+    wrapped = wrap(backend, ResponseCaches(), "POST", {"pets/{id}/POST": {"cachingEnabled": True}})
     call(wrapped, invocation("POST"))
     call(wrapped, invocation("POST"))
     assert backend.calls == 1
@@ -105,8 +108,8 @@ def test_other_verbs_cache_when_their_own_entry_enables_it():
 def test_a_method_entry_overrides_the_stage_entry_field_by_field():
     backend = Backend()
     clock = Clock()
-    wrapped = cache.wrap(backend, site(ResponseCaches(clock), settings={
-        "*/*": {"cachingEnabled": False, "cacheTtlInSeconds": 10}, "~1pets~1{id}/GET": {"cachingEnabled": True}}))
+    wrapped = wrap(backend, ResponseCaches(clock), settings={
+        "*/*": {"cachingEnabled": False, "cacheTtlInSeconds": 10}, "~1pets~1{id}/GET": {"cachingEnabled": True}})
     assert isinstance(wrapped, CachedIntegration) and wrapped.ttl == 10
 
 
@@ -117,7 +120,7 @@ PARAMS = ["method.request.querystring.type", "method.request.header.X-Tenant", "
 
 
 def key_of(**kw) -> tuple:
-    wrapped = cache.wrap(Backend(), site(ResponseCaches(), key_parameters=PARAMS))
+    wrapped = wrap(Backend(), ResponseCaches(), key_parameters=PARAMS)
     return wrapped.key(invocation(**kw))
 
 
@@ -147,20 +150,20 @@ def test_crafted_inputs_cannot_reach_another_entry(a, b):
 
 
 def test_the_cache_namespace_replaces_the_resource_id():
-    shared = cache.wrap(Backend(), site(ResponseCaches(), namespace="users"))
+    shared = wrap(Backend(), ResponseCaches(), namespace="users")
     assert shared.key(invocation())[0] == "users"
 
 
 def test_a_malformed_key_parameter_fails_at_deploy_time():
     with pytest.raises(DeployError, match="cacheKeyParameters"):
-        cache.wrap(Backend(), site(ResponseCaches(), key_parameters=["method.request.body.x"]))
+        wrap(Backend(), ResponseCaches(), key_parameters=["method.request.body.x"])
 
 
 # -- what is stored, for how long ---------------------------------------------------------------------------
 
 def test_entries_expire_after_the_ttl():
     backend, clock = Backend(), Clock()
-    wrapped = cache.wrap(backend, site(ResponseCaches(clock), settings={"*/*": {"cacheTtlInSeconds": 30}}))
+    wrapped = wrap(backend, ResponseCaches(clock), settings={"*/*": {"cacheTtlInSeconds": 30}})
     call(wrapped)
     clock.now += 29.9
     assert call(wrapped).body == b'{"call": 1}'
@@ -172,14 +175,14 @@ def test_entries_expire_after_the_ttl():
                                               (200, b"x" * (MAX_ENTRY_BYTES + 1))])
 def test_only_2xx_responses_up_to_one_megabyte_are_stored(status, body):
     backend = Backend(status, body)
-    wrapped = cache.wrap(backend, site(ResponseCaches()))
+    wrapped = wrap(backend, ResponseCaches())
     call(wrapped)
     call(wrapped)
     assert backend.calls == 2
 
 
 def test_a_hit_replays_status_headers_and_body_in_a_fresh_header_list():
-    wrapped = cache.wrap(Backend(201), site(ResponseCaches()))
+    wrapped = wrap(Backend(201), ResponseCaches())
     first = call(wrapped)
     first.headers.append(("x-amzn-RequestId", "added by the pipeline"))
     hit = call(wrapped)
@@ -226,7 +229,7 @@ REFRESH = [("Cache-Control", "no-transform, MAX-AGE=0")]
 
 def primed(settings: dict) -> tuple[Backend, CachedIntegration]:
     backend = Backend()
-    wrapped = cache.wrap(backend, site(ResponseCaches(), settings={"*/*": settings}))
+    wrapped = wrap(backend, ResponseCaches(), settings={"*/*": settings})
     call(wrapped)
     return backend, wrapped
 
@@ -272,7 +275,7 @@ def test_other_cache_control_values_are_ignored(value):
 def test_stats_count_hits_and_misses_per_stage_and_flush_empties_the_stage():
     caches = ResponseCaches()
     backend = Backend()
-    wrapped = cache.wrap(backend, site(caches))
+    wrapped = wrap(backend, caches)
     for _ in range(3):
         call(wrapped)
     stats = caches.stats("cacheapi", "prod")
@@ -286,12 +289,12 @@ def test_stats_count_hits_and_misses_per_stage_and_flush_empties_the_stage():
 def test_recompiling_keeps_the_entries_and_resizing_or_disabling_drops_them():
     caches = ResponseCaches()
     backend = Backend()
-    call(cache.wrap(backend, site(caches)))
-    call(cache.wrap(backend, site(caches)))  # a redeploy compiles the method again
+    call(wrap(backend, caches))
+    call(wrap(backend, caches))  # a redeploy compiles the method again
     assert backend.calls == 1
-    call(cache.wrap(backend, site(caches, size="1.6")))  # AWS recreates a resized cache
+    call(wrap(backend, caches, size="1.6"))  # AWS recreates a resized cache
     assert backend.calls == 2
-    cache.wrap(backend, site(caches, size=None))
+    wrap(backend, caches, size=None)
     assert caches.stats("cacheapi", "prod") is None
 
 

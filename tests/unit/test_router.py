@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiway.runtime.router import Router
+from apiway.core.router import Router
 
 
 def build(*routes: tuple[str, str]) -> Router[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from apiway.control.deploy import new_deployment, stage_record
-from apiway.control.documents import parse_text
-from apiway.control.openapi_import import import_openapi
+from apiway.model.documents import parse_text
+from apiway.openapi.importer import import_openapi
+from apiway.store.deployments import new_deployment, stage_record
 from apiway.store.sqlite import SqliteStore, StoreError
 
 API = """openapi: 3.0.1

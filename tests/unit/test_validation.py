@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from apiway.runtime.errors import DeployError
-from apiway.runtime.guards import GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest
-from apiway.runtime.validation import RequestValidationError, build
+from apiway.checks.validation import RequestValidationError, build
+from apiway.core.errors import DeployError
+from apiway.core.guard import GuardSite
+from apiway.core.http import HttpRequest
+from apiway.core.invocation import Invocation
 from tests.support import recorded, run_guards
 
 API_ID = "valapi0001"
@@ -63,7 +63,7 @@ def guard_for(models: dict[str, Any] | None = None, request_models: dict[str, st
     if parameters:
         method["requestParameters"] = parameters
     resource = {"id": "r1", "path": "/nested/{test}"}
-    return build(GuardSite(definition(models or {}, body, params), {}, resource, "POST", method, None,
+    return build(GuardSite(definition(models or {}, body, params), {}, resource, "POST", method,
                            "/nested/{test} POST"))
 
 

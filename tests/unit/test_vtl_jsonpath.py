@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from apiway.vtl.jsonpath import MISSING, JsonPathError, compile_path, evaluate
+from apiway.jsonpath import MISSING, JsonPathError, compile_path, evaluate
 
 BOOKSTORE = {
     "store": {

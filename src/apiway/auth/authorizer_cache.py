@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from apiway.auth.cognito import UserPools
+from apiway.auth.jwks import UserPools
 
 Scope = tuple[str, str, str, str]  # (api id, stage, deployment id, authorizer id)
 MAX_ENTRIES = 10_000

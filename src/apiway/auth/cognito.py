@@ -10,95 +10,23 @@ token through `run_once`, which neither reads nor fills the cache.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-import urllib.request
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 import orjson
 
-from apiway.runtime.errors import AuthorizerConfigurationError, DeployError, GatewayError
+from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+from apiway.auth.trial import Trial
+from apiway.core.errors import DeployError, GatewayError
+from apiway.core.invocation import Invocation
 
-if TYPE_CHECKING:
-    from apiway.auth.authorizer_cache import AuthorizerCache, Scope
-    from apiway.auth.authorizers import Trial
-    from apiway.runtime.invocation import Invocation
-
-REFETCH_SECONDS = 30.0
-FETCH_TIMEOUT_SECONDS = 5.0
-_POOL_ARN = re.compile(r"^arn:aws[\w-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool/([\w-]+_[0-9a-zA-Z]+)$")
 _DATE_CLAIMS = frozenset(("exp", "iat", "nbf"))
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@dataclass(slots=True, frozen=True)
-class UserPoolSettings:
-    """Where a user pool's keys and tokens come from when it is not AWS's (the project file's `cognito:`)."""
-
-    jwks_url: str | None = None
-    issuer: str | None = None
-
-
-class UserPool:
-    __slots__ = ("_fetched_at", "_keys", "_lock", "issuer", "jwks_url")
-
-    def __init__(self, issuer: str, jwks_url: str) -> None:
-        self.issuer = issuer
-        self.jwks_url = jwks_url
-        self._keys: dict[str, Any] = {}  # kid → public key
-        self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
-
-    async def key(self, kid: str) -> Any:
-        """The public key `kid`, or None; raises AuthorizerConfigurationError when the JWKS cannot be had."""
-        key = self._keys.get(kid)
-        if key is not None:
-            return key
-        async with self._lock:  # one fetch at a time; waiters see its result
-            key = self._keys.get(kid)
-            if key is None and time.monotonic() - self._fetched_at >= REFETCH_SECONDS:
-                self._keys = await asyncio.to_thread(self._fetch)
-                self._fetched_at = time.monotonic()
-                key = self._keys.get(kid)
-        return key
-
-    def _fetch(self) -> dict[str, Any]:
-        try:
-            with urllib.request.urlopen(self.jwks_url, timeout=FETCH_TIMEOUT_SECONDS) as resp:
-                jwks = jwt.PyJWKSet.from_dict(orjson.loads(resp.read()))
-        except (OSError, ValueError, jwt.PyJWTError) as exc:
-            raise AuthorizerConfigurationError(f"cannot read the JWKS of {self.issuer} at {self.jwks_url}: "
-                                               f"{exc}") from None
-        return {k.key_id: k.key for k in jwks.keys if k.key_id}
-
-
-class UserPools:
-    """Every user pool authorizers name, shared across deployments so keys are fetched once."""
-
-    __slots__ = ("_pools", "settings")
-
-    def __init__(self) -> None:
-        self.settings: Mapping[str, UserPoolSettings] = {}
-        self._pools: dict[tuple[str, str], UserPool] = {}
-
-    def pool(self, provider_arn: str) -> UserPool:
-        """The pool of `arn:aws:cognito-idp:{region}:{account}:userpool/{poolId}`; ValueError if malformed."""
-        m = _POOL_ARN.match(provider_arn)
-        if m is None:
-            raise ValueError(f"not a Cognito user pool ARN: {provider_arn!r}")
-        region, pool_id = m.groups()
-        settings = self.settings.get(pool_id) or UserPoolSettings()
-        issuer = settings.issuer or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
-        jwks_url = settings.jwks_url or f"{issuer}/.well-known/jwks.json"
-        pool = self._pools.get((issuer, jwks_url))
-        if pool is None:
-            pool = self._pools[(issuer, jwks_url)] = UserPool(issuer, jwks_url)
-        return pool
 
 
 @dataclass(slots=True, frozen=True)

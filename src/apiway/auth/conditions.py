@@ -17,20 +17,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from apiway.auth.wildcards import wildcard_regex
+
 Context = Mapping[str, Any]
 Test = Callable[[str], bool]  # does one context value match any of the policy's values?
 
 
 class ConditionError(ValueError):
     """A Condition or Principal element that does not compile; the message names the element."""
-
-
-def _wildcard(pattern: str) -> str:
-    """Regex source for a `*`/`?` pattern, as for Action and Resource (policy.py imports this module, so
-    its helper is fetched when a condition compiles)."""
-    from apiway.auth.policy import wildcard_regex
-
-    return wildcard_regex(pattern)
 
 
 def _text(value: Any) -> str:
@@ -57,7 +51,7 @@ def _string_ignore_case(values: list[str]) -> Test:
 def _string_like(values: list[str]) -> Test:
     if any(v == "*" for v in values):
         return lambda v: True
-    pattern = re.compile("|".join(_wildcard(v) for v in values), re.DOTALL)
+    pattern = re.compile("|".join(wildcard_regex(v) for v in values), re.DOTALL)
     return lambda v: pattern.fullmatch(v) is not None
 
 
@@ -73,7 +67,7 @@ def _arn_like(values: list[str]) -> Test:
             continue  # not an ARN: matches nothing
         head = ":".join("".join("[^:]*" if c == "*" else "[^:]" if c == "?" else re.escape(c) for c in part)
                         for part in parts[:5])
-        sources.append(f"{head}:{_wildcard(parts[5])}")
+        sources.append(f"{head}:{wildcard_regex(parts[5])}")
     if not sources:
         return lambda v: False
     pattern = re.compile("|".join(sources), re.DOTALL)

@@ -6,19 +6,16 @@ allow `execute-api:Invoke` on the method ARN. On success `$context.identity` nam
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from apiway.auth import sigv4
 from apiway.auth.identities import Identities
 from apiway.auth.policy import INVOKE, method_arn_prefix
 from apiway.auth.resource_policy import RequestContext, denied, method_arn, policy_for
-from apiway.functions.base import ACCOUNT_ID, REGION
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.request import HttpRequest
-
-if TYPE_CHECKING:
-    from apiway.runtime.guards import Guard, GuardSite
-    from apiway.runtime.invocation import Invocation
+from apiway.core.errors import GatewayError
+from apiway.core.guard import Guard, GuardSite
+from apiway.core.http import HttpRequest
+from apiway.core.invocation import Invocation
+from apiway.model.aws import ACCOUNT_ID, REGION
 
 SERVICE = "execute-api"
 _INVALID_TOKEN = "The security token included in the request is invalid."
@@ -45,10 +42,10 @@ def _without_authorization(req: HttpRequest) -> HttpRequest:
                        req.body, req.client_ip, req.scheme, req.server_port, req.http_version, _query=req._query)
 
 
-def build(site: GuardSite) -> Guard | None:
+def build(site: GuardSite, identities: Identities | None) -> Guard | None:
     if site.method.get("authorizationType") != "AWS_IAM":
         return None
-    identities: Identities = site.deps.identities or Identities()
+    identities = identities or Identities()
     resource_policy = policy_for(site)
     prefix = method_arn_prefix(site.definition["restApi"]["id"], site.stage["stageName"])
 

@@ -13,35 +13,23 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
-from apiway.functions.base import FunctionInvoker, InvokeResult
-from apiway.integrations.lambda_proxy import build_event
-from apiway.runtime.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
-from apiway.runtime.mapping import Getter, compile_source
-
-if TYPE_CHECKING:
-    from apiway.auth.authorizer_cache import AuthorizerCache, Scope
-    from apiway.auth.authorizers import Trial
-    from apiway.runtime.invocation import Invocation
+from apiway.auth.authorizer_cache import AuthorizerCache, Scope
+from apiway.auth.policy import INVOKE, PolicyError, compile_document
+from apiway.auth.trial import AuthorizerResult, Trial
+from apiway.core.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
+from apiway.core.invocation import Invocation
+from apiway.events.rest_v1 import build_event
+from apiway.functions.base import FunctionInvoker, FunctionThrottled, InvokeResult
+from apiway.mapping.sources import Getter, compile_source
 
 IMPLICIT_DENY = "User is not authorized to access this resource"
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
 _UNAUTHORIZED = "Unauthorized"  # the error message a function raises to answer 401
 _REQUEST_SOURCES = ("method.request.header.", "method.request.querystring.", "stageVariables.", "context.")
-
-
-@dataclass(slots=True, frozen=True)
-class AuthorizerResult:
-    """A function's valid answer, as cached."""
-
-    policy: Policy
-    context: dict[str, Any]  # `context` values plus principalId: `$context.authorizer.*`
-    usage_identifier_key: str | None
 
 
 def parse_output(payload: bytes) -> AuthorizerResult:
@@ -179,8 +167,8 @@ class LambdaAuthorizer:
     async def _call(self, event: dict[str, Any], request_id: str) -> InvokeResult:
         try:
             return await self.invoker.invoke(self.function, event, request_id)
-        except GatewayError as exc:  # the function could not be invoked at all (e.g. throttled)
-            raise AuthorizerConfigurationError(f"authorizer {self.function}: {getattr(exc, 'log', exc)}") from None
+        except FunctionThrottled as exc:  # the function could not be invoked at all
+            raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
 
     def _read(self, result: InvokeResult) -> AuthorizerResult:
         """The function's answer: its result, or its "Unauthorized" error (401), or anything else (500)."""

@@ -18,7 +18,8 @@ from typing import Any, Literal
 import orjson
 
 from apiway.auth.conditions import Condition, ConditionError, PrincipalMatch, compile_condition, compile_principal
-from apiway.functions.base import ACCOUNT_ID, REGION
+from apiway.auth.wildcards import wildcard_regex
+from apiway.model.aws import ACCOUNT_ID, REGION
 
 Decision = Literal["Allow", "Deny"] | None  # None: no statement matched (implicit deny)
 INVOKE = "execute-api:Invoke"
@@ -177,8 +178,3 @@ def _matcher(raw: Mapping[str, Any], element: str, flags: int) -> Matcher:
     if "*" in values:
         return Matcher(None, negated)
     return Matcher(re.compile("|".join(map(wildcard_regex, values)), flags | re.DOTALL), negated)
-
-
-def wildcard_regex(pattern: str) -> str:
-    """Regex source for an IAM wildcard pattern: `*` any run of characters (also `/` and `:`), `?` one."""
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)

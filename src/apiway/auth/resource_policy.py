@@ -14,17 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document, method_arn_prefix
-from apiway.functions.base import ACCOUNT_ID, REGION
-from apiway.runtime.errors import AccessDenied, DeployError
-
-if TYPE_CHECKING:
-    from apiway.runtime.guards import Guard, GuardSite
-    from apiway.runtime.invocation import Invocation
+from apiway.core.errors import AccessDenied, DeployError
+from apiway.core.guard import Guard, GuardSite
+from apiway.core.invocation import Invocation
+from apiway.model.aws import ACCOUNT_ID, REGION
 
 _SHORTHAND = "execute-api:/"
 _ANONYMOUS = "anonymous"

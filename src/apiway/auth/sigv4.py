@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
-from apiway.runtime.request import HttpRequest
+from apiway.core.http import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300

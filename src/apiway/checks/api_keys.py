@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.guards import Guard, GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.state.access import AccessState, StageAccess
+from apiway.core.errors import GatewayError
+from apiway.core.guard import Guard, GuardSite
+from apiway.core.invocation import Invocation
+from apiway.state.api_keys import AccessState, StageAccess
 
 
-def build(site: GuardSite) -> Guard | None:
-    if not site.method.get("apiKeyRequired"):
+def build(site: GuardSite, access: AccessState | None) -> Guard | None:
+    if not site.method.get("apiKeyRequired") or access is None:
         return None
-    access: AccessState = site.deps.access
     stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
     method = f"{site.resource['path']}/{site.http_method}"  # the plan's method-throttle key, `/pets/GET`
     meter = _meter(access, stage, method)
@@ -59,11 +58,10 @@ def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[In
     return meter
 
 
-def build_quota(site: GuardSite) -> Guard | None:
+def build_quota(site: GuardSite, access: AccessState | None) -> Guard | None:
     """The plan's quota for the key the `build` guard accepted (it set `identity.apiKey`)."""
-    if not site.method.get("apiKeyRequired"):
+    if not site.method.get("apiKeyRequired") or access is None:
         return None
-    access: AccessState = site.deps.access
     stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
     count = access.count
 

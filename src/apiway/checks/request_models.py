@@ -8,15 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 import orjson
 
-from apiway.runtime.errors import DeployError
-
-if TYPE_CHECKING:
-    from apiway.model.rest import ApiDefinition
+from apiway.core.errors import DeployError
+from apiway.model.rest import ApiDefinition
 
 Check = Callable[[Any], Any]  # raises fastjsonschema.JsonSchemaException for an invalid instance
 

@@ -25,20 +25,19 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from apiway.auth.identities import Identities
 from apiway.auth.policy import method_arn_prefix
 from apiway.auth.resource_policy import RequestContext, method_arn
-from apiway.runtime.errors import AccessDenied, DeployError
-from apiway.runtime.guards import GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.method_settings import settings_for
-from apiway.runtime.request import HttpResponse
+from apiway.core.errors import AccessDenied, DeployError
+from apiway.core.guard import GuardSite
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Integration, Invocation
+from apiway.model.method_settings import settings_for
 
-Integration = Callable[[Invocation], Awaitable[HttpResponse]]
 Key = tuple[Any, ...]
 
 DEFAULT_CLUSTER_SIZE = "0.5"
@@ -144,9 +143,9 @@ def cluster_bytes(size: str) -> int:
     return int(float(size) * _GB)
 
 
-def wrap(integration: Integration, site: GuardSite) -> Integration:
+def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | None,
+         identities: Identities | None) -> Integration:
     """The integration behind the stage cache, or unchanged when this method does not cache."""
-    caches: ResponseCaches | None = site.deps.caches
     if caches is None:
         return integration
     api_id, stage = site.definition["restApi"]["id"], site.stage
@@ -168,7 +167,7 @@ def wrap(integration: Integration, site: GuardSite) -> Integration:
         integration, store, caches.clock, ttl, record.get("cacheNamespace") or site.resource["id"], parts,
         require_authorization=settings.get("requireAuthorizationForCacheControl", True),
         strategy=settings.get("unauthorizedCacheControlHeaderStrategy", SUCCEED_WITH_RESPONSE_HEADER),
-        arn_prefix=method_arn_prefix(api_id, stage["stageName"]), identities=site.deps.identities,
+        arn_prefix=method_arn_prefix(api_id, stage["stageName"]), identities=identities,
     )
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.guards import Guard, GuardSite
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.method_settings import method_key, settings_for
+from apiway.core.errors import GatewayError
+from apiway.core.guard import Guard, GuardSite
+from apiway.core.invocation import Invocation
+from apiway.model.method_settings import method_key, settings_for
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, Buckets, TokenBucket
 
 
-def build(site: GuardSite) -> Guard | None:
-    registry: Buckets | None = site.deps.throttles
+def build(site: GuardSite, registry: Buckets | None) -> Guard | None:
     if registry is None:
         return None
     limits = stage_limits(site)

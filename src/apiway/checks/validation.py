@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 import orjson
 
-from apiway.runtime.errors import DeployError, GatewayError
-from apiway.runtime.media import base_type
-from apiway.runtime.models import Check, compile_model, error_string
-
-if TYPE_CHECKING:
-    from apiway.runtime.guards import Guard, GuardSite
-    from apiway.runtime.invocation import Invocation
+from apiway.checks.request_models import Check, compile_model, error_string
+from apiway.core.errors import DeployError, GatewayError
+from apiway.core.guard import Guard, GuardSite
+from apiway.core.invocation import Invocation
+from apiway.core.media import base_type
 
 JSON = "application/json"
 _LONG_DIGITS = re.compile(rb"\d{20}")

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from apiway import EXIT_BAD_INPUT
-from apiway.control.documents import load_document
-from apiway.control.openapi_import import import_openapi
+from apiway.model.documents import load_document
+from apiway.openapi.importer import import_openapi
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 # Admin credentials: the server requires SigV4 with them when set; the commands sign with them.

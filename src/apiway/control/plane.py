@@ -5,16 +5,14 @@ fails half-way writes nothing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from apiway.auth.trial import Trial
 from apiway.control.errors import not_found
-from apiway.functions.base import ACCOUNT_ID, REGION
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
-from apiway.runtime.request import HttpRequest, HttpResponse
 from apiway.store.base import Store
-
-if TYPE_CHECKING:
-    from apiway.auth.authorizers import Trial
 
 
 class RuntimeHooks(Protocol):

@@ -14,7 +14,7 @@ import orjson
 from botocore.loaders import Loader
 
 from apiway.control.errors import ControlError, validation
-from apiway.runtime.request import HttpRequest, HttpResponse
+from apiway.core.http import HttpRequest, HttpResponse
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 

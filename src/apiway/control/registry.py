@@ -4,10 +4,9 @@ a handler takes the control plane and the parsed input and returns the output me
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from apiway.control.plane import ControlPlane
+from apiway.control.plane import ControlPlane
 
 Result = dict[str, Any] | None
 Handler = Callable[["ControlPlane", dict[str, Any]], Result | Awaitable[Result]]

@@ -16,9 +16,9 @@ from apiway.control.errors import ControlError
 from apiway.control.plane import ControlPlane
 from apiway.control.protocol import ServiceModel, error_response
 from apiway.control.registry import HANDLERS
+from apiway.core import request_ids
+from apiway.core.http import HttpRequest, HttpResponse
 from apiway.observe.log import log
-from apiway.runtime import ids
-from apiway.runtime.request import HttpRequest, HttpResponse
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -61,7 +61,7 @@ class ControlPlaneHandler:
         return self.model.owns(req)
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
-        request_id = ids.request_id()
+        request_id = request_ids.request_id()
         name = None
         try:
             self.policy.check(req)
@@ -96,8 +96,8 @@ class AdminEndpoint:
         if self.handler.matches(req):
             return await self.handler.handle(req)
         err = ControlError("NotFoundException", f"No control-plane operation for {req.method} {req.path}")
-        return error_response(err, ids.request_id())
+        return error_response(err, request_ids.request_id())
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
         err = ControlError("BadRequestException", "Request body is too large", 413)
-        return error_response(err, ids.request_id())
+        return error_response(err, request_ids.request_id())

@@ -12,15 +12,17 @@ class GatewayError(Exception):
     (Lambda invocation failures are 502 although they belong to INTEGRATION_FAILURE's family).
     """
 
-    __slots__ = ("extended_id", "message", "response_type", "status")
+    __slots__ = ("extended_id", "log", "message", "response_type", "status")
     body_key = "message"  # the key of the default JSON body
     error_type: str | None = None  # x-amzn-ErrorType when it differs from the response type's own
 
-    def __init__(self, response_type: str, message: str | None = None, status: int | None = None) -> None:
+    def __init__(self, response_type: str, message: str | None = None, status: int | None = None,
+                 log: str | None = None) -> None:
         super().__init__(message or response_type)
         self.response_type = response_type
         self.message = message
         self.status = status
+        self.log = log  # the execution-log line saying why, when it says more than the message
         self.extended_id: str | None = None  # the routed request's x-amz-apigw-id, kept by its error response
 
 
@@ -33,8 +35,7 @@ class IntegrationFailure(GatewayError):
     """The backend answered badly: 502 Internal server error (malformed Lambda response, crash)."""
 
     def __init__(self, log: str) -> None:
-        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=502)
-        self.log = log
+        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=502, log=log)
 
 
 class IntegrationTimeout(GatewayError):
@@ -42,20 +43,26 @@ class IntegrationTimeout(GatewayError):
         super().__init__("INTEGRATION_TIMEOUT")
 
 
+class FunctionUnavailable(GatewayError):
+    """The function could not be invoked at all (every environment busy: Lambda's 429), which API Gateway
+    answers with 500 Internal server error."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=500, log=log)
+
+
 class ConfigurationError(GatewayError):
     """The API's configuration cannot serve this request: 500 API_CONFIGURATION_ERROR."""
 
     def __init__(self, log: str) -> None:
-        super().__init__("API_CONFIGURATION_ERROR")
-        self.log = log
+        super().__init__("API_CONFIGURATION_ERROR", log=log)
 
 
 class AuthorizerConfigurationError(GatewayError):
     """An authorizer cannot be run or answered unusably: 500 AUTHORIZER_CONFIGURATION_ERROR, `{"message": null}`."""
 
     def __init__(self, log: str) -> None:
-        super().__init__("AUTHORIZER_CONFIGURATION_ERROR")
-        self.log = log
+        super().__init__("AUTHORIZER_CONFIGURATION_ERROR", log=log)
 
 
 class AccessDenied(GatewayError):

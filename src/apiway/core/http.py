@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apiway.runtime.query import parse_query
+from apiway.core.query import parse_query
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # AWS's limit on a request's payload
 
 
 @dataclass(slots=True)
@@ -42,3 +44,10 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+# Never visible to integrations (AWS strips them from the incoming request).
+DROPPED_REQUEST_HEADERS = frozenset(
+    ("connection", "content-length", "content-md5", "expect", "max-forwards", "proxy-authenticate",
+     "server", "te", "transfer-encoding", "trailer", "upgrade", "www-authenticate")
+)

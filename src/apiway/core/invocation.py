@@ -1,15 +1,18 @@
-"""Everything one request carries through the pipeline once it is routed."""
+"""What one request runs on and carries: the stage and method plans deploy time compiled, and the
+Invocation — the routed request with its `$context`."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from apiway.runtime import ids
-
-if TYPE_CHECKING:
-    from apiway.runtime.compile import MethodPlan, StageRuntime
-    from apiway.runtime.request import HttpRequest
+from apiway.core import request_ids
+from apiway.core.errors import GatewayError
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.media import BinaryTypes
+from apiway.core.router import Router
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _clf_cache: tuple[int, str] = (0, "")
@@ -18,6 +21,51 @@ _NULL_IDENTITY = dict.fromkeys(
     ("accountId", "apiKey", "apiKeyId", "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
      "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId", "user", "userArn", "vpcId", "vpceId")
 )
+
+
+Integration = Callable[["Invocation"], Awaitable[HttpResponse]]
+# A per-method check: a plain call returning None, or an awaitable only when it must wait.
+Guard = Callable[["Invocation"], Awaitable[None] | None]
+
+
+class ErrorRenderer(Protocol):
+    """Turns a gateway error into the client's response, the way the API's kind does it (REST: the API's
+    gateway responses)."""
+
+    def render(self, err: GatewayError, req: HttpRequest, stage: StageRuntime | None,
+               request_id: str) -> HttpResponse: ...
+
+
+@dataclass(slots=True)
+class MethodPlan:
+    resource_id: str
+    resource_path: str
+    http_method: str
+    api_key_required: bool
+    authorization_type: str
+    integration: Integration
+    guards: tuple[Guard, ...] = ()  # run in order before the integration
+
+
+@dataclass(slots=True)
+class StageRuntime:
+    api_id: str
+    api_name: str
+    stage_name: str
+    deployment_id: str
+    variables: dict[str, str] | None
+    router: Router[MethodPlan]
+    errors: ErrorRenderer
+    binary_types: BinaryTypes
+    account_id: str
+    disable_execute_api_endpoint: bool
+    plans: list[MethodPlan]  # every method, sorted by path, for listings
+    # A PRIVATE API's associated VPC endpoints (`endpointConfiguration.vpcEndpointIds`); None: not PRIVATE.
+    vpc_endpoint_ids: frozenset[str] | None = None
+    # Canary release: `canary` serves this share (0..1) of the stage's requests; `is_canary` marks it.
+    canary: StageRuntime | None = None
+    canary_share: float = 0.0
+    is_canary: bool = False
 
 
 def clf_time(epoch: int) -> str:
@@ -66,7 +114,7 @@ class Invocation:
         self.path = path  # request path without the stage, e.g. /pets/1
         self.context_path = context_path  # $context.path, e.g. /prod/pets/1
         self.request_id = request_id
-        self.extended_request_id = ids.extended_request_id()
+        self.extended_request_id = request_ids.extended_request_id()
         self.epoch_ms = int(time.time() * 1000)
         # Set by the checks before the integration: `$context.authorizer` (principalId, the authorizer's
         # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from apiway.runtime.gateway import MAX_PAYLOAD, Gateway
-from apiway.runtime.request import HttpRequest
+from apiway.core.http import MAX_PAYLOAD, HttpRequest
+from apiway.front.handler import Handler
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -15,7 +15,7 @@ RAW_HEADER_NAMES = "apiway.raw_header_names"
 
 
 class AsgiApp:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Handler) -> None:
         self.gateway = gateway
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:

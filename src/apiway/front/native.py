@@ -24,14 +24,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Protocol
 
 import uvloop
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpRequestParser, parse_url
 
+from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
+from apiway.front.handler import Handler
 from apiway.observe.log import log
-from apiway.runtime.gateway import MAX_PAYLOAD
-from apiway.runtime.request import HttpRequest, HttpResponse
 
 __all__ = ["run_native", "serve_native"]
 
@@ -53,13 +52,6 @@ _KEEP_ALIVE = "Connection: keep-alive\r\n\r\n"
 _CLOSE = "Connection: close\r\n\r\n"
 
 
-
-class Handler(Protocol):
-    """What a listener serves: the gateway, or the admin endpoint."""
-
-    async def handle(self, req: HttpRequest) -> HttpResponse: ...
-
-    def reject(self, req: HttpRequest, response_type: str) -> HttpResponse: ...
 
 class _HeadTooLarge(Exception):
     pass

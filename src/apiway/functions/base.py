@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
+import orjson
+
+from apiway.model.aws import ACCOUNT_ID, REGION
 
 
 @dataclass(slots=True)
@@ -40,3 +41,20 @@ class FunctionInvoker(Protocol):
     def has(self, name: str) -> bool: ...
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult: ...
+
+
+_THROTTLED = orjson.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                           "message": "Rate Exceeded."})
+
+
+class FunctionThrottled(Exception):
+    """Every environment of the function is busy: Lambda's 429 TooManyRequestsException (callers in the
+    gateway turn it into their own error)."""
+
+    status_code = 429
+    payload = _THROTTLED
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.log = (f"Lambda invocation failed with status: 429 (TooManyRequestsException): function {name} has "
+                    f"no free execution environment")

@@ -25,7 +25,8 @@ from typing import Any
 
 import orjson
 
-from apiway.functions.base import REGION, FunctionSpec, InvokeResult
+from apiway.functions.base import FunctionSpec, InvokeResult
+from apiway.model.aws import REGION
 from apiway.observe.log import log
 
 

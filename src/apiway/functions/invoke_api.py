@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-from apiway.functions.base import ACCOUNT_ID, REGION, FunctionInvoker, FunctionSpec
-from apiway.functions.workers import FunctionThrottled
+from apiway.core import request_ids
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.functions.base import FunctionInvoker, FunctionSpec, FunctionThrottled
+from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.observe.log import log
-from apiway.runtime import ids
-from apiway.runtime.request import HttpRequest, HttpResponse
 
-__all__ = ["MAX_SYNC_PAYLOAD", "InvokeApi", "parse_function_name", "run_invoke", "show_logs"]
+__all__ = ["MAX_SYNC_PAYLOAD", "InvokeApi", "parse_function_name"]
 
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
@@ -92,7 +89,7 @@ class InvokeApi:
         return req.method == "POST" and req.path.startswith(PREFIX) and req.path.endswith(SUFFIX)
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
-        request_id = ids.request_id()
+        request_id = request_ids.request_id()
         raw_name = unquote(req.path[len(PREFIX):-len(SUFFIX)])
         name, _qualifier = parse_function_name(raw_name)  # `$LATEST` or an alias: every function is $LATEST
         if len(req.body) > MAX_SYNC_PAYLOAD:
@@ -157,79 +154,3 @@ class InvokeApi:
         if result.function_error:
             log("ERROR", "asynchronous invocation failed", function=name, requestId=request_id,
                 functionError=result.function_error)
-
-
-# --- `apiway invoke` and `apiway logs`
-
-EXIT_FUNCTION_ERROR = 1
-EXIT_USAGE = 2
-
-
-def run_invoke(project_file: Path, name: str, event_file: Path | None, payload: str | None) -> int:
-    """Invoke one function of a project once, without a server; print its payload (or error document)."""
-    from apiway.config import load_project
-    from apiway.functions.runners import Functions
-
-    if event_file is not None:
-        try:
-            text = event_file.read_bytes()
-        except OSError as exc:
-            print(f"apiway: cannot read the event file {event_file}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
-        source = str(event_file)
-    else:
-        text, source = (payload if payload is not None else "{}").encode(), "--payload"
-    try:
-        event = orjson.loads(text) if text.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        print(f"apiway: {source} is not JSON: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    project = load_project(project_file)
-    spec = next((s for s in project.functions if s.name == name), None)
-    if spec is None:
-        known = ", ".join(sorted(s.name for s in project.functions)) or "none"
-        print(f"apiway: no function named {name!r} in {project.source} (functions: {known})", file=sys.stderr)
-        return EXIT_USAGE
-    functions = Functions()
-
-    async def once() -> bytes:
-        try:
-            # Whatever an in-process handler prints belongs with the logs on stderr: stdout carries the payload.
-            with contextlib.redirect_stdout(sys.stderr):
-                functions.load(spec)
-                result = await functions.invoke(name, event, ids.request_id())
-        finally:
-            await functions.close()
-        nonlocal failed
-        failed = result.function_error is not None
-        return result.payload
-
-    failed = False
-    try:
-        output = asyncio.run(once())
-    except FunctionThrottled as exc:
-        output, failed = exc.payload, True
-    sys.stdout.write(output.decode("utf-8", "replace") + "\n")
-    sys.stdout.flush()
-    return EXIT_FUNCTION_ERROR if failed else 0
-
-
-def log_path(state: Path, name: str) -> Path:
-    """Where worker mode writes a function's log: `logs/NAME.log` beside the state file."""
-    return state.parent / "logs" / f"{name}.log"
-
-
-def show_logs(name: str, state: Path) -> int:
-    path = log_path(state, name)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        print(f"apiway: no log for function {name!r} yet ({path} does not exist; functions in worker mode write "
-              f"it when they run under `apiway serve`)", file=sys.stderr)
-        return EXIT_FUNCTION_ERROR
-    except OSError as exc:
-        print(f"apiway: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
-    return 0

@@ -50,14 +50,13 @@ from typing import Any, TextIO
 import orjson
 
 import apiway
-from apiway.functions.base import FunctionSpec, InvokeResult
+from apiway.core.request_ids import trace_header
+from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult
 from apiway.functions.inline import lambda_environment, timeout_payload
 from apiway.functions.runtime_api import Invocation, RuntimeApi
 from apiway.observe.log import log
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.ids import trace_header
 
-__all__ = ["FunctionThrottled", "WorkerRunner"]
+__all__ = ["WorkerRunner"]
 
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase
 MEMORY_MARGIN_MB = 256  # address space for the interpreter on top of the function's memory
@@ -66,23 +65,6 @@ BOOTSTRAP = "apiway.functions.python_bootstrap"
 _SOURCE_ROOT = str(Path(apiway.__file__).resolve().parent.parent)  # where the bootstrap is importable from
 _COLOURS = ("\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[32m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[93m",
             "\x1b[92m", "\x1b[94m")  # one per function on a terminal, in the order they first log
-_THROTTLED = orjson.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
-                           "message": "Rate Exceeded."})
-
-
-class FunctionThrottled(GatewayError):
-    """Every environment of the function is busy: Lambda's 429 TooManyRequestsException, which API Gateway
-    answers with 500 Internal server error."""
-
-    status_code = 429
-    payload = _THROTTLED
-
-    def __init__(self, name: str) -> None:
-        super().__init__("INTEGRATION_FAILURE", "Internal server error", status=500)
-        self.log = (f"Lambda invocation failed with status: 429 (TooManyRequestsException): function {name} has "
-                    f"no free execution environment")
-
-
 class _Function:
     __slots__ = ("count", "environments", "generation", "idle", "limit", "logs", "spec")
 

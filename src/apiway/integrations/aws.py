@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import orjson
 
-from apiway.functions.base import FunctionInvoker
-from apiway.runtime import ids
-from apiway.runtime.errors import ConfigurationError
-from apiway.runtime.integration_response import ResponseSelector
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.request_template import RequestTransform
-from apiway.runtime.variables import TemplateScope
+from apiway.core import request_ids
+from apiway.core.errors import ConfigurationError, FunctionUnavailable
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Invocation
+from apiway.functions.base import FunctionInvoker, FunctionThrottled
+from apiway.mapping.integration_response import ResponseSelector
+from apiway.mapping.request_template import RequestTransform
+from apiway.mapping.variables import TemplateScope
 
 
 class LambdaIntegration:
@@ -32,7 +32,10 @@ class LambdaIntegration:
             event = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError:
             event = body.decode("utf-8", "replace")
-        result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+        try:
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+        except FunctionThrottled as exc:
+            raise FunctionUnavailable(exc.log) from None
         # A successful invocation always takes the default response; errors match errorMessage.
         selected = self.responses.default()
         if result.function_error:
@@ -43,7 +46,7 @@ class LambdaIntegration:
             message = error.get("errorMessage") if isinstance(error, dict) else None
             selected = self.responses.select("" if message is None else str(message))
         out = selected.respond(scope, result.payload, [])
-        out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
         return out
 
 

@@ -7,23 +7,22 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from apiway.integrations.lambda_proxy import DROPPED_REQUEST_HEADERS
+from apiway.core import request_ids
+from apiway.core.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
+from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
+from apiway.core.invocation import Invocation
 from apiway.integrations.upstream import (
     UpstreamConnectError,
     UpstreamPool,
     UpstreamResponse,
     UpstreamTimeout,
 )
+from apiway.mapping.integration_response import ResponseSelector
+from apiway.mapping.request_template import RequestTransform
+from apiway.mapping.response_headers import HTTP_POLICY, HTTP_PROXY_POLICY
+from apiway.mapping.sources import Getter, compile_source
+from apiway.mapping.variables import TemplateScope
 from apiway.model.rest import DEFAULT_TIMEOUT_MS
-from apiway.runtime import ids
-from apiway.runtime.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
-from apiway.runtime.integration_response import ResponseSelector
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.mapping import Getter, compile_source
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.request_template import RequestTransform
-from apiway.runtime.response_headers import HTTP_POLICY, HTTP_PROXY_POLICY
-from apiway.runtime.variables import TemplateScope
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_\-.]+)\+?\}")
 _PROXY_SKIP = DROPPED_REQUEST_HEADERS | frozenset(
@@ -151,7 +150,7 @@ def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[
     return [
         *host,
         ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
-        ("X-Amzn-Trace-Id", ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"))),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
         ("X-Forwarded-Port", str(req.server_port)),
         ("X-Forwarded-Proto", req.scheme),
@@ -256,7 +255,7 @@ class HttpIntegration(_HttpBase):
         selected = self.responses.select(str(resp.status))
         out = selected.respond(scope, resp.body, _decode(resp.headers))
         out.headers = HTTP_POLICY.apply(out.headers)
-        out.headers.append(("X-Amzn-Trace-Id", ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
         return out
 
 

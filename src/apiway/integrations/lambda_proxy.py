@@ -1,213 +1,38 @@
-"""AWS_PROXY to a local function: the REST payload-1.0 event in, the proxy response validated out.
-
-Shapes follow the responses AWS recorded: `path` drops the stage and leading slashes, while
-`requestContext.path` keeps the stage and the path as sent; null (not absent) for empty
-query/path/stage-variable maps; any malformed function answer is a 502 Internal server error.
-"""
+"""AWS_PROXY to a local function: the event of the method's payload format in, the function's answer
+read back by the same format (REST APIs: 1.0, events/rest_v1.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any
-
-import orjson
-
-from apiway.functions.base import FunctionInvoker
-from apiway.runtime import ids
-from apiway.runtime.errors import ConfigurationError, IntegrationFailure
-from apiway.runtime.invocation import Invocation, clf_time
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.response_headers import LAMBDA_POLICY
-
-# Never visible to integrations (AWS strips them from the incoming request).
-DROPPED_REQUEST_HEADERS = frozenset(
-    ("connection", "content-length", "content-md5", "expect", "max-forwards", "proxy-authenticate",
-     "server", "te", "transfer-encoding", "trailer", "upgrade", "www-authenticate")
-)
-_FORWARDED = frozenset(("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"))
-_ALLOWED_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
-_IDENTITY_NULLS = ("accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
-                   "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
-                   "principalOrgId")
-
-
-def event_headers(inv: Invocation) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """`headers` (last value wins) and `multiValueHeaders`, client casing kept, plus the
-    X-Forwarded-* and X-Amzn-Trace-Id headers API Gateway adds."""
-    req = inv.request
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in req.headers:
-        lower = name.lower()
-        if lower in DROPPED_REQUEST_HEADERS or lower in _FORWARDED:
-            continue
-        single[name] = value
-        if name in multi:
-            multi[name].append(value)
-        else:
-            multi[name] = [value]
-    xff = req.header("x-forwarded-for")
-    added = (
-        ("X-Amzn-Trace-Id", ids.trace_header(req.header("x-amzn-trace-id"))),
-        ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    )
-    for name, value in added:
-        single[name] = value
-        multi[name] = [value]
-    return single, multi
-
-
-def build_event(inv: Invocation) -> dict[str, Any]:
-    req = inv.request
-    stage = inv.stage
-    plan = inv.plan
-    headers, multi_headers = event_headers(inv)
-    single_q, multi_q = req.query_params()
-    if single_q is not None:  # the handler owns its event: give it copies of the request's parsed query
-        single_q = dict(single_q)
-        multi_q = {k: list(v) for k, v in (multi_q or {}).items()}
-    body: str | None = None
-    is_b64 = False
-    if req.body:
-        if stage.binary_types.matches(req.header("content-type")):
-            body = base64.b64encode(req.body).decode("ascii")
-            is_b64 = True
-        else:
-            body = req.body.decode("utf-8", "replace")
-    host = req.header("host") or ""
-    identity: dict[str, Any] = dict.fromkeys(_IDENTITY_NULLS)
-    identity["sourceIp"] = req.client_ip
-    identity["user"] = None
-    identity["userAgent"] = req.header("user-agent")
-    identity["userArn"] = None
-    if inv.identity:
-        identity.update(inv.identity)
-    epoch_ms = inv.epoch_ms
-    event = {
-        "resource": plan.resource_path,
-        "path": inv.path,
-        "httpMethod": req.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": single_q,
-        "multiValueQueryStringParameters": multi_q,
-        "pathParameters": inv.path_params or None,
-        "stageVariables": stage.variables or None,
-        "requestContext": {
-            "resourceId": plan.resource_id,
-            "resourcePath": plan.resource_path,
-            "httpMethod": req.method,
-            "extendedRequestId": inv.extended_request_id,
-            "requestTime": clf_time(epoch_ms // 1000),
-            "path": inv.context_path,
-            "accountId": stage.account_id,
-            "protocol": "HTTP/" + req.http_version,
-            "stage": stage.stage_name,
-            "domainPrefix": host.split(".", 1)[0],
-            "requestTimeEpoch": epoch_ms,
-            "requestId": inv.request_id,
-            "identity": identity,
-            "domainName": host,
-            "deploymentId": stage.deployment_id,
-            "apiId": stage.api_id,
-        },
-        "body": body,
-        "isBase64Encoded": is_b64,
-    }
-    if inv.authorizer is not None:
-        event["requestContext"]["authorizer"] = inv.authorizer
-    return event
-
-
-def _header_value(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if value is None:
-        return None
-    raise ValueError("header value must be a string")
-
-
-def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
-    """Validate a Lambda proxy response as AWS does; raise IntegrationFailure (502) if malformed."""
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise IntegrationFailure("Malformed Lambda proxy response: not JSON") from None
-    if not isinstance(doc, dict) or not doc.keys() <= _ALLOWED_KEYS:
-        raise IntegrationFailure("Malformed Lambda proxy response")
-    status: Any = doc.get("statusCode", 200)
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise IntegrationFailure("Malformed Lambda proxy response: invalid statusCode")
-    merged: dict[str, tuple[str, list[str]]] = {}  # lower name → (casing, values)
-    try:
-        multi = doc.get("multiValueHeaders") or {}
-        single = doc.get("headers") or {}
-        if not isinstance(multi, dict) or not isinstance(single, dict):
-            raise ValueError("headers must be objects")
-        for name, values in multi.items():
-            if not isinstance(values, list):
-                raise ValueError("multiValueHeaders values must be lists")
-            strs = [v for v in map(_header_value, values) if v is not None]
-            merged[name.lower()] = (name, strs)
-        for name, value in single.items():
-            text = _header_value(value)
-            if text is None:
-                continue
-            entry = merged.get(name.lower())
-            if entry is None:
-                merged[name.lower()] = (name, [text])
-            else:
-                entry[1].append(text)
-    except ValueError as exc:
-        raise IntegrationFailure(f"Malformed Lambda proxy response: {exc}") from None
-    body_value = doc.get("body")
-    if body_value is None:
-        body = b""
-    elif isinstance(body_value, str):
-        body = body_value.encode()
-    else:
-        raise IntegrationFailure("Malformed Lambda proxy response: body must be a string")
-    headers = [(casing, ", ".join(values)) for casing, values in merged.values()]
-    if doc.get("isBase64Encoded") is True and body:
-        content_type = merged.get("content-type")
-        binary = inv.stage.binary_types
-        if binary.matches(inv.request.header("accept")) or (
-            content_type and binary.matches(content_type[1][-1])
-        ):
-            try:
-                body = base64.b64decode(body, validate=True)
-            except binascii.Error:
-                raise ConfigurationError("Unable to base64 decode the body") from None
-    return HttpResponse(status, LAMBDA_POLICY.apply(headers), body)
+from apiway.core.errors import FunctionUnavailable, IntegrationFailure
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Invocation
+from apiway.events import PayloadFormat, rest_v1
+from apiway.functions.base import FunctionInvoker, FunctionThrottled
 
 
 class LambdaProxyIntegration:
     """AWS_PROXY: invoke `function_name` with the proxy event."""
 
-    __slots__ = ("function_name", "invoker")
+    __slots__ = ("build_event", "function_name", "invoker", "parse_response")
 
-    def __init__(self, function_name: str, invoker: FunctionInvoker) -> None:
+    def __init__(self, function_name: str, invoker: FunctionInvoker, payload: PayloadFormat = rest_v1.FORMAT) -> None:
         self.function_name = function_name
         self.invoker = invoker
+        self.build_event = payload.build_event
+        self.parse_response = payload.parse_response
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
-        event = build_event(inv)
-        result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+        event = self.build_event(inv)
+        try:
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+        except FunctionThrottled as exc:
+            raise FunctionUnavailable(exc.log) from None
         if result.function_error:
             raise IntegrationFailure(
                 f"Lambda execution failed with status 200 due to customer function error: "
                 f"{result.payload[:500].decode('utf-8', 'replace')}"
             )
-        response = parse_proxy_response(result.payload, inv)
+        response = self.parse_response(result.payload, inv)
         # AWS returns the trace id it handed the function on every successful proxy response
         # (recorded with and without a client X-Amzn-Trace-Id); gateway errors carry none.
         if not any(name.lower() == "x-amzn-trace-id" for name, _ in response.headers):

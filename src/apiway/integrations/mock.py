@@ -6,12 +6,12 @@ import re
 
 import orjson
 
-from apiway.runtime.errors import ConfigurationError
-from apiway.runtime.integration_response import ResponseSelector
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.request_template import RequestTransform
-from apiway.runtime.variables import TemplateScope
+from apiway.core.errors import ConfigurationError
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Invocation
+from apiway.mapping.integration_response import ResponseSelector
+from apiway.mapping.request_template import RequestTransform
+from apiway.mapping.variables import TemplateScope
 
 # AWS reads the statusCode leniently: `{statusCode: 200}` (unquoted key) works, as recorded.
 _LENIENT_STATUS = re.compile(rb'^\s*\{.*?["\']?statusCode["\']?\s*:\s*["\']?(\d{3})\b', re.DOTALL)

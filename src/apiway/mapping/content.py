@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from apiway.runtime.errors import ConfigurationError
+from apiway.core.errors import ConfigurationError
 
 
 def convert(body: bytes, binary: bool, handling: str | None) -> bytes:

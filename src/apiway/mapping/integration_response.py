@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from apiway.runtime.content import convert
-from apiway.runtime.errors import ConfigurationError, DeployError
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.mapping import body_value, context_value
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.templates import TemplateMap, render
-from apiway.runtime.variables import TemplateScope
+from apiway.core.errors import ConfigurationError, DeployError
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Invocation
+from apiway.mapping.content import convert
+from apiway.mapping.sources import body_value, context_value
+from apiway.mapping.templates import TemplateMap, render
+from apiway.mapping.variables import TemplateScope
 
 # A response-parameter source: (invocation, backend body, backend headers by lower-case name) → value.
 ResponseSource = Callable[[Invocation, bytes, dict[str, list[str]]], str | None]

@@ -3,11 +3,11 @@ chosen by Content-Type (application/json when absent), or pass-through per `pass
 
 from __future__ import annotations
 
-from apiway.runtime.content import convert
-from apiway.runtime.errors import GatewayError
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.templates import TemplateMap, render
-from apiway.runtime.variables import TemplateScope
+from apiway.core.errors import GatewayError
+from apiway.core.invocation import Invocation
+from apiway.mapping.content import convert
+from apiway.mapping.templates import TemplateMap, render
+from apiway.mapping.variables import TemplateScope
 from apiway.vtl.engine import CompiledTemplate
 
 

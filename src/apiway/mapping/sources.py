@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-from apiway.runtime.errors import DeployError
-from apiway.runtime.invocation import Invocation
-from apiway.vtl import jsonpath
+from apiway import jsonpath
+from apiway.core.errors import DeployError
+from apiway.core.invocation import Invocation
 
 Getter = Callable[[Invocation], str | None]
 
@@ -48,7 +49,7 @@ def body_value(body: bytes, path: str) -> str | None:
 
 
 def context_value(inv: Invocation, dotted: str) -> str | None:
-    cur = inv.context()
+    cur: Any = inv.context()
     for key in dotted.split("."):
         cur = cur.get(key) if isinstance(cur, dict) else None
     return None if cur is None else str(cur)

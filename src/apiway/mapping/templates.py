@@ -8,8 +8,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from apiway.runtime.errors import ConfigurationError, DeployError
-from apiway.runtime.media import base_type
+from apiway.core.errors import ConfigurationError, DeployError
+from apiway.core.media import base_type
 from apiway.vtl.engine import CompiledTemplate, TemplateRuntimeError, TemplateSyntaxError, compile_vtl
 
 # API Gateway does not run inline `#macro`s (recorded renders print the call as text); neither do we.

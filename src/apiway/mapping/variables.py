@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from apiway.runtime.invocation import Invocation
+from apiway.core.invocation import Invocation
 from apiway.vtl.builtins import template_variables
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
-from apiway.functions.base import REGION
+from apiway.model.aws import REGION
 from apiway.model.rest import (
     DEFAULT_TIMEOUT_MS,
     ApiDefinition,

@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
-from apiway.control.documents import DocumentError, line_of
+from apiway.mapping.templates import AWS_MACROS
 from apiway.model import ids
+from apiway.model.documents import DocumentError, line_of
+from apiway.model.gateway_responses import RESPONSE_TYPES
 from apiway.model.rest import (
     CONTENT_HANDLINGS,
     INTEGRATION_TYPES,
@@ -28,8 +30,6 @@ from apiway.model.rest import (
     RestApi,
     now,
 )
-from apiway.runtime.gateway_responses import RESPONSE_TYPES
-from apiway.runtime.templates import AWS_MACROS
 from apiway.vtl.engine import TemplateSyntaxError, compile_vtl
 
 X = "x-amazon-apigateway-"

@@ -3,100 +3,25 @@ whose targets are ready-to-run method plans. Nothing here runs per request."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from apiway.functions.base import ACCOUNT_ID, FunctionInvoker
+from apiway.checks import response_cache as cache
+from apiway.core.errors import ConfigurationError, DeployError
+from apiway.core.guard import GuardSite
+from apiway.core.http import HttpResponse
+from apiway.core.invocation import Integration, Invocation, MethodPlan, StageRuntime
+from apiway.core.media import BinaryTypes
+from apiway.core.router import Router
 from apiway.integrations.aws import LambdaIntegration, UnsupportedServiceIntegration
 from apiway.integrations.http import HttpIntegration, HttpProxyIntegration
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
-from apiway.integrations.upstream import UpstreamPool
+from apiway.model.aws import ACCOUNT_ID
 from apiway.model.rest import ApiDefinition, RestApi, Stage
-from apiway.runtime import cache
-from apiway.runtime.errors import ConfigurationError, DeployError
-from apiway.runtime.gateway_responses import CompiledGatewayResponse, compile_gateway_responses
-from apiway.runtime.guards import Guard, GuardSite, build_guards
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.media import BinaryTypes
-from apiway.runtime.request import HttpResponse
-from apiway.runtime.router import Router
-
-Integration = Callable[[Invocation], Awaitable[HttpResponse]]
-
-_STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-_AWS_URI = re.compile(r"^arn:aws:apigateway:([^:]*):([^:]+):(path|action)/(.+)$")
-_LAMBDA_PATH = re.compile(r"^2015-03-31/functions/(.+)/invocations$")
-
-
-@dataclass(slots=True)
-class MethodPlan:
-    resource_id: str
-    resource_path: str
-    http_method: str
-    api_key_required: bool
-    authorization_type: str
-    integration: Integration
-    guards: tuple[Guard, ...] = ()  # run in order before the integration (runtime/guards.py)
-
-
-@dataclass(slots=True)
-class StageRuntime:
-    api_id: str
-    api_name: str
-    stage_name: str
-    deployment_id: str
-    variables: dict[str, str] | None
-    router: Router[MethodPlan]
-    gateway_responses: dict[str, CompiledGatewayResponse]
-    binary_types: BinaryTypes
-    account_id: str
-    disable_execute_api_endpoint: bool
-    plans: list[MethodPlan]  # every method, sorted by path, for listings
-    # A PRIVATE API's associated VPC endpoints (`endpointConfiguration.vpcEndpointIds`); None: not PRIVATE.
-    vpc_endpoint_ids: frozenset[str] | None = None
-    # Canary release: `canary` serves this share (0..1) of the stage's requests; `is_canary` marks it.
-    canary: StageRuntime | None = None
-    canary_share: float = 0.0
-    is_canary: bool = False
-
-
-@dataclass(slots=True)
-class CompileDeps:
-    invoker: FunctionInvoker
-    pool: UpstreamPool
-    # Project files fail at deploy time on what AWS accepts and fails only when called (an unknown
-    # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
-    # plane deploy as on AWS and such a method answers 500.
-    strict: bool = True
-    # Shared state the per-method checks use, owned by their modules (auth/, later state/): the
-    # authorizer result cache, API keys and usage plans with their counters, IAM identities.
-    authorizer_cache: Any = None
-    access: Any = None
-    identities: Any = None
-    throttles: Any = None  # state.buckets.Buckets: stage, method and account throttling
-    caches: Any = None  # runtime.cache.ResponseCaches: every stage's response cache
-
-
-def substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
-    return _STAGE_VAR.sub(lambda m: variables.get(m.group(1), ""), text)
-
-
-def lambda_function_name(uri: str) -> str | None:
-    """Function name from a Lambda invocation URI (alias/version qualifier dropped), else None."""
-    m = _AWS_URI.match(uri)
-    if not m or m.group(2) != "lambda" or m.group(3) != "path":
-        return None
-    fm = _LAMBDA_PATH.match(m.group(4))
-    if not fm:
-        return None
-    arn = fm.group(1)
-    if arn.startswith("arn:"):
-        parts = arn.split(":")
-        return parts[6] if len(parts) >= 7 and parts[5] == "function" else None
-    return arn.split(":")[0]
+from apiway.model.uris import AWS_URI, lambda_function_name, substitute_stage_variables
+from apiway.runtime.deps import CompileDeps
+from apiway.runtime.gateway_responses import GatewayResponses
+from apiway.runtime.rest_checks import build_guards
 
 
 class _FailingIntegration:
@@ -128,7 +53,7 @@ def compile_integration(
             return _FailingIntegration("Invalid endpoint address")
     if kind in ("AWS", "AWS_PROXY"):
         uri = substitute_stage_variables(integration.get("uri") or "", stage_vars)
-        m = _AWS_URI.match(uri)
+        m = AWS_URI.match(uri)
         if not m:
             raise DeployError(f"{where}.uri: AWS ARN for integration must contain path or action: {uri!r}")
         function = lambda_function_name(uri)
@@ -160,15 +85,16 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
             integration = method.get("methodIntegration")
             if integration is None:
                 raise DeployError(f"{where}: No integration defined for method")
-            site = GuardSite(definition, stage, resource, verb, method, deps, where)
+            site = GuardSite(definition, stage, resource, verb, method, where)
             plan = MethodPlan(
                 resource_id=resource["id"],
                 resource_path=resource["path"],
                 http_method=verb,
                 api_key_required=bool(method.get("apiKeyRequired")),
                 authorization_type=method.get("authorizationType", "NONE"),
-                integration=cache.wrap(compile_integration(integration, variables, deps, where), site),
-                guards=build_guards(site),
+                integration=cache.wrap(compile_integration(integration, variables, deps, where), site, deps.caches,
+                                       deps.identities),
+                guards=build_guards(site, deps),
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)
@@ -179,7 +105,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
         deployment_id=stage["deploymentId"],
         variables=variables or None,
         router=router,
-        gateway_responses=compile_gateway_responses(dict(definition.get("gatewayResponses") or {})),
+        errors=GatewayResponses(dict(definition.get("gatewayResponses") or {})),
         binary_types=BinaryTypes(api.get("binaryMediaTypes") or []),
         account_id=ACCOUNT_ID,
         disable_execute_api_endpoint=bool(api.get("disableExecuteApiEndpoint")),

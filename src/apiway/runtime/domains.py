@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-NO_BASE_PATH = "(none)"  # the control plane's name for the mapping of the whole path
-
 
 @dataclass(frozen=True, slots=True)
 class BasePathMapping:
@@ -71,9 +69,3 @@ class DomainTable:
         if found is None and "." in name:
             found = self._domains.get("*." + name.partition(".")[2])
         return found
-
-
-def normalise_base_path(base_path: str) -> str:
-    """The table's form of a base path: `(none)` and "" are the whole-path mapping."""
-    base_path = base_path.strip("/")
-    return "" if base_path == NO_BASE_PATH else base_path

@@ -10,16 +10,14 @@ from typing import Any, Protocol
 
 import orjson
 
+from apiway.core import request_ids
+from apiway.core.errors import GatewayError, MissingAuthenticationToken
+from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
+from apiway.core.invocation import Invocation, StageRuntime
 from apiway.observe.log import log
-from apiway.runtime import ids
-from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainRoutes, DomainTable
-from apiway.runtime.errors import GatewayError, MissingAuthenticationToken
-from apiway.runtime.gateway_responses import DEFAULT_GATEWAY_RESPONSES, CompiledGatewayResponse
-from apiway.runtime.invocation import Invocation
-from apiway.runtime.request import HttpRequest, HttpResponse
+from apiway.runtime.gateway_responses import DEFAULT_RENDERER
 
-MAX_PAYLOAD = 10 * 1024 * 1024
 _USER_REQUEST = "/_user_request_"
 
 
@@ -100,7 +98,7 @@ class Gateway:
                 stage = self._domain_target(req, routes)[0]
             except GatewayError:
                 stage = None
-        return gateway_response(GatewayError(response_type), req, stage, _request_id(req))
+        return _render(GatewayError(response_type), req, stage, _request_id(req))
 
     async def handle(self, req: HttpRequest, target: tuple[StageRuntime, str] | None = None) -> HttpResponse:
         """Answer one request. `target` (stage, path after the stage) runs it on that stage without
@@ -179,15 +177,15 @@ class Gateway:
     @staticmethod
     def _failed(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
         if (err.status is not None and err.status >= 500) or err.response_type.endswith("ERROR"):
-            log("ERROR", getattr(err, "log", err.response_type), requestId=request_id,
+            log("ERROR", err.log or err.response_type, requestId=request_id,
                 api=stage.api_id if stage else None, path=req.path)
-        return gateway_response(err, req, stage, request_id)
+        return _render(err, req, stage, request_id)
 
     @staticmethod
     def _crashed(exc: Exception, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
         log("ERROR", "unexpected failure", requestId=request_id, path=req.path,
             error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        return gateway_response(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
+        return _render(GatewayError("API_CONFIGURATION_ERROR"), req, stage, request_id)
 
 
 def _forbidden() -> GatewayError:
@@ -224,7 +222,7 @@ def _vpc_endpoint(req: HttpRequest, stage: StageRuntime, vpce: str | None) -> di
 def _request_id(req: HttpRequest) -> str:
     """The client's `x-amzn-RequestId` when it is a UUID (AWS reuses it), else a new one."""
     client_id = req.header("x-amzn-requestid")
-    return client_id if client_id and ids.is_uuid(client_id) else ids.request_id()
+    return client_id if client_id and request_ids.is_uuid(client_id) else request_ids.request_id()
 
 
 def _finish(resp: HttpResponse, request_id: str, extended_id: str) -> HttpResponse:
@@ -242,56 +240,6 @@ def _not_an_api(request_id: str) -> HttpResponse:
     return HttpResponse(404, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], body)
 
 
-def gateway_response(
-    err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str
-) -> HttpResponse:
-    responses = stage.gateway_responses if stage else DEFAULT_GATEWAY_RESPONSES
-    spec: CompiledGatewayResponse = responses[err.response_type]
-    message = err.message if err.message is not None else spec.default_message
-    # An error's own status (502 for Lambda failures) applies unless the API customised the type's status.
-    customised = spec.status != DEFAULT_GATEWAY_RESPONSES[err.response_type].status
-    status = err.status if err.status is not None and not customised else spec.status
-    extended_id = err.extended_id or ids.extended_request_id()
-    if spec.template is None:
-        body = orjson.dumps({err.body_key: message})
-    else:
-        context = {
-            "requestId": request_id,
-            "extendedRequestId": extended_id,
-            "stage": stage.stage_name if stage else None,
-            "apiId": stage.api_id if stage else None,
-            "httpMethod": req.method,
-            "error": {
-                "message": message,
-                "messageString": orjson.dumps(message).decode(),
-                "responseType": err.response_type,
-                "validationErrorString": getattr(err, "validation_error", None),  # request validation only
-            },
-        }
-        variables = {"context": context, "stageVariables": (stage.variables if stage else None) or {}}
-        body = spec.template.render(lambda: variables).encode()
-    headers = [("Content-Type", "application/json"), *spec.headers]
-    for name, kind, source in spec.dynamic_headers:
-        value = _request_value(req, kind, source, stage)
-        if value is not None:
-            headers.append((name, value))
-    headers.append(("x-amzn-RequestId", request_id))
-    headers.append(("x-amz-apigw-id", extended_id))
-    error_type = err.error_type or spec.error_type
-    if error_type:
-        headers.append(("x-amzn-ErrorType", error_type))
-    return HttpResponse(status, headers, body)
-
-
-def _request_value(req: HttpRequest, kind: str, source: str, stage: StageRuntime | None) -> str | None:
-    """Sources of gateway-response header mappings: method.request.{header,querystring,path}.x,
-    stageVariables.x (context.* values are not available here)."""
-    if kind == "stageVariables":
-        return ((stage.variables if stage else None) or {}).get(source)
-    if kind == "method":
-        where, _, name = source.removeprefix("request.").partition(".")
-        if where == "header":
-            return req.header(name.lower())
-        if where == "querystring":
-            return (req.query_params()[0] or {}).get(name)
-    return None
+def _render(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
+    """The error as the stage's API kind answers it; before any stage is known, as REST does."""
+    return (stage.errors if stage is not None else DEFAULT_RENDERER).render(err, req, stage, request_id)

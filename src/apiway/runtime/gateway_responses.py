@@ -1,42 +1,21 @@
-"""Gateway responses: AWS's 21 response types with their default status, message and
-x-amzn-ErrorType, and the per-API customisations (status, headers, simple templates) compiled once
-per deployment."""
+"""How a REST API answers errors — its gateway responses: AWS's 21 response types with their default
+status, message and x-amzn-ErrorType, and the per-API customisations (status, headers, simple
+templates) compiled once per deployment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from apiway.runtime.substitution import Template, compile_template
+import orjson
 
-# type → (default status, default message, x-amzn-ErrorType); status None = family fallback only.
-DEFAULTS: dict[str, tuple[int | None, str | None, str | None]] = {
-    "ACCESS_DENIED": (403, "User is not authorized to access this resource", "AccessDeniedException"),
-    "API_CONFIGURATION_ERROR": (500, "Internal server error", "InternalServerErrorException"),
-    "AUTHORIZER_CONFIGURATION_ERROR": (500, None, "AuthorizerConfigurationException"),
-    "AUTHORIZER_FAILURE": (500, None, "AuthorizerFailureException"),
-    "BAD_REQUEST_PARAMETERS": (400, "Bad request", "BadRequestException"),
-    "BAD_REQUEST_BODY": (400, "Invalid request body", "BadRequestException"),
-    "DEFAULT_4XX": (None, None, None),
-    "DEFAULT_5XX": (None, None, None),
-    "EXPIRED_TOKEN": (403, "The security token included in the request is expired", "ExpiredTokenException"),
-    "INTEGRATION_FAILURE": (504, "Internal server error", "InternalServerErrorException"),
-    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
-    "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
-    "INVALID_SIGNATURE": (403, "The request signature we calculated does not match the signature you "
-                          "provided. Check your AWS Secret Access Key and signing method. Consult the "
-                          "service documentation for details.", "InvalidSignatureException"),
-    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token", "MissingAuthenticationTokenException"),
-    "QUOTA_EXCEEDED": (429, "Limit Exceeded", "LimitExceededException"),
-    "REQUEST_TOO_LARGE": (413, "Request Too Long", None),
-    "RESOURCE_NOT_FOUND": (404, "Not Found", "ResourceNotFoundException"),
-    "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
-    "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
-    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
-    "WAF_FILTERED": (403, "Forbidden", "WafFilteredException"),
-}
-RESPONSE_TYPES = tuple(DEFAULTS)
-DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
+from apiway.core import request_ids
+from apiway.core.errors import GatewayError
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import StageRuntime
+from apiway.mapping.substitution import Template, compile_template
+from apiway.model.gateway_responses import DEFAULT_TEMPLATE, DEFAULTS
+
 
 @dataclass(slots=True)
 class CompiledGatewayResponse:
@@ -82,3 +61,71 @@ def compile_gateway_responses(custom: dict[str, dict[str, Any]]) -> dict[str, Co
 
 DEFAULT_GATEWAY_RESPONSES = compile_gateway_responses({})
 
+
+class GatewayResponses:
+    """A REST API's error renderer (the stage's `errors`)."""
+
+    __slots__ = ("responses",)
+
+    def __init__(self, custom: dict[str, dict[str, Any]]) -> None:
+        self.responses = compile_gateway_responses(custom) if custom else DEFAULT_GATEWAY_RESPONSES
+
+    def render(self, err: GatewayError, req: HttpRequest, stage: StageRuntime | None,
+               request_id: str) -> HttpResponse:
+        return gateway_response(self.responses, err, req, stage, request_id)
+
+
+def gateway_response(responses: dict[str, CompiledGatewayResponse], err: GatewayError, req: HttpRequest,
+                     stage: StageRuntime | None, request_id: str) -> HttpResponse:
+    spec = responses[err.response_type]
+    message = err.message if err.message is not None else spec.default_message
+    # An error's own status (502 for Lambda failures) applies unless the API customised the type's status.
+    customised = spec.status != DEFAULT_GATEWAY_RESPONSES[err.response_type].status
+    status = err.status if err.status is not None and not customised else spec.status
+    extended_id = err.extended_id or request_ids.extended_request_id()
+    if spec.template is None:
+        body = orjson.dumps({err.body_key: message})
+    else:
+        context = {
+            "requestId": request_id,
+            "extendedRequestId": extended_id,
+            "stage": stage.stage_name if stage else None,
+            "apiId": stage.api_id if stage else None,
+            "httpMethod": req.method,
+            "error": {
+                "message": message,
+                "messageString": orjson.dumps(message).decode(),
+                "responseType": err.response_type,
+                "validationErrorString": getattr(err, "validation_error", None),  # request validation only
+            },
+        }
+        variables = {"context": context, "stageVariables": (stage.variables if stage else None) or {}}
+        body = spec.template.render(lambda: variables).encode()
+    headers = [("Content-Type", "application/json"), *spec.headers]
+    for name, kind, source in spec.dynamic_headers:
+        value = _request_value(req, kind, source, stage)
+        if value is not None:
+            headers.append((name, value))
+    headers.append(("x-amzn-RequestId", request_id))
+    headers.append(("x-amz-apigw-id", extended_id))
+    error_type = err.error_type or spec.error_type
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return HttpResponse(status, headers, body)
+
+
+def _request_value(req: HttpRequest, kind: str, source: str, stage: StageRuntime | None) -> str | None:
+    """Sources of gateway-response header mappings: method.request.{header,querystring,path}.x,
+    stageVariables.x (context.* values are not available here)."""
+    if kind == "stageVariables":
+        return ((stage.variables if stage else None) or {}).get(source)
+    if kind == "method":
+        where, _, name = source.removeprefix("request.").partition(".")
+        if where == "header":
+            return req.header(name.lower())
+        if where == "querystring":
+            return (req.query_params()[0] or {}).get(name)
+    return None
+
+
+DEFAULT_RENDERER = GatewayResponses({})

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from apiway.control import usage
 from apiway.state.buckets import Buckets, TokenBucket
+from apiway.store import usage
 from apiway.store.base import Store
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
+from apiway.core.errors import DeployError
 from apiway.model import ids
 from apiway.model.rest import ApiDefinition, Deployment, Stage, api_summary, has_methods, now
-from apiway.runtime.errors import DeployError
 from apiway.store.base import Store
 
 

@@ -19,8 +19,8 @@ from urllib.parse import quote_plus
 
 import orjson
 
-from apiway.vtl.engine import TemplateRuntimeError
-from apiway.vtl.jsonpath import MISSING, CompiledPath, JsonPathError, compile_path
+from apiway.jsonpath import MISSING, CompiledPath, JsonPathError, compile_path
+from apiway.vtl.errors import TemplateRuntimeError
 from apiway.vtl.protocol import Missing, VtlObject
 from apiway.vtl.values import JSON_ESCAPES, elem_string, java_double, json_text
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from apiway.vtl import values as v
-from apiway.vtl.engine import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxError
+from apiway.vtl.errors import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxError
 from apiway.vtl.nodes import (
     Binary,
     Break,

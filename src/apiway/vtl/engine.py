@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiway.vtl.compiler import compile_template
+from apiway.vtl.errors import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxError
+from apiway.vtl.parser import parse
+
+# The engine's public face: its limits and errors live in errors.py, which the engine's parts import.
 __all__ = [
     "MAX_LOOP",
     "MAX_MACRO_DEPTH",
@@ -27,32 +32,6 @@ __all__ = [
     "TemplateSyntaxError",
     "compile_vtl",
 ]
-
-MAX_OUTPUT = 1_000_000
-"""Characters a render may produce (also the longest string a template may build)."""
-
-MAX_LOOP = 1000
-"""Iterations of one #foreach (AWS's quota). Like Velocity's `directive.foreach.maxloops`, which is how AWS
-applies it, the loop simply stops after this many iterations; it is not an error."""
-
-MAX_MACRO_DEPTH = 50
-"""Nesting of macro calls and #define block renders."""
-
-
-class TemplateSyntaxError(Exception):
-    """The template does not parse. `line` and `column` are 1-based."""
-
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(f"line {line}, column {column}: {message}")
-        self.line = line
-        self.column = column
-        self.message = message
-
-
-class TemplateRuntimeError(Exception):
-    """Rendering failed: a limit was exceeded, or Velocity would have thrown (a Java exception in a method call,
-    such as StringIndexOutOfBoundsException). API Gateway answers 500."""
-
 
 class CompiledTemplate:
     """A template compiled once; `render` may be called any number of times, from any number of threads."""
@@ -87,9 +66,6 @@ def compile_vtl(source: str, *, velocity_nulls: bool = False, macros: bool = Tru
     `macros=False` treats `#macro` as AWS does (its recorded renders show inline macros are not supported): a
     definition renders nothing and a call renders as its own source text.
     """
-    from apiway.vtl.compiler import compile_template
-    from apiway.vtl.parser import parse
-
     template = parse(source, macros=macros)
     static, function = compile_template(template, velocity_nulls=velocity_nulls)
     return CompiledTemplate(source, static, function)

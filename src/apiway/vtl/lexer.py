@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from apiway.vtl.engine import TemplateSyntaxError
+from apiway.vtl.errors import TemplateSyntaxError
 
 # The characters that end a run of plain text: references, directives and escapes start with them.
 SPECIAL = re.compile(r"[$#\\]")

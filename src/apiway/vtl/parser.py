@@ -16,7 +16,7 @@ Escapes: `\\$ref` prints `$ref` (the reference's source); `\\\\$ref` prints `\\`
 
 from __future__ import annotations
 
-from apiway.vtl.engine import TemplateSyntaxError
+from apiway.vtl.errors import TemplateSyntaxError
 from apiway.vtl.lexer import (
     ALPHA,
     BLANK_RUN,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from apiway.vtl.engine import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError
+from apiway.vtl.errors import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError
 from apiway.vtl.protocol import Missing, VtlObject
 
 # Beyond these a render fails: they bound the work one request can cause (AWS bounds it with its timeout).

@@ -8,7 +8,6 @@ import string
 import time
 from typing import Any
 
-from apiway.control import usage
 from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, validation
 from apiway.control.operations.tags import NO_API_KEY, public
 from apiway.control.paging import page
@@ -17,6 +16,7 @@ from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import now
+from apiway.store import usage
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 _VALUE_ALPHABET = string.ascii_letters + string.digits

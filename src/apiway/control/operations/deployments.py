@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.deploy import deploy, new_deployment, stage_record
 from apiway.control.errors import bad_request
 from apiway.control.operations.stages import (
     apply_stage_options,
@@ -18,8 +17,9 @@ from apiway.control.paging import page
 from apiway.control.patch import patches, require_ops, set_or_clear, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
+from apiway.core.errors import DeployError
 from apiway.model.rest import ApiDefinition, Deployment, Stage, now
-from apiway.runtime.errors import DeployError
+from apiway.store.deployments import deploy, new_deployment, stage_record
 
 CANARY_CONTENT = "Invalid deployment content specified."
 

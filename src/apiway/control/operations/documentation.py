@@ -8,13 +8,13 @@ from typing import Any
 
 import orjson
 
-from apiway.control.documents import DocumentError, parse_text
 from apiway.control.errors import ControlError, bad_request, conflict, enum_violation, not_found, validation
 from apiway.control.paging import page
 from apiway.control.patch import patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.model.documents import DocumentError, parse_text
 from apiway.model.rest import ApiDefinition, now
 
 # Location type → the location fields it takes (recorded enum order for the error message).

@@ -12,10 +12,10 @@ from apiway.control.patch import Patch, patches, path_not_supported, set_or_clea
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.model.base_paths import NO_BASE_PATH
 from apiway.model.rest import now
 from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
 
-NO_BASE_PATH = "(none)"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the same for every region
 REGIONAL_ZONE = "Z1UJRXOUMOOFQ8"  # execute-api in us-east-1
 SECURITY_POLICIES = ("TLS_1_0", "TLS_1_2")

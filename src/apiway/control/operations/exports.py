@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.control.openapi_export import EXPORT_TYPES, EXTENSIONS, export_filename, export_openapi, render_export
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
+from apiway.openapi.exporter import EXPORT_TYPES, EXTENSIONS, export_filename, export_openapi, render_export
 
 
 @operation("GetExport")

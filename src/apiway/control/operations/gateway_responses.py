@@ -13,8 +13,8 @@ from apiway.control.paging import page
 from apiway.control.patch import Patch, patches, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
+from apiway.model.gateway_responses import DEFAULT_TEMPLATE, DEFAULTS
 from apiway.model.rest import ApiDefinition
-from apiway.runtime.gateway_responses import DEFAULT_TEMPLATE, DEFAULTS
 
 # The enum as AWS lists it in its validation message (recorded order).
 _ENUM_ORDER = ("REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "AUTHORIZER_CONFIGURATION_ERROR",

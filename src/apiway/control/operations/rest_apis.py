@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.documents import DocumentError, parse_text
 from apiway.control.errors import bad_request, enum_violation, validation
-from apiway.control.openapi_import import import_openapi
 from apiway.control.operations.documentation import check_warnings, import_mode, parts_from_body
 from apiway.control.operations.models import default_models
 from apiway.control.paging import page
@@ -23,7 +21,9 @@ from apiway.control.patch import (
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.model.documents import DocumentError, parse_text
 from apiway.model.rest import ApiDefinition, RestApi, now
+from apiway.openapi.importer import import_openapi
 
 ENDPOINT_TYPES = ("PRIVATE", "EDGE", "REGIONAL")
 IP_ADDRESS_TYPES = ("ipv4", "dualstack")

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apiway.control.deploy import stage_record
 from apiway.control.errors import bad_request, conflict
 from apiway.control.patch import Patch, as_bool, as_float, as_int, patches, set_or_clear, unescape
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
+from apiway.core.errors import DeployError
+from apiway.model.method_settings import ALL_METHODS, normalised_key
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE, ApiDefinition, Stage, now
-from apiway.runtime.errors import DeployError
-from apiway.runtime.method_settings import ALL_METHODS, normalised_key
+from apiway.store.deployments import stage_record
 
 CACHE_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 DEFAULT_CACHE_SIZE = "0.5"

@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from apiway.control.deploy import stage_record
 from apiway.control.operations.resources import load_resource
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
-from apiway.runtime import ids
-from apiway.runtime.errors import DeployError
-from apiway.runtime.request import HttpResponse
+from apiway.core import request_ids
+from apiway.core.errors import DeployError
+from apiway.core.http import HttpResponse
+from apiway.store.deployments import stage_record
 
 # What AWS's test invocations report as `$context.stage` and `$context.deploymentId`.
 TEST_STAGE = "test-invoke-stage"
@@ -47,7 +47,8 @@ async def test_invoke_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
                                 orjson.dumps({"message": "Internal server error"}))
     latency = int((time.monotonic() - started) * 1000)
     shown = _response_headers(response)
-    request_id = next((v for k, v in response.headers if k.lower() == "x-amzn-requestid"), None) or ids.request_id()
+    request_id = (next((v for k, v in response.headers if k.lower() == "x-amzn-requestid"), None)
+                  or request_ids.request_id())
     text = response.body.decode("utf-8", "replace")
     steps = [
         f"Starting execution for request: {request_id}",

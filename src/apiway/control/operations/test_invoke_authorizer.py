@@ -10,8 +10,7 @@ from typing import Any
 
 import orjson
 
-from apiway.auth.authorizers import Trial
-from apiway.control.deploy import stage_record
+from apiway.auth.trial import Trial
 from apiway.control.operations.authorizers import MISSING
 from apiway.control.operations.test_invoke import (
     TEST_DEPLOYMENT,
@@ -22,8 +21,9 @@ from apiway.control.operations.test_invoke import (
 )
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
-from apiway.runtime import ids
-from apiway.runtime.request import HttpRequest
+from apiway.core import request_ids
+from apiway.core.http import HttpRequest
+from apiway.store.deployments import stage_record
 
 _SHOWN = 6  # the execution log shows only the last characters of identities and principals
 
@@ -35,7 +35,7 @@ async def test_invoke_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[st
     path, _, query = (p.get("pathWithQueryString") or "/").partition("?")
     request = HttpRequest("GET", "/" + path.lstrip("/"), query, _request_headers(p), (p.get("body") or "").encode())
     stage = stage_record(definition["restApi"]["id"], TEST_STAGE, TEST_DEPLOYMENT, p.get("stageVariables") or {})
-    request_id = ids.request_id()
+    request_id = request_ids.request_id()
     started = time.monotonic()
     trial = await cp.hooks.test_invoke_authorizer(definition, stage, authorizer_id, request, request_id)
     answer: dict[str, Any] = {"clientStatus": trial.status,

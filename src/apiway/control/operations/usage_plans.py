@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from apiway.control import usage
 from apiway.control.errors import bad_request, not_found, validation
 from apiway.control.operations.api_keys import (
     api_key,
@@ -27,6 +26,7 @@ from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
 from apiway.model.rest import METHOD_VERBS
+from apiway.store import usage
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 PERIODS = ("DAY", "WEEK", "MONTH")

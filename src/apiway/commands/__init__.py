@@ -1,0 +1,1 @@
+"""CLI commands that run without a server."""

@@ -1,0 +1,31 @@
+"""What compiling a stage needs besides its records: the function runner, the upstream pool and the
+shared state the checks use. Built once by the app; a lenient copy serves APIs made through the
+control plane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apiway.auth.authorizer_cache import AuthorizerCache
+from apiway.auth.identities import Identities
+from apiway.checks.response_cache import ResponseCaches
+from apiway.functions.base import FunctionInvoker
+from apiway.integrations.upstream import UpstreamPool
+from apiway.state.api_keys import AccessState
+from apiway.state.buckets import Buckets
+
+
+@dataclass(slots=True)
+class CompileDeps:
+    invoker: FunctionInvoker
+    pool: UpstreamPool
+    # Project files fail at deploy time on what AWS accepts and fails only when called (an unknown
+    # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
+    # plane deploy as on AWS and such a method answers 500.
+    strict: bool = True
+    # Shared state the per-method checks use; each check is handed only its own.
+    authorizer_cache: AuthorizerCache | None = None
+    access: AccessState | None = None
+    identities: Identities | None = None
+    throttles: Buckets | None = None  # stage, method and account throttling
+    caches: ResponseCaches | None = None  # every stage's response cache
