@@ -21,6 +21,7 @@ from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
 from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
+from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
@@ -68,7 +69,10 @@ class App:
         self.functions: list[FunctionSpec] = []
         self.pool = UpstreamPool()
         self.function_specs: dict[str, FunctionSpec] = {}
-        self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
+        self.gateway = Gateway()
+        # Other services on the gateway's port; serve() adds the control plane unless it has a port of its own.
+        invoke_api = InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)
+        self.dispatcher = Dispatcher(self.gateway, [invoke_api])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
         self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False)
         self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache()

@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help()
         return 0
     try:
+        # Each command imports what it runs when it runs: `--help`, `invoke` and the control-plane client
+        # commands start without loading the gateway, the control plane and botocore's models.
         if args.command == "serve":
             from apiway.serve import serve
 
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _control_command(args: argparse.Namespace) -> int:
-    from apiway.control import client
+    from apiway.control import client  # loaded on use, as in main()
 
     if args.command == "import":
         return client.import_api(args.endpoint, args.file, args.api_id, args.mode, args.fail_on_warnings)

@@ -124,19 +124,19 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         also.append((AdminEndpoint(control), admin_host, admin_port))
         print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{admin_host}:{admin_port}")
     else:
-        app.gateway.extra_handlers.append(control)
+        app.dispatcher.services.append(control)
         print(f"  control plane (boto3 / AWS CLI endpoint_url): {scheme}://{_shown(host)}:{port}"
               + ("" if control.policy.open else "  (SigV4 with the admin credentials required)"))
     print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
 
     if server == "native":
-        from apiway.front.native import run_native
+        from apiway.front.native import run_native  # only the chosen front-end is loaded
 
         watcher = CodeWatcher(app.functions, app.runner.reload) if watch else None
         if watcher is not None:
             print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
-            run_native(app.gateway, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
+            run_native(app.dispatcher, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
                        also=also, tls=tls.context if tls else None)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
@@ -150,11 +150,12 @@ def _run_uvicorn(app: App, host: str, port: int) -> None:
 
     import uvicorn
 
+    # Loaded only when uvicorn is the chosen front-end.
     from apiway.front.asgi import AsgiApp
     from apiway.front.uvicorn_protocol import CasePreservingHttpToolsProtocol
 
     config = uvicorn.Config(
-        AsgiApp(app.gateway), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
+        AsgiApp(app.dispatcher), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )

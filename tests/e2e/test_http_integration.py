@@ -49,6 +49,14 @@ CLIENT_HEADERS = {
 # -- what reaches the backend --------------------------------------------------------------------
 
 
+def test_the_client_gets_back_the_trace_id_the_backend_was_sent(gateway):
+    """Spec §12 (trace header): one trace id per request, forwarded to the integration and returned to the
+    client on a non-proxy success."""
+    reply = call(gateway, "GET", "/plain")
+    [sent] = header_values(echoed(reply), "X-Amzn-Trace-Id")
+    assert reply.header("X-Amzn-Trace-Id") == sent
+
+
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT"])
 def test_only_default_headers_reach_the_backend(gateway, backend, method):
     """Recorded rows 17/19 (HTTP): with no mappings the backend sees the integration method (POST for a

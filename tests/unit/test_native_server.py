@@ -28,10 +28,10 @@ import uvloop
 import apiway.observe.log
 from apiway.app import App, StartReport
 from apiway.config import load_project
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.front import native
+from apiway.front.handler import Handler
 from apiway.front.native import serialize, serve_native
-from apiway.runtime.gateway import MAX_PAYLOAD
 from apiway.store.sqlite import SqliteStore
 from tests.support import REPO, free_port
 
@@ -103,11 +103,11 @@ def build_app(project_file: Path, state: Path) -> App:
 class ThreadServer:
     """serve_native on its own uvloop loop in a daemon thread; stopped by cancelling its task."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, handler: Handler) -> None:
         self.port = free_port()
         self.loop = uvloop.new_event_loop()
         ready = threading.Event()
-        self.task = self.loop.create_task(serve_native(app.gateway, "127.0.0.1", self.port, ready=ready.set))
+        self.task = self.loop.create_task(serve_native(handler, "127.0.0.1", self.port, ready=ready.set))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         assert ready.wait(10), "server did not start"
@@ -131,7 +131,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
     root = tmp_path_factory.mktemp("native")
     environ = dict(os.environ)  # loading a function sets Lambda's variables in this process
     try:
-        running = ThreadServer(build_app(write_project(root), root / "state.db"))
+        running = ThreadServer(build_app(write_project(root), root / "state.db").dispatcher)
         yield running
         running.stop()
     finally:
@@ -392,9 +392,10 @@ def test_idle_and_slow_head_deadlines(server: ThreadServer, monkeypatch: pytest.
 
 SERVE = """import sys
 from pathlib import Path
+from apiway.front.handler import Handler
 from apiway.front.native import run_native
 from tests.unit.test_native_server import build_app
-run_native(build_app(Path(sys.argv[1]), Path(sys.argv[2])).gateway, "127.0.0.1", int(sys.argv[3]))
+run_native(build_app(Path(sys.argv[1]), Path(sys.argv[2])).dispatcher, "127.0.0.1", int(sys.argv[3]))
 print("stopped", flush=True)
 """
 
@@ -528,3 +529,47 @@ def test_header_with_line_break_is_never_written() -> None:
     response = HttpResponse(200, [("X-A", "1")], b"body")
     assert serialize(response, True, False, "") == b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"
     assert serialize(HttpResponse(204, [], b"x"), False, True, "").endswith(b"Content-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+
+
+class _RecordingHandler:
+    """A handler that notes which hook each request reached (the front-end's seam, not the gateway)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def handle(self, req: HttpRequest) -> HttpResponse:
+        self.calls.append(("handle", req.path))
+        return HttpResponse(200, [("Content-Type", "text/plain")], b"plain")
+
+    async def upgrade(self, req: HttpRequest) -> HttpResponse:
+        self.calls.append(("upgrade", req.header("upgrade") or ""))
+        return HttpResponse(426, [("Content-Type", "text/plain")], b"no protocol switch here")
+
+    def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
+        return HttpResponse(413, [], b"")
+
+
+def test_an_upgrade_request_reaches_the_upgrade_hook_and_the_connection_ends() -> None:
+    handler = _RecordingHandler()
+    running = ThreadServer(handler)
+    try:
+        c = Client(running.port)
+        c.send(get("/plain"))
+        assert c.read().body == b"plain"
+        c.send(get("/chat", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"))
+        answer = c.read()
+        assert (answer.status, answer.body) == (426, b"no protocol switch here")
+        assert c.closed()
+        c.close()
+        assert handler.calls == [("handle", "/plain"), ("upgrade", "websocket")]
+    finally:
+        running.stop()
+
+
+def test_an_upgrade_request_to_a_rest_api_is_answered_as_plain_http(client: Client) -> None:
+    """No API kind served yet accepts a protocol switch: the dispatcher answers it like any request."""
+    client.send(get(ECHO, "Connection: Upgrade\r\nUpgrade: websocket\r\n"))
+    answer = client.read()
+    assert answer.status == 200 and answer.json()["httpMethod"] == "GET"
+    assert client.closed()

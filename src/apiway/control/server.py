@@ -98,6 +98,9 @@ class AdminEndpoint:
         err = ControlError("NotFoundException", f"No control-plane operation for {req.method} {req.path}")
         return error_response(err, request_ids.request_id())
 
+    async def upgrade(self, req: HttpRequest) -> HttpResponse:
+        return await self.handle(req)  # the control plane switches no protocols
+
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
         err = ControlError("BadRequestException", "Request body is too large", 413)
         return error_response(err, request_ids.request_id())

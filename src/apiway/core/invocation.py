@@ -24,6 +24,11 @@ _NULL_IDENTITY = dict.fromkeys(
 
 
 Integration = Callable[["Invocation"], Awaitable[HttpResponse]]
+# What the gateway does to an integration's successful answer before it reaches the client (the
+# integration kind's header policy, the trace header), chosen per method at deploy time.
+ResponseFilter = Callable[["Invocation", HttpResponse], None]
+# Called once per finished request of a stage, whatever its outcome (access logs, metrics, traces).
+Observer = Callable[["Completion"], None]
 # A per-method check: a plain call returning None, or an awaitable only when it must wait.
 Guard = Callable[["Invocation"], Awaitable[None] | None]
 
@@ -45,6 +50,7 @@ class MethodPlan:
     authorization_type: str
     integration: Integration
     guards: tuple[Guard, ...] = ()  # run in order before the integration
+    respond: ResponseFilter | None = None  # applied where the request completes
 
 
 @dataclass(slots=True)
@@ -66,6 +72,20 @@ class StageRuntime:
     canary: StageRuntime | None = None
     canary_share: float = 0.0
     is_canary: bool = False
+    # What watches the stage's finished requests; empty when nothing is enabled, and then costs nothing.
+    observers: tuple[Observer, ...] = ()
+
+
+@dataclass(slots=True)
+class Completion:
+    """One finished request of a stage: what its observers are given."""
+
+    request: HttpRequest
+    response: HttpResponse
+    stage: StageRuntime
+    invocation: Invocation | None  # None when the request failed before a method was found
+    error_type: str | None  # the gateway response type of a failed request
+    latency_ms: int
 
 
 def clf_time(epoch: int) -> str:
@@ -87,14 +107,18 @@ class Invocation:
         "authorizer",
         "context_path",
         "epoch_ms",
+        "error_type",
         "extended_request_id",
         "identity",
+        "integration_latency_ms",
         "path",
         "path_params",
         "plan",
         "request",
         "request_id",
         "stage",
+        "status",
+        "trace",
     )
 
     def __init__(
@@ -120,6 +144,20 @@ class Invocation:
         # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).
         self.authorizer: dict[str, Any] | None = None
         self.identity: dict[str, Any] | None = None
+        # Set where the request completes: the client's status, the error's gateway response type, and the
+        # integration's own latency when the stage's observers asked for it to be timed.
+        self.status = 0
+        self.error_type: str | None = None
+        self.integration_latency_ms: int | None = None
+        self.trace: str | None = None
+
+    def trace_id(self) -> str:
+        """`X-Amzn-Trace-Id`: the client's Root kept, made once per request and sent to the integration and
+        back to the client alike."""
+        trace = self.trace
+        if trace is None:
+            trace = self.trace = request_ids.trace_header(self.request.header("x-amzn-trace-id"))
+        return trace
 
     def context(self) -> dict[str, Any]:
         """The `$context` variables templates and mappings read (built only when one asks)."""

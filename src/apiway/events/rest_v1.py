@@ -14,12 +14,10 @@ from typing import Any
 
 import orjson
 
-from apiway.core import request_ids
 from apiway.core.errors import ConfigurationError, IntegrationFailure
 from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
 from apiway.core.invocation import Invocation, clf_time
 from apiway.events import PayloadFormat
-from apiway.mapping.response_headers import LAMBDA_POLICY
 
 _FORWARDED = frozenset(("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"))
 _ALLOWED_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
@@ -45,7 +43,7 @@ def event_headers(inv: Invocation) -> tuple[dict[str, str], dict[str, list[str]]
             multi[name] = [value]
     xff = req.header("x-forwarded-for")
     added = (
-        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Amzn-Trace-Id", inv.trace_id()),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
         ("X-Forwarded-Port", str(req.server_port)),
         ("X-Forwarded-Proto", req.scheme),
@@ -183,7 +181,7 @@ def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
                 body = base64.b64decode(body, validate=True)
             except binascii.Error:
                 raise ConfigurationError("Unable to base64 decode the body") from None
-    return HttpResponse(status, LAMBDA_POLICY.apply(headers), body)
+    return HttpResponse(status, headers, body)
 
 
 FORMAT = PayloadFormat("1.0", build_event, parse_proxy_response)

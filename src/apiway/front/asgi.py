@@ -23,6 +23,9 @@ class AsgiApp:
         if kind == "lifespan":
             await _lifespan(receive, send)
             return
+        if kind == "websocket":
+            await self._upgrade(scope, receive, send)
+            return
         if kind != "http":
             return
         body = b""
@@ -37,25 +40,7 @@ class AsgiApp:
                     too_large, body = True, b""  # stop buffering; answer 413 below
                     break
             more = message.get("more_body", False)
-        raw = scope["headers"]
-        names = scope.get(RAW_HEADER_NAMES)  # the client's header casing, when the server kept it
-        if names is not None and len(names) == len(raw):
-            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, raw, strict=True)]
-        else:
-            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
-        client = scope.get("client")
-        server = scope.get("server")
-        request = HttpRequest(
-            method=scope["method"],
-            path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"],
-            query=scope["query_string"].decode("latin-1"),
-            headers=headers,
-            body=body,
-            client_ip=client[0] if client else "127.0.0.1",
-            scheme=scope.get("scheme", "http"),
-            server_port=server[1] if server and server[1] else 80,
-            http_version=scope.get("http_version", "1.1"),
-        )
+        request = _request(scope, scope["method"], body)
         if too_large:
             response = self.gateway.reject(request, "REQUEST_TOO_LARGE")
         else:
@@ -63,6 +48,42 @@ class AsgiApp:
         out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
         out.append((b"content-length", str(len(response.body)).encode()))
         await _send(send, response.status, out, response.body if request.method != "HEAD" else b"")
+
+
+    async def _upgrade(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """A WebSocket handshake goes to the handler's upgrade hook. Its refusal is sent as the HTTP response
+        where the server supports that (ASGI's `websocket.http.response` extension), else as a close, which
+        the server answers 403."""
+        await receive()  # websocket.connect
+        response = await self.gateway.upgrade(_request(scope, "GET", b""))
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+            await send({"type": "websocket.http.response.start", "status": response.status, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": response.body})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+
+def _request(scope: dict[str, Any], method: str, body: bytes) -> HttpRequest:
+    raw = scope["headers"]
+    names = scope.get(RAW_HEADER_NAMES)  # the client's header casing, when the server kept it
+    if names is not None and len(names) == len(raw):
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, raw, strict=True)]
+    else:
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+    client = scope.get("client")
+    server = scope.get("server")
+    return HttpRequest(
+        method=method,
+        path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"],
+        query=scope["query_string"].decode("latin-1"),
+        headers=headers,
+        body=body,
+        client_ip=client[0] if client else "127.0.0.1",
+        scheme={"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http")),
+        server_port=server[1] if server and server[1] else 80,
+        http_version=scope.get("http_version", "1.1"),
+    )
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -1,16 +1,23 @@
 """The seam between HTTP servers and what they serve: a front-end turns bytes into an HttpRequest and
-hands it to a Handler (the service dispatcher in front of the gateway, or the admin endpoint)."""
+hands it to a Handler (the dispatcher in front of the gateway, or the admin endpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Protocol
 
 from apiway.core.http import HttpRequest, HttpResponse
 
 
 class Handler(Protocol):
-    async def handle(self, req: HttpRequest) -> HttpResponse: ...
+    def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]: ...
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
         """The answer to a request refused before it could be handled (e.g. its body is too large)."""
+        ...
+
+    async def upgrade(self, req: HttpRequest) -> HttpResponse:
+        """A request to switch protocols (`Upgrade: websocket`; a WebSocket scope under ASGI). The answer is
+        the HTTP response that refuses it; the front-end sends it and the connection ends. (WebSocket APIs
+        extend the result with an accepted session.)"""
         ...

@@ -362,8 +362,13 @@ class _Connection(asyncio.Protocol):
             self._set_reading()
 
     async def _respond(self, request: HttpRequest, keep_alive: bool) -> None:
+        handler = self._server.gateway
         try:
-            response = await self._server.gateway.handle(request)
+            # An upgrade request never keeps the connection alive: only those pay the header lookup.
+            if keep_alive or request.header("upgrade") is None:
+                response = await handler.handle(request)
+            else:
+                response = await handler.upgrade(request)
         except Exception as exc:  # the core answers its own failures; this is the last line of defence
             log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
                 traceback=traceback.format_exc())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import orjson
 
-from apiway.core import request_ids
 from apiway.core.errors import ConfigurationError, FunctionUnavailable
 from apiway.core.http import HttpResponse
 from apiway.core.invocation import Invocation
@@ -45,9 +44,7 @@ class LambdaIntegration:
                 error = None
             message = error.get("errorMessage") if isinstance(error, dict) else None
             selected = self.responses.select("" if message is None else str(message))
-        out = selected.respond(scope, result.payload, [])
-        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
-        return out
+        return selected.respond(scope, result.payload, [])
 
 
 class UnsupportedServiceIntegration:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from apiway.core import request_ids
 from apiway.core.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
 from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
 from apiway.core.invocation import Invocation
@@ -19,7 +18,6 @@ from apiway.integrations.upstream import (
 )
 from apiway.mapping.integration_response import ResponseSelector
 from apiway.mapping.request_template import RequestTransform
-from apiway.mapping.response_headers import HTTP_POLICY, HTTP_PROXY_POLICY
 from apiway.mapping.sources import Getter, compile_source
 from apiway.mapping.variables import TemplateScope
 from apiway.model.rest import DEFAULT_TIMEOUT_MS
@@ -150,7 +148,7 @@ def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[
     return [
         *host,
         ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
-        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Amzn-Trace-Id", inv.trace_id()),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
         ("X-Forwarded-Port", str(req.server_port)),
         ("X-Forwarded-Proto", req.scheme),
@@ -215,7 +213,7 @@ class HttpProxyIntegration(_HttpBase):
         path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
         target = self.target.target(path_values, extra)
         resp = await self._send(inv, target, _encode(headers), req.body)
-        return HttpResponse(resp.status, HTTP_PROXY_POLICY.apply(_decode(resp.headers)), resp.body)
+        return HttpResponse(resp.status, _decode(resp.headers), resp.body)
 
 
 class HttpIntegration(_HttpBase):
@@ -253,10 +251,7 @@ class HttpIntegration(_HttpBase):
         target = self.target.target(path_values, query)
         resp = await self._send(inv, target, _encode(headers), body)
         selected = self.responses.select(str(resp.status))
-        out = selected.respond(scope, resp.body, _decode(resp.headers))
-        out.headers = HTTP_POLICY.apply(out.headers)
-        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
-        return out
+        return selected.respond(scope, resp.body, _decode(resp.headers))
 
 
 def _apply_override(

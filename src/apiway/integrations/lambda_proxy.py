@@ -32,9 +32,4 @@ class LambdaProxyIntegration:
                 f"Lambda execution failed with status 200 due to customer function error: "
                 f"{result.payload[:500].decode('utf-8', 'replace')}"
             )
-        response = self.parse_response(result.payload, inv)
-        # AWS returns the trace id it handed the function on every successful proxy response
-        # (recorded with and without a client X-Amzn-Trace-Id); gateway errors carry none.
-        if not any(name.lower() == "x-amzn-trace-id" for name, _ in response.headers):
-            response.headers.append(("X-Amzn-Trace-Id", event["headers"]["X-Amzn-Trace-Id"]))
-        return response
+        return self.parse_response(result.payload, inv)

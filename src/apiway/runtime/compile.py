@@ -16,6 +16,7 @@ from apiway.integrations.aws import LambdaIntegration, UnsupportedServiceIntegra
 from apiway.integrations.http import HttpIntegration, HttpProxyIntegration
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
+from apiway.mapping.response_headers import RESPONSE_FILTERS
 from apiway.model.aws import ACCOUNT_ID
 from apiway.model.rest import ApiDefinition, RestApi, Stage
 from apiway.model.uris import AWS_URI, lambda_function_name, substitute_stage_variables
@@ -95,6 +96,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
                 integration=cache.wrap(compile_integration(integration, variables, deps, where), site, deps.caches,
                                        deps.identities),
                 guards=build_guards(site, deps),
+                respond=RESPONSE_FILTERS.get(str(integration.get("type", "")).upper()),
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)

@@ -1,0 +1,51 @@
+"""A deployed API as the gateway serves it: one object per API id that knows its kind's rule for picking
+the stage of a request (REST: the first path segment names it) and holds the compiled stages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from apiway.core.errors import MissingAuthenticationToken
+from apiway.core.invocation import StageRuntime
+from apiway.runtime.invoke_url import forbidden
+
+
+class ApiRuntime(Protocol):
+    stages: Mapping[str, StageRuntime]
+
+    def select(self, path: str) -> tuple[StageRuntime, str]:
+        """The stage a request path after the API names, and the path left for the router ("" or "/…");
+        raises the kind's GatewayError when it names none."""
+        ...
+
+    def with_stages(self, stages: Mapping[str, StageRuntime]) -> ApiRuntime:
+        """The same API serving `stages` instead (installs swap whole objects, never mutate one)."""
+        ...
+
+
+class RestApiRuntime:
+    """REST APIs: `/{stage}/{path}`; no stage segment is 403 Missing Authentication Token, an unknown stage
+    403 Forbidden."""
+
+    __slots__ = ("stages",)
+
+    def __init__(self, stages: Mapping[str, StageRuntime]) -> None:
+        self.stages = stages
+
+    def select(self, path: str) -> tuple[StageRuntime, str]:
+        stage_name, _, rest = path.lstrip("/").partition("/")
+        if not stage_name:
+            raise MissingAuthenticationToken()
+        found = self.stages.get(stage_name)
+        if found is None:
+            raise forbidden()
+        return found, "/" + rest if rest else ""
+
+    def with_stages(self, stages: Mapping[str, StageRuntime]) -> RestApiRuntime:
+        return RestApiRuntime(stages)
+
+
+def api_runtime(stages: Mapping[str, StageRuntime]) -> ApiRuntime:
+    """The runtime of an API's kind for its compiled stages (REST is the only kind compiled yet)."""
+    return RestApiRuntime(stages)
