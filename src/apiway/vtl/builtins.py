@@ -21,8 +21,8 @@ import orjson
 
 from apiway.jsonpath import MISSING, CompiledPath, JsonPathError, compile_path
 from apiway.vtl.errors import TemplateRuntimeError
+from apiway.vtl.java.text import JSON_ESCAPES, elem_string, java_double, json_text
 from apiway.vtl.protocol import Missing, VtlObject
-from apiway.vtl.values import JSON_ESCAPES, elem_string, java_double, json_text
 
 __all__ = [
     "UTIL",

@@ -2,7 +2,7 @@
 
 Each template becomes a function `_body(c, o)`: `c` is the render's scope (a copy of the caller's top-level
 variables), `o` the output buffer. Text is appended as constants, references become inline dictionary lookups
-(`type(v) is dict`) with calls into `values` only for other types, `#if` becomes `if`, `#foreach` a `for` loop,
+(`type(v) is dict`) with calls into `java` only for other types, `#if` becomes `if`, `#foreach` a `for` loop,
 `#break` a `break`. Macros, `#define` blocks and strings holding directives become functions of their own.
 
 Nothing is parsed, scanned or walked at render time; the generated code calls only the helpers bound below.
@@ -13,8 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from apiway.vtl import values as v
 from apiway.vtl.errors import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxError
+from apiway.vtl.java.dispatch import call, index, prop, set_index, set_prop
+from apiway.vtl.java.exceptions import BreakSignal, StopSignal
+from apiway.vtl.java.limits import MAX_ITERATIONS, check_len
+from apiway.vtl.java.loops import int_range, iterate, loop_range
+from apiway.vtl.java.maps import hashable_key
+from apiway.vtl.java.ops import add, div, eq, ge, gt, le, lt, mod, mul, ne, sub, truthy
+from apiway.vtl.java.text import to_string
+from apiway.vtl.java.values import Block, ForeachScope, JList, Out, State, new_out
 from apiway.vtl.nodes import (
     Binary,
     Break,
@@ -46,14 +53,14 @@ from apiway.vtl.nodes import (
 _MISSING = object()
 
 
-def _charge(out: v.Out, count: int) -> None:
+def _charge(out: Out, count: int) -> None:
     state = out.st
     state.budget -= count if count < MAX_LOOP else MAX_LOOP
     if state.budget < 0:
-        raise TemplateRuntimeError(f"more than {v.MAX_ITERATIONS} #foreach iterations in one render")
+        raise TemplateRuntimeError(f"more than {MAX_ITERATIONS} #foreach iterations in one render")
 
 
-def _enter(out: v.Out) -> v.State:
+def _enter(out: Out) -> State:
     state = out.st
     if state.depth >= MAX_MACRO_DEPTH:
         raise TemplateRuntimeError(f"macro calls nested more than {MAX_MACRO_DEPTH} deep")
@@ -62,35 +69,35 @@ def _enter(out: v.Out) -> v.State:
 
 
 _HELPERS: dict[str, Any] = {
-    "P": v.prop,
-    "M": v.call,
-    "I": v.index,
-    "S": v.to_string,
-    "SP": v.set_prop,
-    "SI": v.set_index,
-    "IT": v.iterate,
-    "LR": v.loop_range,
-    "RG": v.int_range,
-    "EQ": v.eq,
-    "NE": v.ne,
-    "LT": v.lt,
-    "LE": v.le,
-    "GT": v.gt,
-    "GE": v.ge,
-    "ADD": v.add,
-    "SUB": v.sub,
-    "MUL": v.mul,
-    "DIV": v.div,
-    "MOD": v.mod,
-    "CK": v.check_len,
-    "HK": v.hashable_key,
-    "JL": v.JList,
-    "Block": v.Block,
-    "Scope": v.ForeachScope,
+    "P": prop,
+    "M": call,
+    "I": index,
+    "S": to_string,
+    "SP": set_prop,
+    "SI": set_index,
+    "IT": iterate,
+    "LR": loop_range,
+    "RG": int_range,
+    "EQ": eq,
+    "NE": ne,
+    "LT": lt,
+    "LE": le,
+    "GT": gt,
+    "GE": ge,
+    "ADD": add,
+    "SUB": sub,
+    "MUL": mul,
+    "DIV": div,
+    "MOD": mod,
+    "CK": check_len,
+    "HK": hashable_key,
+    "JL": JList,
+    "Block": Block,
+    "Scope": ForeachScope,
     "MISS": _MISSING,
-    "BRK": v.BreakSignal,
-    "STOP": v.StopSignal,
-    "NO": v.new_out,
+    "BRK": BreakSignal,
+    "STOP": StopSignal,
+    "NO": new_out,
     "CHARGE": _charge,
     "ENTER": _enter,
 }
@@ -126,11 +133,11 @@ def compile_template(template: Template, *, velocity_nulls: bool = False) -> tup
     return None, _renderer(function)
 
 
-def _renderer(function: Callable[[dict, v.Out], None]) -> Callable[[dict[str, Any]], str]:
-    new_out, state, stops = v.new_out, v.State, (v.StopSignal, v.BreakSignal)
+def _renderer(function: Callable[[dict, Out], None]) -> Callable[[dict[str, Any]], str]:
+    make_out, make_state, stops = new_out, State, (StopSignal, BreakSignal)
 
     def render(variables: dict[str, Any]) -> str:
-        out = new_out(state())
+        out = make_out(make_state())
         try:
             function(dict(variables), out)
         except stops:
@@ -568,7 +575,7 @@ class _Generator:
         if kind is Not or (kind is Binary and expr.op not in _ARITHMETIC):  # type: ignore[union-attr]
             return self.expr(expr)
         if kind is Const:
-            return repr(v.truthy(expr.value))  # type: ignore[union-attr]
+            return repr(truthy(expr.value))  # type: ignore[union-attr]
         if kind is Ref and self.aws_nulls:
             return f"({self.ref_expr(expr)} is not False)"  # type: ignore[arg-type]
         temp = self.temp()
