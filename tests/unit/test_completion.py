@@ -61,6 +61,7 @@ def test_observers_see_every_outcome_with_status_and_error_type() -> None:
     assert [c.response.status for c in seen] == [served.status, unrouted.status, refused.status] == [200, 403, 400]
     assert [c.error_type for c in seen] == [None, "MISSING_AUTHENTICATION_TOKEN", "BAD_REQUEST_PARAMETERS"]
     assert seen[0].invocation is not None and seen[0].invocation.status == 200
+    assert seen[0].invocation.integration_latency_ms is not None and seen[0].invocation.integration_latency_ms >= 0
     assert seen[1].invocation is None  # failed before a method was found
     assert seen[2].invocation is not None and seen[2].invocation.error_type == "BAD_REQUEST_PARAMETERS"
     assert all(c.stage.stage_name == "prod" and c.latency_ms >= 0 for c in seen)

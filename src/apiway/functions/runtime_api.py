@@ -29,7 +29,7 @@ from httptools import HttpParserError, HttpRequestParser
 
 from apiway.functions.base import InvokeResult
 
-__all__ = ["MAX_PAYLOAD", "Invocation", "RuntimeApi"]
+__all__ = ["MAX_PAYLOAD", "PendingEvent", "RuntimeApi"]
 
 MAX_PAYLOAD = 6 * 1024 * 1024 + 100  # 6,291,556 bytes: Lambda's limit on a synchronous response
 _PREFIX = b"/2018-06-01/runtime/"
@@ -47,7 +47,7 @@ _TOO_LARGE = _error("RequestEntityTooLarge", f"Exceeded maximum allowed payload 
 
 
 @dataclass(slots=True, eq=False)
-class Invocation:
+class PendingEvent:
     """One event on its way through an environment; `result` is resolved exactly once."""
 
     request_id: str
@@ -76,15 +76,15 @@ class RuntimeApi:
     __slots__ = ("_done_ids", "_init_failed", "_pending", "_server", "_waiter", "current", "on_delivered",
                  "on_init_error", "on_result", "port")
 
-    def __init__(self, on_delivered: Callable[[Invocation], None],
-                 on_result: Callable[[Invocation, InvokeResult], None],
+    def __init__(self, on_delivered: Callable[[PendingEvent], None],
+                 on_result: Callable[[PendingEvent, InvokeResult], None],
                  on_init_error: Callable[[InvokeResult], None]) -> None:
         self.on_delivered = on_delivered
         self.on_result = on_result
         self.on_init_error = on_init_error
         self.port = 0
-        self.current: Invocation | None = None  # delivered to the runtime, not answered yet
-        self._pending: Invocation | None = None  # submitted, the runtime has not asked for it yet
+        self.current: PendingEvent | None = None  # delivered to the runtime, not answered yet
+        self._pending: PendingEvent | None = None  # submitted, the runtime has not asked for it yet
         self._waiter: _Connection | None = None  # a `next` long-poll waiting for an event
         self._done_ids: deque[str] = deque(maxlen=8)
         self._init_failed = False
@@ -104,7 +104,7 @@ class RuntimeApi:
             self._waiter.close()
             self._waiter = None
 
-    def submit(self, inv: Invocation) -> None:
+    def submit(self, inv: PendingEvent) -> None:
         self._pending = inv
         waiter = self._waiter
         if waiter is not None:

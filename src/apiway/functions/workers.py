@@ -53,7 +53,7 @@ import apiway
 from apiway.core.request_ids import trace_header
 from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult
 from apiway.functions.inline import lambda_environment, timeout_payload
-from apiway.functions.runtime_api import Invocation, RuntimeApi
+from apiway.functions.runtime_api import PendingEvent, RuntimeApi
 from apiway.observe.log import log
 
 __all__ = ["WorkerRunner"]
@@ -92,7 +92,7 @@ class _Environment:
         self.proc: asyncio.subprocess.Process | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.alive = True
-        self.inv: Invocation | None = None
+        self.inv: PendingEvent | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.spawned = 0.0
         self.started = 0.0  # when the runtime received the current event
@@ -142,7 +142,7 @@ class _Environment:
         loop.add_reader(read_end, self.drain)
         self.watcher = loop.create_task(self._watch())
 
-    def run(self, inv: Invocation) -> None:
+    def run(self, inv: PendingEvent) -> None:
         self.inv = inv
         loop = asyncio.get_running_loop()
         if self.started == 0.0:  # cold: the init phase has its own limit
@@ -151,7 +151,7 @@ class _Environment:
 
     # --- Runtime API events
 
-    def _delivered(self, inv: Invocation) -> None:
+    def _delivered(self, inv: PendingEvent) -> None:
         now = time.monotonic()
         if self.started == 0.0:
             self.init_ms = (now - self.spawned) * 1000
@@ -163,7 +163,7 @@ class _Environment:
         self.drain()  # output of the init phase comes before START
         self._emit([f"START RequestId: {inv.request_id} Version: $LATEST"])
 
-    def _answered(self, inv: Invocation, result: InvokeResult) -> None:
+    def _answered(self, inv: PendingEvent, result: InvokeResult) -> None:
         self._complete(inv, result)
 
     def _init_failed(self, result: InvokeResult) -> None:
@@ -201,7 +201,7 @@ class _Environment:
 
     # --- bookkeeping
 
-    def _complete(self, inv: Invocation, result: InvokeResult) -> None:
+    def _complete(self, inv: PendingEvent, result: InvokeResult) -> None:
         if inv is not self.inv:
             return
         self.inv = None
@@ -375,7 +375,7 @@ class WorkerRunner:
         fn = self._functions[name]
         spec = fn.spec
         loop = asyncio.get_running_loop()
-        inv = Invocation(request_id, orjson.dumps(event), spec.timeout, spec.arn, _trace_id(event),
+        inv = PendingEvent(request_id, orjson.dumps(event), spec.timeout, spec.arn, _trace_id(event),
                          loop.create_future())
         if fn.idle:
             env = fn.idle.pop()

@@ -132,7 +132,12 @@ class Gateway:
                 if pending is not None:
                     await pending
             plan = match.target
-            response = await plan.integration(inv)
+            if stage.observers:  # only an observed stage pays for timing its integration
+                started = time.monotonic()
+                response = await plan.integration(inv)
+                inv.integration_latency_ms = int((time.monotonic() - started) * 1000)
+            else:
+                response = await plan.integration(inv)
             if plan.respond is not None:
                 plan.respond(inv, response)
             error = None
