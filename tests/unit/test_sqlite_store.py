@@ -58,19 +58,6 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     assert store.list_apis() == [] and store.get_source("key") is None
 
 
-def test_deployment_snapshot_is_independent_of_later_edits() -> None:
-    d = definition()
-    _, snapshot = new_deployment(d)
-    next(iter(d["resources"].values()))["path"] = "/edited"
-    assert "/edited" not in {r["path"] for r in snapshot["resources"].values()}
-
-
-def test_api_without_methods_cannot_be_deployed() -> None:
-    empty = import_openapi(parse_text("openapi: 3.0.1\ninfo: {title: E}\npaths: {}\n", "e"), "", "e")
-    with pytest.raises(Exception, match="The REST API doesn't contain any methods"):
-        new_deployment(empty)
-
-
 def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)

@@ -1,6 +1,7 @@
 """The store interface: API definitions, immutable deployments, stages, which project-file source
-produced which API, and account-level records (API keys, usage plans, domain names, …) by kind.
-SQLite implements it for one node; a Redis store will for many."""
+produced which API, and records by kind (API keys, usage plans, domain names, …, and the APIs of other
+kinds: store/kinds.py). Every committed write is announced to subscribers (store/changes.py).
+SQLite implements it for one node; a PostgreSQL store will for many, by passing tests/contract."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from apiway.model.rest import ApiDefinition, Deployment, Stage
+from apiway.store.changes import Subscriber
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self) -> AbstractContextManager[None]:
+        """All or nothing; a nested transaction joins the outer one. Changes are announced when the
+        outermost one commits, never when it rolls back."""
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call `callback(changes)` once per committed transaction, in commit order."""
 
     def get_api(self, api_id: str) -> ApiDefinition | None: ...
 
@@ -19,7 +26,11 @@ class Store(Protocol):
 
     def put_api(self, definition: ApiDefinition) -> None: ...
 
-    def list_apis(self) -> list[ApiDefinition]: ...
+    def list_apis(self) -> list[ApiDefinition]:
+        """The REST APIs."""
+
+    def list_api_kinds(self) -> dict[str, str]:
+        """Every API id with its kind: "REST", "HTTP" or "WEBSOCKET" (one id space for all kinds)."""
 
     def delete_api(self, api_id: str) -> None: ...
 
@@ -52,5 +63,9 @@ class Store(Protocol):
     def delete_record(self, kind: str, key: str) -> None: ...
 
     def list_records(self, kind: str) -> list[Any]: ...
+
+    def increment(self, kind: str, key: str, field: str, n: int, initial: dict[str, Any] | None = None) -> int:
+        """Atomically add `n` to a record's counter field, the record starting as `initial` when missing;
+        the new value. Counters are written behind and announce no change."""
 
     def close(self) -> None: ...

@@ -1,5 +1,6 @@
 """SQLite store for the embedded default. WAL journal and one transaction per change: a process
-killed at any point leaves the last committed state, never a half-written one."""
+killed at any point leaves the last committed state, never a half-written one. What a transaction
+changed is announced to subscribers once it commits (store/changes.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import orjson
 
 from apiway.model.rest import ApiDefinition, Deployment, Stage
+from apiway.store.changes import API, DEPLOYMENT, SOURCE, STAGE, ChangeFeed, Subscriber, stage_key
+from apiway.store.kinds import V2_API
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -55,6 +58,11 @@ class SqliteStore:
             raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
         self._lock = threading.RLock()
         self._depth = 0
+        self._feed = ChangeFeed()
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """`callback(changes)` after each committed transaction, in commit order; see store/changes.py."""
+        self._feed.subscribe(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -73,15 +81,21 @@ class SqliteStore:
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._feed.rollback()
                 raise
             else:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+            # Still under the lock, so batches reach subscribers in commit order; subscribers that write
+            # join the lock (it is re-entrant) and their changes follow this batch.
+            self._feed.commit()
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _write(self, sql: str, params: tuple[Any, ...], *changed: tuple[str, str]) -> None:
         with self.transaction():
             self._db.execute(sql, params)
+            for kind, key in changed:
+                self._feed.note(kind, key)
 
     def get_api(self, api_id: str) -> ApiDefinition | None:
         row = self._db.execute("SELECT definition FROM rest_apis WHERE id=?", (api_id,)).fetchone()
@@ -91,22 +105,36 @@ class SqliteStore:
         return self._db.execute("SELECT 1 FROM rest_apis WHERE id=?", (api_id,)).fetchone() is not None
 
     def put_api(self, definition: ApiDefinition) -> None:
-        self._write("INSERT OR REPLACE INTO rest_apis VALUES (?, ?)",
-                    (definition["restApi"]["id"], orjson.dumps(definition)))
+        api_id = definition["restApi"]["id"]
+        self._write("INSERT OR REPLACE INTO rest_apis VALUES (?, ?)", (api_id, orjson.dumps(definition)),
+                    (API, api_id))
 
     def list_apis(self) -> list[ApiDefinition]:
         return [_load(r[0]) for r in self._db.execute("SELECT definition FROM rest_apis ORDER BY id")]
 
+    def list_api_kinds(self) -> dict[str, str]:
+        """Every API id, of any kind, with its kind: "REST", or an apigatewayv2 API's protocolType."""
+        kinds = {r[0]: "REST" for r in self._db.execute("SELECT id FROM rest_apis")}
+        kinds.update((api["apiId"], api.get("protocolType", "HTTP")) for api in self.list_records(V2_API))
+        return dict(sorted(kinds.items()))
+
     def delete_api(self, api_id: str) -> None:
         """The API with its deployments, stages and project-file source link."""
         with self.transaction():
+            self._feed.note(API, api_id)
+            for (name,) in self._db.execute("SELECT name FROM stages WHERE api_id=? ORDER BY name", (api_id,)):
+                self._feed.note(STAGE, stage_key(api_id, name))
+            for (deployment_id,) in self._db.execute("SELECT id FROM deployments WHERE api_id=? ORDER BY id",
+                                                     (api_id,)):
+                self._feed.note(DEPLOYMENT, f"{api_id}/{deployment_id}")
             for table, column in (("rest_apis", "id"), ("deployments", "api_id"), ("stages", "api_id"),
                                   ("sources", "api_id")):
                 self._db.execute(f"DELETE FROM {table} WHERE {column}=?", (api_id,))
 
     def add_deployment(self, deployment: Deployment, snapshot: ApiDefinition) -> None:
         self._write("INSERT INTO deployments VALUES (?, ?, ?, ?)",
-                    (deployment["id"], deployment["restApiId"], orjson.dumps(deployment), orjson.dumps(snapshot)))
+                    (deployment["id"], deployment["restApiId"], orjson.dumps(deployment), orjson.dumps(snapshot)),
+                    (DEPLOYMENT, f"{deployment['restApiId']}/{deployment['id']}"))
 
     def get_deployment(self, api_id: str, deployment_id: str) -> tuple[Deployment, ApiDefinition] | None:
         row = self._db.execute("SELECT record, snapshot FROM deployments WHERE api_id=? AND id=?",
@@ -116,25 +144,28 @@ class SqliteStore:
     def put_deployment_record(self, deployment: Deployment) -> None:
         """Replace a deployment's own fields (its description); the snapshot never changes."""
         self._write("UPDATE deployments SET record=? WHERE api_id=? AND id=?",
-                    (orjson.dumps(deployment), deployment["restApiId"], deployment["id"]))
+                    (orjson.dumps(deployment), deployment["restApiId"], deployment["id"]),
+                    (DEPLOYMENT, f"{deployment['restApiId']}/{deployment['id']}"))
 
     def list_deployments(self, api_id: str) -> list[Deployment]:
         rows = self._db.execute("SELECT record FROM deployments WHERE api_id=?", (api_id,))
         return sorted((_load(r[0]) for r in rows), key=lambda d: (d["createdDate"], d["id"]))
 
     def delete_deployment(self, api_id: str, deployment_id: str) -> None:
-        self._write("DELETE FROM deployments WHERE api_id=? AND id=?", (api_id, deployment_id))
+        self._write("DELETE FROM deployments WHERE api_id=? AND id=?", (api_id, deployment_id),
+                    (DEPLOYMENT, f"{api_id}/{deployment_id}"))
 
     def get_stage(self, api_id: str, name: str) -> Stage | None:
         row = self._db.execute("SELECT record FROM stages WHERE api_id=? AND name=?", (api_id, name)).fetchone()
         return None if row is None else _load(row[0])
 
     def delete_stage(self, api_id: str, name: str) -> None:
-        self._write("DELETE FROM stages WHERE api_id=? AND name=?", (api_id, name))
+        self._write("DELETE FROM stages WHERE api_id=? AND name=?", (api_id, name), (STAGE, stage_key(api_id, name)))
 
     def put_stage(self, stage: Stage) -> None:
         self._write("INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
-                    (stage["restApiId"], stage["stageName"], orjson.dumps(stage)))
+                    (stage["restApiId"], stage["stageName"], orjson.dumps(stage)),
+                    (STAGE, stage_key(stage["restApiId"], stage["stageName"])))
 
     def list_stages(self) -> list[Stage]:
         return [_load(r[0]) for r in self._db.execute("SELECT record FROM stages ORDER BY api_id, name")]
@@ -144,17 +175,27 @@ class SqliteStore:
         return None if row is None else (row[0], row[1])
 
     def put_source(self, key: str, api_id: str, digest: str) -> None:
-        self._write("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (key, api_id, digest))
+        self._write("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (key, api_id, digest), (SOURCE, key))
 
     def get_record(self, kind: str, key: str) -> Any:
         row = self._db.execute("SELECT record FROM records WHERE kind=? AND id=?", (kind, key)).fetchone()
         return None if row is None else _load(row[0])
 
     def put_record(self, kind: str, key: str, record: Any) -> None:
-        self._write("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)))
+        self._write("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)), (kind, key))
 
     def delete_record(self, kind: str, key: str) -> None:
-        self._write("DELETE FROM records WHERE kind=? AND id=?", (kind, key))
+        self._write("DELETE FROM records WHERE kind=? AND id=?", (kind, key), (kind, key))
+
+    def increment(self, kind: str, key: str, field: str, n: int, initial: dict[str, Any] | None = None) -> int:
+        """Add `n` to a record's numeric `field` atomically (the record starts as `initial`, the field at 0,
+        when there is none yet) and return the new value. Announces nothing (store/changes.py)."""
+        with self.transaction():  # IMMEDIATE: no other writer, in this process or another, in between
+            found = self.get_record(kind, key)
+            record = found if found is not None else dict(initial or {})
+            record[field] = record.get(field, 0) + n
+            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)))
+        return int(record[field])
 
     def list_records(self, kind: str) -> list[Any]:
         return [_load(r[0]) for r in self._db.execute("SELECT record FROM records WHERE kind=? ORDER BY id", (kind,))]

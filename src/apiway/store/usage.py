@@ -36,12 +36,10 @@ def _record(store: Store, plan_id: str, key_id: str, day: str) -> dict[str, Any]
 
 
 def record_use(store: Store, plan_id: str, key_id: str, day: str, count: int = 1) -> int:
-    """Count `count` requests of a key under a plan on `day`; returns that day's total."""
-    with store.transaction():
-        record = _record(store, plan_id, key_id, day)
-        record["used"] += count
-        store.put_record(KIND, _key(plan_id, key_id, day), record)
-    return record["used"]
+    """Count `count` requests of a key under a plan on `day`; returns that day's total. An atomic increment:
+    several writers (nodes) may count the same key at once."""
+    initial = {"usagePlanId": plan_id, "keyId": key_id, "day": day, "used": 0}
+    return store.increment(KIND, _key(plan_id, key_id, day), "used", count, initial)
 
 
 def usage(store: Store, plan_id: str, key_id: str, day: str) -> int:
