@@ -4,12 +4,10 @@ when its sources changed, every stored stage compiled and installed."""
 from __future__ import annotations
 
 import hashlib
-import ssl
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
 
@@ -18,7 +16,6 @@ from apiway.auth.identities import Identities
 from apiway.auth.trial import Trial
 from apiway.checks.response_cache import ResponseCaches
 from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
-from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
 from apiway.front.dispatch import Dispatcher
@@ -27,7 +24,6 @@ from apiway.functions.base import FunctionSpec
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
-from apiway.model.base_paths import normalise_base_path
 from apiway.model.documents import DocumentError, load_document
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
@@ -35,13 +31,14 @@ from apiway.openapi.importer import import_openapi
 from apiway.runtime import test_invoke
 from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
-from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
+from apiway.runtime.domain_install import Certificate, DomainInstaller, ProjectDomain
+from apiway.runtime.domains import BasePathMapping
 from apiway.runtime.gateway import Gateway
+from apiway.runtime.installer import StageInstaller
 from apiway.state.api_keys import AccessState
 from apiway.state.buckets import Buckets
 from apiway.store.base import Store
 from apiway.store.deployments import deploy, new_deployment, stage_record
-from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
 
 T = TypeVar("T")
 
@@ -81,7 +78,8 @@ class App:
         self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles)
         self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage
         self.store: Store | None = None
-        self._checked: tuple[bytes, StageRuntime] | None = None  # the last check_deployable compilation
+        self.installer: StageInstaller | None = None
+        self.domains: DomainInstaller | None = None
         self.project_domains: list[DomainSpec] = []
         self.project_api_refs: dict[str, str] = {}  # a mapping's `api` → source key of a project API
         self.tls: ServerTls | None = None  # set when the port serves HTTPS: domain certificates go here
@@ -97,7 +95,7 @@ class App:
             self.function_specs[spec.name] = spec
         self.functions = list(project.functions)
 
-    def prepare(self, project: Project) -> list[PreparedApi]:
+    def prepare_project(self, project: Project) -> list[PreparedApi]:
         """Import every API and compile every stage in memory: all checks happen before any write."""
         self.deps.identities = self.live_deps.identities = Identities(project.iam)
         self.live_deps.authorizer_cache.user_pools.settings = project.cognito
@@ -140,81 +138,25 @@ class App:
             report.deployed += [f"{api_id}/{n}" for n in names]
 
     def install_stages(self, store: Store, report: StartReport) -> list[StageRuntime]:
+        """Serve every stored stage and the custom domains, and follow the store's changes from now on."""
         self.store = store
         self.access.load(store)
-        runtimes = []
-        for stage in store.list_stages():
-            found = store.get_deployment(stage["restApiId"], stage["deploymentId"])
-            name = f"{stage['restApiId']}/{stage['stageName']}"
-            if found is None:
-                report.failed.append(f"{name}: deployment {stage['deploymentId']} is missing")
-                continue
-            try:
-                runtimes.append(self._compile_served(found[1], stage))
-            except DeployError as exc:
-                report.failed.append(f"{name}: {exc}")
-        self.gateway.install(runtimes)
-        self.domains_changed()
+        self.installer = StageInstaller(store, self.gateway, self.live_deps, self.canary_caches)
+        runtimes, failed = self.installer.install_all()
+        report.failed += failed
+        self.domains = DomainInstaller(store, self.gateway, [_project_domain(d) for d in self.project_domains],
+                                       self.project_api_refs,
+                                       partial(_serve_certificates, self.tls) if self.tls is not None else None)
+        self.domains.install()
+        for follower in (self.installer.changed, self.access.changed, self.domains.changed):
+            store.subscribe(follower)
         return runtimes
 
-    def _compile_served(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
-        """A stored stage as the gateway serves it: its deployment, with its canary's beside it."""
-        return self._with_canary(compile_stage(snapshot, stage, self.live_deps), stage)
+    # -- for the control plane (apiway.control.plane.RuntimeHooks) ----------------------------------
 
-    def _with_canary(self, runtime: StageRuntime, stage: Stage) -> StageRuntime:
-        canary = stage.get("canarySettings")
-        if canary and canary.get("percentTraffic", 0) > 0:
-            runtime.canary = self._compile_canary(stage, canary)
-            runtime.canary_share = canary["percentTraffic"] / 100
-        return runtime
-
-    def _compile_canary(self, stage: Stage, canary: dict[str, Any]) -> StageRuntime | None:
-        """The canary deployment on the stage, its variables overridden by `stageVariableOverrides`."""
-        assert self.store is not None
-        where = {"api": stage["restApiId"], "stage": stage["stageName"], "deployment": canary["deploymentId"]}
-        found = self.store.get_deployment(stage["restApiId"], canary["deploymentId"])
-        if found is None:
-            log("ERROR", "canary not served: its deployment is missing", **where)
-            return None
-        record = dict(stage, deploymentId=canary["deploymentId"],
-                      variables={**(stage.get("variables") or {}), **(canary.get("stageVariableOverrides") or {})})
-        record.pop("canarySettings")
-        deps = self.live_deps if canary.get("useStageCache") else replace(self.live_deps, caches=self.canary_caches)
-        try:
-            runtime = compile_stage(found[1], record, deps)  # type: ignore[arg-type]
-        except DeployError as exc:
-            log("ERROR", "canary not served", error=str(exc), **where)
-            return None
-        runtime.is_canary = True
-        return runtime
-
-    # -- hooks for the control plane (apiway.control.plane.RuntimeHooks) -----------------------------
-
-    def refresh_stage(self, api_id: str, stage_name: str) -> None:
-        assert self.store is not None
-        stage = self.store.get_stage(api_id, stage_name)
-        if stage is None:
-            self.gateway.remove_stage(api_id, stage_name)
-            return
-        checked, self._checked = self._checked, None
-        try:
-            if checked is not None and checked[0] == _compile_key(stage):
-                # Just compiled by check_deployable: serve that instead of compiling it again.
-                self.gateway.install_stage(self._with_canary(checked[1], stage))
-                return
-            found = self.store.get_deployment(api_id, stage["deploymentId"])
-            if found is None:
-                self.gateway.remove_stage(api_id, stage_name)
-                return
-            self.gateway.install_stage(self._compile_served(found[1], stage))
-        except DeployError as exc:  # deployments are checked before they are written; this is a safety net
-            log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
-            self.gateway.remove_stage(api_id, stage_name)
-
-    def check_deployable(self, snapshot: ApiDefinition, stage: Stage) -> None:
-        """Compile in memory (DeployError if the gateway could not serve it); the control plane writes the
-        stage next and calls refresh_stage, which then serves this compilation."""
-        self._checked = (_compile_key(stage), compile_stage(snapshot, stage, self.live_deps))
+    def prepare(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
+        assert self.installer is not None
+        return self.installer.prepare(snapshot, stage)
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -230,43 +172,8 @@ class App:
         self.caches.flush(api_id, stage_name)
         self.canary_caches.flush(api_id, stage_name)
 
-    def domains_changed(self) -> None:
-        """Compile the custom domains of the project file and of the control plane (which wins for a name
-        in both) into the gateway's domain table, and their certificates into the HTTPS listener's."""
-        assert self.store is not None
-        routes: dict[str, list[BasePathMapping]] = {}
-        certificates: dict[str, Callable[[], ssl.SSLContext]] = {}
-        for spec in self.project_domains:
-            routes[spec.name] = [BasePathMapping(m.base_path, self._project_api_id(m.api), m.stage)
-                                 for m in spec.mappings]
-            if spec.tls:
-                certificates[spec.name] = partial(load_files, *spec.tls)
-        by_domain: dict[str, list[BasePathMapping]] = {}
-        for m in self.store.list_records(BASE_PATH_MAPPING):
-            by_domain.setdefault(m["_domainName"], []).append(
-                BasePathMapping(normalise_base_path(m["basePath"]), m["restApiId"], m.get("stage")))
-        for record in self.store.list_records(DOMAIN_NAME):
-            name = record["domainName"].lower()
-            routes[name] = by_domain.get(record["domainName"], [])
-            certificates.pop(name, None)
-            if record.get("_certificateBody") and record.get("_certificatePrivateKey"):
-                certificates[name] = partial(load_pem, record["_certificateBody"], record["_certificatePrivateKey"],
-                                             record.get("_certificateChain"))
-        self.gateway.install_domains(DomainTable(DomainRoutes(name, m) for name, m in routes.items()))
-        if self.tls is not None:
-            self.tls.set_domains(_certificates(certificates))
-
-    def _project_api_id(self, api: str) -> str:
-        """A mapping's API: a project API's id as deployed, else the id as written."""
-        source = self.project_api_refs.get(api)
-        known = self.store.get_source(source) if source is not None and self.store is not None else None
-        return known[0] if known else api
-
     def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None:
         self.live_deps.authorizer_cache.flush(api_id, stage_name)
-
-    def access_changed(self) -> None:
-        self.access.reload()
 
     def flush_usage(self) -> None:
         self.access.flush()
@@ -299,22 +206,21 @@ def _project_api_refs(project: Project, prepared: list[PreparedApi]) -> dict[str
     return refs
 
 
-def _certificates(loaders: dict[str, Callable[[], ssl.SSLContext]]) -> dict[str, ssl.SSLContext]:
-    """Each domain's server context; one that does not load is left out (the default certificate is served
-    for it) with a log line."""
+def _project_domain(spec: DomainSpec) -> ProjectDomain:
+    return ProjectDomain(spec.name, [BasePathMapping(m.base_path, m.api, m.stage) for m in spec.mappings],
+                         Certificate(files=spec.tls) if spec.tls else None)
+
+
+def _serve_certificates(tls: ServerTls, certificates: dict[str, Certificate]) -> None:
+    """Each domain's server context to the HTTPS listener; one that does not load is left out (the default
+    certificate is served for it) with a log line."""
     contexts = {}
-    for name, load in loaders.items():
+    for name, certificate in certificates.items():
         try:
-            contexts[name] = load()
+            contexts[name] = load_files(*certificate.files) if certificate.files else load_pem(*certificate.pem)
         except TlsError as exc:
             log("ERROR", "certificate not served", domain=name, error=str(exc))
-    return contexts
-
-
-def _compile_key(stage: Stage) -> bytes:
-    """What a stage's compilation depends on: everything in its record but the timestamps."""
-    return orjson.dumps({k: v for k, v in stage.items() if k not in ("createdDate", "lastUpdatedDate")},
-                        option=orjson.OPT_SORT_KEYS)
+    tls.set_domains(contexts)
 
 
 def default_state_path(cwd: Path) -> Path:

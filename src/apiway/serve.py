@@ -34,7 +34,7 @@ def _prepare(file: Path | None, stage: str, log_dir: Path | None = None) -> tupl
         project = load_project(file or Path(DEFAULT_PROJECT), stage)
     app = App(log_dir)
     app.load_functions(project)
-    return app, app.prepare(project)
+    return app, app.prepare_project(project)
 
 
 def validate(file: Path, stage: str) -> int:

@@ -92,7 +92,7 @@ def build_app(project_file: Path, state: Path) -> App:
     project = load_project(project_file)
     app = App()
     app.load_functions(project)
-    prepared = app.prepare(project)
+    prepared = app.prepare_project(project)
     store = SqliteStore(state)
     report = StartReport()
     app.apply(store, prepared, report)

@@ -149,8 +149,7 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
     if caches is None:
         return integration
     api_id, stage = site.definition["restApi"]["id"], site.stage
-    if not stage.get("cacheClusterEnabled"):
-        caches.discard(api_id, stage["stageName"])
+    if not stage.get("cacheClusterEnabled"):  # its old entries are dropped when the stage is installed
         return integration
     settings = settings_for(stage, site.resource["path"], site.http_method)
     enabled = settings.get("cachingEnabled", True) if site.http_method == "GET" else settings.own.get(

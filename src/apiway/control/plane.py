@@ -1,7 +1,7 @@
 """The control plane's state access: lookups that fail with AWS's own NotFound messages, writes
-that go to the store in one transaction, and the hooks through which deployments reach the
-running gateway. Handlers load a fresh copy of what they change and save it whole, so a call that
-fails half-way writes nothing."""
+that go to the store in one transaction, and what it asks of the running gateway beyond that. Writes
+reach the gateway through the store's change events, not through the control plane. Handlers load a
+fresh copy of what they change and save it whole, so a call that fails half-way writes nothing."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from apiway.store.base import Store
 
 
 class RuntimeHooks(Protocol):
-    """What the control plane needs from the running gateway."""
+    """What the control plane needs from the running gateway that a write to the store cannot say."""
 
-    def refresh_stage(self, api_id: str, stage_name: str) -> None:
-        """Recompile a stage from the store and serve it (or stop serving it when it is gone)."""
-
-    def check_deployable(self, snapshot: ApiDefinition, stage: Stage) -> None:
-        """Compile in memory; raises DeployError naming what AWS would reject."""
+    def prepare(self, snapshot: ApiDefinition, stage: Stage) -> object:
+        """Compile in memory before the stage is written; raises DeployError naming what AWS would reject.
+        Once the stage is written as prepared, its change event serves this compilation."""
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -38,20 +36,14 @@ class RuntimeHooks(Protocol):
 
     def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None: ...
 
-    def access_changed(self) -> None:
-        """API keys, usage plans or their keys changed: drop whatever access data is cached."""
-
-    def domains_changed(self) -> None:
-        """Custom domain names or base path mappings changed: serve them (and their certificates) from now on."""
-
     def flush_usage(self) -> None:
         """Write the usage counted in memory to the store, before the store's usage is read or changed."""
 
 
 class ControlPlane:
-    def __init__(self, store: Store, hooks: RuntimeHooks, host: str = "localhost:8080") -> None:
+    def __init__(self, store: Store, runtime: RuntimeHooks, host: str = "localhost:8080") -> None:
         self.store = store
-        self.hooks = hooks
+        self.runtime = runtime
         self.host = host  # how clients reach this gateway, for invoke URLs in exports
         self.account_id = ACCOUNT_ID
         self.region = REGION

@@ -1,13 +1,13 @@
 """What the gateway knows of API keys and usage plans (spec §1.11, §7.3-7.4): for each API stage, the
 enabled keys of the usage plans bound to it, by key value, with their plan's throttles and quota.
 
-Rebuilt from the store at start and whenever the control plane changes a key, a plan, a plan key or
-usage (`reload`). Stages hold on to their `StageAccess` across rebuilds, so a compiled method keeps
-seeing the current keys without being recompiled.
+Rebuilt from the store at start and whenever a key, a plan, a plan key or usage changes in the store
+(`reload`, on the store's change events). Stages hold on to their `StageAccess` across rebuilds, so a
+compiled method keeps seeing the current keys without being recompiled.
 
 Quota counters live here, not in the store, so the per-request check-and-count is a few attribute
 operations on the event loop: requests are never interleaved inside it, so a quota runs out exactly
-at its limit however many clients race. Counts reach the store's usage records (control/usage.py)
+at its limit however many clients race. Counts reach the store's usage records (store/usage.py)
 within `FLUSH_DELAY` seconds, before every rebuild and at shutdown (`flush`), so they survive a
 restart and GetUsage reports them; a rebuild reads every counter back from the store, which is how
 UpdateUsage changes what the gateway admits.
@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from apiway.state.buckets import Buckets, TokenBucket
 from apiway.store import usage
 from apiway.store.base import Store
+from apiway.store.changes import Changed
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 
 FLUSH_DELAY = 1.0  # seconds a count may wait before it is written
@@ -31,6 +32,7 @@ UNLIMITED = 1 << 62  # the `left` of a plan without a quota: usage is counted, n
 ALL_METHODS = "/*/*"
 _DAY_MS = 86_400_000
 _EPOCH = date(1970, 1, 1)
+_KINDS = frozenset({API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, usage.KIND})  # what the index is built from
 
 
 def wall_clock_ms() -> int:
@@ -109,6 +111,11 @@ class AccessState:
     def load(self, store: Store) -> None:
         self.store = store
         self.reload()
+
+    def changed(self, changes: Sequence[Changed]) -> None:
+        """Store subscription: rebuild when keys, plans, their links or usage records changed."""
+        if any(change.kind in _KINDS for change in changes):
+            self.reload()
 
     def reload(self) -> None:
         """Rebuild from the store: counts not yet written are written first (those of a key that left

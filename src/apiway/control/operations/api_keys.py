@@ -100,7 +100,6 @@ def create_api_key(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         key["customerId"] = p["customerId"]
     key["tags"] = dict(p.get("tags") or {})
     cp.store.put_record(API_KEY, key["id"], key)
-    cp.hooks.access_changed()
     return key_view(key, compact=True, with_value=True)
 
 
@@ -126,7 +125,6 @@ def update_api_key(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         _patch_key(cp, key, patch)
     key["lastUpdatedDate"] = now()
     cp.store.put_record(API_KEY, key["id"], key)
-    cp.hooks.access_changed()
     return key_view(key, compact=False, with_value=False)
 
 
@@ -160,7 +158,6 @@ def delete_api_key(cp: ControlPlane, p: dict[str, Any]) -> None:
         for plan_id in plan_ids_of(cp, key_id):
             unlink(cp, plan_id, key_id)
         cp.store.delete_record(API_KEY, key_id)
-    cp.hooks.access_changed()
 
 
 # -- usage plan links ---------------------------------------------------------------------------------
@@ -277,5 +274,4 @@ def import_api_keys(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
             for plan in plans:
                 link(cp, plan["id"], key["id"])
             key_ids.append(key["id"])
-    cp.hooks.access_changed()
     return {"ids": key_ids, **({"warnings": warnings} if warnings else {})}

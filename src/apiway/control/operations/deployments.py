@@ -49,9 +49,7 @@ def create_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         raise bad_request(str(exc)) from None
     stage = _deployed_stage(p, api_id, deployment["id"], existing, variables) if name else None
     _check_deployable(cp, snapshot, stage or stage_record(api_id, "deployment", deployment["id"], variables))
-    deploy(cp.store, deployment, snapshot, [stage] if stage else [])
-    if stage:
-        cp.hooks.refresh_stage(api_id, stage["stageName"])  # serves the new deployment at once
+    deploy(cp.store, deployment, snapshot, [stage] if stage else [])  # a stage serves it at once
     return deployment_view(deployment)
 
 

@@ -90,7 +90,6 @@ def create_domain_name(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         domain["mutualTlsAuthentication"] = _mutual_tls(p["mutualTlsAuthentication"])
     _endpoint_names(domain, cp.region)
     cp.store.put_record(DOMAIN_NAME, name, domain)
-    cp.hooks.domains_changed()
     return public(domain, compact=True)
 
 
@@ -112,7 +111,6 @@ def update_domain_name(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         _patch_domain(domain, patch)
     _endpoint_names(domain, cp.region)
     cp.store.put_record(DOMAIN_NAME, domain["domainName"], domain)
-    cp.hooks.domains_changed()
     return public(domain)
 
 
@@ -144,7 +142,6 @@ def delete_domain_name(cp: ControlPlane, p: dict[str, Any]) -> None:
         for mapping in _mappings(cp, name):
             cp.store.delete_record(BASE_PATH_MAPPING, _mapping_key(name, mapping["basePath"]))
         cp.store.delete_record(DOMAIN_NAME, name)
-    cp.hooks.domains_changed()
 
 
 # -- base path mappings ---------------------------------------------------------------------------------
@@ -189,7 +186,6 @@ def _save_mapping(cp: ControlPlane, mapping: dict[str, Any], previous: str | Non
         if previous is not None and previous != mapping["basePath"]:
             cp.store.delete_record(BASE_PATH_MAPPING, _mapping_key(domain, previous))
         cp.store.put_record(BASE_PATH_MAPPING, key, mapping)
-    cp.hooks.domains_changed()
     return public(mapping, compact=True)
 
 
@@ -239,4 +235,3 @@ def update_base_path_mapping(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
 def delete_base_path_mapping(cp: ControlPlane, p: dict[str, Any]) -> None:
     mapping = _mapping(cp, p["domainName"], p["basePath"])
     cp.store.delete_record(BASE_PATH_MAPPING, _mapping_key(mapping["_domainName"], mapping["basePath"]))
-    cp.hooks.domains_changed()

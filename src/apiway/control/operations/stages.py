@@ -1,6 +1,6 @@
 """Stage operations: create, list, get, update (AWS's PATCH paths for stages, method settings and
 canary promotion included), delete, and the cache flushes. Every change reaches the running gateway
-at once through refresh_stage."""
+at once: the stage installer follows the store's change events."""
 
 from __future__ import annotations
 
@@ -97,9 +97,10 @@ def apply_stage_options(stage: Stage, p: dict[str, Any]) -> None:
 
 
 def check_compiles(cp: ControlPlane, snapshot: ApiDefinition, stage: Stage) -> None:
-    """Compile in memory before anything is written: what the gateway could not serve is refused."""
+    """Compile in memory before anything is written: what the gateway could not serve is refused. The
+    compilation is served once the stage is written as checked."""
     try:
-        cp.hooks.check_deployable(snapshot, stage)
+        cp.runtime.prepare(snapshot, stage)
     except DeployError as exc:
         raise bad_request(str(exc)) from None
 
@@ -126,8 +127,7 @@ def _cache_size(size: Any) -> str:
 
 def _save(cp: ControlPlane, stage: Stage) -> dict[str, Any]:
     stage["lastUpdatedDate"] = now()
-    cp.store.put_stage(stage)
-    cp.hooks.refresh_stage(stage["restApiId"], stage["stageName"])
+    cp.store.put_stage(stage)  # served from now on (the stage installer follows the store)
     return stage_view(stage)
 
 
@@ -171,20 +171,19 @@ def get_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def delete_stage(cp: ControlPlane, p: dict[str, Any]) -> None:
     api_id = cp.api_id(p["restApiId"])
     name = cp.stage(api_id, p["stageName"])["stageName"]
-    cp.store.delete_stage(api_id, name)
-    cp.hooks.refresh_stage(api_id, name)  # stops serving at once
+    cp.store.delete_stage(api_id, name)  # stops serving at once (the stage installer follows the store)
 
 
 @operation("FlushStageCache")
 def flush_stage_cache(cp: ControlPlane, p: dict[str, Any]) -> None:
     api_id = cp.api_id(p["restApiId"])
-    cp.hooks.flush_stage_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
+    cp.runtime.flush_stage_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
 
 
 @operation("FlushStageAuthorizersCache")
 def flush_stage_authorizers_cache(cp: ControlPlane, p: dict[str, Any]) -> None:
     api_id = cp.api_id(p["restApiId"])
-    cp.hooks.flush_authorizer_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
+    cp.runtime.flush_authorizer_cache(api_id, cp.stage(api_id, p["stageName"])["stageName"])
 
 
 @operation("UpdateStage")

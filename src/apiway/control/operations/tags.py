@@ -32,7 +32,6 @@ _RECORDS = {
     "vpclinks": (VPC_LINK, NO_VPC_LINK),
     "clientcertificates": (CLIENT_CERTIFICATE, NO_CLIENT_CERTIFICATE),
 }
-_ACCESS_KINDS = (API_KEY, USAGE_PLAN)
 _STAGE_ARN = re.compile(r"^/restapis/([^/]+)/stages/([^/]+)$")
 _ONE_ARN = re.compile(r"^/([a-z]+)/([^/]+)$")
 
@@ -85,8 +84,6 @@ class _Tagged:
 
     def save(self) -> None:
         self._save()
-        if self.kind in _ACCESS_KINDS:
-            self.cp.hooks.access_changed()
 
 
 @operation("TagResource")

@@ -39,7 +39,7 @@ async def test_invoke_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
     failures: list[str] = []
     started = time.monotonic()
     try:
-        response = await cp.hooks.test_invoke(definition, stage, resource, http_method, path, query, headers,
+        response = await cp.runtime.test_invoke(definition, stage, resource, http_method, path, query, headers,
                                               body.encode(), failures)
     except DeployError as exc:  # the method cannot be compiled: AWS answers as for a configuration error
         failures.append(f"Execution failed due to configuration error: {exc}")

@@ -37,7 +37,7 @@ async def test_invoke_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[st
     stage = stage_record(definition["restApi"]["id"], TEST_STAGE, TEST_DEPLOYMENT, p.get("stageVariables") or {})
     request_id = request_ids.request_id()
     started = time.monotonic()
-    trial = await cp.hooks.test_invoke_authorizer(definition, stage, authorizer_id, request, request_id)
+    trial = await cp.runtime.test_invoke_authorizer(definition, stage, authorizer_id, request, request_id)
     answer: dict[str, Any] = {"clientStatus": trial.status,
                               "log": _log(cp, authorizer_id, request_id, trial),
                               "latency": int((time.monotonic() - started) * 1000)}

@@ -53,7 +53,6 @@ def today() -> date:
 
 def _changed(cp: ControlPlane, plan: dict[str, Any]) -> dict[str, Any]:
     cp.store.put_record(USAGE_PLAN, plan["id"], plan)
-    cp.hooks.access_changed()
     return public(plan)
 
 
@@ -124,7 +123,6 @@ def create_usage_plan(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("quota") is not None:
         plan["quota"] = _quota(p["quota"], "createUsagePlanInput")
     cp.store.put_record(USAGE_PLAN, plan["id"], plan)
-    cp.hooks.access_changed()
     return public(plan, compact=True)
 
 
@@ -153,7 +151,6 @@ def delete_usage_plan(cp: ControlPlane, p: dict[str, Any]) -> None:
         for key_id in key_ids_of(cp, plan["id"]):
             unlink(cp, plan["id"], key_id)
         cp.store.delete_record(USAGE_PLAN, plan["id"])
-    cp.hooks.access_changed()
 
 
 @operation("UpdateUsagePlan")
@@ -291,7 +288,6 @@ def create_usage_plan_key(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]
     key = api_key(cp, p["keyId"])
     check_link(cp, plan, key["id"])
     link(cp, plan["id"], key["id"])
-    cp.hooks.access_changed()
     return _plan_key_view(key)
 
 
@@ -312,7 +308,6 @@ def get_usage_plan_key(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def delete_usage_plan_key(cp: ControlPlane, p: dict[str, Any]) -> None:
     key = _linked(cp, p["usagePlanId"], p["keyId"])
     unlink(cp, p["usagePlanId"], key["id"])
-    cp.hooks.access_changed()
 
 
 # -- usage ----------------------------------------------------------------------------------------------
@@ -333,7 +328,7 @@ def _daily(cp: ControlPlane, plan: dict[str, Any], key_id: str, start: date, end
 
 @operation("GetUsage")
 def get_usage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    cp.hooks.flush_usage()
+    cp.runtime.flush_usage()
     plan = usage_plan(cp, p["usagePlanId"])
     start, end = _date(p["startDate"], "startDate"), _date(p["endDate"], "endDate")
     if end < start:
@@ -349,7 +344,7 @@ def get_usage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("UpdateUsage")
 def update_usage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    cp.hooks.flush_usage()
+    cp.runtime.flush_usage()
     plan = usage_plan(cp, p["usagePlanId"])
     key_id = _linked(cp, plan["id"], p["keyId"])["id"]
     day = today()
@@ -360,6 +355,5 @@ def update_usage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         values.append(as_int(patch))
     if values:
         usage.set_remaining(cp.store, plan["id"], key_id, day.isoformat(), values[-1])
-    cp.hooks.access_changed()
     return {"usagePlanId": plan["id"], "startDate": day.isoformat(), "endDate": day.isoformat(),
             "items": {key_id: _daily(cp, plan, key_id, day, day)}}

@@ -1,0 +1,133 @@
+"""The stage installer: keeps the gateway serving the stages the store holds. It follows the store's
+change events: on a stage's event it reads the stage back and serves it compiled, with its canary beside
+it, or stops serving it when it is gone, whoever wrote it and in whichever process.
+
+A control-plane handler checks that a stage compiles before it writes it (`prepare`, which raises
+DeployError). That compilation is kept under the stage's compile key and served, once, by the event that
+follows if the stored stage still compiles to it; otherwise the installer compiles the stored stage."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from apiway.checks.response_cache import ResponseCaches
+from apiway.core.errors import DeployError
+from apiway.core.invocation import StageRuntime
+from apiway.model.rest import ApiDefinition, Stage
+from apiway.observe.log import log
+from apiway.runtime.compile import compile_stage
+from apiway.runtime.deps import CompileDeps
+from apiway.runtime.gateway import Gateway
+from apiway.store.base import Store
+from apiway.store.changes import STAGE, Changed
+
+# Prepared compilations that no write followed (a handler that failed after preparing) are dropped, oldest
+# first, beyond this many.
+KEEP_PREPARED = 8
+
+
+def compile_key(stage: Stage) -> bytes:
+    """What a stage's compilation depends on: everything in its record but the timestamps (the deployment it
+    names is immutable)."""
+    return orjson.dumps({k: v for k, v in stage.items() if k not in ("createdDate", "lastUpdatedDate")},
+                        option=orjson.OPT_SORT_KEYS)
+
+
+class StageInstaller:
+    def __init__(self, store: Store, gateway: Gateway, deps: CompileDeps, canary_caches: ResponseCaches) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.deps = deps
+        self.canary_caches = canary_caches  # canaries with useStageCache false keep apart from their stage
+        self._prepared: OrderedDict[bytes, StageRuntime] = OrderedDict()
+
+    def prepare(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
+        """Compile in memory; raises DeployError naming what the gateway could not serve. Nothing is served
+        yet: the stage's change event, once the stage is written, serves this compilation."""
+        runtime = compile_stage(snapshot, stage, self.deps)
+        key = compile_key(stage)
+        self._prepared.pop(key, None)
+        self._prepared[key] = runtime
+        while len(self._prepared) > KEEP_PREPARED:
+            self._prepared.popitem(last=False)
+        return runtime
+
+    def install_all(self) -> tuple[list[StageRuntime], list[str]]:
+        """Serve every stored stage (at start); the stages served, and why each other one is not."""
+        runtimes, failed = [], []
+        for stage in self.store.list_stages():
+            found = self.store.get_deployment(stage["restApiId"], stage["deploymentId"])
+            name = f"{stage['restApiId']}/{stage['stageName']}"
+            if found is None:
+                failed.append(f"{name}: deployment {stage['deploymentId']} is missing")
+                continue
+            try:
+                runtimes.append(self._served(compile_stage(found[1], stage, self.deps), stage))
+            except DeployError as exc:
+                failed.append(f"{name}: {exc}")
+        self.gateway.install(runtimes)
+        return runtimes, failed
+
+    def changed(self, changes: Sequence[Changed]) -> None:
+        """Store subscription: re-serve each stage that changed."""
+        for change in changes:
+            if change.kind == STAGE:
+                api_id, _, stage_name = change.key.partition("/")
+                self.refresh(api_id, stage_name)
+
+    def refresh(self, api_id: str, stage_name: str) -> None:
+        """Serve the stage as stored now, or stop serving it when it is gone."""
+        stage = self.store.get_stage(api_id, stage_name)
+        if stage is None:
+            self.gateway.remove_stage(api_id, stage_name)
+            return
+        try:
+            runtime = self._prepared.pop(compile_key(stage), None)
+            if runtime is None:
+                found = self.store.get_deployment(api_id, stage["deploymentId"])
+                if found is None:
+                    self.gateway.remove_stage(api_id, stage_name)
+                    return
+                runtime = compile_stage(found[1], stage, self.deps)
+            self.gateway.install_stage(self._served(runtime, stage))
+        except DeployError as exc:  # deployments are checked before they are written; this is a safety net
+            log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
+            self.gateway.remove_stage(api_id, stage_name)
+
+    def _served(self, runtime: StageRuntime, stage: Stage) -> StageRuntime:
+        """A compiled stage as the gateway serves it: its canary beside it, and its response cache dropped
+        when the stage has no cache cluster (compiling leaves the shared caches alone)."""
+        if not stage.get("cacheClusterEnabled") and self.deps.caches is not None:
+            self.deps.caches.discard(stage["restApiId"], stage["stageName"])
+        canary = stage.get("canarySettings")
+        if canary and canary.get("percentTraffic", 0) > 0:
+            runtime.canary = self._compile_canary(stage, canary)
+            runtime.canary_share = canary["percentTraffic"] / 100
+        return runtime
+
+    def _compile_canary(self, stage: Stage, canary: dict[str, Any]) -> StageRuntime | None:
+        """The canary deployment on the stage, its variables overridden by `stageVariableOverrides`."""
+        where = {"api": stage["restApiId"], "stage": stage["stageName"], "deployment": canary["deploymentId"]}
+        found = self.store.get_deployment(stage["restApiId"], canary["deploymentId"])
+        if found is None:
+            log("ERROR", "canary not served: its deployment is missing", **where)
+            return None
+        record = stage.copy()
+        record.pop("canarySettings")
+        record["deploymentId"] = canary["deploymentId"]
+        record["variables"] = {**(stage.get("variables") or {}), **(canary.get("stageVariableOverrides") or {})}
+        caches = self.deps.caches if canary.get("useStageCache") else self.canary_caches
+        try:
+            runtime = compile_stage(found[1], record, replace(self.deps, caches=caches))
+        except DeployError as exc:
+            log("ERROR", "canary not served", error=str(exc), **where)
+            return None
+        if not stage.get("cacheClusterEnabled") and caches is not None:
+            caches.discard(stage["restApiId"], stage["stageName"])
+        runtime.is_canary = True
+        return runtime
