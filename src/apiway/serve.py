@@ -6,12 +6,14 @@ import sys
 from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
-from apiway.app import App, PreparedApi, StartReport, default_state_path
+from apiway.app import App, default_state_path
 from apiway.config import Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import AdminEndpoint, AdminPolicy, ControlPlaneHandler
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
+from apiway.project import deployer
+from apiway.project.deployer import PreparedProject, StartReport
 from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
@@ -25,21 +27,20 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _prepare(file: Path | None, stage: str, log_dir: Path | None = None) -> tuple[App, list[PreparedApi]]:
+def _prepare(file: Path | None, stage: str, log_dir: Path | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage)
-    app = App(log_dir)
-    app.load_functions(project)
-    return app, app.prepare_project(project)
+    app = App(project, log_dir)
+    return app, deployer.prepare(project, app.deps)
 
 
 def validate(file: Path, stage: str) -> int:
     _, prepared = _prepare(file, stage)
-    for item in prepared:
+    for item in prepared.apis:
         definition = item.definition
         methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
         print(f"{item.spec.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
@@ -101,11 +102,11 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     state_path = state or default_state_path(Path.cwd())
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
     app.throttles.set_account_limits(throttle_rate, throttle_burst)
-    app.tls = tls
     store = SqliteStore(state_path)
     report = StartReport()
-    app.apply(store, prepared, report)
-    stages = app.install_stages(store, report)
+    deployer.apply(store, prepared.apis, report)
+    stages, failed = app.start(store, prepared.domains, prepared.api_refs, tls)
+    report.failed += failed
     print(f"apiway {__version__} — state {state_path}", flush=True)
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
@@ -114,7 +115,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     for name in report.failed:
         print(f"  not served: {name}", file=sys.stderr)
     print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
-    if tls is None and any(d.tls for d in app.project_domains):
+    if tls is None and any(d.certificate for d in prepared.domains):
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"),

@@ -26,12 +26,14 @@ import pytest
 import uvloop
 
 import apiway.observe.log
-from apiway.app import App, StartReport
+from apiway.app import App
 from apiway.config import load_project
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.front import native
 from apiway.front.handler import Handler
 from apiway.front.native import serialize, serve_native
+from apiway.project import deployer
+from apiway.project.deployer import StartReport
 from apiway.store.sqlite import SqliteStore
 from tests.support import REPO, free_port
 
@@ -90,13 +92,11 @@ def write_project(root: Path) -> Path:
 
 def build_app(project_file: Path, state: Path) -> App:
     project = load_project(project_file)
-    app = App()
-    app.load_functions(project)
-    prepared = app.prepare_project(project)
+    app = App(project)
+    prepared = deployer.prepare(project, app.deps)
     store = SqliteStore(state)
-    report = StartReport()
-    app.apply(store, prepared, report)
-    app.install_stages(store, report)
+    deployer.apply(store, prepared.apis, StartReport())
+    app.start(store, prepared.domains, prepared.api_refs)
     return app
 
 
