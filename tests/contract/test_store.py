@@ -269,6 +269,33 @@ def test_a_failing_subscriber_does_not_keep_the_others_unaware(store: Store) -> 
     assert seen.batches == [[Changed(API_KEY, "k1")]] and store.get_record(API_KEY, "k1") == {"id": "k1"}
 
 
+def test_a_subscriber_that_reads_back_ends_with_the_last_committed_state_under_concurrent_writers(
+        store: Store) -> None:
+    """What an installer relies on: however writers interleave, the last batch delivered is delivered after
+    the last commit, so reading the record back on each batch leaves the newest value."""
+    latest: dict[str, object] = {}
+
+    def follow(changes: Sequence[Changed]) -> None:
+        for change in changes:
+            latest[change.key] = store.get_record(change.kind, change.key)
+
+    store.subscribe(follow)
+    threads, each = 4, 50
+    start = threading.Barrier(threads)
+
+    def write(n: int) -> None:
+        start.wait()
+        for i in range(each):
+            store.put_record(API_KEY, "shared", {"writer": n, "i": i})
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert latest["shared"] == store.get_record(API_KEY, "shared")
+
+
 # -- counters -------------------------------------------------------------------------------------------------
 
 def test_increment_starts_a_missing_record_and_announces_nothing(store: Store) -> None:

@@ -49,7 +49,8 @@ class ChangeFeed:
 
     Changes committed while subscribers run (a subscriber that writes) are delivered after the current
     batch has reached every subscriber, so every subscriber sees batches in commit order. A subscriber
-    that fails is logged and the others still hear of the change: the write is committed either way."""
+    that fails is logged and the others still hear of the change: the write is committed either way.
+    Not locked itself: a backend calls it from inside its own write lock (SqliteStore's transaction lock)."""
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
