@@ -15,7 +15,6 @@ from apiway.checks.response_cache import ResponseCaches
 from apiway.config import Project
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
-from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
@@ -41,8 +40,7 @@ class App:
         self.pool = UpstreamPool()
         specs = {spec.name: spec for spec in project.functions}
         self.gateway = Gateway()
-        # Other services on the gateway's port; serve() adds the control plane unless it has a port of its own.
-        self.dispatcher = Dispatcher(self.gateway, [InvokeApi(self.runner, specs, self.runner.workers.logs)])
+        self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
         self.throttles = Buckets()  # stage, method, account and usage-plan throttling
         self.caches = ResponseCaches()
         self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage

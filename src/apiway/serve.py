@@ -9,7 +9,9 @@ from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
 from apiway.config import Project, load_project
 from apiway.control.plane import ControlPlane
-from apiway.control.server import AdminEndpoint, AdminPolicy, ControlPlaneHandler
+from apiway.control.server import ControlPlaneHandler
+from apiway.front.admin import AdminPolicy
+from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
 from apiway.project import deployer
@@ -118,16 +120,20 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     if tls is None and any(d.certificate for d in prepared.domains):
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)
-    control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"),
-                                  AdminPolicy.for_listener(admin_host if admin_port is not None else host))
+    control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"))
+    services = [app.invoke_api, control]
     also = []
-    if admin_port is not None:
-        also.append((AdminEndpoint(control), admin_host, admin_port))
-        print(f"  control plane (boto3 / AWS CLI endpoint_url): http://{admin_host}:{admin_port}")
+    if admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
+        policy = AdminPolicy.for_listener(admin_host)
+        handler = Dispatcher(app.gateway, [], policy)
+        also.append((Dispatcher(None, services, policy), admin_host, admin_port))
+        where = f"http://{admin_host}:{admin_port}"
     else:
-        app.dispatcher.services.append(control)
-        print(f"  control plane (boto3 / AWS CLI endpoint_url): {scheme}://{_shown(host)}:{port}"
-              + ("" if control.policy.open else "  (SigV4 with the admin credentials required)"))
+        policy = AdminPolicy.for_listener(host)
+        handler = Dispatcher(app.gateway, services, policy)
+        where = f"{scheme}://{_shown(host)}:{port}"
+    print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
+          f"    callers: {policy.describe()}")
     print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
 
     if server == "native":
@@ -137,16 +143,16 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         if watcher is not None:
             print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
-            run_native(app.dispatcher, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
+            run_native(handler, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
                        also=also, tls=tls.context if tls else None)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     else:
-        _run_uvicorn(app, host, port)
+        _run_uvicorn(app, handler, host, port)
     return 0
 
 
-def _run_uvicorn(app: App, host: str, port: int) -> None:
+def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
     from socket import socket
 
     import uvicorn
@@ -156,7 +162,7 @@ def _run_uvicorn(app: App, host: str, port: int) -> None:
     from apiway.front.uvicorn_protocol import CasePreservingHttpToolsProtocol
 
     config = uvicorn.Config(
-        AsgiApp(app.dispatcher), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
+        AsgiApp(handler), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )

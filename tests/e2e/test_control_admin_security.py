@@ -83,4 +83,4 @@ def test_admin_port_serves_the_control_plane_alone(admin_port: tuple[Server, int
     reply = request(server.port, "GET", "/restapis")  # not on the gateway's port
     assert reply.status == 404
     assert "No API here" in reply.json()["message"]
-    assert f"control plane (boto3 / AWS CLI endpoint_url): http://127.0.0.1:{port}" in server.output
+    assert f"control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): http://127.0.0.1:{port}" in server.output

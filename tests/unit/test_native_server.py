@@ -30,6 +30,8 @@ from apiway.app import App
 from apiway.config import load_project
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.front import native
+from apiway.front.admin import AdminPolicy
+from apiway.front.dispatch import Dispatcher
 from apiway.front.handler import Handler
 from apiway.front.native import serialize, serve_native
 from apiway.project import deployer
@@ -100,6 +102,11 @@ def build_app(project_file: Path, state: Path) -> App:
     return app
 
 
+def dispatcher(app: App) -> Dispatcher:
+    """What `apiway serve` puts on a loopback port: the gateway, with Lambda's Invoke API beside it."""
+    return Dispatcher(app.gateway, [app.invoke_api], AdminPolicy.for_listener("127.0.0.1"))
+
+
 class ThreadServer:
     """serve_native on its own uvloop loop in a daemon thread; stopped by cancelling its task."""
 
@@ -131,7 +138,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
     root = tmp_path_factory.mktemp("native")
     environ = dict(os.environ)  # loading a function sets Lambda's variables in this process
     try:
-        running = ThreadServer(build_app(write_project(root), root / "state.db").dispatcher)
+        running = ThreadServer(dispatcher(build_app(write_project(root), root / "state.db")))
         yield running
         running.stop()
     finally:
@@ -392,10 +399,9 @@ def test_idle_and_slow_head_deadlines(server: ThreadServer, monkeypatch: pytest.
 
 SERVE = """import sys
 from pathlib import Path
-from apiway.front.handler import Handler
 from apiway.front.native import run_native
-from tests.unit.test_native_server import build_app
-run_native(build_app(Path(sys.argv[1]), Path(sys.argv[2])).dispatcher, "127.0.0.1", int(sys.argv[3]))
+from tests.unit.test_native_server import build_app, dispatcher
+run_native(dispatcher(build_app(Path(sys.argv[1]), Path(sys.argv[2]))), "127.0.0.1", int(sys.argv[3]))
 print("stopped", flush=True)
 """
 

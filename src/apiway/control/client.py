@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from apiway import EXIT_BAD_INPUT
+from apiway.front.admin import KEY_ENV, SECRET_ENV
 from apiway.model.documents import load_document
 from apiway.openapi.importer import import_openapi
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 # Admin credentials: the server requires SigV4 with them when set; the commands sign with them.
-KEY_ENV = "APIWAY_ADMIN_ACCESS_KEY_ID"
-SECRET_ENV = "APIWAY_ADMIN_SECRET_ACCESS_KEY"
 EXIT_FAILED = 1
 
 

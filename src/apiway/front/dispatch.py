@@ -1,6 +1,7 @@
-"""One handler in front of the gateway: a request that names an API (execute-api host, path-style
-invoke URL, custom domain) goes to the gateway; any other goes to the first service on the port that
-claims it (the control plane, Lambda's Invoke API, later `@connections` and metrics), else 404.
+"""One handler per listener in front of the gateway: a request that names an API (execute-api host,
+path-style invoke URL, custom domain) goes to the gateway; any other goes to the first service on the
+port that claims it (the control plane, Lambda's Invoke API, later `@connections` and metrics) once the
+admin policy lets the caller in, else 404. On the admin port there is no gateway, only the services.
 
 `handle` is a plain method returning the chosen coroutine, so a request to an API pays no extra frame."""
 
@@ -9,12 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
+import orjson
+
+from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse
+from apiway.front.admin import AdminDenied, AdminPolicy
 from apiway.runtime.gateway import Gateway
 
 
 class Service(Protocol):
     """Another service on the gateway's port."""
+
+    signing_name: str  # the service name SigV4 signatures for it carry (`apigateway`, `lambda`)
 
     def matches(self, req: HttpRequest) -> bool: ...
 
@@ -22,23 +29,34 @@ class Service(Protocol):
 
 
 class Dispatcher:
-    __slots__ = ("gateway", "services")
+    __slots__ = ("gateway", "policy", "services")
 
-    def __init__(self, gateway: Gateway, services: Sequence[Service] = ()) -> None:
+    def __init__(self, gateway: Gateway | None, services: Sequence[Service], policy: AdminPolicy) -> None:
         self.gateway = gateway
         self.services = list(services)
+        self.policy = policy
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
-        located = self.gateway.locate(req)
-        if located is not None:
-            return self.gateway.handle(req, located)
+        gateway = self.gateway
+        if gateway is not None:
+            located = gateway.locate(req)
+            if located is not None:
+                return gateway.handle(req, located)
         for service in self.services:
             if service.matches(req):
+                try:
+                    self.policy.check(req, service.signing_name)
+                except AdminDenied as denied:
+                    return _answer(denied.response())
                 return service.handle(req)
-        return _answer(self.gateway.not_an_api(req))
+        if gateway is not None:
+            return _answer(gateway.not_an_api(req))
+        return _answer(_error(404, "NotFoundException", f"No service on this port answers {req.method} {req.path}"))
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
-        return self.gateway.reject(req, response_type)
+        if self.gateway is not None:
+            return self.gateway.reject(req, response_type)
+        return _error(413, "BadRequestException", "Request body is too large")
 
     async def upgrade(self, req: HttpRequest) -> HttpResponse:
         """A request to switch protocols. No API kind served yet accepts one, so it is answered like any other
@@ -48,3 +66,9 @@ class Dispatcher:
 
 async def _answer(response: HttpResponse) -> HttpResponse:
     return response
+
+
+def _error(status: int, code: str, message: str) -> HttpResponse:
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
+               ("x-amzn-RequestId", request_ids.request_id())]
+    return HttpResponse(status, headers, orjson.dumps({"message": message}))

@@ -75,7 +75,10 @@ def invocation_log(lines: list[str], request_id: str) -> list[str]:
 
 
 class InvokeApi:
-    """Answers Lambda Invoke requests. The gateway asks `matches` only for requests that are no API call."""
+    """Answers Lambda Invoke requests: a service on the gateway's port, asked only about requests that are no
+    API call, behind the admin policy."""
+
+    signing_name = "lambda"
 
     def __init__(self, invoker: FunctionInvoker, specs: Mapping[str, FunctionSpec],
                  logs: Callable[[str], list[str]] | None = None) -> None:
