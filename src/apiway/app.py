@@ -18,6 +18,7 @@ from apiway.auth.identities import Identities
 from apiway.auth.trial import Trial
 from apiway.checks.response_cache import ResponseCaches
 from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
@@ -63,19 +64,19 @@ class PreparedApi:
 
 
 class App:
-    def __init__(self, log_dir: Path | None = None) -> None:
+    def __init__(self, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.runner = Functions(log_dir)
         self.functions: list[FunctionSpec] = []
         self.pool = UpstreamPool()
         self.function_specs: dict[str, FunctionSpec] = {}
         self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
-        self.deps = CompileDeps(invoker=self.runner, pool=self.pool)
-        self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False)
-        self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache()
-        self.throttles = self.deps.throttles = self.live_deps.throttles = Buckets()
-        self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches()
-        self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles)
-        self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage
+        self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock)
+        self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False, clock=clock)
+        self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache(clock=clock)
+        self.throttles = self.deps.throttles = self.live_deps.throttles = Buckets(clock)
+        self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches(clock)
+        self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles, clock)
+        self.canary_caches = ResponseCaches(clock)  # canaries with useStageCache false keep apart from their stage
         self.store: Store | None = None
         self._checked: tuple[bytes, StageRuntime] | None = None  # the last check_deployable compilation
         self.project_domains: list[DomainSpec] = []

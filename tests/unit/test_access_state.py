@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from apiway.core.clock import ManualClock
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest
 from apiway.core.invocation import Invocation
@@ -57,7 +58,7 @@ def link(store: SqliteStore, plan_id: str = "p1", key_id: str = "k1") -> None:
 
 def loaded(store: SqliteStore, when: str) -> AccessState:
     """The state as loaded at `when`; later counts carry their own times."""
-    state = AccessState(Buckets(), lambda: ms(when))
+    state = AccessState(Buckets(), ManualClock(0.0, ms(when) / 1000))
     state.load(store)
     return state
 

@@ -16,20 +16,14 @@ from apiway.checks.response_cache import (
     StageCache,
     cluster_bytes,
 )
+from apiway.core.clock import ManualClock
 from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.model.method_settings import SettingsError, normalised_key, stage_settings
 from apiway.store.deployments import stage_record
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import BARE_STAGE
 
 
 class Backend:
@@ -67,7 +61,7 @@ def wrap(integration, caches: ResponseCaches | None, *args, **kwargs):
 def invocation(verb: str = "GET", query: str = "", headers: list[tuple[str, str]] | None = None,
                path_params: dict[str, str] | None = None, path: str = "/pets/1") -> Invocation:
     req = HttpRequest(verb, f"/prod{path}", query, headers or [], b"")
-    return Invocation(req, None, None, path_params or {"id": "1"}, path, f"/prod{path}", "rid")  # type: ignore[arg-type]
+    return Invocation(req, BARE_STAGE, None, path_params or {"id": "1"}, path, f"/prod{path}", "rid")  # type: ignore[arg-type]
 
 
 def call(integration, inv: Invocation | None = None) -> HttpResponse:
@@ -107,7 +101,7 @@ def test_other_verbs_cache_when_their_own_entry_enables_it():
 
 def test_a_method_entry_overrides_the_stage_entry_field_by_field():
     backend = Backend()
-    clock = Clock()
+    clock = ManualClock(500.0)
     wrapped = wrap(backend, ResponseCaches(clock), settings={
         "*/*": {"cachingEnabled": False, "cacheTtlInSeconds": 10}, "~1pets~1{id}/GET": {"cachingEnabled": True}})
     assert isinstance(wrapped, CachedIntegration) and wrapped.ttl == 10
@@ -162,7 +156,7 @@ def test_a_malformed_key_parameter_fails_at_deploy_time():
 # -- what is stored, for how long ---------------------------------------------------------------------------
 
 def test_entries_expire_after_the_ttl():
-    backend, clock = Backend(), Clock()
+    backend, clock = Backend(), ManualClock(500.0)
     wrapped = wrap(backend, ResponseCaches(clock), settings={"*/*": {"cacheTtlInSeconds": 30}})
     call(wrapped)
     clock.now += 29.9

@@ -8,11 +8,11 @@ empties one stage. The cache is bounded: past `max_entries` the oldest entries g
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apiway.auth.jwks import UserPools
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 
 Scope = tuple[str, str, str, str]  # (api id, stage, deployment id, authorizer id)
 MAX_ENTRIES = 10_000
@@ -26,12 +26,14 @@ def result_ttl(authorizer: Mapping[str, Any]) -> int:
 
 
 class AuthorizerCache:
-    __slots__ = ("_entries", "max_entries", "user_pools")
+    __slots__ = ("_entries", "_now", "clock", "max_entries", "user_pools")
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock  # the authorizers of this cache read it too (latency, token expiry)
+        self._now: Callable[[], float] = clock.monotonic
         self._entries: dict[tuple[Scope, Any], tuple[float, Any]] = {}  # insertion order = age
         self.max_entries = max_entries
-        self.user_pools = UserPools()
+        self.user_pools = UserPools(clock)
 
     def get(self, scope: Scope, identity: Any) -> Any:
         """The result cached for `identity`, or None when there is none or it expired."""
@@ -39,7 +41,7 @@ class AuthorizerCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[0] <= time.monotonic():
+        if entry[0] <= self._now():
             del self._entries[key]
             return None
         return entry[1]
@@ -50,7 +52,7 @@ class AuthorizerCache:
         entries.pop(key, None)  # a renewed entry becomes the youngest
         while len(entries) >= self.max_entries:
             del entries[next(iter(entries))]
-        entries[key] = (time.monotonic() + ttl, result)
+        entries[key] = (self._now() + ttl, result)
 
     def flush(self, api_id: str, stage_name: str) -> None:
         """Forget every result of one stage (FlushStageAuthorizersCache)."""

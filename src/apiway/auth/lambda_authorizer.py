@@ -11,7 +11,6 @@ runs one through `run_once`, which neither reads nor fills the cache.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
@@ -61,7 +60,7 @@ def parse_output(payload: bytes) -> AuthorizerResult:
 class LambdaAuthorizer:
     """The guard of one method."""
 
-    __slots__ = ("api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
+    __slots__ = ("_now", "api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
                  "scope", "sources", "token_re", "ttl")
 
     def __init__(self, authorizer: Mapping[str, Any], function: str, invoker: FunctionInvoker,
@@ -71,6 +70,7 @@ class LambdaAuthorizer:
         self.invoker = invoker
         self.cache = cache
         self.scope = scope
+        self._now = cache.clock.monotonic  # the injected clock times the function (`integrationLatency`)
         self.arn_prefix = arn_prefix  # arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/
         self.api_key_source = api_key_source  # apiKeySource AUTHORIZER: usageIdentifierKey is the API key
         self.ttl = ttl
@@ -111,11 +111,11 @@ class LambdaAuthorizer:
         return None
 
     async def _miss(self, inv: Invocation, identity: Any, method_arn: str) -> None:
-        started = time.monotonic()
+        started = self._now()
         result = await self._invoke(inv, method_arn)
         if self.ttl:
             self.cache.put(self.scope, identity, result, self.ttl)
-        self._apply(inv, result, method_arn, int((time.monotonic() - started) * 1000))
+        self._apply(inv, result, method_arn, int((self._now() - started) * 1000))
 
     def _apply(self, inv: Invocation, result: AuthorizerResult, method_arn: str, latency: int) -> None:
         decision = result.policy.evaluate(INVOKE, method_arn)

@@ -23,7 +23,6 @@ for the others: FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER (served as if the he
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 from apiway.auth.identities import Identities
 from apiway.auth.policy import method_arn_prefix
 from apiway.auth.resource_policy import RequestContext, method_arn
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpResponse
@@ -114,8 +114,8 @@ class ResponseCaches:
     """Every stage's cache by (api id, stage name), kept across recompiles: redeploying a stage keeps its
     entries, as on AWS; changing the cluster size or disabling the cluster drops them."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock  # seconds, monotonic; injectable for tests
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock.monotonic  # stored bound once: entries' TTLs are read per request
         self._stages: dict[tuple[str, str], StageCache] = {}
 
     def stage(self, api_id: str, stage_name: str, capacity: int) -> StageCache:

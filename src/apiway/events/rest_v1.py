@@ -45,7 +45,7 @@ def event_headers(inv: Invocation) -> tuple[dict[str, str], dict[str, list[str]]
             multi[name] = [value]
     xff = req.header("x-forwarded-for")
     added = (
-        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"), inv.epoch_ms // 1000)),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
         ("X-Forwarded-Port", str(req.server_port)),
         ("X-Forwarded-Proto", req.scheme),

@@ -46,7 +46,8 @@ class LambdaIntegration:
             message = error.get("errorMessage") if isinstance(error, dict) else None
             selected = self.responses.select("" if message is None else str(message))
         out = selected.respond(scope, result.payload, [])
-        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        trace = request_ids.trace_header(inv.request.header("x-amzn-trace-id"), inv.epoch_ms // 1000)
+        out.headers.append(("X-Amzn-Trace-Id", trace))
         return out
 
 

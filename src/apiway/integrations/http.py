@@ -150,7 +150,7 @@ def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[
     return [
         *host,
         ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
-        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"))),
+        ("X-Amzn-Trace-Id", request_ids.trace_header(req.header("x-amzn-trace-id"), inv.epoch_ms // 1000)),
         ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
         ("X-Forwarded-Port", str(req.server_port)),
         ("X-Forwarded-Proto", req.scheme),
@@ -255,7 +255,8 @@ class HttpIntegration(_HttpBase):
         selected = self.responses.select(str(resp.status))
         out = selected.respond(scope, resp.body, _decode(resp.headers))
         out.headers = HTTP_POLICY.apply(out.headers)
-        out.headers.append(("X-Amzn-Trace-Id", request_ids.trace_header(inv.request.header("x-amzn-trace-id"))))
+        trace = request_ids.trace_header(inv.request.header("x-amzn-trace-id"), inv.epoch_ms // 1000)
+        out.headers.append(("X-Amzn-Trace-Id", trace))
         return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.identities import Identities
 from apiway.checks.response_cache import ResponseCaches
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.functions.base import FunctionInvoker
 from apiway.integrations.upstream import UpstreamPool
 from apiway.state.api_keys import AccessState
@@ -23,6 +24,7 @@ class CompileDeps:
     # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
     # plane deploy as on AWS and such a method answers 500.
     strict: bool = True
+    clock: Clock = SYSTEM_CLOCK  # the one clock of the data plane; the shared state below reads the same one
     # Shared state the per-method checks use; each check is handed only its own.
     authorizer_cache: AuthorizerCache | None = None
     access: AccessState | None = None

@@ -16,11 +16,10 @@ UpdateUsage changes what the gateway admits.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.state.buckets import Buckets, TokenBucket
 from apiway.store import usage
 from apiway.store.base import Store
@@ -31,10 +30,6 @@ UNLIMITED = 1 << 62  # the `left` of a plan without a quota: usage is counted, n
 ALL_METHODS = "/*/*"
 _DAY_MS = 86_400_000
 _EPOCH = date(1970, 1, 1)
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Quota:
@@ -89,9 +84,9 @@ class StageAccess:
 
 
 class AccessState:
-    def __init__(self, buckets: Buckets, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(self, buckets: Buckets, clock: Clock = SYSTEM_CLOCK) -> None:
         self.buckets = buckets
-        self.clock_ms = clock_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
+        self.clock_ms = clock.wall_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
         self.store: Store | None = None
         self._stages: dict[tuple[str, str], StageAccess] = {}
         self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant

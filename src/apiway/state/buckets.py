@@ -13,14 +13,15 @@ value; a caller namespaces its own, e.g. `("stage", api_id, stage_name, "pets/{i
 
     buckets = Buckets()
     bucket = buckets.bucket(("stage", "a1b2c3", "prod", "pets/GET"), rate=100.0, burst=50)
-    now = buckets.clock()
+    now = buckets.clock()  # the injected clock's monotonic()
     if not (bucket.take(now) and buckets.account.take(now)): ...  # see refund() for the second one
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
+
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 
 ACCOUNT_RATE = 10000.0  # AWS's default account-level limits per Region
 ACCOUNT_BURST = 5000
@@ -69,9 +70,9 @@ class TokenBucket:
 class Buckets:
     """Every bucket of the gateway by key, plus the account-level bucket every request passes."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock  # seconds, monotonic; injectable for tests
-        self.account = TokenBucket(ACCOUNT_RATE, ACCOUNT_BURST, clock())
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock.monotonic  # seconds; stored bound once, read per request
+        self.account = TokenBucket(ACCOUNT_RATE, ACCOUNT_BURST, self.clock())
         self._buckets: dict[Hashable, TokenBucket] = {}
 
     def set_account_limits(self, rate: float, burst: int) -> None:
