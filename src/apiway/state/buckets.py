@@ -90,6 +90,22 @@ class Buckets:
         return found
 
 
+def take_all(buckets: tuple[TokenBucket, ...], now: float) -> bool:
+    """A token from every bucket at `now`, or from none. Every refill is settled either way, as a refused
+    `TokenBucket.take` settles its own; tokens are taken only when each bucket has one."""
+    admitted = True
+    for bucket in buckets:
+        tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
+        bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
+        bucket.stamp = now
+        if bucket.tokens < 1.0 - _EPSILON:
+            admitted = False
+    if admitted:
+        for bucket in buckets:
+            bucket.tokens -= 1.0
+    return admitted
+
+
 def _check_limits(rate: float, burst: int) -> None:
     if rate < 0 or burst < 0:
         raise ValueError(f"throttling limits cannot be negative (rate {rate}, burst {burst})")
