@@ -38,7 +38,7 @@ from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
 from apiway.runtime.gateway import Gateway
 from apiway.state.api_keys import AccessState
-from apiway.state.buckets import Buckets
+from apiway.state.memory import MemoryState
 from apiway.store.base import Store
 from apiway.store.deployments import deploy, new_deployment, stage_record
 from apiway.store.kinds import BASE_PATH_MAPPING, DOMAIN_NAME
@@ -73,9 +73,9 @@ class App:
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock)
         self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False, clock=clock)
         self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache(clock=clock)
-        self.throttles = self.deps.throttles = self.live_deps.throttles = Buckets(clock)
+        self.state = self.deps.state = self.live_deps.state = MemoryState(clock)
         self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches(clock)
-        self.access = self.deps.access = self.live_deps.access = AccessState(self.throttles, clock)
+        self.access = self.deps.access = self.live_deps.access = AccessState(self.state, clock)
         self.canary_caches = ResponseCaches(clock)  # canaries with useStageCache false keep apart from their stage
         self.store: Store | None = None
         self._checked: tuple[bytes, StageRuntime] | None = None  # the last check_deployable compilation

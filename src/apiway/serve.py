@@ -14,6 +14,7 @@ from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
 from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
+from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import SqliteStore
 
@@ -100,7 +101,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     scheme = "https" if tls else "http"
     state_path = state or default_state_path(Path.cwd())
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
-    app.throttles.set_account_limits(throttle_rate, throttle_burst)
+    app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     app.tls = tls
     store = SqliteStore(state_path)
     report = StartReport()

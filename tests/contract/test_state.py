@@ -81,6 +81,21 @@ def test_a_refused_take_costs_no_bucket_anything_even_over_time(state, clock):
     assert take_both() and not take_both() and take_a()
 
 
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_a_resolved_take_over_any_number_of_buckets_is_all_or_nothing(state, clock, width):
+    """The per-request form (`taker`) keeps the contract whatever its width: the emptiest bucket decides,
+    and the others lose nothing to the refusals."""
+    keys = [("stage", "api", "prod", f"m{i}") for i in range(width)]
+    for i, key in enumerate(keys):
+        state.configure_bucket(key, 1.0, 3 + i)  # the first is the emptiest
+    take = state.taker(keys)
+    assert [take() for _ in range(5)] == [True, True, True, False, False]
+    for i, key in enumerate(keys[1:], 1):  # each still holds what the first one's refusals left it
+        assert [state.take([key]) for _ in range(i + 1)] == [True] * i + [False]
+    clock.advance(1.0)
+    assert take() and not take()
+
+
 def test_the_account_bucket_exists_from_the_start_and_can_be_reconfigured(state, clock):
     take = state.taker([ACCOUNT])
     assert all(take() for _ in range(100))  # AWS's default burst is 5,000

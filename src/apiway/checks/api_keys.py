@@ -2,8 +2,9 @@
 
 The key comes from the `x-api-key` header (apiKeySource HEADER) or from the Lambda authorizer's
 `usageIdentifierKey` (AUTHORIZER). A missing, unknown or disabled key, or one in no usage plan bound
-to this API stage, is 403 INVALID_API_KEY. Then the plan's throttle for this key — the method's own
-limits in the plan, else the plan's — rejects with THROTTLED. The plan's quota (QUOTA_EXCEEDED) is a
+to this API stage, is 403 INVALID_API_KEY. The plan's throttle for this key — the method's own limits in
+the plan, else the plan's — is one of the buckets the throttling check takes from at once
+(checks/throttling.py). The plan's quota (QUOTA_EXCEEDED) is a
 separate check that runs after stage and account throttling too, so a request throttled anywhere is
 not counted against the quota. Methods without `apiKeyRequired` are never metered, even when a key
 is sent."""
@@ -22,8 +23,7 @@ def build(site: GuardSite, access: AccessState | None) -> Guard | None:
     if not site.method.get("apiKeyRequired") or access is None:
         return None
     stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
-    method = f"{site.resource['path']}/{site.http_method}"  # the plan's method-throttle key, `/pets/GET`
-    meter = _meter(access, stage, method)
+    meter = _meter(stage)
     if site.definition["restApi"].get("apiKeySource") == "AUTHORIZER":
 
         def from_authorizer(inv: Invocation) -> None:
@@ -38,19 +38,11 @@ def build(site: GuardSite, access: AccessState | None) -> Guard | None:
     return from_header
 
 
-def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[Invocation, str | None], None]:
-    clock, method_bucket = access.buckets.clock, access.method_bucket
-
+def _meter(stage: StageAccess) -> Callable[[Invocation, str | None], None]:
     def meter(inv: Invocation, value: str | None) -> None:
         grant = stage.grants.get(value) if value else None
         if grant is None:
             raise GatewayError("INVALID_API_KEY")
-        try:
-            bucket = grant.buckets[method]
-        except KeyError:
-            bucket = method_bucket(grant, stage, method)
-        if bucket is not None and not bucket.take(clock()):
-            raise GatewayError("THROTTLED")
         identity = inv.identity
         inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
                         else {**identity, "apiKey": value, "apiKeyId": grant.key_id})

@@ -13,7 +13,7 @@ from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.functions.base import FunctionInvoker
 from apiway.integrations.upstream import UpstreamPool
 from apiway.state.api_keys import AccessState
-from apiway.state.buckets import Buckets
+from apiway.state.base import SharedState
 
 
 @dataclass(slots=True)
@@ -29,5 +29,5 @@ class CompileDeps:
     authorizer_cache: AuthorizerCache | None = None
     access: AccessState | None = None
     identities: Identities | None = None
-    throttles: Buckets | None = None  # stage, method and account throttling
+    state: SharedState | None = None  # throttle buckets (stage, method, account), shared across requests
     caches: ResponseCaches | None = None  # every stage's response cache

@@ -17,8 +17,8 @@ def build_guards(site: GuardSite, deps: CompileDeps) -> tuple[Guard, ...]:
         authorizers.build(site, deps.authorizer_cache, deps.invoker, deps.strict),  # CUSTOM, COGNITO_USER_POOLS
         iam.build(site, deps.identities),  # AWS_IAM: SigV4 + identity policies
         resource_policy.build(site),  # the resource policy combined with the authorization result
-        api_keys.build(site, deps.access),  # apiKeyRequired: key, usage plan, the plan's throttle
-        throttling.build(site, deps.throttles),  # stage / method limits, then the account's
+        api_keys.build(site, deps.access),  # apiKeyRequired: the key and its usage plan
+        throttling.build(site, deps.state, deps.access),  # the plan's, the method's and the account's buckets at once
         api_keys.build_quota(site, deps.access),  # the plan's quota: only requests no throttle refused count
         validation.build(site),  # request validators: parameters, then body
     )

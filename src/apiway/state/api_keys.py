@@ -16,11 +16,12 @@ UpdateUsage changes what the gateway admits.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from apiway.core.clock import SYSTEM_CLOCK, Clock
-from apiway.state.buckets import Buckets, TokenBucket
+from apiway.state.base import BucketKey, SharedState
 from apiway.store import usage
 from apiway.store.base import Store
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
@@ -61,7 +62,7 @@ class Quota:
 class Grant:
     """An enabled key's admission to one API stage through its usage plan."""
 
-    __slots__ = ("buckets", "key_id", "method_throttles", "plan_id", "quota", "throttle")
+    __slots__ = ("key_id", "method_throttles", "plan_id", "quota", "takers", "throttle")
 
     def __init__(self, key: dict[str, Any], plan: dict[str, Any], api_stage: dict[str, Any], quota: Quota) -> None:
         self.key_id: str = key["id"]
@@ -69,7 +70,7 @@ class Grant:
         self.quota = quota
         self.throttle = _limits(plan.get("throttle"))
         self.method_throttles = {k: _limits(v) for k, v in (api_stage.get("throttle") or {}).items()}  # `/pets/GET`
-        self.buckets: dict[str, TokenBucket | None] = {}  # method key → its bucket, resolved on first use
+        self.takers: dict[str, Callable[[], bool] | None] = {}  # method key → its throttle take, resolved on first use
 
 
 class StageAccess:
@@ -84,8 +85,8 @@ class StageAccess:
 
 
 class AccessState:
-    def __init__(self, buckets: Buckets, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.buckets = buckets
+    def __init__(self, state: SharedState, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.state = state  # the plans' throttle buckets live there
         self.clock_ms = clock.wall_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
         self.store: Store | None = None
         self._stages: dict[tuple[str, str], StageAccess] = {}
@@ -132,18 +133,29 @@ class AccessState:
 
     # -- per request ------------------------------------------------------------------------------
 
-    def method_bucket(self, grant: Grant, stage: StageAccess, method: str) -> TokenBucket | None:
-        """The bucket a grant's requests to `method` take from: the plan's limits for that method (or
-        its `/*/*` limits, each method a bucket of its own) for this key, else the plan's throttle
-        for this key across all its stages, else none. Resolved once per grant and method."""
+    def plan_bucket(self, grant: Grant, stage: StageAccess, method: str) -> BucketKey | None:
+        """The bucket a grant's requests to `method` take from, configured: the plan's limits for that
+        method (or its `/*/*` limits, each method a bucket of its own) for this key, else the plan's
+        throttle for this key across all its stages, else none."""
         limits = grant.method_throttles.get(method) or grant.method_throttles.get(ALL_METHODS)
         if limits is not None:
-            key: tuple[str, ...] = ("plan", grant.plan_id, grant.key_id, stage.api_id, stage.stage_name, method)
+            key: BucketKey = ("plan", grant.plan_id, grant.key_id, stage.api_id, stage.stage_name, method)
         else:
             limits, key = grant.throttle, ("plan", grant.plan_id, grant.key_id)
-        bucket = None if limits is None else self.buckets.bucket(key, *limits)
-        grant.buckets[method] = bucket
-        return bucket
+        if limits is None:
+            return None
+        self.state.configure_bucket(key, *limits)
+        return key
+
+    def taker(self, grant: Grant, stage: StageAccess, method: str,
+              also: tuple[BucketKey, ...]) -> Callable[[], bool] | None:
+        """The one atomic take of a grant's request to `method`: its plan bucket plus `also` (the stage's
+        and the account's), None when no bucket applies. Resolved once per grant and method."""
+        plan = self.plan_bucket(grant, stage, method)
+        keys = also if plan is None else (plan, *also)
+        take = self.state.taker(keys) if keys else None
+        grant.takers[method] = take
+        return take
 
     def count(self, quota: Quota, now_ms: int) -> bool:
         """Count one request against the quota at `now_ms`; False, counting nothing, when none is left."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.state.base import ACCOUNT, BucketKey, CacheKey
-from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, TokenBucket, take_all
+from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, TokenBucket, take_all, taker
 
 _ENTRY_OVERHEAD = 200  # bytes of Python objects around each cached value, roughly
 
@@ -72,12 +72,7 @@ class MemoryState:
 
     def taker(self, keys: Sequence[BucketKey]) -> Callable[[], bool]:
         # The bucket objects are resolved now; reconfiguring a bucket later changes it in place.
-        clock = self.clock
-        buckets = tuple(self._buckets[k] for k in keys)
-        if len(buckets) == 1:
-            take_one = buckets[0].take
-            return lambda: take_one(clock())
-        return lambda: take_all(buckets, clock())
+        return taker(tuple(self._buckets[k] for k in keys), self.clock)
 
     # -- quota counters --------------------------------------------------------------------------------
 
