@@ -153,6 +153,17 @@ def test_setting_a_quota_replaces_what_was_counted(state):
     assert state.quota_take("p1/k1", "2024-05-05", 5) and state.quota_left("p1/k1", "2024-05-05") == 1
 
 
+def test_a_resolved_quota_take_counts_in_its_own_period(state):
+    """The per-request form (`quota_taker`): what `quota_set` says is left in its period reaches it; a
+    take resolved for a new period counts from the whole limit and leaves the old one's alone."""
+    may = state.quota_taker("p1/k1", "2024-05-01", 5)
+    state.quota_set("p1/k1", "2024-05-01", 2)
+    assert [may(), may(), may()] == [True, True, False]
+    june = state.quota_taker("p1/k1", "2024-06-01", 5)
+    assert june() and state.quota_left("p1/k1", "2024-06-01") == 4
+    assert state.quota_take("p1/k1", "2024-06-01", 5) and state.quota_left("p1/k1", "2024-06-01") == 3
+
+
 # -- caches --------------------------------------------------------------------------------------------------
 
 

@@ -45,6 +45,10 @@ class SharedState(Protocol):
         counting nothing, when none is left."""
         ...
 
+    def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], bool]:
+        """`quota_take(key, period, limit)` resolved once per period: the call a request makes."""
+        ...
+
     def quota_left(self, key: str, period: str) -> int | None:
         """What is left in `period`, None when nothing was set or counted in it."""
         ...

@@ -92,6 +92,28 @@ def taker(buckets: tuple[TokenBucket, ...], clock: Callable[[], float]) -> Calla
             return False
 
         return take_two
+    if len(buckets) == 3:  # a usage plan's bucket, the method's and the account's: unrolled as well
+        first, second, third = buckets
+
+        def take_three() -> bool:
+            now = clock()
+            a = first.tokens + (now - first.stamp) * first.rate
+            if a > first.burst:
+                a = first.burst
+            b = second.tokens + (now - second.stamp) * second.rate
+            if b > second.burst:
+                b = second.burst
+            c = third.tokens + (now - third.stamp) * third.rate
+            if c > third.burst:
+                c = third.burst
+            first.stamp = second.stamp = third.stamp = now
+            if a >= 1.0 - _EPSILON and b >= 1.0 - _EPSILON and c >= 1.0 - _EPSILON:
+                first.tokens, second.tokens, third.tokens = a - 1.0, b - 1.0, c - 1.0
+                return True
+            first.tokens, second.tokens, third.tokens = a, b, c
+            return False
+
+        return take_three
     if len(buckets) != 1:
 
         def take_several() -> bool:

@@ -76,19 +76,35 @@ class MemoryState:
 
     # -- quota counters --------------------------------------------------------------------------------
 
+    # One counter object per key and period; the dictionary holds the latest period's. A taker holds its
+    # period's counter, so setting what is left in that period reaches it, and a new period does not.
+
+    def _counter(self, key: str, period: str, left: int) -> _Counter:
+        counter = self._quotas.get(key)
+        if counter is None or counter.period != period:
+            counter = self._quotas[key] = _Counter(period, left)
+        return counter
+
     def quota_set(self, key: str, period: str, left: int) -> None:
-        self._quotas[key] = _Counter(period, left)
+        self._counter(key, period, left).left = left
 
     def quota_take(self, key: str, period: str, limit: int) -> bool:
-        counter = self._quotas.get(key)
-        if counter is None:
-            counter = self._quotas[key] = _Counter(period, limit)
-        elif counter.period != period:
-            counter.period, counter.left = period, limit
+        counter = self._counter(key, period, limit)
         if counter.left <= 0:
             return False
         counter.left -= 1
         return True
+
+    def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], bool]:
+        counter = self._counter(key, period, limit)
+
+        def take() -> bool:
+            if counter.left <= 0:
+                return False
+            counter.left -= 1
+            return True
+
+        return take
 
     def quota_left(self, key: str, period: str) -> int | None:
         counter = self._quotas.get(key)
