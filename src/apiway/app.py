@@ -72,8 +72,8 @@ class App:
         self.gateway = Gateway([InvokeApi(self.runner, self.function_specs, self.runner.workers.logs)])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock)
         self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False, clock=clock)
-        self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache(clock=clock)
         self.state = self.deps.state = self.live_deps.state = MemoryState(clock)
+        self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache(self.state, clock=clock)
         self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches(clock)
         self.access = self.deps.access = self.live_deps.access = AccessState(self.state, clock)
         self.canary_caches = ResponseCaches(clock)  # canaries with useStageCache false keep apart from their stage

@@ -64,6 +64,11 @@ class SharedState(Protocol):
         """The value, or None when there is none or its TTL has passed."""
         ...
 
+    def cache_reader(self, namespace: str) -> Callable[[CacheKey], bytes | None]:
+        """`cache_get(namespace, ·)` resolved once (at deploy time): the call a request makes. It stays valid
+        across `cache_configure` and `cache_flush` of the namespace."""
+        ...
+
     def cache_put(self, namespace: str, key: CacheKey, value: bytes, ttl: float) -> None:
         """Keep `value` for `ttl` seconds; one larger than the namespace's byte bound is not kept."""
         ...

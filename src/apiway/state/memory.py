@@ -113,28 +113,53 @@ class MemoryState:
     # -- caches ----------------------------------------------------------------------------------------------
 
     def cache_configure(self, namespace: str, max_bytes: int | None = None, max_entries: int | None = None) -> None:
-        found = self._caches.get(namespace)
-        if found is None or found.max_bytes != max_bytes or found.max_entries != max_entries:
-            self._caches[namespace] = _Namespace(max_bytes, max_entries)
+        space = self._space(namespace)
+        if space.max_bytes != max_bytes or space.max_entries != max_entries:  # changed in place: readers hold it
+            space.entries.clear()
+            space.used = 0
+            space.max_bytes, space.max_entries = max_bytes, max_entries
 
-    def cache_get(self, namespace: str, key: CacheKey) -> bytes | None:
-        space = self._caches.get(namespace)
-        entry = space.entries.get(key) if space is not None else None
-        if entry is None:
-            return None
-        assert space is not None
-        if entry[1] <= self.clock():
-            del space.entries[key]
-            space.used -= entry[2]
-            return None
-        if space.max_bytes is not None:  # least recently used out first; a count bound keeps insertion order
-            space.entries.move_to_end(key)
-        return entry[0]
-
-    def cache_put(self, namespace: str, key: CacheKey, value: bytes, ttl: float) -> None:
+    def _space(self, namespace: str) -> _Namespace:
         space = self._caches.get(namespace)
         if space is None:
             space = self._caches[namespace] = _Namespace(None, None)
+        return space
+
+    def cache_get(self, namespace: str, key: CacheKey) -> bytes | None:
+        try:  # a hit is the common case: no exception, no `None` checks
+            space = self._caches[namespace]
+            value, expires, size = space.entries[key]
+        except KeyError:
+            return None
+        if expires <= self.clock():
+            del space.entries[key]
+            space.used -= size
+            return None
+        if space.max_bytes is not None:  # least recently used out first; a count bound keeps insertion order
+            space.entries.move_to_end(key)
+        return value
+
+    def cache_reader(self, namespace: str) -> Callable[[CacheKey], bytes | None]:
+        space, clock = self._space(namespace), self.clock
+        entries = space.entries  # cleared in place, never replaced
+
+        def read(key: CacheKey) -> bytes | None:
+            try:
+                value, expires, size = entries[key]
+            except KeyError:
+                return None
+            if expires <= clock():
+                del entries[key]
+                space.used -= size
+                return None
+            if space.max_bytes is not None:
+                entries.move_to_end(key)
+            return value
+
+        return read
+
+    def cache_put(self, namespace: str, key: CacheKey, value: bytes, ttl: float) -> None:
+        space = self._space(namespace)
         entries = space.entries
         old = entries.pop(key, None)  # a renewed entry becomes the youngest
         if old is not None:
