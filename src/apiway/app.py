@@ -74,9 +74,10 @@ class App:
         self.live_deps = CompileDeps(invoker=self.runner, pool=self.pool, strict=False, clock=clock)
         self.state = self.deps.state = self.live_deps.state = MemoryState(clock)
         self.deps.authorizer_cache = self.live_deps.authorizer_cache = AuthorizerCache(self.state, clock=clock)
-        self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches(clock)
+        self.caches = self.deps.caches = self.live_deps.caches = ResponseCaches(clock, self.state)
         self.access = self.deps.access = self.live_deps.access = AccessState(self.state, clock)
-        self.canary_caches = ResponseCaches(clock)  # canaries with useStageCache false keep apart from their stage
+        # Canaries with useStageCache false keep apart from their stage.
+        self.canary_caches = ResponseCaches(clock, self.state, "canary responses")
         self.store: Store | None = None
         self._checked: tuple[bytes, StageRuntime] | None = None  # the last check_deployable compilation
         self.project_domains: list[DomainSpec] = []

@@ -223,6 +223,34 @@ def test_flush_empties_one_namespace_and_keeps_its_bounds(state):
     assert state.cache_get("s", "big") is None
 
 
+def test_a_resolved_reader_sees_puts_flushes_and_new_bounds(state, clock):
+    read = state.cache_reader("s")
+    assert read("a") is None
+    state.cache_put("s", "a", b"1", 10)
+    assert read("a") == b"1"
+    state.cache_flush("s")
+    assert read("a") is None
+    state.cache_put("s", "a", b"2", 10)
+    state.cache_configure("s", max_bytes=10_000)  # new bounds start empty, and the reader knows
+    assert read("a") is None
+    state.cache_put("s", ("GET", None, ("x", "y")), b"3", 10)  # None and nested tuples in a key
+    assert read(("GET", None, ("x", "y"))) == b"3" and read(("GET", "", ("x", "y"))) is None
+    clock.advance(10)
+    assert read(("GET", None, ("x", "y"))) is None
+
+
+def test_usage_counts_entries_and_their_bytes(state):
+    assert state.cache_usage("s") == (0, 0)
+    state.cache_configure("s", max_bytes=100_000)
+    state.cache_put("s", "a", bytes(1000), 60)
+    entries, used = state.cache_usage("s")
+    assert entries == 1 and used >= 1000
+    state.cache_put("s", "a", bytes(1000), 60)  # replaced: counted once
+    assert state.cache_usage("s") == (1, used)
+    state.cache_flush("s")
+    assert state.cache_usage("s") == (0, 0)
+
+
 # -- WebSocket connections --------------------------------------------------------------------------------------
 
 

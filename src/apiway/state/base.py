@@ -10,10 +10,12 @@ for one call, not for key lookups."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 BucketKey = tuple[str, ...]  # e.g. ("stage", api_id, stage_name, "pets/GET"), ("plan", plan_id, key_id)
-CacheKey = str | tuple[str, ...]
+# A string, or a tuple of strings, None and such tuples (a response cache key's multi-value parameters): a
+# remote backend encodes it unambiguously, e.g. as JSON.
+CacheKey = str | tuple[Any, ...]
 ACCOUNT: BucketKey = ("account",)  # the account-level bucket every request passes (spec §7.1)
 
 
@@ -71,6 +73,10 @@ class SharedState(Protocol):
 
     def cache_put(self, namespace: str, key: CacheKey, value: bytes, ttl: float) -> None:
         """Keep `value` for `ttl` seconds; one larger than the namespace's byte bound is not kept."""
+        ...
+
+    def cache_usage(self, namespace: str) -> tuple[int, int]:
+        """(entries, bytes) the namespace holds, as its bounds count them; expired ones may be included."""
         ...
 
     def cache_flush(self, namespace: str) -> None:

@@ -184,10 +184,9 @@ class MemoryState:
             space.entries.clear()
             space.used = 0
 
-    def cache_len(self, namespace: str) -> int:
-        """How many entries the namespace holds, expired ones not yet dropped included (this backend only)."""
+    def cache_usage(self, namespace: str) -> tuple[int, int]:
         space = self._caches.get(namespace)
-        return len(space.entries) if space is not None else 0
+        return (len(space.entries), space.used) if space is not None else (0, 0)
 
     # -- WebSocket connections -------------------------------------------------------------------------------
 
@@ -216,7 +215,9 @@ class MemoryState:
         return list(self._by_stage.get(stage, ()))
 
 
-def _bytes_of(key: CacheKey) -> int:
+def _bytes_of(key: CacheKey | None) -> int:
+    if key is None:
+        return 0
     if isinstance(key, str):
         return len(key)
-    return sum(len(part) for part in key)
+    return sum(_bytes_of(part) for part in key)
