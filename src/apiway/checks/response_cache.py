@@ -24,7 +24,7 @@ for the others: FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER (served as if the he
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,7 +188,7 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
     ttl = int(settings.get("cacheTtlInSeconds", DEFAULT_TTL))
     if not enabled or ttl <= 0:
         return integration
-    record = site.method.get("methodIntegration") or {}
+    record: Mapping[str, Any] = site.method.get("methodIntegration") or {}
     store = caches.stage(api_id, stage["stageName"], cluster_bytes(stage.get("cacheClusterSize")
                                                                    or DEFAULT_CLUSTER_SIZE))
     parts = tuple(_key_part(name, f"{site.where}.cacheKeyParameters") for name in

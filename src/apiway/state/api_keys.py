@@ -5,13 +5,12 @@ Rebuilt from the store at start and whenever the control plane changes a key, a 
 usage (`reload`). Stages hold on to their `StageAccess` across rebuilds, so a compiled method keeps
 seeing the current keys without being recompiled.
 
-Quota counters live in the shared state (SharedState.quota_take, one atomic check-and-count per
+Quota counters live in the shared state (`SharedState.quota_taker`: one atomic check-and-count per
 request), not in the store, so a quota runs out exactly at its limit however many clients race. This
-index keeps what the counters need — period, limit — and the counts not yet written. Counts reach the
-store's usage records (control/usage.py)
-within `FLUSH_DELAY` seconds, before every rebuild and at shutdown (`flush`), so they survive a
-restart and GetUsage reports them; a rebuild reads every counter back from the store, which is how
-UpdateUsage changes what the gateway admits.
+index keeps what the counters need (period, limit) and the counts not yet written. Counts reach the
+store's usage records (control/usage.py) within `FLUSH_DELAY` seconds, before every rebuild and at
+shutdown (`flush`), so they survive a restart and GetUsage reports them; a rebuild sets every counter
+to what the store says is left, which is how UpdateUsage changes what the gateway admits.
 """
 
 from __future__ import annotations
