@@ -12,8 +12,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import orjson
+
+from apiway.core.clock import SYSTEM_CLOCK
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO.parent / "shared" / "spec" / "aws-recorded"
@@ -160,3 +164,7 @@ def run_guards(guards, inv) -> None:
         pending = guard(inv)
         if pending is not None:
             asyncio.run(pending)
+
+
+# What a bare Invocation built outside a compiled stage needs of its stage: the clock's wall time.
+BARE_STAGE: Any = SimpleNamespace(wall_ms=SYSTEM_CLOCK.wall_ms)

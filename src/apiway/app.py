@@ -13,6 +13,7 @@ from apiway.auth.identities import Identities
 from apiway.auth.trial import Trial
 from apiway.checks.response_cache import ResponseCaches
 from apiway.config import Project
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
@@ -27,12 +28,12 @@ from apiway.runtime.domain_install import Certificate, DomainInstaller, ProjectD
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.installer import StageInstaller
 from apiway.state.api_keys import AccessState
-from apiway.state.buckets import Buckets
+from apiway.state.memory import MemoryState
 from apiway.store.base import Store
 
 
 class App:
-    def __init__(self, project: Project, log_dir: Path | None = None) -> None:
+    def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.runner = Functions(log_dir)
         for spec in project.functions:
             self.runner.load(spec)
@@ -41,16 +42,18 @@ class App:
         specs = {spec.name: spec for spec in project.functions}
         self.gateway = Gateway()
         self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
-        self.throttles = Buckets()  # stage, method, account and usage-plan throttling
-        self.caches = ResponseCaches()
-        self.canary_caches = ResponseCaches()  # canaries with useStageCache false keep apart from their stage
-        self.access = AccessState(self.throttles)
-        authorizer_cache = AuthorizerCache()
+        # Everything requests share (buckets, quotas, caches, connections) lives in one state backend.
+        self.state = MemoryState(clock)
+        self.caches = ResponseCaches(clock, self.state)
+        # Canaries with useStageCache false keep apart from their stage.
+        self.canary_caches = ResponseCaches(clock, self.state, "canary responses")
+        self.access = AccessState(self.state, clock)
+        authorizer_cache = AuthorizerCache(self.state, clock=clock)
         authorizer_cache.user_pools.settings = project.cognito
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
-        self.deps = CompileDeps(invoker=self.runner, pool=self.pool, authorizer_cache=authorizer_cache,
-                                access=self.access, identities=Identities(project.iam), throttles=self.throttles,
-                                caches=self.caches)
+        self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
+                                authorizer_cache=authorizer_cache, access=self.access,
+                                identities=Identities(project.iam), caches=self.caches)
         self.live_deps = replace(self.deps, strict=False)
         self.installer: StageInstaller | None = None
 

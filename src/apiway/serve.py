@@ -18,6 +18,7 @@ from apiway.project import deployer
 from apiway.project.deployer import PreparedProject, StartReport
 from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
+from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import SqliteStore
 
@@ -103,7 +104,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     scheme = "https" if tls else "http"
     state_path = state or default_state_path(Path.cwd())
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs")  # `apiway logs` reads these
-    app.throttles.set_account_limits(throttle_rate, throttle_burst)
+    app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = SqliteStore(state_path)
     report = StartReport()
     deployer.apply(store, prepared.apis, report)

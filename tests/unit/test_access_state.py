@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from apiway.core.clock import ManualClock
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest
 from apiway.core.invocation import Invocation
@@ -18,7 +19,7 @@ from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
 from apiway.state import api_keys as access
 from apiway.state.api_keys import UNLIMITED, AccessState, Grant
-from apiway.state.buckets import Buckets
+from apiway.state.memory import MemoryState
 from apiway.store import usage
 from apiway.store.deployments import stage_record
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
@@ -57,7 +58,7 @@ def link(store: SqliteStore, plan_id: str = "p1", key_id: str = "k1") -> None:
 
 def loaded(store: SqliteStore, when: str) -> AccessState:
     """The state as loaded at `when`; later counts carry their own times."""
-    state = AccessState(Buckets(), lambda: ms(when))
+    state = AccessState(MemoryState(), ManualClock(0.0, ms(when) / 1000))
     state.load(store)
     return state
 
@@ -166,7 +167,7 @@ def test_without_a_quota_usage_is_counted_and_nothing_refused(store):
     state = loaded(store, "2024-05-02T10:00")
     assert admitted(state, "2024-05-02T10:00", 50) == 50
     found = grant(state)
-    assert found is not None and found.quota.left == UNLIMITED - 50
+    assert found is not None and state.left(found.quota) == UNLIMITED - 50
     state.flush()
     assert usage.usage(store, "p1", "k1", "2024-05-02") == 50
 
@@ -261,15 +262,20 @@ def test_method_limits_beat_the_plan_throttle_and_all_methods_get_their_own_buck
     state = loaded(store, "2024-05-02T10:00")
     view = state.stage(API, STAGE)
     found = view.grants[VALUE]
-    pets = state.method_bucket(found, view, "/pets/GET")
-    orders, users = state.method_bucket(found, view, "/orders/GET"), state.method_bucket(found, view, "/users/GET")
-    assert pets is not None and (pets.rate, pets.burst) == (1.0, 2)
-    assert orders is not None and users is not None and orders is not users and (orders.rate, orders.burst) == (3.0, 4)
-    assert found.buckets == {"/pets/GET": pets, "/orders/GET": orders, "/users/GET": users}
+    buckets = state.state
+    assert isinstance(buckets, MemoryState)
+    pets = state.plan_bucket(found, view, "/pets/GET")
+    orders, users = state.plan_bucket(found, view, "/orders/GET"), state.plan_bucket(found, view, "/users/GET")
+    limits = {key: (bucket.rate, bucket.burst) for key, bucket in buckets._buckets.items()}
+    assert pets is not None and limits[pets] == (1.0, 2)
+    assert orders is not None and users is not None and orders != users and limits[orders] == limits[users] == (3.0, 4)
+    takers = {m: state.taker(found, view, m, ()) for m in ("/pets/GET", "/orders/GET", "/users/GET")}
+    assert found.takers == takers and all(takers.values())
     dev = state.stage(API, "dev")
-    assert state.method_bucket(dev.grants[VALUE], dev, "/pets/GET") is state.buckets._buckets[("plan", "p2", "k1")]
+    assert state.plan_bucket(dev.grants[VALUE], dev, "/pets/GET") == ("plan", "p2", "k1")
     test = state.stage(API, "test")
-    assert state.method_bucket(test.grants[VALUE], test, "/pets/GET") is None
+    assert state.plan_bucket(test.grants[VALUE], test, "/pets/GET") is None
+    assert state.taker(test.grants[VALUE], test, "/pets/GET", ()) is None
 
 
 # -- the guard on a compiled stage -------------------------------------------------------------------------
@@ -283,7 +289,7 @@ class NoFunctions:
         return False
 
 
-def compiled(state: AccessState, key_source: str = "HEADER"):
+def compiled(state: AccessState, key_source: str = "HEADER", shared: MemoryState | None = None):
     def method(verb: str, required: bool) -> dict:
         return {"httpMethod": verb, "authorizationType": "NONE", "apiKeyRequired": required, "methodIntegration": MOCK}
 
@@ -293,7 +299,7 @@ def compiled(state: AccessState, key_source: str = "HEADER"):
                                                                               "POST": method("POST", False)}}},
         "gatewayResponses": {}, "models": {}, "requestValidators": {}, "authorizers": {},
     }
-    deps = CompileDeps(invoker=NoFunctions(), pool=None, access=state)  # type: ignore[arg-type]
+    deps = CompileDeps(invoker=NoFunctions(), pool=None, access=state, state=shared)  # type: ignore[arg-type]
     runtime = compile_stage(definition, stage_record(API, STAGE, "dep1", {}), deps)  # type: ignore[arg-type]
     return runtime, {plan.http_method: plan for plan in runtime.plans}
 
@@ -333,7 +339,25 @@ def test_the_guard_checks_key_then_throttle_then_quota(store):
     assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "ok"
     assert outcome(invocation(runtime, get, [("x-api-key", VALUE)], "2024-05-03T00:00")) == "THROTTLED"
     quota = state.stage(API, STAGE).grants[VALUE].quota
-    assert quota.left == 1  # the throttled request was not counted
+    assert state.left(quota) == 1  # the throttled request was not counted
+
+
+def test_a_request_the_stage_refuses_costs_the_plan_bucket_nothing(store):
+    """The plan's, the method's and the account's buckets are taken at once: all give a token or none."""
+    put_key(store)
+    put_plan(store, throttle={"rateLimit": 0.0, "burstLimit": 3})
+    link(store)
+    state = loaded(store, "2024-05-02T10:00")
+    shared = state.state
+    assert isinstance(shared, MemoryState)
+    shared.set_account_limits(0.0, 1)
+    runtime, plans = compiled(state, shared=shared)
+    outcomes = [outcome(invocation(runtime, plans["GET"], [("x-api-key", VALUE)])) for _ in range(3)]
+    assert outcomes == ["ok", "THROTTLED", "THROTTLED"]  # the account ran out after one
+    assert shared._buckets[("plan", "p1", "k1")].tokens == pytest.approx(2.0)
+    shared.set_account_limits(1e9, 5)  # refilled at once
+    outcomes = [outcome(invocation(runtime, plans["GET"], [("x-api-key", VALUE)])) for _ in range(3)]
+    assert outcomes == ["ok", "ok", "THROTTLED"]  # now the plan's two tokens decide
 
 
 def test_methods_without_api_key_required_are_not_metered(store):

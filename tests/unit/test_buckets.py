@@ -8,22 +8,16 @@ import random
 
 import pytest
 
+from apiway.core.clock import ManualClock
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest
 from apiway.core.invocation import Invocation
 from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
-from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, Buckets, TokenBucket
+from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, TokenBucket, take_all
+from apiway.state.memory import MemoryState
 from apiway.store.deployments import stage_record
 from tests.support import run_guards
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def admitted(bucket: TokenBucket, times: list[float]) -> list[float]:
@@ -68,12 +62,11 @@ def test_tokens_are_fractional_and_capped_at_the_burst():
     assert admitted(bucket, [100.0, 100.0, 100.0]) == [100.0, 100.0]  # an idle hour still fills only 2
 
 
-def test_refund_gives_the_token_back():
-    bucket = TokenBucket(0.0, 1, 0.0)
-    assert bucket.take(0.0)
-    bucket.refund()
-    assert bucket.take(0.0)
-    assert not bucket.take(0.0)
+def test_a_take_over_several_buckets_takes_from_every_one_or_from_none():
+    full, empty = TokenBucket(0.0, 2, 0.0), TokenBucket(0.0, 1, 0.0)
+    assert take_all((full, empty), 0.0)
+    assert not take_all((full, empty), 0.0)  # `empty` has none left: `full` keeps its last token
+    assert full.tokens == pytest.approx(1.0) and full.take(0.0) and not full.take(0.0)
 
 
 def test_reconfigure_keeps_the_tokens_earned_and_cuts_them_to_the_new_burst():
@@ -89,29 +82,29 @@ def test_negative_limits_are_refused():
     with pytest.raises(ValueError):
         TokenBucket(-1.0, 1, 0.0)
     with pytest.raises(ValueError):
-        Buckets().set_account_limits(1.0, -1)
+        MemoryState().set_account_limits(1.0, -1)
 
 
 def test_the_registry_keeps_buckets_by_key_and_never_refills_them():
-    clock = Clock()
-    buckets = Buckets(clock)
+    clock = ManualClock(1000.0)
+    buckets = MemoryState(clock)
     first = buckets.bucket(("stage", "a", "s", "pets/GET"), 0.0, 2)
-    assert first.take(clock()) and first.take(clock())
+    assert first.take(clock.monotonic()) and first.take(clock.monotonic())
     again = buckets.bucket(("stage", "a", "s", "pets/GET"), 0.0, 2)
-    assert again is first and not again.take(clock())
+    assert again is first and not again.take(clock.monotonic())
     changed = buckets.bucket(("stage", "a", "s", "pets/GET"), 1.0, 5)
-    assert changed is first and not changed.take(clock())  # new limits, no refill
+    assert changed is first and not changed.take(clock.monotonic())  # new limits, no refill
     clock.now += 1
-    assert changed.take(clock())
+    assert changed.take(clock.monotonic())
     assert buckets.bucket(("stage", "a", "s", "pets/POST"), 0.0, 2) is not first
 
 
 def test_account_defaults_are_aws_and_configurable():
-    clock = Clock()
-    buckets = Buckets(clock)
+    clock = ManualClock(1000.0)
+    buckets = MemoryState(clock)
     assert (buckets.account.rate, buckets.account.burst) == (ACCOUNT_RATE, ACCOUNT_BURST) == (10000.0, 5000)
     buckets.set_account_limits(1.0, 3)
-    assert len(admitted(buckets.account, [clock()] * 10)) == 3
+    assert len(admitted(buckets.account, [clock.monotonic()] * 10)) == 3
 
 
 # -- the throttling guard on a compiled stage -------------------------------------------------------------
@@ -140,8 +133,8 @@ class NoFunctions:
         return False
 
 
-def compiled(buckets: Buckets, method_settings: dict) -> dict[tuple[str, str], object]:
-    deps = CompileDeps(invoker=NoFunctions(), pool=None, throttles=buckets)  # type: ignore[arg-type]
+def compiled(buckets: MemoryState, method_settings: dict) -> dict[tuple[str, str], object]:
+    deps = CompileDeps(invoker=NoFunctions(), pool=None, state=buckets)  # type: ignore[arg-type]
     runtime = compile_stage(definition(), stage_record("thrapi", "prod", "dep1", {}, method_settings=method_settings),
                             deps)
     return {(plan.resource_path, plan.http_method): (runtime, plan) for plan in runtime.plans}
@@ -165,7 +158,7 @@ def count(plans: dict, path: str, verb: str, tries: int = 20) -> int:
 def test_stage_defaults_give_every_method_its_own_bucket_and_method_entries_override_them():
     """`*/*` is AWS's default *method* throttling: each method gets a bucket of that size; a method's own
     entry replaces it, whether keyed `pets/{id}/GET` or in the escaped patch-path spelling."""
-    plans = compiled(Buckets(Clock()), {
+    plans = compiled(MemoryState(ManualClock(1000.0)), {
         "*/*": {"throttlingRateLimit": 0.0, "throttlingBurstLimit": 3},
         "~1pets~1{id}/GET": {"throttlingBurstLimit": 5},  # rate from */*
         "/GET": {"throttlingBurstLimit": 1},  # the root resource
@@ -177,21 +170,21 @@ def test_stage_defaults_give_every_method_its_own_bucket_and_method_entries_over
 
 
 def test_zero_limits_block_every_request_and_negative_ones_mean_no_stage_limit():
-    plans = compiled(Buckets(Clock()), {"pets/GET": {"throttlingRateLimit": 0.0, "throttlingBurstLimit": 0},
+    plans = compiled(MemoryState(ManualClock(1000.0)), {"pets/GET": {"throttlingRateLimit": 0.0, "throttlingBurstLimit": 0},
                                         "pets/POST": {"throttlingRateLimit": -1.0, "throttlingBurstLimit": -1}})
     assert count(plans, "/pets", "GET") == 0
     assert count(plans, "/pets", "POST") == 20
 
 
 def test_the_account_bucket_applies_to_every_method_and_a_rejection_there_costs_the_stage_nothing():
-    clock = Clock()
-    buckets = Buckets(clock)
+    clock = ManualClock(1000.0)
+    buckets = MemoryState(clock)
     buckets.set_account_limits(0.0, 2)
     plans = compiled(buckets, {"pets/GET": {"throttlingRateLimit": 0.0, "throttlingBurstLimit": 3}})
     assert count(plans, "/pets", "GET") == 2
     assert count(plans, "/pets/{id}", "GET") == 0  # no stage limit, but the account is empty
     stage_bucket = buckets.bucket(("stage", "thrapi", "prod", "pets/GET"), 0.0, 3)
-    assert stage_bucket.tokens == pytest.approx(1.0)  # the third token was refunded each time
+    assert stage_bucket.tokens == pytest.approx(1.0)  # the account refused the third: the stage gave no token
     buckets.set_account_limits(0.0, 5)
     clock.now += 1  # the account refills only through its rate: still empty
     assert count(plans, "/pets", "GET") == 0
@@ -199,12 +192,12 @@ def test_the_account_bucket_applies_to_every_method_and_a_rejection_there_costs_
 
 def test_recompiling_a_stage_finds_its_buckets_as_they_were():
     """A redeploy compiles the stage again: its buckets must not be refilled."""
-    buckets = Buckets(Clock())
+    buckets = MemoryState(ManualClock(1000.0))
     settings = {"*/*": {"throttlingRateLimit": 0.0, "throttlingBurstLimit": 2}}
     assert count(compiled(buckets, settings), "/pets", "GET") == 2
     assert count(compiled(buckets, settings), "/pets", "GET") == 0
 
 
 def test_without_settings_only_the_account_limit_applies():
-    plans = compiled(Buckets(Clock()), {})
+    plans = compiled(MemoryState(ManualClock(1000.0)), {})
     assert count(plans, "/pets", "GET", tries=100) == 100

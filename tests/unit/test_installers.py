@@ -26,7 +26,7 @@ from apiway.runtime.domains import BasePathMapping
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.installer import StageInstaller
 from apiway.state.api_keys import AccessState
-from apiway.state.buckets import Buckets
+from apiway.state.memory import MemoryState
 from apiway.store.deployments import deploy, new_deployment, stage_record
 from apiway.store.kinds import API_KEY, BASE_PATH_MAPPING, DOMAIN_NAME, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
@@ -77,10 +77,10 @@ class Wired:
 def wired(tmp_path: Path) -> Iterator[Wired]:
     store = SqliteStore(tmp_path / "state.db")
     gateway = Gateway()
-    throttles = Buckets()
-    deps = CompileDeps(invoker=Functions(), pool=UpstreamPool(), strict=False, throttles=throttles,
-                       caches=ResponseCaches(), access=AccessState(throttles))
-    installer = StageInstaller(store, gateway, deps, ResponseCaches())
+    state = MemoryState()
+    deps = CompileDeps(invoker=Functions(), pool=UpstreamPool(), strict=False, state=state,
+                       caches=ResponseCaches(state=state), access=AccessState(state))
+    installer = StageInstaller(store, gateway, deps, ResponseCaches(state=state, name="canary responses"))
     installer.install_all()
     store.subscribe(installer.changed)
     yield Wired(store, gateway, deps, installer, installer.canary_caches)
@@ -206,7 +206,7 @@ def test_compiling_leaves_the_response_cache_and_installing_drops_a_disabled_one
 
 def test_the_api_key_index_follows_keys_plans_and_links(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
-    access = AccessState(Buckets())
+    access = AccessState(MemoryState())
     access.load(store)
     store.subscribe(access.changed)
     stage = access.stage(API_ID, "prod")

@@ -16,7 +16,7 @@ from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpRequest
 from apiway.core.invocation import Invocation
-from tests.support import run_guards
+from tests.support import BARE_STAGE, run_guards
 
 API = "abc123"
 PREFIX = f"arn:aws:execute-api:us-east-1:123456789012:{API}/prod"
@@ -40,7 +40,7 @@ def site(policy: dict | str | None, auth: str = "NONE", path: str = "/pets") -> 
 def invocation(path: str = "/pets", method: str = "GET", ip: str = "127.0.0.1",
                headers: list[tuple[str, str]] | None = None, scheme: str = "http") -> Invocation:
     req = HttpRequest(method, f"/prod{path}", "", headers or [], b"", client_ip=ip, scheme=scheme)
-    return Invocation(req, None, None, {}, path, f"/prod{path}", "req-1")  # type: ignore[arg-type]
+    return Invocation(req, BARE_STAGE, None, {}, path, f"/prod{path}", "req-1")  # type: ignore[arg-type]
 
 
 def outcome(guard: Any, inv: Invocation) -> str | None:

@@ -16,20 +16,15 @@ from apiway.checks.response_cache import (
     StageCache,
     cluster_bytes,
 )
+from apiway.core.clock import ManualClock
 from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.model.method_settings import SettingsError, normalised_key, stage_settings
+from apiway.state.memory import MemoryState
 from apiway.store.deployments import stage_record
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import BARE_STAGE
 
 
 class Backend:
@@ -67,7 +62,7 @@ def wrap(integration, caches: ResponseCaches | None, *args, **kwargs):
 def invocation(verb: str = "GET", query: str = "", headers: list[tuple[str, str]] | None = None,
                path_params: dict[str, str] | None = None, path: str = "/pets/1") -> Invocation:
     req = HttpRequest(verb, f"/prod{path}", query, headers or [], b"")
-    return Invocation(req, None, None, path_params or {"id": "1"}, path, f"/prod{path}", "rid")  # type: ignore[arg-type]
+    return Invocation(req, BARE_STAGE, None, path_params or {"id": "1"}, path, f"/prod{path}", "rid")  # type: ignore[arg-type]
 
 
 def call(integration, inv: Invocation | None = None) -> HttpResponse:
@@ -107,7 +102,7 @@ def test_other_verbs_cache_when_their_own_entry_enables_it():
 
 def test_a_method_entry_overrides_the_stage_entry_field_by_field():
     backend = Backend()
-    clock = Clock()
+    clock = ManualClock(500.0)
     wrapped = wrap(backend, ResponseCaches(clock), settings={
         "*/*": {"cachingEnabled": False, "cacheTtlInSeconds": 10}, "~1pets~1{id}/GET": {"cachingEnabled": True}})
     assert isinstance(wrapped, CachedIntegration) and wrapped.ttl == 10
@@ -162,7 +157,7 @@ def test_a_malformed_key_parameter_fails_at_deploy_time():
 # -- what is stored, for how long ---------------------------------------------------------------------------
 
 def test_entries_expire_after_the_ttl():
-    backend, clock = Backend(), Clock()
+    backend, clock = Backend(), ManualClock(500.0)
     wrapped = wrap(backend, ResponseCaches(clock), settings={"*/*": {"cacheTtlInSeconds": 30}})
     call(wrapped)
     clock.now += 29.9
@@ -197,23 +192,23 @@ def response(size: int) -> HttpResponse:
 def test_eviction_is_least_recently_used_by_bytes():
     store = StageCache(capacity=3000)
     for name in ("a", "b", "c"):
-        store.put((name,), response(700), 60, 0)
+        store.put((name,), response(700), 60)
     assert len(store) == 3 and store.used <= 3000
-    assert store.get(("a",), 1) is not None  # a is now the most recently used
-    store.put(("d",), response(700), 60, 1)  # 4 entries of ~900 bytes: one must go
-    assert store.get(("b",), 1) is None
-    assert all(store.get((k,), 1) is not None for k in ("a", "c", "d"))
-    store.put(("big",), response(2500), 60, 1)  # needs almost everything
-    assert store.get(("big",), 1) is not None and len(store) == 1 and store.used <= 3000
-    store.put(("huge",), response(4000), 60, 1)  # larger than the whole cache: not stored
-    assert store.get(("huge",), 1) is None and store.used <= 3000
+    assert store.get(("a",)) is not None  # a is now the most recently used
+    store.put(("d",), response(700), 60)  # 4 entries of ~900 bytes: one must go
+    assert store.get(("b",)) is None
+    assert all(store.get((k,)) is not None for k in ("a", "c", "d"))
+    store.put(("big",), response(2500), 60)  # needs almost everything
+    assert store.get(("big",)) is not None and len(store) == 1 and store.used <= 3000
+    store.put(("huge",), response(4000), 60)  # larger than the whole cache: not stored
+    assert store.get(("huge",)) is None and store.used <= 3000
 
 
 def test_replacing_an_entry_accounts_its_bytes_once():
     store = StageCache(capacity=10_000)
-    store.put(("k",), response(1000), 60, 0)
+    store.put(("k",), response(1000), 60)
     used = store.used
-    store.put(("k",), response(1000), 60, 0)
+    store.put(("k",), response(1000), 60)
     assert store.used == used and len(store) == 1
 
 
@@ -344,3 +339,31 @@ def test_stage_settings_errors_name_the_field(spec, where):
                                              ("pets/{id}/GET", "pets/{id}/GET")])
 def test_method_setting_keys_normalise(key, normal):
     assert normalised_key(key) == normal
+
+
+# -- the serialised form in the shared state --------------------------------------------------------------------
+
+def test_entries_round_trip_through_bytes():
+    original = HttpResponse(203, [("Content-Type", "text/plain; charset=utf-8"), ("Set-Cookie", "a=1"),
+                                  ("Set-Cookie", "b=2"), ("X-Empty", ""), ("X-Name", "Zoë")], b"\x00\xffbinary\r\n")
+    back = cache.decode(cache.encode(original))
+    assert (back.status, back.headers, back.body) == (original.status, original.headers, original.body)
+    bare = cache.decode(cache.encode(HttpResponse(200, [], b"")))
+    assert (bare.status, bare.headers, bare.body) == (200, [], b"")
+
+
+def test_a_stage_keeps_its_entries_as_bytes_in_the_shared_state_and_a_hit_decodes_once():
+    state = MemoryState()
+    caches = ResponseCaches(state=state)
+    backend = Backend()
+    wrapped = wrap(backend, caches)
+    first = call(wrapped)
+    assert state.cache_usage("responses cacheapi/prod")[0] == 1
+    memo = caches.memo
+    second, third = call(wrapped), call(wrapped)
+    assert backend.calls == 1 and len(memo.entries) == 1
+    assert (second.status, second.headers, second.body) == (first.status, first.headers, first.body)
+    assert second.headers is not third.headers  # each hit gets headers of its own to add to
+    other = ResponseCaches(state=state, name="canary responses")
+    call(wrap(backend, other))
+    assert backend.calls == 2  # a canary's own cache does not see its stage's entries

@@ -16,7 +16,7 @@ from apiway.core.errors import DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpRequest
 from apiway.core.invocation import Invocation
-from tests.support import recorded, run_guards
+from tests.support import BARE_STAGE, recorded, run_guards
 
 API_ID = "valapi0001"
 URL = f"https://apigateway.amazonaws.com/restapis/{API_ID}/models/"
@@ -70,7 +70,7 @@ def guard_for(models: dict[str, Any] | None = None, request_models: dict[str, st
 def invocation(query: str = "", headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                path: dict[str, str] | None = None) -> Invocation:
     request = HttpRequest("POST", "/s/nested/x", query, headers or [], body)
-    return Invocation(request, None, None, {"test": "x"} if path is None else path, "/nested/x",  # type: ignore[arg-type]
+    return Invocation(request, BARE_STAGE, None, {"test": "x"} if path is None else path, "/nested/x",  # type: ignore[arg-type]
                       "/s/nested/x", "req-1")
 
 

@@ -11,9 +11,9 @@ token through `run_once`, which neither reads nor fills the cache.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from time import gmtime  # a conversion, not a clock read
 from typing import Any
 
 import jwt
@@ -36,11 +36,20 @@ class VerifiedToken:
     audience: tuple[str, ...]
     scopes: tuple[str, ...]
 
+    def encode(self) -> bytes:
+        """As the cache keeps it: JSON, so it can live outside the process."""
+        return orjson.dumps([self.claims, self.token_use, self.audience, self.scopes])
+
+    @classmethod
+    def decode(cls, value: bytes) -> VerifiedToken:
+        claims, token_use, audience, scopes = orjson.loads(value)
+        return cls(claims, token_use, tuple(audience), tuple(scopes))
+
 
 class CognitoAuthorizer:
     """The guard of one method."""
 
-    __slots__ = ("audience_re", "cache", "header", "pools", "required_scopes", "scope", "ttl")
+    __slots__ = ("_time", "audience_re", "cache", "header", "pools", "required_scopes", "ttl")
 
     def __init__(self, authorizer: Mapping[str, Any], method_scopes: list[str], cache: AuthorizerCache,
                  scope: Scope, ttl: int, where: str) -> None:
@@ -63,13 +72,20 @@ class CognitoAuthorizer:
             raise DeployError(f"{where}: identityValidationExpression is not a regular expression: {exc}") from None
         self.required_scopes = frozenset(method_scopes)
         self.ttl = ttl
-        self.cache = cache
-        self.scope = scope
+        self.cache = cache.results(scope, "cognito", VerifiedToken.decode)
+        self._time = cache.clock.time  # the injected clock: a cached result lives no longer than its token
 
     def __call__(self, inv: Invocation) -> Awaitable[None] | None:
         """A cached verification is applied at once; only a cache miss returns something to await."""
         token = self._token(inv)
-        verified = self.cache.get(self.scope, token) if self.ttl else None
+        verified = None
+        if self.ttl:
+            cache = self.cache
+            value = cache.read((cache.deployment_id, cache.authorizer_id, token))
+            if value is not None:
+                verified = cache.memo.get(value)
+                if verified is None:
+                    verified = cache.decoded(value)
         if verified is None:
             return self._miss(inv, token)
         self._apply(inv, verified)
@@ -91,7 +107,7 @@ class CognitoAuthorizer:
     async def _miss(self, inv: Invocation, token: str) -> None:
         verified, exp = await self._verify(token)
         if self.ttl:
-            self.cache.put(self.scope, token, verified, min(self.ttl, exp - time.time()))
+            self.cache.put(self.cache.key(token), verified.encode(), verified, min(self.ttl, exp - self._time()))
         self._apply(inv, verified)
 
     def _apply(self, inv: Invocation, verified: VerifiedToken) -> None:
@@ -136,7 +152,7 @@ def claim_text(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if name in _DATE_CLAIMS and isinstance(value, int | float):
-        t = time.gmtime(value)
+        t = gmtime(value)
         return (f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:"
                 f"{t.tm_sec:02d} UTC {t.tm_year}")
     if isinstance(value, str):

@@ -5,8 +5,6 @@ allow `execute-api:Invoke` on the method ARN. On success `$context.identity` nam
 
 from __future__ import annotations
 
-import time
-
 from apiway.auth import sigv4
 from apiway.auth.identities import Identities
 from apiway.auth.policy import INVOKE, method_arn_prefix
@@ -52,13 +50,13 @@ def build(site: GuardSite, identities: Identities | None) -> Guard | None:
     def guard(inv: Invocation) -> None:
         req = inv.request
         try:
-            signed = sigv4.verify(req, identities.secret_for, SERVICE, region=REGION)
+            signed = sigv4.verify(req, identities.secret_for, SERVICE, inv.epoch_ms / 1000, REGION)
         except sigv4.SigV4Error as exc:
             raise _rejected(exc) from None
         identity = identities.by_key[signed.access_key_id]
         if signed.security_token != identity.session_token:
             raise GatewayError("ACCESS_DENIED", _INVALID_TOKEN)
-        if identity.expiration is not None and time.time() >= identity.expiration:
+        if identity.expiration is not None and inv.epoch_ms >= identity.expiration * 1000:
             raise GatewayError("EXPIRED_TOKEN")
         arn = method_arn(prefix, inv)
         context = RequestContext(inv, identity.condition_keys)

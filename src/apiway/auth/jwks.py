@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 import jwt
 import orjson
 
+from apiway.core.clock import Clock
 from apiway.core.errors import AuthorizerConfigurationError
 
 REFETCH_SECONDS = 30.0
@@ -30,9 +30,10 @@ class UserPoolSettings:
 
 
 class UserPool:
-    __slots__ = ("_fetched_at", "_keys", "_lock", "issuer", "jwks_url")
+    __slots__ = ("_fetched_at", "_keys", "_lock", "_now", "issuer", "jwks_url")
 
-    def __init__(self, issuer: str, jwks_url: str) -> None:
+    def __init__(self, issuer: str, jwks_url: str, clock: Clock) -> None:
+        self._now = clock.monotonic
         self.issuer = issuer
         self.jwks_url = jwks_url
         self._keys: dict[str, Any] = {}  # kid → public key
@@ -46,9 +47,9 @@ class UserPool:
             return key
         async with self._lock:  # one fetch at a time; waiters see its result
             key = self._keys.get(kid)
-            if key is None and time.monotonic() - self._fetched_at >= REFETCH_SECONDS:
+            if key is None and self._now() - self._fetched_at >= REFETCH_SECONDS:
                 self._keys = await asyncio.to_thread(self._fetch)
-                self._fetched_at = time.monotonic()
+                self._fetched_at = self._now()
                 key = self._keys.get(kid)
         return key
 
@@ -65,9 +66,10 @@ class UserPool:
 class UserPools:
     """Every user pool authorizers name, shared across deployments so keys are fetched once."""
 
-    __slots__ = ("_pools", "settings")
+    __slots__ = ("_pools", "clock", "settings")
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.settings: Mapping[str, UserPoolSettings] = {}
         self._pools: dict[tuple[str, str], UserPool] = {}
 
@@ -82,5 +84,5 @@ class UserPools:
         jwks_url = settings.jwks_url or f"{issuer}/.well-known/jwks.json"
         pool = self._pools.get((issuer, jwks_url))
         if pool is None:
-            pool = self._pools[(issuer, jwks_url)] = UserPool(issuer, jwks_url)
+            pool = self._pools[(issuer, jwks_url)] = UserPool(issuer, jwks_url, self.clock)
         return pool

@@ -11,7 +11,6 @@ runs one through `run_once`, which neither reads nor fills the cache.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
@@ -61,16 +60,16 @@ def parse_output(payload: bytes) -> AuthorizerResult:
 class LambdaAuthorizer:
     """The guard of one method."""
 
-    __slots__ = ("api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
-                 "scope", "sources", "token_re", "ttl")
+    __slots__ = ("_now", "api_key_source", "arn_prefix", "cache", "function", "header", "invoker", "request_sources",
+                 "sources", "token_re", "ttl")
 
     def __init__(self, authorizer: Mapping[str, Any], function: str, invoker: FunctionInvoker,
                  cache: AuthorizerCache, scope: Scope, ttl: int, arn_prefix: str, stage_variables: dict[str, str],
                  api_key_source: bool, where: str) -> None:
         self.function = function
         self.invoker = invoker
-        self.cache = cache
-        self.scope = scope
+        self.cache = cache.results(scope, "lambda", parse_output)  # the function's answers, as it returned them
+        self._now = cache.clock.monotonic  # the injected clock times the function (`integrationLatency`)
         self.arn_prefix = arn_prefix  # arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/
         self.api_key_source = api_key_source  # apiKeySource AUTHORIZER: usageIdentifierKey is the API key
         self.ttl = ttl
@@ -102,20 +101,28 @@ class LambdaAuthorizer:
 
     def __call__(self, inv: Invocation) -> Awaitable[None] | None:
         """A cached decision is applied at once; only a cache miss returns something to await."""
-        identity = self._identity(inv)
+        key = self._identity(inv)
         method_arn = self.arn_prefix + inv.request.method + inv.path
-        result = self.cache.get(self.scope, identity) if self.ttl else None
+        result = None
+        if self.ttl:
+            cache = self.cache
+            value = cache.read(key)
+            if value is not None:
+                result = cache.memo.get(value)
+                if result is None:
+                    result = cache.decoded(value)
         if result is None:
-            return self._miss(inv, identity, method_arn)
+            return self._miss(inv, key, method_arn)
         self._apply(inv, result, method_arn, 0)
         return None
 
-    async def _miss(self, inv: Invocation, identity: Any, method_arn: str) -> None:
-        started = time.monotonic()
-        result = await self._invoke(inv, method_arn)
+    async def _miss(self, inv: Invocation, key: tuple[str, ...], method_arn: str) -> None:
+        started = self._now()
+        answer = await self._call(self._event(inv, method_arn), inv.request_id)
+        result = self._read(answer)
         if self.ttl:
-            self.cache.put(self.scope, identity, result, self.ttl)
-        self._apply(inv, result, method_arn, int((time.monotonic() - started) * 1000))
+            self.cache.put(key, answer.payload, result, self.ttl)
+        self._apply(inv, result, method_arn, int((self._now() - started) * 1000))
 
     def _apply(self, inv: Invocation, result: AuthorizerResult, method_arn: str, latency: int) -> None:
         decision = result.policy.evaluate(INVOKE, method_arn)
@@ -125,20 +132,21 @@ class LambdaAuthorizer:
         if self.api_key_source and result.usage_identifier_key is not None:
             inv.identity = {**(inv.identity or {}), "apiKey": result.usage_identifier_key}
 
-    def _identity(self, inv: Invocation) -> Any:
-        """The cache key: the token, or every identity source's value; a missing one is 401 without
-        invoking the function (for REQUEST authorizers only while caching, as AWS documents)."""
+    def _identity(self, inv: Invocation) -> tuple[str, ...]:
+        """The cache key: deployment and authorizer, then the token or every identity source's value; a
+        missing one is 401 without invoking the function (for REQUEST authorizers only while caching, as
+        AWS documents). Empty when a REQUEST authorizer does not cache."""
         if self.header is not None:
             token = inv.request.header(self.header)
             if not token or (self.token_re is not None and self.token_re.fullmatch(token) is None):
                 raise GatewayError("UNAUTHORIZED")
-            return token
+            return self.cache.deployment_id, self.cache.authorizer_id, token
         if not self.ttl:
-            return None
+            return ()
         values = tuple(get(inv) for get in self.request_sources)
         if not all(values):
             raise GatewayError("UNAUTHORIZED")
-        return values
+        return self.cache.head + values
 
     async def run_once(self, inv: Invocation, seen: Trial) -> None:
         """TestInvokeAuthorizer: run without the cache, noting each step in `seen`. Fails as the guard does,
@@ -153,9 +161,6 @@ class LambdaAuthorizer:
         answer = await self._call(seen.event, inv.request_id)
         seen.payload = answer.payload
         seen.result = self._read(answer)
-
-    async def _invoke(self, inv: Invocation, method_arn: str) -> AuthorizerResult:
-        return self._read(await self._call(self._event(inv, method_arn), inv.request_id))
 
     def _event(self, inv: Invocation, method_arn: str) -> dict[str, Any]:
         if self.header is not None:

@@ -9,13 +9,13 @@ import calendar
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+from apiway.core.clock import SYSTEM_CLOCK
 from apiway.core.http import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -82,7 +82,7 @@ def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float 
     if signed_service != service:
         raise SigV4Error("InvalidSignature", f"Credential should be scoped to correct service: '{service}'. ")
     stamp = _parse_date(amz_date)
-    current = time.time() if now is None else now
+    current = SYSTEM_CLOCK.time() if now is None else now
     if presigned:
         expires = _expires(fields.get("Expires", ""))
         if current > stamp + expires:

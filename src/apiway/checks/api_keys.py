@@ -2,8 +2,10 @@
 
 The key comes from the `x-api-key` header (apiKeySource HEADER) or from the Lambda authorizer's
 `usageIdentifierKey` (AUTHORIZER). A missing, unknown or disabled key, or one in no usage plan bound
-to this API stage, is 403 INVALID_API_KEY. Then the plan's throttle for this key — the method's own
-limits in the plan, else the plan's — rejects with THROTTLED. The plan's quota (QUOTA_EXCEEDED) is a
+to this API stage, is 403 INVALID_API_KEY. Then the plan's throttle for this key — the method's own limits
+in the plan, else the plan's — is taken in one atomic take with the method's stage-level and the account's
+buckets (handed over by checks/throttling.py, whose own check such a method then skips): THROTTLED when
+any is empty, and then none gives a token. The plan's quota (QUOTA_EXCEEDED) is a
 separate check that runs after stage and account throttling too, so a request throttled anywhere is
 not counted against the quota. Methods without `apiKeyRequired` are never metered, even when a key
 is sent."""
@@ -16,14 +18,16 @@ from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
 from apiway.state.api_keys import AccessState, StageAccess
+from apiway.state.base import BucketKey
 
 
-def build(site: GuardSite, access: AccessState | None) -> Guard | None:
+def build(site: GuardSite, access: AccessState | None, throttles: tuple[BucketKey, ...] = ()) -> Guard | None:
+    """The key check of an `apiKeyRequired` method; `throttles` are the stage-level and account buckets
+    to take from together with the plan's."""
     if not site.method.get("apiKeyRequired") or access is None:
         return None
     stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
-    method = f"{site.resource['path']}/{site.http_method}"  # the plan's method-throttle key, `/pets/GET`
-    meter = _meter(access, stage, method)
+    meter = _meter(access, stage, f"{site.resource['path']}/{site.http_method}", throttles)
     if site.definition["restApi"].get("apiKeySource") == "AUTHORIZER":
 
         def from_authorizer(inv: Invocation) -> None:
@@ -38,18 +42,20 @@ def build(site: GuardSite, access: AccessState | None) -> Guard | None:
     return from_header
 
 
-def _meter(access: AccessState, stage: StageAccess, method: str) -> Callable[[Invocation, str | None], None]:
-    clock, method_bucket = access.buckets.clock, access.method_bucket
+def _meter(access: AccessState, stage: StageAccess, method: str,
+           throttles: tuple[BucketKey, ...]) -> Callable[[Invocation, str | None], None]:
+    """`method` is the plan's method-throttle key, `/pets/GET`; each grant resolves its take for it once."""
+    resolve = access.taker
 
     def meter(inv: Invocation, value: str | None) -> None:
         grant = stage.grants.get(value) if value else None
         if grant is None:
             raise GatewayError("INVALID_API_KEY")
         try:
-            bucket = grant.buckets[method]
+            take = grant.takers[method]
         except KeyError:
-            bucket = method_bucket(grant, stage, method)
-        if bucket is not None and not bucket.take(clock()):
+            take = resolve(grant, stage, method, throttles)
+        if take is not None and not take():
             raise GatewayError("THROTTLED")
         identity = inv.identity
         inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None

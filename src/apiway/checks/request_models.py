@@ -151,6 +151,9 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+_TYPE_NAMES: dict[type, str] = {str: "string", dict: "object", list: "array"}
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -160,12 +163,13 @@ def _type_name(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), "unknown")
+    return _TYPE_NAMES.get(type(value), "unknown")
 
 
 def _describe(error: Any) -> str:
-    rule, value = getattr(error, "rule", None), getattr(error, "value", None)
-    spec = getattr(error, "rule_definition", None)
+    rule = getattr(error, "rule", None)
+    value: Any = getattr(error, "value", None)
+    spec: Any = getattr(error, "rule_definition", None)
     definition = getattr(error, "definition", None) or {}
     if rule == "type":
         allowed = spec if isinstance(spec, list) else [spec]

@@ -23,20 +23,22 @@ for the others: FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER (served as if the he
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from apiway.auth.identities import Identities
 from apiway.auth.policy import method_arn_prefix
 from apiway.auth.resource_policy import RequestContext, method_arn
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpResponse
 from apiway.core.invocation import Integration, Invocation
 from apiway.model.method_settings import settings_for
+from apiway.state.base import SharedState
+from apiway.state.memory import MemoryState
 
 Key = tuple[Any, ...]
 
@@ -48,7 +50,7 @@ SUCCEED_WITH_RESPONSE_HEADER = "SUCCEED_WITH_RESPONSE_HEADER"
 INVALIDATE = "execute-api:InvalidateCache"
 WARNING = ("Warning", '199 - "Cache-Control: max-age=0 ignored: the caller may not invalidate the cache"')
 _GB = 1 << 30
-_ENTRY_OVERHEAD = 200  # bytes of Python objects around each entry's data, roughly
+MEMO_BYTES = 32 << 20  # decoded entries kept alive per process, counted twice (bytes and decoded body)
 
 
 @dataclass(slots=True)
@@ -57,75 +59,61 @@ class CacheStats:
     misses: int = 0  # CacheMissCount: lookups that went to the integration, refreshes included
 
 
-class _Entry:
-    __slots__ = ("body", "expires", "headers", "size", "status")
-
-    def __init__(self, response: HttpResponse, expires: float, size: int) -> None:
-        self.status = response.status
-        self.headers = tuple(response.headers)
-        self.body = response.body
-        self.expires = expires
-        self.size = size
-
-
 class StageCache:
-    """One stage's entries; once their bytes would pass `capacity`, the least recently used go."""
+    """One stage's entries in the shared state, as bytes (`encode`), in a namespace bounded by `capacity`
+    bytes: once the entries would pass it, the least recently used go."""
 
-    def __init__(self, capacity: int) -> None:
+    __slots__ = ("_state", "capacity", "namespace", "read", "stats")
+
+    def __init__(self, capacity: int, state: SharedState | None = None, namespace: str = "responses") -> None:
+        self._state = MemoryState() if state is None else state
         self.capacity = capacity
-        self.used = 0
+        self.namespace = namespace
         self.stats = CacheStats()
-        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._state.cache_configure(namespace, max_bytes=capacity)
+        self.read = self._state.cache_reader(namespace)  # resolved once; a hit is one call
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._state.cache_usage(self.namespace)[0]
 
-    def get(self, key: Key, now: float) -> HttpResponse | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires <= now:
-            del self._entries[key]
-            self.used -= entry.size
-            return None
-        self._entries.move_to_end(key)
-        return HttpResponse(entry.status, list(entry.headers), entry.body)
+    @property
+    def used(self) -> int:
+        """Bytes the entries weigh, as the bound counts them."""
+        return self._state.cache_usage(self.namespace)[1]
 
-    def put(self, key: Key, response: HttpResponse, ttl: float, now: float) -> None:
-        size = _ENTRY_OVERHEAD + len(response.body) + _bytes_of(key) + sum(len(k) + len(v) for k, v in
-                                                                            response.headers)
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self.used -= old.size
-        if size > self.capacity:
-            return
-        self._entries[key] = _Entry(response, now + ttl, size)
-        self.used += size
-        while self.used > self.capacity:
-            _, evicted = self._entries.popitem(last=False)
-            self.used -= evicted.size
+    def get(self, key: Key) -> HttpResponse | None:
+        value = self.read(key)
+        return None if value is None else decode(value)
+
+    def put(self, key: Key, response: HttpResponse, ttl: float) -> None:
+        self._state.cache_put(self.namespace, key, encode(response), ttl)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.used = 0
+        self._state.cache_flush(self.namespace)
 
 
 class ResponseCaches:
     """Every stage's cache by (api id, stage name), kept across recompiles: redeploying a stage keeps its
-    entries, as on AWS; changing the cluster size or disabling the cluster drops them."""
+    entries, as on AWS; changing the cluster size or disabling the cluster drops them. `name` keeps apart
+    the caches of canaries that do not share their stage's."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock  # seconds, monotonic; injectable for tests
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, state: SharedState | None = None, name: str = "responses") -> None:
+        self.state = MemoryState(clock) if state is None else state
+        self.name = name
+        self.memo = Memo()  # what hits decode to, shared by every stage
         self._stages: dict[tuple[str, str], StageCache] = {}
 
     def stage(self, api_id: str, stage_name: str, capacity: int) -> StageCache:
         found = self._stages.get((api_id, stage_name))
-        if found is None or found.capacity != capacity:
-            found = self._stages[(api_id, stage_name)] = StageCache(capacity)
+        if found is None or found.capacity != capacity:  # a new size starts empty, with new counters
+            found = self._stages[(api_id, stage_name)] = StageCache(capacity, self.state,
+                                                                     f"{self.name} {api_id}/{stage_name}")
         return found
 
     def discard(self, api_id: str, stage_name: str) -> None:
-        self._stages.pop((api_id, stage_name), None)
+        found = self._stages.pop((api_id, stage_name), None)
+        if found is not None:
+            found.clear()
 
     def flush(self, api_id: str, stage_name: str) -> None:
         """FlushStageCache: every entry of the stage goes; its counters stay."""
@@ -136,6 +124,48 @@ class ResponseCaches:
     def stats(self, api_id: str, stage_name: str) -> CacheStats | None:
         found = self._stages.get((api_id, stage_name))
         return found.stats if found is not None else None
+
+
+# -- the serialised form ------------------------------------------------------------------------------------
+# status (2 bytes) and the length of the headers (4 bytes), the headers as UTF-8 names and values separated
+# by NUL (which HTTP headers cannot contain), then the body as it is.
+
+_HEAD = struct.Struct(">HI")
+
+
+def encode(response: HttpResponse) -> bytes:
+    headers = "\0".join([f"{name}\0{value}" for name, value in response.headers]).encode("utf-8", "surrogatepass")
+    return _HEAD.pack(response.status, len(headers)) + headers + response.body
+
+
+def decode(value: bytes) -> HttpResponse:
+    status, length = _HEAD.unpack_from(value)
+    end = _HEAD.size + length
+    parts = value[_HEAD.size:end].decode("utf-8", "surrogatepass").split("\0") if length else []
+    return HttpResponse(status, list(zip(parts[::2], parts[1::2], strict=True)), value[end:])
+
+
+class Memo:
+    """Decoded entries by their bytes, so a hit does not parse again: (status, headers, body). Bounded by
+    the bytes it keeps alive; past MEMO_BYTES it starts over."""
+
+    __slots__ = ("entries", "used")
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, tuple[int, tuple[tuple[str, str], ...], bytes]] = {}
+        self.used = 0
+
+    def decoded(self, value: bytes) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        found = self.entries.get(value)
+        if found is None:
+            response = decode(value)
+            found = (response.status, tuple(response.headers), response.body)
+            if self.used + 2 * len(value) > MEMO_BYTES:
+                self.entries.clear()
+                self.used = 0
+            self.entries[value] = found
+            self.used += 2 * len(value)  # the value and its decoded body
+        return found
 
 
 def cluster_bytes(size: str) -> int:
@@ -157,13 +187,13 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
     ttl = int(settings.get("cacheTtlInSeconds", DEFAULT_TTL))
     if not enabled or ttl <= 0:
         return integration
-    record = site.method.get("methodIntegration") or {}
+    record: Mapping[str, Any] = site.method.get("methodIntegration") or {}
     store = caches.stage(api_id, stage["stageName"], cluster_bytes(stage.get("cacheClusterSize")
                                                                    or DEFAULT_CLUSTER_SIZE))
     parts = tuple(_key_part(name, f"{site.where}.cacheKeyParameters") for name in
                   record.get("cacheKeyParameters") or ())
     return CachedIntegration(
-        integration, store, caches.clock, ttl, record.get("cacheNamespace") or site.resource["id"], parts,
+        integration, store, caches.memo, ttl, record.get("cacheNamespace") or site.resource["id"], parts,
         require_authorization=settings.get("requireAuthorizationForCacheControl", True),
         strategy=settings.get("unauthorizedCacheControlHeaderStrategy", SUCCEED_WITH_RESPONSE_HEADER),
         arn_prefix=method_arn_prefix(api_id, stage["stageName"]), identities=identities,
@@ -171,15 +201,17 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
 
 
 class CachedIntegration:
-    __slots__ = ("arn_prefix", "clock", "identities", "integration", "namespace", "parts", "require_authorization",
-                 "store", "strategy", "ttl")
+    __slots__ = ("_memo", "arn_prefix", "identities", "integration", "memo", "namespace", "parts", "read",
+                 "require_authorization", "store", "strategy", "ttl")
 
-    def __init__(self, integration: Integration, store: StageCache, clock: Callable[[], float], ttl: int,
+    def __init__(self, integration: Integration, store: StageCache, memo: Memo, ttl: int,
                  namespace: str, parts: tuple[Callable[[Invocation], Any], ...], *, require_authorization: bool,
                  strategy: str, arn_prefix: str, identities: Identities | None) -> None:
         self.integration = integration
         self.store = store
-        self.clock = clock
+        self.read = store.read
+        self._memo = memo
+        self.memo = memo.entries  # looked up inline on a hit
         self.ttl = ttl
         self.namespace = namespace
         self.parts = parts
@@ -204,10 +236,14 @@ class CachedIntegration:
                 raise AccessDenied(f"User: {caller} is not authorized to perform: {INVALIDATE} on resource: "
                                    f"{method_arn(self.arn_prefix, inv)}")
             warn = self.strategy == SUCCEED_WITH_RESPONSE_HEADER
-        response = self.store.get(key, self.clock())
-        if response is None:
+        value = self.read(key)
+        if value is None:
             response = await self._fetch(inv, key)
         else:
+            found = self.memo.get(value)
+            if found is None:
+                found = self._memo.decoded(value)
+            response = HttpResponse(found[0], list(found[1]), found[2])
             self.store.stats.hits += 1
         if warn:
             response.headers.append(WARNING)
@@ -228,16 +264,12 @@ class CachedIntegration:
         self.store.stats.misses += 1
         response = await self.integration(inv)
         if 200 <= response.status < 300 and len(response.body) <= MAX_ENTRY_BYTES:
-            self.store.put(key, response, self.ttl, self.clock())
+            self.store.put(key, response, self.ttl)
         return response
 
 
 def _asks_refresh(cache_control: str) -> bool:
     return any(d.strip().lower() == "max-age=0" for d in cache_control.split(","))
-
-
-def _bytes_of(key: Key) -> int:
-    return sum(_bytes_of(v) if isinstance(v, tuple) else len(v) if v is not None else 0 for v in key)
 
 
 def _key_part(name: str, where: str) -> Callable[[Invocation], Any]:

@@ -1,7 +1,8 @@
 """Stage and account throttling (spec §7.1-7.2): after the API key and usage plan, a request must get a
 token from its method's stage-level bucket — the method's own `methodSettings` limits, else the stage's
-`*/*` defaults — and from the account-level bucket. The first empty bucket rejects with THROTTLED (429
-`Too Many Requests`); tokens taken from the buckets before it are given back.
+`*/*` defaults — and from the account-level bucket, in one atomic take: both give a token or neither
+does. Refused: THROTTLED (429 `Too Many Requests`). A method with `apiKeyRequired` hands these buckets to
+the API-key check (checks/api_keys.py), which takes them together with the usage plan's.
 
 `*/*` limits are AWS's "default method throttling": each method gets its own bucket with those limits,
 not one bucket shared by the whole stage. A limit of 0 admits nothing (0/0 is how a stage is shut);
@@ -9,24 +10,39 @@ a negative limit (-1, as some tools write "unset") means no stage-level limit fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
 from apiway.model.method_settings import method_key, settings_for
-from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, Buckets, TokenBucket
+from apiway.state.base import ACCOUNT, BucketKey, SharedState
+from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 
 
-def build(site: GuardSite, registry: Buckets | None) -> Guard | None:
-    if registry is None:
-        return None
+def buckets(site: GuardSite, state: SharedState | None) -> tuple[BucketKey, ...]:
+    """The buckets every request to the method takes from, configured (at deploy time): the method's
+    stage-level one when the stage limits it, and the account's."""
+    if state is None:
+        return ()
     limits = stage_limits(site)
     if limits is None:
-        return _account_only(registry.account, registry.clock)
+        return (ACCOUNT,)
     key = ("stage", site.definition["restApi"]["id"], site.stage["stageName"],
            method_key(site.resource["path"], site.http_method))
-    return _stage_and_account(registry.bucket(key, *limits), registry.account, registry.clock)
+    state.configure_bucket(key, *limits)
+    return key, ACCOUNT
+
+
+def build(state: SharedState | None, keys: tuple[BucketKey, ...]) -> Guard | None:
+    """The check taking `keys` (from `buckets`) for a method whose API-key check does not take them."""
+    if state is None or not keys:
+        return None
+    take = state.taker(keys)
+
+    def throttle(inv: Invocation) -> None:
+        if not take():
+            raise GatewayError("THROTTLED")
+
+    return throttle
 
 
 def stage_limits(site: GuardSite) -> tuple[float, int] | None:
@@ -40,27 +56,3 @@ def stage_limits(site: GuardSite) -> tuple[float, int] | None:
     rate = ACCOUNT_RATE if rate is None else float(rate)
     burst = ACCOUNT_BURST if burst is None else int(burst)
     return None if rate < 0 or burst < 0 else (rate, burst)
-
-
-def _account_only(account: TokenBucket, clock: Callable[[], float]) -> Guard:
-    take = account.take
-
-    def throttle(inv: Invocation) -> None:
-        if not take(clock()):
-            raise GatewayError("THROTTLED")
-
-    return throttle
-
-
-def _stage_and_account(bucket: TokenBucket, account: TokenBucket, clock: Callable[[], float]) -> Guard:
-    take, take_account = bucket.take, account.take
-
-    def throttle(inv: Invocation) -> None:
-        now = clock()
-        if not take(now):
-            raise GatewayError("THROTTLED")
-        if not take_account(now):
-            bucket.refund()  # the request is not served: the stage's token goes back
-            raise GatewayError("THROTTLED")
-
-    return throttle

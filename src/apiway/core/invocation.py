@@ -3,12 +3,13 @@ Invocation — the routed request with its `$context`."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from time import gmtime  # a conversion, not a clock read
 from typing import Any, Protocol
 
 from apiway.core import request_ids
+from apiway.core.clock import SYSTEM_CLOCK
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.media import BinaryTypes
@@ -72,6 +73,8 @@ class StageRuntime:
     canary: StageRuntime | None = None
     canary_share: float = 0.0
     is_canary: bool = False
+    # The injected clock's epoch milliseconds, stored once as a plain callable: `$context.requestTimeEpoch`.
+    wall_ms: Callable[[], int] = SYSTEM_CLOCK.wall_ms
     # What watches the stage's finished requests; empty when nothing is enabled, and then costs nothing.
     observers: tuple[Observer, ...] = ()
 
@@ -92,7 +95,7 @@ def clf_time(epoch: int) -> str:
     """`09/Apr/2015:12:34:56 +0000`, cached per second."""
     global _clf_cache
     if _clf_cache[0] != epoch:
-        t = time.gmtime(epoch)
+        t = gmtime(epoch)
         _clf_cache = (
             epoch,
             f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000",
@@ -139,7 +142,7 @@ class Invocation:
         self.context_path = context_path  # $context.path, e.g. /prod/pets/1
         self.request_id = request_id
         self.extended_request_id = request_ids.extended_request_id()
-        self.epoch_ms = int(time.time() * 1000)
+        self.epoch_ms = stage.wall_ms()
         # Set by the checks before the integration: `$context.authorizer` (principalId, the authorizer's
         # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).
         self.authorizer: dict[str, Any] | None = None
@@ -156,7 +159,7 @@ class Invocation:
         back to the client alike."""
         trace = self.trace
         if trace is None:
-            trace = self.trace = request_ids.trace_header(self.request.header("x-amzn-trace-id"))
+            trace = self.trace = request_ids.trace_header(self.request.header("x-amzn-trace-id"), self.epoch_ms // 1000)
         return trace
 
     def context(self) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import random
 import re
-import time
 
 _rand = random.SystemRandom().getrandbits  # seeded once from the OS; per call no syscall
 _fast = random.Random()
@@ -29,12 +28,13 @@ def extended_request_id() -> str:
     return base64.b64encode(_bits(88).to_bytes(11, "big"), b"-_").decode()
 
 
-def trace_root() -> str:
-    return f"Root=1-{int(time.time()):08x}-{_bits(96):024x}"
+def trace_root(epoch_s: int) -> str:
+    """A new trace Root stamped with `epoch_s`, the request's start (epoch seconds)."""
+    return f"Root=1-{epoch_s:08x}-{_bits(96):024x}"
 
 
-def trace_header(incoming: str | None) -> str:
+def trace_header(incoming: str | None, epoch_s: int) -> str:
     """X-Amzn-Trace-Id for the integration: reuse the caller's Root (and Parent), else a new Root."""
     if incoming and incoming.startswith("Root="):
         return incoming if "Sampled=" in incoming else incoming + ";Sampled=0"
-    return f"{trace_root()};Parent={_bits(64):016x};Sampled=0"
+    return f"{trace_root(epoch_s)};Parent={_bits(64):016x};Sampled=0"

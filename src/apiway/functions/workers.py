@@ -418,7 +418,7 @@ class WorkerRunner:
 def _trace_id(event: Any) -> str:
     headers = event.get("headers") if type(event) is dict else None
     incoming = headers.get("X-Amzn-Trace-Id") if type(headers) is dict else None
-    return trace_header(incoming if type(incoming) is str else None)
+    return trace_header(incoming if type(incoming) is str else None, int(time.time()))
 
 
 def _signal_name(number: int) -> str:

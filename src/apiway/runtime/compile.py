@@ -113,6 +113,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
         disable_execute_api_endpoint=bool(api.get("disableExecuteApiEndpoint")),
         plans=plans,
         vpc_endpoint_ids=_private_endpoints(api),
+        wall_ms=deps.clock.wall_ms,
     )
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.identities import Identities
 from apiway.checks.response_cache import ResponseCaches
+from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.functions.base import FunctionInvoker
 from apiway.integrations.upstream import UpstreamPool
 from apiway.state.api_keys import AccessState
-from apiway.state.buckets import Buckets
+from apiway.state.base import SharedState
 
 
 @dataclass(slots=True)
@@ -23,9 +24,10 @@ class CompileDeps:
     # function, an HTTP URI a missing stage variable left invalid); APIs made through the control
     # plane deploy as on AWS and such a method answers 500.
     strict: bool = True
+    clock: Clock = SYSTEM_CLOCK  # the one clock of the data plane; the shared state below reads the same one
     # Shared state the per-method checks use; each check is handed only its own.
     authorizer_cache: AuthorizerCache | None = None
     access: AccessState | None = None
     identities: Identities | None = None
-    throttles: Buckets | None = None  # stage, method and account throttling
+    state: SharedState | None = None  # throttle buckets (stage, method, account), shared across requests
     caches: ResponseCaches | None = None  # every stage's response cache

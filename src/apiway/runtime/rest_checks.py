@@ -12,13 +12,15 @@ from apiway.runtime.deps import CompileDeps
 
 
 def build_guards(site: GuardSite, deps: CompileDeps) -> tuple[Guard, ...]:
+    throttles = throttling.buckets(site, deps.state)  # the method's stage-level bucket and the account's
+    key_check = api_keys.build(site, deps.access, throttles)
     built = (
         resource_policy.build_precheck(site),  # an explicit Deny rejects before any authorizer runs
         authorizers.build(site, deps.authorizer_cache, deps.invoker, deps.strict),  # CUSTOM, COGNITO_USER_POOLS
         iam.build(site, deps.identities),  # AWS_IAM: SigV4 + identity policies
         resource_policy.build(site),  # the resource policy combined with the authorization result
-        api_keys.build(site, deps.access),  # apiKeyRequired: key, usage plan, the plan's throttle
-        throttling.build(site, deps.throttles),  # stage / method limits, then the account's
+        key_check,  # apiKeyRequired: the key, then its plan's bucket and `throttles` in one atomic take
+        throttling.build(deps.state, throttles) if key_check is None else None,  # `throttles` in one atomic take
         api_keys.build_quota(site, deps.access),  # the plan's quota: only requests no throttle refused count
         validation.build(site),  # request validators: parameters, then body
     )

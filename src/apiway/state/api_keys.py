@@ -5,23 +5,23 @@ Rebuilt from the store at start and whenever a key, a plan, a plan key or usage 
 (`reload`, on the store's change events). Stages hold on to their `StageAccess` across rebuilds, so a
 compiled method keeps seeing the current keys without being recompiled.
 
-Quota counters live here, not in the store, so the per-request check-and-count is a few attribute
-operations on the event loop: requests are never interleaved inside it, so a quota runs out exactly
-at its limit however many clients race. Counts reach the store's usage records (store/usage.py)
-within `FLUSH_DELAY` seconds, before every rebuild and at shutdown (`flush`), so they survive a
-restart and GetUsage reports them; a rebuild reads every counter back from the store, which is how
-UpdateUsage changes what the gateway admits.
+Quota counters live in the shared state (`SharedState.quota_taker`: one atomic check-and-count per
+request), not in the store, so a quota runs out exactly at its limit however many clients race. This
+index keeps what the counters need (period, limit) and the counts not yet written. Counts reach the
+store's usage records (store/usage.py) within `FLUSH_DELAY` seconds, before every rebuild and at
+shutdown (`flush`), so they survive a restart and GetUsage reports them; a rebuild sets every counter
+to what the store says is left, which is how UpdateUsage changes what the gateway admits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from apiway.state.buckets import Buckets, TokenBucket
+from apiway.core.clock import SYSTEM_CLOCK, Clock
+from apiway.state.base import BucketKey, SharedState
 from apiway.store import usage
 from apiway.store.base import Store
 from apiway.store.changes import Changed
@@ -35,40 +35,40 @@ _EPOCH = date(1970, 1, 1)
 _KINDS = frozenset({API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, usage.KIND})  # what the index is built from
 
 
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Quota:
-    """One key's quota under one plan, shared by every stage of the plan: what is left in the current
-    period and the requests of the current UTC day not yet written to the store."""
+    """One key's quota under one plan, shared by every stage of the plan: its counter's key and current
+    period in the shared state, and the requests of the current UTC day not yet written to the store."""
 
-    __slots__ = ("day", "day_end_ms", "key_id", "left", "limit", "period", "plan_id", "unsaved")
+    __slots__ = ("counter", "day", "day_end_ms", "key_id", "limit", "period", "period_start", "plan_id", "take",
+                 "unsaved")
 
-    def __init__(self, plan_id: str, key_id: str, quota: dict[str, Any] | None, day: date, left: int) -> None:
+    def __init__(self, plan_id: str, key_id: str, quota: dict[str, Any] | None, day: date, state: SharedState) -> None:
         self.plan_id = plan_id
         self.key_id = key_id
+        self.counter = f"{plan_id}/{key_id}"  # the counter's key in the shared state
         self.limit = quota["limit"] if quota else UNLIMITED
         self.period = quota["period"] if quota else "DAY"
-        self.left = left if quota else UNLIMITED
         self.day = day
         self.day_end_ms = ((day - _EPOCH).days + 1) * _DAY_MS
+        self.period_start = usage.period_start(day, self.period).isoformat()
         self.unsaved = 0
+        self.take = state.quota_taker(self.counter, self.period_start, self.limit)  # this period's check-and-count
 
-    def next_day(self, now_ms: int) -> None:
-        """Move to the UTC day of `now_ms`; a new period starts with the whole limit (the offset only
-        ever applies to the plan's first period, which has begun before any counter exists)."""
-        day = _EPOCH + timedelta(days=now_ms // _DAY_MS)
-        if usage.period_start(day, self.period) != usage.period_start(self.day, self.period):
-            self.left = self.limit
-        self.day = day
+    def next_day(self, now_ms: int, state: SharedState) -> None:
+        """Move to the UTC day of `now_ms`. A new period is a new counter, which starts with the whole
+        limit (the offset only ever applies to the plan's first period, begun before any counter existed)."""
+        self.day = _EPOCH + timedelta(days=now_ms // _DAY_MS)
         self.day_end_ms = (now_ms // _DAY_MS + 1) * _DAY_MS
+        period_start = usage.period_start(self.day, self.period).isoformat()
+        if period_start != self.period_start:
+            self.period_start = period_start
+            self.take = state.quota_taker(self.counter, period_start, self.limit)
 
 
 class Grant:
     """An enabled key's admission to one API stage through its usage plan."""
 
-    __slots__ = ("buckets", "key_id", "method_throttles", "plan_id", "quota", "throttle")
+    __slots__ = ("key_id", "method_throttles", "plan_id", "quota", "takers", "throttle")
 
     def __init__(self, key: dict[str, Any], plan: dict[str, Any], api_stage: dict[str, Any], quota: Quota) -> None:
         self.key_id: str = key["id"]
@@ -76,7 +76,7 @@ class Grant:
         self.quota = quota
         self.throttle = _limits(plan.get("throttle"))
         self.method_throttles = {k: _limits(v) for k, v in (api_stage.get("throttle") or {}).items()}  # `/pets/GET`
-        self.buckets: dict[str, TokenBucket | None] = {}  # method key → its bucket, resolved on first use
+        self.takers: dict[str, Callable[[], bool] | None] = {}  # method key → its throttle take, resolved on first use
 
 
 class StageAccess:
@@ -91,9 +91,9 @@ class StageAccess:
 
 
 class AccessState:
-    def __init__(self, buckets: Buckets, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
-        self.buckets = buckets
-        self.clock_ms = clock_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
+    def __init__(self, state: SharedState, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.state = state  # the plans' throttle buckets and quota counters live there
+        self.clock_ms = clock.wall_ms  # wall-clock milliseconds: quota periods follow UTC calendar days
         self.store: Store | None = None
         self._stages: dict[tuple[str, str], StageAccess] = {}
         self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant
@@ -135,7 +135,7 @@ class AccessState:
             key, plan = keys.get(key_id), plans.get(plan_id)
             if key is None or plan is None or not key.get("enabled"):
                 continue
-            quota = _read_quota(store, plan, key_id, today)
+            quota = _read_quota(store, plan, key_id, today, self.state)
             for api_stage in plan["apiStages"]:
                 grants = self._bindings.setdefault((api_stage["apiId"], api_stage["stage"]), {})
                 grants.setdefault(key["value"], Grant(key, plan, api_stage, quota))
@@ -144,28 +144,38 @@ class AccessState:
 
     # -- per request ------------------------------------------------------------------------------
 
-    def method_bucket(self, grant: Grant, stage: StageAccess, method: str) -> TokenBucket | None:
-        """The bucket a grant's requests to `method` take from: the plan's limits for that method (or
-        its `/*/*` limits, each method a bucket of its own) for this key, else the plan's throttle
-        for this key across all its stages, else none. Resolved once per grant and method."""
+    def plan_bucket(self, grant: Grant, stage: StageAccess, method: str) -> BucketKey | None:
+        """The bucket a grant's requests to `method` take from, configured: the plan's limits for that
+        method (or its `/*/*` limits, each method a bucket of its own) for this key, else the plan's
+        throttle for this key across all its stages, else none."""
         limits = grant.method_throttles.get(method) or grant.method_throttles.get(ALL_METHODS)
         if limits is not None:
-            key: tuple[str, ...] = ("plan", grant.plan_id, grant.key_id, stage.api_id, stage.stage_name, method)
+            key: BucketKey = ("plan", grant.plan_id, grant.key_id, stage.api_id, stage.stage_name, method)
         else:
             limits, key = grant.throttle, ("plan", grant.plan_id, grant.key_id)
-        bucket = None if limits is None else self.buckets.bucket(key, *limits)
-        grant.buckets[method] = bucket
-        return bucket
+        if limits is None:
+            return None
+        self.state.configure_bucket(key, *limits)
+        return key
+
+    def taker(self, grant: Grant, stage: StageAccess, method: str,
+              also: tuple[BucketKey, ...]) -> Callable[[], bool] | None:
+        """The one atomic take of a grant's request to `method`: its plan bucket plus `also` (the stage's
+        and the account's), None when no bucket applies. Resolved once per grant and method."""
+        plan = self.plan_bucket(grant, stage, method)
+        keys = also if plan is None else (plan, *also)
+        take = self.state.taker(keys) if keys else None
+        grant.takers[method] = take
+        return take
 
     def count(self, quota: Quota, now_ms: int) -> bool:
         """Count one request against the quota at `now_ms`; False, counting nothing, when none is left."""
         if now_ms >= quota.day_end_ms:
             if quota.unsaved:
                 self.flush()  # the finished day's counts go to that day's record
-            quota.next_day(now_ms)
-        if quota.left <= 0:
+            quota.next_day(now_ms, self.state)
+        if not quota.take():
             return False
-        quota.left -= 1
         if not quota.unsaved:
             self._dirty.append(quota)
             if self._timer is None:
@@ -179,6 +189,11 @@ class AccessState:
         except RuntimeError:  # counted outside the server (tools, tests): written by an explicit flush()
             return
         self._timer = loop.call_later(FLUSH_DELAY, self.flush)
+
+    def left(self, quota: Quota) -> int:
+        """What is left of the quota in its current period (GetUsage reads the store instead)."""
+        left = self.state.quota_left(quota.counter, quota.period_start)
+        return quota.limit if left is None else left
 
     # -- persistence --------------------------------------------------------------------------------
 
@@ -209,9 +224,12 @@ def _limits(throttle: dict[str, Any] | None) -> tuple[float, int] | None:
     return None if rate < 0 or burst < 0 else (rate, burst)
 
 
-def _read_quota(store: Store, plan: dict[str, Any], key_id: str, today: date) -> Quota:
+def _read_quota(store: Store, plan: dict[str, Any], key_id: str, today: date, state: SharedState) -> Quota:
+    """The key's quota under the plan, its counter set to what the store says is left today."""
     quota = plan.get("quota")
     created = plan.get("_createdDay")
     left = usage.remaining(store, plan["id"], key_id, today.isoformat(), quota,
                            date.fromisoformat(created) if created else None) if quota else UNLIMITED
-    return Quota(plan["id"], key_id, quota, today, left)
+    found = Quota(plan["id"], key_id, quota, today, state)
+    state.quota_set(found.counter, found.period_start, left)  # reaches the counter `found.take` holds
+    return found

@@ -6,21 +6,14 @@ many (rounded down) when it starts full and requests keep arriving faster than t
 fractional and refilled lazily from a monotonic clock when a request arrives, so an idle bucket
 costs nothing.
 
-`Buckets` keeps buckets by key for the life of the process, so recompiling a stage (a redeploy, a
-settings change) finds its buckets as they were instead of refilling them. Keys are any hashable
-value; a caller namespaces its own, e.g. `("stage", api_id, stage_name, "pets/{id}/GET")` or
-`("plan", plan_id, key_id)`.
-
-    buckets = Buckets()
-    bucket = buckets.bucket(("stage", "a1b2c3", "prod", "pets/GET"), rate=100.0, burst=50)
-    now = buckets.clock()
-    if not (bucket.take(now) and buckets.account.take(now)): ...  # see refund() for the second one
+The in-memory state (`state/memory.py`) keeps buckets by key for the life of the process, so
+recompiling a stage (a redeploy, a settings change) finds its buckets as they were instead of refilling
+them, and takes from several at once with `take_all`: every bucket gives a token or none does.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 ACCOUNT_RATE = 10000.0  # AWS's default account-level limits per Region
 ACCOUNT_BURST = 5000
@@ -52,11 +45,6 @@ class TokenBucket:
         self.tokens = tokens
         return False
 
-    def refund(self) -> None:
-        """Give back the token of the last successful take(): a request admitted here but rejected by a
-        later bucket is not served, so it must not count against this one."""
-        self.tokens += 1.0
-
     def reconfigure(self, rate: float, burst: int, now: float) -> None:
         """New limits from `now` on; the tokens earned so far are kept (cut to the new burst)."""
         _check_limits(rate, burst)
@@ -66,27 +54,98 @@ class TokenBucket:
         self.burst = burst
 
 
-class Buckets:
-    """Every bucket of the gateway by key, plus the account-level bucket every request passes."""
+def take_all(buckets: tuple[TokenBucket, ...], now: float) -> bool:
+    """A token from every bucket at `now`, or from none. Every refill is settled either way, as a refused
+    `TokenBucket.take` settles its own; tokens are taken only when each bucket has one."""
+    admitted = True
+    for bucket in buckets:
+        tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
+        bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
+        bucket.stamp = now
+        if bucket.tokens < 1.0 - _EPSILON:
+            admitted = False
+    if admitted:
+        for bucket in buckets:
+            bucket.tokens -= 1.0
+    return admitted
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock  # seconds, monotonic; injectable for tests
-        self.account = TokenBucket(ACCOUNT_RATE, ACCOUNT_BURST, clock())
-        self._buckets: dict[Hashable, TokenBucket] = {}
 
-    def set_account_limits(self, rate: float, burst: int) -> None:
-        """The account-level limits (AWS: 10,000 requests/s, burst 5,000 unless raised)."""
-        self.account.reconfigure(rate, burst, self.clock())
+def taker(buckets: tuple[TokenBucket, ...], clock: Callable[[], float]) -> Callable[[], bool]:
+    """`take_all(buckets, clock())` as one call per request, its arithmetic inlined (the hot path): a
+    request pays one frame however many buckets it takes from."""
+    if len(buckets) == 2:  # a method's stage bucket and the account's: the commonest pair, unrolled
+        first, second = buckets
 
-    def bucket(self, key: Hashable, rate: float, burst: int) -> TokenBucket:
-        """The bucket for `key`: created full on first use, later reconfigured in place when the limits
-        change, never refilled."""
-        found = self._buckets.get(key)
-        if found is None:
-            found = self._buckets[key] = TokenBucket(rate, burst, self.clock())
-        elif found.rate != rate or found.burst != burst:
-            found.reconfigure(rate, burst, self.clock())
-        return found
+        def take_two() -> bool:
+            now = clock()
+            a = first.tokens + (now - first.stamp) * first.rate
+            if a > first.burst:
+                a = first.burst
+            b = second.tokens + (now - second.stamp) * second.rate
+            if b > second.burst:
+                b = second.burst
+            first.stamp = second.stamp = now
+            if a >= 1.0 - _EPSILON and b >= 1.0 - _EPSILON:
+                first.tokens, second.tokens = a - 1.0, b - 1.0
+                return True
+            first.tokens, second.tokens = a, b
+            return False
+
+        return take_two
+    if len(buckets) == 3:  # a usage plan's bucket, the method's and the account's: unrolled as well
+        first, second, third = buckets
+
+        def take_three() -> bool:
+            now = clock()
+            a = first.tokens + (now - first.stamp) * first.rate
+            if a > first.burst:
+                a = first.burst
+            b = second.tokens + (now - second.stamp) * second.rate
+            if b > second.burst:
+                b = second.burst
+            c = third.tokens + (now - third.stamp) * third.rate
+            if c > third.burst:
+                c = third.burst
+            first.stamp = second.stamp = third.stamp = now
+            if a >= 1.0 - _EPSILON and b >= 1.0 - _EPSILON and c >= 1.0 - _EPSILON:
+                first.tokens, second.tokens, third.tokens = a - 1.0, b - 1.0, c - 1.0
+                return True
+            first.tokens, second.tokens, third.tokens = a, b, c
+            return False
+
+        return take_three
+    if len(buckets) != 1:
+
+        def take_several() -> bool:
+            now = clock()
+            admitted = True
+            for bucket in buckets:
+                tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
+                bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
+                bucket.stamp = now
+                if bucket.tokens < 1.0 - _EPSILON:
+                    admitted = False
+            if admitted:
+                for bucket in buckets:
+                    bucket.tokens -= 1.0
+            return admitted
+
+        return take_several
+    bucket = buckets[0]
+
+    def take_one() -> bool:
+        now = clock()
+        tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
+        if tokens > bucket.burst:
+            tokens = bucket.burst
+        bucket.stamp = now
+        if tokens >= 1.0 - _EPSILON:
+            bucket.tokens = tokens - 1.0
+            return True
+        bucket.tokens = tokens
+        return False
+
+    return take_one
 
 
 def _check_limits(rate: float, burst: int) -> None:
