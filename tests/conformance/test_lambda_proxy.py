@@ -393,6 +393,23 @@ def test_response_header_casing_on_the_wire(server: Server) -> None:
     assert "tesT-Multi" in names and "x-amzn-RequestId" in names
 
 
+@pytest.mark.parametrize("headers", [
+    {"headers": {"x-nul": "a\u0000b"}},
+    {"headers": {"x-nul\u0000name": "value"}},
+    {"multiValueHeaders": {"x-nul": ["fine", "trailing\u0000"]}},
+    {"headers": {"x-split": "a\r\nSet-Cookie: injected=1"}},
+    {"headers": {"x-lf": "a\nb"}},
+], ids=["nul-value", "nul-name", "nul-multi-value", "crlf-value", "lf-value"])
+def test_control_characters_in_headers_are_malformed(server: Server, headers: dict[str, Any]) -> None:
+    """A NUL, CR or LF in a header name or value cannot be written as an HTTP header: the function's
+    answer is malformed, 502 `{"message": "Internal server error"}`, and nothing of it reaches the client."""
+    reply = invoke_returning(server, RESPOND, {"statusCode": 200, "body": "leaked", **headers})
+    assert reply.status == 502 and reply.json() == INTERNAL_ERROR
+    assert not any("\0" in k + v or k.lower() in ("x-nul", "set-cookie") for k, v in reply.headers)
+    after = invoke_returning(server, RESPOND, {"statusCode": 200, "headers": {"x-fine": "yes"}, "body": "ok"})
+    assert after.status == 200 and after.header("x-fine") == "yes"
+
+
 # ---------------------------------------------------------------------------------------------------
 # 3. Function failures
 # ---------------------------------------------------------------------------------------------------

@@ -171,6 +171,12 @@ def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
     else:
         raise IntegrationFailure("Malformed Lambda proxy response: body must be a string")
     headers = [(casing, ", ".join(values)) for casing, values in merged.values()]
+    if headers:
+        # CR or LF would let the function write headers of its own or a second response; NUL breaks clients
+        # that read C strings. One scan over every name and value; a field with any of them is malformed.
+        fields = "".join(map("".join, headers))
+        if "\r" in fields or "\n" in fields or "\0" in fields:
+            raise IntegrationFailure("Malformed Lambda proxy response: control character in a header")
     if doc.get("isBase64Encoded") is True and body:
         content_type = merged.get("content-type")
         binary = inv.stage.binary_types
