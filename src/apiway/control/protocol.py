@@ -15,6 +15,7 @@ from botocore.loaders import Loader
 
 from apiway.control.errors import ControlError, validation
 from apiway.core.http import HttpRequest, HttpResponse
+from apiway.model.document_limits import DocumentTooLarge, check_depth
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
@@ -215,8 +216,10 @@ def _not_convertible(value: Any, expected: str) -> ControlError:
 
 def _json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        doc = orjson.loads(body)
+        check_depth(doc)  # no operation takes deeply nested input; later recursive walks must not overflow
+        return doc
+    except (orjson.JSONDecodeError, DocumentTooLarge) as exc:
         raise ControlError("SerializationException", f"Could not parse request body into json: {exc}", 400) from None
 
 

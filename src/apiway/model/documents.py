@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 import yaml
 
+from apiway.model.document_limits import BoundedLoader, DocumentTooLarge, check_depth
+
 
 class DocumentError(Exception):
     """A problem in a document, located by its path of keys; `str()` is the CLI message."""
@@ -26,15 +28,22 @@ class DocumentError(Exception):
 
 
 def parse_text(text: str, source: str) -> Any:
-    """JSON (fast path) or YAML; a syntax error names line and column."""
+    """JSON (fast path) or YAML; a syntax error names line and column. Nesting and alias expansion are
+    bounded (document_limits), since documents come from outside."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return orjson.loads(text)
+            doc = orjson.loads(text)
+            check_depth(doc)
+            return doc
         except orjson.JSONDecodeError as exc:
             raise DocumentError(source, (), f"invalid JSON: {exc}", exc.lineno) from None
+        except DocumentTooLarge as exc:
+            raise DocumentError(source, (), f"invalid JSON: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=BoundedLoader)  # a SafeLoader, with bounds
+    except DocumentTooLarge as exc:
+        raise DocumentError(source, (), f"invalid YAML: {exc}", exc.line) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise DocumentError(source, (), f"invalid YAML: {exc.problem or exc}", line) from None
@@ -59,8 +68,8 @@ def load_document(path: Path) -> tuple[Any, str]:
 def line_of(text: str, where: tuple[Any, ...]) -> int | None:
     """1-based line of the node at `where` (keys and list indexes), or of its nearest parent."""
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=BoundedLoader)
+    except (yaml.YAMLError, DocumentTooLarge, RecursionError):
         return None
     line = None
     for key in where:

@@ -14,6 +14,7 @@ from apiway.control.patch import patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.model.document_limits import DocumentTooLarge, check_depth
 from apiway.model.documents import DocumentError, parse_text
 from apiway.model.rest import ApiDefinition, now
 
@@ -75,7 +76,8 @@ def _properties(text: Any) -> str:
         raise bad_request("Documentation part properties must be non-empty")
     try:
         parsed = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        check_depth(parsed)  # exported with the API by recursive walks
+    except (orjson.JSONDecodeError, DocumentTooLarge):
         parsed = None
     if not isinstance(parsed, dict):
         raise bad_request("Documentation part properties must be a valid JSON object")

@@ -16,6 +16,7 @@ from apiway.control.patch import patches, replace_field, set_or_clear
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
 from apiway.model import ids
+from apiway.model.document_limits import DocumentTooLarge, check_depth
 from apiway.model.rest import ApiDefinition
 
 JSON = "application/json"
@@ -68,7 +69,8 @@ def _checked_schema(schema: str | None, content_type: str) -> str:
     if "json" in content_type.lower():
         try:
             parsed = orjson.loads(schema)
-        except orjson.JSONDecodeError:
+            check_depth(parsed)  # compiled into a validator that recurses with it
+        except (orjson.JSONDecodeError, DocumentTooLarge):
             raise bad_request(INVALID_SCHEMA) from None
         if not isinstance(parsed, dict):
             raise bad_request(INVALID_SCHEMA)
