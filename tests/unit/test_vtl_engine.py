@@ -9,6 +9,7 @@ evaluate as "" (`#if($undefined)` is true there) and why whitespace follows Velo
 from __future__ import annotations
 
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -702,3 +703,34 @@ def test_deep_nesting_compiles() -> None:
     assert render("$a" + ".b" * 300, {"a": {}}) == ""
     with pytest.raises(TemplateSyntaxError, match="nested too deeply"):
         compile_vtl("#set($x = " + "(" * 300 + "1" + ")" * 300 + ")")
+
+
+# -- #define and macro expansion counts against the limits -----------------------------------------------------------
+
+def _doubling_defines(base: str, levels: int) -> str:
+    blocks = f"#define($a0){base}#end" + "".join(f"#define($a{i})$a{i - 1}$a{i - 1}#end" for i in range(1, levels + 1))
+    return f"{blocks}$a{levels}"
+
+
+def _doubling_macros(base: str, levels: int) -> str:
+    macros = f"#macro(m0){base}#end" + "".join(f"#macro(m{i})#m{i - 1}()#m{i - 1}()#end" for i in range(1, levels + 1))
+    return f"{macros}#m{levels}()"
+
+
+@pytest.mark.parametrize("source", [_doubling_defines("xx", 30), _doubling_defines("", 30),
+                                    _doubling_defines("x" * 10_000, 12), _doubling_macros("xx", 30),
+                                    _doubling_macros("", 30), _doubling_macros("x" * 10_000, 12)],
+                         ids=["defines", "empty-defines", "wide-defines", "macros", "empty-macros", "wide-macros"])
+def test_doubling_expansion_fails_fast(source: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(TemplateRuntimeError):
+        compile_vtl(source).render({})
+    assert time.monotonic() - start < 2
+
+
+def test_moderate_expansion_still_renders() -> None:
+    assert compile_vtl(_doubling_defines("xx", 10)).render({}) == "x" * 2048
+    assert compile_vtl(_doubling_macros("xx", 10)).render({}) == "x" * 2048
+    # a block printed within the output cap, many times over many iterations
+    looped = "#define($b)$i,#end#foreach($i in [1..1000])$b#end"
+    assert compile_vtl(looped).render({}).count(",") == 1000

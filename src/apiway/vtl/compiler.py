@@ -16,12 +16,12 @@ from typing import Any
 from apiway.vtl.errors import MAX_LOOP, MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxError
 from apiway.vtl.java.dispatch import call, index, prop, set_index, set_prop
 from apiway.vtl.java.exceptions import BreakSignal, StopSignal
-from apiway.vtl.java.limits import MAX_ITERATIONS, check_len
+from apiway.vtl.java.limits import CALL_COST, MAX_EXPANDED, MAX_ITERATIONS, check_len
 from apiway.vtl.java.loops import int_range, iterate, loop_range
 from apiway.vtl.java.maps import hashable_key
 from apiway.vtl.java.ops import add, div, eq, ge, gt, le, lt, mod, mul, ne, sub, truthy
 from apiway.vtl.java.text import to_string
-from apiway.vtl.java.values import Block, ForeachScope, JList, Out, State, new_out
+from apiway.vtl.java.values import Block, ForeachScope, JList, Out, State, new_out, raise_overexpanded
 from apiway.vtl.nodes import (
     Binary,
     Break,
@@ -65,6 +65,9 @@ def _enter(out: Out) -> State:
     if state.depth >= MAX_MACRO_DEPTH:
         raise TemplateRuntimeError(f"macro calls nested more than {MAX_MACRO_DEPTH} deep")
     state.depth += 1
+    state.expanded += CALL_COST
+    if state.expanded > MAX_EXPANDED:
+        raise_overexpanded()
     return state
 
 
@@ -346,6 +349,8 @@ class _Generator:
             function = self.macro_function(node.name)  # type: ignore[union-attr]
             args = ", ".join(self.expr(arg) for arg in node.args)  # type: ignore[union-attr]
             self.emit(f"{function}(c, o, [{args}])")
+            self.emit("if len(o) > o.limit:")  # a macro writes into this buffer: nested calls can fill it
+            self.emit("    o.check()")
         elif kind is Break:
             self.emit("break" if self.loops else "raise BRK()")
         elif kind is Stop:

@@ -8,7 +8,7 @@ from typing import Any
 
 from apiway.vtl.errors import MAX_MACRO_DEPTH, MAX_OUTPUT, TemplateRuntimeError
 from apiway.vtl.java.exceptions import BreakSignal
-from apiway.vtl.java.limits import MAX_ITERATIONS
+from apiway.vtl.java.limits import CALL_COST, MAX_EXPANDED, MAX_ITERATIONS
 
 
 class JList(list):
@@ -47,11 +47,12 @@ class ForeachScope:
 class State:
     """Per-render counters shared by every output buffer of one render."""
 
-    __slots__ = ("budget", "depth")
+    __slots__ = ("budget", "depth", "expanded")
 
     def __init__(self) -> None:
-        self.budget = MAX_ITERATIONS
+        self.budget = MAX_ITERATIONS  # #foreach iterations left
         self.depth = 0
+        self.expanded = 0  # macro calls and #define renders so far, counted as limits.MAX_EXPANDED says
 
 
 class Out(list):
@@ -96,4 +97,16 @@ class Block:
             pass
         finally:
             st.depth -= 1
-        return "".join(out)
+        text = "".join(out)
+        size = len(text)
+        if size > MAX_OUTPUT:  # blocks that print blocks: each level's text is bounded, not just the whole render's
+            raise TemplateRuntimeError(f"#define block output exceeds {MAX_OUTPUT} characters")
+        st.expanded += size + CALL_COST
+        if st.expanded > MAX_EXPANDED:
+            raise_overexpanded()
+        return text
+
+
+def raise_overexpanded() -> None:
+    """Callers add to State.expanded inline (it is counted on every call) and call this past MAX_EXPANDED."""
+    raise TemplateRuntimeError(f"macro calls and #define blocks expand to more than {MAX_EXPANDED} characters")
