@@ -734,3 +734,14 @@ def test_moderate_expansion_still_renders() -> None:
     # a block printed within the output cap, many times over many iterations
     looped = "#define($b)$i,#end#foreach($i in [1..1000])$b#end"
     assert compile_vtl(looped).render({}).count(",") == 1000
+
+
+# -- regular expressions are bounded in time ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", ["matches('(a|aa)+b')", "replaceAll('(a|aa)+b', 'x')", "split('(a|aa)+b')",
+                                  "replaceFirst('(a|aa)+b', 'x')"])
+def test_runaway_regex_fails_the_render(call: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(TemplateRuntimeError, match="time bound"):
+        compile_vtl(f"$s.{call}").render({"s": "a" * 40 + "!"})
+    assert time.monotonic() - start < 2

@@ -14,6 +14,7 @@ from apiway.jsonpath.errors import MISSING, JsonPathError
 from apiway.jsonpath.lexing import closing_bracket, skip_quoted, skip_regex, unescape
 from apiway.jsonpath.path import CompiledPath
 from apiway.jsonpath.relations import BOOL, JSON, NULL, NUM, PATTERN, STR, Node, relation, to_node
+from apiway.patterns import Pattern
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[A-Za-z_]+")
@@ -208,7 +209,7 @@ class FilterParser:
                 flags |= _REGEX_FLAGS.get(text[self.pos], 0)
                 self.pos += 1
             try:
-                return (PATTERN, re.compile(source, flags))
+                return (PATTERN, Pattern(source, flags))  # its matches raise TimeoutError past the bound
             except re.error as exc:
                 raise self.fail(f"Invalid regular expression /{source}/: {exc}") from None
         if c in "[{":

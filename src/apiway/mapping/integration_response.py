@@ -14,6 +14,7 @@ from apiway.mapping.content import convert
 from apiway.mapping.sources import body_value, context_value
 from apiway.mapping.templates import TemplateMap, render
 from apiway.mapping.variables import TemplateScope
+from apiway.patterns import Pattern
 
 # A response-parameter source: (invocation, backend body, backend headers by lower-case name) → value.
 ResponseSource = Callable[[Invocation, bytes, dict[str, list[str]]], str | None]
@@ -106,14 +107,14 @@ class ResponseSelector:
     __slots__ = ("_default", "_patterns")
 
     def __init__(self, integration_responses: dict[str, dict], where: str) -> None:
-        self._patterns: list[tuple[re.Pattern[str], CompiledIntegrationResponse]] = []
+        self._patterns: list[tuple[Pattern, CompiledIntegrationResponse]] = []
         self._default: CompiledIntegrationResponse | None = None
         for status, spec in integration_responses.items():
             compiled = CompiledIntegrationResponse(spec, f"{where}.responses.{status}")
             pattern = spec.get("selectionPattern")
             if pattern:
                 try:
-                    self._patterns.append((re.compile(pattern), compiled))
+                    self._patterns.append((Pattern(pattern), compiled))
                 except re.error as exc:
                     raise DeployError(f"{where}.responses.{status}.selectionPattern: {exc}") from None
             else:
@@ -121,8 +122,11 @@ class ResponseSelector:
 
     def select(self, key: str) -> CompiledIntegrationResponse:
         for pattern, compiled in self._patterns:
-            if pattern.fullmatch(key):
-                return compiled
+            try:
+                if pattern.fullmatch(key):
+                    return compiled
+            except TimeoutError:  # the key (an error message) may come from the request: only this one fails
+                raise ConfigurationError(f"selection pattern {pattern.pattern!r} ran past its time bound") from None
         return self.default()
 
     def default(self) -> CompiledIntegrationResponse:

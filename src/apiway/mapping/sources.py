@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import orjson
 
 from apiway import jsonpath
-from apiway.core.errors import DeployError
+from apiway.core.errors import ConfigurationError, DeployError
 from apiway.core.invocation import Invocation
 
 Getter = Callable[[Invocation], str | None]
@@ -43,6 +43,8 @@ def body_value(body: bytes, path: str) -> str | None:
         value = jsonpath.evaluate(path if path.startswith("$") else "$." + path, document)
     except jsonpath.JsonPathError:
         return None
+    except TimeoutError:  # a filter's `=~` regex over the body ran past its time bound: this request fails
+        raise ConfigurationError("Execution failed due to configuration error: JSONPath regex timed out") from None
     if value is None:
         return None
     return value if isinstance(value, str) else orjson.dumps(value).decode()

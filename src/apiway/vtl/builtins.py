@@ -311,7 +311,7 @@ class InputVariable(VtlObject):
         document = self.document()
         if document is _NO_BODY:
             document = {}
-        value = compiled.evaluate(document, MISSING)
+        value = _evaluate(compiled, document, MISSING, "json")
         return "" if value is MISSING else to_json_text(value)
 
     def path(self, expression: Any) -> Any:
@@ -319,7 +319,7 @@ class InputVariable(VtlObject):
         document = self.document()
         if document is _NO_BODY:
             return None
-        return compiled.evaluate(document, None)
+        return _evaluate(compiled, document, None, "path")
 
     def params(self, name: Any = MISSING) -> Any:
         if name is MISSING:
@@ -347,6 +347,13 @@ class InputVariable(VtlObject):
         if name == "getBody" and not args:
             return self.body
         raise Missing(name)
+
+
+def _evaluate(compiled: CompiledPath, document: Any, missing: Any, function: str) -> Any:
+    try:
+        return compiled.evaluate(document, missing)
+    except TimeoutError:  # a filter's `=~` regex over request data ran past its time bound
+        raise TemplateFunctionError(f"$input.{function}: a regular expression ran past its time bound") from None
 
 
 def _compiled(expression: Any, function: str) -> CompiledPath:

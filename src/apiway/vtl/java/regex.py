@@ -1,5 +1,6 @@
-"""Java regular expressions on Python's `re`: pattern translation (\\Q…\\E, \\p{…} classes, named groups …),
-Matcher's replacement syntax (`$1`, `${name}`), and String.split's rules for empty strings."""
+"""Java regular expressions on Python's regex syntax: pattern translation (\\Q…\\E, \\p{…} classes, named groups …),
+Matcher's replacement syntax (`$1`, `${name}`), and String.split's rules for empty strings. Every evaluation is
+bounded in time (apiway.patterns); one that runs past the bound fails the render."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from apiway.patterns import Pattern
+from apiway.vtl.errors import TemplateRuntimeError
 from apiway.vtl.java.conversions import arg_str
 from apiway.vtl.java.exceptions import java_error
 from apiway.vtl.java.limits import check_len, grow
@@ -47,7 +50,7 @@ _POSIX = {
     "IsNd": "0-9",
 }
 _H_CLASS = " \\t\\xA0\\u1680\\u180e\\u2000-\\u200a\\u202f\\u205f\\u3000"
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+_REGEX_CACHE: dict[str, Pattern] = {}
 
 
 def _translate_regex(pattern: str) -> str:
@@ -136,12 +139,12 @@ def _translate_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def java_regex(pattern: str) -> re.Pattern[str]:
+def java_regex(pattern: str) -> Pattern:
     compiled = _REGEX_CACHE.get(pattern)
     if compiled is None:
         try:
             # Java's \d \w \s \b and case folding are ASCII-only unless asked otherwise.
-            compiled = re.compile(_translate_regex(pattern), re.ASCII)
+            compiled = Pattern(_translate_regex(pattern), re.ASCII)
         except (re.error, OverflowError, RecursionError) as exc:
             raise java_error("regex.PatternSyntaxException", f"{exc} near index {getattr(exc, 'pos', 0)}") from None
         if len(_REGEX_CACHE) >= 512:
@@ -150,7 +153,11 @@ def java_regex(pattern: str) -> re.Pattern[str]:
     return compiled
 
 
-def _replacement(regex: re.Pattern[str], replacement: str) -> Callable[[re.Match[str]], str] | str:
+def _too_slow(pattern: str) -> TemplateRuntimeError:
+    return TemplateRuntimeError(f"regular expression {pattern!r} ran past its time bound")
+
+
+def _replacement(regex: Pattern, replacement: str) -> Callable[[Any], str] | str:
     """Matcher.appendReplacement's syntax: `$n` / `${name}` insert a group, `\\x` is a literal x."""
     if "$" not in replacement and "\\" not in replacement:
         return replacement.replace("\\", "\\\\")
@@ -194,15 +201,26 @@ def _replacement(regex: re.Pattern[str], replacement: str) -> Callable[[re.Match
             parts.append(ch)
             i += 1
 
-    def expand(match: re.Match[str]) -> str:
+    def expand(match: Any) -> str:  # an re or a regex Match
         return "".join(p if type(p) is str else (match.group(p) or "") for p in parts)
 
     return expand
 
 
+def java_matches(text: str, pattern: str) -> bool:
+    try:
+        return java_regex(pattern).fullmatch(text) is not None
+    except TimeoutError:
+        raise _too_slow(pattern) from None
+
+
 def replace_regex(text: str, pattern: Any, replacement: Any, count: int) -> str:
-    regex = java_regex(arg_str(pattern))
-    return check_len(regex.sub(_replacement(regex, arg_str(replacement)), text, count=count))
+    source = arg_str(pattern)
+    regex = java_regex(source)
+    try:
+        return check_len(regex.sub(_replacement(regex, arg_str(replacement)), text, count))
+    except TimeoutError:
+        raise _too_slow(source) from None
 
 
 def java_split(text: str, pattern: str, limit: int = 0) -> StrArray:
@@ -211,14 +229,17 @@ def java_split(text: str, pattern: str, limit: int = 0) -> StrArray:
     parts: list[str] = []
     index = 0
     limited = limit > 0
-    for match in regex.finditer(text):
-        if not limited or len(parts) < limit - 1:
-            if index == 0 and match.start() == 0 and match.end() == 0:
-                continue
-            parts.append(text[index : match.start()])
-            index = match.end()
-        elif len(parts) == limit - 1:
-            break
+    try:
+        for match in regex.finditer(text):
+            if not limited or len(parts) < limit - 1:
+                if index == 0 and match.start() == 0 and match.end() == 0:
+                    continue
+                parts.append(text[index : match.start()])
+                index = match.end()
+            elif len(parts) == limit - 1:
+                break
+    except TimeoutError:
+        raise _too_slow(pattern) from None
     if index == 0 and not parts:
         return StrArray([text])
     parts.append(text[index:])

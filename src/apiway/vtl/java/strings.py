@@ -8,7 +8,7 @@ from typing import Any
 from apiway.vtl.java.conversions import arg_int, arg_str
 from apiway.vtl.java.exceptions import java_error
 from apiway.vtl.java.limits import check_len
-from apiway.vtl.java.regex import java_regex, java_split, replace_regex
+from apiway.vtl.java.regex import java_matches, java_split, replace_regex
 from apiway.vtl.java.text import elem_string
 from apiway.vtl.java.values import StrArray
 
@@ -96,7 +96,7 @@ def _replace(text: str, target: Any, replacement: Any) -> str:
 
 
 def _matches(text: str, pattern: Any) -> bool:
-    return java_regex(arg_str(pattern)).fullmatch(text) is not None
+    return java_matches(text, arg_str(pattern))
 
 
 def _split(text: str, pattern: Any, limit: Any = 0) -> StrArray:
