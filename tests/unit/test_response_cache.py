@@ -21,7 +21,7 @@ from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Invocation
-from apiway.model.method_settings import SettingsError, normalised_key, stage_settings
+from apiway.model.method_settings import SettingsError, normalised_key, settings_for, stage_settings
 from apiway.state.memory import MemoryState
 from apiway.store.deployments import stage_record
 from tests.support import BARE_STAGE
@@ -51,7 +51,8 @@ def site(caches: ResponseCaches | None, verb: str = "GET", settings: dict | None
     resource = {"id": "res1", "path": "/pets/{id}", "resourceMethods": {verb: method}}
     definition = {"restApi": {"id": "cacheapi", "name": "c"}, "resources": {"res1": resource}}
     stage = stage_record("cacheapi", "prod", "dep1", {}, method_settings=settings or {}, cache_size=size)
-    return GuardSite(definition, stage, resource, verb, method, f"/pets/{{id}} {verb}")  # type: ignore[arg-type]
+    return GuardSite(definition, stage, resource, verb, method, f"/pets/{{id}} {verb}",  # type: ignore[arg-type]
+                     settings_for(stage, "/pets/{id}", verb))
 
 
 def wrap(integration, caches: ResponseCaches | None, *args, **kwargs):

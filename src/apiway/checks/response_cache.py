@@ -36,7 +36,6 @@ from apiway.core.errors import AccessDenied, DeployError
 from apiway.core.guard import GuardSite
 from apiway.core.http import HttpResponse
 from apiway.core.invocation import Integration, Invocation
-from apiway.model.method_settings import settings_for
 from apiway.state.base import SharedState
 from apiway.state.memory import MemoryState
 
@@ -181,10 +180,11 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
     api_id, stage = site.definition["restApi"]["id"], site.stage
     if not stage.get("cacheClusterEnabled"):  # its old entries are dropped when the stage is installed
         return integration
-    settings = settings_for(stage, site.resource["path"], site.http_method)
-    enabled = settings.get("cachingEnabled", True) if site.http_method == "GET" else settings.own.get(
-        "cachingEnabled")
-    ttl = int(settings.get("cacheTtlInSeconds", DEFAULT_TTL))
+    settings = site.settings
+    # GET caches unless told not to; another method only when its own entry says so.
+    get = site.http_method == "GET"
+    enabled = settings.caching_enabled is not False if get else bool(settings.own_caching_enabled)
+    ttl = DEFAULT_TTL if settings.cache_ttl_in_seconds is None else settings.cache_ttl_in_seconds
     if not enabled or ttl <= 0:
         return integration
     record: Mapping[str, Any] = site.method.get("methodIntegration") or {}
@@ -194,8 +194,8 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
                   record.get("cacheKeyParameters") or ())
     return CachedIntegration(
         integration, store, caches.memo, ttl, record.get("cacheNamespace") or site.resource["id"], parts,
-        require_authorization=settings.get("requireAuthorizationForCacheControl", True),
-        strategy=settings.get("unauthorizedCacheControlHeaderStrategy", SUCCEED_WITH_RESPONSE_HEADER),
+        require_authorization=settings.require_authorization_for_cache_control is not False,
+        strategy=settings.unauthorized_cache_control_header_strategy or SUCCEED_WITH_RESPONSE_HEADER,
         arn_prefix=method_arn_prefix(api_id, stage["stageName"]), identities=identities,
     )
 

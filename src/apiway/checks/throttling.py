@@ -13,7 +13,7 @@ from __future__ import annotations
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
-from apiway.model.method_settings import method_key, settings_for
+from apiway.model.method_settings import method_key
 from apiway.state.base import ACCOUNT, BucketKey, SharedState
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 
@@ -48,11 +48,9 @@ def build(state: SharedState | None, keys: tuple[BucketKey, ...]) -> Guard | Non
 def stage_limits(site: GuardSite) -> tuple[float, int] | None:
     """(rate, burst) of the method's stage-level bucket, None when the stage sets no limit. A field the
     entries leave out takes AWS's default for a new method setting (the account defaults)."""
-    settings = settings_for(site.stage, site.resource["path"], site.http_method)
-    rate = settings.get("throttlingRateLimit")
-    burst = settings.get("throttlingBurstLimit")
-    if rate is None and burst is None:
+    settings = site.settings
+    if settings.throttling_rate_limit is None and settings.throttling_burst_limit is None:
         return None
-    rate = ACCOUNT_RATE if rate is None else float(rate)
-    burst = ACCOUNT_BURST if burst is None else int(burst)
+    rate = ACCOUNT_RATE if settings.throttling_rate_limit is None else settings.throttling_rate_limit
+    burst = ACCOUNT_BURST if settings.throttling_burst_limit is None else settings.throttling_burst_limit
     return None if rate < 0 or burst < 0 else (rate, burst)

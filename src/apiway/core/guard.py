@@ -5,9 +5,10 @@ authorizer's cache miss) returns an awaitable."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apiway.core.invocation import Guard
+from apiway.model.method_settings import MethodSettings
 from apiway.model.rest import ApiDefinition, Method, Resource, Stage
 
 __all__ = ["Guard", "GuardSite"]
@@ -15,7 +16,7 @@ __all__ = ["Guard", "GuardSite"]
 
 @dataclass(slots=True)
 class GuardSite:
-    """Everything a REST check may compile from: the deployed API, the stage, the method."""
+    """Everything a REST check may compile from: the deployed API, the stage, the method and its settings."""
 
     definition: ApiDefinition
     stage: Stage
@@ -23,3 +24,4 @@ class GuardSite:
     http_method: str
     method: Method
     where: str  # "/pets/{id} GET", for deploy-time errors
+    settings: MethodSettings = field(default_factory=MethodSettings)  # its stage's methodSettings, typed

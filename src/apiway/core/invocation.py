@@ -57,6 +57,7 @@ class MethodPlan:
 @dataclass(slots=True)
 class StageRuntime:
     api_id: str
+    kind: str  # the API's kind ("REST"); it decides how requests select this stage
     api_name: str
     stage_name: str
     deployment_id: str

@@ -28,23 +28,47 @@ def normalised_key(key: str) -> str:
 
 @dataclass(slots=True, frozen=True)
 class MethodSettings:
-    own: dict[str, Any]  # the method's own entry ({} when it has none)
-    stage_wide: dict[str, Any]  # the `*/*` entry ({} when the stage has none)
+    """One method's settings as typed values, resolved once at deploy time: its own entry over the stage's
+    `*/*`, field by field. None where neither sets a field: each check applies AWS's default for it."""
 
-    def get(self, field: str, default: Any = None) -> Any:
-        for entry in (self.own, self.stage_wide):
-            value = entry.get(field)
-            if value is not None:
-                return value
-        return default
+    throttling_rate_limit: float | None = None
+    throttling_burst_limit: int | None = None
+    caching_enabled: bool | None = None
+    own_caching_enabled: bool | None = None  # the method's own entry alone: only GET inherits caching from `*/*`
+    cache_ttl_in_seconds: int | None = None
+    require_authorization_for_cache_control: bool | None = None
+    unauthorized_cache_control_header_strategy: str | None = None
+    logging_level: str | None = None
+    data_trace_enabled: bool | None = None
+    metrics_enabled: bool | None = None
 
 
 def settings_for(stage: Stage, resource_path: str, verb: str) -> MethodSettings:
     settings = stage.get("methodSettings") or {}
     wanted = method_key(resource_path, verb)
-    own = next((entry for key, entry in settings.items() if key != ALL_METHODS and normalised_key(key) == wanted),
-               {})
-    return MethodSettings(own, settings.get(ALL_METHODS) or {})
+    own: dict[str, Any] = next((entry for key, entry in settings.items()
+                                if key != ALL_METHODS and normalised_key(key) == wanted), {})
+    stage_wide: dict[str, Any] = settings.get(ALL_METHODS) or {}
+
+    def field(name: str, kind: Callable[[Any], Any]) -> Any:
+        value = own.get(name)
+        if value is None:
+            value = stage_wide.get(name)
+        return None if value is None else kind(value)
+
+    own_caching = own.get("cachingEnabled")
+    return MethodSettings(
+        throttling_rate_limit=field("throttlingRateLimit", float),
+        throttling_burst_limit=field("throttlingBurstLimit", int),
+        caching_enabled=field("cachingEnabled", bool),
+        own_caching_enabled=None if own_caching is None else bool(own_caching),
+        cache_ttl_in_seconds=field("cacheTtlInSeconds", int),
+        require_authorization_for_cache_control=field("requireAuthorizationForCacheControl", bool),
+        unauthorized_cache_control_header_strategy=field("unauthorizedCacheControlHeaderStrategy", str),
+        logging_level=field("loggingLevel", str),
+        data_trace_enabled=field("dataTraceEnabled", bool),
+        metrics_enabled=field("metricsEnabled", bool),
+    )
 
 
 # -- the project file's stage settings --------------------------------------------------------------------

@@ -3,7 +3,7 @@ the stage of a request (REST: the first path segment names it) and holds the com
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from apiway.core.errors import MissingAuthenticationToken
@@ -46,6 +46,10 @@ class RestApiRuntime:
         return RestApiRuntime(stages)
 
 
+# By API kind: the runtime that selects a request's stage. HTTP and WebSocket APIs add their rows.
+RUNTIMES: dict[str, Callable[[Mapping[str, StageRuntime]], ApiRuntime]] = {"REST": RestApiRuntime}
+
+
 def api_runtime(stages: Mapping[str, StageRuntime]) -> ApiRuntime:
-    """The runtime of an API's kind for its compiled stages (REST is the only kind compiled yet)."""
-    return RestApiRuntime(stages)
+    """The runtime of the API's kind (every stage of an API has its kind) for its compiled stages."""
+    return RUNTIMES[next(iter(stages.values())).kind](stages)

@@ -18,6 +18,7 @@ from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
 from apiway.mapping.response_headers import RESPONSE_FILTERS
 from apiway.model.aws import ACCOUNT_ID
+from apiway.model.method_settings import settings_for
 from apiway.model.rest import ApiDefinition, RestApi, Stage
 from apiway.model.uris import AWS_URI, lambda_function_name, substitute_stage_variables
 from apiway.runtime.deps import CompileDeps
@@ -86,7 +87,8 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
             integration = method.get("methodIntegration")
             if integration is None:
                 raise DeployError(f"{where}: No integration defined for method")
-            site = GuardSite(definition, stage, resource, verb, method, where)
+            site = GuardSite(definition, stage, resource, verb, method, where,
+                             settings_for(stage, resource["path"], verb))
             plan = MethodPlan(
                 resource_id=resource["id"],
                 resource_path=resource["path"],
@@ -102,6 +104,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
             plans.append(plan)
     return StageRuntime(
         api_id=api["id"],
+        kind="REST",
         api_name=api.get("name", ""),
         stage_name=stage["stageName"],
         deployment_id=stage["deploymentId"],
