@@ -18,9 +18,25 @@ from typing import Any
 import orjson
 
 from apiway.core.clock import SYSTEM_CLOCK
+from apiway.model.documents import parse_text
+from apiway.openapi.importer import import_openapi
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO.parent / "shared" / "spec" / "aws-recorded"
+
+
+MOCK_API = """openapi: 3.0.1
+info: {title: Store}
+paths:
+  /a:
+    get:
+      x-amazon-apigateway-integration: {type: mock}
+"""
+
+
+def mock_api_definition(api_id: str):
+    """A one-method MOCK API as the importer builds it, for tests of what stores and deploys definitions."""
+    return import_openapi(parse_text(MOCK_API, "a.yaml"), MOCK_API, "a.yaml", api_id)
 
 
 def recorded(name: str) -> dict:

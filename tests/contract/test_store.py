@@ -10,24 +10,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from apiway.model.documents import parse_text
-from apiway.openapi.importer import import_openapi
 from apiway.store.base import Store
 from apiway.store.changes import Changed
 from apiway.store.deployments import new_deployment, stage_record
 from apiway.store.kinds import API_KEY, USAGE_PLAN, V2_API, V2_ROUTE, V2_STAGE
-
-API = """openapi: 3.0.1
-info: {title: Contract}
-paths:
-  /a:
-    get:
-      x-amazon-apigateway-integration: {type: mock}
-"""
+from tests.support import mock_api_definition
 
 
 def definition(api_id: str = "contract01"):
-    return import_openapi(parse_text(API, "a.yaml"), API, "a.yaml", api_id)
+    return mock_api_definition(api_id)
 
 
 def deployed(store: Store, api_id: str = "contract01", stages: Sequence[str] = ("prod",)) -> str:

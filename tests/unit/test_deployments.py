@@ -8,18 +8,11 @@ import pytest
 from apiway.model.documents import parse_text
 from apiway.openapi.importer import import_openapi
 from apiway.store.deployments import new_deployment
-
-API = """openapi: 3.0.1
-info: {title: Store}
-paths:
-  /a:
-    get:
-      x-amazon-apigateway-integration: {type: mock}
-"""
+from tests.support import mock_api_definition
 
 
 def definition(api_id: str = "storeapi01"):
-    return import_openapi(parse_text(API, "a.yaml"), API, "a.yaml", api_id)
+    return mock_api_definition(api_id)
 
 
 def test_deployment_snapshot_is_independent_of_later_edits() -> None:

@@ -7,22 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from apiway.model.documents import parse_text
-from apiway.openapi.importer import import_openapi
 from apiway.store.deployments import new_deployment, stage_record
 from apiway.store.sqlite import SqliteStore, StoreError
-
-API = """openapi: 3.0.1
-info: {title: Store}
-paths:
-  /a:
-    get:
-      x-amazon-apigateway-integration: {type: mock}
-"""
+from tests.support import mock_api_definition
 
 
 def definition(api_id: str = "storeapi01"):
-    return import_openapi(parse_text(API, "a.yaml"), API, "a.yaml", api_id)
+    return mock_api_definition(api_id)
 
 
 def test_round_trip_and_reopen(tmp_path: Path) -> None:
