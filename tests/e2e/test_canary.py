@@ -10,10 +10,11 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support import Server, recorded
+from tests.support import Server, apigateway_client, recorded
 
 STAGE = "dev"
 REQUESTS = 10_000
@@ -131,3 +132,51 @@ def test_removing_the_canary_sends_everything_to_the_stage(apigw, canary_api):
     apigw.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[{"op": "remove", "path": "/canarySettings"}])
     answer = client.get()
     assert (answer["deploymentId"], answer["isCanary"]) == (base, "false")
+
+
+CONTEXT_HANDLER = """
+import json
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps(event["requestContext"])}
+"""
+CONTEXT_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+               "arn:aws:lambda:us-east-1:123456789012:function:Context/invocations")
+
+
+@pytest.fixture(scope="module")
+def lambda_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with one inline function that answers the requestContext it was sent."""
+    root: Path = tmp_path_factory.mktemp("canary-lambda")
+    (root / "context.py").write_text(CONTEXT_HANDLER)
+    (root / "apiway.yaml").write_text("functions:\n  Context: {handler: context.py:handler, mode: inline}\n")
+    server = Server(root / "apiway.yaml", root / "state.db")
+    yield server
+    server.stop()
+
+
+def test_lambda_proxy_event_carries_is_canary_request_on_canary_stages(lambda_server: Server):
+    """Spec §3.1: `requestContext.isCanaryRequest` is a key of canary stages' events: true when the canary
+    served the request, false when the stage's own deployment did; a stage without a canary has no such key."""
+    client = apigateway_client(lambda_server.port)
+    get = {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": CONTEXT_URI}}
+    document = json.dumps({"openapi": "3.0.1", "info": {"title": "ctx", "version": "1"},
+                           "paths": {"/": {"get": get}}}).encode()
+    api_id = client.import_rest_api(body=document)["id"]
+    client.create_deployment(restApiId=api_id, stageName=STAGE)
+    client.create_deployment(restApiId=api_id, stageName="plain")
+
+    def context(stage: str) -> dict:
+        reply = lambda_server.call("GET", api_id, stage, "/")
+        assert reply.status == 200, reply.body
+        return reply.json()
+
+    assert "isCanaryRequest" not in context(STAGE)  # no canary yet
+    canary = client.create_deployment(restApiId=api_id, stageName=STAGE, canarySettings={"percentTraffic": 0})["id"]
+    base = context(STAGE)
+    assert base["isCanaryRequest"] is False and base["deploymentId"] != canary
+    set_percent(client, api_id, 100)
+    served = context(STAGE)
+    assert served["isCanaryRequest"] is True and served["deploymentId"] == canary
+    assert "isCanaryRequest" not in context("plain")
+    client.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[{"op": "remove", "path": "/canarySettings"}])
+    assert "isCanaryRequest" not in context(STAGE)

@@ -74,6 +74,8 @@ class StageRuntime:
     canary: StageRuntime | None = None
     canary_share: float = 0.0
     is_canary: bool = False
+    # The stage has `canarySettings` (at any percentTraffic): its Lambda proxy events carry isCanaryRequest.
+    canary_release: bool = False
     # The injected clock's epoch milliseconds, stored once as a plain callable: `$context.requestTimeEpoch`.
     wall_ms: Callable[[], int] = SYSTEM_CLOCK.wall_ms
     # What watches the stage's finished requests; empty when nothing is enabled, and then costs nothing.

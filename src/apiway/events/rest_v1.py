@@ -3,7 +3,8 @@ answer, validated as AWS does.
 
 Shapes follow the responses AWS recorded: `path` drops the stage and leading slashes, while
 `requestContext.path` keeps the stage and the path as sent; null (not absent) for empty
-query/path/stage-variable maps; any malformed function answer is a 502 Internal server error.
+query/path/stage-variable maps; `requestContext.isCanaryRequest` only on stages with a canary; any
+malformed function answer is a 502 Internal server error.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def build_event(inv: Invocation) -> dict[str, Any]:
         "body": body,
         "isBase64Encoded": is_b64,
     }
+    if stage.canary_release:  # only stages with a canary: AWS's other recorded events have no such key
+        event["requestContext"]["isCanaryRequest"] = stage.is_canary
     if inv.authorizer is not None:
         event["requestContext"]["authorizer"] = inv.authorizer
     return event

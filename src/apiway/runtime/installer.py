@@ -105,6 +105,7 @@ class StageInstaller:
         if not stage.get("cacheClusterEnabled") and self.deps.caches is not None:
             self.deps.caches.discard(stage["restApiId"], stage["stageName"])
         canary = stage.get("canarySettings")
+        runtime.canary_release = bool(canary)
         if canary and canary.get("percentTraffic", 0) > 0:
             runtime.canary = self._compile_canary(stage, canary)
             runtime.canary_share = canary["percentTraffic"] / 100
@@ -129,5 +130,5 @@ class StageInstaller:
             return None
         if not stage.get("cacheClusterEnabled") and caches is not None:
             caches.discard(stage["restApiId"], stage["stageName"])
-        runtime.is_canary = True
+        runtime.is_canary = runtime.canary_release = True
         return runtime
