@@ -198,7 +198,7 @@ def test_documentation_version_published_on_a_stage(apigw):
     api_id, root_id = new_api(apigw, "doc-stage", "GET")
     put_mock_integration(apigw, api_id, root_id)
     apigw.create_deployment(restApiId=api_id, stageName="dev")
-    with pytest.raises(apigw.exceptions.NotFoundException, match="Invalid Stage identifier specified"):
+    with pytest.raises(apigw.exceptions.NotFoundException, match="Invalid stage identifier specified"):
         apigw.create_documentation_version(restApiId=api_id, documentationVersion="v1", stageName="prod")
     apigw.create_documentation_version(restApiId=api_id, documentationVersion="v1", stageName="dev")
     assert apigw.get_stage(restApiId=api_id, stageName="dev")["documentationVersion"] == "v1"

@@ -98,7 +98,7 @@ class ControlPlane:
     def stage(self, api_id: str, stage_name: str) -> Stage:
         stage = self.store.get_stage(api_id, stage_name)
         if stage is None:
-            raise not_found("Invalid Stage identifier specified")
+            raise not_found("Invalid stage identifier specified")  # AWS writes "stage" in lower case
         return stage
 
     def deployment(self, api_id: str, deployment_id: str) -> tuple[Deployment, ApiDefinition]:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from apiway.control.errors import bad_request, enum_violation, not_found, validation
+from apiway.control.errors import ControlError, bad_request, enum_violation, not_found, validation
 from apiway.control.operations.methods import (
     HTTP_METHOD_OPTIONS,
     INVALID_HTTP_METHOD,
@@ -31,6 +31,7 @@ from apiway.control.operations.resources import load_resource
 from apiway.control.patch import Patch, as_bool, as_int, patch_list, patches, require_ops, set_or_clear, unsupported
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import operation
+from apiway.model.aws import ACCOUNT_ID
 from apiway.model.rest import (
     CONTENT_HANDLINGS,
     DEFAULT_TIMEOUT_MS,
@@ -53,6 +54,7 @@ REQUEST_SOURCE_RE = re.compile(r"^(method\.request\.body(\.\S+)?|context\.\S+|st
 RESPONSE_SOURCE_RE = re.compile(r"^(integration\.response\.(header|multivalueheader)\.\S+|"
                                 r"integration\.response\.body(\.\S+)?|context\.\S+|stageVariables\.\S+|'[^']*')$")
 RESPONSE_TARGET_RE = re.compile(r"^method\.response\.header\.(\S+)$")
+_ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 _SINGLE_VALUED = {"multivaluequerystring": "querystring", "multivalueheader": "header"}
 
 
@@ -105,6 +107,15 @@ def check_integration(integration: Integration, method: Method) -> None:
     if integration.get("connectionType") == "VPC_LINK" and not integration.get("connectionId"):
         raise bad_request("ConnectionId must be set for connection type VPC_LINK")
     _check_request_mappings(integration.get("requestParameters"), method)
+    _check_credentials(integration.get("credentials"))
+
+
+def _check_credentials(credentials: str | None) -> None:
+    """A role of another account may not be passed to API Gateway (AWS's IAM PassRole rule); the caller's own
+    credentials (`arn:aws:iam::*:user/*`) and this account's roles are fine."""
+    match = _ROLE_ACCOUNT_RE.match(credentials or "")
+    if match is not None and match.group(1) != ACCOUNT_ID:
+        raise ControlError("AccessDeniedException", "Cross-account pass role is not allowed.")
 
 
 def _check_http_uri(uri: str | None) -> None:

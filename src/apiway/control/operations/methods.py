@@ -134,7 +134,9 @@ def _check_request_parameters(parameters: dict[str, bool] | None) -> None:
 
 
 def _check_authorization(definition: ApiDefinition, method: Method) -> None:
-    """A CUSTOM or Cognito method needs an existing authorizer; any other type keeps none."""
+    """A CUSTOM or Cognito method needs an existing authorizer; any other type keeps none. AWS takes the
+    type in any case (clients long sent `none`); it is kept upper case, the form the data plane reads."""
+    method["authorizationType"] = method["authorizationType"].upper()
     if method["authorizationType"] not in AUTHORIZATION_TYPES:
         raise bad_request(f"Invalid authorization type specified. Valid options are {','.join(AUTHORIZATION_TYPES)}")
     if method["authorizationType"] in NEEDS_AUTHORIZER:

@@ -28,6 +28,7 @@ from apiway.openapi.importer import import_openapi
 ENDPOINT_TYPES = ("PRIVATE", "EDGE", "REGIONAL")
 IP_ADDRESS_TYPES = ("ipv4", "dualstack")
 API_KEY_SOURCES = ("HEADER", "AUTHORIZER")
+MISSING_PATHS = "Failed to parse the uploaded OpenAPI document due to: 'paths' is a required property"
 MAX_COMPRESSION = 10485760
 
 
@@ -103,8 +104,9 @@ def create_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if "minimumCompressionSize" in p:
         api["minimumCompressionSize"] = _compression(p["minimumCompressionSize"])
     if p.get("apiKeySource") is not None:
-        if p["apiKeySource"] not in API_KEY_SOURCES:
-            raise bad_request(f"Invalid API Key Source specified. Valid options are {','.join(API_KEY_SOURCES)}")
+        if p["apiKeySource"] not in API_KEY_SOURCES:  # an enum of CreateRestApi's input: AWS's input validation
+            raise validation([enum_violation(p["apiKeySource"], "createRestApiInput.apiKeySource",
+                                             sorted(API_KEY_SOURCES))])
         api["apiKeySource"] = p["apiKeySource"]
     if p.get("disableExecuteApiEndpoint") is not None:
         api["disableExecuteApiEndpoint"] = bool(p["disableExecuteApiEndpoint"])
@@ -209,10 +211,13 @@ def _patch_endpoint(api: RestApi, parts: list[str], patch: Patch) -> None:
 
 # -- OpenAPI import -------------------------------------------------------------------------------------
 
-def _import(body: bytes, api_id: str | None) -> ApiDefinition:
+def _import(body: bytes, api_id: str | None, p: dict[str, Any]) -> ApiDefinition:
     try:
         text = body.decode("utf-8")
         doc = parse_text(text, "body")
+        if p.get("failOnWarnings") and isinstance(doc, dict) and "paths" not in doc:
+            # Without failOnWarnings a document without paths imports as an empty API.
+            raise bad_request(MISSING_PATHS)
         return import_openapi(doc, text, "body", api_id)
     except UnicodeDecodeError:
         raise bad_request("Invalid OpenAPI input.") from None
@@ -229,7 +234,7 @@ def _apply_import_parameters(definition: ApiDefinition, params: dict[str, str]) 
 
 @operation("ImportRestApi")
 def import_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    definition = _import(p["body"], None)
+    definition = _import(p["body"], None, p)
     _apply_import_parameters(definition, p.get("parameters") or {})
     definition["restApi"].setdefault("endpointConfiguration", {"types": ["EDGE"]})
     definition["restApi"]["endpointConfiguration"].setdefault("ipAddressType", "ipv4")
@@ -243,7 +248,7 @@ def import_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def put_rest_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     current = cp.api(p["restApiId"])
     mode = import_mode(p)
-    incoming = _import(p["body"], current["restApi"]["id"])
+    incoming = _import(p["body"], current["restApi"]["id"], p)
     check_warnings(incoming["restApi"].get("warnings"), p)
     merged = overwrite(current, incoming) if mode == "overwrite" else merge(current, incoming)
     cp.save_api(merged)
