@@ -47,6 +47,8 @@ class AsgiApp:
             response = await self.gateway.handle(request)
         out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
         out.append((b"content-length", str(len(response.body)).encode()))
+        if too_large:  # uvicorn would read and drop the rest of the body, however long: it closes instead
+            out.append((b"connection", b"close"))
         await _send(send, response.status, out, response.body if request.method != "HEAD" else b"")
 
 

@@ -39,6 +39,10 @@ IDLE_TIMEOUT = 60.0  # an idle keep-alive connection, or a reader that stopped r
 HEAD_TIMEOUT = 30.0  # a request head must arrive within this; also the longest pause inside a body
 SHUTDOWN_GRACE = 10.0  # in-flight requests get this long after SIGINT/SIGTERM
 MAX_QUEUED = 32  # pipelined requests parsed ahead of the one being answered before reading pauses
+# After a 413 the rest of the refused body is read and dropped, so that closing does not reset the connection
+# before the client has read its answer; but for so long only, and so much: then the connection closes.
+LINGER_TIMEOUT = 5.0
+LINGER_BYTES = 2 * MAX_PAYLOAD
 BACKLOG = 2048
 _NEVER = float("inf")
 
@@ -137,7 +141,7 @@ class _Connection(asyncio.Protocol):
     __slots__ = (
         "_body", "_body_size", "_chunk_len", "_close_pending", "_closed", "_content_length", "_continue_pending",
         "_create_task", "_discard", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack", "_headers",
-        "_in_head", "_in_message", "_keep_alive", "_no_more", "_parser", "_queue", "_reading", "_request",
+        "_in_head", "_in_message", "_keep_alive", "_linger", "_no_more", "_parser", "_queue", "_reading", "_request",
         "_server", "_task", "_transport", "_url", "_write_paused", "client_ip", "deadline", "server_port",
     )
 
@@ -163,6 +167,7 @@ class _Connection(asyncio.Protocol):
         self._no_more = False  # a response that closes the connection is queued: later requests are ignored
         self._discard = False  # reading (and dropping) the rest of a body refused with 413
         self._close_pending = False  # close once the refused body has been read
+        self._linger = 0  # bytes of the refused body still read (and dropped) once its 413 is written
         self._closed = self._eof = self._write_paused = False
         self._reading = True
         self._error: int | None = None
@@ -204,8 +209,15 @@ class _Connection(asyncio.Protocol):
         self._dispatch()
 
     def data_received(self, data: bytes) -> None:
-        if self._no_more and not self._discard:
-            return
+        if self._no_more:
+            if not self._discard:
+                return
+            if self._close_pending:
+                self._linger -= len(data)
+                if self._linger < 0:  # a client still sending a refused body (however long it said): stop reading
+                    self._discard = False
+                    self._transport.close()
+                    return
         self._chunk_len = len(data)
         try:
             self._parser.feed_data(data)
@@ -396,7 +408,13 @@ class _Connection(asyncio.Protocol):
         transport.write(data)
         if not keep_alive:
             if self._discard:
-                self._close_pending = True  # closing with unread bytes would reset the connection: read them first
+                # Closing with unread bytes would reset the connection and could lose the answer: end our side
+                # (the client sees the close after the 413) and drop what follows, within the linger bounds.
+                self._close_pending = True
+                self._linger = LINGER_BYTES
+                self.deadline = server.clock + LINGER_TIMEOUT
+                if transport.can_write_eof():
+                    transport.write_eof()
             else:
                 transport.close()
         elif idle:
