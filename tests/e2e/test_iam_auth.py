@@ -207,6 +207,37 @@ def test_presigned_url_expires(gateway):
     assert_error(send(gateway, req), "Signature expired", "InvalidSignatureException")
 
 
+def presign(server: Server, expires: int, at: datetime | None = None) -> AWSRequest:
+    req = AWSRequest(method="GET", url=url(server, "/whoami"))
+    with mock.patch("botocore.auth.get_current_datetime", return_value=at or datetime.now(UTC)):
+        SigV4QueryAuth(Credentials(ALICE[0], ALICE[1]), "execute-api", "us-east-1", expires=expires).add_auth(req)
+    return req
+
+
+def test_presigned_url_lasts_at_most_a_week(gateway):
+    """AWS caps X-Amz-Expires at 604,800 s: a week is accepted, a billion seconds (or less than nothing) is not."""
+    assert send(gateway, presign(gateway, 604_800)).status == 200
+    assert_error(send(gateway, presign(gateway, 604_801)),
+                 "X-Amz-Expires must be less than a week (in seconds) that is; 604800", "IncompleteSignatureException")
+    assert_error(send(gateway, presign(gateway, 10**9)),
+                 "X-Amz-Expires must be less than a week (in seconds) that is; 604800", "IncompleteSignatureException")
+    assert_error(send(gateway, presign(gateway, -1)), "X-Amz-Expires must be non-negative",
+                 "IncompleteSignatureException")
+
+
+def test_presigned_url_dated_ahead_is_not_yet_current(gateway):
+    """The clock-skew rule holds for presigned URLs too: one dated ten years (or ten minutes) ahead is refused,
+    one within the five minutes of skew is served."""
+    for ahead in (timedelta(days=3650), timedelta(minutes=10)):
+        later = datetime.now(UTC) + ahead
+        reply = send(gateway, presign(gateway, 604_800, later))
+        assert reply.status == 403, reply.body
+        assert reply.header("x-amzn-ErrorType") == "InvalidSignatureException"
+        assert reply.json()["message"].startswith(
+            f"Signature not yet current: {later.strftime('%Y%m%dT%H%M%SZ')} is still later than ")
+    assert send(gateway, presign(gateway, 60, datetime.now(UTC) + timedelta(minutes=2))).status == 200
+
+
 def test_session_credentials_need_their_token(gateway):
     ok = send(gateway, sign(gateway, "GET", "/whoami", CAROL, token=CAROL_TOKEN))
     assert ok.status == 200, ok.body

@@ -20,6 +20,7 @@ from apiway.core.http import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300
+MAX_EXPIRES_SECONDS = 604_800  # AWS's limit on a presigned URL's X-Amz-Expires: one week
 _QUERY_MARKERS = ("X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Algorithm=")
 # Text that encoding leaves unchanged (the common case skips the quote/unquote round trip).
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -90,7 +91,9 @@ def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float 
     elif current - stamp > MAX_SKEW_SECONDS:
         raise SigV4Error("InvalidSignature", f"Signature expired: {amz_date} is now earlier than "
                                              f"{_amz(current - MAX_SKEW_SECONDS)} ({_amz(current)} - 5 min.)")
-    elif stamp - current > MAX_SKEW_SECONDS:
+    # Presigned or not, a signature dated ahead of the clock by more than the skew is refused: else a URL
+    # dated years ahead would stay valid for years, whatever X-Amz-Expires says.
+    if stamp - current > MAX_SKEW_SECONDS:
         raise SigV4Error("InvalidSignature", f"Signature not yet current: {amz_date} is still later than "
                                              f"{_amz(current + MAX_SKEW_SECONDS)} ({_amz(current)} + 5 min.)")
     secret = secret_for(key_id)
@@ -166,10 +169,17 @@ def _from_query(req: HttpRequest) -> tuple[dict[str, str], str, list[tuple[str, 
 
 
 def _expires(value: str) -> int:
+    """X-Amz-Expires in seconds, within AWS's bounds (0 to a week), worded as AWS words them."""
     try:
-        return int(value) if value else 900
+        seconds = int(value) if value else 900
     except ValueError:
         raise SigV4Error("IncompleteSignature", "X-Amz-Expires should be a number") from None
+    if seconds < 0:
+        raise SigV4Error("IncompleteSignature", "X-Amz-Expires must be non-negative")
+    if seconds > MAX_EXPIRES_SECONDS:
+        raise SigV4Error("IncompleteSignature",
+                         f"X-Amz-Expires must be less than a week (in seconds) that is; {MAX_EXPIRES_SECONDS}")
+    return seconds
 
 
 @lru_cache(maxsize=64)
