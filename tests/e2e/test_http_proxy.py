@@ -95,6 +95,32 @@ def test_greedy_path_is_substituted_into_the_uri(gateway, request_path, backend_
     assert record["path"] == backend_path
 
 
+@pytest.mark.parametrize(
+    ("request_path", "backend_path"),
+    [
+        ("/jail/%2e%2e/%2e%2e/secret", "/base/secret"),  # encoded dot-segments
+        ("/jail/%2E%2E/%2e%2E/secret", "/base/secret"),  # in mixed case
+        ("/jail/../../secret", "/base/secret"),  # sent as is
+        ("/jail/a/b/../../../secret", "/base/secret"),
+        ("/jail/./a/./b", "/base/a/b"),
+        ("/jail/..%2F..%2Fsecret", "/base/secret"),  # encoded slashes beside dot-segments
+        ("/jail/%2e%2e%2f%2e%2e%2fsecret", "/base/secret"),
+        ("/jail/a%2Fb", "/base/a%2Fb"),  # an encoded slash alone stays data, inside its segment
+        ("/jail/%252e%252e/secret", "/base/%252e%252e/secret"),  # double-encoded: data, sent encoded again
+        ("/jail/a/..", "/base/"),
+        ("/cell/%2e%2e", "/base//end"),
+        ("/cell/..%2Fsecret", "/base/secret/end"),
+        ("/cell/a%2Fb", "/base/a%2Fb/end"),
+    ],
+)
+def test_path_values_never_climb_above_the_integration_base_path(gateway, request_path, backend_path):
+    """Dot-segments in a path value, however encoded, resolve within the value: the backend never gets a
+    path above the integration URI's base path. An encoded slash is data (as AWS keeps a path parameter's
+    encoding), unless it sits beside a dot-segment, where it is resolved as a separator too."""
+    record = echoed(call(gateway, "GET", request_path))
+    assert record["path"] == backend_path
+
+
 def test_client_query_string_is_passed_through(gateway):
     """HTTP_PROXY forwards the client's query string: repeated names, encoded values, blank values."""
     record = echoed(call(gateway, "GET", "/proxy/q?a=1&b=x%20y&a=2&empty=&sym=%26%3D"))

@@ -32,9 +32,14 @@ _FORBIDDEN_MAPPED = frozenset(("content-length", "transfer-encoding", "x-amzn-tr
 # Never sent to an HTTP backend even when mapped (AWS's recorded header-remapping run).
 _DROPPED_MAPPED = frozenset(("expect", "te", "proxy-authenticate", "via"))
 # Values filling URI placeholders are decoded; they are percent-encoded again for the backend request.
-# A greedy `{proxy}` value keeps its '/' separators.
-_PATH_SAFE = "/!$&'()*+,;=:@"
+# A greedy `{proxy}` value keeps its '/' separators; a '/' sent encoded (%2F) stays encoded, inside its segment.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+_PATH_SAFE = "/" + _SEGMENT_SAFE
+# A value of these characters needs no decoding nor encoding: unless it holds a dot-segment, it is used as is.
+_PLAIN_PATH_VALUE = re.compile(r"[A-Za-z0-9_~\-/!$&'()*+,;=:@.]*")
+_METHOD_PATH = "method.request.path."
 _NO_BODY_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+_NO_VALUES: tuple[dict[str, str], dict[str, str]] = ({}, {})  # never written to (HTTP_PROXY has no overrides)
 
 
 def _pieces(text: str) -> list[str | tuple[str]]:
@@ -52,6 +57,47 @@ def _fill(pieces: list[str | tuple[str]], values: dict[str, str], safe: str) -> 
     if len(pieces) == 1:
         return pieces[0]  # type: ignore[return-value]
     return "".join(p if isinstance(p, str) else quote(values.get(p[0], ""), safe=safe) for p in pieces)
+
+
+def _path_text(value: str, encoded: bool) -> str:
+    """A value as it fills a placeholder of the backend path: segment by segment (an `encoded` value, as the
+    client sent it, is decoded per segment, so its %2F stays data and never becomes a separator), with its
+    dot-segments (`.`, `..`, however encoded) resolved within the value itself: it can never climb above the
+    place of its placeholder in the integration URI."""
+    if _PLAIN_PATH_VALUE.fullmatch(value) and ("." not in value or not _has_dot_segment(value)):
+        return value
+    if not _has_dot_segment(value):
+        if not encoded or "%" not in value:
+            return quote(value, safe=_PATH_SAFE)
+        lower = value.lower()
+        if "%2f" not in lower and "%2e" not in lower:  # nothing encoded that could split or climb: at once
+            return quote(unquote(value), safe=_PATH_SAFE)
+    out: list[str] = []
+    for segment in value.split("/"):
+        if encoded and "%" in segment:
+            segment = unquote(segment)
+            if "/" in segment and _has_dot_segment(segment):
+                # An encoded '/' beside a dot-segment (`..%2F..%2Fetc`): resolved as if it were a separator,
+                # so that neither does a backend that decodes %2F climb.
+                for piece in segment.split("/"):
+                    _push(out, piece)
+                continue
+        _push(out, segment)
+    return "/".join(out)
+
+
+def _push(out: list[str], segment: str) -> None:
+    """Add one decoded segment to a path being resolved: `..` drops the last one (never more), `.` nothing."""
+    if segment == "..":
+        if out:
+            out.pop()
+    elif segment != ".":
+        out.append(quote(segment, safe=_SEGMENT_SAFE))
+
+
+def _has_dot_segment(value: str) -> bool:
+    bounded = f"/{value}/"
+    return "/./" in bounded or "/../" in bounded
 
 
 class UpstreamTarget:
@@ -78,8 +124,25 @@ class UpstreamTarget:
     def placeholders(self) -> list[str]:
         return [p[0] for p in (*self.path_pieces, *self.query_pieces) if isinstance(p, tuple)]
 
-    def target(self, path_values: dict[str, str], extra_query: str) -> str:
-        path = _fill(self.path_pieces, path_values, _PATH_SAFE)
+    def query_placeholders(self) -> frozenset[str]:
+        return frozenset(p[0] for p in self.query_pieces if isinstance(p, tuple))
+
+    def target(self, path_values: dict[str, str], extra_query: str, raw: dict[str, str] | None = None) -> str:
+        """The request target: `path_values` decoded, `raw` (which wins) as the client sent them."""
+        pieces = self.path_pieces
+        first = pieces[0]
+        if len(pieces) == 1 and isinstance(first, str):  # no placeholder in the path
+            path = first
+        else:
+            parts = []
+            for piece in pieces:
+                if isinstance(piece, str):
+                    parts.append(piece)
+                elif raw and (sent := raw.get(piece[0])) is not None:
+                    parts.append(_path_text(sent, True))
+                else:
+                    parts.append(_path_text(path_values.get(piece[0], ""), False))
+            path = "".join(parts)
         query = "&".join(q for q in (_fill(self.query_pieces, path_values, ""), extra_query) if q)
         return f"{path}?{query}" if query else path
 
@@ -87,12 +150,13 @@ class UpstreamTarget:
 class _Mappings:
     """Compiled `integration.request.{header,querystring,path}.*` mappings."""
 
-    __slots__ = ("forbidden", "headers", "path", "query")
+    __slots__ = ("forbidden", "headers", "path", "path_params", "query")
 
     def __init__(self, integration: dict, stage_vars: dict[str, str], where: str) -> None:
         self.headers: list[tuple[str, Getter]] = []
         self.query: list[tuple[str, Getter]] = []
         self.path: dict[str, Getter] = {}
+        self.path_params: dict[str, str] = {}  # path target → the method path parameter it is mapped from
         self.forbidden: str | None = None
         for target, source in (integration.get("requestParameters") or {}).items():
             kind, _, name = target.removeprefix("integration.request.").partition(".")
@@ -106,22 +170,36 @@ class _Mappings:
                 self.query.append((name, getter))
             elif kind == "path":
                 self.path[name] = getter
+                if source.startswith(_METHOD_PATH):
+                    self.path_params[name] = source[len(_METHOD_PATH):]
             else:
                 raise DeployError(f"{where}.requestParameters: invalid target {target!r}")
 
-    def path_values(self, inv: Invocation, placeholders: list[str]) -> dict[str, str]:
+    def path_values(self, inv: Invocation, placeholders: list[str], in_query: frozenset[str],
+                    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The placeholders' values decoded, and those taken from a request path parameter as the client sent
+        them (a path placeholder is filled from that, so that an encoded '/' or '.' keeps its meaning; only
+        one also `in_query` needs its decoded value too)."""
         values = {}
+        raw = {}
         for name in placeholders:
             getter = self.path.get(name)
             # Without a mapping, fill the placeholder from the same-named path parameter (decoded, as a
             # mapped method.request.path value is).
-            if getter is not None:
-                value = getter(inv)
+            param = self.path_params.get(name, name) if getter is None or name in self.path_params else None
+            if param is not None:
+                sent = inv.path_params.get(param)
+                if sent is not None:
+                    raw[name] = sent
+                    if name in in_query:
+                        values[name] = unquote(sent) if "%" in sent else sent
+                    continue
+                value = None
             else:
-                value = inv.path_params.get(name)
-                value = unquote(value) if value is not None and "%" in value else value
+                assert getter is not None
+                value = getter(inv)
             values[name] = "" if value is None else value
-        return values
+        return values, raw
 
     def extra_query(self, inv: Invocation) -> str:
         parts = []
@@ -156,7 +234,7 @@ def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[
 
 
 class _HttpBase:
-    __slots__ = ("mappings", "method", "placeholders", "pool", "target", "timeout", "verify_tls")
+    __slots__ = ("in_query", "mappings", "method", "placeholders", "pool", "target", "timeout", "verify_tls")
 
     def __init__(self, integration: dict, stage_vars: dict[str, str], pool: UpstreamPool, where: str) -> None:
         uri = integration.get("uri")
@@ -164,6 +242,7 @@ class _HttpBase:
             raise DeployError(f"{where}.uri: an HTTP integration needs a uri")
         self.target = UpstreamTarget(uri, where)
         self.placeholders = self.target.placeholders()
+        self.in_query = self.target.query_placeholders()
         self.method = (integration.get("httpMethod") or "ANY").upper()
         self.timeout = int(integration.get("timeoutInMillis") or DEFAULT_TIMEOUT_MS) / 1000
         self.verify_tls = not (integration.get("tlsConfig") or {}).get("insecureSkipVerification", False)
@@ -210,8 +289,9 @@ class HttpProxyIntegration(_HttpBase):
         extra = req.query
         if self.mappings.query:
             extra = "&".join(q for q in (req.query, self.mappings.extra_query(inv)) if q)
-        path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
-        target = self.target.target(path_values, extra)
+        path_values, raw = (self.mappings.path_values(inv, self.placeholders, self.in_query) if self.placeholders
+                             else _NO_VALUES)
+        target = self.target.target(path_values, extra, raw)
         resp = await self._send(inv, target, _encode(headers), req.body)
         return HttpResponse(resp.status, _decode(resp.headers), resp.body)
 
@@ -243,12 +323,15 @@ class HttpIntegration(_HttpBase):
                 headers.append((name, value))
         headers += mapped
         headers += _gateway_headers(inv, self.target, mapped_names)
-        path_values = self.mappings.path_values(inv, self.placeholders) if self.placeholders else {}
+        path_values, raw = (self.mappings.path_values(inv, self.placeholders, self.in_query) if self.placeholders
+                             else ({}, {}))
         query = self.mappings.extra_query(inv)
         override = scope.request_override()
         if override is not None:  # `$context.requestOverride.*` set by the request template wins
             headers, query = _apply_override(override, headers, query, path_values)
-        target = self.target.target(path_values, query)
+            for name in override["path"]:
+                raw.pop(name, None)
+        target = self.target.target(path_values, query, raw)
         resp = await self._send(inv, target, _encode(headers), body)
         selected = self.responses.select(str(resp.status))
         return selected.respond(scope, resp.body, _decode(resp.headers))
