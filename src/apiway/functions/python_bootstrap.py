@@ -27,6 +27,12 @@ from typing import Any
 import orjson
 
 _BASE = "/2018-06-01/runtime"
+_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
+# The mapping behind `os.environ`. Writing the per-invocation trace id through `os.environ[...]` calls
+# setenv(3), and glibc never frees a replaced value: ~144 bytes per invocation, for ever. Handlers (and the
+# X-Ray SDK) read the variable through `os.environ`, so that is where it is kept; the C-level environment,
+# which only child processes and C extensions see, is left alone.
+_ENVIRON_DATA: dict[bytes, bytes] = vars(os.environ)["_data"]
 
 
 class _SourceLoader(importlib.machinery.SourceFileLoader):
@@ -173,10 +179,19 @@ def _post(conn: _Connection, path: str, body: bytes, error_type: str | None = No
     return conn.request("POST", _BASE + path, body, extra)[0]
 
 
+def _set_trace_id(trace_id: str | None) -> None:
+    """The invocation's `_X_AMZN_TRACE_ID`, visible through `os.environ` without growing the C environment."""
+    if trace_id:
+        _ENVIRON_DATA[_TRACE_KEY] = os.environ.encodevalue(trace_id)
+    else:
+        _ENVIRON_DATA.pop(_TRACE_KEY, None)
+
+
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # prints and logging stay in order
     host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
     conn = _Connection(host, int(port))
+    os.environ.pop("_X_AMZN_TRACE_ID", None)  # an inherited C-level value would otherwise go stale
     try:
         handler = load_handler()
     except Exception as exc:
@@ -195,11 +210,7 @@ def main() -> None:
         if status != 200:
             sys.exit(1)  # 403 or 500: the environment is unusable
         request_id = headers.get("lambda-runtime-aws-request-id", "")
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        _set_trace_id(headers.get("lambda-runtime-trace-id"))
         try:
             context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")),
                                     headers.get("lambda-runtime-invoked-function-arn", ""),
