@@ -19,6 +19,9 @@ AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What 
   exit status 3"}` (`signal: killed`, `signal: segmentation fault` for signals) and is discarded.
 - Memory: the process's address space is capped at `memory` MB + `MEMORY_MARGIN_MB` for the interpreter
   (RLIMIT_AS); `Max Memory Used` is its peak resident size.
+- Gateway killed (even by SIGKILL): each environment dies with it (PR_SET_PDEATHSIG), and so do the processes
+  its function forked: a watchdog process (`reaper.GroupReaper`) kills every environment's process group when
+  the gateway is gone. An environment that exits takes its process group with it.
 - Environment: only `lambda_environment(spec)` plus `AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_LOG_STREAM_NAME`,
   `LAMBDA_RUNTIME_DIR`, `PATH` and the `PYTHONPATH` apiway's bootstrap needs: none of the gateway's own variables.
 - Reload (`reload(name)`, or `load` of a loaded name): idle environments are stopped at once; busy ones finish
@@ -53,6 +56,7 @@ import apiway
 from apiway.core.request_ids import trace_header
 from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult
 from apiway.functions.inline import lambda_environment, timeout_payload
+from apiway.functions.reaper import GroupReaper
 from apiway.functions.runtime_api import PendingEvent, RuntimeApi
 from apiway.observe.log import log
 
@@ -134,6 +138,7 @@ class _Environment:
         finally:
             os.close(write_end)
         self.spawned = time.monotonic()
+        self.runner.reaper.watch(self.proc.pid)  # its group is its pid (start_new_session)
         with contextlib.suppress(OSError):
             self._status_fd = os.open(f"/proc/{self.proc.pid}/status", os.O_RDONLY)
         os.set_blocking(read_end, False)
@@ -184,6 +189,10 @@ class _Environment:
     async def _watch(self) -> None:
         assert self.proc is not None
         code = await self.proc.wait()
+        # Whatever the function forked goes with it, as the whole sandbox does on Lambda.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.runner.reaper.forget(self.proc.pid)
         self.drain()
         inv = self.inv
         self.discard()
@@ -313,6 +322,7 @@ class WorkerRunner:
         self._log_files: dict[str, TextIO] = {}
         self._colours: dict[str, str] = {}
         self._tty: tuple[TextIO, bool] | None = None  # the echo stream, and whether it is a terminal
+        self.reaper = GroupReaper(_SOURCE_ROOT)  # kills the environments should the gateway be killed
 
     def load(self, spec: FunctionSpec) -> None:
         if spec.name in self._functions:  # loaded again: a reload, so that no environment is left behind
@@ -410,6 +420,7 @@ class WorkerRunner:
                     watchers.append(env.watcher)
         if watchers:
             await asyncio.gather(*watchers, return_exceptions=True)
+        self.reaper.close()
         for file in self._log_files.values():
             file.close()
         self._log_files.clear()
