@@ -22,6 +22,7 @@ from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
+from apiway.observe.rotating import LogLimits
 from apiway.runtime import test_invoke
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, DomainInstaller, ProjectDomain
@@ -33,8 +34,9 @@ from apiway.store.base import Store
 
 
 class App:
-    def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.runner = Functions(log_dir)
+    def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
+                 log_limits: LogLimits | None = None) -> None:
+        self.runner = Functions(log_dir, log_limits)
         for spec in project.functions:
             self.runner.load(spec)
         self.functions = list(project.functions)

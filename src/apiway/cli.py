@@ -12,6 +12,7 @@ from apiway.control.client import DEFAULT_ENDPOINT
 from apiway.core.errors import DeployError
 from apiway.functions.inline import FunctionLoadError
 from apiway.model.documents import DocumentError
+from apiway.observe.rotating import LogLimits
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.store.sqlite import StoreError
 
@@ -76,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
                             "custom domains with certificates of their own get theirs by SNI")
     serve.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
                        help="the certificate's PEM private key (unencrypted)")
+    serve.add_argument("--log-max-bytes", type=int, default=LogLimits.max_bytes, metavar="BYTES",
+                       help=f"rotate each function log file (logs/NAME.log beside the state file) when it reaches "
+                            f"this size (default {LogLimits.max_bytes}, 10 MB)")
+    serve.add_argument("--log-files", type=int, default=LogLimits.files, metavar="N",
+                       help=f"log files kept per function, the current one included: NAME.log, NAME.log.1, ... "
+                            f"(default {LogLimits.files})")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -157,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
-                         throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key)
+                         throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                         log_limits=LogLimits(args.log_max_bytes, args.log_files))
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -9,14 +9,15 @@ from typing import Any
 from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
 from apiway.functions.inline import InlineRunner, handler_location
 from apiway.functions.workers import WorkerRunner
+from apiway.observe.rotating import LogLimits
 
 MODES = ("inline", "worker")
 
 
 class Functions:
-    def __init__(self, log_dir: Path | None = None) -> None:
+    def __init__(self, log_dir: Path | None = None, log_limits: LogLimits | None = None) -> None:
         self.inline = InlineRunner()
-        self.workers = WorkerRunner(log_dir=log_dir)
+        self.workers = WorkerRunner(log_dir=log_dir, log_limits=log_limits)
         self._by_name: dict[str, FunctionInvoker] = {}
 
     def load(self, spec: FunctionSpec) -> None:

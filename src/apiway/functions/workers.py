@@ -31,7 +31,9 @@ AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What 
   and `REPORT RequestId: …` lines, go to the server's stderr (each line prefixed with `[function name]`) and
   the last `LOG_LINES` lines of each function are kept (`logs(name)`). On a terminal the prefix has a colour
   per function; with `log_dir`, each function's lines (without the prefix) are also appended to
-  `log_dir/<name>.log`.
+  `log_dir/<name>.log`, rotated at `log_limits` (`<name>.log.1`, ...). A line the function writes over and
+  over (the same error on every call) is written 10 times per 10 s, then counted: "… (repeated N times in
+  the last 10 s)"; the START/END/REPORT lines and the kept lines (`logs(name)`, Tail) are never held back.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from apiway.functions.inline import lambda_environment, timeout_payload
 from apiway.functions.reaper import GroupReaper
 from apiway.functions.runtime_api import PendingEvent, RuntimeApi
 from apiway.observe.log import log
+from apiway.observe.repeats import Repeats, repeated
+from apiway.observe.rotating import LogLimits, RotatingFile
 
 __all__ = ["WorkerRunner"]
 
@@ -166,7 +170,7 @@ class _Environment:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_later(inv.timeout, self._timed_out)
         self.drain()  # output of the init phase comes before START
-        self._emit([f"START RequestId: {inv.request_id} Version: $LATEST"])
+        self._emit([f"START RequestId: {inv.request_id} Version: $LATEST"], framing=True)
 
     def _answered(self, inv: PendingEvent, result: InvokeResult) -> None:
         self._complete(inv, result)
@@ -223,7 +227,7 @@ class _Environment:
             self._emit(lines)
         rid = inv.request_id
         if not inv.delivered:
-            self._emit([f"START RequestId: {rid} Version: $LATEST"])
+            self._emit([f"START RequestId: {rid} Version: $LATEST"], framing=True)
         duration = (time.monotonic() - self.started) * 1000 if inv.delivered else 0.0
         report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
                   f"{max(1, math.ceil(duration))} ms\tMemory Size: {self.fn.spec.memory} MB\tMax Memory Used: "
@@ -231,7 +235,7 @@ class _Environment:
         if self.init_ms is not None:
             report += f"\tInit Duration: {self.init_ms:.2f} ms"
             self.init_ms = None
-        self._emit([f"END RequestId: {rid}", report])
+        self._emit([f"END RequestId: {rid}", report], framing=True)
         if self.alive:
             if self.generation == self.fn.generation:
                 self.fn.idle.append(self)  # warm: reused before any other
@@ -306,20 +310,23 @@ class _Environment:
             os.close(self._fd)
             self._fd = -1
 
-    def _emit(self, lines: list[str]) -> None:
+    def _emit(self, lines: list[str], framing: bool = False) -> None:
         self.fn.logs.extend(lines)
-        self.runner.echo(self.fn.spec.name, lines)
+        self.runner.echo(self.fn.spec.name, lines, framing)
 
 
 class WorkerRunner:
     """The FunctionInvoker of worker mode. `load` registers functions (nothing starts until an invoke)."""
 
-    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True, log_dir: Path | None = None) -> None:
+    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True, log_dir: Path | None = None,
+                 log_limits: LogLimits | None = None) -> None:
         self._functions: dict[str, _Function] = {}
         self._log_stream = log_stream
         self._echo_logs = echo_logs
         self._log_dir = log_dir
-        self._log_files: dict[str, TextIO] = {}
+        self._log_limits = log_limits or LogLimits()
+        self._log_files: dict[str, RotatingFile] = {}
+        self._repeats = Repeats()  # keyed by (function, line)
         self._colours: dict[str, str] = {}
         self._tty: tuple[TextIO, bool] | None = None  # the echo stream, and whether it is a terminal
         self.reaper = GroupReaper(_SOURCE_ROOT)  # kills the environments should the gateway be killed
@@ -349,7 +356,13 @@ class WorkerRunner:
         fn = self._functions.get(name)
         return list(fn.logs) if fn is not None else []
 
-    def echo(self, name: str, lines: list[str]) -> None:
+    def echo(self, name: str, lines: list[str], framing: bool = False) -> None:
+        """Write a function's log lines; its own output (not `framing`, the once-per-invocation START, END
+        and REPORT lines) goes through the repeat limit first."""
+        if not framing:
+            lines = self._unrepeated(name, lines)
+            if not lines:
+                return
         if self._log_dir is not None:
             self._log_file(name).write("".join(line + "\n" for line in lines))
         if self._echo_logs:
@@ -363,6 +376,15 @@ class WorkerRunner:
             stream.write("".join(prefix + line + "\n" for line in lines))
             stream.flush()
 
+    def _unrepeated(self, name: str, lines: list[str]) -> list[str]:
+        now = time.monotonic()
+        summaries = self._repeats.summaries(now)
+        if summaries:  # counts of lines held back in a window now over, each in its function's log
+            for (other, line), count, seconds in summaries:
+                self.echo(other, [repeated(line, count, seconds)], framing=True)
+        admit = self._repeats.admit
+        return [line for line in lines if admit((name, line), now)]
+
     def _is_tty(self, stream: TextIO) -> bool:
         if self._tty is None or self._tty[0] is not stream:
             try:
@@ -372,13 +394,11 @@ class WorkerRunner:
             self._tty = (stream, tty)
         return self._tty[1]
 
-    def _log_file(self, name: str) -> TextIO:
+    def _log_file(self, name: str) -> RotatingFile:
         file = self._log_files.get(name)
         if file is None:
             assert self._log_dir is not None
-            self._log_dir.mkdir(parents=True, exist_ok=True)
-            file = self._log_files[name] = open(self._log_dir / f"{name}.log", "a", buffering=1,  # noqa: SIM115
-                                                encoding="utf-8")
+            file = self._log_files[name] = RotatingFile(self._log_dir / f"{name}.log", self._log_limits)
         return file
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
@@ -421,6 +441,8 @@ class WorkerRunner:
         if watchers:
             await asyncio.gather(*watchers, return_exceptions=True)
         self.reaper.close()
+        for (name, line), count, seconds in self._repeats.summaries(time.monotonic(), final=True):
+            self.echo(name, [repeated(line, count, seconds)], framing=True)
         for file in self._log_files.values():
             file.close()
         self._log_files.clear()

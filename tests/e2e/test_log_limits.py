@@ -1,0 +1,81 @@
+"""Logs stay bounded under load: function log files rotate at `--log-max-bytes` keeping `--log-files` files
+(`apiway logs` shows the current one), and a storm of identical errors writes a few lines plus a count, in
+the function's log and in the server's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import Server
+
+API = """openapi: 3.0.1
+info: {title: Logs}
+paths:
+  /{proxy+}:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Noisy/invocations
+"""
+
+HANDLER = """import json
+
+def handler(event, context):
+    if event["pathParameters"]["proxy"] == "fail":
+        raise RuntimeError("always the same failure")
+    print("call", context.aws_request_id, "-" * 200)
+    return {"statusCode": 200, "body": json.dumps({"ok": True})}
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "api.yaml").write_text(API)
+    (tmp_path / "noisy.py").write_text(HANDLER)
+    (tmp_path / "apiway.yaml").write_text(
+        "apis:\n  - openapi: api.yaml\n    id: logs000001\n"
+        "functions:\n  Noisy: {handler: noisy.py:handler, mode: worker, concurrency: 1}\n"
+    )
+    return tmp_path / "apiway.yaml"
+
+
+def test_function_logs_rotate_at_the_size_bound_and_keep_n_files(serve, tmp_path: Path) -> None:
+    server: Server = serve(_project(tmp_path), "--log-max-bytes", "4096", "--log-files", "3")
+    for n in range(60):  # ~600 bytes of log each: ~36 KB in all, nine times the bound
+        assert server.call("GET", "logs000001", "dev", f"/ok{n}").status == 200
+        server.stderr()  # keep the server's stderr pipe drained
+    logs = tmp_path / "state" / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["Noisy.log", "Noisy.log.1", "Noisy.log.2"]
+    assert all(0 < p.stat().st_size <= 4096 for p in logs.iterdir())
+    current = (logs / "Noisy.log").read_bytes()
+    shown = subprocess.run([sys.executable, "-m", "apiway", "logs", "Noisy", "--state", str(server.state)],
+                           capture_output=True, timeout=30)
+    assert shown.returncode == 0 and shown.stdout == current
+    assert current.decode().splitlines()[-1].startswith("REPORT RequestId: ")  # the newest invocation is there
+
+
+def test_a_burst_of_identical_errors_writes_a_few_lines_and_a_count(serve, tmp_path: Path) -> None:
+    server: Server = serve(_project(tmp_path))
+    err = ""
+    for _ in range(50):  # well within the 10 s window
+        assert server.call("GET", "logs000001", "dev", "/fail").status == 502
+        err += server.stderr()
+    server.stop()  # the counts still held back are written on the way out
+    err += server.stderr()
+
+    log = (tmp_path / "state" / "logs" / "Noisy.log").read_text().splitlines()
+    error_line = "[ERROR] RuntimeError: always the same failure"
+    assert log.count(error_line) == 10
+    assert sum(line.startswith(error_line + " (repeated 40 times in the last ") for line in log) == 1
+    assert sum(line.startswith("START RequestId: ") for line in log) == 50  # framing is never held back
+
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    failures = [r for r in records if r["level"] == "ERROR" and r.get("path") == "/dev/fail"]
+    assert len(failures) == 10
+    counted = [r for r in records if r.get("repeated")]
+    assert [r["repeated"] for r in counted] == [40]
+    assert counted[0]["message"].startswith("Lambda execution failed with status 200 due to customer function error")
+    assert " (repeated 40 times in the last " in counted[0]["message"]
