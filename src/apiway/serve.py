@@ -14,6 +14,7 @@ from apiway.front.admin import AdminPolicy
 from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
+from apiway.observe.log import flush_repeats
 from apiway.observe.rotating import LogLimits
 from apiway.project import deployer
 from apiway.project.deployer import PreparedProject, StartReport
@@ -175,8 +176,10 @@ def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[socket] | None = None) -> None:
             await super().shutdown(sockets)
-            # quota counts not yet written (the native server does this in App.close); uvicorn re-raises the
-            # stopping signal once it returns, so nothing after run() would get the chance
-            app.flush_usage()
+            # What the native server does on its way out: quota counts not yet written, workers stopped, the
+            # counts of held-back log lines written. uvicorn re-raises the stopping signal once this returns,
+            # so nothing after run() (atexit included) would get the chance.
+            await app.close()
+            flush_repeats()
 
     Server(config).run()

@@ -54,7 +54,7 @@ def test_server_log_writes_a_bounded_number_of_identical_errors(monkeypatch: pyt
     for n in range(1000):
         server_log.log("ERROR", "Execution failed: throttled", requestId=f"{n:08d}-1111-2222-3333-444444444444")
     server_log.log("INFO", "something else")
-    server_log._flush_repeats()
+    server_log.flush_repeats()
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(records) == 12
     assert [r["message"] for r in records[:10]] == ["Execution failed: throttled"] * 10

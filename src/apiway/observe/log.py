@@ -43,7 +43,7 @@ def _write_summaries(summaries: list[tuple[Any, int, float]], now: float) -> Non
 
 
 @atexit.register
-def _flush_repeats() -> None:
+def flush_repeats() -> None:
     """What was held back when the process ends is still counted in the log."""
     summaries = _repeats.summaries(time.time(), final=True)
     if summaries:
