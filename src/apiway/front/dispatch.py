@@ -16,6 +16,7 @@ from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.front.admin import AdminDenied, AdminPolicy
 from apiway.runtime.gateway import Gateway
+from apiway.runtime.invoke_url import locate
 
 
 class Service(Protocol):
@@ -39,7 +40,7 @@ class Dispatcher:
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
         gateway = self.gateway
         if gateway is not None:
-            located = gateway.locate(req)
+            located = locate(req, gateway.domains)
             if located is not None:
                 return gateway.handle(req, located)
         for service in self.services:
