@@ -34,6 +34,20 @@ paths:
 """
 
 
+def function_proxy_api(title: str, function: str) -> str:
+    """An OpenAPI document sending every path and method to one function (AWS_PROXY, `{proxy+}`)."""
+    return f"""openapi: 3.0.1
+info: {{title: {title}}}
+paths:
+  /{{proxy+}}:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{function}/invocations
+"""
+
+
 def mock_api_definition(api_id: str):
     """A one-method MOCK API as the importer builds it, for tests of what stores and deploys definitions."""
     return import_openapi(parse_text(MOCK_API, "a.yaml"), MOCK_API, "a.yaml", api_id)

@@ -9,18 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import Server
+from tests.support import Server, function_proxy_api
 
-API = """openapi: 3.0.1
-info: {title: Logs}
-paths:
-  /{proxy+}:
-    x-amazon-apigateway-any-method:
-      x-amazon-apigateway-integration:
-        type: aws_proxy
-        httpMethod: POST
-        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Noisy/invocations
-"""
+API = function_proxy_api("Logs", "Noisy")
 
 HANDLER = """import json
 

@@ -8,18 +8,9 @@ import signal
 import time
 from pathlib import Path
 
-from tests.support import Server
+from tests.support import Server, function_proxy_api
 
-API = """openapi: 3.0.1
-info: {title: Workers}
-paths:
-  /{proxy+}:
-    x-amazon-apigateway-any-method:
-      x-amazon-apigateway-integration:
-        type: aws_proxy
-        httpMethod: POST
-        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Worker/invocations
-"""
+API = function_proxy_api("Workers", "Worker")
 
 HANDLER = """import json, os
 CALLS = 0

@@ -51,10 +51,6 @@ class SignedBy:
 SecretLookup = Callable[[str], str | None]
 
 
-def is_signed(req: HttpRequest) -> bool:
-    return (req.header("authorization") or "").startswith(ALGORITHM) or _presigned(req.query)
-
-
 def _presigned(query: str) -> bool:
     return any(marker in query for marker in _QUERY_MARKERS)
 

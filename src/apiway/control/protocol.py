@@ -14,7 +14,7 @@ import orjson
 from botocore.loaders import Loader
 
 from apiway.control.errors import ControlError, validation
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import HttpRequest, HttpResponse, aws_error
 from apiway.model.document_limits import DocumentTooLarge, check_depth
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
@@ -192,10 +192,10 @@ class ServiceModel:
 
 
 def error_response(err: ControlError, request_id: str) -> HttpResponse:
-    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", err.code), ("x-amzn-RequestId", request_id)]
+    response = aws_error(err.status, err.code, err.message, request_id)
     if err.status == 429:
-        headers.append(("Retry-After", "1"))
-    return HttpResponse(err.status, headers, orjson.dumps({"message": err.message}))
+        response.headers.append(("Retry-After", "1"))
+    return response
 
 
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
+
 from apiway.core.query import parse_query
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # AWS's limit on a request's payload
@@ -44,6 +46,13 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def aws_error(status: int, code: str, message: str, request_id: str) -> HttpResponse:
+    """An error in the REST-JSON shape botocore reads for AWS's services (the control plane, Lambda's Invoke API):
+    the code in `x-amzn-ErrorType`, the text under `message`."""
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
+    return HttpResponse(status, headers, orjson.dumps({"message": message}))
 
 
 # Never visible to integrations (AWS strips them from the incoming request).

@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import orjson
-
 from apiway.auth import sigv4
 from apiway.core import request_ids
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import HttpRequest, HttpResponse, aws_error
 
 KEY_ENV = "APIWAY_ADMIN_ACCESS_KEY_ID"
 SECRET_ENV = "APIWAY_ADMIN_SECRET_ACCESS_KEY"
@@ -28,10 +26,7 @@ class AdminDenied(Exception):
         self.message = message
 
     def response(self) -> HttpResponse:
-        """403 in the REST-JSON error shape botocore reads for every AWS service."""
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", self.code),
-                   ("x-amzn-RequestId", request_ids.request_id())]
-        return HttpResponse(403, headers, orjson.dumps({"message": self.message}))
+        return aws_error(403, self.code, self.message, request_ids.request_id())
 
 
 @dataclass(slots=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
-import orjson
-
 from apiway.core import request_ids
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import HttpRequest, HttpResponse, aws_error
 from apiway.front.admin import AdminDenied, AdminPolicy
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.invoke_url import locate
@@ -52,12 +50,13 @@ class Dispatcher:
                 return service.handle(req)
         if gateway is not None:
             return _answer(gateway.not_an_api(req))
-        return _answer(_error(404, "NotFoundException", f"No service on this port answers {req.method} {req.path}"))
+        return _answer(aws_error(404, "NotFoundException", f"No service on this port answers {req.method} {req.path}",
+                                 request_ids.request_id()))
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
         if self.gateway is not None:
             return self.gateway.reject(req, response_type)
-        return _error(413, "BadRequestException", "Request body is too large")
+        return aws_error(413, "BadRequestException", "Request body is too large", request_ids.request_id())
 
     async def upgrade(self, req: HttpRequest) -> HttpResponse:
         """A request to switch protocols. No API kind served yet accepts one, so it is answered like any other
@@ -68,8 +67,3 @@ class Dispatcher:
 async def _answer(response: HttpResponse) -> HttpResponse:
     return response
 
-
-def _error(status: int, code: str, message: str) -> HttpResponse:
-    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
-               ("x-amzn-RequestId", request_ids.request_id())]
-    return HttpResponse(status, headers, orjson.dumps({"message": message}))

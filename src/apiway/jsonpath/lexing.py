@@ -36,22 +36,17 @@ def unescape(text: str) -> str:
 
 def skip_quoted(text: str, i: int) -> int:
     """Index just after the string literal starting at text[i] (a quote)."""
-    quote = text[i]
-    i += 1
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == quote:
-            return i + 1
-        i += 1
-    raise JsonPathError(f"Unterminated string literal in {text!r}")
+    return _skip_literal(text, i, text[i], "string literal")
 
 
 def skip_regex(text: str, i: int) -> int:
     """Index just after the closing slash of the regex literal starting at text[i] (a slash)."""
+    return _skip_literal(text, i, "/", "regular expression")
+
+
+def _skip_literal(text: str, i: int, close: str, what: str) -> int:
+    """Index just after the `close` character that ends the literal opening at text[i]; a backslash escapes the
+    character after it."""
     i += 1
     n = len(text)
     while i < n:
@@ -59,10 +54,10 @@ def skip_regex(text: str, i: int) -> int:
         if c == "\\":
             i += 2
             continue
-        if c == "/":
+        if c == close:
             return i + 1
         i += 1
-    raise JsonPathError(f"Unterminated regular expression in {text!r}")
+    raise JsonPathError(f"Unterminated {what} in {text!r}")
 
 
 def closing_bracket(text: str, i: int, opening: str, closing: str, regex: bool) -> int:

@@ -1,6 +1,8 @@
 """A log file bounded in size: past `max_bytes` it is renamed NAME.1 (older ones NAME.2, …) and a new one begun;
 `files` files are kept in all, the current one included, so a log never takes more than about
-max_bytes times files on disk."""
+max_bytes times files on disk. Written here rather than with logging.handlers.RotatingFileHandler: function
+output is raw lines written on every invocation, and log records, formatters and handler locks would cost more
+than the write itself."""
 
 from __future__ import annotations
 

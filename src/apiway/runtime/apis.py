@@ -19,10 +19,6 @@ class ApiRuntime(Protocol):
         raises the kind's GatewayError when it names none."""
         ...
 
-    def with_stages(self, stages: Mapping[str, StageRuntime]) -> ApiRuntime:
-        """The same API serving `stages` instead (installs swap whole objects, never mutate one)."""
-        ...
-
 
 class RestApiRuntime:
     """REST APIs: `/{stage}/{path}`; no stage segment is 403 Missing Authentication Token, an unknown stage
@@ -42,14 +38,12 @@ class RestApiRuntime:
             raise forbidden()
         return found, "/" + rest if rest else ""
 
-    def with_stages(self, stages: Mapping[str, StageRuntime]) -> RestApiRuntime:
-        return RestApiRuntime(stages)
-
 
 # By API kind: the runtime that selects a request's stage. HTTP and WebSocket APIs add their rows.
 RUNTIMES: dict[str, Callable[[Mapping[str, StageRuntime]], ApiRuntime]] = {"REST": RestApiRuntime}
 
 
 def api_runtime(stages: Mapping[str, StageRuntime]) -> ApiRuntime:
-    """The runtime of the API's kind (every stage of an API has its kind) for its compiled stages."""
+    """The runtime of the API's kind (every stage of an API has its kind) for its compiled stages. Installs
+    build a new one rather than change one a request may be reading."""
     return RUNTIMES[next(iter(stages.values())).kind](stages)

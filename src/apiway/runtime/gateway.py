@@ -40,15 +40,15 @@ class Gateway:
         apis = dict(self._apis)
         current = apis.get(stage.api_id)
         stages = {**(current.stages if current else {}), stage.stage_name: stage}
-        apis[stage.api_id] = current.with_stages(stages) if current else api_runtime(stages)
+        apis[stage.api_id] = api_runtime(stages)
         self._apis = apis
 
     def remove_stage(self, api_id: str, stage_name: str) -> None:
         apis = dict(self._apis)
         current = apis.get(api_id)
         stages = {k: v for k, v in (current.stages if current else {}).items() if k != stage_name}
-        if current is not None and stages:
-            apis[api_id] = current.with_stages(stages)
+        if stages:
+            apis[api_id] = api_runtime(stages)
         else:
             apis.pop(api_id, None)
         self._apis = apis

@@ -33,6 +33,13 @@ class _Counter:
         self.period = period
         self.left = left
 
+    def take(self) -> bool:
+        """Count one request; False, counting nothing, when none is left."""
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
 
 class MemoryState:
     """Everything requests share, in this process."""
@@ -89,22 +96,10 @@ class MemoryState:
         self._counter(key, period, left).left = left
 
     def quota_take(self, key: str, period: str, limit: int) -> bool:
-        counter = self._counter(key, period, limit)
-        if counter.left <= 0:
-            return False
-        counter.left -= 1
-        return True
+        return self._counter(key, period, limit).take()
 
     def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], bool]:
-        counter = self._counter(key, period, limit)
-
-        def take() -> bool:
-            if counter.left <= 0:
-                return False
-            counter.left -= 1
-            return True
-
-        return take
+        return self._counter(key, period, limit).take
 
     def quota_left(self, key: str, period: str) -> int | None:
         counter = self._quotas.get(key)
