@@ -60,3 +60,29 @@ def test_foreign_and_newer_files_are_refused(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value='99' WHERE key='schema'")
     with pytest.raises(StoreError, match="state schema 99 is not supported"):
         SqliteStore(newer)
+
+
+def test_another_thread_reads_only_committed_state(tmp_path: Path) -> None:
+    """Each thread has its own connection: a transaction open in one (the control plane's) is invisible
+    to a reader in another (the event loop's) until it commits, and the reader is not blocked meanwhile."""
+    import threading
+
+    store = SqliteStore(tmp_path / "state.db")
+    seen: list[object] = []
+
+    def read() -> None:
+        seen.append(store.get_api("storeapi01"))
+
+    written = definition()
+    with store.transaction():
+        store.put_api(written)
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(5)
+        assert store.get_api("storeapi01") is not None  # the writer sees its own write
+    assert seen == [None]
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(5)
+    assert seen[1] == written
+    store.close()

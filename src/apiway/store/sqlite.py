@@ -1,6 +1,9 @@
 """SQLite store for the embedded default. WAL journal and one transaction per change: a process
 killed at any point leaves the last committed state, never a half-written one. What a transaction
-changed is announced to subscribers once it commits (store/changes.py)."""
+changed is announced to subscribers once it commits (store/changes.py).
+
+Each thread has its own connection (the event loop's and the control plane's): a reader sees only
+committed transactions, never one another thread has open, and WAL lets it read while another writes."""
 
 from __future__ import annotations
 
@@ -43,22 +46,38 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            db = self._db
             # The schema appears whole or not at all, even if the process dies right here.
-            self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
-                                   f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
+                             f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise StoreError(f"{path}: not a usable apiway state file ({exc})") from None
         if int(row[0]) != SCHEMA_VERSION:
+            self.close()
             raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one writer at a time, across threads; re-entrant for nesting
         self._depth = 0
         self._feed = ChangeFeed()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on its first use."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
 
     def subscribe(self, callback: Subscriber) -> None:
         """`callback(changes)` after each committed transaction, in commit order; see store/changes.py."""
@@ -201,4 +220,7 @@ class SqliteStore:
         return [_load(r[0]) for r in self._db.execute("SELECT record FROM records WHERE kind=? ORDER BY id", (kind,))]
 
     def close(self) -> None:
-        self._db.close()
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
