@@ -1,6 +1,9 @@
 """Wiring: builds the running gateway's parts once and connects them — the functions, the upstream pool, the
 state the checks share, the compile dependencies, the gateway, and (once a store is open) the installers that
-follow the store's change events. It is also what the control plane asks of the running gateway."""
+follow the store's change events. It is also what the control plane asks of the running gateway.
+
+The control plane runs in a thread of its own (control/server.py): what it changes that requests use is
+changed on the event loop's thread, through `handoff` (core/handoff.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from apiway.auth.trial import Trial
 from apiway.checks.response_cache import ResponseCaches
 from apiway.config import Project
 from apiway.core.clock import SYSTEM_CLOCK, Clock
+from apiway.core.handoff import LoopHandoff
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
@@ -43,9 +47,10 @@ class App:
         self.pool = UpstreamPool()
         specs = {spec.name: spec for spec in project.functions}
         self.gateway = Gateway()
+        self.handoff = LoopHandoff()  # bound to the serving loop by the control plane's handler
         self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
         # Everything requests share (buckets, quotas, caches, connections) lives in one state backend.
-        self.state = MemoryState(clock)
+        self.state = MemoryState(clock, self.handoff)
         self.caches = ResponseCaches(clock, self.state)
         # Canaries with useStageCache false keep apart from their stage.
         self.canary_caches = ResponseCaches(clock, self.state, "canary responses")
@@ -64,13 +69,14 @@ class App:
         """Serve every stored stage and the custom domains, then follow the store's changes: the stages
         served, and why each other stored stage is not."""
         self.access.load(store)
-        self.installer = StageInstaller(store, self.gateway, self.live_deps, self.canary_caches)
+        self.installer = StageInstaller(store, self.gateway, self.live_deps, self.canary_caches, self.handoff)
         served = self.installer.install_all()
         domain_installer = DomainInstaller(store, self.gateway, domains, api_refs,
                                            partial(_serve_certificates, tls) if tls is not None else None)
         domain_installer.install()
-        for follower in (self.installer.changed, self.access.changed, domain_installer.changed):
-            store.subscribe(follower)
+        store.subscribe(self.installer.changed)  # compiles in the writer's thread, swaps on the loop's
+        for follower in (self.access.changed, domain_installer.changed):  # cheap: wholly on the loop's thread
+            store.subscribe(partial(self.handoff.post, follower))
         return served
 
     async def close(self) -> None:
@@ -95,15 +101,15 @@ class App:
         return await test_invoke.run_authorizer(snapshot, stage, authorizer_id, request, request_id, self.live_deps)
 
     def flush_stage_cache(self, api_id: str, stage_name: str) -> None:
-        self.caches.flush(api_id, stage_name)
-        self.canary_caches.flush(api_id, stage_name)
+        for caches in (self.caches, self.canary_caches):
+            self.handoff.call(caches.flush, api_id, stage_name)
 
     def flush_authorizer_cache(self, api_id: str, stage_name: str) -> None:
         assert self.live_deps.authorizer_cache is not None
-        self.live_deps.authorizer_cache.flush(api_id, stage_name)
+        self.handoff.call(self.live_deps.authorizer_cache.flush, api_id, stage_name)
 
     def flush_usage(self) -> None:
-        self.access.flush()
+        self.handoff.call(self.access.flush)
 
 
 def _serve_certificates(tls: ServerTls, certificates: dict[str, Certificate]) -> None:

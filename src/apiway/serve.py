@@ -128,7 +128,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     if tls is None and any(d.certificate for d in prepared.domains):
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)
-    control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"))
+    control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
     services = [app.invoke_api, control]
     also = []
     if admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only

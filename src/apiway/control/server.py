@@ -1,19 +1,28 @@
 """The control plane on the gateway's port (or its own admin port): requests in the `apigateway`
 namespace are matched to an operation, dispatched to their handler and answered in AWS's wire format
 (front/dispatch.py has checked the caller against the admin policy). Unimplemented operations answer 501
-naming themselves."""
+naming themselves.
+
+Operations run in one thread of their own, one at a time, in the order they arrive: parsing a large
+document, writing it and compiling a stage take seconds at 20,000 paths, and the event loop goes on
+serving meanwhile. What they change that requests use reaches the loop's thread through the handoff
+(core/handoff.py). The test-invoke operations, which run a request through the gateway, run on the loop."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 from apiway.control import operations  # noqa: F401  (registers every handler)
 from apiway.control.errors import ControlError
 from apiway.control.plane import ControlPlane
-from apiway.control.protocol import ServiceModel, error_response
-from apiway.control.registry import HANDLERS
+from apiway.control.protocol import Operation, ServiceModel, error_response
+from apiway.control.registry import HANDLERS, Handler
 from apiway.core import request_ids
+from apiway.core.collector import CollectionPause
+from apiway.core.handoff import LoopHandoff
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.observe.log import log
 
@@ -23,9 +32,13 @@ class ControlPlaneHandler:
 
     signing_name = "apigateway"
 
-    def __init__(self, plane: ControlPlane, model: ServiceModel | None = None) -> None:
+    def __init__(self, plane: ControlPlane, model: ServiceModel | None = None,
+                 handoff: LoopHandoff | None = None) -> None:
         self.plane = plane
         self.model = model or ServiceModel()
+        self.handoff = handoff or LoopHandoff()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-plane")
+        self._collection = CollectionPause()
 
     def matches(self, req: HttpRequest) -> bool:
         return self.model.owns(req)
@@ -42,14 +55,21 @@ class ControlPlaneHandler:
             handler = HANDLERS.get(name)
             if handler is None:
                 raise ControlError("NotImplementedException", f"apiway does not implement {name} yet")
-            params = self.model.parse_input(op, labels, req)
-            result = handler(self.plane, params)
-            if inspect.isawaitable(result):
-                result = await result
-            return self.model.serialize(op, result, request_id)
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(self.plane, self.model.parse_input(op, labels, req))
+                return self.model.serialize(op, result, request_id)
+            self.handoff.bind()
+            with self._collection:  # ends once what the operation changed is served (handed over before)
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._run, handler, op, labels, req, request_id)
         except ControlError as err:
             return error_response(err, request_id)
         except Exception as exc:
             log("ERROR", "control-plane failure", requestId=request_id, operation=name,
                 error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             return error_response(ControlError("InternalFailure", "Internal server error", 500), request_id)
+
+    def _run(self, handler: Handler, op: Operation, labels: dict[str, str], req: HttpRequest,
+             request_id: str) -> HttpResponse:
+        """In the control plane's thread: one operation, parsed, run and serialized."""
+        return self.model.serialize(op, handler(self.plane, self.model.parse_input(op, labels, req)), request_id)

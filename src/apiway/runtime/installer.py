@@ -4,10 +4,15 @@ it, or stops serving it when it is gone, whoever wrote it and in whichever proce
 
 A control-plane handler checks that a stage compiles before it writes it (`prepare`, which raises
 DeployError). That compilation is kept under the stage's compile key and served, once, by the event that
-follows if the stored stage still compiles to it; otherwise the installer compiles the stored stage."""
+follows if the stored stage still compiles to it; otherwise the installer compiles the stored stage.
+
+Compiling runs in the thread that wrote (the control plane's, off the event loop): a 20,000-path stage
+takes seconds. Only the swap — serving the compiled stage, dropping a cache it no longer has — is handed
+to the loop's thread (core/handoff.py), in the order the changes committed."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,6 +22,7 @@ import orjson
 
 from apiway.checks.response_cache import ResponseCaches
 from apiway.core.errors import DeployError
+from apiway.core.handoff import LoopHandoff
 from apiway.core.invocation import StageRuntime
 from apiway.model.rest import ApiDefinition, Stage
 from apiway.observe.log import log
@@ -39,22 +45,27 @@ def compile_key(stage: Stage) -> bytes:
 
 
 class StageInstaller:
-    def __init__(self, store: Store, gateway: Gateway, deps: CompileDeps, canary_caches: ResponseCaches) -> None:
+    def __init__(self, store: Store, gateway: Gateway, deps: CompileDeps, canary_caches: ResponseCaches,
+                 handoff: LoopHandoff | None = None) -> None:
         self.store = store
         self.gateway = gateway
         self.deps = deps
         self.canary_caches = canary_caches  # canaries with useStageCache false keep apart from their stage
+        self.handoff = handoff or LoopHandoff()
         self._prepared: OrderedDict[bytes, StageRuntime] = OrderedDict()
+        self._prepared_lock = threading.Lock()
 
     def prepare(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
         """Compile in memory; raises DeployError naming what the gateway could not serve. Nothing is served
-        yet: the stage's change event, once the stage is written, serves this compilation."""
+        yet: the stage's change event, once the stage is written, serves this compilation (with its canary,
+        whose deployment may not be written yet)."""
         runtime = compile_stage(snapshot, stage, self.deps)
         key = compile_key(stage)
-        self._prepared.pop(key, None)
-        self._prepared[key] = runtime
-        while len(self._prepared) > KEEP_PREPARED:
-            self._prepared.popitem(last=False)
+        with self._prepared_lock:
+            self._prepared.pop(key, None)
+            self._prepared[key] = runtime
+            while len(self._prepared) > KEEP_PREPARED:
+                self._prepared.popitem(last=False)
         return runtime
 
     def install_all(self) -> tuple[list[StageRuntime], list[str]]:
@@ -67,9 +78,12 @@ class StageInstaller:
                 failed.append(f"{name}: deployment {stage['deploymentId']} is missing")
                 continue
             try:
-                runtimes.append(self._served(compile_stage(found[1], stage, self.deps), stage))
+                runtime = self._compiled(compile_stage(found[1], stage, self.deps), stage)
             except DeployError as exc:
                 failed.append(f"{name}: {exc}")
+                continue
+            self._drop_unused_caches(stage)
+            runtimes.append(runtime)
         self.gateway.install(runtimes)
         return runtimes, failed
 
@@ -84,26 +98,39 @@ class StageInstaller:
         """Serve the stage as stored now, or stop serving it when it is gone."""
         stage = self.store.get_stage(api_id, stage_name)
         if stage is None:
-            self.gateway.remove_stage(api_id, stage_name)
+            self.handoff.post(self.gateway.remove_stage, api_id, stage_name)
             return
         try:
-            runtime = self._prepared.pop(compile_key(stage), None)
+            with self._prepared_lock:
+                runtime = self._prepared.pop(compile_key(stage), None)
             if runtime is None:
                 found = self.store.get_deployment(api_id, stage["deploymentId"])
                 if found is None:
-                    self.gateway.remove_stage(api_id, stage_name)
+                    self.handoff.post(self.gateway.remove_stage, api_id, stage_name)
                     return
                 runtime = compile_stage(found[1], stage, self.deps)
-            self.gateway.install_stage(self._served(runtime, stage))
+            runtime = self._compiled(runtime, stage)
         except DeployError as exc:  # deployments are checked before they are written; this is a safety net
             log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
-            self.gateway.remove_stage(api_id, stage_name)
+            self.handoff.post(self.gateway.remove_stage, api_id, stage_name)
+            return
+        self.handoff.post(self._swap, runtime, stage)
 
-    def _served(self, runtime: StageRuntime, stage: Stage) -> StageRuntime:
-        """A compiled stage as the gateway serves it: its canary beside it, and its response cache dropped
-        when the stage has no cache cluster (compiling leaves the shared caches alone)."""
-        if not stage.get("cacheClusterEnabled") and self.deps.caches is not None:
-            self.deps.caches.discard(stage["restApiId"], stage["stageName"])
+    def _swap(self, runtime: StageRuntime, stage: Stage) -> None:
+        """On the loop's thread: serve the compiled stage."""
+        self._drop_unused_caches(stage)
+        self.gateway.install_stage(runtime)
+
+    def _drop_unused_caches(self, stage: Stage) -> None:
+        """A stage without a cache cluster loses its cached responses (compiling leaves the caches alone),
+        and a canary that does not share its stage's cache loses its own."""
+        if not stage.get("cacheClusterEnabled"):
+            for caches in (self.deps.caches, self.canary_caches):
+                if caches is not None:
+                    caches.discard(stage["restApiId"], stage["stageName"])
+
+    def _compiled(self, runtime: StageRuntime, stage: Stage) -> StageRuntime:
+        """A compiled stage as the gateway serves it: its canary beside it."""
         canary = stage.get("canarySettings")
         runtime.canary_release = bool(canary)
         if canary and canary.get("percentTraffic", 0) > 0:
@@ -128,7 +155,5 @@ class StageInstaller:
         except DeployError as exc:
             log("ERROR", "canary not served", error=str(exc), **where)
             return None
-        if not stage.get("cacheClusterEnabled") and caches is not None:
-            caches.discard(stage["restApiId"], stage["stageName"])
         runtime.is_canary = runtime.canary_release = True
         return runtime

@@ -16,6 +16,7 @@ to what the store says is left, which is how UpdateUsage changes what the gatewa
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -99,14 +100,17 @@ class AccessState:
         self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant
         self._dirty: list[Quota] = []
         self._timer: asyncio.TimerHandle | None = None
+        # Stages are compiled in the control plane's thread (`stage`) while the loop's rebuilds refill them.
+        self._stages_lock = threading.Lock()
 
     def stage(self, api_id: str, stage_name: str) -> StageAccess:
         """The stage's view, kept for the life of the process and refilled by every rebuild."""
-        found = self._stages.get((api_id, stage_name))
-        if found is None:
-            found = self._stages[(api_id, stage_name)] = StageAccess(api_id, stage_name)
-            found.grants = self._bindings.get((api_id, stage_name), {})
-        return found
+        with self._stages_lock:
+            found = self._stages.get((api_id, stage_name))
+            if found is None:
+                found = self._stages[(api_id, stage_name)] = StageAccess(api_id, stage_name)
+                found.grants = self._bindings.get((api_id, stage_name), {})
+            return found
 
     def load(self, store: Store) -> None:
         self.store = store
@@ -130,17 +134,19 @@ class AccessState:
         keys = {key["id"]: key for key in store.list_records(API_KEY)}
         plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
         today = _EPOCH + timedelta(days=self.clock_ms() // _DAY_MS)
-        self._bindings = {}
+        bindings: dict[tuple[str, str], dict[str, Grant]] = {}
         for plan_id, key_id in sorted(links):  # a key in two plans of one stage: the first plan wins
             key, plan = keys.get(key_id), plans.get(plan_id)
             if key is None or plan is None or not key.get("enabled"):
                 continue
             quota = _read_quota(store, plan, key_id, today, self.state)
             for api_stage in plan["apiStages"]:
-                grants = self._bindings.setdefault((api_stage["apiId"], api_stage["stage"]), {})
+                grants = bindings.setdefault((api_stage["apiId"], api_stage["stage"]), {})
                 grants.setdefault(key["value"], Grant(key, plan, api_stage, quota))
-        for where, stage in self._stages.items():
-            stage.grants = self._bindings.get(where, {})
+        with self._stages_lock:
+            self._bindings = bindings
+            for where, stage in self._stages.items():
+                stage.grants = bindings.get(where, {})
 
     # -- per request ------------------------------------------------------------------------------
 

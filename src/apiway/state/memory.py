@@ -1,6 +1,8 @@
 """The in-process backend of `SharedState`: token buckets, quota counters, byte caches and WebSocket
 connections in dictionaries. Exact without locks because the event loop never interleaves requests
-inside one of these calls; several nodes need the Redis backend instead."""
+inside one of these calls, and a stage compiled in another thread (the control plane's) changes a bucket
+or a cache that requests use only through the handoff to the loop's thread; adding a new one is a single
+dictionary insert. Several nodes need the Redis backend instead."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from apiway.core.clock import SYSTEM_CLOCK, Clock
+from apiway.core.handoff import LoopHandoff
 from apiway.state.base import ACCOUNT, BucketKey, CacheKey
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE, TokenBucket, take_all, taker
 
@@ -44,8 +47,9 @@ class _Counter:
 class MemoryState:
     """Everything requests share, in this process."""
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, handoff: LoopHandoff | None = None) -> None:
         self.clock = clock.monotonic  # seconds; stored bound once, read per request
+        self.handoff = handoff or LoopHandoff()
         self._buckets: dict[BucketKey, TokenBucket] = {ACCOUNT: TokenBucket(ACCOUNT_RATE, ACCOUNT_BURST, self.clock())}
         self._quotas: dict[str, _Counter] = {}
         self._caches: dict[str, _Namespace] = {}
@@ -71,8 +75,11 @@ class MemoryState:
         if found is None:
             found = self._buckets[key] = TokenBucket(rate, burst, self.clock())
         elif found.rate != rate or found.burst != burst:
-            found.reconfigure(rate, burst, self.clock())
+            self.handoff.post(self._reconfigure, found, rate, burst)
         return found
+
+    def _reconfigure(self, bucket: TokenBucket, rate: float, burst: int) -> None:
+        bucket.reconfigure(rate, burst, self.clock())
 
     def take(self, keys: Sequence[BucketKey]) -> bool:
         return take_all(tuple(self._buckets[k] for k in keys), self.clock())
@@ -108,11 +115,11 @@ class MemoryState:
     # -- caches ----------------------------------------------------------------------------------------------
 
     def cache_configure(self, namespace: str, max_bytes: int | None = None, max_entries: int | None = None) -> None:
-        space = self._space(namespace)
-        if space.max_bytes != max_bytes or space.max_entries != max_entries:  # changed in place: readers hold it
-            space.entries.clear()
-            space.used = 0
-            space.max_bytes, space.max_entries = max_bytes, max_entries
+        space = self._caches.get(namespace)
+        if space is None:
+            self._caches[namespace] = _Namespace(max_bytes, max_entries)
+        elif space.max_bytes != max_bytes or space.max_entries != max_entries:  # changed in place: readers hold it
+            self.handoff.post(_reset, space, max_bytes, max_entries)
 
     def _space(self, namespace: str) -> _Namespace:
         space = self._caches.get(namespace)
@@ -208,6 +215,12 @@ class MemoryState:
 
     def connections(self, stage: str) -> list[str]:
         return list(self._by_stage.get(stage, ()))
+
+
+def _reset(space: _Namespace, max_bytes: int | None, max_entries: int | None) -> None:
+    space.entries.clear()
+    space.used = 0
+    space.max_bytes, space.max_entries = max_bytes, max_entries
 
 
 def _bytes_of(key: CacheKey | None) -> int:
