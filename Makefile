@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8080
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write-doc docs/performance.md
+
+# Not part of `test`: full load over MOCK, HTTP_PROXY and a worker-mode function for SOAK_SECONDS, the RSS of the
+# server's process tree and the function log directory sampled throughout (benchmarks/soak.py --help).
+SOAK_SECONDS ?= 600
+SOAK_OUT ?= .apiway/soak/soak.json
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
 
 clean:
 	rm -rf $(VENV) .apiway .pytest_cache
