@@ -39,8 +39,8 @@ from apiway.store.base import Store
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
-                 log_limits: LogLimits | None = None) -> None:
-        self.runner = Functions(log_dir, log_limits)
+                 log_limits: LogLimits | None = None, echo_functions: bool = True) -> None:
+        self.runner = Functions(log_dir, log_limits, echo_functions)
         for spec in project.functions:
             self.runner.load(spec)
         self.functions = list(project.functions)

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-files", type=int, default=LogLimits.files, metavar="N",
                        help=f"log files kept per function, the current one included: NAME.log, NAME.log.1, ... "
                             f"(default {LogLimits.files})")
+    serve.add_argument("--quiet-functions", action="store_true",
+                       help="do not echo worker-mode functions' output on stderr (it still goes to logs/NAME.log "
+                            "and `apiway logs NAME`): under load, a line per invocation adds up")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -165,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                         log_limits=LogLimits(args.log_max_bytes, args.log_files))
+                         log_limits=LogLimits(args.log_max_bytes, args.log_files),
+                         echo_functions=not args.quiet_functions)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -34,14 +34,14 @@ def _fail(message: str) -> int:
 
 
 def _prepare(file: Path | None, stage: str, log_dir: Path | None = None,
-             log_limits: LogLimits | None = None) -> tuple[App, PreparedProject]:
+             log_limits: LogLimits | None = None, echo_functions: bool = True) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage)
-    app = App(project, log_dir, log_limits=log_limits)
+    app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -88,7 +88,7 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
 def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
-          tls_key: Path | None = None, log_limits: LogLimits | None = None) -> int:
+          tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -110,7 +110,8 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     if log_limits is not None and (log_limits.max_bytes < 1 or log_limits.files < 1):
         return _fail("--log-max-bytes and --log-files must be at least 1")
     # `apiway logs` reads these
-    app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits)
+    app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
+                             echo_functions=echo_functions)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = SqliteStore(state_path)
     report = StartReport()

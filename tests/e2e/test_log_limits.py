@@ -70,3 +70,14 @@ def test_a_burst_of_identical_errors_writes_a_few_lines_and_a_count(serve, tmp_p
     assert [r["repeated"] for r in counted] == [40]
     assert counted[0]["message"].startswith("Lambda execution failed with status 200 due to customer function error")
     assert " (repeated 40 times in the last " in counted[0]["message"]
+
+
+def test_quiet_functions_keep_function_output_off_stderr_and_in_the_log(serve, tmp_path: Path) -> None:
+    server: Server = serve(_project(tmp_path), "--quiet-functions")
+    for n in range(5):
+        assert server.call("GET", "logs000001", "dev", f"/ok{n}").status == 200
+    server.stop()
+    err = server.stderr()
+    log = (tmp_path / "state" / "logs" / "Noisy.log").read_text()
+    assert log.count("REPORT RequestId: ") == 5 and log.count("call ") == 5
+    assert "[Noisy]" not in err and "REPORT RequestId" not in err

@@ -15,9 +15,10 @@ MODES = ("inline", "worker")
 
 
 class Functions:
-    def __init__(self, log_dir: Path | None = None, log_limits: LogLimits | None = None) -> None:
+    def __init__(self, log_dir: Path | None = None, log_limits: LogLimits | None = None,
+                 echo_logs: bool = True) -> None:
         self.inline = InlineRunner()
-        self.workers = WorkerRunner(log_dir=log_dir, log_limits=log_limits)
+        self.workers = WorkerRunner(echo_logs=echo_logs, log_dir=log_dir, log_limits=log_limits)
         self._by_name: dict[str, FunctionInvoker] = {}
 
     def load(self, spec: FunctionSpec) -> None:
