@@ -13,7 +13,7 @@ import pytest
 from apiway.store.base import Store
 from apiway.store.changes import Changed
 from apiway.store.deployments import new_deployment, stage_record
-from apiway.store.kinds import API_KEY, USAGE_PLAN, V2_API, V2_ROUTE, V2_STAGE
+from apiway.store.kinds import API_KEY, USAGE_PLAN, V2_API, V2_DEPLOYMENT, V2_STAGE
 from tests.support import mock_api_definition
 
 
@@ -124,13 +124,17 @@ def test_apis_of_another_kind_live_beside_rest_apis(store: Store) -> None:
     listing of every API id says which kind each is."""
     deployed(store)
     with store.transaction():
-        store.put_record(V2_API, "httpapi01", {"apiId": "httpapi01", "name": "h", "protocolType": "HTTP"})
-        store.put_record(V2_ROUTE, "httpapi01/r1", {"routeId": "r1", "routeKey": "GET /pets/{id}"})
+        http_api = {"api": {"apiId": "httpapi01", "name": "h", "protocolType": "HTTP"},
+                    "routes": {"r1": {"routeId": "r1", "routeKey": "GET /pets/{id}"}}, "integrations": {},
+                    "authorizers": {}}
+        store.put_record(V2_API, "httpapi01", http_api)
+        store.put_record(V2_DEPLOYMENT, "httpapi01/d1", {"deployment": {"deploymentId": "d1"}, "snapshot": http_api})
         store.put_record(V2_STAGE, "httpapi01/$default", {"stageName": "$default", "autoDeploy": True})
-        store.put_record(V2_API, "wsapi01", {"apiId": "wsapi01", "name": "w", "protocolType": "WEBSOCKET"})
+        store.put_record(V2_API, "wsapi01", {"api": {"apiId": "wsapi01", "name": "w", "protocolType": "WEBSOCKET"},
+                                             "routes": {}, "integrations": {}, "authorizers": {}})
     assert store.list_api_kinds() == {"contract01": "REST", "httpapi01": "HTTP", "wsapi01": "WEBSOCKET"}
     assert [a["restApi"]["id"] for a in store.list_apis()] == ["contract01"] and not store.has_api("httpapi01")
-    assert store.get_record(V2_ROUTE, "httpapi01/r1")["routeKey"] == "GET /pets/{id}"
+    assert store.get_record(V2_DEPLOYMENT, "httpapi01/d1")["snapshot"]["routes"]["r1"]["routeKey"] == "GET /pets/{id}"
     assert [s["stageName"] for s in store.list_stages()] == ["prod"]
 
 

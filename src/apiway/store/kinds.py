@@ -9,9 +9,9 @@ DOMAIN_NAME = "domainname"
 BASE_PATH_MAPPING = "basepathmapping"
 VPC_LINK = "vpclink"
 CLIENT_CERTIFICATE = "clientcertificate"
-# apigatewayv2 (HTTP and WebSocket APIs), stored beside REST APIs: an API keyed "apiId" (its
-# `protocolType` says which kind), and its parts keyed "apiId/partId" (a stage: "apiId/stageName").
+# apigatewayv2 (HTTP and WebSocket APIs), stored beside REST APIs (model/http.py): an API with all its
+# parts keyed "apiId" (its `api.protocolType` says which kind), its deployments keyed "apiId/deploymentId"
+# and its stages keyed "apiId/stageName".
 V2_API = "v2api"
-V2_ROUTE = "v2route"
-V2_INTEGRATION = "v2integration"
+V2_DEPLOYMENT = "v2deployment"
 V2_STAGE = "v2stage"

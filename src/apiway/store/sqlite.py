@@ -134,7 +134,7 @@ class SqliteStore:
     def list_api_kinds(self) -> dict[str, str]:
         """Every API id, of any kind, with its kind: "REST", or an apigatewayv2 API's protocolType."""
         kinds = {r[0]: "REST" for r in self._db.execute("SELECT id FROM rest_apis")}
-        kinds.update((api["apiId"], api.get("protocolType", "HTTP")) for api in self.list_records(V2_API))
+        kinds.update((d["api"]["apiId"], d["api"]["protocolType"]) for d in self.list_records(V2_API))
         return dict(sorted(kinds.items()))
 
     def delete_api(self, api_id: str) -> None:
