@@ -34,6 +34,7 @@ class Operation:
 
 class ServiceModel:
     def __init__(self, service: str = "apigateway") -> None:
+        self.service = service
         model = Loader().load_service_model(service, "service-2")
         self.shapes: dict[str, Any] = model["shapes"]
         self.routes: dict[str, list[Operation]] = {}

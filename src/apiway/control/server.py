@@ -1,5 +1,6 @@
-"""The control plane on the gateway's port (or its own admin port): requests in the `apigateway`
-namespace are matched to an operation, dispatched to their handler and answered in AWS's wire format
+"""The control plane on the gateway's port (or its own admin port): requests in the namespace of the
+`apigateway` service (REST APIs: `/restapis`, `/apikeys`, …) or of `apigatewayv2` (HTTP and WebSocket APIs:
+`/v2/…`) are matched to an operation, dispatched to their handler and answered in AWS's wire format
 (front/dispatch.py has checked the caller against the admin policy). Unimplemented operations answer 501
 naming themselves.
 
@@ -19,7 +20,7 @@ from apiway.control import operations  # noqa: F401  (registers every handler)
 from apiway.control.errors import ControlError
 from apiway.control.plane import ControlPlane
 from apiway.control.protocol import Operation, ServiceModel, error_response
-from apiway.control.registry import HANDLERS, Handler
+from apiway.control.registry import HANDLERS, SERVICES, Handler
 from apiway.core import request_ids
 from apiway.core.collector import CollectionPause
 from apiway.core.handoff import LoopHandoff
@@ -32,36 +33,36 @@ class ControlPlaneHandler:
 
     signing_name = "apigateway"
 
-    def __init__(self, plane: ControlPlane, model: ServiceModel | None = None,
-                 handoff: LoopHandoff | None = None) -> None:
+    def __init__(self, plane: ControlPlane, handoff: LoopHandoff | None = None) -> None:
         self.plane = plane
-        self.model = model or ServiceModel()
+        self.models = [ServiceModel(service) for service in SERVICES]
         self.handoff = handoff or LoopHandoff()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-plane")
         self._collection = CollectionPause()
 
     def matches(self, req: HttpRequest) -> bool:
-        return self.model.owns(req)
+        return any(model.owns(req) for model in self.models)
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
         request_id = request_ids.request_id()
         name = None
         try:
-            found = self.model.match(req)
+            model = next(model for model in self.models if model.owns(req))
+            found = model.match(req)
             if found is None:
                 raise ControlError("NotFoundException", f"No control-plane operation for {req.method} {req.path}")
             op, labels = found
             name = op.name
-            handler = HANDLERS.get(name)
+            handler = HANDLERS[model.service].get(name)
             if handler is None:
                 raise ControlError("NotImplementedException", f"apiway does not implement {name} yet")
             if inspect.iscoroutinefunction(handler):
-                result = await handler(self.plane, self.model.parse_input(op, labels, req))
-                return self.model.serialize(op, result, request_id)
+                result = await handler(self.plane, model.parse_input(op, labels, req))
+                return model.serialize(op, result, request_id)
             self.handoff.bind()
             with self._collection:  # ends once what the operation changed is served (handed over before)
                 return await asyncio.get_running_loop().run_in_executor(
-                    self._thread, self._run, handler, op, labels, req, request_id)
+                    self._thread, self._run, model, handler, op, labels, req, request_id)
         except ControlError as err:
             return error_response(err, request_id)
         except Exception as exc:
@@ -69,7 +70,7 @@ class ControlPlaneHandler:
                 error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             return error_response(ControlError("InternalFailure", "Internal server error", 500), request_id)
 
-    def _run(self, handler: Handler, op: Operation, labels: dict[str, str], req: HttpRequest,
+    def _run(self, model: ServiceModel, handler: Handler, op: Operation, labels: dict[str, str], req: HttpRequest,
              request_id: str) -> HttpResponse:
         """In the control plane's thread: one operation, parsed, run and serialized."""
-        return self.model.serialize(op, handler(self.plane, self.model.parse_input(op, labels, req)), request_id)
+        return model.serialize(op, handler(self.plane, model.parse_input(op, labels, req)), request_id)
