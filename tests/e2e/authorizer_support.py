@@ -72,10 +72,12 @@ class OidcProvider:
                                                                                 key_size=2048)}
         self.fetches = {"discovery": 0, "keys": 0}
         self.served_keys: list[dict] = []  # extra JWKS entries served as they are (other key types, no kid, …)
+        self.delay = 0.0  # seconds each answer takes
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                time.sleep(outer.delay)
                 if self.path == f"{issuer_path}/.well-known/openid-configuration":
                     outer.fetches["discovery"] += 1
                     doc: dict = {"issuer": outer.issuer, "jwks_uri": f"{outer.issuer}/keys"}

@@ -178,6 +178,32 @@ def test_known_keys_decide_at_once_and_are_fetched_once(provider: OidcProvider, 
     assert provider.fetches == {"discovery": 1, "keys": 1}
 
 
+def test_keys_are_fetched_off_the_event_loop_once_for_concurrent_requests(provider: OidcProvider,
+                                                                          clock: ManualClock) -> None:
+    provider.delay = 0.2  # each of the two documents
+    guard = jwt_guard(provider, clock)
+    invs = [invocation(headers=bearer(provider.token(sub=f"user-{n}"))) for n in range(5)]
+
+    async def main() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.gather(*(guard(inv) for inv in invs))
+        ticker.cancel()
+        return ticks
+
+    assert asyncio.run(main()) >= 20  # the loop kept running through the 0.4 s of fetching
+    assert [inv.authorizer["jwt"]["claims"]["sub"] for inv in invs if inv.authorizer] == \
+        [f"user-{n}" for n in range(5)]
+    assert provider.fetches == {"discovery": 1, "keys": 1}
+
+
 def test_the_token_may_come_without_bearer_or_from_the_query_string(provider: OidcProvider,
                                                                     clock: ManualClock) -> None:
     token = provider.token()
