@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from apiway.model.rest import ApiDefinition, Deployment, Stage
-from apiway.store.changes import API, DEPLOYMENT, SOURCE, STAGE, ChangeFeed, Subscriber, stage_key
+from apiway.store.changes import API, DEPLOYMENT, SOURCE, STAGE, Changed, ChangeFeed, Subscriber, stage_key
 from apiway.store.kinds import V2_API
 
 SCHEMA_VERSION = 1
@@ -74,6 +74,9 @@ class SqlStore:
         """Begin a transaction no other writer, in any process, runs beside."""
         raise NotImplementedError
 
+    def _before_commit(self, db: Connection, changes: list[Changed]) -> None:
+        """Inside the transaction, just before it commits: what it changed (other nodes learn of it)."""
+
     @property
     def _db(self) -> Connection:
         """This thread's connection, opened on its first use."""
@@ -113,6 +116,7 @@ class SqlStore:
                 self._feed.rollback()
                 raise
             else:
+                self._before_commit(self._db, self._feed.pending())
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
