@@ -10,8 +10,10 @@ from typing import Any, Protocol
 from apiway.auth.trial import Trial
 from apiway.control.errors import not_found
 from apiway.core.http import HttpRequest, HttpResponse
+from apiway.model import http
 from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
+from apiway.store import http_deployments
 from apiway.store.base import Store
 
 
@@ -105,6 +107,42 @@ class ControlPlane:
         found = self.store.get_deployment(api_id, deployment_id)
         if found is None:
             raise not_found("Invalid Deployment identifier specified")
+        return found
+
+    # -- HTTP and WebSocket APIs (apigatewayv2) and their parts ---------------------------------------
+
+    def http_api(self, api_id: str) -> http.HttpApiDefinition:
+        """An apigatewayv2 API (a fresh copy to change); a REST API's id is unknown here, as on AWS."""
+        definition = http_deployments.get_api(self.store, api_id)
+        if definition is None:
+            raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
+        return definition
+
+    def save_http_api(self, definition: http.HttpApiDefinition) -> http.Deployment | None:
+        """Save a changed API and deploy it to its auto-deploying stages, in one transaction; the
+        automatic deployment made, if any."""
+        with self.store.transaction():
+            http_deployments.put_api(self.store, definition)
+            return http_deployments.auto_deploy(self.store, definition)
+
+    @staticmethod
+    def http_part(collection: dict[str, Any], part_id: str, what: str) -> Any:
+        """A route, integration or authorizer of an API by id, or AWS's NotFound naming it."""
+        found = collection.get(part_id)
+        if found is None:
+            raise not_found(f"Invalid {what} identifier specified {part_id}")
+        return found
+
+    def http_stage(self, api_id: str, stage_name: str) -> http.Stage:
+        stage = http_deployments.get_stage(self.store, api_id, stage_name)
+        if stage is None:
+            raise not_found("Invalid stage identifier specified")
+        return stage
+
+    def http_deployment(self, api_id: str, deployment_id: str) -> tuple[http.Deployment, http.HttpApiDefinition]:
+        found = http_deployments.get_deployment(self.store, api_id, deployment_id)
+        if found is None:
+            raise not_found(f"Invalid Deployment identifier specified {deployment_id}")
         return found
 
     # -- account-level records (API keys, usage plans, domain names, …) -------------------------
