@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from apiway.auth.trial import Trial
-from apiway.control.errors import not_found
+from apiway.control.errors import bad_request, not_found
+from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.model import http
 from apiway.model.aws import ACCOUNT_ID, REGION
@@ -23,6 +24,10 @@ class RuntimeHooks(Protocol):
     def prepare(self, snapshot: ApiDefinition, stage: Stage) -> object:
         """Compile in memory before the stage is written; raises DeployError naming what AWS would reject.
         Once the stage is written as prepared, its change event serves this compilation."""
+
+    def prepare_http(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> object:
+        """`prepare` for an HTTP API stage: compile in memory before the stage is written (DeployError naming
+        what cannot be served); its change event then serves this compilation."""
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -124,6 +129,16 @@ class ControlPlane:
         with self.store.transaction():
             http_deployments.put_api(self.store, definition)
             return http_deployments.auto_deploy(self.store, definition)
+
+    def prepare_http_stage(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> None:
+        """Compile an HTTP API stage about to be written with this deployment snapshot; what the gateway could
+        not serve is refused before anything is written. WebSocket stages are not served yet."""
+        if snapshot["api"]["protocolType"] != http.PROTOCOL_HTTP or not stage.get("deploymentId"):
+            return
+        try:
+            self.runtime.prepare_http(snapshot, stage)
+        except DeployError as exc:
+            raise bad_request(str(exc)) from None
 
     @staticmethod
     def http_part(collection: dict[str, Any], part_id: str, what: str) -> Any:

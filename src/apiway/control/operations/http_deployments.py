@@ -32,6 +32,7 @@ def create_deployment(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     deployment, snapshot = v2store.new_deployment(definition, p.get("Description"))
     for stage in stages:
         stage.pop("lastDeploymentStatusMessage", None)
+        cp.prepare_http_stage(snapshot, {**stage, "deploymentId": deployment["deploymentId"]})
     v2store.deploy(cp.store, api_id, deployment, snapshot, stages)  # the stage serves it at once
     return members(deployment)
 

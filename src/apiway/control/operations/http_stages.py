@@ -72,11 +72,22 @@ def _check_deployment(cp: ControlPlane, api_id: str, deployment_id: str) -> str:
     return deployment_id
 
 
+def _write(cp: ControlPlane, stage: Stage) -> None:
+    """Write a stage that keeps (or is given) a deployment, once the gateway has compiled it."""
+    deployment_id = stage.get("deploymentId")
+    if deployment_id:
+        found = v2store.get_deployment(cp.store, stage["apiId"], deployment_id)
+        if found is not None:
+            cp.prepare_http_stage(found[1], stage)
+    v2store.put_stage(cp.store, stage)
+
+
 def deploy_now(cp: ControlPlane, definition: HttpApiDefinition, stage: Stage) -> None:
     """The automatic deployment a stage gets when auto-deploy is switched on: the API as it is now."""
     deployment, snapshot = v2store.new_deployment(definition, AUTO_DEPLOY_MESSAGE, auto=True)
     stage["lastDeploymentStatusMessage"] = f"Successfully deployed stage with deployment ID " \
                                            f"'{deployment['deploymentId']}'"
+    cp.prepare_http_stage(snapshot, {**stage, "deploymentId": deployment["deploymentId"]})
     v2store.deploy(cp.store, definition["api"]["apiId"], deployment, snapshot, [stage])
 
 
@@ -133,7 +144,7 @@ def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if stage["autoDeploy"]:
         deploy_now(cp, definition, stage)
     else:
-        v2store.put_stage(cp.store, stage)
+        _write(cp, stage)
     return stage_members(stage)
 
 
@@ -160,7 +171,7 @@ def update_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if switched_on and p.get("DeploymentId") is None:
         deploy_now(cp, definition, stage)
     else:
-        v2store.put_stage(cp.store, stage)
+        _write(cp, stage)
     return stage_members(stage)
 
 
