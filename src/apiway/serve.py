@@ -15,6 +15,7 @@ from apiway.front.admin import AdminPolicy
 from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
+from apiway.model.http import DEFAULT_STAGE
 from apiway.observe.log import flush_repeats
 from apiway.observe.rotating import LogLimits
 from apiway.project import deployer
@@ -63,14 +64,20 @@ def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str =
     shown = _shown(host)
     lines = []
     for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
-        base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
-        lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, "
+        http_default = stage.kind == "HTTP" and stage.stage_name == DEFAULT_STAGE
+        host_base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}"
+        base = host_base if http_default else f"{host_base}/{stage.stage_name}"
+        kind = "HTTP API, " if stage.kind == "HTTP" else ""
+        lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, {kind}"
                      f"deployment {stage.deployment_id})")
         lines.append(f"    {base}")
         lines.append(f"    {scheme}://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_")
         width = max((len(p.http_method) for p in stage.plans), default=3)
         for plan in stage.plans:
-            path = "" if plan.resource_path == "/" else plan.resource_path
+            if stage.kind == "HTTP":  # route keys: `GET /pets/{id}`, `$default` (any other path)
+                path = plan.resource_path.partition(" ")[2] or "/…"
+            else:
+                path = "" if plan.resource_path == "/" else plan.resource_path
             lines.append(f"      {plan.http_method:<{width}}  {base}{path}")
     return "\n".join(lines)
 

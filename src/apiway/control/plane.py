@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from apiway.auth.trial import Trial
-from apiway.control.errors import not_found
+from apiway.control.errors import bad_request, not_found
+from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
+from apiway.model import http
 from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
+from apiway.store import http_deployments
 from apiway.store.base import Store
 
 
@@ -21,6 +24,10 @@ class RuntimeHooks(Protocol):
     def prepare(self, snapshot: ApiDefinition, stage: Stage) -> object:
         """Compile in memory before the stage is written; raises DeployError naming what AWS would reject.
         Once the stage is written as prepared, its change event serves this compilation."""
+
+    def prepare_http(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> object:
+        """`prepare` for an HTTP API stage: compile in memory before the stage is written (DeployError naming
+        what cannot be served); its change event then serves this compilation."""
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -105,6 +112,52 @@ class ControlPlane:
         found = self.store.get_deployment(api_id, deployment_id)
         if found is None:
             raise not_found("Invalid Deployment identifier specified")
+        return found
+
+    # -- HTTP and WebSocket APIs (apigatewayv2) and their parts ---------------------------------------
+
+    def http_api(self, api_id: str) -> http.HttpApiDefinition:
+        """An apigatewayv2 API (a fresh copy to change); a REST API's id is unknown here, as on AWS."""
+        definition = http_deployments.get_api(self.store, api_id)
+        if definition is None:
+            raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
+        return definition
+
+    def save_http_api(self, definition: http.HttpApiDefinition) -> http.Deployment | None:
+        """Save a changed API and deploy it to its auto-deploying stages, in one transaction; the
+        automatic deployment made, if any."""
+        with self.store.transaction():
+            http_deployments.put_api(self.store, definition)
+            return http_deployments.auto_deploy(self.store, definition)
+
+    def prepare_http_stage(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> None:
+        """Compile an HTTP API stage about to be written with this deployment snapshot; what the gateway could
+        not serve is refused before anything is written. WebSocket stages are not served yet."""
+        if snapshot["api"]["protocolType"] != http.PROTOCOL_HTTP or not stage.get("deploymentId"):
+            return
+        try:
+            self.runtime.prepare_http(snapshot, stage)
+        except DeployError as exc:
+            raise bad_request(str(exc)) from None
+
+    @staticmethod
+    def http_part(collection: dict[str, Any], part_id: str, what: str) -> Any:
+        """A route, integration or authorizer of an API by id, or AWS's NotFound naming it."""
+        found = collection.get(part_id)
+        if found is None:
+            raise not_found(f"Invalid {what} identifier specified {part_id}")
+        return found
+
+    def http_stage(self, api_id: str, stage_name: str) -> http.Stage:
+        stage = http_deployments.get_stage(self.store, api_id, stage_name)
+        if stage is None:
+            raise not_found("Invalid stage identifier specified")
+        return stage
+
+    def http_deployment(self, api_id: str, deployment_id: str) -> tuple[http.Deployment, http.HttpApiDefinition]:
+        found = http_deployments.get_deployment(self.store, api_id, deployment_id)
+        if found is None:
+            raise not_found(f"Invalid Deployment identifier specified {deployment_id}")
         return found
 
     # -- account-level records (API keys, usage plans, domain names, …) -------------------------

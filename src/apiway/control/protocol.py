@@ -17,7 +17,8 @@ from apiway.control.errors import ControlError, validation
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
 from apiway.model.document_limits import DocumentTooLarge, check_depth
 
-_LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
+_LABEL = re.compile(r"\{([A-Za-z0-9_-]+)(\+?)\}")
+_DASH = "_dash_"  # a label's "-" (apigatewayv2's `{resource-arn}`) in its regex group name
 
 
 @dataclass(slots=True)
@@ -42,8 +43,9 @@ class ServiceModel:
         for name, op in model["operations"].items():
             http = op["http"]
             path, _, query = http["requestUri"].partition("?")
-            regex = _LABEL.sub(lambda m: f"(?P<{m.group(1)}>{'.+' if m.group(2) else '[^/]+'})", re.escape(path)
-                               .replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+"))
+            regex = _LABEL.sub(lambda m: f"(?P<{m.group(1).replace('-', _DASH)}>{'.+' if m.group(2) else '[^/]+'})",
+                               re.escape(path).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+")
+                               .replace(r"\-", "-"))
             operation = Operation(
                 name=name, method=http["method"], pattern=re.compile(f"^{regex}$"),
                 static_query=dict(parse_qsl(query)), literal_length=len(_LABEL.sub("", path)),
@@ -65,7 +67,7 @@ class ServiceModel:
         for op in self.routes.get(req.method, ()):
             m = op.pattern.match(req.path)
             if m and all(query.get(k) == v for k, v in op.static_query.items()):
-                return op, {k: unquote(v) for k, v in m.groupdict().items()}
+                return op, {k.replace(_DASH, "-"): unquote(v) for k, v in m.groupdict().items()}
         return None
 
     # -- input ---------------------------------------------------------------------------------------

@@ -10,6 +10,14 @@ from apiway.control.operations import (
     domain_names,  # noqa: F401
     exports,  # noqa: F401
     gateway_responses,  # noqa: F401
+    http_apis,  # noqa: F401
+    http_authorizers,  # noqa: F401
+    http_deployments,  # noqa: F401
+    http_domains,  # noqa: F401
+    http_integrations,  # noqa: F401
+    http_routes,  # noqa: F401
+    http_stages,  # noqa: F401
+    http_tags,  # noqa: F401
     integrations,  # noqa: F401
     methods,  # noqa: F401
     models,  # noqa: F401

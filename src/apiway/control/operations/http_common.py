@@ -1,0 +1,97 @@
+"""What the apigatewayv2 handlers share: records (stored in their camelCase wire shape, model/http.py)
+turned into the operation's output members, `MaxResults`/`NextToken` paging, new ids, and the input
+checks every resource makes (enums, numeric ranges) in AWS's wording."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from apiway.control.errors import bad_request
+from apiway.model import ids
+
+DEFAULT_PAGE = 100  # the model's MaxResults shape allows 1-100 (AWS's default page size is not documented)
+MAX_PAGE = 100
+
+
+def view(record: Mapping[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
+    """A record in wire form as AWS sends it (a list call's items): internal `_` fields and `drop` left out."""
+    skipped = set(drop)
+    return {key: value for key, value in record.items() if key not in skipped and not key.startswith("_")}
+
+
+def members(record: Mapping[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
+    """A record as an operation's output: each top-level wire name (`apiId`) as its member name (`ApiId`);
+    nested values stay in wire form, which is how the protocol serialises them."""
+    return {key[:1].upper() + key[1:]: value for key, value in view(record, drop).items()}
+
+
+def wire(params: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The given input members that are present, under their wire names (`IntegrationUri` → `integrationUri`)."""
+    return {name[:1].lower() + name[1:]: params[name] for name in names if params.get(name) is not None}
+
+
+def page(items: Sequence[Any], p: Mapping[str, Any]) -> dict[str, Any]:
+    """One page of a Get* list call: `{"Items": [...], "NextToken": token}` (no token on the last page)."""
+    raw = p.get("MaxResults")
+    try:
+        limit = DEFAULT_PAGE if raw is None else int(raw)
+    except ValueError:
+        raise bad_request(f"Invalid maxResults: {raw}") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise bad_request(f"maxResults must be between 1 and {MAX_PAGE}")
+    start = _position(p.get("NextToken"))
+    result: dict[str, Any] = {"Items": list(items[start:start + limit])}
+    if start + limit < len(items):
+        result["NextToken"] = base64.urlsafe_b64encode(f"v2:{start + limit}".encode()).decode()
+    return result
+
+
+def _position(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind == "v2" and number.isdigit():
+            return int(number)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise bad_request("Invalid nextToken")
+
+
+def new_part_id(existing: Iterable[str], length: int = 7) -> str:
+    """A route or integration id (7 lowercase alphanumerics, as AWS's), unused in its API."""
+    taken = set(existing)
+    while True:
+        candidate = ids.new_id(length)
+        if candidate not in taken:
+            return candidate
+
+
+def enum(value: Any, allowed: Sequence[str], where: str) -> str:
+    """An enum member, or AWS's input-validation wording of the value it refused."""
+    if value not in allowed:
+        raise bad_request(f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy constraint: "
+                          f"Member must satisfy enum value set: [{', '.join(allowed)}]")
+    return str(value)
+
+
+def in_range(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"Invalid value for {where}: {value}")
+    if not low <= value <= high:
+        raise bad_request(f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy constraint: "
+                          f"Member must have value {'greater' if value < low else 'less'} than or equal to "
+                          f"{low if value < low else high}")
+    return value
+
+
+def length(value: Any, low: int, high: int, where: str) -> str:
+    """A string member within the model's length bounds."""
+    text = str(value)
+    if not low <= len(text) <= high:
+        bound = f"greater than or equal to {low}" if len(text) < low else f"less than or equal to {high}"
+        raise bad_request(f"1 validation error detected: Value '{text}' at '{where}' failed to satisfy constraint: "
+                          f"Member must have length {bound}")
+    return text
