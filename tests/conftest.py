@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresDatabase
 from tests.support import Server, apigateway_client
 
 
@@ -37,3 +38,11 @@ def apigw_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def apigw(apigw_server: Server):
     """A boto3 `apigateway` client for that server."""
     return apigateway_client(apigw_server.port)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A database of this run's own on the machine's PostgreSQL (tests/postgres.py)."""
+    database = PostgresDatabase()
+    yield database
+    database.drop()

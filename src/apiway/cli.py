@@ -60,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--stage", default="dev", help="stage for a plain OpenAPI document (default dev)")
     serve.add_argument("--state", type=Path, default=None,
-                       help="state file (default .apiway/state.db under the working directory)")
+                       help="state file (default .apiway/state.db under the working directory); function logs "
+                            "go beside it")
+    serve.add_argument("--store", default=os.environ.get("APIWAY_STORE"), metavar="URL",
+                       help="where API definitions are kept: postgresql://USER@HOST/DB[?schema=NAME] for several "
+                            "nodes sharing them (each learns of the others' changes), or sqlite:///PATH; default "
+                            "the --state file (also from APIWAY_STORE)")
     serve.add_argument("--watch", action="store_true",
                        help="reload a function when its code changes (workers are replaced, in-flight calls finish)")
     serve.add_argument("--admin-port", type=int, default=None,
@@ -165,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.serve import serve
 
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
+                         store_url=args.store,
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,

@@ -24,7 +24,7 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
-from apiway.store.sqlite import SqliteStore
+from apiway.store.open import describe, open_store
 
 DEFAULT_PROJECT = "apiway.yaml"
 
@@ -93,6 +93,7 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
 
 
 def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
+          store_url: str | None = None,
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True) -> int:
@@ -120,12 +121,12 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
                              echo_functions=echo_functions)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
-    store = SqliteStore(state_path)
+    store = open_store(store_url, state_path)
     report = StartReport()
     deployer.apply(store, prepared.apis, report)
     stages, failed = app.start(store, prepared.domains, prepared.api_refs, tls)
     report.failed += failed
-    print(f"apiway {__version__} — state {state_path}", flush=True)
+    print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
     if report.reused:

@@ -1,4 +1,7 @@
-"""The store contract's backends: every store passes the same tests (a PostgreSQL store joins this list)."""
+"""The store contract's backends: every store passes the same tests. SQLite always; PostgreSQL on the
+server the machine runs (APIWAY_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres), in a
+database made for this run and dropped after it. Without a reachable server the PostgreSQL cases skip with
+the reason, except in CI, where they fail."""
 
 from __future__ import annotations
 
@@ -9,23 +12,32 @@ import pytest
 
 from apiway.store.base import Store
 from apiway.store.sqlite import SqliteStore
+from tests.postgres import PostgresDatabase
 
 StoreFactory = Callable[[], Store]
 
 
-def _sqlite(tmp_path: Path) -> StoreFactory:
+def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
     count = iter(range(1_000_000))
     return lambda: SqliteStore(tmp_path / f"state-{next(count)}.db")
 
 
-BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {"sqlite": _sqlite}
+def _postgres(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
+    from apiway.store.postgres import PostgresStore
+
+    database: PostgresDatabase = request.getfixturevalue("postgres_database")
+    return lambda: PostgresStore(database.url, schema=database.new_schema())
+
+
+BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], StoreFactory]] = {
+    "sqlite": _sqlite, "postgresql": _postgres}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """A maker of fresh, empty stores of one backend; each is closed after the test."""
     made: list[Store] = []
-    make = BACKENDS[request.param](tmp_path)
+    make = BACKENDS[request.param](tmp_path, request)
 
     def fresh() -> Store:
         made.append(make())

@@ -60,3 +60,65 @@ class Jwks:
         body = {"sub": "u-1", "iss": ISSUER, "token_use": "id", "aud": "client1", "iat": now, "exp": now + 600,
                 "email": "alice@example.com", "email_verified": True, "cognito:groups": ["admin", "users"], **claims}
         return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": "k1"})
+
+
+class OidcProvider:
+    """An OpenID Connect issuer on a thread, as HTTP APIs' JWT authorizers find one: its discovery document at
+    `{issuer}/.well-known/openid-configuration` names the key set at `{issuer}/keys`. Keys rotate on request
+    (`rotate`), fetches of each document are counted, and `stop` makes the issuer unreachable."""
+
+    def __init__(self, issuer_path: str = "/realms/test") -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {"k1": rsa.generate_private_key(public_exponent=65537,
+                                                                                key_size=2048)}
+        self.fetches = {"discovery": 0, "keys": 0}
+        self.served_keys: list[dict] = []  # extra JWKS entries served as they are (other key types, no kid, …)
+        self.delay = 0.0  # seconds each answer takes
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                time.sleep(outer.delay)
+                if self.path == f"{issuer_path}/.well-known/openid-configuration":
+                    outer.fetches["discovery"] += 1
+                    doc: dict = {"issuer": outer.issuer, "jwks_uri": f"{outer.issuer}/keys"}
+                elif self.path == f"{issuer_path}/keys":
+                    outer.fetches["keys"] += 1
+                    doc = {"keys": [*outer.served_keys, *(outer.jwk(kid) for kid in outer.keys)]}
+                else:
+                    self.send_error(404)
+                    return
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}{issuer_path}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def jwk(self, kid: str) -> dict:
+        return {**RSAAlgorithm.to_jwk(self.keys[kid].public_key(), as_dict=True), "kid": kid, "alg": "RS256",
+                "use": "sig"}
+
+    def rotate(self, kid: str, keep: bool = True) -> None:
+        """Publish a new key `kid`; without `keep`, the previous keys are withdrawn."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.keys = {**self.keys, kid: key} if keep else {kid: key}
+
+    def token(self, kid: str = "k1", key: rsa.RSAPrivateKey | str | None = None, algorithm: str = "RS256",
+              headers: dict | None = None, **claims: object) -> str:
+        """A token signed with key `kid` (or `key`); claims given as None are left out."""
+        now = int(time.time())
+        body = {"iss": self.issuer, "sub": "user-1", "aud": "api-client", "iat": now, "exp": now + 600, **claims}
+        body = {name: value for name, value in body.items() if value is not None}
+        signing_key = key or self.keys.get(kid) or next(iter(self.keys.values()))
+        return jwt.encode(body, signing_key, algorithm=algorithm, headers={"kid": kid, **(headers or {})})
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

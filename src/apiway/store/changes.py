@@ -64,6 +64,10 @@ class ChangeFeed:
     def note(self, kind: str, key: str) -> None:
         self._pending[Changed(kind, key)] = None
 
+    def pending(self) -> list[Changed]:
+        """What the open transaction has changed so far (a backend tells other nodes before it commits)."""
+        return list(self._pending)
+
     def rollback(self) -> None:
         self._pending.clear()
 

@@ -1,58 +1,27 @@
 """SQLite store for the embedded default. WAL journal and one transaction per change: a process
-killed at any point leaves the last committed state, never a half-written one. What a transaction
-changed is announced to subscribers once it commits (store/changes.py).
-
-Each thread has its own connection (the event loop's and the control plane's): a reader sees only
-committed transactions, never one another thread has open, and WAL lets it read while another writes."""
+killed at any point leaves the last committed state, never a half-written one. The tables, the queries and
+the announcement of changes are store/sql.py's; WAL lets one thread read while another writes."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import orjson
+from apiway.store.sql import SCHEMA, SCHEMA_VERSION, Connection, SqlStore, StoreError
 
-from apiway.model.rest import ApiDefinition, Deployment, Stage
-from apiway.store.changes import API, DEPLOYMENT, SOURCE, STAGE, ChangeFeed, Subscriber, stage_key
-from apiway.store.kinds import V2_API
-
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, definition BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS deployments (
-    id TEXT NOT NULL, api_id TEXT NOT NULL, record BLOB NOT NULL, snapshot BLOB NOT NULL,
-    PRIMARY KEY (api_id, id));
-CREATE TABLE IF NOT EXISTS stages (
-    api_id TEXT NOT NULL, name TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (api_id, name));
-CREATE TABLE IF NOT EXISTS sources (key TEXT PRIMARY KEY, api_id TEXT NOT NULL, digest TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (kind, id));
-"""
+__all__ = ["SqliteStore", "StoreError"]
 
 
-class StoreError(Exception):
-    pass
-
-
-def _load(blob: bytes) -> Any:
-    return orjson.loads(blob)
-
-
-class SqliteStore:
+class SqliteStore(SqlStore):
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
         try:
-            db = self._db
+            db = self._connect()
+            self._adopt(db)
             # The schema appears whole or not at all, even if the process dies right here.
-            db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
+            db.executescript(f"BEGIN IMMEDIATE;{SCHEMA.format(blob='BLOB')}"
                              f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
             row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -61,166 +30,13 @@ class SqliteStore:
         if int(row[0]) != SCHEMA_VERSION:
             self.close()
             raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
-        self._lock = threading.RLock()  # one writer at a time, across threads; re-entrant for nesting
-        self._depth = 0
-        self._feed = ChangeFeed()
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """This thread's connection, opened on its first use."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
-            self._local.db = db
-            with self._connections_lock:
-                self._connections.append(db)
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
         return db
 
-    def subscribe(self, callback: Subscriber) -> None:
-        """`callback(changes)` after each committed transaction, in commit order; see store/changes.py."""
-        self._feed.subscribe(callback)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Atomic unit of work; nested uses join the outer transaction."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._feed.rollback()
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
-            # Still under the lock, so batches reach subscribers in commit order; subscribers that write
-            # join the lock (it is re-entrant) and their changes follow this batch.
-            self._feed.commit()
-
-    def _write(self, sql: str, params: tuple[Any, ...], *changed: tuple[str, str]) -> None:
-        with self.transaction():
-            self._db.execute(sql, params)
-            for kind, key in changed:
-                self._feed.note(kind, key)
-
-    def get_api(self, api_id: str) -> ApiDefinition | None:
-        row = self._db.execute("SELECT definition FROM rest_apis WHERE id=?", (api_id,)).fetchone()
-        return None if row is None else _load(row[0])
-
-    def has_api(self, api_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM rest_apis WHERE id=?", (api_id,)).fetchone() is not None
-
-    def put_api(self, definition: ApiDefinition) -> None:
-        api_id = definition["restApi"]["id"]
-        self._write("INSERT OR REPLACE INTO rest_apis VALUES (?, ?)", (api_id, orjson.dumps(definition)),
-                    (API, api_id))
-
-    def list_apis(self) -> list[ApiDefinition]:
-        return [_load(r[0]) for r in self._db.execute("SELECT definition FROM rest_apis ORDER BY id")]
-
-    def list_api_kinds(self) -> dict[str, str]:
-        """Every API id, of any kind, with its kind: "REST", or an apigatewayv2 API's protocolType."""
-        kinds = {r[0]: "REST" for r in self._db.execute("SELECT id FROM rest_apis")}
-        kinds.update((d["api"]["apiId"], d["api"]["protocolType"]) for d in self.list_records(V2_API))
-        return dict(sorted(kinds.items()))
-
-    def delete_api(self, api_id: str) -> None:
-        """The API with its deployments, stages and project-file source link."""
-        with self.transaction():
-            self._feed.note(API, api_id)
-            for (name,) in self._db.execute("SELECT name FROM stages WHERE api_id=? ORDER BY name", (api_id,)):
-                self._feed.note(STAGE, stage_key(api_id, name))
-            for (deployment_id,) in self._db.execute("SELECT id FROM deployments WHERE api_id=? ORDER BY id",
-                                                     (api_id,)):
-                self._feed.note(DEPLOYMENT, f"{api_id}/{deployment_id}")
-            for table, column in (("rest_apis", "id"), ("deployments", "api_id"), ("stages", "api_id"),
-                                  ("sources", "api_id")):
-                self._db.execute(f"DELETE FROM {table} WHERE {column}=?", (api_id,))
-
-    def add_deployment(self, deployment: Deployment, snapshot: ApiDefinition) -> None:
-        self._write("INSERT INTO deployments VALUES (?, ?, ?, ?)",
-                    (deployment["id"], deployment["restApiId"], orjson.dumps(deployment), orjson.dumps(snapshot)),
-                    (DEPLOYMENT, f"{deployment['restApiId']}/{deployment['id']}"))
-
-    def get_deployment(self, api_id: str, deployment_id: str) -> tuple[Deployment, ApiDefinition] | None:
-        row = self._db.execute("SELECT record, snapshot FROM deployments WHERE api_id=? AND id=?",
-                               (api_id, deployment_id)).fetchone()
-        return None if row is None else (_load(row[0]), _load(row[1]))
-
-    def put_deployment_record(self, deployment: Deployment) -> None:
-        """Replace a deployment's own fields (its description); the snapshot never changes."""
-        self._write("UPDATE deployments SET record=? WHERE api_id=? AND id=?",
-                    (orjson.dumps(deployment), deployment["restApiId"], deployment["id"]),
-                    (DEPLOYMENT, f"{deployment['restApiId']}/{deployment['id']}"))
-
-    def list_deployments(self, api_id: str) -> list[Deployment]:
-        rows = self._db.execute("SELECT record FROM deployments WHERE api_id=?", (api_id,))
-        return sorted((_load(r[0]) for r in rows), key=lambda d: (d["createdDate"], d["id"]))
-
-    def delete_deployment(self, api_id: str, deployment_id: str) -> None:
-        self._write("DELETE FROM deployments WHERE api_id=? AND id=?", (api_id, deployment_id),
-                    (DEPLOYMENT, f"{api_id}/{deployment_id}"))
-
-    def get_stage(self, api_id: str, name: str) -> Stage | None:
-        row = self._db.execute("SELECT record FROM stages WHERE api_id=? AND name=?", (api_id, name)).fetchone()
-        return None if row is None else _load(row[0])
-
-    def delete_stage(self, api_id: str, name: str) -> None:
-        self._write("DELETE FROM stages WHERE api_id=? AND name=?", (api_id, name), (STAGE, stage_key(api_id, name)))
-
-    def put_stage(self, stage: Stage) -> None:
-        self._write("INSERT OR REPLACE INTO stages VALUES (?, ?, ?)",
-                    (stage["restApiId"], stage["stageName"], orjson.dumps(stage)),
-                    (STAGE, stage_key(stage["restApiId"], stage["stageName"])))
-
-    def list_stages(self) -> list[Stage]:
-        return [_load(r[0]) for r in self._db.execute("SELECT record FROM stages ORDER BY api_id, name")]
-
-    def get_source(self, key: str) -> tuple[str, str] | None:
-        row = self._db.execute("SELECT api_id, digest FROM sources WHERE key=?", (key,)).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def put_source(self, key: str, api_id: str, digest: str) -> None:
-        self._write("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", (key, api_id, digest), (SOURCE, key))
-
-    def get_record(self, kind: str, key: str) -> Any:
-        row = self._db.execute("SELECT record FROM records WHERE kind=? AND id=?", (kind, key)).fetchone()
-        return None if row is None else _load(row[0])
-
-    def put_record(self, kind: str, key: str, record: Any) -> None:
-        self._write("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)), (kind, key))
-
-    def delete_record(self, kind: str, key: str) -> None:
-        self._write("DELETE FROM records WHERE kind=? AND id=?", (kind, key), (kind, key))
-
-    def increment(self, kind: str, key: str, field: str, n: int, initial: dict[str, Any] | None = None) -> int:
-        """Add `n` to a record's numeric `field` atomically (the record starts as `initial`, the field at 0,
-        when there is none yet) and return the new value. Announces nothing (store/changes.py)."""
-        with self.transaction():  # IMMEDIATE: no other writer, in this process or another, in between
-            found = self.get_record(kind, key)
-            record = found if found is not None else dict(initial or {})
-            record[field] = record.get(field, 0) + n
-            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (kind, key, orjson.dumps(record)))
-        return int(record[field])
-
-    def list_records(self, kind: str) -> list[Any]:
-        return [_load(r[0]) for r in self._db.execute("SELECT record FROM records WHERE kind=? ORDER BY id", (kind,))]
-
-    def close(self) -> None:
-        with self._connections_lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
+    def _begin(self, db: Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")  # takes the database's write lock: no other writer, in any process
