@@ -168,3 +168,14 @@ def test_a_custom_domain_mapping_reaches_an_http_api_stage():
         response = asyncio.run(gateway.handle(req))
         assert response.status == status, path
         assert header(response, "apigw-requestid")
+
+
+def test_a_body_too_large_for_an_http_api_is_413_request_entity_too_large():
+    """The front-end refuses the body before the request is handled; the API's kind still answers."""
+    gateway = Gateway()
+    gateway.install([stage(http_api("route00010", {"GET /pets": BACKEND}), "prod")])
+    for path in ("/prod/pets", "/dev/pets"):  # a stage; no stage
+        req = HttpRequest("POST", path, "", [("Host", "route00010.execute-api.localhost")], b"")
+        response = gateway.reject(req, "REQUEST_TOO_LARGE")
+        assert (response.status, response.body) == (413, b'{"message":"Request Entity Too Large"}')
+        assert header(response, "apigw-requestid")
