@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from apiway.auth.authorizer_cache import AuthorizerCache
+from apiway.auth.http_authorizers import HttpAuthorizerDeps
 from apiway.auth.identities import Identities
 from apiway.auth.trial import Trial
 from apiway.checks.response_cache import ResponseCaches
@@ -59,11 +60,14 @@ class App:
         self.access = AccessState(self.state, clock)
         authorizer_cache = AuthorizerCache(self.state, clock=clock)
         authorizer_cache.user_pools.settings = project.cognito
+        identities = Identities(project.iam)
+        # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
+        http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
-                                identities=Identities(project.iam), caches=self.caches)
-        self.live_deps = replace(self.deps, strict=False)
+                                identities=identities, caches=self.caches, http_authorizers=http_authorizers)
+        self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 
     def start(self, store: Store, domains: list[ProjectDomain], api_refs: dict[str, str],

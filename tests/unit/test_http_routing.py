@@ -151,3 +151,31 @@ def test_an_api_id_of_an_http_api_on_a_rest_style_path_is_routed_by_the_http_rul
     req = HttpRequest("GET", "/restapis/route00010/$default/_user_request_/cats", "", [("Host", "localhost")], b"")
     response = asyncio.run(gateway.handle(req))
     assert (response.status, response.body) == (404, b'{"message":"Not Found"}')
+
+
+def test_a_custom_domain_mapping_reaches_an_http_api_stage():
+    """API mappings (stored as the base path mappings REST APIs share) select the HTTP API's stage; the path
+    after the base path is routed by the HTTP rules."""
+    from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
+
+    gateway = Gateway()
+    gateway.install([stage(http_api("route00010", {"GET /pets": BACKEND}), "prod")])
+    gateway.install_domains(DomainTable([DomainRoutes("api.example.com", [
+        BasePathMapping("v1", "route00010", "prod"), BasePathMapping("", "route00010", None)])]))
+    # A mapped stage; a mapping that leaves the stage to the path. The route's backend is unreachable: 503.
+    for path, status in (("/v1/pets", 503), ("/v1/cats", 404), ("/prod/pets", 503), ("/prod/cats", 404)):
+        req = HttpRequest("GET", path, "", [("Host", "api.example.com")], b"")
+        response = asyncio.run(gateway.handle(req))
+        assert response.status == status, path
+        assert header(response, "apigw-requestid")
+
+
+def test_a_body_too_large_for_an_http_api_is_413_request_entity_too_large():
+    """The front-end refuses the body before the request is handled; the API's kind still answers."""
+    gateway = Gateway()
+    gateway.install([stage(http_api("route00010", {"GET /pets": BACKEND}), "prod")])
+    for path in ("/prod/pets", "/dev/pets"):  # a stage; no stage
+        req = HttpRequest("POST", path, "", [("Host", "route00010.execute-api.localhost")], b"")
+        response = gateway.reject(req, "REQUEST_TOO_LARGE")
+        assert (response.status, response.body) == (413, b'{"message":"Request Entity Too Large"}')
+        assert header(response, "apigw-requestid")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apiway.auth.authorizer_cache import AuthorizerCache
+from apiway.auth.http_authorizers import HttpAuthorizerDeps
 from apiway.auth.identities import Identities
 from apiway.checks.response_cache import ResponseCaches
 from apiway.core.clock import SYSTEM_CLOCK, Clock
@@ -31,3 +32,5 @@ class CompileDeps:
     identities: Identities | None = None
     state: SharedState | None = None  # throttle buckets (stage, method, account), shared across requests
     caches: ResponseCaches | None = None  # every stage's response cache
+    # HTTP API routes' authorizers (JWT, Lambda, AWS_IAM); None: such routes do not deploy.
+    http_authorizers: HttpAuthorizerDeps | None = None

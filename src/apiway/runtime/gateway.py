@@ -77,6 +77,8 @@ class Gateway:
                 stage = self._domain_target(req, located)[0]
             elif located is not None and (api := self._apis.get(located[0])) is not None:
                 stage = api.select(located[1])[0]
+        except NotFound as err:  # an HTTP API, no stage: its kind answers
+            return err.renderer.render(GatewayError(response_type), req, None, request_ids.extended_request_id())
         except GatewayError:
             stage = None
         return _render(GatewayError(response_type), req, stage, _request_id(req))

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from apiway.auth import http_authorizers
 from apiway.checks import throttling
 from apiway.checks.cors import CorsPolicy, compile_cors
 from apiway.core.errors import ConfigurationError, DeployError, GatewayError
 from apiway.core.http import HttpResponse
-from apiway.core.invocation import Integration, Invocation, MethodPlan, ResponseFilter, StageRuntime
+from apiway.core.invocation import Guard, Integration, Invocation, MethodPlan, ResponseFilter, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Match, Router
 from apiway.events import PayloadFormat, http_v2
@@ -153,11 +154,17 @@ def _parse_route_key(route_key: str, where: str) -> tuple[str, str | None]:
     return method, path
 
 
-def _guards(definition: HttpApiDefinition, route: Route, stage: Stage, deps: CompileDeps) -> tuple:
+def _guards(definition: HttpApiDefinition, route: Route, stage: Stage, deps: CompileDeps) -> tuple[Guard, ...]:
     """The route's checks in AWS's order: the authorizer, then the route's throttle (spec §16.2)."""
+    authorize = None
+    if (route.get("authorizationType") or "NONE") != "NONE":
+        if deps.http_authorizers is None:
+            raise DeployError(f"route {route['routeKey']}: authorizationType {route['authorizationType']} cannot be "
+                              f"served without the HTTP API authorizers")
+        authorize = http_authorizers.build(definition, route, stage["stageName"], deps.http_authorizers)
     throttle = throttling.build(deps.state, throttling.route_buckets(definition["api"]["apiId"], stage,
                                                                      route["routeKey"], deps.state))
-    return tuple(g for g in (throttle,) if g is not None)
+    return tuple(g for g in (authorize, throttle) if g is not None)
 
 
 def _filter(mapping: http_parameters.ResponseMapping | None, cors: CorsPolicy | None) -> ResponseFilter | None:
