@@ -10,6 +10,7 @@ from apiway.control.operations import (
     domain_names,  # noqa: F401
     exports,  # noqa: F401
     gateway_responses,  # noqa: F401
+    http_import_export,  # noqa: F401
     integrations,  # noqa: F401
     methods,  # noqa: F401
     models,  # noqa: F401
