@@ -8,13 +8,14 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
-from apiway.config import Project, load_project
+from apiway.config import HTTP, Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import ControlPlaneHandler
 from apiway.front.admin import AdminPolicy
 from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
+from apiway.model.http import DEFAULT_ROUTE, DEFAULT_STAGE, PROTOCOL_HTTP
 from apiway.observe.log import flush_repeats
 from apiway.observe.rotating import LogLimits
 from apiway.project import deployer
@@ -23,6 +24,8 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
+from apiway.store import http_deployments
+from apiway.store.base import Store
 from apiway.store.sqlite import SqliteStore
 
 DEFAULT_PROJECT = "apiway.yaml"
@@ -33,25 +36,32 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _prepare(file: Path | None, stage: str, log_dir: Path | None = None,
-             log_limits: LogLimits | None = None, echo_functions: bool = True) -> tuple[App, PreparedProject]:
+def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
+             log_limits: LogLimits | None = None, echo_functions: bool = True,
+             kind: str | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
-        project = load_project(file or Path(DEFAULT_PROJECT), stage)
+        project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
     app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions)
     return app, deployer.prepare(project, app.deps)
 
 
-def validate(file: Path, stage: str) -> int:
-    _, prepared = _prepare(file, stage)
+def validate(file: Path, stage: str | None, kind: str | None = None) -> int:
+    _, prepared = _prepare(file, stage, kind=kind)
     for item in prepared.apis:
-        definition = item.definition
+        stages = ", ".join(s.name for s in item.spec.stages)
+        if item.spec.kind == HTTP:
+            http = item.http
+            print(f"{item.spec.openapi}: ok — HTTP API '{item.name}', {len(http['routes'])} routes, "
+                  f"{len(http['integrations'])} integrations, {len(http['authorizers'])} authorizers, stages {stages}")
+            continue
+        definition = item.rest
         methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
-        print(f"{item.spec.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
-              f"resources, {methods} methods, stages {', '.join(s.name for s in item.spec.stages)}")
+        print(f"{item.spec.openapi}: ok — '{item.name}', {len(definition['resources'])} "
+              f"resources, {methods} methods, stages {stages}")
     return 0
 
 
@@ -60,9 +70,10 @@ def _shown(host: str) -> str:
 
 
 def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str = "http") -> str:
+    """The REST stages served and their methods' URLs (HTTP APIs: http_invoke_table)."""
     shown = _shown(host)
     lines = []
-    for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
+    for stage in sorted((s for s in stages if s.kind == "REST"), key=lambda s: (s.api_name, s.stage_name)):
         base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
         lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, "
                      f"deployment {stage.deployment_id})")
@@ -72,6 +83,33 @@ def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str =
         for plan in stage.plans:
             path = "" if plan.resource_path == "/" else plan.resource_path
             lines.append(f"      {plan.http_method:<{width}}  {base}{path}")
+    return "\n".join(lines)
+
+
+def http_invoke_table(store: Store, host: str, port: int, scheme: str = "http") -> str:
+    """Every deployed stage of the stored HTTP APIs with its URLs: host-style (a stage other than `$default`
+    is the path's first segment), path-style, and each route's."""
+    shown = _shown(host)
+    lines = []
+    apis = {}
+    for stage in http_deployments.list_stages(store):
+        found = http_deployments.get_deployment(store, stage["apiId"], stage.get("deploymentId") or "")
+        if found is not None and found[1]["api"]["protocolType"] == PROTOCOL_HTTP:
+            apis[(found[1]["api"]["name"], stage["stageName"])] = (stage, found[1])
+    for (name, stage_name), (stage, snapshot) in sorted(apis.items()):
+        api_id = stage["apiId"]
+        prefix = "" if stage_name == DEFAULT_STAGE else f"/{stage_name}"
+        base = f"{scheme}://{api_id}.execute-api.{shown}:{port}{prefix}"
+        lines.append(f"\n  {name}  (api {api_id}, stage {stage_name}, deployment {stage['deploymentId']}, HTTP API)")
+        lines.append(f"    {base}/")
+        lines.append(f"    {scheme}://{shown}:{port}/restapis/{api_id}/{stage_name}/_user_request_/")
+        keys = sorted((r["routeKey"] for r in snapshot["routes"].values()),
+                      key=lambda k: (k == DEFAULT_ROUTE, k.partition(" ")[2], k))
+        width = max((len(k.partition(" ")[0]) for k in keys), default=3)
+        for key in keys:
+            verb, _, path = key.partition(" ")
+            target = f"{base}{path}" if path else f"{base}/…  (any request no other route takes)"
+            lines.append(f"      {verb:<{width}}  {target}")
     return "\n".join(lines)
 
 
@@ -85,10 +123,11 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
     return "\n\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
 
 
-def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
+def serve(file: Path | None, host: str, port: int, stage: str | None, state: Path | None, server: str = "native",
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
-          tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True) -> int:
+          tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
+          kind: str | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -111,7 +150,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         return _fail("--log-max-bytes and --log-files must be at least 1")
     # `apiway logs` reads these
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
-                             echo_functions=echo_functions)
+                             echo_functions=echo_functions, kind=kind)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = SqliteStore(state_path)
     report = StartReport()
@@ -125,7 +164,8 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         print(f"  unchanged, same deployment: {', '.join(report.reused)}")
     for name in report.failed:
         print(f"  not served: {name}", file=sys.stderr)
-    print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
+    print(invoke_table(stages, host, port, scheme) + http_invoke_table(store, host, port, scheme)
+          + domain_table(app.gateway.domains, port, scheme), flush=True)
     if tls is None and any(d.certificate for d in prepared.domains):
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)

@@ -78,11 +78,12 @@ class _Importer:
     def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
         return DocumentError(self.source, where, message, line_of(self.text, where))
 
-    def warn(self, where: tuple[Any, ...], message: str) -> None:
+    def warn(self, where: tuple[Any, ...], message: str, consequence: str) -> None:
+        """A warning, with what the import does about it; an error when strict."""
         if self.strict:
             raise self.fail(where, message)
         line = line_of(self.text, where) if len(self.warnings) < WARNING_LINES else None
-        self.warnings.append(DocumentError(self.source, where, message, line).render())
+        self.warnings.append(DocumentError(self.source, where, f"{message}: {consequence}", line).render())
 
     def expect(self, value: Any, kind: type | tuple[type, ...], where: tuple[Any, ...], what: str) -> Any:
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
@@ -277,7 +278,7 @@ class _Importer:
             meaning = schemes.get(name)
             if meaning is None:
                 self.warn((*place, 0, name), f"security scheme {name!r} is not declared with an authorizer or "
-                                             f"awsSigv4: the route is not authorized")
+                                             f"awsSigv4", "the route is not authorized")
                 continue
             route.update(meaning)  # type: ignore[typeddict-item]
             if meaning["authorizationType"] == "JWT" and scopes:
@@ -329,7 +330,7 @@ class _Importer:
         kind = str(raw.get("type") or "").upper()
         if kind in UNSUPPORTED_INTEGRATIONS:
             self.warn((*where, "type"), f"HTTP APIs support aws_proxy and http_proxy integrations only, not "
-                                        f"{raw['type']!r}: the integration is skipped")
+                                        f"{raw['type']!r}", "the integration is skipped")
             return None
         if kind not in ("AWS_PROXY", "HTTP_PROXY"):
             raise self.fail((*where, "type"), f"unknown type {raw.get('type')!r} (expected aws_proxy or http_proxy)")
@@ -412,8 +413,8 @@ class _Importer:
         # AWS's exports leave `type` out of Lambda authorizers; what the fields say decides then.
         kind = str(raw.get("type") or ("jwt" if "jwtConfiguration" in raw else "request")).lower()
         if kind in ("token", "cognito_user_pools"):
-            self.warn((*where, "type"), f"HTTP APIs support jwt and request authorizers only, not {raw['type']!r}: "
-                                        f"the authorizer is skipped")
+            self.warn((*where, "type"), f"HTTP APIs support jwt and request authorizers only, not {raw['type']!r}",
+                      "the authorizer is skipped")
             return None
         if kind not in ("jwt", "request"):
             raise self.fail((*where, "type"), f"unknown authorizer type {raw.get('type')!r} (expected jwt or request)")
