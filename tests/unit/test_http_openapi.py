@@ -381,3 +381,48 @@ def test_an_aws_export_with_basepath_prepend_keeps_its_routes() -> None:
 ])
 def test_http_api_documents_are_detected(doc: Any, expected: bool) -> None:
     assert is_http_api_document(doc) is expected
+
+
+@pytest.mark.parametrize("doc", [
+    [], "text", {"openapi": "3.0.1"}, {"openapi": "3.0.1", "info": []}, {"openapi": "3.0.1", "info": {"title": 5}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": ["/a"]},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": []}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": []}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": {"security": {"jwt": []}}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": {"security": ["jwt"]}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": {"x-amazon-apigateway-integration": []}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": {"x-amazon-apigateway-auth": "x"}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "paths": {"/a": {"get": {"x-amazon-apigateway-integration": {
+        "type": "aws_proxy", "uri": "u", "payloadFormatVersion": [], "requestParameters": {"a": 1}}}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "components": ["schemas"]},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "components": {"securitySchemes": {"a": {
+        "x-amazon-apigateway-authorizer": {"type": ["jwt"]}}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "components": {"securitySchemes": {"a": {
+        "x-amazon-apigateway-authorizer": {"type": "jwt", "identitySource": 3}}}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "components": {"x-amazon-apigateway-integrations": {"a": 1}}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "x-amazon-apigateway-cors": {"maxAge": "1"}},
+    {"openapi": "3.0.1", "info": {"title": "T"}, "tags": [1]},
+])
+def test_malformed_documents_are_document_errors(doc: Any) -> None:
+    text = json.dumps(doc)
+    with pytest.raises(DocumentError):
+        import_http_api(doc, text, "api.json", "abcdefghij", "prepend")
+
+
+def test_odd_server_objects_do_not_break_base_paths() -> None:
+    doc = {"openapi": "3.0.1", "info": {"title": "T"}, "servers": [{"url": 5, "variables": []}],
+           "paths": {"/a": {"get": {}}}}
+    definition, _ = import_http_api(doc, json.dumps(doc), "api.json", "abcdefghij", "split")
+    assert list(routes(definition)) == ["GET /a"]
+
+
+@pytest.mark.parametrize("change", [
+    ("x-amazon-apigateway-cors: {allowOrigins", "x-amazon-apigateway-cors: {}\nx-unused: {allowOrigins"),
+    ("requestParameters: {", "requestParameters: {}\n        x-unused: {"),
+    ("isDefaultRoute: true\n", "isDefaultRoute: true\n      security: [{jwt: []}]\n"),
+])
+def test_edge_values_survive_a_round_trip(change: tuple[str, str]) -> None:
+    assert change[0] in PETS
+    first, _ = load(PETS.replace(*change))
+    text = export_http_api(first, None, True, "YAML").decode()
+    assert canonical(import_http_api(yaml.safe_load(text), text, "export", "b")[0]) == canonical(first)

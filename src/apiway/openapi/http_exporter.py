@@ -76,7 +76,7 @@ class _Exporter:
         if components:
             doc["components"] = components
         if self.extensions:
-            if self.api.get("corsConfiguration"):
+            if self.api.get("corsConfiguration") is not None:
                 doc[X + "cors"] = dict(self.api["corsConfiguration"])
             doc[X + "importexport-version"] = EXPORT_VERSION
         return doc

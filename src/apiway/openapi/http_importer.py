@@ -217,7 +217,8 @@ class _Importer:
         servers = doc.get("servers")
         server = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
         url: str = server["url"] if isinstance(server.get("url"), str) else ""
-        for name, var in (server.get("variables") or {}).items():
+        variables = server.get("variables")
+        for name, var in (variables if isinstance(variables, dict) else {}).items():
             default = var.get("default") if isinstance(var, dict) else None
             url = url.replace("{" + str(name) + "}", str(default if default is not None else ""))
         path = url.split("://", 1)[1].partition("/")[2] if "://" in url else url.lstrip("/")
@@ -361,13 +362,19 @@ class _Importer:
             raise self.fail((*where, "httpMethod"), "an httpMethod is required for http_proxy integrations")
         elif "integrationSubtype" not in integration:
             integration["integrationMethod"] = "POST"  # Lambda is invoked with POST whatever the document says
+        # Empty maps are left out, as exports leave them out.
         if raw.get("requestParameters") is not None:
-            integration["requestParameters"] = self.string_map(raw["requestParameters"], (*where, "requestParameters"))
+            request = self.string_map(raw["requestParameters"], (*where, "requestParameters"))
+            if request:
+                integration["requestParameters"] = request
         if raw.get("responseParameters") is not None:
-            integration["responseParameters"] = self.response_parameters(raw["responseParameters"],
-                                                                         (*where, "responseParameters"))
+            response = self.response_parameters(raw["responseParameters"], (*where, "responseParameters"))
+            if response:
+                integration["responseParameters"] = response
         if raw.get("tlsConfig") is not None:
-            integration["tlsConfig"] = self.string_map(raw["tlsConfig"], (*where, "tlsConfig"))
+            tls = self.string_map(raw["tlsConfig"], (*where, "tlsConfig"))
+            if tls:
+                integration["tlsConfig"] = tls
         return integration
 
     def payload_format(self, value: Any, where: tuple[Any, ...]) -> str:

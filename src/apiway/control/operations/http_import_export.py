@@ -96,6 +96,8 @@ def export_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     if version is not None and version != EXPORT_VERSION:
         raise bad_request(f"Unsupported export version '{version}'. The supported version is {EXPORT_VERSION}")
     definition = http_api(cp, p["ApiId"])
+    if definition["api"]["protocolType"] != PROTOCOL_HTTP:
+        raise bad_request("ExportApi is supported only for HTTP APIs")
     stage = None
     if p.get("StageName"):
         stage = http_deployments.get_stage(cp.store, p["ApiId"], p["StageName"])
