@@ -24,6 +24,8 @@ from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
+from apiway.model.http import HttpApiDefinition
+from apiway.model.http import Stage as HttpStage
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
 from apiway.observe.rotating import LogLimits
@@ -89,6 +91,11 @@ class App:
     def prepare(self, snapshot: ApiDefinition, stage: Stage) -> StageRuntime:
         assert self.installer is not None, "the control plane runs once the app has started"
         return self.installer.prepare(snapshot, stage)
+
+    def prepare_http(self, snapshot: HttpApiDefinition, stage: HttpStage) -> StageRuntime:
+        """Compile an HTTP API stage before it is written (DeployError naming what cannot be served)."""
+        assert self.installer is not None, "the control plane runs once the app has started"
+        return self.installer.prepare_http(snapshot, stage)
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,

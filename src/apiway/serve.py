@@ -15,7 +15,7 @@ from apiway.front.admin import AdminPolicy
 from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
-from apiway.model.http import DEFAULT_ROUTE, DEFAULT_STAGE, PROTOCOL_HTTP
+from apiway.model.http import DEFAULT_STAGE
 from apiway.observe.log import flush_repeats
 from apiway.observe.rotating import LogLimits
 from apiway.project import deployer
@@ -24,8 +24,6 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
-from apiway.store import http_deployments
-from apiway.store.base import Store
 from apiway.store.sqlite import SqliteStore
 
 DEFAULT_PROJECT = "apiway.yaml"
@@ -70,46 +68,24 @@ def _shown(host: str) -> str:
 
 
 def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str = "http") -> str:
-    """The REST stages served and their methods' URLs (HTTP APIs: http_invoke_table)."""
     shown = _shown(host)
     lines = []
-    for stage in sorted((s for s in stages if s.kind == "REST"), key=lambda s: (s.api_name, s.stage_name)):
-        base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
-        lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, "
+    for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
+        http_default = stage.kind == "HTTP" and stage.stage_name == DEFAULT_STAGE
+        host_base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}"
+        base = host_base if http_default else f"{host_base}/{stage.stage_name}"
+        kind = "HTTP API, " if stage.kind == "HTTP" else ""
+        lines.append(f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, {kind}"
                      f"deployment {stage.deployment_id})")
         lines.append(f"    {base}")
         lines.append(f"    {scheme}://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_")
         width = max((len(p.http_method) for p in stage.plans), default=3)
         for plan in stage.plans:
-            path = "" if plan.resource_path == "/" else plan.resource_path
+            if stage.kind == "HTTP":  # route keys: `GET /pets/{id}`, `$default` (any other path)
+                path = plan.resource_path.partition(" ")[2] or "/…"
+            else:
+                path = "" if plan.resource_path == "/" else plan.resource_path
             lines.append(f"      {plan.http_method:<{width}}  {base}{path}")
-    return "\n".join(lines)
-
-
-def http_invoke_table(store: Store, host: str, port: int, scheme: str = "http") -> str:
-    """Every deployed stage of the stored HTTP APIs with its URLs: host-style (a stage other than `$default`
-    is the path's first segment), path-style, and each route's."""
-    shown = _shown(host)
-    lines = []
-    apis = {}
-    for stage in http_deployments.list_stages(store):
-        found = http_deployments.get_deployment(store, stage["apiId"], stage.get("deploymentId") or "")
-        if found is not None and found[1]["api"]["protocolType"] == PROTOCOL_HTTP:
-            apis[(found[1]["api"]["name"], stage["stageName"])] = (stage, found[1])
-    for (name, stage_name), (stage, snapshot) in sorted(apis.items()):
-        api_id = stage["apiId"]
-        prefix = "" if stage_name == DEFAULT_STAGE else f"/{stage_name}"
-        base = f"{scheme}://{api_id}.execute-api.{shown}:{port}{prefix}"
-        lines.append(f"\n  {name}  (api {api_id}, stage {stage_name}, deployment {stage['deploymentId']}, HTTP API)")
-        lines.append(f"    {base}/")
-        lines.append(f"    {scheme}://{shown}:{port}/restapis/{api_id}/{stage_name}/_user_request_/")
-        keys = sorted((r["routeKey"] for r in snapshot["routes"].values()),
-                      key=lambda k: (k == DEFAULT_ROUTE, k.partition(" ")[2], k))
-        width = max((len(k.partition(" ")[0]) for k in keys), default=3)
-        for key in keys:
-            verb, _, path = key.partition(" ")
-            target = f"{base}{path}" if path else f"{base}/…  (any request no other route takes)"
-            lines.append(f"      {verb:<{width}}  {target}")
     return "\n".join(lines)
 
 
@@ -164,8 +140,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         print(f"  unchanged, same deployment: {', '.join(report.reused)}")
     for name in report.failed:
         print(f"  not served: {name}", file=sys.stderr)
-    print(invoke_table(stages, host, port, scheme) + http_invoke_table(store, host, port, scheme)
-          + domain_table(app.gateway.domains, port, scheme), flush=True)
+    print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
     if tls is None and any(d.certificate for d in prepared.domains):
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)

@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from apiway.store import http_deployments
 from apiway.store.sqlite import SqliteStore
-from tests.support import REPO
+from tests.support import REPO, Reply, Server, request
 
 HTTP_API = """openapi: 3.0.1
 info: {title: Notes, version: "1"}
@@ -65,6 +65,12 @@ def v2_client(port: int):
                         config=Config(retries={"max_attempts": 1}))
 
 
+def call(server: Server, method: str, api_id: str, path: str, headers: dict[str, str] | None = None) -> Reply:
+    """Host-style, on the `$default` stage: the whole path is the route's."""
+    host = [("Host", f"{api_id}.execute-api.localhost:{server.port}")]
+    return request(server.port, method, path, host + list((headers or {}).items()))
+
+
 def stage_export(port: int, api_id: str) -> dict:
     body = v2_client(port).export_api(ApiId=api_id, Specification="OAS30", OutputType="JSON", StageName="$default")
     return json.loads(body["body"].read())
@@ -75,12 +81,17 @@ def test_project_serves_an_http_api_beside_a_rest_api(serve, tmp_path: Path) -> 
     api_id, rest_id = server.api_ids["Notes"], server.api_ids["Classic"]
     assert api_id != rest_id
     out = server.output
-    assert f"  Notes  (api {api_id}, stage $default, deployment " in out and "HTTP API)" in out
-    assert f"    http://{api_id}.execute-api.localhost:{server.port}/\n" in out
-    assert f"    http://localhost:{server.port}/restapis/{api_id}/$default/_user_request_/\n" in out
-    assert f"GET     http://{api_id}.execute-api.localhost:{server.port}/notes\n" in out
+    assert f"  Notes  (api {api_id}, stage $default, HTTP API, deployment " in out
+    assert f"    http://{api_id}.execute-api.localhost:{server.port}\n" in out
+    assert f"    http://localhost:{server.port}/restapis/{api_id}/$default/_user_request_\n" in out
+    assert f"  http://{api_id}.execute-api.localhost:{server.port}/notes\n" in out
     assert f"  Classic  (api {rest_id}, stage dev, deployment " in out
     assert server.call("GET", rest_id, "dev", "/ping").status == 200  # the REST API is served as before
+    reply = call(server, "GET", api_id, "/notes")
+    assert reply.status == 200 and reply.json() == {"notes": []}  # the project's function, payload 2.0
+    preflight = call(server, "OPTIONS", api_id, "/notes", {"Origin": "https://app.example",
+                                                           "Access-Control-Request-Method": "GET"})
+    assert preflight.status == 204 and preflight.header("access-control-allow-origin") == "*"
     exported = stage_export(server.port, api_id)
     assert set(exported["paths"]) == {"/notes", "/notes/{id}"}
     assert exported["x-amazon-apigateway-cors"] == {"allowOrigins": ["*"], "allowMethods": ["GET", "DELETE"]}
@@ -96,28 +107,32 @@ def test_restart_keeps_the_id_and_deployment_and_redeploys_a_change(serve, tmp_p
     project = write_project(tmp_path)
     first = serve(project)
     api_id = first.api_ids["Notes"]
-    deployment = first.output.split(f"(api {api_id}, stage $default, deployment ")[1].split(",")[0]
+    deployment = first.output.split(f"(api {api_id}, stage $default, HTTP API, deployment ")[1].split(")")[0]
     first.stop()
     second = serve(project)
     assert second.api_ids["Notes"] == api_id
     assert f"unchanged, same deployment: {api_id}/$default" in second.output
-    assert f"deployment {deployment}, HTTP API)" in second.output
+    assert f"HTTP API, deployment {deployment})" in second.output
+    assert call(second, "GET", api_id, "/notes").status == 200
     second.stop()
-    (tmp_path / "notes.yaml").write_text(HTTP_API.replace("/notes/{id}:", "/notes/{id}/tags:"))
+    (tmp_path / "notes.yaml").write_text(HTTP_API.replace("/notes:", "/memos:"))
     third = serve(project)
     assert third.api_ids["Notes"] == api_id and f"deployed (changed since the last start): {api_id}/$default" in \
         third.output
-    assert f"deployment {deployment}, HTTP API)" not in third.output
-    assert "/notes/{id}/tags" in stage_export(third.port, api_id)["paths"]
+    assert f"HTTP API, deployment {deployment})" not in third.output
+    assert call(third, "GET", api_id, "/memos").json() == {"notes": []}
+    assert call(third, "GET", api_id, "/notes").status == 404
 
 
 def test_a_reimport_deploys_to_the_auto_deploying_stage(serve, tmp_path: Path) -> None:
     server = serve(write_project(tmp_path))
     api_id = server.api_ids["Notes"]
+    assert call(server, "GET", api_id, "/archive").json() == {"message": "Not Found"}
     changed = yaml.safe_load(HTTP_API)
-    changed["paths"]["/archive"] = changed["paths"].pop("/notes/{id}")
+    changed["paths"]["/archive"] = changed["paths"].pop("/notes")
     v2_client(server.port).reimport_api(ApiId=api_id, Body=json.dumps(changed))
-    assert set(stage_export(server.port, api_id)["paths"]) == {"/notes", "/archive"}
+    assert set(stage_export(server.port, api_id)["paths"]) == {"/archive", "/notes/{id}"}
+    assert call(server, "GET", api_id, "/archive").json() == {"notes": []}  # served at once
 
 
 def test_kind_in_the_project_file_and_on_the_command_line(serve, tmp_path: Path) -> None:
@@ -127,13 +142,13 @@ def test_kind_in_the_project_file_and_on_the_command_line(serve, tmp_path: Path)
                                                             "\n        uri: http://127.0.0.1:9/ping"))
     server = serve(project)
     api_id = server.api_ids["Classic"]
-    assert f"(api {api_id}, stage live, deployment " in server.output
-    assert f"    http://{api_id}.execute-api.localhost:{server.port}/live/\n" in server.output
+    assert f"(api {api_id}, stage live, HTTP API, deployment " in server.output
+    assert f"    http://{api_id}.execute-api.localhost:{server.port}/live\n" in server.output
     server.stop()
     looks_http = tmp_path / "looks-http.yaml"  # a REST document that names a CORS configuration
     looks_http.write_text(REST_API + "x-amazon-apigateway-cors: {allowOrigins: ['*']}\n")
     plain = serve(looks_http, "--kind", "rest", state=tmp_path / "plain.db")
-    assert "stage dev, deployment" in plain.output and "HTTP API)" not in plain.output
+    assert "stage dev, deployment" in plain.output and "HTTP API" not in plain.output
     assert plain.call("GET", plain.api_ids["Classic"], "dev", "/ping").status == 200
     plain.stop()
     detected = run_cli("validate", str(looks_http), cwd=tmp_path)  # without --kind: read as an HTTP API
@@ -171,7 +186,20 @@ def test_validate_knows_both_kinds_and_names_file_line_and_field(tmp_path: Path)
     assert "classic.yaml:7: paths./ping.get.x-amazon-apigateway-integration.type: HTTP APIs support" in result.stderr
 
 
-def test_example_project_validates() -> None:
-    result = run_cli("validate", str(REPO / "examples" / "http-api" / "apiway.yaml"), cwd=REPO)
+def test_example_project_validates_and_serves(serve) -> None:
+    example = REPO / "examples" / "http-api" / "apiway.yaml"
+    result = run_cli("validate", str(example), cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert "HTTP API 'Notes'" in result.stdout
+    assert "HTTP API 'Notes', 5 routes, 1 integrations, 0 authorizers, stages $default" in result.stdout
+    server = serve(example)
+    api_id = server.api_ids["Notes"]
+    origin = {"Origin": "http://localhost:3000"}
+    created = call(server, "POST", api_id, "/notes", origin | {"Content-Type": "application/json"})
+    assert created.status == 201 and created.header("access-control-allow-origin") == "http://localhost:3000"
+    note = created.json()
+    assert call(server, "GET", api_id, f"/notes/{note['id']}").json() == note
+    assert call(server, "GET", api_id, "/notes").json() == {"notes": [note]}
+    assert call(server, "GET", api_id, "/elsewhere").json() == {
+        "message": "hello: GET /elsewhere is not a notes route"}  # $default, with the stage variable
+    preflight = call(server, "OPTIONS", api_id, "/notes", origin | {"Access-Control-Request-Method": "DELETE"})
+    assert preflight.status == 204 and "DELETE" in (preflight.header("access-control-allow-methods") or "")

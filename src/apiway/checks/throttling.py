@@ -13,6 +13,7 @@ from __future__ import annotations
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
+from apiway.model.http import Stage as HttpStage
 from apiway.model.method_settings import method_key
 from apiway.state.base import ACCOUNT, BucketKey, SharedState
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
@@ -54,3 +55,24 @@ def stage_limits(site: GuardSite) -> tuple[float, int] | None:
     rate = ACCOUNT_RATE if settings.throttling_rate_limit is None else settings.throttling_rate_limit
     burst = ACCOUNT_BURST if settings.throttling_burst_limit is None else settings.throttling_burst_limit
     return None if rate < 0 or burst < 0 else (rate, burst)
+
+
+def route_buckets(api_id: str, stage: HttpStage, route_key: str, state: SharedState | None) -> tuple[BucketKey, ...]:
+    """An HTTP API route's buckets (spec §7.5), configured at deploy time: its own when the stage limits it —
+    `routeSettings[route_key]` field by field over `defaultRouteSettings`, each route a bucket of its own — and
+    the account's, which REST APIs share."""
+    if state is None:
+        return ()
+    default = stage.get("defaultRouteSettings") or {}
+    own = (stage.get("routeSettings") or {}).get(route_key) or {}
+    rate_set = own.get("throttlingRateLimit", default.get("throttlingRateLimit"))
+    burst_set = own.get("throttlingBurstLimit", default.get("throttlingBurstLimit"))
+    if rate_set is None and burst_set is None:
+        return (ACCOUNT,)
+    rate = ACCOUNT_RATE if rate_set is None else float(rate_set)
+    burst = ACCOUNT_BURST if burst_set is None else int(burst_set)
+    if rate < 0 or burst < 0:
+        return (ACCOUNT,)
+    key = ("route", api_id, stage["stageName"], route_key)
+    state.configure_bucket(key, rate, burst)
+    return key, ACCOUNT

@@ -26,6 +26,7 @@ from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, ProjectDomain
 from apiway.runtime.domains import BasePathMapping
+from apiway.runtime.http_compile import compile_http_stage
 from apiway.store import http_deployments
 from apiway.store.base import Store
 from apiway.store.deployments import deploy, new_deployment, stage_record
@@ -77,7 +78,7 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
         doc, text = api.document or load_document(api.openapi)
         api.document = None  # the server keeps the project; not the parsed document
         if api.kind == HTTP:
-            prepared.append(_prepare_http(api, doc, text))
+            prepared.append(_prepare_http(api, doc, text, deps))
             continue
         definition = import_openapi(doc, text, str(api.openapi), api.api_id)
         for s in api.stages:
@@ -90,9 +91,14 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
                            _project_api_refs(project, prepared))
 
 
-def _prepare_http(api: ApiSpec, doc: object, text: str) -> PreparedApi:
-    """An HTTP API, imported strictly: a warning of ImportApi is an error in a project file."""
+def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> PreparedApi:
+    """An HTTP API, imported strictly (a warning of ImportApi is an error in a project file), every stage
+    compiled once in memory."""
     definition, _ = import_http_api(doc, text, str(api.openapi), api.api_id or ids.new_api_id(), strict=True)
+    api_id = definition["api"]["apiId"]
+    for s in api.stages:
+        compile_http_stage(definition, http_deployments.new_stage(api_id, s.name, True, stageVariables=s.variables,
+                                                                  deploymentId="-"), deps)
     stages_key = [(s.name, s.variables, s.description) for s in api.stages]
     digest = hashlib.sha256(b"HTTP" + text.encode() + orjson.dumps(stages_key)).hexdigest()
     # Its own source key: the same file served as a REST API before keeps that API apart.

@@ -8,6 +8,8 @@ from typing import Protocol
 
 from apiway.core.errors import MissingAuthenticationToken
 from apiway.core.invocation import StageRuntime
+from apiway.model.http import DEFAULT_STAGE
+from apiway.runtime.http_errors import NotFound
 from apiway.runtime.invoke_url import forbidden
 
 
@@ -39,8 +41,32 @@ class RestApiRuntime:
         return found, "/" + rest if rest else ""
 
 
-# By API kind: the runtime that selects a request's stage. HTTP and WebSocket APIs add their rows.
-RUNTIMES: dict[str, Callable[[Mapping[str, StageRuntime]], ApiRuntime]] = {"REST": RestApiRuntime}
+class HttpApiRuntime:
+    """HTTP APIs (spec §10.2): a first path segment naming a stage selects it and is removed; any other path
+    goes whole to the `$default` stage; without one, 404 Not Found."""
+
+    __slots__ = ("_default", "_not_found", "stages")
+
+    def __init__(self, stages: Mapping[str, StageRuntime]) -> None:
+        self.stages = stages
+        self._default = stages.get(DEFAULT_STAGE)
+        # With no stage known, the 404 still carries the API's CORS headers (one stage's, they share the API).
+        self._not_found = next(iter(stages.values())).errors
+
+    def select(self, path: str) -> tuple[StageRuntime, str]:
+        stage_name, _, rest = path.lstrip("/").partition("/")
+        found = self.stages.get(stage_name)
+        if found is not None:
+            return found, "/" + rest if rest else ""
+        if self._default is None:
+            raise NotFound(self._not_found)  # type: ignore[arg-type]
+        return self._default, path if path != "/" else ""
+
+
+# By API kind: the runtime that selects a request's stage. WebSocket APIs add their row.
+RUNTIMES: dict[str, Callable[[Mapping[str, StageRuntime]], ApiRuntime]] = {
+    "REST": RestApiRuntime, "HTTP": HttpApiRuntime,
+}
 
 
 def api_runtime(stages: Mapping[str, StageRuntime]) -> ApiRuntime:

@@ -15,10 +15,13 @@ from apiway.core import request_ids
 from apiway.core.errors import GatewayError, MissingAuthenticationToken
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.core.invocation import Completion, Invocation, StageRuntime
+from apiway.model.http import DEFAULT_STAGE
 from apiway.observe.log import log
 from apiway.runtime.apis import ApiRuntime, api_runtime
 from apiway.runtime.domains import DomainRoutes, DomainTable
 from apiway.runtime.gateway_responses import DEFAULT_RENDERER
+from apiway.runtime.http_compile import HttpRouter
+from apiway.runtime.http_errors import NotFound
 from apiway.runtime.invoke_url import Located, forbidden, locate, vpc_endpoint
 
 
@@ -116,6 +119,8 @@ class Gateway:
                 stage = found
                 if found.canary is not None and random() < found.canary_share:
                     stage = found.canary
+                if found.kind == "HTTP":
+                    return await self._handle_http(req, found, rest)
             # The rest runs inline, not in a helper coroutine: one frame less on every request.
             if len(req.body) > MAX_PAYLOAD:
                 raise GatewayError("REQUEST_TOO_LARGE")
@@ -158,6 +163,56 @@ class Gateway:
             inv.status = response.status
             inv.error_type = error
         if stage is not None and stage.observers:
+            _observe(stage, req, response, inv, error)
+        return response
+
+    async def _handle_http(self, req: HttpRequest, stage: StageRuntime, rest: str) -> HttpResponse:
+        """The rest of an HTTP API request (spec §16.2): preflight answered before routing when the API has CORS,
+        then route, checks, integration and response filter; `apigw-requestid` on every answer, the short id
+        that is also `$context.requestId`."""
+        request_id = request_ids.extended_request_id()
+        inv: Invocation | None = None
+        error = None
+        try:
+            if len(req.body) > MAX_PAYLOAD:
+                raise GatewayError("REQUEST_TOO_LARGE")
+            routes: HttpRouter = stage.router  # type: ignore[assignment]
+            cors = routes.cors
+            if cors is not None and cors.is_preflight(req):
+                response = HttpResponse(204, [*cors.preflight_headers(req), ("apigw-requestid", request_id)], b"")
+            else:
+                match = routes.match(rest or "/", req.method)
+                if match is None:
+                    raise GatewayError("MISSING_AUTHENTICATION_TOKEN")  # HTTP APIs: 404 Not Found
+                path = "/" + rest.lstrip("/")
+                named = stage.stage_name != DEFAULT_STAGE
+                inv = Invocation(req, stage, match.target, match.path_params, path,
+                                 f"/{stage.stage_name}{rest}" if named else path, request_id)
+                inv.extended_request_id = request_id
+                for guard in match.target.guards:
+                    pending = guard(inv)
+                    if pending is not None:
+                        await pending
+                plan = match.target
+                if stage.observers:
+                    started = stage.wall_ms()
+                    response = await plan.integration(inv)
+                    inv.integration_latency_ms = stage.wall_ms() - started
+                else:
+                    response = await plan.integration(inv)
+                if plan.respond is not None:
+                    plan.respond(inv, response)
+                response.headers.append(("apigw-requestid", request_id))
+        except GatewayError as err:
+            error = err.response_type
+            response = _failed(err, req, stage, request_id)
+        except Exception as exc:
+            error = "API_CONFIGURATION_ERROR"
+            response = _crashed(exc, req, stage, request_id)
+        if inv is not None:
+            inv.status = response.status
+            inv.error_type = error
+        if stage.observers:
             _observe(stage, req, response, inv, error)
         return response
 
@@ -205,8 +260,13 @@ def _crashed(exc: Exception, req: HttpRequest, stage: StageRuntime | None, reque
 
 
 def _render(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:
-    """The error as the stage's API kind answers it; before any stage is known, as REST does."""
-    return (stage.errors if stage is not None else DEFAULT_RENDERER).render(err, req, stage, request_id)
+    """The error as the stage's API kind answers it; before any stage is known, as the error's API kind says
+    (an HTTP API without the stage a path asks for), else as REST does."""
+    if stage is not None:
+        return stage.errors.render(err, req, stage, request_id)
+    if isinstance(err, NotFound):
+        return err.renderer.render(err, req, None, request_ids.extended_request_id())
+    return DEFAULT_RENDERER.render(err, req, stage, request_id)
 
 
 def _request_id(req: HttpRequest) -> str:

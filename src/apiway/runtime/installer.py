@@ -24,23 +24,28 @@ from apiway.checks.response_cache import ResponseCaches
 from apiway.core.errors import DeployError
 from apiway.core.handoff import LoopHandoff
 from apiway.core.invocation import StageRuntime
+from apiway.model import http
 from apiway.model.rest import ApiDefinition, Stage
 from apiway.observe.log import log
 from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.gateway import Gateway
+from apiway.runtime.http_compile import compile_http_stage
+from apiway.store import http_deployments
 from apiway.store.base import Store
 from apiway.store.changes import STAGE, Changed
+from apiway.store.kinds import V2_STAGE
 
 # Prepared compilations that no write followed (a handler that failed after preparing) are dropped, oldest
 # first, beyond this many.
 KEEP_PREPARED = 8
 
 
-def compile_key(stage: Stage) -> bytes:
+def compile_key(stage: Stage | http.Stage) -> bytes:
     """What a stage's compilation depends on: everything in its record but the timestamps (the deployment it
-    names is immutable)."""
-    return orjson.dumps({k: v for k, v in stage.items() if k not in ("createdDate", "lastUpdatedDate")},
+    names is immutable). REST stages name their API `restApiId`, HTTP API stages `apiId`: keys never collide."""
+    return orjson.dumps({k: v for k, v in stage.items() if k not in ("createdDate", "lastUpdatedDate",
+                                                                        "lastDeploymentStatusMessage")},
                         option=orjson.OPT_SORT_KEYS)
 
 
@@ -59,8 +64,14 @@ class StageInstaller:
         """Compile in memory; raises DeployError naming what the gateway could not serve. Nothing is served
         yet: the stage's change event, once the stage is written, serves this compilation (with its canary,
         whose deployment may not be written yet)."""
-        runtime = compile_stage(snapshot, stage, self.deps)
-        key = compile_key(stage)
+        return self._keep(compile_key(stage), compile_stage(snapshot, stage, self.deps))
+
+    def prepare_http(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> StageRuntime:
+        """`prepare` for an HTTP API stage: compile in memory (DeployError naming what cannot be served); the
+        stage's V2_STAGE change event serves it."""
+        return self._keep(compile_key(stage), compile_http_stage(snapshot, stage, self.deps))
+
+    def _keep(self, key: bytes, runtime: StageRuntime) -> StageRuntime:
         with self._prepared_lock:
             self._prepared.pop(key, None)
             self._prepared[key] = runtime
@@ -84,6 +95,15 @@ class StageInstaller:
                 continue
             self._drop_unused_caches(stage)
             runtimes.append(runtime)
+        for v2_stage in http_deployments.list_stages(self.store):
+            name = f"{v2_stage['apiId']}/{v2_stage['stageName']}"
+            try:
+                compiled = self._compile_http(v2_stage)
+            except DeployError as exc:
+                failed.append(f"{name}: {exc}")
+                continue
+            if compiled is not None:
+                runtimes.append(compiled)
         self.gateway.install(runtimes)
         return runtimes, failed
 
@@ -93,6 +113,9 @@ class StageInstaller:
             if change.kind == STAGE:
                 api_id, _, stage_name = change.key.partition("/")
                 self.refresh(api_id, stage_name)
+            elif change.kind == V2_STAGE:
+                api_id, _, stage_name = change.key.partition("/")
+                self.refresh_http(api_id, stage_name)
 
     def refresh(self, api_id: str, stage_name: str) -> None:
         """Serve the stage as stored now, or stop serving it when it is gone."""
@@ -115,6 +138,37 @@ class StageInstaller:
             self.handoff.post(self.gateway.remove_stage, api_id, stage_name)
             return
         self.handoff.post(self._swap, runtime, stage)
+
+    def refresh_http(self, api_id: str, stage_name: str) -> None:
+        """Serve an HTTP API stage as stored now (a prepared compilation when it still matches), or stop serving
+        it: gone, without a deployment, or not an HTTP API's."""
+        stage = http_deployments.get_stage(self.store, api_id, stage_name)
+        runtime = None
+        if stage is not None:
+            with self._prepared_lock:
+                runtime = self._prepared.pop(compile_key(stage), None)
+            if runtime is None:
+                try:
+                    runtime = self._compile_http(stage)
+                except DeployError as exc:
+                    log("ERROR", "stage not served", api=api_id, stage=stage_name, error=str(exc))
+        if runtime is None:
+            self.handoff.post(self.gateway.remove_stage, api_id, stage_name)
+        else:
+            self.handoff.post(self.gateway.install_stage, runtime)
+
+    def _compile_http(self, stage: http.Stage) -> StageRuntime | None:
+        """The stage compiled from its deployment's snapshot; None when it serves nothing (no deployment yet, or
+        a WebSocket API's stage)."""
+        deployment_id = stage.get("deploymentId")
+        if not deployment_id:
+            return None
+        found = http_deployments.get_deployment(self.store, stage["apiId"], deployment_id)
+        if found is None:
+            raise DeployError(f"deployment {deployment_id} is missing")
+        if found[1]["api"].get("protocolType") != http.PROTOCOL_HTTP:
+            return None
+        return compile_http_stage(found[1], stage, self.deps)
 
     def _swap(self, runtime: StageRuntime, stage: Stage) -> None:
         """On the loop's thread: serve the compiled stage."""
