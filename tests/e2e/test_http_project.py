@@ -169,6 +169,18 @@ def test_validate_knows_both_kinds_and_names_file_line_and_field(tmp_path: Path)
     assert (f"{tmp_path / 'notes.yaml'}:12: paths./notes/{{id}}.delete.x-amazon-apigateway-integration.type: HTTP APIs "
             f"support aws_proxy and http_proxy integrations only") in result.stderr
 
+    (tmp_path / "notes.yaml").write_text(HTTP_API.replace("function:NotesFn", "function:Missing"))
+    result = run_cli("validate", "apiway.yaml", cwd=tmp_path)  # what compiling a stage finds, placed in the file
+    assert result.returncode == 2
+    assert (f"{tmp_path / 'notes.yaml'}:8: paths./notes.get.x-amazon-apigateway-integration.uri: unknown function "
+            f"'Missing'") in result.stderr
+    (tmp_path / "notes.yaml").write_text(HTTP_API.replace(
+        "type: http_proxy,", "type: http_proxy, requestParameters: {'overwrite:header.Connection': x},"))
+    result = run_cli("validate", "apiway.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (f"{tmp_path / 'notes.yaml'}:12: paths./notes/{{id}}.delete.x-amazon-apigateway-integration."
+            f"requestParameters.overwrite:header.Connection: the header Connection is reserved") in result.stderr
+
     (tmp_path / "apiway.yaml").write_text("apis:\n  - openapi: classic.yaml\n    kind: grpc\n")
     result = run_cli("validate", "apiway.yaml", cwd=tmp_path)
     assert result.returncode == 2

@@ -14,7 +14,7 @@ import yaml
 from apiway.model.documents import DocumentError, parse_text
 from apiway.model.http import HttpApiDefinition, integration_id_of
 from apiway.openapi.http_exporter import export_http_api
-from apiway.openapi.http_importer import import_http_api, is_http_api_document
+from apiway.openapi.http_importer import import_http_api, is_http_api_document, locate_record_error
 from apiway.store.http_deployments import new_stage
 
 LAMBDA = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{}/invocations"
@@ -426,3 +426,19 @@ def test_edge_values_survive_a_round_trip(change: tuple[str, str]) -> None:
     first, _ = load(PETS.replace(*change))
     text = export_http_api(first, None, True, "YAML").decode()
     assert canonical(import_http_api(yaml.safe_load(text), text, "export", "b")[0]) == canonical(first)
+
+
+def test_errors_about_imported_records_are_placed_in_the_document() -> None:
+    origins: dict[str, tuple[Any, ...]] = {}
+    definition, _ = load(PETS, origins=origins)
+    by_key = routes(definition)
+    proxy = integration_id_of(by_key["GET /proxy/{proxy+}"])
+    shared = integration_id_of(by_key["POST /pets"])
+    assert locate_record_error(f"integrations/{proxy}.requestParameters.overwrite:header.x-a: reserved", origins) == (
+        ("paths", "/proxy/{proxy+}", "get", "x-amazon-apigateway-integration", "requestParameters",
+         "overwrite:header.x-a"), "reserved")
+    assert locate_record_error(f"integrations/{shared}.integrationUri: unknown function 'Other'", origins) == (
+        ("components", "x-amazon-apigateway-integrations", "shared", "uri"), "unknown function 'Other'")
+    route = by_key["GET /pets"]["routeId"]
+    assert locate_record_error(f"routes/{route} (GET /pets): bad", origins) == (("paths", "/pets", "get"), "bad")
+    assert locate_record_error("integrations/unknown1.integrationUri: x", origins) is None

@@ -74,6 +74,7 @@ class _Importer:
         self.source = source
         self.strict = strict  # warnings are errors (project files)
         self.warnings: list[str] = []
+        self.origins: dict[str, tuple[Any, ...]] = {}  # route or integration id → where it is written
 
     def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
         return DocumentError(self.source, where, message, line_of(self.text, where))
@@ -143,6 +144,7 @@ class _Importer:
                 keys[route_key] = (*where, key)
                 route = self.route(route_key, op, schemes, default_security, (*where, key))
                 self.definition["routes"][route["routeId"]] = route
+                self.origins[route["routeId"]] = (*where, key)
         return self.definition
 
     def api(self, doc: dict, api_id: str) -> Api:
@@ -305,6 +307,7 @@ class _Importer:
             integration = self.integration(spec, (*where, name))
             if integration is not None:
                 self.definition["integrations"][integration["integrationId"]] = integration
+                self.origins[integration["integrationId"]] = (*where, name)
                 out[str(name)] = integration["integrationId"]
         return out
 
@@ -324,6 +327,7 @@ class _Importer:
         if integration is None:
             return None
         self.definition["integrations"][integration["integrationId"]] = integration
+        self.origins[integration["integrationId"]] = where
         return integration["integrationId"]
 
     def integration(self, raw: Any, where: tuple[Any, ...]) -> Integration | None:
@@ -486,12 +490,36 @@ class _Importer:
 
 
 def import_http_api(document: Any, text: str, source: str, api_id: str, base_path: str | None = None, *,
-                    strict: bool = False) -> tuple[HttpApiDefinition, list[str]]:
+                    strict: bool = False, origins: dict[str, tuple[Any, ...]] | None = None,
+                    ) -> tuple[HttpApiDefinition, list[str]]:
     """An HTTP API and the import's warnings (each naming file, line and field). Raises DocumentError for
     the first error, and with `strict` for the first warning too. `base_path`: ignore (default), prepend or
-    split, what ImportApi's `basepath` says."""
+    split, what ImportApi's `basepath` says. `origins`, when given, receives where in the document each
+    route and integration (by id) is written, for errors found later (compiling a stage)."""
     if base_path is not None and base_path not in BASE_PATH_MODES:
         raise ValueError(f"base_path must be one of {', '.join(BASE_PATH_MODES)}, got {base_path!r}")
     importer = _Importer(document, text, source, strict)
     definition = importer.run(api_id, base_path)
+    if origins is not None:
+        origins.update(importer.origins)
     return definition, importer.warnings
+
+
+# Record fields as the extension names them, for placing errors about a record in its document.
+DOCUMENT_FIELDS = {"integrationUri": "uri", "integrationMethod": "httpMethod", "integrationType": "type",
+                   "credentialsArn": "credentials", "target": X + "integration"}
+_RECORD_ERROR_RE = re.compile(
+    r"^(?:routes|integrations)/([a-z0-9]+)(?: \([^)]*\))?(?:\.([A-Za-z]+)(?:\.(.+?))?)?: (.*)$", re.S)
+
+
+def locate_record_error(message: str, origins: dict[str, tuple[Any, ...]]) -> tuple[tuple[Any, ...], str] | None:
+    """Where in the document an error about a stored record lies (`integrations/{id}.integrationUri: …` →
+    the integration's `uri`), and the error's own words; None when the message names no imported record."""
+    found = _RECORD_ERROR_RE.match(message)
+    if found is None or found.group(1) not in origins:
+        return None
+    record_id, field, key, text = found.groups()
+    where = origins[record_id]
+    if field:
+        where = (*where, DOCUMENT_FIELDS.get(field, field), *([key] if key else []))
+    return where, text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -17,10 +18,10 @@ from apiway.config import API_ID_CHARS, HTTP, REST, ApiSpec, DomainSpec, Project
 from apiway.core.errors import DeployError
 from apiway.model import ids
 from apiway.model.aws import REGION
-from apiway.model.documents import DocumentError, load_document
+from apiway.model.documents import DocumentError, line_of, load_document
 from apiway.model.http import HttpApiDefinition
 from apiway.model.rest import ApiDefinition
-from apiway.openapi.http_importer import import_http_api
+from apiway.openapi.http_importer import import_http_api, locate_record_error
 from apiway.openapi.importer import import_openapi
 from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
@@ -94,11 +95,19 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
 def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> PreparedApi:
     """An HTTP API, imported strictly (a warning of ImportApi is an error in a project file), every stage
     compiled once in memory."""
-    definition, _ = import_http_api(doc, text, str(api.openapi), api.api_id or ids.new_api_id(), strict=True)
+    origins: dict[str, tuple[Any, ...]] = {}
+    definition, _ = import_http_api(doc, text, str(api.openapi), api.api_id or ids.new_api_id(), strict=True,
+                                    origins=origins)
     api_id = definition["api"]["apiId"]
     for s in api.stages:
-        compile_http_stage(definition, http_deployments.new_stage(api_id, s.name, True, stageVariables=s.variables,
-                                                                  deploymentId="-"), deps)
+        try:
+            compile_http_stage(definition, http_deployments.new_stage(
+                api_id, s.name, True, stageVariables=s.variables, deploymentId="-"), deps)
+        except DeployError as exc:
+            located = locate_record_error(str(exc), origins)
+            if located is None:
+                raise
+            raise DocumentError(str(api.openapi), located[0], located[1], line_of(text, located[0])) from None
     stages_key = [(s.name, s.variables, s.description) for s in api.stages]
     digest = hashlib.sha256(b"HTTP" + text.encode() + orjson.dumps(stages_key)).hexdigest()
     # Its own source key: the same file served as a REST API before keeps that API apart.
