@@ -82,7 +82,7 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
 def test_import_answers_with_the_api(v2) -> None:
     api = v2.import_api(Body=json.dumps(DOCUMENT))
     assert api["Name"] == "Orders" and api["ProtocolType"] == "HTTP" and api["Version"] == "2.1"
-    assert api["RouteSelectionExpression"] == "${request.method} ${request.path}"
+    assert api["RouteSelectionExpression"] == "$request.method $request.path"
     assert len(api["ApiId"]) == 10 and api["ApiEndpoint"].startswith(f"https://{api['ApiId']}.execute-api.")
     assert api["CorsConfiguration"] == {"AllowOrigins": ["https://shop.example"], "AllowMethods": ["GET", "POST"]}
     assert "Warnings" not in api

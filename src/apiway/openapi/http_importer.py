@@ -18,7 +18,6 @@ from apiway.model.documents import DocumentError, line_of
 from apiway.model.http import (
     DEFAULT_ROUTE,
     DEFAULT_TIMEOUT_MS,
-    HTTP_ROUTE_SELECTION,
     MIN_TIMEOUT_MS,
     PROTOCOL_HTTP,
     Api,
@@ -40,6 +39,8 @@ BASE_PATH_MODES = ("ignore", "prepend", "split")
 MAX_TIMEOUT_MS = 30000
 MAX_AUTHORIZER_TTL = 3600
 MAX_CORS_AGE = 86400
+ROUTE_SELECTION = "$request.method $request.path"  # what AWS answers for an HTTP API (as CreateApi stores)
+CREDENTIALS_WITH_ORIGIN_STAR = "allow-credentials is not supported if 'allow-origin' is *"  # AWS's words
 WARNING_LINES = 50  # locating a line parses the document again: only the first warnings get one
 _SEGMENT_RE = re.compile(r"^(\{[A-Za-z0-9._\-]+\+?\}|[A-Za-z0-9._~:@!$&'()*,;=\-]+)$")
 # REST's identity sources, as REST exports write them, in the form HTTP APIs use.
@@ -103,6 +104,13 @@ class _Importer:
             self.expect(item, str, (*where, key), "a string")
         return dict(value)
 
+    @staticmethod
+    def new_id(taken: dict[str, Any], length: int) -> str:
+        """A route or integration id (7 characters, as AWS's) or authorizer id (6), unused in the API."""
+        while (new := ids.new_id(length)) in taken:
+            pass
+        return new
+
     def integer(self, value: Any, where: tuple[Any, ...], low: int, high: int) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise self.fail(where, f"must be an integer from {low} to {high}")
@@ -153,7 +161,7 @@ class _Importer:
         if not isinstance(title, str) or not title:
             raise self.fail(("info", "title"), "a title is required (it becomes the API name)")
         api: Api = {"apiId": api_id, "name": title, "protocolType": PROTOCOL_HTTP,
-                    "routeSelectionExpression": HTTP_ROUTE_SELECTION,
+                    "routeSelectionExpression": ROUTE_SELECTION,
                     "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com", "createdDate": iso_now(),
                     "apiKeySelectionExpression": "$request.header.x-api-key", "disableExecuteApiEndpoint": False,
                     "ipAddressType": "ipv4", "tags": self.tags(doc)}
@@ -206,8 +214,7 @@ class _Importer:
             cors["allowCredentials"] = self.expect(raw["allowCredentials"], bool, (*where, "allowCredentials"),
                                                    "a boolean")
         if cors.get("allowCredentials") and "*" in cors.get("allowOrigins", []):
-            raise self.fail((*where, "allowCredentials"), "allowCredentials cannot be true when allowOrigins "
-                                                          "includes '*'")
+            raise self.fail((*where, "allowCredentials"), CREDENTIALS_WITH_ORIGIN_STAR)
         return cors
 
     def base_path(self, doc: dict, mode: str) -> str:
@@ -253,8 +260,8 @@ class _Importer:
 
     def route(self, route_key: str, op: dict, schemes: dict[str, dict[str, Any]], default_security: Any,
               where: tuple[Any, ...]) -> Route:
-        route: Route = {"routeId": ids.new_id(7), "routeKey": route_key, "authorizationType": "NONE",
-                        "apiKeyRequired": False}
+        route: Route = {"routeId": self.new_id(self.definition["routes"], 7), "routeKey": route_key,
+                        "authorizationType": "NONE", "apiKeyRequired": False}
         if op.get("operationId") is not None:
             route["operationName"] = str(op["operationId"])
         self.authorization(route, op, schemes, default_security, where)
@@ -344,7 +351,8 @@ class _Importer:
             raise self.fail((*where, "payloadFormatVersion"), "http_proxy integrations use payload format 1.0 only")
         timeout = raw.get("timeoutInMillis", DEFAULT_TIMEOUT_MS)
         integration: Integration = {
-            "integrationId": ids.new_id(7), "integrationType": kind, "payloadFormatVersion": version,
+            "integrationId": self.new_id(self.definition["integrations"], 7), "integrationType": kind,
+            "payloadFormatVersion": version,
             "timeoutInMillis": self.integer(timeout, (*where, "timeoutInMillis"), MIN_TIMEOUT_MS, MAX_TIMEOUT_MS),
             "connectionType": str(raw.get("connectionType") or "INTERNET").upper(),
         }
@@ -429,7 +437,8 @@ class _Importer:
             return None
         if kind not in ("jwt", "request"):
             raise self.fail((*where, "type"), f"unknown authorizer type {raw.get('type')!r} (expected jwt or request)")
-        authorizer: Authorizer = {"authorizerId": ids.new_id(6), "name": name, "authorizerType": kind.upper(),
+        authorizer: Authorizer = {"authorizerId": self.new_id(self.definition["authorizers"], 6), "name": name,
+                                  "authorizerType": kind.upper(),
                                   "identitySource": self.identity_source(raw.get("identitySource"), kind,
                                                                          (*where, "identitySource"))}
         if kind == "jwt":
