@@ -20,13 +20,15 @@ DESCRIPTION = """\
 apiway — an AWS API Gateway you can run anywhere.
 
 Serve a project file (apiway.yaml) or a plain OpenAPI 3.0 / Swagger 2.0 document with AWS's
-x-amazon-apigateway-* extensions (for example a file from `aws apigateway get-export`).
+x-amazon-apigateway-* extensions (for example a file from `aws apigateway get-export`), as a REST API
+or an HTTP API (an `aws apigatewayv2 export-api` file; --kind overrides what the document suggests).
 """
 
 EPILOG = """\
 examples:
   apiway serve examples/petstore/apiway.yaml --port 8080
   apiway serve my-export.oas30.json --stage prod
+  apiway serve http-api.yaml                  an HTTP API, on its $default stage
   apiway validate my-export.oas30.json
   apiway serve apiway.yaml --watch            reload functions when their code changes
   apiway invoke PetsFn --event event.json     run a function once, no server
@@ -40,6 +42,7 @@ control plane (boto3 / AWS CLI with endpoint_url=http://localhost:8080, any cred
 
 Invoke URLs: http://{apiId}.execute-api.localhost:{port}/{stage}/{path}
          or: http://localhost:{port}/restapis/{apiId}/{stage}/_user_request_/{path}
+  HTTP APIs on their $default stage: http://{apiId}.execute-api.localhost:{port}/{path}
 """
 
 
@@ -58,7 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; use 0.0.0.0 to be reachable by others)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    serve.add_argument("--stage", default="dev", help="stage for a plain OpenAPI document (default dev)")
+    serve.add_argument("--stage", default=None,
+                       help="stage for a plain OpenAPI document (default dev for a REST API, $default for an HTTP API)")
+    serve.add_argument("--kind", choices=("rest", "http"), default=None, type=str.lower,
+                       help="serve a plain document (or the project's APIs without a `kind`) as this kind of API "
+                            "instead of the kind its content suggests")
     serve.add_argument("--state", type=Path, default=None,
                        help="state file (default .apiway/state.db under the working directory); function logs "
                             "go beside it")
@@ -98,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
                               description="Load and check a project file or OpenAPI document; report the "
                                           "first problem with file, line and field. Writes nothing.")
     validate.add_argument("file", type=Path)
-    validate.add_argument("--stage", default="dev")
+    validate.add_argument("--stage", default=None)
+    validate.add_argument("--kind", choices=("rest", "http"), default=None, type=str.lower,
+                          help="check the document as this kind of API (as for serve)")
 
     invoke = sub.add_parser("invoke", help="invoke a function of a project once, without a server",
                             description="Load one function of a project (in its mode: inline or worker), invoke "
@@ -175,11 +184,11 @@ def main(argv: list[str] | None = None) -> int:
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
                          log_limits=LogLimits(args.log_max_bytes, args.log_files),
-                         echo_functions=not args.quiet_functions)
+                         echo_functions=not args.quiet_functions, kind=args.kind)
         if args.command == "validate":
             from apiway.serve import validate
 
-            return validate(args.file, stage=args.stage)
+            return validate(args.file, stage=args.stage, kind=args.kind)
         if args.command == "invoke":
             from apiway.commands.invoke import run_invoke
 

@@ -1,5 +1,9 @@
 """The project file (`apiway.yaml`): which OpenAPI documents to serve on which stages, and the
-functions their Lambda integrations call. Paths inside it are relative to the file."""
+functions their Lambda integrations call. Paths inside it are relative to the file.
+
+A document describes a REST API or an HTTP API (`kind: rest|http`, else told by its content:
+openapi/http_importer.is_http_api_document); an HTTP API is served on an auto-deploying `$default` stage
+unless its entry names others."""
 
 from __future__ import annotations
 
@@ -16,8 +20,11 @@ from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import MODES
 from apiway.model.base_paths import normalise_base_path
 from apiway.model.documents import DocumentError, line_of, load_document
+from apiway.model.http import DEFAULT_STAGE
+from apiway.model.http import STAGE_NAME_RE as HTTP_STAGE_NAME_RE
 from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
+from apiway.openapi.http_importer import is_http_api_document
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
 USER_POOL_ID_RE = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
@@ -28,6 +35,10 @@ BASE_PATH_RE = re.compile(rf"^{_BASE_PATH_SEGMENT}(/{_BASE_PATH_SEGMENT})*$")
 
 
 PROJECT_KEYS = ("apis", "functions", "iam", "cognito", "domains")
+API_KEYS = ("openapi", "id", "kind", "stages")
+REST, HTTP = "REST", "HTTP"
+KINDS = {"rest": REST, "http": HTTP}
+HTTP_STAGE_KEYS = ("variables", "description")
 
 @dataclass(slots=True)
 class StageSpec:
@@ -43,6 +54,10 @@ class ApiSpec:
     openapi: Path
     stages: list[StageSpec]
     api_id: str | None = None
+    kind: str = REST  # REST or HTTP
+    # The document as read to tell its kind (parsed value, text), so that it is not read twice; the deployer
+    # takes it (and drops it).
+    document: tuple[Any, str] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -75,6 +90,13 @@ def is_openapi_document(doc: Any) -> bool:
     return isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc)
 
 
+def kind_of(doc: Any, kind: str | None) -> str:
+    """The kind a document is served as: the one asked for (`rest`/`http`), else what its content says."""
+    if kind is not None:
+        return KINDS[kind.lower()]
+    return HTTP if is_http_api_document(doc) else REST
+
+
 class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
@@ -94,6 +116,15 @@ class _Reader:
         if not isinstance(name, str) or not STAGE_NAME_RE.match(name):
             raise self.fail(where, f"invalid stage name {name!r} (letters, digits, '-' and '_', up to 128)")
         spec = self.mapping(spec, where)
+        description = spec.get("description")
+        try:
+            method_settings, cache_size = stage_settings(spec)
+        except SettingsError as exc:
+            raise self.fail((*where, *exc.where), exc.message) from None
+        return StageSpec(name, self.variables(spec, where), str(description) if description is not None else None,
+                         method_settings, cache_size)
+
+    def variables(self, spec: dict, where: tuple[Any, ...]) -> dict[str, str]:
         variables = self.mapping(spec.get("variables"), (*where, "variables"))
         out: dict[str, str] = {}
         for key, value in variables.items():
@@ -106,13 +137,47 @@ class _Reader:
             out[key] = text
         if len(out) > 100:
             raise self.fail((*where, "variables"), "at most 100 stage variables per stage")
+        return out
+
+    def http_stage(self, name: Any, spec: Any, where: tuple[Any, ...]) -> StageSpec:
+        """An HTTP API's stage: `$default` or a name, with stage variables and a description."""
+        if not isinstance(name, str) or not HTTP_STAGE_NAME_RE.match(name):
+            raise self.fail(where, f"invalid stage name {name!r} ($default, or letters, digits, '-' and '_', up to "
+                                   f"128)")
+        spec = self.mapping(spec, where)
+        unknown = set(spec) - set(HTTP_STAGE_KEYS)
+        if unknown:
+            raise self.fail((*where, sorted(unknown)[0]), f"unknown key for an HTTP API stage (expected "
+                                                          f"{' or '.join(repr(k) for k in HTTP_STAGE_KEYS)})")
         description = spec.get("description")
-        try:
-            method_settings, cache_size = stage_settings(spec)
-        except SettingsError as exc:
-            raise self.fail((*where, *exc.where), exc.message) from None
-        return StageSpec(name, out, str(description) if description is not None else None, method_settings,
-                         cache_size)
+        return StageSpec(name, self.variables(spec, where), str(description) if description is not None else None)
+
+    def api(self, entry: Any, where: tuple[Any, ...], default_kind: str | None) -> ApiSpec:
+        """One entry of `apis`: the document (read here when its kind must be told from it) and its stages."""
+        entry = self.mapping(entry, where)
+        unknown = set(entry) - set(API_KEYS)
+        if unknown:
+            raise self.fail((*where, sorted(unknown)[0]), f"unknown key (expected one of: {', '.join(API_KEYS)})")
+        openapi = entry.get("openapi")
+        if not isinstance(openapi, str):
+            raise self.fail((*where, "openapi"), "path of the OpenAPI file is required")
+        path = (self.path.parent / openapi).resolve()
+        if not path.is_file():
+            raise self.fail((*where, "openapi"), f"file not found: {path}")
+        api_id = entry.get("id")
+        if api_id is not None and (not isinstance(api_id, str) or not api_id or set(api_id) - API_ID_CHARS):
+            raise self.fail((*where, "id"), "an API id is lowercase letters and digits")
+        kind = entry.get("kind", default_kind)
+        if kind is not None and (not isinstance(kind, str) or kind.lower() not in KINDS):
+            raise self.fail((*where, "kind"), f"must be rest or http, got {kind!r}")
+        document = None
+        if kind is None:
+            document = load_document(path)
+        kind = kind_of(document[0] if document else None, kind)
+        stages_raw = self.mapping(entry.get("stages"), (*where, "stages"))
+        read, default = (self.http_stage, DEFAULT_STAGE) if kind == HTTP else (self.stage, "dev")
+        stages = [read(n, s, (*where, "stages", n)) for n, s in (stages_raw or {default: {}}).items()]
+        return ApiSpec(path, stages, api_id, kind, document)
 
     def function(self, name: Any, spec: Any, where: tuple[Any, ...]) -> FunctionSpec:
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
@@ -260,7 +325,7 @@ class _Reader:
             raise self.fail((*where, exc.field), str(exc)) from None
         return files["cert"], files["key"]
 
-    def project(self, doc: Any) -> Project:
+    def project(self, doc: Any, kind: str | None = None) -> Project:
         if not isinstance(doc, dict):
             raise self.fail((), "a project file is a mapping with 'apis' (and optionally "
                                 f"{', '.join(repr(k) for k in PROJECT_KEYS[1:])})")
@@ -272,33 +337,32 @@ class _Reader:
         if not isinstance(apis_raw, list) or (not apis_raw and not doc.get("functions")):
             raise self.fail(("apis",), "a non-empty list of APIs is required (or 'functions' for APIs made "
                                        "through the control plane)")
-        apis = []
-        for i, entry in enumerate(apis_raw):
-            where = ("apis", i)
-            entry = self.mapping(entry, where)
-            openapi = entry.get("openapi")
-            if not isinstance(openapi, str):
-                raise self.fail((*where, "openapi"), "path of the OpenAPI file is required")
-            path = (self.path.parent / openapi).resolve()
-            if not path.is_file():
-                raise self.fail((*where, "openapi"), f"file not found: {path}")
-            api_id = entry.get("id")
-            if api_id is not None and (not isinstance(api_id, str) or not api_id or set(api_id) - API_ID_CHARS):
-                raise self.fail((*where, "id"), "an API id is lowercase letters and digits")
-            stages_raw = self.mapping(entry.get("stages"), (*where, "stages")) or {"dev": {}}
-            stages = [self.stage(n, s, (*where, "stages", n)) for n, s in stages_raw.items()]
-            apis.append(ApiSpec(path, stages, api_id))
+        apis = [self.api(entry, ("apis", i), kind) for i, entry in enumerate(apis_raw)]
+        ids = [api.api_id for api in apis if api.api_id]
+        for i, api in enumerate(apis):
+            if api.api_id and ids.count(api.api_id) > 1:
+                raise self.fail(("apis", i, "id"), f"the id {api.api_id!r} is given to more than one API (REST and "
+                                                   f"HTTP APIs share one id space)")
         functions_raw = self.mapping(doc.get("functions"), ("functions",))
         functions = [self.function(n, s, ("functions", n)) for n, s in functions_raw.items()]
         return Project(self.path, apis, functions, iam=self.iam(doc.get("iam")),
                        cognito=self.cognito(doc.get("cognito")), domains=self.domains(doc.get("domains")))
 
 
-def load_project(path: Path, stage: str = "dev") -> Project:
-    """A project file, or a plain OpenAPI document served on `stage` with no functions."""
+def load_project(path: Path, stage: str | None = None, kind: str | None = None) -> Project:
+    """A project file, or a plain OpenAPI document with no functions served on `stage` (default `dev` for a
+    REST API, `$default` for an HTTP API). `kind` (rest or http) overrides what a document's content says,
+    for a plain document or the project's APIs without a `kind` of their own."""
     path = path.resolve()
     doc, text = load_document(path)
     reader = _Reader(path, text)
+    if kind is not None and kind.lower() not in KINDS:
+        raise DocumentError(str(path), ("--kind",), f"must be rest or http, got {kind!r}")
     if is_openapi_document(doc):
-        return Project(path, [ApiSpec(path, [reader.stage(stage, {}, ("--stage",))])], [])
-    return reader.project(doc)
+        api_kind = kind_of(doc, kind)
+        if api_kind == HTTP:
+            spec = reader.http_stage(stage or DEFAULT_STAGE, {}, ("--stage",))
+        else:
+            spec = reader.stage(stage or "dev", {}, ("--stage",))
+        return Project(path, [ApiSpec(path, [spec], None, api_kind, (doc, text))], [])
+    return reader.project(doc, kind)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
-from apiway.config import Project, load_project
+from apiway.config import HTTP, Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import ControlPlaneHandler
 from apiway.front.admin import AdminPolicy
@@ -34,25 +34,32 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _prepare(file: Path | None, stage: str, log_dir: Path | None = None,
-             log_limits: LogLimits | None = None, echo_functions: bool = True) -> tuple[App, PreparedProject]:
+def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
+             log_limits: LogLimits | None = None, echo_functions: bool = True,
+             kind: str | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
-        project = load_project(file or Path(DEFAULT_PROJECT), stage)
+        project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
     app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions)
     return app, deployer.prepare(project, app.deps)
 
 
-def validate(file: Path, stage: str) -> int:
-    _, prepared = _prepare(file, stage)
+def validate(file: Path, stage: str | None, kind: str | None = None) -> int:
+    _, prepared = _prepare(file, stage, kind=kind)
     for item in prepared.apis:
-        definition = item.definition
+        stages = ", ".join(s.name for s in item.spec.stages)
+        if item.spec.kind == HTTP:
+            http = item.http
+            print(f"{item.spec.openapi}: ok — HTTP API '{item.name}', {len(http['routes'])} routes, "
+                  f"{len(http['integrations'])} integrations, {len(http['authorizers'])} authorizers, stages {stages}")
+            continue
+        definition = item.rest
         methods = sum(len(r.get("resourceMethods") or {}) for r in definition["resources"].values())
-        print(f"{item.spec.openapi}: ok — '{definition['restApi']['name']}', {len(definition['resources'])} "
-              f"resources, {methods} methods, stages {', '.join(s.name for s in item.spec.stages)}")
+        print(f"{item.spec.openapi}: ok — '{item.name}', {len(definition['resources'])} "
+              f"resources, {methods} methods, stages {stages}")
     return 0
 
 
@@ -92,11 +99,12 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
     return "\n\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
 
 
-def serve(file: Path | None, host: str, port: int, stage: str, state: Path | None, server: str = "native",
+def serve(file: Path | None, host: str, port: int, stage: str | None, state: Path | None, server: str = "native",
           store_url: str | None = None,
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
-          tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True) -> int:
+          tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
+          kind: str | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -119,7 +127,7 @@ def serve(file: Path | None, host: str, port: int, stage: str, state: Path | Non
         return _fail("--log-max-bytes and --log-files must be at least 1")
     # `apiway logs` reads these
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
-                             echo_functions=echo_functions)
+                             echo_functions=echo_functions, kind=kind)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()

@@ -1,23 +1,34 @@
 """Deploys a project's APIs at start: each OpenAPI file is imported and every stage of it compiled in memory
 first (`prepare`, so a bad file stops the start before anything is written), then each API whose file or
 stages changed since the last start gets a new deployment in the store (`apply`). The installers serve what
-the store then holds, like any other write."""
+the store then holds, like any other write.
+
+HTTP APIs are imported strictly (what ImportApi would only warn about stops the start) and written through
+store/http_deployments.py: their stages deploy automatically, so the API's change deploys to them at once."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
-from apiway.config import API_ID_CHARS, ApiSpec, DomainSpec, Project
-from apiway.model.documents import DocumentError, load_document
+from apiway.config import API_ID_CHARS, HTTP, REST, ApiSpec, DomainSpec, Project
+from apiway.core.errors import DeployError
+from apiway.model import ids
+from apiway.model.aws import REGION
+from apiway.model.documents import DocumentError, line_of, load_document
+from apiway.model.http import HttpApiDefinition
 from apiway.model.rest import ApiDefinition
+from apiway.openapi.http_importer import import_http_api, locate_record_error
 from apiway.openapi.importer import import_openapi
 from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, ProjectDomain
 from apiway.runtime.domains import BasePathMapping
+from apiway.runtime.http_compile import compile_http_stage
+from apiway.store import http_deployments
 from apiway.store.base import Store
 from apiway.store.deployments import deploy, new_deployment, stage_record
 
@@ -34,9 +45,23 @@ class PreparedApi:
     """An API of the project, imported and checked, not yet written anywhere."""
 
     spec: ApiSpec
-    definition: ApiDefinition
+    definition: ApiDefinition | HttpApiDefinition  # by spec.kind
     digest: str
     source_key: str
+
+    @property
+    def name(self) -> str:
+        return self.http["api"]["name"] if self.spec.kind == HTTP else self.rest["restApi"]["name"]
+
+    @property
+    def rest(self) -> ApiDefinition:
+        assert self.spec.kind == REST
+        return self.definition  # type: ignore[return-value]
+
+    @property
+    def http(self) -> HttpApiDefinition:
+        assert self.spec.kind == HTTP
+        return self.definition  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -51,7 +76,11 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
     before any write."""
     prepared = []
     for api in project.apis:
-        doc, text = load_document(api.openapi)
+        doc, text = api.document or load_document(api.openapi)
+        api.document = None  # the server keeps the project; not the parsed document
+        if api.kind == HTTP:
+            prepared.append(_prepare_http(api, doc, text, deps))
+            continue
         definition = import_openapi(doc, text, str(api.openapi), api.api_id)
         for s in api.stages:
             compile_stage(definition, stage_record(definition["restApi"]["id"], s.name, "-", s.variables,
@@ -63,16 +92,42 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
                            _project_api_refs(project, prepared))
 
 
+def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> PreparedApi:
+    """An HTTP API, imported strictly (a warning of ImportApi is an error in a project file), every stage
+    compiled once in memory."""
+    origins: dict[str, tuple[Any, ...]] = {}
+    definition, _ = import_http_api(doc, text, str(api.openapi), api.api_id or ids.new_api_id(), strict=True,
+                                    origins=origins)
+    api_id = definition["api"]["apiId"]
+    for s in api.stages:
+        try:
+            compile_http_stage(definition, http_deployments.new_stage(
+                api_id, s.name, True, stageVariables=s.variables, deploymentId="-"), deps)
+        except DeployError as exc:
+            located = locate_record_error(str(exc), origins)
+            if located is None:
+                raise
+            raise DocumentError(str(api.openapi), located[0], located[1], line_of(text, located[0])) from None
+    stages_key = [(s.name, s.variables, s.description) for s in api.stages]
+    digest = hashlib.sha256(b"HTTP" + text.encode() + orjson.dumps(stages_key)).hexdigest()
+    # Its own source key: the same file served as a REST API before keeps that API apart.
+    return PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}#http")
+
+
 def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> None:
     """Deploy each prepared API whose OpenAPI file or stages changed since the last start."""
     existing = {(s["restApiId"], s["stageName"]) for s in store.list_stages()}
     for item in prepared:
+        if item.spec.kind == HTTP:
+            _apply_http(store, item, report)
+            continue
+        _check_kind(store, item.spec.api_id, REST, item.spec)
         known = store.get_source(item.source_key)
         names = [s.name for s in item.spec.stages]
         if known and known[1] == item.digest and all((known[0], n) in existing for n in names):
             report.reused += [f"{known[0]}/{n}" for n in names]
             continue
-        definition = item.definition
+        definition = item.rest
         if known and not item.spec.api_id:
             definition["restApi"]["id"] = known[0]  # a changed file keeps its API id
         api_id = definition["restApi"]["id"]
@@ -87,6 +142,53 @@ def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> Non
         report.deployed += [f"{api_id}/{n}" for n in names]
 
 
+def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
+    """Write an HTTP API whose file or stages changed, its stages (auto-deploying) and their deployment, in
+    one transaction; the API keeps its id (and creation date) across restarts."""
+    known = store.get_source(item.source_key)
+    names = [s.name for s in item.spec.stages]
+    if known and known[1] == item.digest:
+        stored = {s["stageName"] for s in http_deployments.list_stages(store, known[0]) if s.get("deploymentId")}
+        if all(n in stored for n in names):
+            report.reused += [f"{known[0]}/{n}" for n in names]
+            return
+    _check_kind(store, item.spec.api_id, HTTP, item.spec)
+    definition = item.http
+    api = definition["api"]
+    if not item.spec.api_id:
+        kinds = store.list_api_kinds()
+        api["apiId"] = known[0] if known else api["apiId"]
+        while not known and api["apiId"] in kinds:  # one id space with REST and WebSocket APIs
+            api["apiId"] = ids.new_api_id()
+    api_id = api["apiId"]
+    api["apiEndpoint"] = f"https://{api_id}.execute-api.{REGION}.amazonaws.com"
+    previous = http_deployments.get_api(store, api_id)
+    if previous is not None:
+        api["createdDate"] = previous["api"]["createdDate"]
+    with store.transaction():
+        http_deployments.put_api(store, definition)
+        for spec in item.spec.stages:
+            stage = (http_deployments.get_stage(store, api_id, spec.name)
+                     or http_deployments.new_stage(api_id, spec.name, auto_deploy=True))
+            stage["autoDeploy"] = True
+            stage["stageVariables"] = dict(spec.variables)
+            stage.pop("description", None)
+            if spec.description is not None:
+                stage["description"] = spec.description
+            http_deployments.put_stage(store, stage)
+        http_deployments.auto_deploy(store, definition)
+        store.put_source(item.source_key, api_id, item.digest)
+    report.deployed += [f"{api_id}/{n}" for n in names]
+
+
+def _check_kind(store: Store, api_id: str | None, kind: str, spec: ApiSpec) -> None:
+    """A fixed id that an API of another kind already has in the store cannot be used."""
+    held = store.list_api_kinds().get(api_id) if api_id else None
+    if held is not None and held != kind:
+        raise DeployError(f"{spec.openapi}: the API id {api_id!r} belongs to a {held} API in the state; give this "
+                          f"{kind} API another id")
+
+
 def _project_domain(spec: DomainSpec) -> ProjectDomain:
     return ProjectDomain(spec.name, [BasePathMapping(m.base_path, m.api, m.stage) for m in spec.mappings],
                          Certificate(files=spec.tls) if spec.tls else None)
@@ -97,7 +199,7 @@ def _project_api_refs(project: Project, prepared: list[PreparedApi]) -> dict[str
     source key, whose id is known once it is deployed; any other `api` must be an API id."""
     by_name: dict[str, list[PreparedApi]] = {}
     for item in prepared:
-        for name in {item.spec.api_id or "", item.definition["restApi"]["name"]} - {""}:
+        for name in {item.spec.api_id or "", item.name} - {""}:
             by_name.setdefault(name, []).append(item)
     refs = {}
     for domain in project.domains:

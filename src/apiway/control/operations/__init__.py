@@ -14,6 +14,7 @@ from apiway.control.operations import (
     http_authorizers,  # noqa: F401
     http_deployments,  # noqa: F401
     http_domains,  # noqa: F401
+    http_import_export,  # noqa: F401
     http_integrations,  # noqa: F401
     http_routes,  # noqa: F401
     http_stages,  # noqa: F401
