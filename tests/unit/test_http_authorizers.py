@@ -222,10 +222,12 @@ def test_a_request_without_a_token_is_401(provider: OidcProvider, clock: ManualC
     assert provider.fetches == {"discovery": 0, "keys": 0}
 
 
+# exp, nbf and iat are seconds from the test clock's now, resolved when the test runs: values taken at
+# collection would be minutes stale by the time a long run gets here.
 @pytest.mark.parametrize(("claims", "description"), [
-    ({"exp": int(time.time()) - 5}, "the token has expired"),
-    ({"nbf": int(time.time()) + 120}, "the token is not valid yet"),
-    ({"iat": int(time.time()) + 120}, "the token is not valid yet"),
+    ({"exp": -5}, "the token has expired"),
+    ({"nbf": 120}, "the token is not valid yet"),
+    ({"iat": 120}, "the token is not valid yet"),
     ({"aud": "someone-else"}, "the token does not have a valid audience"),
     ({"aud": ["x", "y"]}, "the token does not have a valid audience"),
     ({"aud": "someone-else", "client_id": AUDIENCE}, "the token does not have a valid audience"),
@@ -234,6 +236,8 @@ def test_a_request_without_a_token_is_401(provider: OidcProvider, clock: ManualC
 ])
 def test_invalid_claims_are_401_with_a_bearer_challenge(provider: OidcProvider, clock: ManualClock,
                                                         claims: dict[str, Any], description: str) -> None:
+    now = int(clock.time())
+    claims = {k: now + v if k in ("exp", "nbf", "iat") and isinstance(v, int) else v for k, v in claims.items()}
     err = refused(jwt_guard(provider, clock), invocation(headers=bearer(provider.token(**claims))))
     assert err.response_type == "UNAUTHORIZED"
     assert challenge(err) == f'Bearer scope="" error="invalid_token" error_description="{description}"'
