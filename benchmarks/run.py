@@ -58,6 +58,8 @@ API_ID = "benchapi01"
 STAGE = "bench"
 CACHED_STAGE = "cached"  # the same API with the stage cache on (GET methods cached)
 CLOSED_STAGE = "closed"  # the same API with stage throttling 0/0: every request is rejected
+HTTP_API_ID = "benchhttp1"  # an HTTP API (API Gateway v2) with the REST API's Lambda and HTTP_PROXY routes
+HTTP_STAGE = "$default"
 LOOPBACK = "127.0.0.1"
 
 DOC_START = "<!-- bench:start -->"
@@ -90,6 +92,7 @@ class Scenario:
     status: int = 200  # status every response must have
     headers: tuple[tuple[str, str], ...] = ()  # sent with every request
     usage_plan: bool = False  # apiway: create BENCH_KEY and a usage plan for the stage first (control plane)
+    api_id: str = API_ID  # apiway: the API invoked (HTTP_API_ID: the HTTP API, which the project then serves too)
 
 
 SCENARIOS: list[Scenario] = [
@@ -177,6 +180,25 @@ SCENARIOS: list[Scenario] = [
         path="lambda",
     ),
     Scenario(
+        "apiway-http-api-proxy",
+        "apiway",
+        "apiway, HTTP API route with an HTTP_PROXY integration to nginx `return 200` (same upstream as "
+        "`apiway-http-proxy`)",
+        needs_upstream=True,
+        path="proxy",
+        stage=HTTP_STAGE,
+        api_id=HTTP_API_ID,
+    ),
+    Scenario(
+        "apiway-http-api-lambda",
+        "apiway",
+        "apiway, HTTP API route with an AWS_PROXY integration, payload 2.0, to the handler of `apiway-aws-proxy`, "
+        "`mode: inline`",
+        path="lambda",
+        stage=HTTP_STAGE,
+        api_id=HTTP_API_ID,
+    ),
+    Scenario(
         "apiway-aws-proxy-worker",
         "apiway",
         "apiway, the same handler in `mode: worker` (a warm worker process, Lambda Runtime API)",
@@ -186,8 +208,8 @@ SCENARIOS: list[Scenario] = [
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 
 
-def apiway_url_path(resource: str, stage: str = STAGE) -> str:
-    return f"/restapis/{API_ID}/{stage}/_user_request_/{resource}"
+def apiway_url_path(resource: str, stage: str = STAGE, api_id: str = API_ID) -> str:
+    return f"/restapis/{api_id}/{stage}/_user_request_/{resource}"
 
 
 # --------------------------------------------------------------------------
@@ -488,6 +510,7 @@ class Context:
     counter: int = 0
     baseline: Path | None = None  # --baseline: the apiway executable compared against
     baseline_label: str = ""
+    http_api: bool = False  # a selected scenario calls the HTTP API: the project serves it
 
     def workdir(self, name: str) -> Path:
         self.counter += 1
@@ -540,8 +563,13 @@ def write_apiway_project(ctx: Context) -> Path:
     # Without an upstream the variable still needs a value; point it at a
     # port nothing listens on (only the HTTP_PROXY method would use it).
     upstream_port = ctx.upstream_port or free_port()
-    render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port)
+    # The HTTP API only when a scenario calls it: builds from before HTTP APIs can still be compared.
+    http_api = f"  - {{openapi: bench-http-api.yaml, id: {HTTP_API_ID}, kind: http}}" if ctx.http_api else ""
+    render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port,
+           HTTP_API=http_api)
     render("bench-api.yaml.in", d / "bench-api.yaml")
+    if ctx.http_api:
+        render("bench-http-api.yaml.in", d / "bench-http-api.yaml", UPSTREAM_PORT=upstream_port)
     for function in (TEMPLATES / "functions").glob("*.py"):
         shutil.copyfile(function, d / "functions" / function.name)
     return d
@@ -699,7 +727,7 @@ def measure_round(ctx: Context, sc: Scenario, round_no: int, apiway: Path | None
         path = sc.path
     else:
         server, port = start_apiway(ctx, sc.name, apiway or ctx.apiway)
-        path = apiway_url_path(sc.path, sc.stage)
+        path = apiway_url_path(sc.path, sc.stage, sc.api_id)
     try:
         if sc.usage_plan:
             create_usage_plan(port, sc.stage, dict(sc.headers)["x-api-key"])
@@ -1136,7 +1164,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.datetime.now(datetime.UTC)
     tmp = Path(tempfile.mkdtemp(prefix="apiway-bench-"))
     tmp.chmod(0o755)  # nginx workers drop privileges and need to reach their prefix
-    ctx = Context(args=args, tmp=tmp, nginx=nginx, wrk=wrk, apiway=args.apiway.absolute())
+    ctx = Context(args=args, tmp=tmp, nginx=nginx, wrk=wrk, apiway=args.apiway.absolute(),
+                  http_api=any(s.api_id == HTTP_API_ID for s in selected))
     if args.baseline is not None:
         ctx.baseline = args.baseline.absolute()
         rev = git_short_rev(baseline_checkout(ctx.baseline))
