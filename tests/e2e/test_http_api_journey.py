@@ -202,6 +202,15 @@ def _http_proxy_route(api: Api, v2, backend: EchoServer) -> None:
     assert (teapot.status, teapot.header("x-teapot")) == (418, "short and stout")
     assert teapot.header("x-backend-method") is None  # the 200 mapping is not the 418's
 
+    # `overwrite:path` replaces the URI's path and keeps its query string, whether the client sends one or not.
+    files = v2.create_integration(ApiId=api.id, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                  IntegrationUri=f"http://{backend.address}/store?bucket=b1", PayloadFormatVersion="1.0",
+                                  RequestParameters={"overwrite:path": "/files/${request.path.name}"})["IntegrationId"]
+    v2.create_route(ApiId=api.id, RouteKey="GET /files/{name}", Target=f"integrations/{files}")
+    for sent, query in (("/files/a.txt", "bucket=b1"), ("/files/a.txt?v=2", "bucket=b1&v=2")):
+        record = api.call("GET", sent).json()
+        assert (record["path"], record["query"]) == ("/files/a.txt", query), sent
+
 
 def _jwt_authorizer(api: Api, v2, issuer: OidcProvider) -> None:
     """A JWT authorizer with a scope on `GET /items/{id}`: 401 without a valid token, 403 without the scope."""
