@@ -82,9 +82,10 @@ class HttpApiProxy:
         return HttpResponse(resp.status, out, resp.body)
 
     def _request_target(self, inv: Invocation, query: str, path: str | None) -> str:
-        if path is not None:  # `overwrite:path` replaces the whole path
+        if path is not None:  # `overwrite:path` replaces the whole path; the URI's own query string stays
             base = quote(path, safe=_PATH_SAFE)
-            return f"{base}?{_joined(self.target.target({}, ''), query)}" if query else base
+            joined = _joined(self.target.target({}, ""), query)
+            return f"{base}?{joined}" if joined else base
         if self.placeholders:
             # `{proxy}`, `{id}`: the route's path variables as the client sent them.
             return self.target.target({}, query, inv.path_params)
