@@ -11,7 +11,7 @@ from apiway.auth.trial import Trial
 from apiway.control.errors import bad_request, not_found
 from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.model import http
+from apiway.model import http, ids
 from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
 from apiway.store import http_deployments
@@ -122,6 +122,10 @@ class ControlPlane:
         if definition is None:
             raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
         return definition
+
+    def new_api_id(self) -> str:
+        """An id no API of any kind has: REST, HTTP and WebSocket APIs share one id space."""
+        return ids.new_api_id(self.store.list_api_kinds())
 
     def save_http_api(self, definition: http.HttpApiDefinition) -> http.Deployment | None:
         """Save a changed API and deploy it to its auto-deploying stages, in one transaction; the

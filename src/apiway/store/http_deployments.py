@@ -14,6 +14,8 @@ from apiway.model.http import Deployment, HttpApiDefinition, Stage
 from apiway.store.base import Store
 from apiway.store.kinds import V2_API, V2_DEPLOYMENT, V2_STAGE
 
+AUTO_DEPLOY_DESCRIPTION = "Automatic deployment triggered by changes to the Api configuration"
+
 
 def iso_now() -> str:
     """The v2 wire format's timestamps: ISO-8601 in UTC, to the second."""
@@ -86,10 +88,13 @@ def auto_deploy(store: Store, definition: HttpApiDefinition) -> Deployment | Non
     stages = [s for s in list_stages(store, api_id) if s.get("autoDeploy")]
     if not stages:
         return None
-    deployment, snapshot = new_deployment(definition, "Automatic deployment triggered by changes to the Api "
-                                                      "configuration", auto=True)
+    deployment, snapshot = new_deployment(definition, AUTO_DEPLOY_DESCRIPTION, auto=True)
     for stage in stages:
-        stage["lastDeploymentStatusMessage"] = (f"Successfully deployed stage with deployment ID "
-                                                f"'{deployment['deploymentId']}'")
+        stage["lastDeploymentStatusMessage"] = deployed_message(deployment)
     deploy(store, api_id, deployment, snapshot, stages)
     return deployment
+
+
+def deployed_message(deployment: Deployment) -> str:
+    """A stage's `lastDeploymentStatusMessage` once an automatic deployment reached it."""
+    return f"Successfully deployed stage with deployment ID '{deployment['deploymentId']}'"

@@ -9,10 +9,11 @@ from typing import Any
 
 from apiway.control.errors import ControlError, bad_request, conflict
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, in_range, members, new_part_id, page, view, wire
+from apiway.control.operations.http_common import enum, in_range, members, page, view, wire
 from apiway.control.operations.http_routes import check_route
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
+from apiway.model import ids
 from apiway.model.http import PAYLOAD_FORMATS, Authorizer, HttpApiDefinition
 
 AUTHORIZER_TYPES = ("REQUEST", "JWT")
@@ -104,7 +105,7 @@ def create_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
                                                      "reached.  Please contact AWS if you need additional "
                                                      "Authorizers.")
     new = checked(definition, wire(p, _FIELDS), "createAuthorizerInput")
-    new["authorizerId"] = new_part_id(definition["authorizers"], 6)
+    new["authorizerId"] = ids.new_id(6, definition["authorizers"])
     definition["authorizers"][new["authorizerId"]] = new
     cp.save_http_api(definition)
     return members(new)

@@ -1,5 +1,5 @@
 """What the apigatewayv2 handlers share: records (stored in their camelCase wire shape, model/http.py)
-turned into the operation's output members, `MaxResults`/`NextToken` paging, new ids, and the input
+turned into the operation's output members, `MaxResults`/`NextToken` paging, and the input
 checks every resource makes (enums, numeric ranges) in AWS's wording."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.model import ids
 
 DEFAULT_PAGE = 100  # the model's MaxResults shape allows 1-100 (AWS's default page size is not documented)
 MAX_PAGE = 100
@@ -58,15 +57,6 @@ def _position(token: str | None) -> int:
     except (ValueError, UnicodeDecodeError):
         pass
     raise bad_request("Invalid nextToken")
-
-
-def new_part_id(existing: Iterable[str], length: int = 7) -> str:
-    """A route or integration id (7 lowercase alphanumerics, as AWS's), unused in its API."""
-    taken = set(existing)
-    while True:
-        candidate = ids.new_id(length)
-        if candidate not in taken:
-            return candidate
 
 
 def enum(value: Any, allowed: Sequence[str], where: str) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 
 from apiway.control.errors import ControlError, bad_request, conflict
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, in_range, members, new_part_id, page, view, wire
+from apiway.control.operations.http_common import enum, in_range, members, page, view, wire
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
+from apiway.model import ids
 from apiway.model.http import (
     DEFAULT_TIMEOUT_MS,
     HTTP_INTEGRATION_TYPES,
@@ -103,7 +104,7 @@ def create_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
                                                      "reached.  Please contact AWS if you need additional "
                                                      "Integrations.")  # recorded from AWS
     new = checked(definition, wire(p, _FIELDS), "createIntegrationInput")
-    new["integrationId"] = new_part_id(definition["integrations"])
+    new["integrationId"] = ids.new_id(7, definition["integrations"])
     definition["integrations"][new["integrationId"]] = new
     cp.save_http_api(definition)
     return members(new)

@@ -17,7 +17,6 @@ from apiway.store import http_deployments as v2store
 from apiway.store.kinds import V2_STAGE
 
 LOGGING_LEVELS = ("ERROR", "INFO", "OFF")
-AUTO_DEPLOY_MESSAGE = "Automatic deployment triggered by changes to the Api configuration"
 NO_EXECUTION_LOGS = "Execution logs are not supported on protocolType HTTP"
 _SETTINGS = {"throttlingBurstLimit": int, "throttlingRateLimit": (int, float), "detailedMetricsEnabled": bool,
              "loggingLevel": str, "dataTraceEnabled": bool}
@@ -84,9 +83,8 @@ def _write(cp: ControlPlane, stage: Stage) -> None:
 
 def deploy_now(cp: ControlPlane, definition: HttpApiDefinition, stage: Stage) -> None:
     """The automatic deployment a stage gets when auto-deploy is switched on: the API as it is now."""
-    deployment, snapshot = v2store.new_deployment(definition, AUTO_DEPLOY_MESSAGE, auto=True)
-    stage["lastDeploymentStatusMessage"] = f"Successfully deployed stage with deployment ID " \
-                                           f"'{deployment['deploymentId']}'"
+    deployment, snapshot = v2store.new_deployment(definition, v2store.AUTO_DEPLOY_DESCRIPTION, auto=True)
+    stage["lastDeploymentStatusMessage"] = v2store.deployed_message(deployment)
     cp.prepare_http_stage(snapshot, {**stage, "deploymentId": deployment["deploymentId"]})
     v2store.deploy(cp.store, definition["api"]["apiId"], deployment, snapshot, [stage])
 
