@@ -12,7 +12,7 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import Server
+from tests.support import Server, request
 
 LAMBDA = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{}/invocations"
 
@@ -179,3 +179,29 @@ def test_export_parameters_are_checked(v2) -> None:
     with pytest.raises(ClientError) as caught:
         export(v2, api_id, ExportVersion="2.0")
     assert caught.value.response["Error"]["Code"] == "BadRequestException"
+
+
+def test_a_reimport_an_auto_deploying_stage_could_not_serve_is_refused_with_nothing_written(
+        v2, apigw_server: Server) -> None:
+    def document(*paths: str, **parameters: str) -> str:
+        integration = {"type": "http_proxy", "httpMethod": "GET", "uri": "http://127.0.0.1:9/",
+                       "payloadFormatVersion": "1.0", **({"requestParameters": parameters} if parameters else {})}
+        return json.dumps({"openapi": "3.0.1", "info": {"title": "Guarded", "version": "1"},
+                           "paths": {p: {"get": {"x-amazon-apigateway-integration": integration}} for p in paths}})
+
+    api_id = v2.import_api(Body=document("/a"))["ApiId"]
+    v2.create_stage(ApiId=api_id, StageName="live", AutoDeploy=True)
+    deployed = v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"]
+    with pytest.raises(ClientError) as caught:
+        v2.reimport_api(ApiId=api_id, Body=document("/a", "/b", **{"append:header.x": "$request.bogus"}))
+    error = caught.value.response["Error"]
+    assert error["Code"] == "BadRequestException"
+    assert error["Message"].endswith("Invalid mapping expression specified: $request.bogus")
+    assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /a"]
+    assert v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"] == deployed
+    assert [d["DeploymentId"] for d in v2.get_deployments(ApiId=api_id)["Items"]] == [deployed]
+    host = [("Host", f"{api_id}.execute-api.localhost:{apigw_server.port}")]
+    assert request(apigw_server.port, "GET", "/live/b", host).status == 404  # still the API as it was
+
+    v2.reimport_api(ApiId=api_id, Body=document("/a", "/b"))  # a good one deploys at once
+    assert request(apigw_server.port, "GET", "/live/b", host).status == 503  # routed: nothing listens on :9

@@ -129,10 +129,11 @@ class ControlPlane:
 
     def save_http_api(self, definition: http.HttpApiDefinition) -> http.Deployment | None:
         """Save a changed API and deploy it to its auto-deploying stages, in one transaction; the
-        automatic deployment made, if any."""
+        automatic deployment made, if any. Each of those stages is compiled first, so a change one of them
+        could not serve is refused with nothing written, as CreateDeployment refuses it."""
         with self.store.transaction():
             http_deployments.put_api(self.store, definition)
-            return http_deployments.auto_deploy(self.store, definition)
+            return http_deployments.auto_deploy(self.store, definition, self.prepare_http_stage)
 
     def prepare_http_stage(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> None:
         """Compile an HTTP API stage about to be written with this deployment snapshot; what the gateway could
