@@ -165,6 +165,18 @@ class Invocation:
             trace = self.trace = request_ids.trace_header(self.request.header("x-amzn-trace-id"), self.epoch_ms // 1000)
         return trace
 
+    def forwarding_headers(self) -> tuple[tuple[str, str], ...]:
+        """What API Gateway adds to the request it passes on (to a backend, in a function's event): the trace
+        id and X-Forwarded-For/Port/Proto, the client's address after any X-Forwarded-For it sent."""
+        req = self.request
+        xff = req.header("x-forwarded-for")
+        return (
+            ("X-Amzn-Trace-Id", self.trace_id()),
+            ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
+            ("X-Forwarded-Port", str(req.server_port)),
+            ("X-Forwarded-Proto", req.scheme),
+        )
+
     def context(self) -> dict[str, Any]:
         """The `$context` variables templates and mappings read (built only when one asks)."""
         req = self.request

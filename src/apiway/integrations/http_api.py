@@ -114,17 +114,9 @@ def raw_route_path(inv: Invocation) -> str:
 
 def _gateway_headers(inv: Invocation, target: UpstreamTarget) -> list[tuple[str, str]]:
     req = inv.request
-    xff = req.header("x-forwarded-for")
-    client = req.client_ip
-    host = req.header("host") or ""
-    return [
-        ("Host", target.host_header),
-        ("Forwarded", f"for={client};host={host};proto={req.scheme}"),
-        ("X-Amzn-Trace-Id", inv.trace_id()),
-        ("X-Forwarded-For", f"{xff}, {client}" if xff else client),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    ]
+    return [("Host", target.host_header),
+            ("Forwarded", f"for={req.client_ip};host={req.header('host') or ''};proto={req.scheme}"),
+            *inv.forwarding_headers()]
 
 
 class Mapped:

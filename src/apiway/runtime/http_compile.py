@@ -15,7 +15,7 @@ from apiway.core.http import HttpResponse
 from apiway.core.invocation import Guard, Integration, Invocation, MethodPlan, ResponseFilter, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Match, Router
-from apiway.events import PayloadFormat, http_v2
+from apiway.events import http_v2
 from apiway.integrations.http import UpstreamTarget
 from apiway.integrations.http_api import HttpApiProxy, Mapped, TimeLimited
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
@@ -36,8 +36,6 @@ from apiway.model.uris import lambda_function_name, substitute_stage_variables
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.http_errors import HttpErrors
 
-PAYLOAD_V2 = PayloadFormat("2.0", http_v2.request_event_v2, lambda payload, _inv: http_v2.response_v2(payload))
-PAYLOAD_V1 = PayloadFormat("1.0", http_v2.request_event_v1, lambda payload, _inv: http_v2.response_v1(payload))
 _NO_BINARY = BinaryTypes(())  # HTTP APIs have no binaryMediaTypes
 
 
@@ -216,7 +214,7 @@ def _integration(record: IntegrationRecord, route_key: str, variables: dict[str,
                 return _Failing(f"function {function!r} is not defined in this gateway")
             raise DeployError(f"{where}.integrationUri: unknown function {function!r} (define it under 'functions:' "
                               f"in the project file)")
-        payload = PAYLOAD_V1 if record.get("payloadFormatVersion") == "1.0" else PAYLOAD_V2
+        payload = http_v2.FORMATS["1.0" if record.get("payloadFormatVersion") == "1.0" else "2.0"]
         integration: Integration = LambdaProxyIntegration(function, deps.invoker, payload)
         if mapping is not None:
             integration = Mapped(integration, mapping)
