@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from apiway.auth import http_lambda_authorizer, oidc
 from apiway.auth.authorizer_cache import AuthorizerCache
-from apiway.auth.http_authorizers import HttpAuthorizerDeps, build, function_name
+from apiway.auth.http_authorizers import HttpAuthorizerDeps, build
 from apiway.auth.identities import Identities, parse_identity
 from apiway.auth.jwt_authorizer import BearerError, claim_text
 from apiway.core.clock import ManualClock
@@ -36,6 +36,7 @@ from apiway.core.router import Router
 from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import Functions
 from apiway.model.http import Authorizer, HttpApiDefinition, Route
+from apiway.model.uris import function_of
 from tests.e2e.authorizer_support import OidcProvider
 
 API = "a1b2c3d4e5"
@@ -656,12 +657,12 @@ def test_lambda_authorizers_are_checked_at_deploy_time(lambdas: Lambdas) -> None
     run(plain, invocation(headers=token("let-me-in")))
 
 
-def test_function_names_of_authorizer_uris() -> None:
-    assert function_name("arn:aws:lambda:us-east-1:123456789012:function:gate") == "gate"
-    assert function_name("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate"
-    assert function_name("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-                         "arn:aws:lambda:us-east-1:123456789012:function:gate/invocations") == "gate"
-    assert function_name("arn:aws:s3:::bucket") is None
+def test_function_names_of_authorizer_and_integration_uris() -> None:
+    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate") == "gate"
+    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate"
+    assert function_of("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                       "arn:aws:lambda:us-east-1:123456789012:function:gate/invocations") == "gate"
+    assert function_of("arn:aws:s3:::bucket") is None
 
 
 # ---- AWS_IAM ------------------------------------------------------------------------------------------------
