@@ -136,6 +136,7 @@ class Invocation:
         path: str,
         context_path: str,
         request_id: str,
+        extended_request_id: str | None = None,  # HTTP APIs: the request id is the short one
     ) -> None:
         self.request = request
         self.stage = stage
@@ -144,7 +145,7 @@ class Invocation:
         self.path = path  # request path without the stage, e.g. /pets/1
         self.context_path = context_path  # $context.path, e.g. /prod/pets/1
         self.request_id = request_id
-        self.extended_request_id = request_ids.extended_request_id()
+        self.extended_request_id = extended_request_id or request_ids.extended_request_id()
         self.epoch_ms = stage.wall_ms()
         # Set by the checks before the integration: `$context.authorizer` (principalId, the authorizer's
         # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).
