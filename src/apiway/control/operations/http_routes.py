@@ -7,7 +7,7 @@ from typing import Any
 
 from apiway.control.errors import ControlError, bad_request, not_found
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, members, page, view, wire
+from apiway.control.operations.http_common import enum, listed, members, wire
 from apiway.control.operations.http_route_keys import check_new_route_key
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
@@ -79,8 +79,7 @@ def create_route(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetRoutes", service=V2)
 def get_routes(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    routes = sorted(cp.http_api(p["ApiId"])["routes"].values(), key=lambda r: (r["routeKey"], r["routeId"]))
-    return page([view(r) for r in routes], p)
+    return listed(cp.http_api(p["ApiId"])["routes"].values(), lambda r: (r["routeKey"], r["routeId"]), p)
 
 
 @operation("GetRoute", service=V2)

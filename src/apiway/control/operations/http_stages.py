@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request, conflict, not_found
+from apiway.control.errors import bad_request, conflict, not_found
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import length, members, page, view
+from apiway.control.operations.http_common import check_limit, length, members, page, view
 from apiway.control.operations.stages import NO_DEPLOYMENT, checked_variables
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
@@ -132,9 +132,7 @@ def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("Stage name only allows a-zA-Z0-9_- or $default")
     if v2store.get_stage(cp.store, api_id, name) is not None:
         raise conflict(f"Stage {name} already exists")
-    if len(v2store.list_stages(cp.store, api_id)) >= MAX_STAGES:
-        raise ControlError("LimitExceededException", "Maximum number of Stages for this API has been reached.  "
-                                                     "Please contact AWS if you need additional Stages.")
+    check_limit(len(v2store.list_stages(cp.store, api_id)), MAX_STAGES, "Stages")
     if p.get("AutoDeploy") and p.get("DeploymentId"):
         raise bad_request("A deploymentId cannot be given to a stage with autoDeploy enabled.")
     stage = v2store.new_stage(api_id, name, tags=dict(p.get("Tags") or {}))
