@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.echo_backend import EchoServer, echoed, header_values
-from tests.http_apis import http_api, http_proxy, store_http_api
+from tests.http_apis import http_api, http_proxy, invoke, store_http_api
 from tests.support import Reply, Server, request
 
 API = "httpapi001"
@@ -55,9 +55,7 @@ def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def call(gateway: Server, method: str, path: str, api: str = API, **kw) -> Reply:
-    headers = kw.pop("headers", None) or []
-    return request(gateway.port, method, path, [("Host", f"{api}.execute-api.localhost:{gateway.port}"), *headers],
-                   **kw)
+    return invoke(gateway.port, api, method, path, **kw)
 
 
 # -- routing ---------------------------------------------------------------------------------------------------

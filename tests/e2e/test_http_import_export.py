@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import Server, request
+from tests.http_apis import client_error, invoke, v2_client
+from tests.support import Server
 
 LAMBDA = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{}/invocations"
 
@@ -56,9 +55,7 @@ DOCUMENT = {
 
 @pytest.fixture(scope="module")
 def v2(apigw_server: Server):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
+    return v2_client(apigw_server.port)
 
 
 def export(v2, api_id: str, output: str = "JSON", **kw: Any) -> str:
@@ -192,16 +189,13 @@ def test_a_reimport_an_auto_deploying_stage_could_not_serve_is_refused_with_noth
     api_id = v2.import_api(Body=document("/a"))["ApiId"]
     v2.create_stage(ApiId=api_id, StageName="live", AutoDeploy=True)
     deployed = v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"]
-    with pytest.raises(ClientError) as caught:
-        v2.reimport_api(ApiId=api_id, Body=document("/a", "/b", **{"append:header.x": "$request.bogus"}))
-    error = caught.value.response["Error"]
-    assert error["Code"] == "BadRequestException"
-    assert error["Message"].endswith("Invalid mapping expression specified: $request.bogus")
+    code, _, message = client_error(v2.reimport_api, ApiId=api_id,
+                                    Body=document("/a", "/b", **{"append:header.x": "$request.bogus"}))
+    assert code == "BadRequestException" and message.endswith("Invalid mapping expression specified: $request.bogus")
     assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /a"]
     assert v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"] == deployed
     assert [d["DeploymentId"] for d in v2.get_deployments(ApiId=api_id)["Items"]] == [deployed]
-    host = [("Host", f"{api_id}.execute-api.localhost:{apigw_server.port}")]
-    assert request(apigw_server.port, "GET", "/live/b", host).status == 404  # still the API as it was
+    assert invoke(apigw_server.port, api_id, "GET", "/live/b").status == 404  # still the API as it was
 
     v2.reimport_api(ApiId=api_id, Body=document("/a", "/b"))  # a good one deploys at once
-    assert request(apigw_server.port, "GET", "/live/b", host).status == 503  # routed: nothing listens on :9
+    assert invoke(apigw_server.port, api_id, "GET", "/live/b").status == 503  # routed: nothing listens on :9
