@@ -160,11 +160,6 @@ def _context(inv: Invocation, path: str) -> dict[str, Any]:
     return context
 
 
-def http_context(inv: Invocation) -> dict[str, Any]:
-    """Payload 2.0's `requestContext`."""
-    return _context(inv, raw_path(inv))
-
-
 def _common_v2(inv: Invocation) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keys 2.0's integration and authorizer events share, and the `requestContext` to add last."""
     req = inv.request
