@@ -76,6 +76,7 @@ def test_the_documented_route_precedence_on_the_default_stage(gateway, method, p
 def test_a_named_stage_is_selected_by_its_segment_which_the_default_route_passes_on(gateway):
     assert echoed(call(gateway, "GET", "/prod/pets/dog/2"))["path"] == "/r1/2"
     assert echoed(call(gateway, "GET", "/prod"))["path"] == "/base/prod"  # the stage segment included
+    assert echoed(call(gateway, "GET", "/prod/"))["path"] == "/base/prod/"  # as sent, as in the event's rawPath
 
 
 def test_the_path_style_invoke_url_names_the_default_stage(gateway):
