@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import awscli
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
+from tests.http_apis import client_error, v2_client
 from tests.support import Server
 
 EXAMPLES = Path(awscli.__file__).parent / "examples" / "apigatewayv2"
@@ -25,9 +23,7 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:my-function"
 @pytest.fixture(scope="module")
 def v2(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     server = Server(None, tmp_path_factory.mktemp("http-conformance") / "state.db")
-    yield boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test",
-                       config=Config(retries={"max_attempts": 1}))
+    yield v2_client(server.port)
     server.stop()
 
 
@@ -53,11 +49,7 @@ def keys(response: dict) -> set[str]:
 
 
 def assert_error(call, code: str, message: str, status: int) -> None:
-    with pytest.raises(ClientError) as info:
-        call()
-    got = info.value.response
-    assert (got["Error"]["Code"], got["Error"]["Message"], got["ResponseMetadata"]["HTTPStatusCode"]) == (
-        code, message, status)
+    assert client_error(call) == (code, status, message)
 
 
 # -- output members, as AWS documents them ---------------------------------------------------------------
@@ -181,9 +173,7 @@ def test_integration_limit(v2):
     for _ in range(300):
         v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
                               IntegrationUri="https://example.com")
-    with pytest.raises(ClientError) as info:
-        v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
-                              IntegrationUri="https://example.com")
-    assert info.value.response["Error"]["Message"] == (
-        "Maximum number of Integrations for this API has been reached.  Please contact AWS if you need additional "
-        "Integrations.")
+    assert_error(lambda: v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
+                                               IntegrationUri="https://example.com"), "LimitExceededException",
+                 "Maximum number of Integrations for this API has been reached.  Please contact AWS if you need "
+                 "additional Integrations.", 429)

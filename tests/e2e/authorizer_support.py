@@ -29,6 +29,20 @@ def lambda_authorizer(kind: str, function: str, source: str, ttl: int, **extra: 
                                                **extra}}
 
 
+class _QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A test server's handler: JSON answers, no request log on stderr."""
+
+    def send_json(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class Jwks:
     """A JWKS endpoint on a thread, counting its fetches; the key pair signs test tokens."""
 
@@ -39,17 +53,10 @@ class Jwks:
         self.fetches = 0
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 outer.fetches += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(body)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
@@ -75,7 +82,7 @@ class OidcProvider:
         self.delay = 0.0  # seconds each answer takes
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 time.sleep(outer.delay)
                 if self.path == f"{issuer_path}/.well-known/openid-configuration":
@@ -87,15 +94,7 @@ class OidcProvider:
                 else:
                     self.send_error(404)
                     return
-                body = json.dumps(doc).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(json.dumps(doc).encode())
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}{issuer_path}"

@@ -14,7 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.e2e.authorizer_support import OidcProvider
-from tests.http_apis import FUNCTION_ARN, http_api, lambda_proxy, store_http_api
+from tests.http_apis import FUNCTION_ARN, http_api, invoke, lambda_proxy, store_http_api
 from tests.support import Reply, Server, request
 
 API = "httpauth01"
@@ -75,8 +75,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, issuer: OidcProvider) -> I
 
 
 def call(gateway: Server, path: str, headers: list[tuple[str, str]] | None = None) -> Reply:
-    return request(gateway.port, "GET", path,
-                   [("Host", f"{API}.execute-api.localhost:{gateway.port}"), *(headers or [])])
+    return invoke(gateway.port, API, "GET", path, headers)
 
 
 def test_a_jwt_route_admits_a_valid_token_with_the_scope_and_passes_its_claims(gateway, issuer):

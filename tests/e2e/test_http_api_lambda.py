@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_apis import http_api, lambda_proxy, store_http_api
-from tests.support import Reply, Server, request
+from tests.http_apis import http_api, invoke, lambda_proxy, store_http_api
+from tests.support import Reply, Server
 
 API = "httplambda1"
 
@@ -72,9 +72,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def call(gateway: Server, method: str, path: str, **kw) -> Reply:
-    headers = kw.pop("headers", None) or []
-    return request(gateway.port, method, path, [("Host", f"{API}.execute-api.localhost:{gateway.port}"), *headers],
-                   **kw)
+    return invoke(gateway.port, API, method, path, **kw)
 
 
 def test_payload_2_0_event_and_response(gateway):

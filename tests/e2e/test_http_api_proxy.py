@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.echo_backend import EchoServer, echoed, header_values
-from tests.http_apis import http_api, http_proxy, store_http_api
+from tests.http_apis import http_api, http_proxy, invoke, store_http_api
 from tests.support import Reply, Server, request
 
 API = "httpapi001"
@@ -55,9 +55,7 @@ def gateway(backend: EchoServer, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def call(gateway: Server, method: str, path: str, api: str = API, **kw) -> Reply:
-    headers = kw.pop("headers", None) or []
-    return request(gateway.port, method, path, [("Host", f"{api}.execute-api.localhost:{gateway.port}"), *headers],
-                   **kw)
+    return invoke(gateway.port, api, method, path, **kw)
 
 
 # -- routing ---------------------------------------------------------------------------------------------------
@@ -78,6 +76,7 @@ def test_the_documented_route_precedence_on_the_default_stage(gateway, method, p
 def test_a_named_stage_is_selected_by_its_segment_which_the_default_route_passes_on(gateway):
     assert echoed(call(gateway, "GET", "/prod/pets/dog/2"))["path"] == "/r1/2"
     assert echoed(call(gateway, "GET", "/prod"))["path"] == "/base/prod"  # the stage segment included
+    assert echoed(call(gateway, "GET", "/prod/"))["path"] == "/base/prod/"  # as sent, as in the event's rawPath
 
 
 def test_the_path_style_invoke_url_names_the_default_stage(gateway):

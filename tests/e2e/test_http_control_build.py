@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
+from tests.http_apis import client_error, v2_client
 from tests.support import Server, apigateway_client
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:Pets"
@@ -30,16 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def v2(server: Server):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
-
-
-def _error(call, *args, **kwargs) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as info:
-        call(*args, **kwargs)
-    response = info.value.response
-    return response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"]
+    return v2_client(server.port)
 
 
 def _no_metadata(response: dict) -> dict:
@@ -145,8 +134,8 @@ def test_an_http_api_built_call_by_call_deploys_to_its_stages(v2):
     assert v2.get_deployment(ApiId=api_id, DeploymentId=manual["DeploymentId"])["Description"] == "first"
     assert v2.update_deployment(ApiId=api_id, DeploymentId=manual["DeploymentId"],
                                 Description="renamed")["Description"] == "renamed"
-    assert _error(v2.delete_deployment, ApiId=api_id, DeploymentId=manual["DeploymentId"]) == (
-        "BadRequestException", "Active stages pointing to this deployment must be moved or deleted", 400)
+    assert client_error(v2.delete_deployment, ApiId=api_id, DeploymentId=manual["DeploymentId"]) == (
+        "BadRequestException", 400, "Active stages pointing to this deployment must be moved or deleted")
     assert sorted(r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]) == [
         "$default", "ANY /{proxy+}", "GET /pets/{id}"]
     assert {a["Name"] for a in v2.get_authorizers(ApiId=api_id)["Items"]} == {"jwt", "lambda"}
@@ -211,7 +200,7 @@ def test_lists_page_with_max_results_and_next_token(v2):
     assert [r["RouteKey"] for p in (first, second, third) for r in p["Items"]] == keys
     pages = v2.get_paginator("get_routes").paginate(ApiId=api_id, PaginationConfig={"PageSize": 2})
     assert [r["RouteKey"] for page in pages for r in page["Items"]] == keys
-    assert _error(v2.get_routes, ApiId=api_id, NextToken="garbage")[0] == "BadRequestException"
+    assert client_error(v2.get_routes, ApiId=api_id, NextToken="garbage")[0] == "BadRequestException"
 
 
 def test_tags_on_apis_and_stages(v2):
@@ -226,17 +215,17 @@ def test_tags_on_apis_and_stages(v2):
     assert v2.get_tags(ResourceArn=api_arn)["Tags"] == {"owner": "me"}
     v2.tag_resource(ResourceArn=stage_arn, Tags={"cost": "1"})
     assert v2.get_stage(ApiId=api_id, StageName="prod")["Tags"] == {"env": "prod", "cost": "1"}
-    assert _error(v2.get_tags, ResourceArn="arn:aws:apigateway:us-east-1::/apis/missing") == (
-        "NotFoundException", "Invalid API identifier specified 123456789012:missing", 404)
+    assert client_error(v2.get_tags, ResourceArn="arn:aws:apigateway:us-east-1::/apis/missing") == (
+        "NotFoundException", 404, "Invalid API identifier specified 123456789012:missing")
 
 
 def test_delete_api_takes_its_stages_and_deployments(v2):
     api_id = v2.create_api(Name="gone", ProtocolType="HTTP", Target=FUNCTION)["ApiId"]
     v2.delete_api(ApiId=api_id)
     assert api_id not in {a["ApiId"] for a in v2.get_apis()["Items"]}
-    missing = ("NotFoundException", f"Invalid API identifier specified 123456789012:{api_id}", 404)
-    assert _error(v2.get_api, ApiId=api_id) == missing
-    assert _error(v2.get_stages, ApiId=api_id) == missing
+    missing = ("NotFoundException", 404, f"Invalid API identifier specified 123456789012:{api_id}")
+    assert client_error(v2.get_api, ApiId=api_id) == missing
+    assert client_error(v2.get_stages, ApiId=api_id) == missing
     # A new API with a new id sees nothing of the old one.
     again = v2.create_api(Name="gone", ProtocolType="HTTP")["ApiId"]
     assert v2.get_stages(ApiId=again)["Items"] == [] and v2.get_deployments(ApiId=again)["Items"] == []
@@ -248,7 +237,7 @@ def test_http_and_rest_apis_share_one_id_space_and_stay_apart(v2, server: Server
     http_id = v2.create_api(Name="http", ProtocolType="HTTP")["ApiId"]
     assert http_id != rest_id
     assert rest_id not in {a["ApiId"] for a in v2.get_apis()["Items"]}
-    assert _error(v2.get_api, ApiId=rest_id)[0] == "NotFoundException"
+    assert client_error(v2.get_api, ApiId=rest_id)[0] == "NotFoundException"
     assert http_id not in {a["id"] for a in rest.get_rest_apis(limit=500)["items"]}
 
 
@@ -293,8 +282,8 @@ def test_custom_domains_and_api_mappings_are_shared_with_rest_calls(v2, server: 
     assert v2.get_domain_name(DomainName="api.example.com")["Tags"] == {"k": "v"}
     assert "api.example.com" in {d["DomainName"] for d in v2.get_domain_names()["Items"]}
     v2.delete_domain_name(DomainName="api.example.com")
-    assert _error(rest.get_domain_name, domainName="api.example.com")[0] == "NotFoundException"
-    assert _error(v2.get_api_mappings, DomainName="api.example.com")[0] == "NotFoundException"
+    assert client_error(rest.get_domain_name, domainName="api.example.com")[0] == "NotFoundException"
+    assert client_error(v2.get_api_mappings, DomainName="api.example.com")[0] == "NotFoundException"
 
 
 def test_websocket_apis_are_stored_with_their_route_selection_expression(v2):
@@ -306,22 +295,20 @@ def test_websocket_apis_are_stored_with_their_route_selection_expression(v2):
     assert (integration["PayloadFormatVersion"], integration["TimeoutInMillis"],
             integration["IntegrationResponseSelectionExpression"]) == ("1.0", 29000,
                                                                        "${integration.response.statuscode}")
-    assert _error(v2.create_route_response, ApiId=api["ApiId"], RouteId=route["RouteId"],
+    assert client_error(v2.create_route_response, ApiId=api["ApiId"], RouteId=route["RouteId"],
                   RouteResponseKey="$default")[0] == "NotImplementedException"
 
 
 def test_state_survives_a_restart(tmp_path: Path):
     first = Server(None, tmp_path / "state.db")
     try:
-        client = boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{first.port}", region_name="us-east-1",
-                              aws_access_key_id="t", aws_secret_access_key="t")
+        client = v2_client(first.port)
         api_id = client.create_api(Name="kept", ProtocolType="HTTP", Target=FUNCTION)["ApiId"]
     finally:
         first.stop()
     second = Server(None, tmp_path / "state.db")
     try:
-        client = boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{second.port}", region_name="us-east-1",
-                              aws_access_key_id="t", aws_secret_access_key="t")
+        client = v2_client(second.port)
         assert client.get_api(ApiId=api_id)["Name"] == "kept"
         assert client.get_stage(ApiId=api_id, StageName="$default")["AutoDeploy"]
     finally:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
+from tests.http_apis import client_error, v2_client
 from tests.support import Server
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:F"
@@ -19,9 +17,7 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:F"
 @pytest.fixture(scope="module")
 def v2(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     server = Server(None, tmp_path_factory.mktemp("http-errors") / "state.db")
-    yield boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test",
-                       config=Config(retries={"max_attempts": 1}, parameter_validation=False))
+    yield v2_client(server.port, parameter_validation=False)
     server.stop()
 
 
@@ -41,13 +37,6 @@ def api(v2) -> dict[str, str]:
     return {"api": api_id, "integration": integration, "jwt": jwt, "custom": custom, "route": route}
 
 
-def error(call, **kwargs) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    got = info.value.response
-    return got["Error"]["Code"], got["ResponseMetadata"]["HTTPStatusCode"], got["Error"]["Message"]
-
-
 BAD = ("BadRequestException", 400)
 
 
@@ -61,7 +50,7 @@ BAD = ("BadRequestException", 400)
     ("GET //pets", "may not contain an empty segment"),
 ])
 def test_route_keys_aws_refuses(v2, api, key, fragment):
-    code, status, message = error(v2.create_route, ApiId=api["api"], RouteKey=key)
+    code, status, message = client_error(v2.create_route, ApiId=api["api"], RouteKey=key)
     assert (code, status) == BAD and message.startswith(f"Unable to create route {key}: ") and fragment in message
 
 
@@ -72,141 +61,141 @@ def test_route_keys_aws_takes(v2, api, key):
 
 
 def test_duplicate_route_key_is_a_conflict(v2, api):
-    assert error(v2.create_route, ApiId=api["api"], RouteKey="GET /pets/{id}") == (
+    assert client_error(v2.create_route, ApiId=api["api"], RouteKey="GET /pets/{id}") == (
         "ConflictException", 409, "Route with key GET /pets/{id} already exists for this API")
     other = v2.create_route(ApiId=api["api"], RouteKey="GET /other")["RouteId"]
-    assert error(v2.update_route, ApiId=api["api"], RouteId=other, RouteKey="GET /pets/{id}")[:2] == (
+    assert client_error(v2.update_route, ApiId=api["api"], RouteId=other, RouteKey="GET /pets/{id}")[:2] == (
         "ConflictException", 409)
     v2.delete_route(ApiId=api["api"], RouteId=other)
 
 
 def test_missing_parts_are_not_found(v2, api):
     a = api["api"]
-    assert error(v2.get_route, ApiId=a, RouteId="nope") == (
+    assert client_error(v2.get_route, ApiId=a, RouteId="nope") == (
         "NotFoundException", 404, "Invalid Route identifier specified nope")
-    assert error(v2.get_integration, ApiId=a, IntegrationId="nope") == (
+    assert client_error(v2.get_integration, ApiId=a, IntegrationId="nope") == (
         "NotFoundException", 404, "Invalid Integration identifier specified nope")
-    assert error(v2.get_authorizer, ApiId=a, AuthorizerId="nope") == (
+    assert client_error(v2.get_authorizer, ApiId=a, AuthorizerId="nope") == (
         "NotFoundException", 404, "Invalid Authorizer identifier specified nope")
-    assert error(v2.get_deployment, ApiId=a, DeploymentId="nope") == (
+    assert client_error(v2.get_deployment, ApiId=a, DeploymentId="nope") == (
         "NotFoundException", 404, "Invalid Deployment identifier specified nope")
-    assert error(v2.get_stage, ApiId=a, StageName="nope") == (
+    assert client_error(v2.get_stage, ApiId=a, StageName="nope") == (
         "NotFoundException", 404, "Invalid stage identifier specified")
-    assert error(v2.get_domain_name, DomainName="nope.example.com") == (
+    assert client_error(v2.get_domain_name, DomainName="nope.example.com") == (
         "NotFoundException", 404, "Invalid domain name identifier specified")
 
 
 def test_routes_refer_to_what_exists_and_fits(v2, api):
     a = api["api"]
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", Target="integrations/missing")[:2] == BAD
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", Target="lambda")[:2] == BAD
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT") == (
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", Target="integrations/missing")[:2] == BAD
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", Target="lambda")[:2] == BAD
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT") == (
         *BAD, "An authorizerId is required for authorizationType JWT.")
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT", AuthorizerId="missing") == (
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT", AuthorizerId="missing") == (
         *BAD, "Invalid Authorizer identifier specified missing")
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="CUSTOM",
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="CUSTOM",
                  AuthorizerId=api["jwt"])[2].startswith("Authorization type CUSTOM requires an authorizer of type REQUEST")
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="NONE",
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="NONE",
                  AuthorizationScopes=["x"])[:2] == BAD
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT", AuthorizerId=api["jwt"],
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="JWT", AuthorizerId=api["jwt"],
                  AuthorizationScopes=[f"s{i}" for i in range(11)])[:2] == BAD
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", ApiKeyRequired=True) == (
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", ApiKeyRequired=True) == (
         *BAD, "API keys are not supported for HTTP APIs.")
-    assert error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="COGNITO") == (
+    assert client_error(v2.create_route, ApiId=a, RouteKey="GET /t", AuthorizationType="COGNITO") == (
         *BAD, "1 validation error detected: Value 'COGNITO' at 'authorizationType' failed to satisfy constraint: "
               "Member must satisfy enum value set: [NONE, AWS_IAM, CUSTOM, JWT]")
-    assert error(v2.delete_authorizer, ApiId=a, AuthorizerId=api["jwt"]) == (
+    assert client_error(v2.delete_authorizer, ApiId=a, AuthorizerId=api["jwt"]) == (
         "ConflictException", 409,
         f"Cannot delete Authorizer because it is referenced by the following Routes with Ids: [{api['route']}]")
-    assert error(v2.update_authorizer, ApiId=a, AuthorizerId=api["jwt"], AuthorizerType="REQUEST",
+    assert client_error(v2.update_authorizer, ApiId=a, AuthorizerId=api["jwt"], AuthorizerType="REQUEST",
                  AuthorizerUri=FUNCTION, AuthorizerPayloadFormatVersion="2.0")[:2] == BAD  # the route needs a JWT one
 
 
 def test_integrations_aws_refuses(v2, api):
     a = api["api"]
-    assert error(v2.create_integration, ApiId=a, IntegrationType="AWS_PROXY", IntegrationUri=FUNCTION) == (
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="AWS_PROXY", IntegrationUri=FUNCTION) == (
         *BAD, "PayloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs. Supported values: 1.0, 2.0.")
-    assert error(v2.create_integration, ApiId=a, IntegrationType="AWS_PROXY", IntegrationUri=FUNCTION,
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="AWS_PROXY", IntegrationUri=FUNCTION,
                  PayloadFormatVersion="3.0")[:2] == BAD
-    assert error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationUri="https://e.com") == (
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationUri="https://e.com") == (
         *BAD, "IntegrationMethod is required for HTTP_PROXY integrations.")
-    assert error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
                  IntegrationUri="https://e.com", PayloadFormatVersion="2.0")[:2] == BAD
-    assert error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET") == (
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET") == (
         *BAD, "IntegrationUri is required for HTTP_PROXY integrations.")
     for timeout in (49, 30001):
-        assert error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+        assert client_error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
                      IntegrationUri="https://e.com", TimeoutInMillis=timeout)[:2] == BAD
-    assert error(v2.create_integration, ApiId=a, IntegrationType="MOCK")[2].startswith(
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="MOCK")[2].startswith(
         "Currently, an API with a protocol type of HTTP may only be associated with proxy integrations")
-    assert error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+    assert client_error(v2.create_integration, ApiId=a, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
                  IntegrationUri="https://e.com", ConnectionType="VPC_LINK") == (
         *BAD, "ConnectionId must be provided when connectionType is VPC_LINK.")
-    assert error(v2.create_integration_response, ApiId=a, IntegrationId=api["integration"],
+    assert client_error(v2.create_integration_response, ApiId=a, IntegrationId=api["integration"],
                  IntegrationResponseKey="$default") == (*BAD, "Integration responses are supported only for WebSocket APIs.")
 
 
 def test_authorizers_aws_refuses(v2, api):
     a = api["api"]
     jwt = {"ApiId": a, "Name": "j", "AuthorizerType": "JWT", "IdentitySource": ["$request.header.Authorization"]}
-    assert error(v2.create_authorizer, **jwt)[:2] == BAD  # no JwtConfiguration
-    assert error(v2.create_authorizer, **jwt, JwtConfiguration={"Issuer": "https://i"})[:2] == BAD  # no audience
-    assert error(v2.create_authorizer, **{**jwt, "IdentitySource": ["$request.header.A", "$request.header.B"]},
+    assert client_error(v2.create_authorizer, **jwt)[:2] == BAD  # no JwtConfiguration
+    assert client_error(v2.create_authorizer, **jwt, JwtConfiguration={"Issuer": "https://i"})[:2] == BAD  # no audience
+    assert client_error(v2.create_authorizer, **{**jwt, "IdentitySource": ["$request.header.A", "$request.header.B"]},
                  JwtConfiguration={"Issuer": "https://i", "Audience": ["a"]})[:2] == BAD
     request = {"ApiId": a, "Name": "r", "AuthorizerType": "REQUEST", "IdentitySource": ["$request.header.X"]}
-    assert error(v2.create_authorizer, **request, AuthorizerPayloadFormatVersion="2.0") == (
+    assert client_error(v2.create_authorizer, **request, AuthorizerPayloadFormatVersion="2.0") == (
         *BAD, "AuthorizerUri is required for REQUEST authorizers.")
-    assert error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION)[2].startswith(
+    assert client_error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION)[2].startswith(
         "AuthorizerPayloadFormatVersion is required for REQUEST authorizers of HTTP APIs.")
-    assert error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION, AuthorizerPayloadFormatVersion="1.0",
+    assert client_error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION, AuthorizerPayloadFormatVersion="1.0",
                  EnableSimpleResponses=True) == (
         *BAD, "EnableSimpleResponses is supported only with authorizer payload format version 2.0.")
-    assert error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION, AuthorizerPayloadFormatVersion="2.0",
+    assert client_error(v2.create_authorizer, **request, AuthorizerUri=FUNCTION, AuthorizerPayloadFormatVersion="2.0",
                  AuthorizerResultTtlInSeconds=3601)[:2] == BAD
-    assert error(v2.create_authorizer, **{**request, "IdentitySource": ["header.X"]}, AuthorizerUri=FUNCTION,
+    assert client_error(v2.create_authorizer, **{**request, "IdentitySource": ["header.X"]}, AuthorizerUri=FUNCTION,
                  AuthorizerPayloadFormatVersion="2.0")[2].startswith("Invalid identity source: header.X.")
-    assert error(v2.create_authorizer, **{**request, "IdentitySource": []}, AuthorizerUri=FUNCTION,
+    assert client_error(v2.create_authorizer, **{**request, "IdentitySource": []}, AuthorizerUri=FUNCTION,
                  AuthorizerPayloadFormatVersion="2.0", AuthorizerResultTtlInSeconds=60)[:2] == BAD
-    assert error(v2.create_authorizer, **{**request, "AuthorizerType": "TOKEN"})[:2] == BAD
+    assert client_error(v2.create_authorizer, **{**request, "AuthorizerType": "TOKEN"})[:2] == BAD
 
 
 def test_stages_aws_refuses(v2, api):
     a = api["api"]
-    assert error(v2.create_stage, ApiId=a, StageName="bad name") == (
+    assert client_error(v2.create_stage, ApiId=a, StageName="bad name") == (
         *BAD, "Stage name only allows a-zA-Z0-9_- or $default")
     v2.create_stage(ApiId=a, StageName="one")
-    assert error(v2.create_stage, ApiId=a, StageName="one") == ("ConflictException", 409, "Stage one already exists")
-    assert error(v2.create_stage, ApiId=a, StageName="two", DeploymentId="missing") == (
+    assert client_error(v2.create_stage, ApiId=a, StageName="one") == ("ConflictException", 409, "Stage one already exists")
+    assert client_error(v2.create_stage, ApiId=a, StageName="two", DeploymentId="missing") == (
         *BAD, "Deployment id does not exist")
-    assert error(v2.create_stage, ApiId=a, StageName="two",
+    assert client_error(v2.create_stage, ApiId=a, StageName="two",
                  DefaultRouteSettings={"LoggingLevel": "INFO"}) == (
         *BAD, "Execution logs are not supported on protocolType HTTP")
-    assert error(v2.create_stage, ApiId=a, StageName="two", AccessLogSettings={
+    assert client_error(v2.create_stage, ApiId=a, StageName="two", AccessLogSettings={
         "DestinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:g", "Format": "$context.status"})[:2] == BAD
-    assert error(v2.update_stage, ApiId=a, StageName="one", StageVariables={"bad name": "x"})[:2] == BAD
-    assert error(v2.delete_route_settings, ApiId=a, StageName="one", RouteKey="GET /pets/{id}")[:2] == (
+    assert client_error(v2.update_stage, ApiId=a, StageName="one", StageVariables={"bad name": "x"})[:2] == BAD
+    assert client_error(v2.delete_route_settings, ApiId=a, StageName="one", RouteKey="GET /pets/{id}")[:2] == (
         "NotFoundException", 404)
     for i in range(9):
         v2.create_stage(ApiId=a, StageName=f"s{i}")
-    assert error(v2.create_stage, ApiId=a, StageName="eleventh")[:2] == ("LimitExceededException", 429)
+    assert client_error(v2.create_stage, ApiId=a, StageName="eleventh")[:2] == ("LimitExceededException", 429)
 
 
 def test_deployments_and_apis_aws_refuses(v2):
     empty = v2.create_api(Name="empty", ProtocolType="HTTP")["ApiId"]
-    assert error(v2.create_deployment, ApiId=empty) == (
+    assert client_error(v2.create_deployment, ApiId=empty) == (
         *BAD, "Unable to deploy API because no routes exist in this API")
-    assert error(v2.create_deployment, ApiId=empty, StageName="missing")[:2] == ("NotFoundException", 404)
-    assert error(v2.create_api, Name="x", ProtocolType="REST") == (
+    assert client_error(v2.create_deployment, ApiId=empty, StageName="missing")[:2] == ("NotFoundException", 404)
+    assert client_error(v2.create_api, Name="x", ProtocolType="REST") == (
         *BAD, "1 validation error detected: Value 'REST' at 'protocolType' failed to satisfy constraint: Member "
               "must satisfy enum value set: [WEBSOCKET, HTTP]")
-    assert error(v2.create_api, Name="x", ProtocolType="WEBSOCKET")[:2] == BAD  # no route selection expression
-    assert error(v2.create_api, Name="x", ProtocolType="HTTP", RouteSelectionExpression="$request.body.a")[:2] == BAD
-    assert error(v2.create_api, Name="x", ProtocolType="HTTP", Target="not-a-target")[:2] == BAD
-    assert error(v2.create_api, Name="x", ProtocolType="HTTP", RouteKey="GET /a")[:2] == BAD  # without Target
-    assert error(v2.create_api, Name="x", ProtocolType="HTTP", CorsConfiguration={"MaxAge": 86401})[:2] == BAD
-    assert error(v2.update_api, ApiId=empty, Target=FUNCTION)[:2] == BAD  # not made by quick create
-    assert error(v2.get_routes, ApiId=empty, MaxResults="0")[:2] == BAD
-    assert error(v2.tag_resource, ResourceArn="arn:aws:apigateway:us-east-1::/vpclinks/x", Tags={"a": "b"}) == (
+    assert client_error(v2.create_api, Name="x", ProtocolType="WEBSOCKET")[:2] == BAD  # no route selection expression
+    assert client_error(v2.create_api, Name="x", ProtocolType="HTTP", RouteSelectionExpression="$request.body.a")[:2] == BAD
+    assert client_error(v2.create_api, Name="x", ProtocolType="HTTP", Target="not-a-target")[:2] == BAD
+    assert client_error(v2.create_api, Name="x", ProtocolType="HTTP", RouteKey="GET /a")[:2] == BAD  # without Target
+    assert client_error(v2.create_api, Name="x", ProtocolType="HTTP", CorsConfiguration={"MaxAge": 86401})[:2] == BAD
+    assert client_error(v2.update_api, ApiId=empty, Target=FUNCTION)[:2] == BAD  # not made by quick create
+    assert client_error(v2.get_routes, ApiId=empty, MaxResults="0")[:2] == BAD
+    assert client_error(v2.tag_resource, ResourceArn="arn:aws:apigateway:us-east-1::/vpclinks/x", Tags={"a": "b"}) == (
         *BAD, "Invalid ARN specified in the request")
 
 
@@ -215,15 +204,15 @@ def test_api_mappings_aws_refuses(v2):
     api_id = v2.create_api(Name="mapped", ProtocolType="HTTP")["ApiId"]
     v2.create_stage(ApiId=api_id, StageName="mapped")
     base = {"DomainName": "errors.example.com", "ApiId": api_id, "Stage": "mapped"}
-    assert error(v2.create_api_mapping, **{**base, "ApiId": "missing"}) == (
+    assert client_error(v2.create_api_mapping, **{**base, "ApiId": "missing"}) == (
         *BAD, "Invalid API identifier specified 123456789012:missing")
-    assert error(v2.create_api_mapping, **base, ApiMappingKey="/lead")[:2] == BAD
+    assert client_error(v2.create_api_mapping, **base, ApiMappingKey="/lead")[:2] == BAD
     v2.create_api_mapping(**base, ApiMappingKey="v1")
-    assert error(v2.create_api_mapping, **base, ApiMappingKey="v1") == (
+    assert client_error(v2.create_api_mapping, **base, ApiMappingKey="v1") == (
         "ConflictException", 409, "Base path already exists for this domain name")
-    assert error(v2.get_api_mapping, DomainName="errors.example.com", ApiMappingId="nope") == (
+    assert client_error(v2.get_api_mapping, DomainName="errors.example.com", ApiMappingId="nope") == (
         "NotFoundException", 404, "Invalid API mapping identifier specified nope")
-    assert error(v2.create_domain_name, DomainName="errors.example.com") == (
+    assert client_error(v2.create_domain_name, DomainName="errors.example.com") == (
         "ConflictException", 409, "The domain name you provided already exists.")
-    assert error(v2.create_domain_name, DomainName="edge.example.com",
+    assert client_error(v2.create_domain_name, DomainName="edge.example.com",
                  DomainNameConfigurations=[{"EndpointType": "EDGE"}])[:2] == BAD

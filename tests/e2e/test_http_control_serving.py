@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from tests.e2e.echo_backend import EchoServer
-from tests.support import Reply, Server, request
+from tests.http_apis import client_error, invoke, v2_client
+from tests.support import Reply, Server
 
 HANDLER = """import json
 def handler(event, context):
@@ -35,13 +33,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def v2(server: Server):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
+    return v2_client(server.port)
 
 
 def call(server: Server, api_id: str, method: str, path: str) -> Reply:
-    return request(server.port, method, path, [("Host", f"{api_id}.execute-api.localhost:{server.port}")])
+    return invoke(server.port, api_id, method, path)
 
 
 def test_a_quick_created_api_answers_through_its_default_stage(server: Server, v2):
@@ -82,9 +78,7 @@ def test_a_deployment_the_gateway_cannot_serve_is_refused(server: Server, v2):
                                         IntegrationUri="not-an-arn")["IntegrationId"]
     v2.create_route(ApiId=api_id, RouteKey="GET /x", Target=f"integrations/{integration}")
     v2.create_stage(ApiId=api_id, StageName="prod")
-    with pytest.raises(ClientError) as info:
-        v2.create_deployment(ApiId=api_id, StageName="prod")
-    assert info.value.response["Error"]["Code"] == "BadRequestException"
-    assert "Invalid Lambda function ARN" in info.value.response["Error"]["Message"]
+    code, _, message = client_error(v2.create_deployment, ApiId=api_id, StageName="prod")
+    assert code == "BadRequestException" and "Invalid Lambda function ARN" in message
     assert v2.get_deployments(ApiId=api_id)["Items"] == []  # nothing was written
     assert "DeploymentId" not in v2.get_stage(ApiId=api_id, StageName="prod")

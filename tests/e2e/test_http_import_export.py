@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.http_apis import client_error, invoke, v2_client
 from tests.support import Server
 
 LAMBDA = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{}/invocations"
@@ -56,9 +55,7 @@ DOCUMENT = {
 
 @pytest.fixture(scope="module")
 def v2(apigw_server: Server):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{apigw_server.port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
+    return v2_client(apigw_server.port)
 
 
 def export(v2, api_id: str, output: str = "JSON", **kw: Any) -> str:
@@ -179,3 +176,26 @@ def test_export_parameters_are_checked(v2) -> None:
     with pytest.raises(ClientError) as caught:
         export(v2, api_id, ExportVersion="2.0")
     assert caught.value.response["Error"]["Code"] == "BadRequestException"
+
+
+def test_a_reimport_an_auto_deploying_stage_could_not_serve_is_refused_with_nothing_written(
+        v2, apigw_server: Server) -> None:
+    def document(*paths: str, **parameters: str) -> str:
+        integration = {"type": "http_proxy", "httpMethod": "GET", "uri": "http://127.0.0.1:9/",
+                       "payloadFormatVersion": "1.0", **({"requestParameters": parameters} if parameters else {})}
+        return json.dumps({"openapi": "3.0.1", "info": {"title": "Guarded", "version": "1"},
+                           "paths": {p: {"get": {"x-amazon-apigateway-integration": integration}} for p in paths}})
+
+    api_id = v2.import_api(Body=document("/a"))["ApiId"]
+    v2.create_stage(ApiId=api_id, StageName="live", AutoDeploy=True)
+    deployed = v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"]
+    code, _, message = client_error(v2.reimport_api, ApiId=api_id,
+                                    Body=document("/a", "/b", **{"append:header.x": "$request.bogus"}))
+    assert code == "BadRequestException" and message.endswith("Invalid mapping expression specified: $request.bogus")
+    assert [r["RouteKey"] for r in v2.get_routes(ApiId=api_id)["Items"]] == ["GET /a"]
+    assert v2.get_stage(ApiId=api_id, StageName="live")["DeploymentId"] == deployed
+    assert [d["DeploymentId"] for d in v2.get_deployments(ApiId=api_id)["Items"]] == [deployed]
+    assert invoke(apigw_server.port, api_id, "GET", "/live/b").status == 404  # still the API as it was
+
+    v2.reimport_api(ApiId=api_id, Body=document("/a", "/b"))  # a good one deploys at once
+    assert invoke(apigw_server.port, api_id, "GET", "/live/b").status == 503  # routed: nothing listens on :9

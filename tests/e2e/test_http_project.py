@@ -10,13 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import yaml
-from botocore.config import Config
 
 from apiway.store import http_deployments
 from apiway.store.sqlite import SqliteStore
-from tests.support import REPO, Reply, Server, request
+from tests.http_apis import invoke, v2_client
+from tests.support import REPO, Reply, Server
 
 HTTP_API = """openapi: 3.0.1
 info: {title: Notes, version: "1"}
@@ -59,16 +58,9 @@ def write_project(root: Path, project: str = "") -> Path:
     return root / "apiway.yaml"
 
 
-def v2_client(port: int):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
-
-
 def call(server: Server, method: str, api_id: str, path: str, headers: dict[str, str] | None = None) -> Reply:
     """Host-style, on the `$default` stage: the whole path is the route's."""
-    host = [("Host", f"{api_id}.execute-api.localhost:{server.port}")]
-    return request(server.port, method, path, host + list((headers or {}).items()))
+    return invoke(server.port, api_id, method, path, list((headers or {}).items()))
 
 
 def stage_export(port: int, api_id: str) -> dict:

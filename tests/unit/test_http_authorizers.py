@@ -24,51 +24,33 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from apiway.auth import http_lambda_authorizer, oidc
 from apiway.auth.authorizer_cache import AuthorizerCache
-from apiway.auth.http_authorizers import HttpAuthorizerDeps, build, function_name
+from apiway.auth.http_authorizers import HttpAuthorizerDeps, build
 from apiway.auth.identities import Identities, parse_identity
 from apiway.auth.jwt_authorizer import BearerError, claim_text
 from apiway.core.clock import ManualClock
 from apiway.core.errors import DeployError, GatewayError
-from apiway.core.http import HttpRequest, HttpResponse
-from apiway.core.invocation import Invocation, MethodPlan, StageRuntime
-from apiway.core.media import BinaryTypes
-from apiway.core.router import Router
+from apiway.core.invocation import Invocation
 from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import Functions
 from apiway.model.http import Authorizer, HttpApiDefinition, Route
+from apiway.model.uris import function_of
 from tests.e2e.authorizer_support import OidcProvider
+from tests.http_apis import route_invocation
 
 API = "a1b2c3d4e5"
 AUDIENCE = "api-client"
 ROUTE_ARN = f"arn:aws:execute-api:us-east-1:123456789012:{API}"
 
 
-class _NoErrors:
-    def render(self, *args: Any) -> HttpResponse:
-        raise AssertionError("no error is rendered here")
-
-
-async def _no_integration(inv: Invocation) -> HttpResponse:
-    raise AssertionError("not called")
-
-
 def invocation(method: str = "GET", path: str = "/pets", *, route_key: str = "GET /pets", stage: str = "$default",
                headers: list[tuple[str, str]] | None = None, query: str = "",
                variables: dict[str, str] | None = None, clock: ManualClock | None = None) -> Invocation:
     """The Invocation of `method path` (the path after the stage) on an HTTP API stage."""
-    runtime = StageRuntime(
-        api_id=API, kind="HTTP", api_name="pets", stage_name=stage, deployment_id="dep1", variables=variables,
-        router=Router(), errors=_NoErrors(), binary_types=BinaryTypes(()), account_id="123456789012",
-        disable_execute_api_endpoint=False, plans=[],
-        **({"wall_ms": clock.wall_ms} if clock is not None else {}),
-    )
-    verb = route_key.partition(" ")[0]
-    plan = MethodPlan("rt0001", route_key, verb, False, "CUSTOM", _no_integration)
     sent = path if stage == "$default" else f"/{stage}{path}"
     host = f"{API}.execute-api.us-east-1.amazonaws.com"
-    req = HttpRequest(method, sent, query, [("Host", host), *(headers or [])], b"", client_ip="192.0.2.1",
-                      scheme="https", server_port=443)
-    return Invocation(req, runtime, plan, {}, path, sent, "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
+    return route_invocation(method, sent, query=query, headers=[("Host", host), *(headers or [])], api_id=API,
+                            stage=stage, route_key=route_key, variables=variables,
+                            wall_ms=clock.wall_ms if clock is not None else None)
 
 
 def definition(authorizer: Authorizer | None = None) -> HttpApiDefinition:
@@ -656,12 +638,12 @@ def test_lambda_authorizers_are_checked_at_deploy_time(lambdas: Lambdas) -> None
     run(plain, invocation(headers=token("let-me-in")))
 
 
-def test_function_names_of_authorizer_uris() -> None:
-    assert function_name("arn:aws:lambda:us-east-1:123456789012:function:gate") == "gate"
-    assert function_name("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate"
-    assert function_name("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-                         "arn:aws:lambda:us-east-1:123456789012:function:gate/invocations") == "gate"
-    assert function_name("arn:aws:s3:::bucket") is None
+def test_function_names_of_authorizer_and_integration_uris() -> None:
+    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate") == "gate"
+    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate"
+    assert function_of("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                       "arn:aws:lambda:us-east-1:123456789012:function:gate/invocations") == "gate"
+    assert function_of("arn:aws:s3:::bucket") is None
 
 
 # ---- AWS_IAM ------------------------------------------------------------------------------------------------

@@ -16,55 +16,17 @@ import orjson
 import pytest
 
 from apiway.core.errors import GatewayError
-from apiway.core.http import HttpRequest, HttpResponse
-from apiway.core.invocation import Invocation, MethodPlan, StageRuntime
-from apiway.core.media import BinaryTypes
-from apiway.core.router import Router
+from apiway.core.invocation import Invocation
 from apiway.events import http_v2
+from tests.http_apis import route_invocation
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")  # e.g. LV7fzho-PHcEJPw=
 TRACE = re.compile(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
 
 
-class _NoErrors:
-    def render(self, *args: Any) -> HttpResponse:
-        raise AssertionError("no error is rendered here")
-
-
-async def _no_integration(inv: Invocation) -> HttpResponse:
-    raise AssertionError("not called")
-
-
-def invocation(
-    method: str,
-    sent_path: str,
-    *,
-    query: str = "",
-    headers: list[tuple[str, str]] | None = None,
-    body: bytes = b"",
-    api_id: str = "api-id",
-    stage: str = "$default",
-    route_key: str = "$default",
-    path_params: dict[str, str] | None = None,
-    variables: dict[str, str] | None = None,
-    client_ip: str = "192.0.2.1",
-    epoch_ms: int = 1583348638390,
-    authorizer: dict[str, Any] | None = None,
-) -> Invocation:
-    """The Invocation of `method sent_path` on an HTTP API stage, as the gateway makes it."""
-    runtime = StageRuntime(
-        api_id=api_id, kind="HTTP", api_name="api", stage_name=stage, deployment_id="dep1", variables=variables,
-        router=Router(), errors=_NoErrors(), binary_types=BinaryTypes(()), account_id="123456789012",
-        disable_execute_api_endpoint=False, plans=[], wall_ms=lambda: epoch_ms,
-    )
-    verb = route_key.partition(" ")[0] if route_key != "$default" else "$default"
-    plan = MethodPlan("rt0001", route_key, verb, False, "NONE", _no_integration)
-    req = HttpRequest(method, sent_path, query, headers or [], body, client_ip=client_ip, scheme="https",
-                      server_port=443)
-    path = sent_path if stage == "$default" else "/" + sent_path.lstrip("/").partition("/")[2]
-    inv = Invocation(req, runtime, plan, path_params or {}, path, sent_path, "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
-    inv.authorizer = authorizer
-    return inv
+def invocation(method: str, sent_path: str, *, epoch_ms: int = 1583348638390, **fields: Any) -> Invocation:
+    """The Invocation of `method sent_path` on an HTTP API stage, its clock at `epoch_ms`."""
+    return route_invocation(method, sent_path, wall_ms=lambda: epoch_ms, **fields)
 
 
 def _per_request_ids(event: dict[str, Any], headers: dict[str, Any]) -> None:
@@ -190,10 +152,9 @@ def test_v2_event_is_documented_one(authorizer: dict[str, Any]) -> None:
     assert event == _documented_v2(authorizer)
 
 
-def test_v2_request_context_is_http_context() -> None:
+def test_v2_request_id_is_the_short_id() -> None:
     inv = _documented_request(JWT)
-    assert http_v2.request_event_v2(inv)["requestContext"] == http_v2.http_context(inv)
-    assert http_v2.http_context(inv)["requestId"] == inv.extended_request_id
+    assert http_v2.request_event_v2(inv)["requestContext"]["requestId"] == inv.extended_request_id
 
 
 def test_v2_named_stage_keeps_its_segment_in_raw_path() -> None:

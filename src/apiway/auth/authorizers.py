@@ -10,7 +10,7 @@ from apiway.auth.policy import method_arn_prefix
 from apiway.core.errors import AuthorizerConfigurationError, DeployError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
-from apiway.functions.base import FunctionInvoker
+from apiway.functions.base import FunctionInvoker, defined
 from apiway.model.uris import lambda_function_name, substitute_stage_variables
 
 _TYPES = ("CUSTOM", "COGNITO_USER_POOLS")
@@ -39,17 +39,14 @@ def build(site: GuardSite, cache: AuthorizerCache | None, invoker: FunctionInvok
     function = lambda_function_name(uri)
     if function is None:
         raise DeployError(f"{where}: authorizerUri must be a Lambda function invocation URI, got {uri!r}")
-    if not invoker.has(function):
-        if not strict:
-            return _failing(f"authorizer function {function!r} is not defined in this gateway")
-        raise DeployError(f"{where}: unknown function {function!r} (define it under 'functions:' in the project "
-                          f"file)")
+    if not defined(invoker, function, strict, where):
+        return failing(f"authorizer function {function!r} is not defined in this gateway")
     return LambdaAuthorizer(authorizer, function, invoker, cache, scope, ttl,
                             method_arn_prefix(api["id"], stage["stageName"]), variables,
                             api.get("apiKeySource") == "AUTHORIZER", where)
 
 
-def _failing(reason: str) -> Guard:
+def failing(reason: str) -> Guard:
     """An authorizer AWS would accept at deploy time but that fails every call with a 500."""
 
     def guard(inv: Invocation) -> None:

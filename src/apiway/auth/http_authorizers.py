@@ -16,17 +16,17 @@ import orjson
 
 from apiway.auth import http_iam
 from apiway.auth.authorizer_cache import AuthorizerCache
+from apiway.auth.authorizers import failing
 from apiway.auth.http_lambda_authorizer import HttpLambdaAuthorizer
 from apiway.auth.identities import Identities
 from apiway.auth.jwt_authorizer import JwtAuthorizer
 from apiway.auth.oidc import Issuers, url_problem
 from apiway.auth.policy import method_arn_prefix
-from apiway.core.errors import AuthorizerConfigurationError, DeployError
+from apiway.core.errors import DeployError
 from apiway.core.guard import Guard
-from apiway.core.invocation import Invocation
-from apiway.functions.base import FunctionInvoker
+from apiway.functions.base import FunctionInvoker, defined
 from apiway.model.http import Authorizer, HttpApiDefinition, Route
-from apiway.model.uris import lambda_function_name
+from apiway.model.uris import function_of
 
 AUTHORIZATION_TYPES = ("NONE", "JWT", "AWS_IAM", "CUSTOM")
 
@@ -70,15 +70,12 @@ def build(definition: HttpApiDefinition, route: Route, stage_name: str, deps: Ht
     if kind == "JWT":
         return _jwt(authorizer, route, deps, where)
     uri = str(authorizer.get("authorizerUri") or "")
-    function = function_name(uri)
+    function = function_of(uri)
     if function is None:
         raise DeployError(f"{where}: authorizerUri must be a Lambda function invocation URI or function ARN, "
                           f"got {uri!r}")
-    if not deps.invoker.has(function):
-        if deps.strict:
-            raise DeployError(f"{where}: unknown function {function!r} (define it under 'functions:' in the "
-                              f"project file)")
-        return _failing(f"authorizer function {function!r} is not defined in this gateway")
+    if not defined(deps.invoker, function, deps.strict, where):
+        return failing(f"authorizer function {function!r} is not defined in this gateway")
     scope = (api_id, stage_name, _version(authorizer), authorizer["authorizerId"])
     return HttpLambdaAuthorizer(authorizer, function, deps.invoker, deps.cache, scope,
                                 method_arn_prefix(api_id, stage_name), where)
@@ -94,28 +91,7 @@ def _jwt(authorizer: Authorizer, route: Route, deps: HttpAuthorizerDeps, where: 
                          deps.cache.clock.time, where)
 
 
-def function_name(uri: str) -> str | None:
-    """The function of `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations` or of a
-    plain `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`."""
-    name = lambda_function_name(uri)
-    if name is not None:
-        return name
-    parts = uri.split(":")
-    if len(parts) in (7, 8) and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function" and parts[6]:
-        return parts[6]
-    return None
-
-
 def _version(authorizer: Authorizer) -> str:
     """Stands for the deployment in the cache keys: an authorizer that changes starts with an empty cache, one
     that a redeployment leaves as it was keeps its answers."""
     return hashlib.sha256(orjson.dumps(authorizer, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-def _failing(reason: str) -> Guard:
-    """An authorizer AWS would accept at deploy time but that fails every call with a 500."""
-
-    def guard(inv: Invocation) -> None:
-        raise AuthorizerConfigurationError(reason)
-
-    return guard

@@ -20,11 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import orjson
-
 from apiway.auth.authorizer_cache import AuthorizerCache, Scope
 from apiway.auth.http_identity import compile_source
-from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
+from apiway.auth.lambda_authorizer import answer_document, answer_policy, function_failure
+from apiway.auth.policy import INVOKE, Policy
 from apiway.core.errors import AuthorizerConfigurationError, DeployError, GatewayError
 from apiway.core.invocation import Invocation
 from apiway.events.http_v2 import authorizer_event_v1, authorizer_event_v2
@@ -32,7 +31,6 @@ from apiway.functions.base import FunctionInvoker, FunctionThrottled, InvokeResu
 
 TIMEOUT_SECONDS = 10.0
 MAX_TTL_SECONDS = 3600
-_UNAUTHORIZED = "Unauthorized"  # the error message a function raises to answer 401
 _SCALARS = str | int | float | bool
 
 
@@ -43,16 +41,6 @@ class LambdaVerdict:
     allowed: bool
     policy: Policy | None
     context: dict[str, Any] | None
-
-
-def _document(payload: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise AuthorizerConfigurationError("authorizer response is not JSON") from None
-    if not isinstance(doc, dict):
-        raise AuthorizerConfigurationError("authorizer response is not a JSON object")
-    return doc
 
 
 def _context(doc: Mapping[str, Any], nested: bool) -> dict[str, Any] | None:
@@ -68,7 +56,7 @@ def _context(doc: Mapping[str, Any], nested: bool) -> dict[str, Any] | None:
 
 
 def parse_simple(payload: bytes) -> LambdaVerdict:
-    doc = _document(payload)
+    doc = answer_document(payload)
     allowed = doc.get("isAuthorized")
     if not isinstance(allowed, bool):
         raise AuthorizerConfigurationError("a simple authorizer response needs isAuthorized, true or false")
@@ -76,17 +64,8 @@ def parse_simple(payload: bytes) -> LambdaVerdict:
 
 
 def _parse_policy(payload: bytes, nested: bool) -> LambdaVerdict:
-    doc = _document(payload)
-    principal = doc.get("principalId")
-    if isinstance(principal, bool) or not isinstance(principal, str | int | float):
-        raise AuthorizerConfigurationError("authorizer response has no principalId")
-    document = doc.get("policyDocument")
-    if not isinstance(document, dict):
-        raise AuthorizerConfigurationError("authorizer response has no policyDocument object")
-    try:
-        policy = compile_document(document)
-    except PolicyError as exc:
-        raise AuthorizerConfigurationError(f"authorizer response has an invalid policyDocument: {exc}") from None
+    doc = answer_document(payload)
+    _, policy = answer_policy(doc)
     return LambdaVerdict(False, policy, _context(doc, nested))
 
 
@@ -150,7 +129,7 @@ class HttpLambdaAuthorizer:
     async def _miss(self, inv: Invocation, identity: tuple[str, ...]) -> None:
         answer = await self._call(self.event(inv, list(identity)), inv.request_id)
         if answer.function_error:
-            raise self._failed(answer.payload)
+            raise function_failure(self.function, answer.payload)
         verdict = self.cache.decoded(answer.payload)  # parsed once per distinct answer
         if self.ttl:
             self.cache.put(self.cache.head + identity, answer.payload, verdict, self.ttl)
@@ -175,14 +154,3 @@ class HttpLambdaAuthorizer:
                                                f"{TIMEOUT_SECONDS:.0f} s") from None
         except FunctionThrottled as exc:  # the function could not be invoked at all
             raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
-
-    def _failed(self, payload: bytes) -> GatewayError:
-        """A function error: its "Unauthorized" (401), or anything else (500)."""
-        try:
-            message = orjson.loads(payload).get("errorMessage")
-        except (orjson.JSONDecodeError, AttributeError):
-            message = None
-        if message == _UNAUTHORIZED:
-            return GatewayError("UNAUTHORIZED", log=f"authorizer {self.function} answered Unauthorized")
-        return AuthorizerConfigurationError(f"authorizer {self.function} failed: "
-                                            f"{payload[:500].decode('utf-8', 'replace')}")

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from apiway.auth.authorizer_cache import AuthorizerCache, Scope
-from apiway.auth.policy import INVOKE, PolicyError, compile_document
+from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
 from apiway.auth.trial import AuthorizerResult, Trial
 from apiway.core.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
 from apiway.core.invocation import Invocation
@@ -31,14 +31,20 @@ _UNAUTHORIZED = "Unauthorized"  # the error message a function raises to answer 
 _REQUEST_SOURCES = ("method.request.header.", "method.request.querystring.", "stageVariables.", "context.")
 
 
-def parse_output(payload: bytes) -> AuthorizerResult:
-    """Validate the function's answer; anything unusable is AUTHORIZER_CONFIGURATION_ERROR."""
+def answer_document(payload: bytes) -> dict[str, Any]:
+    """An authorizer function's answer as a JSON object; AUTHORIZER_CONFIGURATION_ERROR if it is not one."""
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise AuthorizerConfigurationError("authorizer response is not JSON") from None
     if not isinstance(doc, dict):
         raise AuthorizerConfigurationError("authorizer response is not a JSON object")
+    return doc
+
+
+def answer_policy(doc: dict[str, Any]) -> tuple[str | int | float, Policy]:
+    """The `principalId` and compiled `policyDocument` of a policy answer; AUTHORIZER_CONFIGURATION_ERROR
+    when either is missing or unusable."""
     principal = doc.get("principalId")
     if isinstance(principal, bool) or not isinstance(principal, str | int | float):
         raise AuthorizerConfigurationError("authorizer response has no principalId")
@@ -46,9 +52,26 @@ def parse_output(payload: bytes) -> AuthorizerResult:
     if not isinstance(policy_document, dict):
         raise AuthorizerConfigurationError("authorizer response has no policyDocument object")
     try:
-        policy = compile_document(policy_document)
+        return principal, compile_document(policy_document)
     except PolicyError as exc:
         raise AuthorizerConfigurationError(f"authorizer response has an invalid policyDocument: {exc}") from None
+
+
+def function_failure(function: str, payload: bytes) -> GatewayError:
+    """What a function error means: its "Unauthorized" is 401, anything else 500."""
+    try:
+        message = orjson.loads(payload).get("errorMessage")
+    except (orjson.JSONDecodeError, AttributeError):
+        message = None
+    if message == _UNAUTHORIZED:
+        return GatewayError("UNAUTHORIZED")
+    return AuthorizerConfigurationError(f"authorizer {function} failed: {payload[:500].decode('utf-8', 'replace')}")
+
+
+def parse_output(payload: bytes) -> AuthorizerResult:
+    """Validate the function's answer; anything unusable is AUTHORIZER_CONFIGURATION_ERROR."""
+    doc = answer_document(payload)
+    principal, policy = answer_policy(doc)
     context = doc.get("context") or {}
     if not isinstance(context, dict) or any(isinstance(v, dict | list) for v in context.values()):
         raise AuthorizerConfigurationError("authorizer context values must be strings, numbers or booleans")
@@ -178,12 +201,5 @@ class LambdaAuthorizer:
     def _read(self, result: InvokeResult) -> AuthorizerResult:
         """The function's answer: its result, or its "Unauthorized" error (401), or anything else (500)."""
         if result.function_error:
-            try:
-                message = orjson.loads(result.payload).get("errorMessage")
-            except (orjson.JSONDecodeError, AttributeError):
-                message = None
-            if message == _UNAUTHORIZED:
-                raise GatewayError("UNAUTHORIZED")
-            raise AuthorizerConfigurationError(f"authorizer {self.function} failed: "
-                                               f"{result.payload[:500].decode('utf-8', 'replace')}")
+            raise function_failure(self.function, result.payload)
         return parse_output(result.payload)

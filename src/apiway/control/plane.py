@@ -11,7 +11,7 @@ from apiway.auth.trial import Trial
 from apiway.control.errors import bad_request, not_found
 from apiway.core.errors import DeployError
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.model import http
+from apiway.model import http, ids
 from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.rest import ApiDefinition, Deployment, Method, Resource, Stage
 from apiway.store import http_deployments
@@ -123,12 +123,17 @@ class ControlPlane:
             raise not_found(f"Invalid API identifier specified {self.account_id}:{api_id}")
         return definition
 
+    def new_api_id(self) -> str:
+        """An id no API of any kind has: REST, HTTP and WebSocket APIs share one id space."""
+        return ids.new_api_id(self.store.list_api_kinds())
+
     def save_http_api(self, definition: http.HttpApiDefinition) -> http.Deployment | None:
         """Save a changed API and deploy it to its auto-deploying stages, in one transaction; the
-        automatic deployment made, if any."""
+        automatic deployment made, if any. Each of those stages is compiled first, so a change one of them
+        could not serve is refused with nothing written, as CreateDeployment refuses it."""
         with self.store.transaction():
             http_deployments.put_api(self.store, definition)
-            return http_deployments.auto_deploy(self.store, definition)
+            return http_deployments.auto_deploy(self.store, definition, self.prepare_http_stage)
 
     def prepare_http_stage(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> None:
         """Compile an HTTP API stage about to be written with this deployment snapshot; what the gateway could

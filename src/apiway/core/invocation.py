@@ -136,6 +136,7 @@ class Invocation:
         path: str,
         context_path: str,
         request_id: str,
+        extended_request_id: str | None = None,  # HTTP APIs: the request id is the short one
     ) -> None:
         self.request = request
         self.stage = stage
@@ -144,7 +145,7 @@ class Invocation:
         self.path = path  # request path without the stage, e.g. /pets/1
         self.context_path = context_path  # $context.path, e.g. /prod/pets/1
         self.request_id = request_id
-        self.extended_request_id = request_ids.extended_request_id()
+        self.extended_request_id = extended_request_id or request_ids.extended_request_id()
         self.epoch_ms = stage.wall_ms()
         # Set by the checks before the integration: `$context.authorizer` (principalId, the authorizer's
         # context or Cognito claims) and `$context.identity` fields (apiKey, caller, userArn, …).
@@ -164,6 +165,18 @@ class Invocation:
         if trace is None:
             trace = self.trace = request_ids.trace_header(self.request.header("x-amzn-trace-id"), self.epoch_ms // 1000)
         return trace
+
+    def forwarding_headers(self) -> tuple[tuple[str, str], ...]:
+        """What API Gateway adds to the request it passes on (to a backend, in a function's event): the trace
+        id and X-Forwarded-For/Port/Proto, the client's address after any X-Forwarded-For it sent."""
+        req = self.request
+        xff = req.header("x-forwarded-for")
+        return (
+            ("X-Amzn-Trace-Id", self.trace_id()),
+            ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
+            ("X-Forwarded-Port", str(req.server_port)),
+            ("X-Forwarded-Proto", req.scheme),
+        )
 
     def context(self) -> dict[str, Any]:
         """The `$context` variables templates and mappings read (built only when one asks)."""

@@ -23,10 +23,17 @@ from apiway.core.http import HttpResponse
 from apiway.core.invocation import Invocation, clf_time
 from apiway.core.media import base_type
 from apiway.events import PayloadFormat
+from apiway.events.rest_v1 import (
+    PROXY_RESPONSE_KEYS,
+    check_header_fields,
+    event_headers,
+    header_text,
+    proxy_headers,
+    proxy_status,
+)
 from apiway.model.aws import ACCOUNT_ID, REGION
+from apiway.model.http import DEFAULT_STAGE
 
-DEFAULT_ROUTE = "$default"
-DEFAULT_STAGE = "$default"
 # Connection-level headers a function never sees; the forwarding headers are the gateway's own (added below).
 _SKIPPED = frozenset(("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                       "upgrade", "expect", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
@@ -38,7 +45,6 @@ _IDENTITY_NULLS = ("accessKey", "accountId", "caller", "cognitoAmr", "cognitoAut
                    "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId")
 # Content-Type HTTP APIs give a function's response that names none.
 DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
-_V1_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 
 
 def _failure(log: str) -> GatewayError:
@@ -90,18 +96,6 @@ def _body(inv: Invocation) -> tuple[str | None, bool]:
     return base64.b64encode(req.body).decode("ascii"), True
 
 
-def _forwarded(inv: Invocation) -> tuple[tuple[str, str], ...]:
-    """X-Amzn-Trace-Id and X-Forwarded-For/Port/Proto as the gateway sets them."""
-    req = inv.request
-    xff = req.header("x-forwarded-for")
-    return (
-        ("X-Amzn-Trace-Id", inv.trace_id()),
-        ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    )
-
-
 def headers_v2(inv: Invocation) -> tuple[dict[str, str], list[str]]:
     """(headers, cookies): lower-case names, repeated values joined by ','; the Cookie header(s) split into
     `cookies` and left out of the headers."""
@@ -119,46 +113,35 @@ def headers_v2(inv: Invocation) -> tuple[dict[str, str], list[str]]:
         headers[lower] = value if previous is None else f"{previous},{value}"
     if "content-length" not in headers:  # AWS states the length it received, 0 for no body
         headers["content-length"] = str(len(req.body))
-    for name, value in _forwarded(inv):
+    for name, value in inv.forwarding_headers():
         headers[name.lower()] = value
     return headers, cookies
 
 
 def headers_v1(inv: Invocation) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """`headers` (last value wins) and `multiValueHeaders`, the client's casing kept, Cookie included."""
-    req = inv.request
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    length = False
-    for name, value in req.headers:
-        lower = name.lower()
-        if lower in _SKIPPED:
-            continue
-        length = length or lower == "content-length"
-        single[name] = value
-        if name in multi:
-            multi[name].append(value)
-        else:
-            multi[name] = [value]
-    added = _forwarded(inv)
-    if not length:
-        added = (("Content-Length", str(len(req.body))), *added)
-    for name, value in added:
-        single[name] = value
-        multi[name] = [value]
+    """REST's `headers` and `multiValueHeaders` (the client's casing kept, Cookie included) with the length
+    AWS received stated, 0 for no body."""
+    single, multi = event_headers(inv, _SKIPPED)
+    if not any(name.lower() == "content-length" for name in single):
+        length = str(len(inv.request.body))
+        single["Content-Length"] = length
+        multi["Content-Length"] = [length]
     return single, multi
+
+
+def _where(inv: Invocation) -> dict[str, Any]:
+    """The `requestContext` keys both versions start with: the account, the API and the host it was called on."""
+    host = inv.request.header("host") or ""
+    return {"accountId": inv.stage.account_id, "apiId": inv.stage.api_id, "domainName": host,
+            "domainPrefix": host.split(".", 1)[0]}
 
 
 def _context(inv: Invocation, path: str) -> dict[str, Any]:
     req = inv.request
     stage = inv.stage
-    host = req.header("host") or ""
     epoch_ms = inv.epoch_ms
     context: dict[str, Any] = {
-        "accountId": stage.account_id,
-        "apiId": stage.api_id,
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0],
+        **_where(inv),
         "http": {
             "method": req.method,
             "path": path,
@@ -175,11 +158,6 @@ def _context(inv: Invocation, path: str) -> dict[str, Any]:
     if inv.authorizer is not None:
         context["authorizer"] = inv.authorizer
     return context
-
-
-def http_context(inv: Invocation) -> dict[str, Any]:
-    """Payload 2.0's `requestContext`."""
-    return _context(inv, raw_path(inv))
 
 
 def _common_v2(inv: Invocation) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -263,13 +241,9 @@ def request_event_v1(inv: Invocation) -> dict[str, Any]:
     if single_q is not None:  # the handler owns its event: copies of the request's parsed query
         single_q = dict(single_q)
         multi_q = {name: list(values) for name, values in (multi_q or {}).items()}
-    host = req.header("host") or ""
     epoch_ms = inv.epoch_ms
     context: dict[str, Any] = {
-        "accountId": stage.account_id,
-        "apiId": stage.api_id,
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0],
+        **_where(inv),
         "extendedRequestId": inv.extended_request_id,
         "httpMethod": req.method,
         "identity": _identity_v1(inv),
@@ -424,25 +398,6 @@ _SIMPLE = {
 # ---- the response side ------------------------------------------------------------------------------------
 
 
-def _header_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if value is None:
-        return None
-    raise _failure("header values must be strings")
-
-
-def _check_fields(headers: list[tuple[str, str]]) -> None:
-    # CR or LF would let the function write headers of its own or a second response; NUL breaks C clients.
-    fields = "".join(map("".join, headers))
-    if "\r" in fields or "\n" in fields or "\0" in fields:
-        raise _failure("control character in a header")
-
-
 def _decoded_body(doc: dict[str, Any]) -> bytes:
     value = doc.get("body")
     if value is None:
@@ -476,19 +431,28 @@ def response_v2(payload: bytes) -> HttpResponse:
         return HttpResponse(200, [("content-type", "application/json")], body)
     status = doc["statusCode"]
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise _failure("invalid statusCode")
+        raise _failure("invalid statusCode")  # unlike 1.0, not its digits as a string
+    try:
+        headers = _headers_v2(doc)
+    except ValueError as exc:
+        raise _failure(str(exc)) from None
+    return HttpResponse(status, _with_content_type(headers), _decoded_body(doc))
+
+
+def _headers_v2(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """A 2.0 answer's `headers` (one value each) and `cookies` (a Set-Cookie each); ValueError if malformed."""
     raw_headers = doc.get("headers") or {}
     raw_cookies = doc.get("cookies") or []
     if not isinstance(raw_headers, dict) or not isinstance(raw_cookies, list):
-        raise _failure("headers must be an object and cookies a list")
-    headers = [(name, text) for name, value in raw_headers.items() if (text := _header_text(value)) is not None]
+        raise ValueError("headers must be an object and cookies a list")
+    headers = [(name, text) for name, value in raw_headers.items() if (text := header_text(value)) is not None]
     for cookie in raw_cookies:
         if not isinstance(cookie, str):
-            raise _failure("cookies must be strings")
+            raise ValueError("cookies must be strings")
         headers.append(("set-cookie", cookie))
     if headers:
-        _check_fields(headers)
-    return HttpResponse(status, _with_content_type(headers), _decoded_body(doc))
+        check_header_fields(headers)
+    return headers
 
 
 def response_v1(payload: bytes) -> HttpResponse:
@@ -499,46 +463,18 @@ def response_v1(payload: bytes) -> HttpResponse:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise _failure("not JSON") from None
-    if not isinstance(doc, dict) or not doc.keys() <= _V1_KEYS:
+    if not isinstance(doc, dict) or not doc.keys() <= PROXY_RESPONSE_KEYS:
         raise _failure("not a proxy response object")
-    status: Any = doc.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise _failure("invalid statusCode")
-    multi = doc.get("multiValueHeaders") or {}
-    single = doc.get("headers") or {}
-    if not isinstance(multi, dict) or not isinstance(single, dict):
-        raise _failure("headers must be objects")
-    merged: dict[str, tuple[str, list[str]]] = {}  # lower name → (casing, values): multi values first
-    for name, values in multi.items():
-        if not isinstance(values, list):
-            raise _failure("multiValueHeaders values must be lists")
-        merged[name.lower()] = (name, [t for t in map(_header_text, values) if t is not None])
-    for name, value in single.items():
-        text = _header_text(value)
-        if text is None:
-            continue
-        entry = merged.get(name.lower())
-        if entry is None:
-            merged[name.lower()] = (name, [text])
-        else:
-            entry[1].append(text)
-    headers = [(casing, ", ".join(values)) for casing, values in merged.values()]
-    if headers:
-        _check_fields(headers)
+    try:
+        status = proxy_status(doc.get("statusCode"))
+        headers = [(casing, ", ".join(values)) for casing, values in proxy_headers(doc).values()]
+        if headers:
+            check_header_fields(headers)
+    except ValueError as exc:
+        raise _failure(str(exc)) from None
     return HttpResponse(status, _with_content_type(headers), _decoded_body(doc))
 
 
-def _parse_v2(payload: bytes, inv: Invocation) -> HttpResponse:
-    return response_v2(payload)
-
-
-def _parse_v1(payload: bytes, inv: Invocation) -> HttpResponse:
-    return response_v1(payload)
-
-
 # What an HTTP API's Lambda proxy integration is compiled with, by its payloadFormatVersion.
-FORMAT_V2 = PayloadFormat("2.0", request_event_v2, _parse_v2)
-FORMAT_V1 = PayloadFormat("1.0", request_event_v1, _parse_v1)
-FORMATS = {"2.0": FORMAT_V2, "1.0": FORMAT_V1}
+FORMATS = {"2.0": PayloadFormat("2.0", request_event_v2, lambda payload, _inv: response_v2(payload)),
+           "1.0": PayloadFormat("1.0", request_event_v1, lambda payload, _inv: response_v1(payload))}

@@ -20,36 +20,29 @@ from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
 from apiway.core.invocation import Invocation, clf_time
 from apiway.events import PayloadFormat
 
-_FORWARDED = frozenset(("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"))
-_ALLOWED_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
+# Never in a REST API's event: the connection's own headers and those the gateway sets itself.
+_SKIPPED = DROPPED_REQUEST_HEADERS | {"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}
+PROXY_RESPONSE_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 _IDENTITY_NULLS = ("accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
                    "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
                    "principalOrgId")
 
 
-def event_headers(inv: Invocation) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """`headers` (last value wins) and `multiValueHeaders`, client casing kept, plus the
-    X-Forwarded-* and X-Amzn-Trace-Id headers API Gateway adds."""
+def event_headers(inv: Invocation, skipped: frozenset[str] = _SKIPPED) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """`headers` (last value wins) and `multiValueHeaders`, client casing kept, without the `skipped` ones
+    (lower-case names), plus the X-Forwarded-* and X-Amzn-Trace-Id headers API Gateway adds."""
     req = inv.request
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in req.headers:
-        lower = name.lower()
-        if lower in DROPPED_REQUEST_HEADERS or lower in _FORWARDED:
+        if name.lower() in skipped:
             continue
         single[name] = value
         if name in multi:
             multi[name].append(value)
         else:
             multi[name] = [value]
-    xff = req.header("x-forwarded-for")
-    added = (
-        ("X-Amzn-Trace-Id", inv.trace_id()),
-        ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    )
-    for name, value in added:
+    for name, value in inv.forwarding_headers():
         single[name] = value
         multi[name] = [value]
     return single, multi
@@ -119,7 +112,9 @@ def build_event(inv: Invocation) -> dict[str, Any]:
     return event
 
 
-def _header_value(value: Any) -> str | None:
+def header_text(value: Any) -> str | None:
+    """A header value of a function's answer as text (numbers and booleans as JSON writes them); None
+    leaves the header out; ValueError for anything else."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -131,39 +126,61 @@ def _header_value(value: Any) -> str | None:
     raise ValueError("header value must be a string")
 
 
+def proxy_status(value: Any) -> int:
+    """A proxy response's statusCode (an integer, or its digits as a string); ValueError if it is not one."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ValueError("invalid statusCode")
+    return value
+
+
+def proxy_headers(doc: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    """A proxy response's `multiValueHeaders` and then `headers`, merged: lower-case name → (the casing
+    first given, its values); ValueError naming what is malformed."""
+    multi = doc.get("multiValueHeaders") or {}
+    single = doc.get("headers") or {}
+    if not isinstance(multi, dict) or not isinstance(single, dict):
+        raise ValueError("headers must be objects")
+    merged: dict[str, tuple[str, list[str]]] = {}
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise ValueError("multiValueHeaders values must be lists")
+        merged[name.lower()] = (name, [v for v in map(header_text, values) if v is not None])
+    for name, value in single.items():
+        text = header_text(value)
+        if text is None:
+            continue
+        entry = merged.get(name.lower())
+        if entry is None:
+            merged[name.lower()] = (name, [text])
+        else:
+            entry[1].append(text)
+    return merged
+
+
+def check_header_fields(headers: list[tuple[str, str]]) -> None:
+    """CR or LF would let the function write headers of its own or a second response, and NUL breaks clients
+    that read C strings: one scan over every name and value, ValueError if any holds one."""
+    fields = "".join(map("".join, headers))
+    if "\r" in fields or "\n" in fields or "\0" in fields:
+        raise ValueError("control character in a header")
+
+
 def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
     """Validate a Lambda proxy response as AWS does; raise IntegrationFailure (502) if malformed."""
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise IntegrationFailure("Malformed Lambda proxy response: not JSON") from None
-    if not isinstance(doc, dict) or not doc.keys() <= _ALLOWED_KEYS:
+    if not isinstance(doc, dict) or not doc.keys() <= PROXY_RESPONSE_KEYS:
         raise IntegrationFailure("Malformed Lambda proxy response")
-    status: Any = doc.get("statusCode", 200)
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise IntegrationFailure("Malformed Lambda proxy response: invalid statusCode")
-    merged: dict[str, tuple[str, list[str]]] = {}  # lower name → (casing, values)
     try:
-        multi = doc.get("multiValueHeaders") or {}
-        single = doc.get("headers") or {}
-        if not isinstance(multi, dict) or not isinstance(single, dict):
-            raise ValueError("headers must be objects")
-        for name, values in multi.items():
-            if not isinstance(values, list):
-                raise ValueError("multiValueHeaders values must be lists")
-            strs = [v for v in map(_header_value, values) if v is not None]
-            merged[name.lower()] = (name, strs)
-        for name, value in single.items():
-            text = _header_value(value)
-            if text is None:
-                continue
-            entry = merged.get(name.lower())
-            if entry is None:
-                merged[name.lower()] = (name, [text])
-            else:
-                entry[1].append(text)
+        status = proxy_status(doc.get("statusCode", 200))
+        merged = proxy_headers(doc)
+        headers = [(casing, ", ".join(values)) for casing, values in merged.values()]
+        if headers:
+            check_header_fields(headers)
     except ValueError as exc:
         raise IntegrationFailure(f"Malformed Lambda proxy response: {exc}") from None
     body_value = doc.get("body")
@@ -173,13 +190,6 @@ def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
         body = body_value.encode()
     else:
         raise IntegrationFailure("Malformed Lambda proxy response: body must be a string")
-    headers = [(casing, ", ".join(values)) for casing, values in merged.values()]
-    if headers:
-        # CR or LF would let the function write headers of its own or a second response; NUL breaks clients
-        # that read C strings. One scan over every name and value; a field with any of them is malformed.
-        fields = "".join(map("".join, headers))
-        if "\r" in fields or "\n" in fields or "\0" in fields:
-            raise IntegrationFailure("Malformed Lambda proxy response: control character in a header")
     if doc.get("isBase64Encoded") is True and body:
         content_type = merged.get("content-type")
         binary = inv.stage.binary_types

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from apiway.core.errors import DeployError
 from apiway.model.aws import ACCOUNT_ID, REGION
 
 
@@ -41,6 +42,18 @@ class FunctionInvoker(Protocol):
     def has(self, name: str) -> bool: ...
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult: ...
+
+
+def defined(invoker: FunctionInvoker, function: str, strict: bool, where: str) -> bool:
+    """Whether an integration's or authorizer's function is defined here. One that is not stops a project
+    file's deployment (`strict`: DeployError); what the control plane made deploys, as on AWS, and fails
+    every call (False)."""
+    if invoker.has(function):
+        return True
+    if strict:
+        raise DeployError(f"{where}: unknown function {function!r} (define it under 'functions:' in the project "
+                          f"file)")
+    return False
 
 
 _THROTTLED = orjson.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",

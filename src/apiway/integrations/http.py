@@ -219,18 +219,9 @@ class _Mappings:
 
 
 def _gateway_headers(inv: Invocation, target: UpstreamTarget, mapped_names: set[str]) -> list[tuple[str, str]]:
-    req = inv.request
-    xff = req.header("x-forwarded-for")
     # Host is rewritten to the integration host unless a mapping sets it (AWS's recorded run).
     host = [] if "host" in mapped_names else [("Host", target.host_header)]
-    return [
-        *host,
-        ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id),
-        ("X-Amzn-Trace-Id", inv.trace_id()),
-        ("X-Forwarded-For", f"{xff}, {req.client_ip}" if xff else req.client_ip),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    ]
+    return [*host, ("X-Amzn-Apigateway-Api-Id", inv.stage.api_id), *inv.forwarding_headers()]
 
 
 class _HttpBase:

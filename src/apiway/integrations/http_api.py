@@ -11,6 +11,7 @@ from urllib.parse import quote
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Integration, Invocation
+from apiway.events.http_v2 import raw_path
 from apiway.integrations.http import _PATH_SAFE, UpstreamTarget, _path_text
 from apiway.integrations.upstream import UpstreamConnectError, UpstreamPool, UpstreamTimeout
 from apiway.mapping.http_parameters import RequestMapping
@@ -93,7 +94,7 @@ class HttpApiProxy:
         if not self.append_path:
             return base
         path_part, sep, query_part = base.partition("?")
-        sent = _path_text(raw_route_path(inv).lstrip("/"), True)
+        sent = _path_text(raw_path(inv).lstrip("/"), True)  # a named stage's segment included, as AWS does
         return f"{path_part.rstrip('/')}/{sent}{sep}{query_part}"
 
 
@@ -103,29 +104,11 @@ def _joined(target: str, query: str) -> str:
     return "&".join(q for q in (own, query) if q)
 
 
-def raw_route_path(inv: Invocation) -> str:
-    """The path a `$default` route passes on: as sent, from the stage segment on (a named stage's segment
-    included, as AWS does; `$request.path` in a mapping gives the path without it)."""
-    sent = inv.request.path
-    path = inv.path
-    stage = inv.stage.stage_name
-    staged = f"/{stage}{path}" if path != "/" else f"/{stage}"
-    return staged if stage != "$default" and sent.endswith(staged) else path
-
-
 def _gateway_headers(inv: Invocation, target: UpstreamTarget) -> list[tuple[str, str]]:
     req = inv.request
-    xff = req.header("x-forwarded-for")
-    client = req.client_ip
-    host = req.header("host") or ""
-    return [
-        ("Host", target.host_header),
-        ("Forwarded", f"for={client};host={host};proto={req.scheme}"),
-        ("X-Amzn-Trace-Id", inv.trace_id()),
-        ("X-Forwarded-For", f"{xff}, {client}" if xff else client),
-        ("X-Forwarded-Port", str(req.server_port)),
-        ("X-Forwarded-Proto", req.scheme),
-    ]
+    return [("Host", target.host_header),
+            ("Forwarded", f"for={req.client_ip};host={req.header('host') or ''};proto={req.scheme}"),
+            *inv.forwarding_headers()]
 
 
 class Mapped:

@@ -17,9 +17,14 @@ from __future__ import annotations
 import re
 from typing import Any, NotRequired, TypedDict
 
+from apiway.model.aws import REGION
+
 PROTOCOL_HTTP = "HTTP"
 PROTOCOL_WEBSOCKET = "WEBSOCKET"
-HTTP_ROUTE_SELECTION = "${request.method} ${request.path}"  # fixed for HTTP APIs
+# What AWS answers for every HTTP API (the documented `${request.method} ${request.path}` is accepted as input).
+HTTP_ROUTE_SELECTION = "$request.method $request.path"
+API_KEY_SELECTION = "$request.header.x-api-key"
+CREDENTIALS_WITH_ORIGIN_STAR = "allow-credentials is not supported if 'allow-origin' is *"  # AWS's words
 DEFAULT_ROUTE = "$default"
 DEFAULT_STAGE = "$default"
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
@@ -164,6 +169,12 @@ class Deployment(TypedDict):
     autoDeployed: bool
     description: NotRequired[str]
     deploymentStatusMessage: NotRequired[str]
+
+
+def api_endpoint(api_id: str, protocol: str = PROTOCOL_HTTP) -> str:
+    """The `apiEndpoint` AWS gives an API (the gateway serves it under its own host)."""
+    scheme = "wss" if protocol == PROTOCOL_WEBSOCKET else "https"
+    return f"{scheme}://{api_id}.execute-api.{REGION}.amazonaws.com"
 
 
 def integration_id_of(route: Route) -> str | None:

@@ -13,6 +13,18 @@ def substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
     return _STAGE_VAR.sub(lambda m: variables.get(m.group(1), ""), text)
 
 
+def function_of(uri: str) -> str | None:
+    """The function an HTTP API names: by its invocation URI or by its own ARN,
+    `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]` (the qualifier dropped); else None."""
+    name = lambda_function_name(uri)
+    if name is not None:
+        return name
+    parts = uri.split(":")
+    if len(parts) in (7, 8) and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function" and parts[6]:
+        return parts[6]
+    return None
+
+
 def lambda_function_name(uri: str) -> str | None:
     """Function name from a Lambda invocation URI (alias/version qualifier dropped), else None."""
     m = AWS_URI.match(uri)

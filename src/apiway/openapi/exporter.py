@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 import yaml
 
-from apiway.model.aws import REGION
 from apiway.model.rest import (
     DEFAULT_TIMEOUT_MS,
     ApiDefinition,
@@ -26,8 +25,8 @@ from apiway.model.rest import (
     Resource,
     Stage,
 )
+from apiway.openapi.common import METHOD_KEYS, X, invoke_host
 
-X = "x-amazon-apigateway-"
 EXPORT_TYPES = ("oas30", "swagger")
 EXTENSIONS = ("integrations", "apigateway", "authorizers", "postman")
 # `postman` is treated like `apigateway` (guess: AWS documents it only as "Postman extensions", which we
@@ -36,8 +35,6 @@ EXTENSIONS = ("integrations", "apigateway", "authorizers", "postman")
 GATEWAY_EXTENSIONS = frozenset({"integrations", "apigateway", "postman"})
 AUTHORIZER_EXTENSIONS = frozenset({"authorizers", "apigateway", "postman"})
 
-OPERATION_KEYS = {"GET": "get", "PUT": "put", "POST": "post", "DELETE": "delete", "OPTIONS": "options",
-                  "HEAD": "head", "PATCH": "patch", "ANY": X + "any-method"}
 PARAM_PLACES = {"path": "path", "querystring": "query", "header": "header"}
 API_KEY_SCHEME = "api_key"
 SIGV4_SCHEME = "sigv4"
@@ -135,11 +132,7 @@ class _Exporter:
 
     def location(self, stage: Stage | None, host: str | None) -> dict[str, Any]:
         """Where the stage is invoked: `servers` (oas30) or `host`/`basePath`/`schemes` (swagger)."""
-        scheme, _, name = (host or "").rpartition("://")
-        if not host:
-            scheme, name = "https", f"{self.api['id']}.execute-api.{REGION}.amazonaws.com"
-        elif not scheme:
-            scheme = "http"
+        scheme, name = invoke_host(self.api["id"], host)
         stage_name = stage["stageName"] if stage else None
         if self.swagger:
             return {"host": name, "basePath": f"/{stage_name}" if stage_name else "/", "schemes": [scheme]}
@@ -255,8 +248,8 @@ class _Exporter:
         for resource in sorted(self.definition["resources"].values(), key=lambda r: r["path"]):
             methods = resource.get("resourceMethods")
             if methods:
-                out[resource["path"]] = {OPERATION_KEYS[verb]: self.operation(resource, method)
-                                         for verb, method in methods.items() if verb in OPERATION_KEYS}
+                out[resource["path"]] = {METHOD_KEYS[verb]: self.operation(resource, method)
+                                         for verb, method in methods.items() if verb in METHOD_KEYS}
         return out
 
     def operation(self, resource: Resource, method: Method) -> dict[str, Any]:

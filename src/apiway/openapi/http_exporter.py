@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 import yaml
 
-from apiway.model.aws import REGION
 from apiway.model.http import (
     DEFAULT_ROUTE,
     DEFAULT_STAGE,
@@ -30,13 +29,11 @@ from apiway.model.http import (
     Stage,
     integration_id_of,
 )
+from apiway.openapi.common import METHOD_KEYS, X, invoke_host
 
-X = "x-amazon-apigateway-"
 OUTPUT_TYPES = ("JSON", "YAML")
 EXPORT_VERSION = "1.0"
 SIGV4_SCHEME = "sigv4"
-OPERATION_KEYS = {"GET": "get", "PUT": "put", "POST": "post", "DELETE": "delete", "OPTIONS": "options",
-                  "HEAD": "head", "PATCH": "patch", "ANY": X + "any-method"}
 _VARIABLE_RE = re.compile(r"\{([^{}/]+)\}")
 
 
@@ -91,11 +88,7 @@ class _Exporter:
 
     def server(self, stage: Stage | None, host: str | None) -> dict[str, Any]:
         """The invoke URL with the stage as the `basePath` variable ("" for `$default`)."""
-        scheme, _, name = (host or "").rpartition("://")
-        if not host:
-            scheme, name = "https", f"{self.api['apiId']}.execute-api.{REGION}.amazonaws.com"
-        elif not scheme:
-            scheme = "http"
+        scheme, name = invoke_host(self.api["apiId"], host)
         base = stage["stageName"] if stage and stage["stageName"] != DEFAULT_STAGE else ""
         server: dict[str, Any] = {"url": f"{scheme}://{name}/{{basePath}}",
                                   "variables": {"basePath": {"default": base}}}
@@ -111,10 +104,10 @@ class _Exporter:
         for route in sorted(self.definition["routes"].values(), key=_route_order):
             if route["routeKey"] == DEFAULT_ROUTE:
                 op = {"isDefaultRoute": True, **self.operation(route)}
-                out.setdefault("/" + DEFAULT_ROUTE, {})[OPERATION_KEYS["ANY"]] = op
+                out.setdefault("/" + DEFAULT_ROUTE, {})[METHOD_KEYS["ANY"]] = op
                 continue
             verb, _, path = route["routeKey"].partition(" ")
-            key = OPERATION_KEYS.get(verb)
+            key = METHOD_KEYS.get(verb)
             if key is None:
                 continue
             item = out.setdefault(path, {})

@@ -13,11 +13,13 @@ import re
 from typing import Any
 
 from apiway.model import ids
-from apiway.model.aws import REGION
 from apiway.model.documents import DocumentError, line_of
 from apiway.model.http import (
+    API_KEY_SELECTION,
+    CREDENTIALS_WITH_ORIGIN_STAR,
     DEFAULT_ROUTE,
     DEFAULT_TIMEOUT_MS,
+    HTTP_ROUTE_SELECTION,
     MIN_TIMEOUT_MS,
     PROTOCOL_HTTP,
     Api,
@@ -27,20 +29,17 @@ from apiway.model.http import (
     Integration,
     JwtConfiguration,
     Route,
+    api_endpoint,
 )
+from apiway.openapi.common import OPERATION_KEYS, DocumentReader, X
 from apiway.store.http_deployments import iso_now
 
-X = "x-amazon-apigateway-"
-OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
-                  "head": "HEAD", "patch": "PATCH", X + "any-method": "ANY"}
 INTEGRATIONS_REF = "#/components/" + X + "integrations/"
 UNSUPPORTED_INTEGRATIONS = ("AWS", "HTTP", "MOCK")  # REST-only types: a warning, the route keeps no integration
 BASE_PATH_MODES = ("ignore", "prepend", "split")
 MAX_TIMEOUT_MS = 30000
 MAX_AUTHORIZER_TTL = 3600
 MAX_CORS_AGE = 86400
-ROUTE_SELECTION = "$request.method $request.path"  # what AWS answers for an HTTP API (as CreateApi stores)
-CREDENTIALS_WITH_ORIGIN_STAR = "allow-credentials is not supported if 'allow-origin' is *"  # AWS's words
 WARNING_LINES = 50  # locating a line parses the document again: only the first warnings get one
 _SEGMENT_RE = re.compile(r"^(\{[A-Za-z0-9._\-]+\+?\}|[A-Za-z0-9._~:@!$&'()*,;=\-]+)$")
 # REST's identity sources, as REST exports write them, in the form HTTP APIs use.
@@ -68,17 +67,12 @@ def is_http_api_document(doc: Any) -> bool:
     return False
 
 
-class _Importer:
+class _Importer(DocumentReader):
     def __init__(self, doc: Any, text: str, source: str, strict: bool) -> None:
-        self.doc = doc
-        self.text = text
-        self.source = source
+        super().__init__(doc, text, source)
         self.strict = strict  # warnings are errors (project files)
         self.warnings: list[str] = []
         self.origins: dict[str, tuple[Any, ...]] = {}  # route or integration id → where it is written
-
-    def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
-        return DocumentError(self.source, where, message, line_of(self.text, where))
 
     def warn(self, where: tuple[Any, ...], message: str, consequence: str) -> None:
         """A warning, with what the import does about it; an error when strict."""
@@ -86,11 +80,6 @@ class _Importer:
             raise self.fail(where, message)
         line = line_of(self.text, where) if len(self.warnings) < WARNING_LINES else None
         self.warnings.append(DocumentError(self.source, where, f"{message}: {consequence}", line).render())
-
-    def expect(self, value: Any, kind: type | tuple[type, ...], where: tuple[Any, ...], what: str) -> Any:
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise self.fail(where, f"must be {what}, got {type(value).__name__}")
-        return value
 
     def strings(self, value: Any, where: tuple[Any, ...]) -> list[str]:
         for i, item in enumerate(self.expect(value, list, where, "a list of strings")):
@@ -103,13 +92,6 @@ class _Importer:
                 raise self.fail((*where, key), f"keys must be strings, got {type(key).__name__}")
             self.expect(item, str, (*where, key), "a string")
         return dict(value)
-
-    @staticmethod
-    def new_id(taken: dict[str, Any], length: int) -> str:
-        """A route or integration id (7 characters, as AWS's) or authorizer id (6), unused in the API."""
-        while (new := ids.new_id(length)) in taken:
-            pass
-        return new
 
     def integer(self, value: Any, where: tuple[Any, ...], low: int, high: int) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -161,9 +143,9 @@ class _Importer:
         if not isinstance(title, str) or not title:
             raise self.fail(("info", "title"), "a title is required (it becomes the API name)")
         api: Api = {"apiId": api_id, "name": title, "protocolType": PROTOCOL_HTTP,
-                    "routeSelectionExpression": ROUTE_SELECTION,
-                    "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com", "createdDate": iso_now(),
-                    "apiKeySelectionExpression": "$request.header.x-api-key", "disableExecuteApiEndpoint": False,
+                    "routeSelectionExpression": HTTP_ROUTE_SELECTION,
+                    "apiEndpoint": api_endpoint(api_id), "createdDate": iso_now(),
+                    "apiKeySelectionExpression": API_KEY_SELECTION, "disableExecuteApiEndpoint": False,
                     "ipAddressType": "ipv4", "tags": self.tags(doc)}
         if isinstance(info.get("description"), str) and info["description"]:
             api["description"] = info["description"]
@@ -189,18 +171,6 @@ class _Importer:
             elif not isinstance(tag, dict):
                 raise self.fail(("tags", i), "a tag must be an object")
         return out
-
-    @staticmethod
-    def endpoint_extension(doc: dict) -> tuple[Any, tuple[Any, ...]]:
-        """x-amazon-apigateway-endpoint-configuration: at the root, or on a server object."""
-        key = X + "endpoint-configuration"
-        if doc.get(key) is not None:
-            return doc[key], (key,)
-        servers = doc.get("servers")
-        for i, server in enumerate(servers if isinstance(servers, list) else ()):
-            if isinstance(server, dict) and server.get(key) is not None:
-                return server[key], ("servers", i, key)
-        return None, ()
 
     def cors(self, raw: Any, where: tuple[Any, ...]) -> Cors:
         self.expect(raw, dict, where, "an object")
@@ -260,7 +230,7 @@ class _Importer:
 
     def route(self, route_key: str, op: dict, schemes: dict[str, dict[str, Any]], default_security: Any,
               where: tuple[Any, ...]) -> Route:
-        route: Route = {"routeId": self.new_id(self.definition["routes"], 7), "routeKey": route_key,
+        route: Route = {"routeId": ids.new_id(7, self.definition["routes"]), "routeKey": route_key,
                         "authorizationType": "NONE", "apiKeyRequired": False}
         if op.get("operationId") is not None:
             route["operationName"] = str(op["operationId"])
@@ -351,7 +321,7 @@ class _Importer:
             raise self.fail((*where, "payloadFormatVersion"), "http_proxy integrations use payload format 1.0 only")
         timeout = raw.get("timeoutInMillis", DEFAULT_TIMEOUT_MS)
         integration: Integration = {
-            "integrationId": self.new_id(self.definition["integrations"], 7), "integrationType": kind,
+            "integrationId": ids.new_id(7, self.definition["integrations"]), "integrationType": kind,
             "payloadFormatVersion": version,
             "timeoutInMillis": self.integer(timeout, (*where, "timeoutInMillis"), MIN_TIMEOUT_MS, MAX_TIMEOUT_MS),
             "connectionType": str(raw.get("connectionType") or "INTERNET").upper(),
@@ -437,7 +407,7 @@ class _Importer:
             return None
         if kind not in ("jwt", "request"):
             raise self.fail((*where, "type"), f"unknown authorizer type {raw.get('type')!r} (expected jwt or request)")
-        authorizer: Authorizer = {"authorizerId": self.new_id(self.definition["authorizers"], 6), "name": name,
+        authorizer: Authorizer = {"authorizerId": ids.new_id(6, self.definition["authorizers"]), "name": name,
                                   "authorizerType": kind.upper(),
                                   "identitySource": self.identity_source(raw.get("identitySource"), kind,
                                                                          (*where, "identitySource"))}

@@ -13,7 +13,6 @@ import orjson
 
 from apiway.mapping.templates import AWS_MACROS
 from apiway.model import ids
-from apiway.model.documents import DocumentError, line_of
 from apiway.model.gateway_responses import RESPONSE_TYPES
 from apiway.model.rest import (
     CONTENT_HANDLINGS,
@@ -30,31 +29,16 @@ from apiway.model.rest import (
     RestApi,
     now,
 )
+from apiway.openapi.common import OPERATION_KEYS, DocumentReader, X
 from apiway.vtl.engine import TemplateSyntaxError, compile_vtl
 
-X = "x-amazon-apigateway-"
 JSON = "application/json"
 # AWS stores references between models as absolute model URLs (recorded imports).
 MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
-OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE", "options": "OPTIONS",
-                  "head": "HEAD", "patch": "PATCH", X + "any-method": "ANY"}
 PARAM_LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
 
 
-class _Importer:
-    def __init__(self, doc: Any, text: str, source: str) -> None:
-        self.doc = doc
-        self.text = text
-        self.source = source
-
-    def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
-        return DocumentError(self.source, where, message, line_of(self.text, where))
-
-    def expect(self, value: Any, kind: type | tuple[type, ...], where: tuple[Any, ...], what: str) -> Any:
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise self.fail(where, f"must be {what}, got {type(value).__name__}")
-        return value
-
+class _Importer(DocumentReader):
     def string_map(self, value: Any, where: tuple[Any, ...], values: type | tuple[type, ...] = str) -> dict:
         self.expect(value, dict, where, "an object")
         for k, v in value.items():
@@ -166,19 +150,6 @@ class _Importer:
                 raise self.fail((X + "minimum-compression-size",),
                                 "Invalid minimum compression size, must be between 0 and 10485760")
             api["minimumCompressionSize"] = size
-
-    @staticmethod
-    def endpoint_extension(doc: dict) -> tuple[Any, tuple[Any, ...]]:
-        """The endpoint-configuration extension and where it sits: at the root (Swagger), or on a server
-        object, where OpenAPI 3 documents (AWS's exports among them) carry it."""
-        key = X + "endpoint-configuration"
-        if doc.get(key) is not None:
-            return doc[key], (key,)
-        servers = doc.get("servers")
-        for i, server in enumerate(servers if isinstance(servers, list) else ()):
-            if isinstance(server, dict) and server.get(key) is not None:
-                return server[key], ("servers", i, key)
-        return None, ()
 
     def gateway_responses(self, doc: dict) -> dict[str, Any]:
         key = X + "gateway-responses"

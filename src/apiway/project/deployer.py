@@ -17,9 +17,8 @@ import orjson
 from apiway.config import API_ID_CHARS, HTTP, REST, ApiSpec, DomainSpec, Project
 from apiway.core.errors import DeployError
 from apiway.model import ids
-from apiway.model.aws import REGION
 from apiway.model.documents import DocumentError, line_of, load_document
-from apiway.model.http import HttpApiDefinition
+from apiway.model.http import HttpApiDefinition, api_endpoint
 from apiway.model.rest import ApiDefinition
 from apiway.openapi.http_importer import import_http_api, locate_record_error
 from apiway.openapi.importer import import_openapi
@@ -155,13 +154,12 @@ def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
     _check_kind(store, item.spec.api_id, HTTP, item.spec)
     definition = item.http
     api = definition["api"]
-    if not item.spec.api_id:
-        kinds = store.list_api_kinds()
-        api["apiId"] = known[0] if known else api["apiId"]
-        while not known and api["apiId"] in kinds:  # one id space with REST and WebSocket APIs
-            api["apiId"] = ids.new_api_id()
+    if known and not item.spec.api_id:
+        api["apiId"] = known[0]  # a changed file keeps its API id
+    elif not item.spec.api_id and api["apiId"] in (taken := store.list_api_kinds()):
+        api["apiId"] = ids.new_api_id(taken)  # one id space with REST and WebSocket APIs
     api_id = api["apiId"]
-    api["apiEndpoint"] = f"https://{api_id}.execute-api.{REGION}.amazonaws.com"
+    api["apiEndpoint"] = api_endpoint(api_id)
     previous = http_deployments.get_api(store, api_id)
     if previous is not None:
         api["createdDate"] = previous["api"]["createdDate"]

@@ -12,6 +12,7 @@ from apiway.core.http import HttpResponse
 from apiway.core.invocation import Integration, Invocation, MethodPlan, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
+from apiway.functions.base import defined
 from apiway.integrations.aws import LambdaIntegration, UnsupportedServiceIntegration
 from apiway.integrations.http import HttpIntegration, HttpProxyIntegration
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
@@ -26,7 +27,7 @@ from apiway.runtime.gateway_responses import GatewayResponses
 from apiway.runtime.rest_checks import build_guards
 
 
-class _FailingIntegration:
+class FailingIntegration:
     """A configuration AWS accepts at deploy time but fails on every call with a 500."""
 
     __slots__ = ("reason",)
@@ -52,7 +53,7 @@ def compile_integration(
         except DeployError:
             if deps.strict:
                 raise
-            return _FailingIntegration("Invalid endpoint address")
+            return FailingIntegration("Invalid endpoint address")
     if kind in ("AWS", "AWS_PROXY"):
         uri = substitute_stage_variables(integration.get("uri") or "", stage_vars)
         m = AWS_URI.match(uri)
@@ -63,13 +64,10 @@ def compile_integration(
             if kind == "AWS_PROXY":
                 raise DeployError(f"{where}.uri: AWS_PROXY integrations only support Lambda functions: {uri!r}")
             return UnsupportedServiceIntegration(m.group(2))
-        if not deps.invoker.has(function):
-            if not deps.strict:
-                return _FailingIntegration(f"function {function!r} is not defined in this gateway")
-            raise DeployError(f"{where}.uri: unknown function {function!r} (define it under 'functions:' "
-                              f"in the project file)")
+        if not defined(deps.invoker, function, deps.strict, f"{where}.uri"):
+            return FailingIntegration(f"function {function!r} is not defined in this gateway")
         if str(integration.get("httpMethod", "POST")).upper() != "POST":
-            return _FailingIntegration("Lambda integrations must use the POST method")
+            return FailingIntegration("Lambda integrations must use the POST method")
         if kind == "AWS_PROXY":
             return LambdaProxyIntegration(function, deps.invoker)
         return LambdaIntegration(integration, function, deps.invoker, where)

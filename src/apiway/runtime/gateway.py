@@ -123,7 +123,7 @@ class Gateway:
                     stage = found.canary
                 if found.kind == "HTTP":
                     return await self._handle_http(req, found, rest)
-            # The rest runs inline, not in a helper coroutine: one frame less on every request.
+            # A REST API's request: the method's checks and integration run in `_run`, as an HTTP API's do.
             if len(req.body) > MAX_PAYLOAD:
                 raise GatewayError("REQUEST_TOO_LARGE")
             match = stage.router.match(rest or "/", req.method)
@@ -133,19 +133,7 @@ class Gateway:
                              context_path or f"/{stage.stage_name}{rest}", request_id)
             if identity is not None:
                 inv.identity = identity
-            for guard in match.target.guards:
-                pending = guard(inv)
-                if pending is not None:
-                    await pending
-            plan = match.target
-            if stage.observers:  # only an observed stage pays for timing its integration
-                started = stage.wall_ms()
-                response = await plan.integration(inv)
-                inv.integration_latency_ms = stage.wall_ms() - started
-            else:
-                response = await plan.integration(inv)
-            if plan.respond is not None:
-                plan.respond(inv, response)
+            response = await _run(inv)
             error = None
             headers = response.headers
             if not any(k.lower() == "content-type" for k, _ in headers):
@@ -160,12 +148,7 @@ class Gateway:
         except Exception as exc:
             error = "API_CONFIGURATION_ERROR"
             response = _crashed(exc, req, stage, request_id)
-        # The one completion point: every request of a stage ends here, whatever its outcome.
-        if inv is not None:
-            inv.status = response.status
-            inv.error_type = error
-        if stage is not None and stage.observers:
-            _observe(stage, req, response, inv, error)
+        _complete(stage, req, response, inv, error)
         return response
 
     async def _handle_http(self, req: HttpRequest, stage: StageRuntime, rest: str) -> HttpResponse:
@@ -189,21 +172,8 @@ class Gateway:
                 path = "/" + rest.lstrip("/")
                 named = stage.stage_name != DEFAULT_STAGE
                 inv = Invocation(req, stage, match.target, match.path_params, path,
-                                 f"/{stage.stage_name}{rest}" if named else path, request_id)
-                inv.extended_request_id = request_id
-                for guard in match.target.guards:
-                    pending = guard(inv)
-                    if pending is not None:
-                        await pending
-                plan = match.target
-                if stage.observers:
-                    started = stage.wall_ms()
-                    response = await plan.integration(inv)
-                    inv.integration_latency_ms = stage.wall_ms() - started
-                else:
-                    response = await plan.integration(inv)
-                if plan.respond is not None:
-                    plan.respond(inv, response)
+                                 f"/{stage.stage_name}{rest}" if named else path, request_id, request_id)
+                response = await _run(inv)
                 response.headers.append(("apigw-requestid", request_id))
         except GatewayError as err:
             error = err.response_type
@@ -211,11 +181,7 @@ class Gateway:
         except Exception as exc:
             error = "API_CONFIGURATION_ERROR"
             response = _crashed(exc, req, stage, request_id)
-        if inv is not None:
-            inv.status = response.status
-            inv.error_type = error
-        if stage.observers:
-            _observe(stage, req, response, inv, error)
+        _complete(stage, req, response, inv, error)
         return response
 
     def _domain_target(self, req: HttpRequest, routes: DomainRoutes) -> tuple[StageRuntime, str, dict[str, Any] | None]:
@@ -235,6 +201,35 @@ class Gateway:
                 raise forbidden()
             found = named
         return found, rest, None if found.vpc_endpoint_ids is None else vpc_endpoint(req, found, None)
+
+
+async def _run(inv: Invocation) -> HttpResponse:
+    """A routed request on its method or route: the checks in order, the integration, the response filter."""
+    plan = inv.plan
+    for guard in plan.guards:
+        pending = guard(inv)
+        if pending is not None:
+            await pending
+    stage = inv.stage
+    if stage.observers:  # only an observed stage pays for timing its integration
+        started = stage.wall_ms()
+        response = await plan.integration(inv)
+        inv.integration_latency_ms = stage.wall_ms() - started
+    else:
+        response = await plan.integration(inv)
+    if plan.respond is not None:
+        plan.respond(inv, response)
+    return response
+
+
+def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
+              error: str | None) -> None:
+    """The one completion point: every request of a stage ends here, whatever its kind and outcome."""
+    if inv is not None:
+        inv.status = response.status
+        inv.error_type = error
+    if stage is not None and stage.observers:
+        _observe(stage, req, response, inv, error)
 
 
 def _observe(stage: StageRuntime, req: HttpRequest, response: HttpResponse, inv: Invocation | None,

@@ -10,12 +10,13 @@ from urllib.parse import urlsplit
 from apiway.auth import http_authorizers
 from apiway.checks import throttling
 from apiway.checks.cors import CorsPolicy, compile_cors
-from apiway.core.errors import ConfigurationError, DeployError, GatewayError
+from apiway.core.errors import DeployError, GatewayError
 from apiway.core.http import HttpResponse
 from apiway.core.invocation import Guard, Integration, Invocation, MethodPlan, ResponseFilter, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Match, Router
-from apiway.events import PayloadFormat, http_v2
+from apiway.events import http_v2
+from apiway.functions.base import defined
 from apiway.integrations.http import UpstreamTarget
 from apiway.integrations.http_api import HttpApiProxy, Mapped, TimeLimited
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
@@ -32,12 +33,11 @@ from apiway.model.http import (
     integration_id_of,
 )
 from apiway.model.http import Integration as IntegrationRecord
-from apiway.model.uris import lambda_function_name, substitute_stage_variables
+from apiway.model.uris import function_of, substitute_stage_variables
+from apiway.runtime.compile import FailingIntegration
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.http_errors import HttpErrors
 
-PAYLOAD_V2 = PayloadFormat("2.0", http_v2.request_event_v2, lambda payload, _inv: http_v2.response_v2(payload))
-PAYLOAD_V1 = PayloadFormat("1.0", http_v2.request_event_v1, lambda payload, _inv: http_v2.response_v1(payload))
 _NO_BINARY = BinaryTypes(())  # HTTP APIs have no binaryMediaTypes
 
 
@@ -56,18 +56,6 @@ class HttpRouter(Router[MethodPlan]):
         if found is None and self.default is not None:
             return Match(self.default, {})
         return found
-
-
-class _Failing:
-    """What AWS accepts at deploy time but cannot serve here: 500 on every call, the reason in the log."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    async def __call__(self, inv: Invocation) -> HttpResponse:
-        raise ConfigurationError(self.reason)
 
 
 class _NoIntegration:
@@ -194,43 +182,30 @@ def _integration(record: IntegrationRecord, route_key: str, variables: dict[str,
     mapping = http_parameters.compile_request(record.get("requestParameters"), variables, http_v2.context_variable,
                                               where)
     if record.get("integrationSubtype"):
-        return _Failing(f"AWS service integration {record['integrationSubtype']!r} is not supported by this gateway")
+        return FailingIntegration(f"AWS service integration {record['integrationSubtype']!r} is not supported by "
+                                  f"this gateway")
     if kind == "HTTP_PROXY":
         if record.get("connectionType") == "VPC_LINK":
-            return _Failing("VPC link integrations are not supported by this gateway")
+            return FailingIntegration("VPC link integrations are not supported by this gateway")
         try:
             target = UpstreamTarget(uri, where)
         except DeployError:
             if deps.strict or urlsplit(uri).scheme not in ("http", "https"):
                 raise DeployError(f"{where}.integrationUri: Invalid HTTP endpoint specified: {uri!r}") from None
-            return _Failing("Invalid endpoint address")
+            return FailingIntegration("Invalid endpoint address")
         verify = not (record.get("tlsConfig") or {}).get("insecureSkipVerification", False)
         return HttpApiProxy(target, record.get("integrationMethod") or "ANY", timeout, verify, deps.pool, mapping,
                             append_path=route_key == DEFAULT_ROUTE)
     if kind == "AWS_PROXY":
-        function = _function_name(uri)
+        function = function_of(uri)
         if function is None:
             raise DeployError(f"{where}.integrationUri: Invalid Lambda function ARN: {uri!r}")
-        if not deps.invoker.has(function):
-            if not deps.strict:
-                return _Failing(f"function {function!r} is not defined in this gateway")
-            raise DeployError(f"{where}.integrationUri: unknown function {function!r} (define it under 'functions:' "
-                              f"in the project file)")
-        payload = PAYLOAD_V1 if record.get("payloadFormatVersion") == "1.0" else PAYLOAD_V2
+        if not defined(deps.invoker, function, deps.strict, f"{where}.integrationUri"):
+            return FailingIntegration(f"function {function!r} is not defined in this gateway")
+        payload = http_v2.FORMATS["1.0" if record.get("payloadFormatVersion") == "1.0" else "2.0"]
         integration: Integration = LambdaProxyIntegration(function, deps.invoker, payload)
         if mapping is not None:
             integration = Mapped(integration, mapping)
         # A function's own timeout ends it first unless the integration's is shorter.
         return TimeLimited(integration, timeout) if timeout < DEFAULT_TIMEOUT_MS else integration
     raise DeployError(f"{where}.integrationType: HTTP APIs integrate AWS_PROXY and HTTP_PROXY, not {kind!r}")
-
-
-def _function_name(uri: str) -> str | None:
-    """The function of a Lambda integration URI: the `arn:aws:apigateway:…:lambda:path/…/invocations` form or the
-    function's own ARN (a qualifier dropped)."""
-    if uri.startswith("arn:aws:apigateway:"):
-        return lambda_function_name(uri)
-    parts = uri.split(":")
-    if len(parts) >= 7 and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function" and parts[6]:
-        return parts[6]
-    return None

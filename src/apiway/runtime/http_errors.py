@@ -73,6 +73,3 @@ class NotFound(GatewayError):
     def __init__(self, renderer: HttpErrors) -> None:
         super().__init__("MISSING_AUTHENTICATION_TOKEN", "Not Found")
         self.renderer = renderer
-
-
-PLAIN = HttpErrors(None)

@@ -4,6 +4,7 @@ what the control plane, the project deployer and auto-deploy share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -13,6 +14,8 @@ from apiway.model import ids
 from apiway.model.http import Deployment, HttpApiDefinition, Stage
 from apiway.store.base import Store
 from apiway.store.kinds import V2_API, V2_DEPLOYMENT, V2_STAGE
+
+AUTO_DEPLOY_DESCRIPTION = "Automatic deployment triggered by changes to the Api configuration"
 
 
 def iso_now() -> str:
@@ -79,17 +82,24 @@ def new_stage(api_id: str, name: str, auto_deploy: bool = False, **fields: Any) 
     return stage
 
 
-def auto_deploy(store: Store, definition: HttpApiDefinition) -> Deployment | None:
+def auto_deploy(store: Store, definition: HttpApiDefinition,
+                prepare: Callable[[HttpApiDefinition, Stage], object] | None = None) -> Deployment | None:
     """After a change to an API: deploy it to every stage with `autoDeploy`, in the caller's transaction;
-    the deployment made, or None when no stage deploys automatically."""
+    the deployment made, or None when no stage deploys automatically. `prepare` is shown each stage as it
+    will be written before anything is (the control plane compiles it there, and may refuse it)."""
     api_id = definition["api"]["apiId"]
     stages = [s for s in list_stages(store, api_id) if s.get("autoDeploy")]
     if not stages:
         return None
-    deployment, snapshot = new_deployment(definition, "Automatic deployment triggered by changes to the Api "
-                                                      "configuration", auto=True)
+    deployment, snapshot = new_deployment(definition, AUTO_DEPLOY_DESCRIPTION, auto=True)
     for stage in stages:
-        stage["lastDeploymentStatusMessage"] = (f"Successfully deployed stage with deployment ID "
-                                                f"'{deployment['deploymentId']}'")
+        stage["lastDeploymentStatusMessage"] = deployed_message(deployment)
+        if prepare is not None:
+            prepare(snapshot, {**stage, "deploymentId": deployment["deploymentId"]})
     deploy(store, api_id, deployment, snapshot, stages)
     return deployment
+
+
+def deployed_message(deployment: Deployment) -> str:
+    """A stage's `lastDeploymentStatusMessage` once an automatic deployment reached it."""
+    return f"Successfully deployed stage with deployment ID '{deployment['deploymentId']}'"

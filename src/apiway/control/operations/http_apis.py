@@ -7,15 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from apiway.control.errors import bad_request
-from apiway.control.operations.http_common import enum, in_range, members, new_part_id, page, view
+from apiway.control.operations.http_common import enum, in_range, members, page, view
 from apiway.control.operations.http_route_keys import check_new_route_key, check_route_key
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
 from apiway.model import ids
 from apiway.model.http import (
+    API_KEY_SELECTION,
+    CREDENTIALS_WITH_ORIGIN_STAR,
     DEFAULT_ROUTE,
     DEFAULT_STAGE,
     DEFAULT_TIMEOUT_MS,
+    HTTP_ROUTE_SELECTION,
     PROTOCOL_HTTP,
     PROTOCOL_WEBSOCKET,
     Api,
@@ -23,17 +26,14 @@ from apiway.model.http import (
     HttpApiDefinition,
     Integration,
     Route,
+    api_endpoint,
 )
 from apiway.store import http_deployments as v2store
 from apiway.store.kinds import V2_API, V2_DEPLOYMENT, V2_STAGE
 
 PROTOCOLS = (PROTOCOL_WEBSOCKET, PROTOCOL_HTTP)
 IP_ADDRESS_TYPES = ("ipv4", "dualstack")
-# What AWS answers with for an HTTP API; the documented `${request.method} ${request.path}` is accepted too.
-HTTP_ROUTE_SELECTION = "$request.method $request.path"
 _HTTP_ROUTE_SELECTIONS = (HTTP_ROUTE_SELECTION, "${request.method} ${request.path}")
-API_KEY_SELECTION = "$request.header.x-api-key"
-CREDENTIALS_WITH_ORIGIN_STAR = "allow-credentials is not supported if 'allow-origin' is *"  # recorded from AWS
 _CORS_LISTS = ("allowHeaders", "allowMethods", "allowOrigins", "exposeHeaders")
 
 
@@ -67,19 +67,6 @@ def _route_selection(protocol: str, given: str | None) -> str:
     return given
 
 
-def _new_api_id(cp: ControlPlane) -> str:
-    taken = cp.store.list_api_kinds()  # REST, HTTP and WebSocket APIs share one id space
-    while True:
-        api_id = ids.new_api_id()
-        if api_id not in taken:
-            return api_id
-
-
-def endpoint(cp: ControlPlane, api_id: str, protocol: str) -> str:
-    scheme = "wss" if protocol == PROTOCOL_WEBSOCKET else "https"
-    return f"{scheme}://{api_id}.execute-api.{cp.region}.amazonaws.com"
-
-
 # -- quick create ------------------------------------------------------------------------------------
 
 def target_integration(target: str, integration_id: str, credentials: str | None) -> Integration:
@@ -104,12 +91,12 @@ def target_integration(target: str, integration_id: str, credentials: str | None
 def _quick_create(cp: ControlPlane, definition: HttpApiDefinition, p: dict[str, Any]) -> None:
     """The integration, route and auto-deploying `$default` stage of CreateApi's `Target`, all managed by
     API Gateway; the stage's first deployment follows when the definition is saved."""
-    integration_id = new_part_id(())
+    integration_id = ids.new_id(7)
     definition["integrations"][integration_id] = target_integration(p["Target"], integration_id,
                                                                     p.get("CredentialsArn"))
     route_key = p.get("RouteKey") or DEFAULT_ROUTE
     check_route_key(route_key, PROTOCOL_HTTP)
-    route_id = new_part_id(())
+    route_id = ids.new_id(7)
     route: Route = {"routeId": route_id, "routeKey": route_key, "authorizationType": "NONE",
                     "apiKeyRequired": False, "target": f"integrations/{integration_id}", "apiGatewayManaged": True}
     definition["routes"][route_id] = route
@@ -131,10 +118,10 @@ def create_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("Target and CorsConfiguration are supported only for HTTP APIs.")
     if not quick and (p.get("RouteKey") or p.get("CredentialsArn")):
         raise bad_request("RouteKey and CredentialsArn are supported only with Target (quick create).")
-    api_id = _new_api_id(cp)
+    api_id = cp.new_api_id()
     api: Api = {"apiId": api_id, "name": p["Name"], "protocolType": protocol,
                 "routeSelectionExpression": _route_selection(protocol, p.get("RouteSelectionExpression")),
-                "apiEndpoint": endpoint(cp, api_id, protocol), "createdDate": v2store.iso_now(),
+                "apiEndpoint": api_endpoint(api_id, protocol), "createdDate": v2store.iso_now(),
                 "apiKeySelectionExpression": p.get("ApiKeySelectionExpression") or API_KEY_SELECTION,
                 "disableExecuteApiEndpoint": bool(p.get("DisableExecuteApiEndpoint")),
                 "ipAddressType": enum(p.get("IpAddressType") or "ipv4", IP_ADDRESS_TYPES, "ipAddressType"),

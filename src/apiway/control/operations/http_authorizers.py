@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request, conflict
+from apiway.control.errors import bad_request
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, in_range, members, new_part_id, page, view, wire
+from apiway.control.operations.http_common import check_limit, check_unused, enum, in_range, listed, members, wire
 from apiway.control.operations.http_routes import check_route
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
+from apiway.model import ids
 from apiway.model.http import PAYLOAD_FORMATS, Authorizer, HttpApiDefinition
 
 AUTHORIZER_TYPES = ("REQUEST", "JWT")
@@ -99,12 +100,9 @@ def _routes_using(definition: HttpApiDefinition, authorizer_id: str) -> list[str
 @operation("CreateAuthorizer", service=V2)
 def create_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     definition = cp.http_api(p["ApiId"])
-    if len(definition["authorizers"]) >= MAX_AUTHORIZERS:
-        raise ControlError("LimitExceededException", "Maximum number of Authorizers for this API has been "
-                                                     "reached.  Please contact AWS if you need additional "
-                                                     "Authorizers.")
+    check_limit(len(definition["authorizers"]), MAX_AUTHORIZERS, "Authorizers")
     new = checked(definition, wire(p, _FIELDS), "createAuthorizerInput")
-    new["authorizerId"] = new_part_id(definition["authorizers"], 6)
+    new["authorizerId"] = ids.new_id(6, definition["authorizers"])
     definition["authorizers"][new["authorizerId"]] = new
     cp.save_http_api(definition)
     return members(new)
@@ -112,8 +110,7 @@ def create_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetAuthorizers", service=V2)
 def get_authorizers(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    authorizers = sorted(cp.http_api(p["ApiId"])["authorizers"].values(), key=lambda a: (a["name"], a["authorizerId"]))
-    return page([view(a) for a in authorizers], p)
+    return listed(cp.http_api(p["ApiId"])["authorizers"].values(), lambda a: (a["name"], a["authorizerId"]), p)
 
 
 @operation("GetAuthorizer", service=V2)
@@ -143,10 +140,7 @@ def update_authorizer(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def delete_authorizer(cp: ControlPlane, p: dict[str, Any]) -> None:
     definition = cp.http_api(p["ApiId"])
     authorizer_id = authorizer(cp, definition, p["AuthorizerId"])["authorizerId"]
-    users = _routes_using(definition, authorizer_id)
-    if users:
-        raise conflict(f"Cannot delete Authorizer because it is referenced by the following Routes with Ids: "
-                       f"[{', '.join(users)}]")
+    check_unused("Authorizer", _routes_using(definition, authorizer_id))
     del definition["authorizers"][authorizer_id]
     cp.save_http_api(definition)
 

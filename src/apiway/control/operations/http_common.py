@@ -1,15 +1,14 @@
 """What the apigatewayv2 handlers share: records (stored in their camelCase wire shape, model/http.py)
-turned into the operation's output members, `MaxResults`/`NextToken` paging, new ids, and the input
+turned into the operation's output members, `MaxResults`/`NextToken` paging, and the input
 checks every resource makes (enums, numeric ranges) in AWS's wording."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from apiway.control.errors import bad_request
-from apiway.model import ids
+from apiway.control.errors import ControlError, bad_request, conflict
 
 DEFAULT_PAGE = 100  # the model's MaxResults shape allows 1-100 (AWS's default page size is not documented)
 MAX_PAGE = 100
@@ -60,13 +59,24 @@ def _position(token: str | None) -> int:
     raise bad_request("Invalid nextToken")
 
 
-def new_part_id(existing: Iterable[str], length: int = 7) -> str:
-    """A route or integration id (7 lowercase alphanumerics, as AWS's), unused in its API."""
-    taken = set(existing)
-    while True:
-        candidate = ids.new_id(length)
-        if candidate not in taken:
-            return candidate
+def listed(records: Iterable[Mapping[str, Any]], order: Callable[[Any], Any], p: Mapping[str, Any]) -> dict[str, Any]:
+    """A Get* list call's page of an API's routes, integrations, … in wire form, in the order AWS lists them."""
+    return page([view(record) for record in sorted(records, key=order)], p)
+
+
+def check_limit(count: int, maximum: int, what: str) -> None:
+    """AWS's LimitExceededException once an API has `maximum` stages, integrations, … (`what`, plural)."""
+    if count >= maximum:
+        raise ControlError("LimitExceededException", f"Maximum number of {what} for this API has been reached.  "
+                                                     f"Please contact AWS if you need additional {what}.")
+
+
+def check_unused(what: str, route_ids: Iterable[str]) -> None:
+    """AWS's ConflictException for deleting an integration or authorizer that routes still use."""
+    users = sorted(route_ids)
+    if users:
+        raise conflict(f"Cannot delete {what} because it is referenced by the following Routes with Ids: "
+                       f"[{', '.join(users)}]")
 
 
 def enum(value: Any, allowed: Sequence[str], where: str) -> str:

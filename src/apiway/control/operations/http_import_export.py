@@ -4,39 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import bad_request, enum_violation, not_found, validation
+from apiway.control.errors import bad_request, enum_violation, validation
+from apiway.control.operations.http_common import members
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
-from apiway.model import ids
 from apiway.model.documents import DocumentError, parse_text
-from apiway.model.http import PROTOCOL_HTTP, Api, HttpApiDefinition
+from apiway.model.http import PROTOCOL_HTTP, HttpApiDefinition
 from apiway.openapi.http_exporter import EXPORT_VERSION, OUTPUT_TYPES, export_http_api
 from apiway.openapi.http_importer import BASE_PATH_MODES, import_http_api
 from apiway.store import http_deployments
-from apiway.store.http_deployments import auto_deploy, put_api
 
 SPECIFICATIONS = ("OAS30",)
-
-
-def api_output(api: Api) -> dict[str, Any]:
-    """An Api record as the operation's output members (the model's member names are the record's field
-    names with a capital)."""
-    return {key[:1].upper() + key[1:]: value for key, value in api.items()}
-
-
-def new_api_id(cp: ControlPlane) -> str:
-    """An id no API of any kind has: REST, HTTP and WebSocket APIs share one id space."""
-    taken = cp.store.list_api_kinds()
-    while (api_id := ids.new_api_id()) in taken:
-        pass
-    return api_id
-
-
-def http_api(cp: ControlPlane, api_id: str) -> HttpApiDefinition:
-    definition = http_deployments.get_api(cp.store, api_id)
-    if definition is None:
-        raise not_found(f"Invalid API identifier specified {cp.account_id}:{api_id}")
-    return definition
 
 
 def _import(p: dict[str, Any], api_id: str) -> HttpApiDefinition:
@@ -59,10 +37,9 @@ def _import(p: dict[str, Any], api_id: str) -> HttpApiDefinition:
 
 @operation("ImportApi", service=V2)
 def import_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    definition = _import(p, new_api_id(cp))
-    with cp.store.transaction():
-        put_api(cp.store, definition)
-    return api_output(definition["api"])
+    definition = _import(p, cp.new_api_id())
+    cp.save_http_api(definition)  # a new API has no stages to deploy to
+    return members(definition["api"])
 
 
 @operation("ReimportApi", service=V2)
@@ -70,17 +47,15 @@ def reimport_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     """The document replaces the API's routes, integrations, authorizers and CORS configuration; the API
     keeps its id, creation date and tags (the document's tags are added). Stages that deploy automatically
     get the new API at once."""
-    current = http_api(cp, p["ApiId"])
+    current = cp.http_api(p["ApiId"])
     if current["api"]["protocolType"] != PROTOCOL_HTTP:
         raise bad_request("ReimportApi is supported only for HTTP APIs")
     definition = _import(p, current["api"]["apiId"])
     api, kept = definition["api"], current["api"]
     api["createdDate"] = kept["createdDate"]
     api["tags"] = {**(kept.get("tags") or {}), **(api.get("tags") or {})}
-    with cp.store.transaction():
-        put_api(cp.store, definition)
-        auto_deploy(cp.store, definition)
-    return api_output(api)
+    cp.save_http_api(definition)
+    return members(api)
 
 
 @operation("ExportApi", service=V2)
@@ -95,14 +70,12 @@ def export_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     version = p.get("ExportVersion")
     if version is not None and version != EXPORT_VERSION:
         raise bad_request(f"Unsupported export version '{version}'. The supported version is {EXPORT_VERSION}")
-    definition = http_api(cp, p["ApiId"])
+    definition = cp.http_api(p["ApiId"])
     if definition["api"]["protocolType"] != PROTOCOL_HTTP:
         raise bad_request("ExportApi is supported only for HTTP APIs")
     stage = None
     if p.get("StageName"):
-        stage = http_deployments.get_stage(cp.store, p["ApiId"], p["StageName"])
-        if stage is None:
-            raise not_found("Invalid stage identifier specified")
+        stage = cp.http_stage(p["ApiId"], p["StageName"])
         found = http_deployments.get_deployment(cp.store, p["ApiId"], stage.get("deploymentId") or "")
         if found is None:
             raise bad_request(f"Stage {p['StageName']} has no deployment to export")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request, conflict
+from apiway.control.errors import ControlError, bad_request
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, in_range, members, new_part_id, page, view, wire
+from apiway.control.operations.http_common import check_limit, check_unused, enum, in_range, listed, members, wire
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
+from apiway.model import ids
 from apiway.model.http import (
     DEFAULT_TIMEOUT_MS,
     HTTP_INTEGRATION_TYPES,
@@ -98,12 +99,9 @@ def _check_http(result: dict[str, Any], kind: str) -> None:
 @operation("CreateIntegration", service=V2)
 def create_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     definition = cp.http_api(p["ApiId"])
-    if len(definition["integrations"]) >= MAX_INTEGRATIONS:
-        raise ControlError("LimitExceededException", "Maximum number of Integrations for this API has been "
-                                                     "reached.  Please contact AWS if you need additional "
-                                                     "Integrations.")  # recorded from AWS
+    check_limit(len(definition["integrations"]), MAX_INTEGRATIONS, "Integrations")  # AWS's words, recorded
     new = checked(definition, wire(p, _FIELDS), "createIntegrationInput")
-    new["integrationId"] = new_part_id(definition["integrations"])
+    new["integrationId"] = ids.new_id(7, definition["integrations"])
     definition["integrations"][new["integrationId"]] = new
     cp.save_http_api(definition)
     return members(new)
@@ -111,8 +109,7 @@ def create_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetIntegrations", service=V2)
 def get_integrations(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    integrations = sorted(cp.http_api(p["ApiId"])["integrations"].values(), key=lambda i: i["integrationId"])
-    return page([view(i) for i in integrations], p)
+    return listed(cp.http_api(p["ApiId"])["integrations"].values(), lambda i: i["integrationId"], p)
 
 
 @operation("GetIntegration", service=V2)
@@ -135,10 +132,8 @@ def update_integration(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 def delete_integration(cp: ControlPlane, p: dict[str, Any]) -> None:
     definition = cp.http_api(p["ApiId"])
     integration_id = integration(cp, definition, p["IntegrationId"])["integrationId"]
-    users = sorted(r["routeId"] for r in definition["routes"].values() if integration_id_of(r) == integration_id)
-    if users:
-        raise conflict(f"Cannot delete Integration because it is referenced by the following Routes with Ids: "
-                       f"[{', '.join(users)}]")  # recorded from AWS
+    check_unused("Integration", (r["routeId"] for r in definition["routes"].values()
+                                 if integration_id_of(r) == integration_id))  # AWS's words, recorded
     del definition["integrations"][integration_id]
     cp.save_http_api(definition)
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from apiway.control.errors import ControlError, bad_request, not_found
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import enum, members, new_part_id, page, view, wire
+from apiway.control.operations.http_common import enum, listed, members, wire
 from apiway.control.operations.http_route_keys import check_new_route_key
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
+from apiway.model import ids
 from apiway.model.http import MAX_ROUTES, HttpApiDefinition, Route, integration_id_of
 
 AUTHORIZATION_TYPES = ("NONE", "AWS_IAM", "CUSTOM", "JWT")
@@ -65,7 +66,7 @@ def create_route(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         raise ControlError("LimitExceededException", f"Maximum number of Routes for this API has been reached "
                                                      f"({MAX_ROUTES})")
     check_new_route_key(definition, p["RouteKey"])
-    new: Route = {"routeId": new_part_id(definition["routes"]), "routeKey": p["RouteKey"],
+    new: Route = {"routeId": ids.new_id(7, definition["routes"]), "routeKey": p["RouteKey"],
                   "apiKeyRequired": bool(p.get("ApiKeyRequired")),
                   "authorizationType": enum(p.get("AuthorizationType") or "NONE", AUTHORIZATION_TYPES,
                                             "authorizationType")}
@@ -78,8 +79,7 @@ def create_route(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetRoutes", service=V2)
 def get_routes(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
-    routes = sorted(cp.http_api(p["ApiId"])["routes"].values(), key=lambda r: (r["routeKey"], r["routeId"]))
-    return page([view(r) for r in routes], p)
+    return listed(cp.http_api(p["ApiId"])["routes"].values(), lambda r: (r["routeKey"], r["routeId"]), p)
 
 
 @operation("GetRoute", service=V2)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request, conflict, not_found
+from apiway.control.errors import bad_request, conflict, not_found
 from apiway.control.operations.http_apis import is_http
-from apiway.control.operations.http_common import length, members, page, view
+from apiway.control.operations.http_common import check_limit, length, members, page, view
 from apiway.control.operations.stages import NO_DEPLOYMENT, checked_variables
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
@@ -17,7 +17,6 @@ from apiway.store import http_deployments as v2store
 from apiway.store.kinds import V2_STAGE
 
 LOGGING_LEVELS = ("ERROR", "INFO", "OFF")
-AUTO_DEPLOY_MESSAGE = "Automatic deployment triggered by changes to the Api configuration"
 NO_EXECUTION_LOGS = "Execution logs are not supported on protocolType HTTP"
 _SETTINGS = {"throttlingBurstLimit": int, "throttlingRateLimit": (int, float), "detailedMetricsEnabled": bool,
              "loggingLevel": str, "dataTraceEnabled": bool}
@@ -84,9 +83,8 @@ def _write(cp: ControlPlane, stage: Stage) -> None:
 
 def deploy_now(cp: ControlPlane, definition: HttpApiDefinition, stage: Stage) -> None:
     """The automatic deployment a stage gets when auto-deploy is switched on: the API as it is now."""
-    deployment, snapshot = v2store.new_deployment(definition, AUTO_DEPLOY_MESSAGE, auto=True)
-    stage["lastDeploymentStatusMessage"] = f"Successfully deployed stage with deployment ID " \
-                                           f"'{deployment['deploymentId']}'"
+    deployment, snapshot = v2store.new_deployment(definition, v2store.AUTO_DEPLOY_DESCRIPTION, auto=True)
+    stage["lastDeploymentStatusMessage"] = v2store.deployed_message(deployment)
     cp.prepare_http_stage(snapshot, {**stage, "deploymentId": deployment["deploymentId"]})
     v2store.deploy(cp.store, definition["api"]["apiId"], deployment, snapshot, [stage])
 
@@ -134,9 +132,7 @@ def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("Stage name only allows a-zA-Z0-9_- or $default")
     if v2store.get_stage(cp.store, api_id, name) is not None:
         raise conflict(f"Stage {name} already exists")
-    if len(v2store.list_stages(cp.store, api_id)) >= MAX_STAGES:
-        raise ControlError("LimitExceededException", "Maximum number of Stages for this API has been reached.  "
-                                                     "Please contact AWS if you need additional Stages.")
+    check_limit(len(v2store.list_stages(cp.store, api_id)), MAX_STAGES, "Stages")
     if p.get("AutoDeploy") and p.get("DeploymentId"):
         raise bad_request("A deploymentId cannot be given to a stage with autoDeploy enabled.")
     stage = v2store.new_stage(api_id, name, tags=dict(p.get("Tags") or {}))
