@@ -36,7 +36,7 @@ from apiway.store import http_deployments
 from tests.e2e.authorizer_support import OidcProvider
 from tests.e2e.echo_backend import EchoServer
 from tests.e2e.test_hostile_documents import deep_yaml, laughs
-from tests.e2e.test_robustness import containers, exchange, mutate_text, parse_response, time_limit
+from tests.e2e.test_robustness import ON_UVICORN, containers, exchange, mutate_text, parse_response, time_limit
 from tests.support import REPO, Server, request
 
 SEED = 4321
@@ -583,6 +583,7 @@ def check_answer(facts: dict[str, Any], status: int, headers: dict[str, list[str
         assert "access-control-allow-origin" not in headers, where  # the backend's CORS headers are ignored
 
 
+@ON_UVICORN
 def test_random_requests_to_a_served_http_api(gateway: Gateway) -> None:
     rng = random.Random(SEED)
     statuses: dict[int, int] = {}
