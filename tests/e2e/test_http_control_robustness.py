@@ -9,13 +9,12 @@ import random
 import re
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.loaders import Loader
 
 from apiway.control.protocol import ServiceModel
 from apiway.control.registry import HANDLERS, V2
+from tests.http_apis import v2_client
 from tests.support import Server, request
 
 SEED = 20261126
@@ -69,12 +68,6 @@ def _plausible(shape_name: str, shapes: dict[str, Any], rng: random.Random, dept
     return rng.choice(STRINGS)
 
 
-def _client(port: int):
-    return boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 1}))
-
-
 def _api_ids(v2, protocol: str) -> dict[str, str]:
     """A deployed API of the protocol with one of each part, and the URI labels naming them."""
     if protocol == "HTTP":
@@ -107,7 +100,7 @@ def _api_ids(v2, protocol: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def id_sets(apigw_server: Server) -> list[dict[str, str]]:
-    v2 = _client(apigw_server.port)
+    v2 = v2_client(apigw_server.port)
     domain = v2.create_domain_name(DomainName="api.robust.example",
                                    DomainNameConfigurations=[{"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
                                                               "EndpointType": "REGIONAL"}])
@@ -184,4 +177,4 @@ def test_no_apigatewayv2_operation_answers_500_to_bad_input(apigw_server: Server
     assert sum(n for status, n in statuses.items() if status < 300) > 400, statuses
     assert apigw_server.proc.poll() is None
     assert "Traceback" not in apigw_server.stderr()
-    assert isinstance(_client(apigw_server.port).get_apis()["Items"], list)
+    assert isinstance(v2_client(apigw_server.port).get_apis()["Items"], list)
