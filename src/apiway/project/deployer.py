@@ -104,8 +104,8 @@ def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> Pr
                 api_id, s.name, True, stageVariables=s.variables, deploymentId="-"), deps)
         except DeployError as exc:
             located = locate_record_error(str(exc), origins)
-            if located is None:
-                raise
+            if located is None:  # e.g. a route's authorizer: the message names the route, the file is named here
+                raise DocumentError(str(api.openapi), (), str(exc)) from None
             raise DocumentError(str(api.openapi), located[0], located[1], line_of(text, located[0])) from None
     stages_key = [(s.name, s.variables, s.description) for s in api.stages]
     digest = hashlib.sha256(b"HTTP" + text.encode() + orjson.dumps(stages_key)).hexdigest()
