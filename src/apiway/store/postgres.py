@@ -81,6 +81,7 @@ class PostgresStore(SqlStore):
             self.close()
             raise StoreError(f"{_shown(url)}: state schema {version} is not supported (expected {SCHEMA_VERSION})")
         self._seen = self._revision()  # what this node has read so far is at least this recent
+        self._committing = self._seen
 
     def _connect(self) -> Connection:
         conn = psycopg.connect(self.url, autocommit=True, options=f"-c search_path={self.schema}")
@@ -99,10 +100,15 @@ class PostgresStore(SqlStore):
             return
         revision = db.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key='revision' "
                               "RETURNING value").fetchone()[0]
+        self._committing = int(revision)
         for chunk in _chunks(changes):
             payload = orjson.dumps({"node": self.node, "schema": self.schema, "revision": int(revision),
                                     "changes": chunk})
             db.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload.decode()))
+
+    def _after_commit(self) -> None:
+        # This node has seen what it wrote itself: only others' writes it missed call for a catch-up.
+        self._seen = max(self._seen, self._committing)
 
     # -- other nodes' changes -----------------------------------------------------------------------------
 
@@ -120,8 +126,10 @@ class PostgresStore(SqlStore):
                 with psycopg.connect(self.url, autocommit=True, application_name=LISTENER,
                                      options=f"-c search_path={self.schema}") as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    revision = self._revision(_Connection(conn))
-                    if revision != self._seen:
+                    with self._lock:  # no write of this node's between reading the revision and comparing it
+                        revision = self._revision(_Connection(conn))
+                        missed = revision != self._seen
+                    if missed:
                         self._catch_up(revision)
                     attempt = 0
                     while not self._closed.is_set():

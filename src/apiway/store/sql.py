@@ -77,6 +77,9 @@ class SqlStore:
     def _before_commit(self, db: Connection, changes: list[Changed]) -> None:
         """Inside the transaction, just before it commits: what it changed (other nodes learn of it)."""
 
+    def _after_commit(self) -> None:
+        """Just after the transaction committed, still holding the write lock."""
+
     @property
     def _db(self) -> Connection:
         """This thread's connection, opened on its first use."""
@@ -118,6 +121,7 @@ class SqlStore:
             else:
                 self._before_commit(self._db, self._feed.pending())
                 self._db.execute("COMMIT")
+                self._after_commit()
             finally:
                 self._depth = 0
             # Still under the lock, so batches reach subscribers in commit order; subscribers that write
