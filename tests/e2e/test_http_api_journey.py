@@ -368,8 +368,9 @@ def _later_changes(api: Api, v2, issuer: OidcProvider, backend: EchoServer) -> N
                          JwtConfiguration={"Issuer": issuer.issuer, "Audience": ["journey", "mobile"]})
     assert api.call("GET", "/items/1", {"Authorization": mobile}).status == 200
 
-    proxy = next(i["IntegrationId"] for i in v2.get_integrations(ApiId=api.id)["Items"]
-                 if i["IntegrationType"] == "HTTP_PROXY")
+    # The integration behind the proxy route (the API has two HTTP_PROXY integrations; ids are random).
+    proxy = next(r["Target"] for r in v2.get_routes(ApiId=api.id)["Items"]
+                 if r["RouteKey"] == "ANY /proxy/{proxy+}").removeprefix("integrations/")
     v2.update_integration(ApiId=api.id, IntegrationId=proxy, ResponseParameters={})
     plain = api.call("GET", "/proxy/t")
     assert (plain.status, plain.header("x-backend-method")) == (200, None)  # the response mapping is gone
