@@ -93,7 +93,7 @@ class Gateway:
         """Answer one request to an API: `located` is where `locate` found it (found here when not given);
         `target` (stage, path after the stage) runs it on that stage without resolving the URL: the control
         plane's test invoke, on a stage that need not be installed."""
-        request_id = _request_id(req)
+        request_id = ""  # a REST request's, made once its API is known (an HTTP API's request has its own)
         stage: StageRuntime | None = None
         inv: Invocation | None = None
         try:
@@ -124,6 +124,7 @@ class Gateway:
                 if found.kind == "HTTP":
                     return await self._handle_http(req, found, rest)
             # A REST API's request.
+            request_id = _request_id(req)
             if len(req.body) > MAX_PAYLOAD:
                 raise GatewayError("REQUEST_TOO_LARGE")
             match = stage.router.match(rest or "/", req.method)
@@ -157,10 +158,10 @@ class Gateway:
             if inv is not None:
                 err.extended_id = inv.extended_request_id  # one id per request, in $context and the response
             error = err.response_type
-            response = _failed(err, req, stage, request_id)
+            response = _failed(err, req, stage, request_id or _request_id(req))
         except Exception as exc:
             error = "API_CONFIGURATION_ERROR"
-            response = _crashed(exc, req, stage, request_id)
+            response = _crashed(exc, req, stage, request_id or _request_id(req))
         _complete(stage, req, response, inv, error)
         return response
 
