@@ -158,7 +158,8 @@ class _PathParser:
         parts = content.split(",")
         if not all(_INDEX.fullmatch(part) for part in parts):
             raise self.fail(f"Invalid array index [{content}]")
-        return ("token", Index(tuple(int(part) for part in parts)))
+        # strip(), not int()'s own trimming: `\s` also matches \x1c-\x1f, which int() refuses.
+        return ("token", Index(tuple(int(part.strip()) for part in parts)))
 
     def _slice_bound(self, part: str) -> int | None:
         part = part.strip()
