@@ -115,8 +115,8 @@ class Slice(Token):
             indexes = range(begin, size)
         elif start is None:  # [:to]
             indexes = range(min(size, stop + size if stop < 0 else stop))
-        else:  # [from:to]
-            indexes = range(start, min(size, stop))
+        else:  # [from:to]; an index below -size selects nothing, so iteration starts no lower than that
+            indexes = range(max(start, -size), min(size, stop))
         for index in indexes:
             if index < 0:
                 index += size
