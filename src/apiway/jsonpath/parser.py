@@ -180,7 +180,10 @@ def compile_path(expression: str) -> CompiledPath:
     if compiled is None:
         if not isinstance(expression, str):
             raise JsonPathError("JSONPath expression must be a string")
-        compiled = _PathParser(expression).parse()
+        try:
+            compiled = _PathParser(expression).parse()
+        except RecursionError:  # filters nested in parentheses or in filters: the parsers recurse per level
+            raise JsonPathError(f"Path nested too deeply: {expression[:80]!r}") from None
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
         _CACHE[expression] = compiled
