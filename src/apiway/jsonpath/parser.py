@@ -118,10 +118,11 @@ class _PathParser:
             if not text.startswith("(", self.pos):
                 raise self.fail("Expected '(' after '?'")
             close = closing_bracket(text, self.pos, "(", ")", regex=True)
-            accept = FilterParser(text[self.pos + 1 : close], self.expression, compile_path).parse()
+            parser = FilterParser(text[self.pos + 1 : close], self.expression, compile_path)
+            accept = parser.parse()
             self.pos = close + 1
             self.expect("]")
-            return ("token", Filter(accept))
+            return ("token", Filter(accept, parser.depth))
         if c == "*":
             self.pos += 1
             self.expect("]")
