@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8080
+# `make fuzz`: each target runs this long, one after another, at this niceness (see fuzz/README.md).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= http vtl jsonpath openapi sigv4
+FUZZ_NICE ?= 19
+FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench soak clean
+.PHONY: run test lint bench soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +23,7 @@ run: $(STAMP)
 
 # ruff, then the import floors and cycles (pyproject's [tool.importlinter]), then the type checker.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
@@ -26,6 +31,17 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest tests
 	APIWAY_TEST_SERVER=uvicorn $(BIN)/python -m pytest tests/e2e tests/conformance
+
+# Coverage-guided fuzzing with atheris (the `fuzz` extra): not part of `make test`.
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	rm -f $(VENV)/.fuzz-* && touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	nice -n $(FUZZ_NICE) $(BIN)/python -m fuzz.campaign --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-seeds: $(STAMP)
+	$(BIN)/python -m fuzz.seeds $(FUZZ_TARGETS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write-doc docs/performance.md
@@ -38,4 +54,4 @@ soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
 
 clean:
-	rm -rf $(VENV) .apiway .pytest_cache
+	rm -rf $(VENV) .apiway .pytest_cache fuzz/corpus fuzz/findings

@@ -347,3 +347,21 @@ def test_syntax_errors(expression: str) -> None:
 
 def test_syntax_error_is_a_value_error() -> None:
     assert issubclass(JsonPathError, ValueError)
+
+
+def test_filter_nesting_is_bounded_even_when_built_up_through_the_cache() -> None:
+    """Each level's inner path is already cached when the next level compiles, so parsing never recurses deeply;
+    evaluation would: nesting past MAX_FILTER_DEPTH is refused however the path was reached."""
+    from apiway.jsonpath.filters import MAX_FILTER_DEPTH
+
+    def nested(n: int) -> str:
+        return "$" + "[?(@" * n + ".a" + ")]" * n
+
+    for n in range(1, MAX_FILTER_DEPTH + 1):
+        compiled = compile_path(nested(n))
+    document: object = {"a": 1}
+    for _ in range(MAX_FILTER_DEPTH + 1):
+        document = [document]
+    assert compiled.evaluate(document) == [document[0]]  # type: ignore[index]
+    with pytest.raises(JsonPathError, match="nested more than"):
+        compile_path(nested(MAX_FILTER_DEPTH + 1))

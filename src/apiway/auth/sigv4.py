@@ -113,7 +113,8 @@ def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float 
     to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     key = _signing_key(secret, day, signed_region, signed_service)
     expected = hmac.digest(key, to_sign.encode(), "sha256").hex()
-    if not hmac.compare_digest(expected, fields["Signature"]):
+    signature = fields["Signature"]  # compare_digest refuses str with non-ASCII characters (a TypeError)
+    if not signature.isascii() or not hmac.compare_digest(expected, signature):
         raise SigV4Error("InvalidSignature", MISMATCH)
     token = req.header("x-amz-security-token") if not presigned else fields.get("Security-Token")
     return SignedBy(key_id, signed_region, signed_service, token)

@@ -55,6 +55,18 @@ def aws_error(status: int, code: str, message: str, request_id: str) -> HttpResp
     return HttpResponse(status, headers, orjson.dumps({"message": message}))
 
 
+_UNSENDABLE = str.maketrans("\r\n\0", "   ")
+
+
+def header_value(value: str) -> str:
+    """A response header value made from request or template data, as it can be sent: CR and LF (which would end
+    the header, or start one of the client's choosing) and NUL become spaces, as RFC 9110 (5.5) has recipients
+    do."""
+    if "\r" in value or "\n" in value or "\0" in value:
+        return value.translate(_UNSENDABLE)
+    return value
+
+
 # Never visible to integrations (AWS strips them from the incoming request).
 DROPPED_REQUEST_HEADERS = frozenset(
     ("connection", "content-length", "content-md5", "expect", "max-forwards", "proxy-authenticate",

@@ -225,7 +225,9 @@ class _Connection(asyncio.Protocol):
             pass  # no protocol switching here: the request was answered like any other, then the connection closes
         except HttpParserError as exc:
             status = self._error or 400
-            if status == 400 and isinstance(exc, HttpParserCallbackError):
+            # A callback that failed on purpose set _error (a 400 for a target parse_url refuses, a 431); any
+            # other failure inside a callback is the server's.
+            if self._error is None and isinstance(exc, HttpParserCallbackError):
                 status = 500
                 log("ERROR", "request parsing failed in the server", error=f"{type(exc.__context__).__name__}: "
                     f"{exc.__context__}", traceback="".join(traceback.format_exception(exc.__context__)))

@@ -19,6 +19,10 @@ from apiway.patterns import Pattern
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[A-Za-z_]+")
 
+# Filters in the paths a filter tests, in filters … : Jayway sets no bound, but evaluation recurses per level, and
+# compiled paths are cached, so without one a path could be built up level by level past the stack.
+MAX_FILTER_DEPTH = 32
+
 _Operand = Callable[[Any, Any], Node]
 _Predicate = Callable[[Any, Any], bool]
 
@@ -56,6 +60,7 @@ class FilterParser:
         self.expression = expression
         self.compile_path = compile_path
         self.pos = 0
+        self.depth = 1  # this filter's nesting: one more than the deepest filter in its path operands
 
     def fail(self, message: str) -> JsonPathError:
         return JsonPathError(f"{message} in filter [?({self.text})] of {self.expression!r}")
@@ -188,7 +193,11 @@ class FilterParser:
             elif depth == 0 and c in _PATH_STOP:
                 break
             self.pos += 1
-        return self.compile_path(text[start : self.pos])
+        path = self.compile_path(text[start : self.pos])
+        if path.depth >= MAX_FILTER_DEPTH:
+            raise self.fail(f"Filters nested more than {MAX_FILTER_DEPTH} deep")
+        self.depth = max(self.depth, path.depth + 1)
+        return path
 
     def read_literal(self) -> Node:
         text = self.text

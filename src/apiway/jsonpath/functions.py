@@ -12,7 +12,21 @@ from apiway.jsonpath.errors import NotFound
 def numeric_values(values: Any) -> list[float]:
     if not isinstance(values, list):
         return []
-    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return [_double(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def _double(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer past the double range (JSON allows any): Java's doubleValue() is ±Infinity
+        return math.inf if value > 0 else -math.inf
+
+
+def _sum(numbers: list[float]) -> float:
+    try:
+        return math.fsum(numbers)
+    except (OverflowError, ValueError):  # past the double range, or inf + -inf: Java's double sum gives ±Infinity, NaN
+        return sum(numbers)
 
 
 def aggregate(name: str, numbers: list[float]) -> Any:
@@ -22,13 +36,13 @@ def aggregate(name: str, numbers: list[float]) -> Any:
         return min(numbers)
     if name == "max":
         return max(numbers)
-    total = math.fsum(numbers)
+    total = _sum(numbers)
     if name == "sum":
         return total
     mean = total / len(numbers)
     if name == "avg":
         return mean
-    square_mean = math.fsum(n * n for n in numbers) / len(numbers)
+    square_mean = _sum([n * n for n in numbers]) / len(numbers)
     return math.sqrt(max(0.0, square_mean - mean * mean))  # stddev (population)
 
 

@@ -118,10 +118,11 @@ class _PathParser:
             if not text.startswith("(", self.pos):
                 raise self.fail("Expected '(' after '?'")
             close = closing_bracket(text, self.pos, "(", ")", regex=True)
-            accept = FilterParser(text[self.pos + 1 : close], self.expression, compile_path).parse()
+            parser = FilterParser(text[self.pos + 1 : close], self.expression, compile_path)
+            accept = parser.parse()
             self.pos = close + 1
             self.expect("]")
-            return ("token", Filter(accept))
+            return ("token", Filter(accept, parser.depth))
         if c == "*":
             self.pos += 1
             self.expect("]")
@@ -158,7 +159,8 @@ class _PathParser:
         parts = content.split(",")
         if not all(_INDEX.fullmatch(part) for part in parts):
             raise self.fail(f"Invalid array index [{content}]")
-        return ("token", Index(tuple(int(part) for part in parts)))
+        # strip(), not int()'s own trimming: `\s` also matches \x1c-\x1f, which int() refuses.
+        return ("token", Index(tuple(int(part.strip()) for part in parts)))
 
     def _slice_bound(self, part: str) -> int | None:
         part = part.strip()
@@ -179,7 +181,10 @@ def compile_path(expression: str) -> CompiledPath:
     if compiled is None:
         if not isinstance(expression, str):
             raise JsonPathError("JSONPath expression must be a string")
-        compiled = _PathParser(expression).parse()
+        try:
+            compiled = _PathParser(expression).parse()
+        except RecursionError:  # filters nested in parentheses or in filters: the parsers recurse per level
+            raise JsonPathError(f"Path nested too deeply: {expression[:80]!r}") from None
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
         _CACHE[expression] = compiled

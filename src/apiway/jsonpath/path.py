@@ -115,8 +115,8 @@ class Slice(Token):
             indexes = range(begin, size)
         elif start is None:  # [:to]
             indexes = range(min(size, stop + size if stop < 0 else stop))
-        else:  # [from:to]
-            indexes = range(start, min(size, stop))
+        else:  # [from:to]; an index below -size selects nothing, so iteration starts no lower than that
+            indexes = range(max(start, -size), min(size, stop))
         for index in indexes:
             if index < 0:
                 index += size
@@ -146,11 +146,12 @@ class _Wildcard(Token):
 
 
 class Filter(Token):
-    __slots__ = ("accept",)
+    __slots__ = ("accept", "depth")
     definite = False
 
-    def __init__(self, accept: Callable[[Any, Any], bool]) -> None:
+    def __init__(self, accept: Callable[[Any, Any], bool], depth: int = 1) -> None:
         self.accept = accept
+        self.depth = depth  # 1, or one more than the deepest filter in the paths it tests
 
     def apply(self, path: CompiledPath, i: int, model: Any, root: Any, out: list[Any], require: bool) -> None:
         accept = self.accept
@@ -214,7 +215,7 @@ SCAN = _Scan()
 class CompiledPath:
     """One parsed JSONPath expression; immutable and shareable."""
 
-    __slots__ = ("_scan_function", "definite", "expression", "root", "tokens", "upstream_definite")
+    __slots__ = ("_scan_function", "definite", "depth", "expression", "root", "tokens", "upstream_definite")
 
     def __init__(self, expression: str, root: str, tokens: tuple[Token, ...]) -> None:
         self.expression = expression
@@ -226,6 +227,8 @@ class CompiledPath:
             flags.append(definite)
             definite = definite and token.definite
         self.upstream_definite = tuple(flags)
+        # How deeply filters nest in it: evaluation recurses once per level.
+        self.depth = max((token.depth for token in tokens if isinstance(token, Filter)), default=0)
         self._scan_function: tuple[str, CompiledPath, CompiledPath] | None = None
         last = tokens[-1] if len(tokens) > 2 and tokens[0] is SCAN else None
         if isinstance(last, Function):

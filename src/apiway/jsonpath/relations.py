@@ -14,6 +14,7 @@ _UNDEFINED = (UNDEF, None)
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 Node = tuple[int, Any]
+_MAX_SIZE = 2**31  # no string or list is longer: Java's int
 
 
 def to_node(value: Any) -> Node:
@@ -159,7 +160,8 @@ def relation(op: str, left: Node, right: Node) -> bool:
         hit = any(_contains(rights, node) for node in lefts)
         return hit if op == "anyof" else not hit
     if op == "size":
-        if right[0] != NUM:
+        # int() of a literal like 1e999999 would take minutes; copy_abs(), unlike abs(), never overflows (10e999999)
+        if right[0] != NUM or right[1].copy_abs() > _MAX_SIZE:
             return False
         expected = int(right[1])
         if left[0] == STR:

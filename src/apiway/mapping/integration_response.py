@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from apiway.core.errors import ConfigurationError, DeployError
-from apiway.core.http import HttpResponse
+from apiway.core.http import HttpResponse, header_value
 from apiway.core.invocation import Invocation
 from apiway.mapping.content import convert
 from apiway.mapping.sources import body_value, context_value
@@ -80,7 +80,7 @@ class CompiledIntegrationResponse:
             for name, source in self.dynamic_headers:
                 value = source(inv, body, by_name)
                 if value is not None:
-                    headers.append((name, value))
+                    headers.append((name, header_value(value)))
         content_type = "application/json"
         if self.content_handling:
             # The integration's payload is binary when its own Content-Type is a binary media type.
@@ -97,7 +97,7 @@ class CompiledIntegrationResponse:
         if override_headers:
             names = {name.lower() for name in override_headers}
             headers = [(k, v) for k, v in headers if k.lower() not in names]
-            headers += [(k, str(v)) for k, v in override_headers.items()]
+            headers += [(k, header_value(str(v))) for k, v in override_headers.items()]
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", content_type))
         return HttpResponse(status, headers, body)

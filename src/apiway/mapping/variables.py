@@ -61,4 +61,6 @@ class TemplateScope:
             status = int(status) if status not in (None, "") else None
         except (TypeError, ValueError):
             status = None
+        if status is not None and not 100 <= status <= 599:
+            status = None  # not an HTTP status (a template may set any number): ignored, like one that is no number
         return status, dict(override.get("header") or {})

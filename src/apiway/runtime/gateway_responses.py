@@ -11,7 +11,7 @@ import orjson
 
 from apiway.core import request_ids
 from apiway.core.errors import GatewayError
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import HttpRequest, HttpResponse, header_value
 from apiway.core.invocation import StageRuntime
 from apiway.mapping.substitution import Template, compile_template
 from apiway.model.gateway_responses import DEFAULT_TEMPLATE, DEFAULTS
@@ -105,7 +105,7 @@ def gateway_response(responses: dict[str, CompiledGatewayResponse], err: Gateway
     for name, kind, source in spec.dynamic_headers:
         value = _request_value(req, kind, source, stage)
         if value is not None:
-            headers.append((name, value))
+            headers.append((name, header_value(value)))
     headers.append(("x-amzn-RequestId", request_id))
     headers.append(("x-amz-apigw-id", extended_id))
     error_type = err.error_type or spec.error_type
