@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import run as harness  # noqa: E402  (the load harness: process groups, ports)
-from control_plane import Client, openapi  # noqa: E402
+from control_plane import Client, openapi, replace_block  # noqa: E402
 
 DOC_START = "<!-- big-deploy:start -->"
 DOC_END = "<!-- big-deploy:end -->"
@@ -135,20 +135,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_doc(path: Path, rows: list[tuple[str, float, float, int]], args: argparse.Namespace) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    lines = [DOC_START, "", f"Measured {stamp} with `benchmarks/big_deploy.py --paths {args.paths}` "
+    lines = ["", f"Measured {stamp} with `benchmarks/big_deploy.py --paths {args.paths}` "
              f"(server on CPU {args.server_cpu}; the probe and the control-plane client on CPU {args.client_cpu}).",
              "", "| call | wall time | probe's longest request meanwhile | probe requests meanwhile |",
              "|---|---:|---:|---:|"]
     lines += [f"| {name} | {wall:,.0f} ms | {longest:,.1f} ms | {count:,} |" for name, wall, longest, count in rows]
-    lines += ["", DOC_END]
-    text = path.read_text() if path.exists() else ""
-    block = "\n".join(lines)
-    if DOC_START in text:
-        head, _, rest = text.partition(DOC_START)
-        text = head + block + rest.partition(DOC_END)[2]
-    else:
-        text = text.rstrip() + "\n\n## Large imports and deploys beside live traffic\n\n" + block + "\n"
-    path.write_text(text)
+    replace_block(path, DOC_START, DOC_END, [*lines, ""], "Large imports and deploys beside live traffic")
 
 
 if __name__ == "__main__":

@@ -145,19 +145,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_doc(path: Path, rows: list[tuple[str, float, float, float]], args: argparse.Namespace) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    lines = [DOC_START, "", f"Measured {stamp} with `benchmarks/control_plane.py --calls {args.calls}` "
+    lines = ["", f"Measured {stamp} with `benchmarks/control_plane.py --calls {args.calls}` "
              f"(server on CPU {args.server_cpu}, client on CPU {args.client_cpu}; {RESOURCES}-resource API, "
              "sequential calls on one keep-alive connection).", "",
              "| operation | server CPU µs/call | p50 | p99 |", "|---|---:|---:|---:|"]
     lines += [f"| {name} | {cpu:,.0f} | {p50:.2f} ms | {p99:.2f} ms |" for name, cpu, p50, p99 in rows]
-    lines += ["", DOC_END]
+    replace_block(path, DOC_START, DOC_END, [*lines, ""], "Control plane")
+
+
+def replace_block(path: Path, start: str, end: str, lines: list[str], heading: str) -> None:
+    """Put `lines` between the `start` and `end` markers of a markdown file, or append them under `heading`."""
     text = path.read_text() if path.exists() else ""
-    block = "\n".join(lines)
-    if DOC_START in text:
-        head, _, rest = text.partition(DOC_START)
-        text = head + block + rest.partition(DOC_END)[2]
+    block = "\n".join([start, *lines, end])
+    if start in text:
+        head, _, rest = text.partition(start)
+        text = head + block + rest.partition(end)[2]
     else:
-        text = text.rstrip() + "\n\n## Control plane\n\n" + block + "\n"
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
     path.write_text(text)
 
 
