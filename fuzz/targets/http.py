@@ -44,7 +44,7 @@ from apiway.store.sqlite import SqliteStore
 from fuzz.common import Finding
 
 INSTRUMENT = ("apiway",)
-OPTIONS = ("-max_len=32768", "-timeout=20")
+OPTIONS = ("-max_len=32768", "-timeout=20", f"-dict={Path(__file__).resolve().parents[1] / 'dicts' / 'http.dict'}")
 
 PROJECT = Path(__file__).resolve().parents[1] / "api" / "apiway.yaml"
 API_ID = "fuzzhttp01"

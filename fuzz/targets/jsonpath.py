@@ -11,6 +11,7 @@ template error); evaluation leaves the document unchanged.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,7 +20,7 @@ from apiway.jsonpath import MISSING, JsonPathError, compile_path
 from fuzz.common import Finding, sections, text
 
 INSTRUMENT = ("apiway.jsonpath", "apiway.patterns")
-OPTIONS = ("-max_len=4096", "-timeout=10")
+OPTIONS = ("-max_len=4096", "-timeout=10", f"-dict={Path(__file__).resolve().parents[1] / 'dicts' / 'jsonpath.dict'}")
 
 
 def _document(raw: bytes) -> Any:

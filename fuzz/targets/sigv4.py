@@ -42,6 +42,7 @@ CHECKS = (("execute-api", "us-east-1"), ("apigateway", None))
 _PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_~-]+)+/?|/")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*")
 _TOKEN = re.compile(r"[A-Za-z0-9-]+")
+_METHOD = re.compile(r"[A-Z]+")  # what the front-ends pass on (botocore signs the method upper-cased)
 _PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 _PLAIN_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?")
 
@@ -87,7 +88,7 @@ def one_input(data: bytes) -> None:
 
 
 def _plain(req: HttpRequest) -> bool:
-    return bool(_TOKEN.fullmatch(req.method) and _PLAIN_PATH.fullmatch(req.path)
+    return bool(_METHOD.fullmatch(req.method) and _PLAIN_PATH.fullmatch(req.path)
                 and (not req.query or _PLAIN_QUERY.fullmatch(req.query))
                 and all(_TOKEN.fullmatch(k) and _PLAIN_VALUE.fullmatch(v) for k, v in req.headers)
                 and all(_PLAIN_HOST.fullmatch(v) for k, v in req.headers if k.lower() == "host"))

@@ -17,6 +17,7 @@ an exception.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from apiway.core.query import parse_query
@@ -26,7 +27,7 @@ from apiway.vtl.engine import MAX_OUTPUT, TemplateRuntimeError, TemplateSyntaxEr
 from fuzz.common import Finding, sections, text
 
 INSTRUMENT = ("apiway.vtl", "apiway.jsonpath", "apiway.patterns", "apiway.mapping")
-OPTIONS = ("-max_len=8192", "-timeout=10")
+OPTIONS = ("-max_len=8192", "-timeout=10", f"-dict={Path(__file__).resolve().parents[1] / 'dicts' / 'vtl.dict'}")
 MODES = ({"macros": False, "velocity_nulls": False}, {"macros": True, "velocity_nulls": True})
 
 

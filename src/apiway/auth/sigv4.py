@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
@@ -66,7 +67,7 @@ def verify(req: HttpRequest, secret_for: SecretLookup, service: str, now: float 
     elif header is None:
         raise SigV4Error("MissingAuthenticationToken", "Missing Authentication Token")
     else:
-        amz_date = req.header("x-amz-date") or req.header("date") or ""
+        amz_date = req.header("x-amz-date") or _basic_date(req.header("date")) or ""
         fields = _parse_header(header, bool(amz_date))
         query_pairs = _query_pairs(req.query)
     scope_parts = fields["Credential"].split("/")
@@ -177,6 +178,21 @@ def _expires(value: str) -> int:
         raise SigV4Error("IncompleteSignature",
                          f"X-Amz-Expires must be less than a week (in seconds) that is; {MAX_EXPIRES_SECONDS}")
     return seconds
+
+
+def _basic_date(value: str | None) -> str | None:
+    """A `Date` header as the ISO 8601 basic timestamp the string to sign holds: SigV4 takes the date from
+    `X-Amz-Date` or `Date`, and a client (botocore) that sends `Date` writes it the HTTP way (RFC 7231,
+    `Tue, 25 Nov 2025 07:30:00 GMT`). Anything else is returned as it is, for _parse_date to refuse."""
+    if not value or value[:1].isdigit():
+        return value
+    try:
+        parsed = parsedate_to_datetime(value)
+        if parsed.tzinfo is not None:  # `-0000`, which botocore writes, reads as naive: UTC
+            parsed = parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return value
+    return parsed.strftime("%Y%m%dT%H%M%SZ")
 
 
 @lru_cache(maxsize=64)

@@ -46,16 +46,18 @@ class TemplateScope:
         return template_variables(body, self.params(), self.context(), self.inv.stage.variables)
 
     def request_override(self) -> dict[str, dict[str, str]] | None:
-        """The `$context.requestOverride` maps when a template set any of them."""
+        """The `$context.requestOverride` maps when a template set any of them. Templates may overwrite or remove
+        the maps themselves: what is not a map then counts as an empty one."""
         if self._context is None:
             return None
-        override = self._context["requestOverride"]
-        return override if any(override.values()) else None
+        override = _map(self._context.get("requestOverride"))
+        maps = {part: _map(override.get(part)) for part in ("header", "querystring", "path")}
+        return maps if any(maps.values()) else None
 
     def response_override(self) -> tuple[int | None, dict[str, str]]:
         if self._context is None:
             return None, {}
-        override = self._context["responseOverride"]
+        override = _map(self._context.get("responseOverride"))
         status = override.get("status")
         try:
             status = int(status) if status not in (None, "") else None
@@ -63,4 +65,8 @@ class TemplateScope:
             status = None
         if status is not None and not 100 <= status <= 599:
             status = None  # not an HTTP status (a template may set any number): ignored, like one that is no number
-        return status, dict(override.get("header") or {})
+        return status, {str(name): value for name, value in _map(override.get("header")).items()}
+
+
+def _map(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
