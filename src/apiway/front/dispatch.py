@@ -12,6 +12,7 @@ from typing import Protocol
 
 from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
+from apiway.core.websocket import Upgraded
 from apiway.front.admin import AdminDenied, AdminPolicy
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.invoke_url import locate
@@ -58,7 +59,7 @@ class Dispatcher:
             return self.gateway.reject(req, response_type)
         return aws_error(413, "BadRequestException", "Request body is too large", request_ids.request_id())
 
-    async def upgrade(self, req: HttpRequest) -> HttpResponse:
+    async def upgrade(self, req: HttpRequest) -> HttpResponse | Upgraded:
         """A request to switch protocols. No API kind served yet accepts one, so it is answered like any other
         request (AWS: a REST API answers an upgrade request as plain HTTP) and the connection then ends."""
         return await self.handle(req)

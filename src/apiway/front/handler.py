@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.websocket import Upgraded
 
 
 class Handler(Protocol):
@@ -16,8 +17,7 @@ class Handler(Protocol):
         """The answer to a request refused before it could be handled (e.g. its body is too large)."""
         ...
 
-    async def upgrade(self, req: HttpRequest) -> HttpResponse:
-        """A request to switch protocols (`Upgrade: websocket`; a WebSocket scope under ASGI). The answer is
-        the HTTP response that refuses it; the front-end sends it and the connection ends. (WebSocket APIs
-        extend the result with an accepted session.)"""
+    async def upgrade(self, req: HttpRequest) -> HttpResponse | Upgraded:
+        """A request to switch protocols (`Upgrade: websocket`; a WebSocket scope under ASGI): an HttpResponse
+        refuses it (the front-end sends it and the connection ends); `Upgraded` accepts it (core/websocket.py)."""
         ...
