@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.authorizer_support import Jwks
+from tests.e2e.authorizer_support import Jwks, OidcProvider
 from tests.e2e.echo_backend import EchoServer
 
 
@@ -22,3 +22,11 @@ def jwks() -> Iterator[Jwks]:
     server = Jwks()
     yield server
     server.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[OidcProvider]:
+    """A local OpenID Connect issuer (discovery document and JWKS) for JWT authorizer tests."""
+    provider = OidcProvider()
+    yield provider
+    provider.stop()

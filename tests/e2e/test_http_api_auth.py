@@ -34,13 +34,6 @@ def authorize(event, context):
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[OidcProvider]:
-    provider = OidcProvider()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, issuer: OidcProvider) -> Iterator[Server]:
     root: Path = tmp_path_factory.mktemp("http_api_auth")
     (root / "fns.py").write_text(FUNCTIONS)

@@ -54,13 +54,6 @@ PROJECT = """functions:
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[OidcProvider]:
-    provider = OidcProvider()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root: Path = tmp_path_factory.mktemp("http-journey")
     (root / "fns.py").write_text(FUNCTIONS)

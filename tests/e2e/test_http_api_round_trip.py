@@ -67,13 +67,6 @@ STATUSES = [200, 401, 401, 403, 200, 200, 401, 403, 201, 202, 418, 503, 500, 403
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[OidcProvider]:
-    provider = OidcProvider()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root: Path = tmp_path_factory.mktemp("http-round-trip")
     (root / "fns.py").write_text(FUNCTIONS)
