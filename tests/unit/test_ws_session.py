@@ -290,7 +290,8 @@ def test_a_post_that_overflows_the_outbox_closes_the_connection_and_is_gone(tmp_
     async def scenario() -> None:
         session, socket = await _connected(wired)
         socket.room = 10
-        answer = await wired.call("POST", f"/@connections/{session.connection.connection_id}", b"x" * 11)
+        answer = await wired.call("POST", f"/@connections/{session.connection.connection_id}", b"x" * 11,
+                                  host="127.0.0.1:8080")
         assert answer.status == 410 and socket.closed_with == 1008
 
     asyncio.run(scenario())
@@ -304,7 +305,8 @@ def test_broadcast_to_a_thousand_connections_never_waits(tmp_path: Path):
         ids = wired.connections.stage_connections(API_ID, "prod")
         assert len(ids) == 1000
         started = time.perf_counter()
-        answers = [await wired.call("POST", f"/@connections/{conn_id}", b"news") for conn_id in ids]
+        answers = [await wired.call("POST", f"/@connections/{conn_id}", b"news", host="127.0.0.1:8080")
+                   for conn_id in ids]
         elapsed = time.perf_counter() - started
         assert all(a.status == 200 for a in answers)
         assert all(s.sent == [(b"news", True)] for s in sockets)

@@ -38,7 +38,8 @@ class Gateway:
     def __init__(self, connections: Connections | None = None) -> None:
         self._apis: dict[str, ApiRuntime] = {}
         self.domains = DomainTable()
-        self.connections = connections or Connections(MemoryState())  # WebSocket APIs' live connections
+        # WebSocket APIs' live connections
+        self.connections = connections if connections is not None else Connections(MemoryState())
 
     def install(self, stages: Iterable[StageRuntime]) -> None:
         by_api: dict[str, dict[str, StageRuntime]] = {}
