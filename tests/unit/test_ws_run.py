@@ -1,0 +1,301 @@
+"""WebSocket stages compiled from real definitions (runtime/ws_compile.py) and their events run
+(runtime/ws_run.py): Lambda handlers in files run by the project's function runner, HTTP backends on real
+sockets, the shared state's buckets and usage plans as the gateway has them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from apiway.core.errors import DeployError
+from apiway.runtime.ws_run import WsClose, run_connect, run_disconnect, run_message
+from tests.websocket_apis import Lambdas, connection, lambda_aws, lambda_proxy, mock, stage, ws_api
+
+HANDLERS = '''
+import json, os
+
+def _note(event):
+    with open(os.environ["CALLS"], "a") as f:
+        f.write(json.dumps(event) + "\\n")
+
+def connect(event, context):
+    _note(event)
+    query = event.get("queryStringParameters") or {}
+    if "refuse" in query:
+        return {"statusCode": int(query["refuse"]), "body": "no"}
+    return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat", "X-Other": "dropped"}}
+
+def echo(event, context):
+    _note(event)
+    return {"statusCode": 200, "body": json.dumps({"route": event["requestContext"]["routeKey"],
+                                                   "body": event.get("body"),
+                                                   "b64": event.get("isBase64Encoded")})}
+
+def plain(event, context):
+    _note(event)
+    return "hello there"
+
+def boom(event, context):
+    _note(event)
+    raise ValueError("boom")
+
+def nonproxy(event, context):
+    _note(event)
+    return {"seen": event}
+
+def failing(event, context):
+    raise Exception("bad input: " + str(event))
+
+def slow(event, context):
+    import time
+    time.sleep(0.5)
+    return {"statusCode": 200, "body": "late"}
+
+def gate(event, context):
+    _note(event)
+    headers = event.get("headers") or {}
+    token = headers.get("Auth") or (event.get("queryStringParameters") or {}).get("token")
+    if token == "boom":
+        raise Exception("authorizer crashed")
+    if token == "unauthorized":
+        raise Exception("Unauthorized")
+    effect = "Allow" if token in ("good", "keyed") else "Deny"
+    answer = {"principalId": "user-1", "context": {"team": "blue", "level": 3},
+              "policyDocument": {"Version": "2012-10-17", "Statement": [
+                  {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
+    if token == "keyed":
+        answer["usageIdentifierKey"] = "key-value-0001"
+    return answer
+'''
+NAMES = ("connect", "echo", "plain", "boom", "nonproxy", "failing", "slow", "gate")
+
+
+@pytest.fixture
+def lambdas(tmp_path: Path) -> Iterator[Lambdas]:
+    found = Lambdas(tmp_path, HANDLERS, NAMES)
+    yield found
+    asyncio.run(found.close())
+
+
+def frame(data: bytes | None) -> Any:
+    assert data is not None
+    return orjson.loads(data)
+
+
+def chat_api(**api_fields: Any) -> Any:
+    return ws_api({
+        "$connect": {"integration": lambda_proxy("connect")},
+        "$disconnect": {"integration": lambda_proxy("echo")},
+        "$default": {"integration": lambda_proxy("echo"), "two_way": True},
+        "send": {"integration": lambda_proxy("echo"), "two_way": True},
+        "quiet": {"integration": lambda_proxy("echo")},
+        "plain": {"integration": lambda_proxy("plain"), "two_way": True},
+        "boom": {"integration": lambda_proxy("boom"), "two_way": True},
+    }, **api_fields)
+
+
+# -- $connect ------------------------------------------------------------------------------------------------
+
+def test_connect_accepts_with_the_chosen_subprotocol_only_and_sends_the_event(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        conn = connection("name=me&name=you&x=1")
+        response = await run_connect(runtime, conn)
+        assert response.status == 200
+        assert response.headers == [("Sec-WebSocket-Protocol", "chat")]
+        event = lambdas.calls()[-1]
+        assert event["queryStringParameters"] == {"name": "you", "x": "1"}
+        assert event["multiValueQueryStringParameters"] == {"name": ["me", "you"], "x": ["1"]}
+        assert event["requestContext"]["eventType"] == "CONNECT"
+        assert event["requestContext"]["routeKey"] == "$connect"
+        assert "Connection" not in event["headers"] and event["headers"]["Sec-WebSocket-Version"] == "13"
+    asyncio.run(scenario())
+
+
+def test_connect_refused_with_the_integrations_status_or_500_on_failure(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        refused = await run_connect(runtime, connection("refuse=403"))
+        assert refused.status == 403
+        failing = lambdas.compile(ws_api({"$connect": {"integration": lambda_proxy("boom")}}))
+        response = await run_connect(failing, connection())
+        assert response.status == 500 and orjson.loads(response.body) == {"message": "Internal server error"}
+        assert ("Content-Type", "application/json") in response.headers
+    asyncio.run(scenario())
+
+
+def test_no_connect_route_accepts(lambdas: Lambdas) -> None:
+    runtime = lambdas.compile(ws_api({"$default": {"integration": mock()}}))
+    response = asyncio.run(run_connect(runtime, connection()))
+    assert response.status == 200 and response.headers == []
+
+
+# -- messages ------------------------------------------------------------------------------------------------
+
+def test_route_selection_two_way_and_one_way(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        conn = connection()
+        assert frame(await run_message(runtime, conn, b'{"action": "send", "x": 1}', True)) == {
+            "route": "send", "body": '{"action": "send", "x": 1}', "b64": False}
+        assert frame(await run_message(runtime, conn, b'{"action": "nope"}', True))["route"] == "$default"
+        assert frame(await run_message(runtime, conn, b"not json", True))["route"] == "$default"
+        assert frame(await run_message(runtime, conn, b'{"action": "$connect"}', True))["route"] == "$default"
+        assert await run_message(runtime, conn, b'{"action": "quiet"}', True) is None
+        event = lambdas.calls()[-1]
+        context = event["requestContext"]
+        assert context["routeKey"] == "quiet" and context["eventType"] == "MESSAGE"
+        assert context["messageId"] and context["messageId"] != context["requestId"]
+        assert "headers" not in event
+    asyncio.run(scenario())
+
+
+def test_a_non_proxy_answer_is_sent_as_its_text(lambdas: Lambdas) -> None:
+    runtime = lambdas.compile(chat_api())
+    assert asyncio.run(run_message(runtime, connection(), b'{"action": "plain"}', True)) == b"hello there"
+
+
+def test_no_default_route_answers_forbidden_and_failures_internal_server_error(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(ws_api({"send": {"integration": lambda_proxy("echo"), "two_way": True},
+                                          "boom": {"integration": lambda_proxy("boom")}}))
+        conn = connection()
+        forbidden = frame(await run_message(runtime, conn, b'{"action": "other"}', True))
+        assert forbidden["message"] == "Forbidden" and forbidden["connectionId"] == conn.connection_id
+        assert len(forbidden["requestId"]) == 16
+        failed = frame(await run_message(runtime, conn, b'{"action": "boom"}', True))
+        assert failed["message"] == "Internal server error" and failed["connectionId"] == conn.connection_id
+    asyncio.run(scenario())
+
+
+def test_nested_and_interpolated_selection_expressions(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        nested = lambdas.compile(ws_api({"chat": {"integration": lambda_proxy("echo"), "two_way": True},
+                                         "$default": {"integration": mock()}},
+                                        routeSelectionExpression="$request.body.message.type"))
+        assert frame(await run_message(nested, connection(), b'{"message": {"type": "chat"}}', True))["route"] == "chat"
+        text = lambdas.compile(ws_api({"room-join": {"integration": lambda_proxy("echo"), "two_way": True}},
+                                      routeSelectionExpression="${request.body.service}-${request.body.action}"))
+        answer = frame(await run_message(text, connection(), b'{"service": "room", "action": "join"}', True))
+        assert answer["route"] == "room-join"
+    asyncio.run(scenario())
+
+
+def test_mock_two_way_route_renders_its_integration_response(lambdas: Lambdas) -> None:
+    definition = ws_api({"$default": {
+        "integration": mock(requestTemplates={"$default": '{"statusCode": 200}'},
+                            templateSelectionExpression="\\$default",
+                            integrationResponseSelectionExpression="${integration.response.statuscode}"),
+        "responses": [{"integrationResponseKey": "/2\\d\\d/",
+                       "responseTemplates": {"$default": '{"echo": "$input.path(\'$.text\')", '
+                                                         '"cid": "$context.connectionId", '
+                                                         '"route": "$context.routeKey"}'},
+                       "templateSelectionExpression": "\\$default"}],
+        "two_way": True}})
+    runtime = lambdas.compile(definition)
+    answer = asyncio.run(run_message(runtime, connection(), b'{"text": "hi"}', True))
+    assert frame(answer) == {"echo": "", "cid": "Conn1234abcd=", "route": "$default"}
+
+
+def test_disconnect_runs_with_the_close_and_never_raises(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        conn = connection()
+        await run_disconnect(runtime, conn, 1001, "going away")
+        event = lambdas.calls()[-1]
+        assert event["requestContext"]["disconnectStatusCode"] == 1001
+        assert event["requestContext"]["disconnectReason"] == "going away"
+        assert event["requestContext"]["eventType"] == "DISCONNECT"
+        assert event["headers"]["Host"] == conn.domain_name
+        failing = lambdas.compile(ws_api({"$disconnect": {"integration": lambda_proxy("boom")}}))
+        await run_disconnect(failing, conn, 1006, "")
+    asyncio.run(scenario())
+
+
+def test_unknown_function_fails_a_strict_deployment(lambdas: Lambdas) -> None:
+    with pytest.raises(DeployError, match="unknown function"):
+        lambdas.compile(ws_api({"$default": {"integration": lambda_proxy("missing")}}))
+    with pytest.raises(DeployError, match="integrationType"):
+        lambdas.compile(ws_api({"$default": {"integration": {"integrationType": "VPC"}}}))
+
+
+# -- binary --------------------------------------------------------------------------------------------------
+
+def test_binary_closes_1003_unless_the_integration_converts(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        with pytest.raises(WsClose) as closed:
+            await run_message(runtime, connection(), b"\x00\x01\x02", False)
+        assert closed.value.code == 1003
+        converting = lambdas.compile(ws_api({"$default": {
+            "integration": lambda_proxy("echo", contentHandlingStrategy="CONVERT_TO_TEXT"), "two_way": True}}))
+        answer = frame(await run_message(converting, connection(), b"\x00\x01\x02", False))
+        assert base64.b64decode(answer["body"]) == b"\x00\x01\x02"
+        as_binary = lambdas.compile(ws_api({"$default": {
+            "integration": lambda_proxy("echo", contentHandlingStrategy="CONVERT_TO_BINARY"), "two_way": True}}))
+        answer = frame(await run_message(as_binary, connection(), b"\xff\xfe", False))
+        assert answer["b64"] is True and base64.b64decode(answer["body"]) == b"\xff\xfe"
+        no_default = lambdas.compile(ws_api({"send": {"integration": lambda_proxy("echo")}}))
+        with pytest.raises(WsClose):
+            await run_message(no_default, connection(), b"\x00", False)
+    asyncio.run(scenario())
+
+
+# -- stage ---------------------------------------------------------------------------------------------------
+
+def test_the_stage_is_a_websocket_stage(lambdas: Lambdas) -> None:
+    runtime = lambdas.compile(chat_api(), stage("dev", stageVariables={"v": "1"}))
+    assert runtime.kind == "WEBSOCKET" and runtime.stage_name == "dev" and runtime.variables == {"v": "1"}
+    assert set(runtime.routes) == {"$connect", "$disconnect", "$default", "send", "quiet", "plain", "boom"}
+    assert runtime.routes["send"].two_way and not runtime.routes["quiet"].two_way
+    assert runtime.router.match("/", "GET") is None
+
+
+# -- AWS (Lambda non-proxy) ----------------------------------------------------------------------------------
+
+def aws_api() -> Any:
+    return ws_api({"$default": {
+        "integration": lambda_aws(
+            "nonproxy", templateSelectionExpression="${request.body.kind}",
+            requestTemplates={"greet": '{"greeting": $input.json(\'$.name\'), "cid": "$context.connectionId"}',
+                              "$default": '{"raw": $input.json(\'$\')}'},
+            integrationResponseSelectionExpression="${integration.response.statuscode}"),
+        "responses": [{"integrationResponseKey": "$default",
+                       "responseTemplates": {"$default": '{"answer": $input.json(\'$.seen\')}'}}],
+        "two_way": True},
+        "fail": {"integration": lambda_aws(
+            "failing", integrationResponseSelectionExpression="${integration.response.statuscode}"),
+            "responses": [{"integrationResponseKey": "/bad input.*/",
+                           "responseTemplates": {"$default": '{"error": "$input.path(\'$.errorMessage\')"}'}},
+                          {"integrationResponseKey": "$default"}],
+            "two_way": True}})
+
+
+def test_aws_request_template_chosen_by_its_selection_expression(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(aws_api())
+        conn = connection()
+        answer = frame(await run_message(runtime, conn, b'{"kind": "greet", "name": "ann"}', True))
+        assert answer == {"answer": {"greeting": "ann", "cid": "Conn1234abcd="}}
+        answer = frame(await run_message(runtime, conn, b'{"kind": "other"}', True))
+        assert answer == {"answer": {"raw": {"kind": "other"}}}
+    asyncio.run(scenario())
+
+
+def test_aws_function_error_selects_by_its_error_message(lambdas: Lambdas) -> None:
+    answer = frame(asyncio.run(run_message(lambdas.compile(aws_api()), connection(), b'{"action": "fail"}', True)))
+    assert answer["error"].startswith("bad input: ")
+
+
+def test_aws_passthrough_behaviour_never_refuses_without_a_template(lambdas: Lambdas) -> None:
+    definition = ws_api({"$default": {"integration": lambda_aws(
+        "nonproxy", passthroughBehavior="NEVER", templateSelectionExpression="${request.body.kind}",
+        requestTemplates={"known": "{}"}), "two_way": True}})
+    answer = frame(asyncio.run(run_message(lambdas.compile(definition), connection(), b'{"kind": "x"}', True)))
+    assert answer["message"] == "Unsupported Media Type"
