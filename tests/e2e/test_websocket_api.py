@@ -244,7 +244,7 @@ def test_a_dropped_tcp_connection_disconnects_once_with_1006(chat: Chat):
         conn_id = chat.connection_id(first)
         transport = ws.transport
         transport.abort()  # no close frame
-        assert chat.wait_disconnect(conn_id) == [1006]
+        assert await asyncio.to_thread(chat.wait_disconnect, conn_id) == [1006]
 
     asyncio.run(scenario())
 
