@@ -186,7 +186,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     also = []
     if admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(admin_host)
-        handler = Dispatcher(app.gateway, [], policy, app.connections_api)
+        # An API's @connections stays on the gateway's port, behind that listener's policy.
+        handler = Dispatcher(app.gateway, [], AdminPolicy.for_listener(host), app.connections_api)
         also.append((Dispatcher(None, services, policy), admin_host, admin_port))
         where = f"http://{admin_host}:{admin_port}"
     else:
