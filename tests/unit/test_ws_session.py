@@ -320,3 +320,52 @@ def test_paths_that_name_no_connection_are_not_management_calls(tmp_path: Path, 
     wired = Wired(tmp_path)
     answer = asyncio.run(wired.call("GET", path, host="127.0.0.1:8080" if path.startswith("/@") else HOST))
     assert answer.status in (403, 404)
+
+
+def test_management_calls_follow_the_admin_policy_with_the_execute_api_signing_name(tmp_path: Path):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    wired = Wired(tmp_path)
+    wired.dispatcher.policy = AdminPolicy(open=False, credentials={"AKIDADMIN": "admin-secret"})
+
+    def signed(method: str, path: str, key: str, service: str) -> HttpRequest:
+        aws = AWSRequest(method=method, url=f"http://{HOST}{path}", data=b"", headers={"Host": HOST})
+        SigV4Auth(Credentials(key, "admin-secret"), service, "us-east-1").add_auth(aws)
+        return HttpRequest(method, path, "", list(aws.headers.items()), b"")
+
+    async def scenario() -> None:
+        session, _ = await _connected(wired)
+        path = f"/prod/@connections/{session.connection.connection_id.replace('=', '%3D')}"
+        unsigned = await wired.call("GET", path)
+        assert unsigned.status == 403 and dict(unsigned.headers)["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+        stranger = await wired.dispatcher.handle(signed("GET", path, "AKIDOTHER", "execute-api"))
+        assert stranger.status == 403
+        admin = await wired.dispatcher.handle(signed("GET", path, "AKIDADMIN", "execute-api"))
+        assert admin.status == 200
+        plain = await wired.call("GET", "/prod/other")  # the API itself stays open: its own 403
+        assert orjson.loads(plain.body) == {"message": "Forbidden"}
+
+    asyncio.run(scenario())
+
+
+def test_a_custom_domain_mapping_reaches_the_stage_and_its_connections(tmp_path: Path):
+    from apiway.runtime.domains import BasePathMapping, DomainRoutes, DomainTable
+
+    wired = Wired(tmp_path)
+    wired.gateway.install_domains(DomainTable([DomainRoutes("chat.example.com", [
+        BasePathMapping("live", API_ID, "prod")])]))
+
+    async def scenario() -> None:
+        req = HttpRequest("GET", "/live", "", [("Host", "chat.example.com"), ("Upgrade", "websocket")], b"")
+        answer = await wired.dispatcher.upgrade(req)
+        assert isinstance(answer, Upgraded)
+        socket = FakeSocket(answer.session)
+        answer.session.opened(socket)
+        conn_id = answer.session.connection.connection_id  # type: ignore[attr-defined]
+        assert answer.session.connection.domain_name == "chat.example.com"  # type: ignore[attr-defined]
+        posted = await wired.call("POST", f"/live/@connections/{conn_id}", b"hi", host="chat.example.com")
+        assert posted.status == 200 and socket.sent == [(b"hi", True)]
+
+    asyncio.run(scenario())
