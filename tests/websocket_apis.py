@@ -4,6 +4,7 @@ runners (inline Python handlers written to a directory) and a real upstream pool
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,13 @@ class Lambdas:
 
     async def close(self) -> None:
         await self.functions.close()
-        await self.pool.close()
+
+    async def within(self, scenario: Awaitable[Any]) -> Any:
+        """Run `scenario`, then close the upstream pool's connections on the same event loop."""
+        try:
+            return await scenario
+        finally:
+            await self.pool.close()
 
 
 def connection(query: str = "", headers: list[tuple[str, str]] | None = None, connection_id: str = "Conn1234abcd=",

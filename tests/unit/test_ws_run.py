@@ -15,7 +15,10 @@ import pytest
 
 from apiway.core.errors import DeployError
 from apiway.runtime.ws_run import WsClose, run_connect, run_disconnect, run_message
-from tests.websocket_apis import Lambdas, connection, lambda_aws, lambda_proxy, mock, stage, ws_api
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
+from apiway.store.sqlite import SqliteStore
+from tests.e2e.echo_backend import EchoServer, header_values
+from tests.websocket_apis import API, INVOKE_URI, Lambdas, connection, lambda_aws, lambda_proxy, mock, stage, ws_api
 
 HANDLERS = '''
 import json, os
@@ -52,9 +55,9 @@ def nonproxy(event, context):
 def failing(event, context):
     raise Exception("bad input: " + str(event))
 
-def slow(event, context):
-    import time
-    time.sleep(0.5)
+async def slow(event, context):
+    import asyncio
+    await asyncio.sleep(0.5)
     return {"statusCode": 200, "body": "late"}
 
 def gate(event, context):
@@ -299,3 +302,269 @@ def test_aws_passthrough_behaviour_never_refuses_without_a_template(lambdas: Lam
         requestTemplates={"known": "{}"}), "two_way": True}})
     answer = frame(asyncio.run(run_message(lambdas.compile(definition), connection(), b'{"kind": "x"}', True)))
     assert answer["message"] == "Unsupported Media Type"
+
+
+# -- the $connect authorizer ---------------------------------------------------------------------------------
+
+def gated_api(ttl: int | None = None, sources: list[str] | None = None, **route: Any) -> Any:
+    definition = ws_api({"$connect": {"integration": lambda_proxy("connect"),
+                                      "route": {"authorizationType": "CUSTOM", "authorizerId": "au1", **route}},
+                         "$default": {"integration": lambda_proxy("echo"), "two_way": True}})
+    authorizer: dict[str, Any] = {"authorizerId": "au1", "name": "gate", "authorizerType": "REQUEST",
+                                  "authorizerUri": INVOKE_URI.format("gate"),
+                                  "identitySource": sources or ["route.request.header.Auth"]}
+    if ttl is not None:
+        authorizer["authorizerResultTtlInSeconds"] = ttl
+    definition["authorizers"]["au1"] = authorizer
+    return definition
+
+
+def gate_calls(lambdas: Lambdas) -> list[dict[str, Any]]:
+    return [c for c in lambdas.calls() if c.get("type") == "REQUEST"]
+
+
+def test_authorizer_allows_and_its_context_stays_with_the_connection(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(gated_api())
+        conn = connection(headers=[("Auth", "good")])
+        response = await run_connect(runtime, conn)
+        assert response.status == 200
+        assert conn.authorizer == {"principalId": "user-1", "team": "blue", "level": 3}
+        event = gate_calls(lambdas)[-1]
+        assert event["methodArn"].endswith(f":{API}/prod/$connect") and event["headers"]["Auth"] == "good"
+        connect_event = lambdas.calls()[-1]
+        assert connect_event["requestContext"]["authorizer"]["principalId"] == "user-1"
+        await run_message(runtime, conn, b"{}", True)
+        assert lambdas.calls()[-1]["requestContext"]["authorizer"]["team"] == "blue"
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("headers", "status", "message", "called"), [
+    ([("Auth", "bad")], 403, "Forbidden", True),
+    ([], 401, "Unauthorized", False),
+    ([("Auth", "unauthorized")], 401, "Unauthorized", True),
+    ([("Auth", "boom")], 500, "Internal server error", True),
+])
+def test_authorizer_refusals(lambdas: Lambdas, headers: list[tuple[str, str]], status: int, message: str,
+                             called: bool) -> None:
+    conn = connection(headers=headers)
+    response = asyncio.run(run_connect(lambdas.compile(gated_api()), conn))
+    assert response.status == status and orjson.loads(response.body) == {"message": message}
+    assert bool(gate_calls(lambdas)) is called
+    assert not [c for c in lambdas.calls() if c.get("requestContext", {}).get("eventType") == "CONNECT"
+                and "type" not in c]  # the integration never ran
+    assert conn.authorizer is None
+
+
+def test_authorizer_identity_from_the_query_string_and_cached_by_its_values(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(gated_api(ttl=300, sources=["route.request.querystring.token"]))
+        for _ in range(3):
+            assert (await run_connect(runtime, connection("token=good"))).status == 200
+        assert len(gate_calls(lambdas)) == 1
+        assert (await run_connect(runtime, connection("token=bad"))).status == 403
+        assert (await run_connect(runtime, connection("token=bad"))).status == 403
+        assert len(gate_calls(lambdas)) == 2
+        lambdas.clock.advance(301)
+        assert (await run_connect(runtime, connection("token=good"))).status == 200
+        assert len(gate_calls(lambdas)) == 3
+    asyncio.run(scenario())
+
+
+def test_without_a_ttl_every_connection_calls_the_authorizer(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(gated_api())
+        for _ in range(2):
+            await run_connect(runtime, connection(headers=[("Auth", "good")]))
+        assert len(gate_calls(lambdas)) == 2
+    asyncio.run(scenario())
+
+
+def test_only_connect_takes_an_authorizer(lambdas: Lambdas) -> None:
+    definition = gated_api()
+    definition["routes"]["r1"]["authorizationType"] = "CUSTOM"
+    definition["routes"]["r1"]["authorizerId"] = "au1"
+    with pytest.raises(DeployError, match="only the \\$connect route"):
+        lambdas.compile(definition)
+
+
+# -- API keys and throttling ---------------------------------------------------------------------------------
+
+def keyed_api(**api_fields: Any) -> Any:
+    return ws_api({"$connect": {"integration": lambda_proxy("connect"), "route": {"apiKeyRequired": True}},
+                   "$default": {"integration": lambda_proxy("echo"), "two_way": True}}, **api_fields)
+
+
+def with_key(lambdas: Lambdas, tmp_path: Path, value: str = "key-value-0001", **plan: Any) -> SqliteStore:
+    store = SqliteStore(tmp_path / "state.db")
+    store.put_record(API_KEY, "k1", {"id": "k1", "value": value, "enabled": True})
+    store.put_record(USAGE_PLAN, "p1", {"id": "p1", "name": "p1", "apiStages": [{"apiId": API, "stage": "prod"}],
+                                        "_createdDay": "2023-11-14", **plan})
+    store.put_record(USAGE_PLAN_KEY, "p1/k1", {"usagePlanId": "p1", "keyId": "k1"})
+    lambdas.access.load(store)
+    return store
+
+
+def test_api_key_from_the_header(lambdas: Lambdas, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = with_key(lambdas, tmp_path)
+        runtime = lambdas.compile(keyed_api())
+        assert (await run_connect(runtime, connection())).status == 403
+        assert (await run_connect(runtime, connection(headers=[("x-api-key", "wrong")]))).status == 403
+        conn = connection(headers=[("x-api-key", "key-value-0001")])
+        assert (await run_connect(runtime, conn)).status == 200
+        assert conn.api_key == "key-value-0001" and conn.identity is not None
+        assert conn.identity["apiKeyId"] == "k1"
+        store.close()
+    asyncio.run(scenario())
+
+
+def test_api_key_from_the_authorizers_usage_identifier_key(lambdas: Lambdas, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = with_key(lambdas, tmp_path)
+        definition = gated_api(apiKeyRequired=True)
+        definition["api"]["apiKeySelectionExpression"] = "$context.authorizer.usageIdentifierKey"
+        runtime = lambdas.compile(definition)
+        assert (await run_connect(runtime, connection(headers=[("Auth", "good")]))).status == 403
+        conn = connection(headers=[("Auth", "keyed")])
+        assert (await run_connect(runtime, conn)).status == 200
+        assert conn.api_key == "key-value-0001"
+        store.close()
+    asyncio.run(scenario())
+
+
+def test_usage_plan_throttle_refuses_connections(lambdas: Lambdas, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = with_key(lambdas, tmp_path, throttle={"rateLimit": 1, "burstLimit": 1})
+        runtime = lambdas.compile(keyed_api())
+        headers = [("x-api-key", "key-value-0001")]
+        assert (await run_connect(runtime, connection(headers=headers))).status == 200
+        refused = await run_connect(runtime, connection(headers=headers))
+        assert refused.status == 429 and orjson.loads(refused.body) == {"message": "Too Many Requests"}
+        store.close()
+    asyncio.run(scenario())
+
+
+def test_route_throttling_answers_messages_with_an_error_frame(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        record = stage(defaultRouteSettings={"throttlingBurstLimit": 5, "throttlingRateLimit": 5},
+                       routeSettings={"send": {"throttlingBurstLimit": 1, "throttlingRateLimit": 1}})
+        runtime = lambdas.compile(chat_api(), record)
+        conn = connection()
+        assert frame(await run_message(runtime, conn, b'{"action": "send"}', True))["route"] == "send"
+        throttled = frame(await run_message(runtime, conn, b'{"action": "send"}', True))
+        assert throttled["message"] == "Too Many Requests" and throttled["connectionId"] == conn.connection_id
+        assert frame(await run_message(runtime, conn, b'{"action": "other"}', True))["route"] == "$default"
+        lambdas.clock.advance(1.0)
+        assert frame(await run_message(runtime, conn, b'{"action": "send"}', True))["route"] == "send"
+    asyncio.run(scenario())
+
+
+def test_connect_throttled_by_the_default_route_settings(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api(), stage(defaultRouteSettings={"throttlingBurstLimit": 0,
+                                                                          "throttlingRateLimit": 0}))
+        refused = await run_connect(runtime, connection())
+        assert refused.status == 429
+    asyncio.run(scenario())
+
+
+# -- request parameters and models ---------------------------------------------------------------------------
+
+def test_required_request_parameters_of_connect(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        definition = ws_api({"$connect": {"integration": lambda_proxy("connect"), "route": {"requestParameters": {
+            "route.request.header.X-Room": {"required": True},
+            "route.request.querystring.user": {"required": True},
+            "route.request.querystring.opt": {"required": False}}}}})
+        runtime = lambdas.compile(definition)
+        assert (await run_connect(runtime, connection("user=a"))).status == 400
+        assert (await run_connect(runtime, connection("", [("X-Room", "1")]))).status == 400
+        assert (await run_connect(runtime, connection("user=a", [("X-Room", "1")]))).status == 200
+    asyncio.run(scenario())
+
+
+def test_request_models_validate_messages(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        definition = ws_api({"send": {"integration": lambda_proxy("echo"), "two_way": True, "route": {
+            "modelSelectionExpression": "\\$default", "requestModels": {"$default": "Message"}}}})
+        definition["models"] = {"m1": {"modelId": "m1", "name": "Message", "contentType": "application/json",
+                                       "schema": orjson.dumps({
+                                           "$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+                                           "required": ["action", "text"],
+                                           "properties": {"text": {"type": "string"}}}).decode()}}
+        runtime = lambdas.compile(definition)
+        conn = connection()
+        invalid = frame(await run_message(runtime, conn, b'{"action": "send"}', True))
+        assert invalid["message"] == "Invalid request body" and invalid["connectionId"] == conn.connection_id
+        assert frame(await run_message(runtime, conn, b'{"action": "send", "text": "x"}', True))["route"] == "send"
+        definition["api"]["disableSchemaValidation"] = True
+        unchecked = lambdas.compile(definition)
+        assert frame(await run_message(unchecked, conn, b'{"action": "send"}', True))["route"] == "send"
+    asyncio.run(scenario())
+
+
+# -- HTTP backends and timeouts ------------------------------------------------------------------------------
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer().start()
+    yield server
+    server.stop()
+
+
+def test_http_proxy_sends_the_message_and_answers_with_the_backends_body(lambdas: Lambdas, echo: EchoServer) -> None:
+    async def scenario() -> None:
+        definition = ws_api({
+            "$connect": {"integration": {"integrationType": "HTTP_PROXY", "integrationMethod": "GET",
+                                         "integrationUri": f"http://{echo.address}/connect"}},
+            "$default": {"integration": {"integrationType": "HTTP_PROXY", "integrationMethod": "POST",
+                                         "integrationUri": "http://${stageVariables.backend}/messages"},
+                         "two_way": True}})
+        runtime = lambdas.compile(definition, stage(stageVariables={"backend": echo.address}))
+        conn = connection("room=1", [("X-Custom", "yes")])
+        assert (await run_connect(runtime, conn)).status == 200
+        seen = echo.requests[-1]
+        assert seen["method"] == "GET" and header_values(seen, "X-Custom") == ["yes"]
+        answer = frame(await run_message(runtime, conn, b'{"hello": "world"}', True))
+        assert answer["method"] == "POST" and answer["path"] == "/messages"
+        assert answer["body"] == '{"hello": "world"}'
+    asyncio.run(lambdas.within(scenario()))
+
+
+def test_http_proxy_connect_refused_with_the_backends_status(lambdas: Lambdas, echo: EchoServer) -> None:
+    definition = ws_api({"$connect": {"integration": {"integrationType": "HTTP_PROXY", "integrationMethod": "GET",
+                                                      "integrationUri": f"http://{echo.address}/status/401"}}})
+    response = asyncio.run(lambdas.within(run_connect(lambdas.compile(definition), connection())))
+    assert response.status == 401
+
+
+def test_http_integration_with_templates_and_integration_responses(lambdas: Lambdas, echo: EchoServer) -> None:
+    definition = ws_api({"$default": {
+        "integration": {"integrationType": "HTTP", "integrationMethod": "PUT",
+                        "integrationUri": f"http://{echo.address}/items",
+                        "templateSelectionExpression": "\\$default",
+                        "requestTemplates": {"$default": '{"item": $input.json(\'$.item\'), '
+                                                         '"cid": "$context.connectionId"}'},
+                        "integrationResponseSelectionExpression": "${integration.response.statuscode}"},
+        "responses": [{"integrationResponseKey": "200",
+                       "responseTemplates": {"$default": '{"sent": $input.path(\'$.body\'), '
+                                                         '"method": "$input.path(\'$.method\')"}'}}],
+        "two_way": True}})
+    answer = asyncio.run(lambdas.within(run_message(lambdas.compile(definition), connection(), b'{"item": 7}', True)))
+    assert frame(answer) == {"sent": {"item": 7, "cid": "Conn1234abcd="}, "method": "PUT"}
+
+
+def test_integration_timeout_answers_an_error_frame(lambdas: Lambdas, echo: EchoServer) -> None:
+    async def scenario() -> None:
+        definition = ws_api({
+            "slow": {"integration": lambda_proxy("slow", timeoutInMillis=100), "two_way": True},
+            "$default": {"integration": {"integrationType": "HTTP_PROXY", "integrationMethod": "POST",
+                                         "timeoutInMillis": 100,
+                                         "integrationUri": f"http://{echo.address}/x?echo_sleep=0.5"},
+                         "two_way": True}})
+        runtime = lambdas.compile(definition)
+        for message in (b'{"action": "slow"}', b"{}"):
+            answer = frame(await run_message(runtime, connection(), message, True))
+            assert answer["message"] == "Endpoint request timed out"
+    asyncio.run(lambdas.within(scenario()))
