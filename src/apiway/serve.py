@@ -9,7 +9,7 @@ from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
-from apiway.config import HTTP, Project, load_project
+from apiway.config import HTTP, WEBSOCKET, Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import ControlPlaneHandler
 from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
@@ -53,6 +53,12 @@ def validate(file: Path, stage: str | None, kind: str | None = None) -> int:
     _, prepared = _prepare(file, stage, kind=kind)
     for item in prepared.apis:
         stages = ", ".join(s.name for s in item.spec.stages)
+        if item.spec.kind == WEBSOCKET:
+            ws = item.http
+            print(f"{item.spec.openapi}: ok — WebSocket API '{item.name}', {len(ws['routes'])} routes "
+                  f"({', '.join(sorted(r['routeKey'] for r in ws['routes'].values()))}), "
+                  f"{len(ws['integrations'])} integrations, {len(ws['authorizers'])} authorizers, stages {stages}")
+            continue
         if item.spec.kind == HTTP:
             http = item.http
             print(f"{item.spec.openapi}: ok — HTTP API '{item.name}', {len(http['routes'])} routes, "
