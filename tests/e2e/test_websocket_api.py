@@ -326,3 +326,31 @@ def test_upgrade_to_an_unknown_stage_is_forbidden(chat: Chat):
                      "Sec-WebSocket-Version: 13\r\n\r\n".encode())
         head = sock.recv(4096).decode(errors="replace")
     assert head.startswith("HTTP/1.1 403")
+
+
+def test_the_chat_example_from_its_project_file(tmp_path: Path):
+    """The project-file WebSocket API of examples/websocket-chat: its authorizer on $connect and its two-way
+    two-way $default route."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "websocket-chat"
+    shutil.copytree(example, tmp_path / "chat")
+    server = Server(tmp_path / "chat" / "apiway.yaml", tmp_path / "state.db")
+    try:
+        chat = Chat(server, server.api_ids["chat"])
+        chat.url = lambda query="": (  # type: ignore[method-assign]
+            f"ws://{chat.api_id}.execute-api.localhost:{server.port}/dev" + (f"?{query}" if query else ""))
+        assert f"ws://{chat.api_id}.execute-api.localhost:{server.port}/dev" in server.output
+
+        async def scenario() -> None:
+            with pytest.raises(InvalidStatus) as refused:
+                async with chat.connect("token=wrong"):
+                    pass
+            assert refused.value.response.status_code == 403
+            async with chat.connect("token=letmein") as ws:
+                await ws.send("no json here")
+                assert "unknown action" in json.loads(await _receive(ws))["error"]
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
