@@ -619,3 +619,27 @@ def test_iam_signed_upgrade_header_or_presigned_query(lambdas: Lambdas) -> None:
         assert lambdas.calls()[-1]["requestContext"]["identity"]["accessKey"] == allowed[0]
         assert (await run_connect(runtime, signed(allowed[1], presign=True))).status == 200
     asyncio.run(scenario())
+
+
+def test_mock_connect_status_from_its_request_template(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        template = '#if($input.params("pass") == "yes"){"statusCode": 200}#else{"statusCode": 403}#end'
+        runtime = lambdas.compile(ws_api({"$connect": {"integration": mock(
+            requestTemplates={"$default": template}, templateSelectionExpression="\\$default")}}))
+        assert (await run_connect(runtime, connection("pass=yes"))).status == 200
+        assert (await run_connect(runtime, connection("pass=no"))).status == 403
+    asyncio.run(scenario())
+
+
+def test_a_route_without_an_integration_answers_internal_server_error(lambdas: Lambdas) -> None:
+    runtime = lambdas.compile(ws_api({"$default": {"two_way": True}}))
+    answer = frame(asyncio.run(run_message(runtime, connection(), b"{}", True)))
+    assert answer["message"] == "Internal server error"
+
+
+def test_http_integration_converts_binary_messages_to_text(lambdas: Lambdas, echo: EchoServer) -> None:
+    definition = ws_api({"$default": {"integration": {
+        "integrationType": "HTTP_PROXY", "integrationMethod": "POST", "integrationUri": f"http://{echo.address}/bin",
+        "contentHandlingStrategy": "CONVERT_TO_TEXT"}, "two_way": True}})
+    answer = asyncio.run(lambdas.within(run_message(lambdas.compile(definition), connection(), b"\x00\xff", False)))
+    assert frame(answer)["body"] == base64.b64encode(b"\x00\xff").decode()
