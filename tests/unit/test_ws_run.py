@@ -6,19 +6,36 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
+from apiway.auth.identities import Identities, parse_identity
 from apiway.core.errors import DeployError
 from apiway.runtime.ws_run import WsClose, run_connect, run_disconnect, run_message
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
 from tests.e2e.echo_backend import EchoServer, header_values
-from tests.websocket_apis import API, INVOKE_URI, Lambdas, connection, lambda_aws, lambda_proxy, mock, stage, ws_api
+from tests.websocket_apis import (
+    API,
+    HOST,
+    INVOKE_URI,
+    Lambdas,
+    connection,
+    lambda_aws,
+    lambda_proxy,
+    mock,
+    stage,
+    ws_api,
+)
 
 HANDLERS = '''
 import json, os
@@ -568,3 +585,61 @@ def test_integration_timeout_answers_an_error_frame(lambdas: Lambdas, echo: Echo
             answer = frame(await run_message(runtime, connection(), message, True))
             assert answer["message"] == "Endpoint request timed out"
     asyncio.run(lambdas.within(scenario()))
+
+
+# -- AWS_IAM on $connect -------------------------------------------------------------------------------------
+
+def test_iam_signed_upgrade_header_or_presigned_query(lambdas: Lambdas) -> None:
+    allowed = ("AKIAALICE00000000001", "alice-secret", "arn:aws:iam::123456789012:user/alice")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke",
+         "Resource": f"arn:aws:execute-api:us-east-1:123456789012:{API}/prod/$connect"}]}
+    lambdas.deps.identities = Identities([parse_identity({"access_key_id": allowed[0],
+                                                          "secret_access_key": allowed[1], "arn": allowed[2],
+                                                          "policies": [policy]})])
+    runtime = lambdas.compile(ws_api({"$connect": {"integration": lambda_proxy("connect"),
+                                                   "route": {"authorizationType": "AWS_IAM"}}}))
+    lambdas.clock.epoch = time.time() - lambdas.clock.now  # signatures carry the real time
+
+    def signed(secret: str, presign: bool = False) -> Any:
+        request = AWSRequest(method="GET", url=f"https://{HOST}/prod", data=b"")
+        creds = Credentials(allowed[0], secret)
+        if presign:
+            SigV4QueryAuth(creds, "execute-api", "us-east-1", expires=60).add_auth(request)
+            return connection(urlsplit(request.url).query)
+        SigV4Auth(creds, "execute-api", "us-east-1").add_auth(request)
+        return connection(headers=[(k, v) for k, v in request.headers.items() if k.lower() != "host"])
+
+    async def scenario() -> None:
+        assert (await run_connect(runtime, connection())).status == 403
+        assert (await run_connect(runtime, signed("wrong"))).status == 403
+        conn = signed(allowed[1])
+        assert (await run_connect(runtime, conn)).status == 200
+        assert conn.identity is not None and conn.identity["userArn"] == allowed[2]
+        assert lambdas.calls()[-1]["requestContext"]["identity"]["accessKey"] == allowed[0]
+        assert (await run_connect(runtime, signed(allowed[1], presign=True))).status == 200
+    asyncio.run(scenario())
+
+
+def test_mock_connect_status_from_its_request_template(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        template = '#if($input.params("pass") == "yes"){"statusCode": 200}#else{"statusCode": 403}#end'
+        runtime = lambdas.compile(ws_api({"$connect": {"integration": mock(
+            requestTemplates={"$default": template}, templateSelectionExpression="\\$default")}}))
+        assert (await run_connect(runtime, connection("pass=yes"))).status == 200
+        assert (await run_connect(runtime, connection("pass=no"))).status == 403
+    asyncio.run(scenario())
+
+
+def test_a_route_without_an_integration_answers_internal_server_error(lambdas: Lambdas) -> None:
+    runtime = lambdas.compile(ws_api({"$default": {"two_way": True}}))
+    answer = frame(asyncio.run(run_message(runtime, connection(), b"{}", True)))
+    assert answer["message"] == "Internal server error"
+
+
+def test_http_integration_converts_binary_messages_to_text(lambdas: Lambdas, echo: EchoServer) -> None:
+    definition = ws_api({"$default": {"integration": {
+        "integrationType": "HTTP_PROXY", "integrationMethod": "POST", "integrationUri": f"http://{echo.address}/bin",
+        "contentHandlingStrategy": "CONVERT_TO_TEXT"}, "two_way": True}})
+    answer = asyncio.run(lambdas.within(run_message(lambdas.compile(definition), connection(), b"\x00\xff", False)))
+    assert frame(answer)["body"] == base64.b64encode(b"\x00\xff").decode()
