@@ -72,6 +72,8 @@ class EchoHandler:
             upgraded.max_duration = query["max"]
         if "outbox" in query:
             upgraded.outbox_limit = int(query["outbox"])
+        if "message" in query:
+            upgraded.max_message = int(query["message"])
         protocol = req.header("sec-websocket-protocol")
         if protocol:
             upgraded.headers.append(("Sec-WebSocket-Protocol", protocol.split(",")[0].strip()))

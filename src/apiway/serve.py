@@ -230,16 +230,18 @@ def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
     import uvicorn
 
     # Loaded only when uvicorn is the chosen front-end.
-    from apiway.front.asgi import AsgiApp
+    from apiway.front.asgi import UVICORN_WEBSOCKETS, AsgiApp
     from apiway.front.uvicorn_protocol import CasePreservingHttpToolsProtocol
 
+    asgi = AsgiApp(handler)
     config = uvicorn.Config(
-        AsgiApp(handler), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
+        asgi, host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol, **UVICORN_WEBSOCKETS,
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[socket] | None = None) -> None:
+            await asgi.going_away()
             await super().shutdown(sockets)
             # What the native server does on its way out: quota counts not yet written, workers stopped, the
             # counts of held-back log lines written. uvicorn re-raises the stopping signal once this returns,

@@ -55,7 +55,7 @@ class WsConnection(asyncio.Protocol):
         """The 101 is written: take the transport over, tell the session, then read (`early`: frames that
         arrived with or behind the handshake)."""
         self._transport.set_protocol(self)
-        _safely(self._session.opened, self)
+        safely(self._session.opened, self)
         self._transport.resume_reading()
         if early:
             self.data_received(early)
@@ -64,7 +64,7 @@ class WsConnection(asyncio.Protocol):
         """The client left before the 101 could be written: the session is opened and closed (1006) at once,
         so that whatever its acceptance started is ended the usual way."""
         self._state = _CLOSED
-        _safely(self._session.opened, self)
+        safely(self._session.opened, self)
         self._report(ABNORMAL, "")
 
     # --- WsSocket
@@ -103,7 +103,7 @@ class WsConnection(asyncio.Protocol):
         for event in self._parser.feed(data):
             if isinstance(event, Message):
                 if self._state == _OPEN:
-                    _safely(self._session.received, event.data, event.text)
+                    safely(self._session.received, event.data, event.text)
             elif isinstance(event, Ping):
                 if self._state == _OPEN:
                     self._transport.write(frame(PONG, event.payload))
@@ -145,7 +145,7 @@ class WsConnection(asyncio.Protocol):
     def _report(self, code: int, reason: str) -> None:
         if not self._reported:
             self._reported = True
-            _safely(self._session.closed, code, reason)
+            safely(self._session.closed, code, reason)
 
     # --- deadlines (the native server's timer)
 
@@ -167,7 +167,7 @@ class WsConnection(asyncio.Protocol):
         self._transport.abort()
 
 
-def _safely(call: Callable[..., Any], *args: Any) -> None:
+def safely(call: Callable[..., Any], *args: Any) -> None:
     """A session's failure is logged; it never breaks the connection's reading or closing."""
     try:
         call(*args)
