@@ -37,9 +37,10 @@ def on_connect(event, context):
     query = event.get("queryStringParameters") or {}
     if "deny" in query:
         return {"statusCode": int(query["deny"])}
-    asked = (event.get("headers") or {}).get("Sec-WebSocket-Protocol")
-    headers = {"Sec-WebSocket-Protocol": asked.split(",")[0].strip()} if asked else {}
-    return {"statusCode": 200, "headers": headers}
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    asked = headers.get("sec-websocket-protocol")
+    return {"statusCode": 200,
+            "headers": {"Sec-WebSocket-Protocol": asked.split(",")[0].strip()} if asked else {}}
 
 
 def on_disconnect(event, context):
@@ -187,7 +188,8 @@ def test_connect_sees_the_query_string_and_headers_and_may_refuse_with_a_status(
         event = chat.connects()[-1]
         assert event["queryStringParameters"]["x"] == "1"
         assert event["multiValueQueryStringParameters"]["room"] == ["blue", "red"]
-        assert event["headers"]["X-Custom"] == "yes"
+        # Header names as the client wrote them (the native server; uvicorn gives them in lower case).
+        assert {k.lower(): v for k, v in event["headers"].items()}["x-custom"] == "yes"
         context = event["requestContext"]
         assert context["eventType"] == "CONNECT" and context["routeKey"] == "$connect"
         assert context["domainName"] == f"{chat.api_id}.execute-api.localhost:{chat.server.port}"
