@@ -284,7 +284,8 @@ def test_a_busy_connection_is_closed_at_its_maximum_duration(short_lived: Chat):
                     await ws.send(json.dumps({"action": "nothing"}))  # no $default route: an error frame back
                     await _receive(ws, 1)
                     await asyncio.sleep(0.3)
-            assert ws.close_code == 1001 and 2 <= time.monotonic() - started < 5
+            # Active all along (so not the idle timeout): closed near 2.5 s, deadlines being checked once a second.
+            assert ws.close_code == 1001 and 1.4 <= time.monotonic() - started < 5
         assert short_lived.wait_disconnect(conn_id) == [1001]
 
     asyncio.run(scenario())
