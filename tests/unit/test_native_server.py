@@ -14,6 +14,7 @@ import io
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -110,11 +111,11 @@ def dispatcher(app: App) -> Dispatcher:
 class ThreadServer:
     """serve_native on its own uvloop loop in a daemon thread; stopped by cancelling its task."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
         self.loop = uvloop.new_event_loop()
         ready = threading.Event()
-        self.task = self.loop.create_task(serve_native(handler, "127.0.0.1", self.port, ready=ready.set))
+        self.task = self.loop.create_task(serve_native(handler, "127.0.0.1", self.port, ready=ready.set, tls=tls))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         assert ready.wait(10), "server did not start"

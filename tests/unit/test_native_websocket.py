@@ -5,17 +5,24 @@ is real; its handler is a test double accepting with an echo session (tests/supp
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from apiway.front.tls import load_files
 from tests.support_ws import EchoHandler, client_frame, close_code, handshake, read_frame, wait_for
 from tests.unit.test_native_server import ThreadServer
 
@@ -323,3 +330,31 @@ def test_shutdown_closes_every_connection_with_1001() -> None:
     stopper.join(15)
     stack.close()
     assert [s.closes() for s in handler.sessions] == [[("closed", 1001, "Going away")]] * 3
+
+
+def test_wss_takes_the_same_path(tmp_path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    handler = EchoHandler()
+    server = ThreadServer(handler, tls=load_files(tmp_path / "c.pem", tmp_path / "k.pem"))
+    try:
+        client = ssl.create_default_context(cafile=str(tmp_path / "c.pem"))
+        with connect(f"wss://localhost:{server.port}/ws", ssl=client, max_size=None) as ws:
+            ws.send("secure")
+            assert ws.recv() == "secure"
+            ws.send([b"x" * 30000] * 3)
+            assert len(ws.recv()) == 90000
+            ws.close(4003)
+        wait_for(lambda: bool(handler.last().closes()))
+        assert handler.last().closes() == [("closed", 4003, "")]
+    finally:
+        server.stop()

@@ -463,7 +463,9 @@ class _Connection(asyncio.Protocol):
         server.connections.discard(self)
         server.connections.add(ws)
         ws.start(early)
-        if server.shutting_down:
+        if self._eof:  # the client half-closed while its handshake was answered: it is gone (1006)
+            transport.close()
+        elif server.shutting_down:
             ws.shutdown()
 
     def _refuse(self, discard: bool) -> None:
