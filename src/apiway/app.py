@@ -21,6 +21,7 @@ from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.core.handoff import LoopHandoff
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import StageRuntime
+from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
@@ -31,6 +32,7 @@ from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
 from apiway.observe.rotating import LogLimits
 from apiway.runtime import test_invoke
+from apiway.runtime.connections import Connections, ConnectionsService
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, DomainInstaller, ProjectDomain
 from apiway.runtime.gateway import Gateway
@@ -42,18 +44,24 @@ from apiway.store.base import Store
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
-                 log_limits: LogLimits | None = None, echo_functions: bool = True) -> None:
+                 log_limits: LogLimits | None = None, echo_functions: bool = True,
+                 callback_env: dict[str, str] | None = None) -> None:
         self.runner = Functions(log_dir, log_limits, echo_functions)
-        for spec in project.functions:
+        # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
+        self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
+                          for spec in project.functions]
+        for spec in self.functions:
             self.runner.load(spec)
-        self.functions = list(project.functions)
         self.pool = UpstreamPool()
-        specs = {spec.name: spec for spec in project.functions}
-        self.gateway = Gateway()
+        specs = {spec.name: spec for spec in self.functions}
         self.handoff = LoopHandoff()  # bound to the serving loop by the control plane's handler
         self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
         # Everything requests share (buckets, quotas, caches, connections) lives in one state backend.
         self.state = MemoryState(clock, self.handoff)
+        self.connections = Connections(self.state)  # WebSocket connections: live here, registered in the state
+        self.connections_api = ConnectionsService(self.connections)  # their @connections management API
+        self.gateway = Gateway(self.connections)
+        self.ws_lifetimes = (IDLE_TIMEOUT, MAX_DURATION)  # WebSocket connections' idle timeout, maximum duration
         self.caches = ResponseCaches(clock, self.state)
         # Canaries with useStageCache false keep apart from their stage.
         self.canary_caches = ResponseCaches(clock, self.state, "canary responses")
@@ -75,7 +83,8 @@ class App:
         """Serve every stored stage and the custom domains, then follow the store's changes: the stages
         served, and why each other stored stage is not."""
         self.access.load(store)
-        self.installer = StageInstaller(store, self.gateway, self.live_deps, self.canary_caches, self.handoff)
+        self.installer = StageInstaller(store, self.gateway, self.live_deps, self.canary_caches, self.handoff,
+                                        self.ws_lifetimes)
         served = self.installer.install_all()
         domain_installer = DomainInstaller(store, self.gateway, domains, api_refs,
                                            partial(_serve_certificates, tls) if tls is not None else None)
@@ -86,6 +95,7 @@ class App:
         return served
 
     async def close(self) -> None:
+        await self.connections.drain()  # $disconnect runs of the connections shutdown closed, while functions run
         self.access.flush()  # quota counts not yet written
         await self.runner.close()
         await self.pool.close()

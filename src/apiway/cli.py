@@ -10,6 +10,7 @@ from pathlib import Path
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.control.client import DEFAULT_ENDPOINT
 from apiway.core.errors import DeployError
+from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
 from apiway.functions.inline import FunctionLoadError
 from apiway.model.documents import DocumentError
 from apiway.observe.rotating import LogLimits
@@ -98,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet-functions", action="store_true",
                        help="do not echo worker-mode functions' output on stderr (it still goes to logs/NAME.log "
                             "and `apiway logs NAME`): under load, a line per invocation adds up")
+    serve.add_argument("--ws-idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
+                       help="close a WebSocket connection with 1001 after this long without a frame either way "
+                            "(default 600, AWS's 10 minutes)")
+    serve.add_argument("--ws-max-duration", type=float, default=MAX_DURATION, metavar="SECONDS",
+                       help="close a WebSocket connection with 1001 once it is this old (default 7200, AWS's 2 hours)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -184,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
                          log_limits=LogLimits(args.log_max_bytes, args.log_files),
-                         echo_functions=not args.quiet_functions, kind=args.kind)
+                         echo_functions=not args.quiet_functions, kind=args.kind,
+                         ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration)
         if args.command == "validate":
             from apiway.serve import validate
 

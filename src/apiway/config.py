@@ -3,7 +3,8 @@ functions their Lambda integrations call. Paths inside it are relative to the fi
 
 A document describes a REST API or an HTTP API (`kind: rest|http`, else told by its content:
 openapi/http_importer.is_http_api_document); an HTTP API is served on an auto-deploying `$default` stage
-unless its entry names others."""
+unless its entry names others. A WebSocket API (`kind: websocket`) is written in the project file itself
+(model/ws_project.py, docs/websocket-apis.md)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import MODES
 from apiway.model.base_paths import normalise_base_path
 from apiway.model.documents import DocumentError, line_of, load_document
-from apiway.model.http import DEFAULT_STAGE
+from apiway.model.http import DEFAULT_STAGE, HttpApiDefinition
 from apiway.model.http import STAGE_NAME_RE as HTTP_STAGE_NAME_RE
 from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
+from apiway.model.ws_project import ProjectError, WsStage, build_websocket_api
 from apiway.openapi.http_importer import is_http_api_document
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -36,7 +38,7 @@ BASE_PATH_RE = re.compile(rf"^{_BASE_PATH_SEGMENT}(/{_BASE_PATH_SEGMENT})*$")
 
 PROJECT_KEYS = ("apis", "functions", "iam", "cognito", "domains")
 API_KEYS = ("openapi", "id", "kind", "stages")
-REST, HTTP = "REST", "HTTP"
+REST, HTTP, WEBSOCKET = "REST", "HTTP", "WEBSOCKET"
 KINDS = {"rest": REST, "http": HTTP}
 HTTP_STAGE_KEYS = ("variables", "description")
 
@@ -54,10 +56,13 @@ class ApiSpec:
     openapi: Path
     stages: list[StageSpec]
     api_id: str | None = None
-    kind: str = REST  # REST or HTTP
+    kind: str = REST  # REST, HTTP or WEBSOCKET
     # The document as read to tell its kind (parsed value, text), so that it is not read twice; the deployer
     # takes it (and drops it).
     document: tuple[Any, str] | None = field(default=None, repr=False)
+    # A WebSocket API (`openapi` is then the project file): its definition, as the control plane would hold
+    # it, without id, endpoint or dates, and its stages' settings.
+    websocket: tuple[HttpApiDefinition, list[WsStage]] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -152,9 +157,11 @@ class _Reader:
         description = spec.get("description")
         return StageSpec(name, self.variables(spec, where), str(description) if description is not None else None)
 
-    def api(self, entry: Any, where: tuple[Any, ...], default_kind: str | None) -> ApiSpec:
+    def api(self, entry: Any, where: tuple[Any, ...], default_kind: str | None, functions: set[str]) -> ApiSpec:
         """One entry of `apis`: the document (read here when its kind must be told from it) and its stages."""
         entry = self.mapping(entry, where)
+        if isinstance(entry.get("kind"), str) and entry["kind"].lower() == "websocket":
+            return self.websocket_api(entry, where, functions)
         unknown = set(entry) - set(API_KEYS)
         if unknown:
             raise self.fail((*where, sorted(unknown)[0]), f"unknown key (expected one of: {', '.join(API_KEYS)})")
@@ -169,7 +176,7 @@ class _Reader:
             raise self.fail((*where, "id"), "an API id is lowercase letters and digits")
         kind = entry.get("kind", default_kind)
         if kind is not None and (not isinstance(kind, str) or kind.lower() not in KINDS):
-            raise self.fail((*where, "kind"), f"must be rest or http, got {kind!r}")
+            raise self.fail((*where, "kind"), f"must be rest, http or websocket, got {kind!r}")
         document = None
         if kind is None:
             document = load_document(path)
@@ -178,6 +185,19 @@ class _Reader:
         read, default = (self.http_stage, DEFAULT_STAGE) if kind == HTTP else (self.stage, "dev")
         stages = [read(n, s, (*where, "stages", n)) for n, s in (stages_raw or {default: {}}).items()]
         return ApiSpec(path, stages, api_id, kind, document)
+
+    def websocket_api(self, entry: dict, where: tuple[Any, ...], functions: set[str]) -> ApiSpec:
+        """A `kind: websocket` entry: the API written out in the project file, checked as the control plane
+        checks each part, stage variables as every stage's."""
+        try:
+            definition, stages = build_websocket_api(entry, functions, where, check_variables=self.variables)
+        except ProjectError as exc:
+            raise self.fail(exc.where, exc.message) from None
+        api_id = entry.get("id")
+        if api_id is not None and (not isinstance(api_id, str) or not api_id or set(api_id) - API_ID_CHARS):
+            raise self.fail((*where, "id"), "an API id is lowercase letters and digits")
+        specs = [StageSpec(s.name, s.variables, s.description) for s in stages]
+        return ApiSpec(self.path, specs, api_id, WEBSOCKET, websocket=(definition, stages))
 
     def function(self, name: Any, spec: Any, where: tuple[Any, ...]) -> FunctionSpec:
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
@@ -337,14 +357,15 @@ class _Reader:
         if not isinstance(apis_raw, list) or (not apis_raw and not doc.get("functions")):
             raise self.fail(("apis",), "a non-empty list of APIs is required (or 'functions' for APIs made "
                                        "through the control plane)")
-        apis = [self.api(entry, ("apis", i), kind) for i, entry in enumerate(apis_raw)]
+        functions_raw = self.mapping(doc.get("functions"), ("functions",))
+        functions = [self.function(n, s, ("functions", n)) for n, s in functions_raw.items()]
+        names = {f.name for f in functions}
+        apis = [self.api(entry, ("apis", i), kind, names) for i, entry in enumerate(apis_raw)]
         ids = [api.api_id for api in apis if api.api_id]
         for i, api in enumerate(apis):
             if api.api_id and ids.count(api.api_id) > 1:
-                raise self.fail(("apis", i, "id"), f"the id {api.api_id!r} is given to more than one API (REST and "
-                                                   f"HTTP APIs share one id space)")
-        functions_raw = self.mapping(doc.get("functions"), ("functions",))
-        functions = [self.function(n, s, ("functions", n)) for n, s in functions_raw.items()]
+                raise self.fail(("apis", i, "id"), f"the id {api.api_id!r} is given to more than one API (REST, HTTP "
+                                                   f"and WebSocket APIs share one id space)")
         return Project(self.path, apis, functions, iam=self.iam(doc.get("iam")),
                        cognito=self.cognito(doc.get("cognito")), domains=self.domains(doc.get("domains")))
 

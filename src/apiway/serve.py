@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
-from apiway.config import HTTP, Project, load_project
+from apiway.config import HTTP, WEBSOCKET, Project, load_project
 from apiway.control.plane import ControlPlane
 from apiway.control.server import ControlPlaneHandler
-from apiway.front.admin import AdminPolicy
+from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
+from apiway.front.admin import KEY_ENV, SECRET_ENV, AdminPolicy
 from apiway.front.dispatch import Dispatcher
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
@@ -36,14 +38,14 @@ def _fail(message: str) -> int:
 
 def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
-             kind: str | None = None) -> tuple[App, PreparedProject]:
+             kind: str | None = None, callback_env: dict[str, str] | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
-    app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions)
+    app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -51,6 +53,12 @@ def validate(file: Path, stage: str | None, kind: str | None = None) -> int:
     _, prepared = _prepare(file, stage, kind=kind)
     for item in prepared.apis:
         stages = ", ".join(s.name for s in item.spec.stages)
+        if item.spec.kind == WEBSOCKET:
+            ws = item.http
+            print(f"{item.spec.openapi}: ok — WebSocket API '{item.name}', {len(ws['routes'])} routes "
+                  f"({', '.join(sorted(r['routeKey'] for r in ws['routes'].values()))}), "
+                  f"{len(ws['integrations'])} integrations, {len(ws['authorizers'])} authorizers, stages {stages}")
+            continue
         if item.spec.kind == HTTP:
             http = item.http
             print(f"{item.spec.openapi}: ok — HTTP API '{item.name}', {len(http['routes'])} routes, "
@@ -71,6 +79,9 @@ def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str =
     shown = _shown(host)
     lines = []
     for stage in sorted(stages, key=lambda s: (s.api_name, s.stage_name)):
+        if stage.kind == "WEBSOCKET":
+            lines += _websocket_lines(stage, shown, port, scheme)
+            continue
         http_default = stage.kind == "HTTP" and stage.stage_name == DEFAULT_STAGE
         host_base = f"{scheme}://{stage.api_id}.execute-api.{shown}:{port}"
         base = host_base if http_default else f"{host_base}/{stage.stage_name}"
@@ -89,6 +100,32 @@ def invoke_table(stages: list[StageRuntime], host: str, port: int, scheme: str =
     return "\n".join(lines)
 
 
+def _websocket_lines(stage: StageRuntime, shown: str, port: int, scheme: str) -> list[str]:
+    """A WebSocket API's stage: where clients connect (host and path style) and its @connections API."""
+    ws = "wss" if scheme == "https" else "ws"
+    base = f"{stage.api_id}.execute-api.{shown}:{port}/{stage.stage_name}"
+    return [f"\n  {stage.api_name}  (api {stage.api_id}, stage {stage.stage_name}, WebSocket API, "
+            f"deployment {stage.deployment_id})",
+            f"    {ws}://{base}",
+            f"    {ws}://{shown}:{port}/restapis/{stage.api_id}/{stage.stage_name}/_user_request_",
+            f"    @connections: {scheme}://{base}/@connections/{{connectionId}}"]
+
+
+def callback_env(url: str) -> dict[str, str]:
+    """What functions get to call the gateway back: boto3's `apigatewaymanagementapi` endpoint (any connection of
+    the node, no endpoint_url needed), and credentials the admin policy accepts (the admin ones when set)."""
+    return {"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": url,
+            "AWS_ACCESS_KEY_ID": os.environ.get(KEY_ENV) or "apiway",
+            "AWS_SECRET_ACCESS_KEY": os.environ.get(SECRET_ENV) or "apiway"}
+
+
+def _callback_host(host: str) -> str:
+    """The address a function on this machine reaches a listener bound to `host` at."""
+    if host in ("0.0.0.0", "::", "localhost"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
     """Each custom domain's base paths and what they reach (clients send the domain as Host)."""
     lines = []
@@ -104,13 +141,15 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
-          kind: str | None = None) -> int:
+          kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
         return _fail("--admin-port needs the native server (leave out --server uvicorn)")
     if throttle_rate < 0 or throttle_burst < 0:
         return _fail("--throttle-rate and --throttle-burst cannot be negative")
+    if ws_idle_timeout <= 0 or ws_max_duration <= 0:
+        return _fail("--ws-idle-timeout and --ws-max-duration must be positive")
     tls = None
     if tls_cert is not None or tls_key is not None:
         if tls_cert is None or tls_key is None:
@@ -126,8 +165,11 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     if log_limits is not None and (log_limits.max_bytes < 1 or log_limits.files < 1):
         return _fail("--log-max-bytes and --log-files must be at least 1")
     # `apiway logs` reads these
+    services_url = (f"http://{_callback_host(admin_host)}:{admin_port}" if admin_port is not None
+                    else f"{scheme}://{_callback_host(host)}:{port}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
-                             echo_functions=echo_functions, kind=kind)
+                             echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url))
+    app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()
@@ -146,18 +188,20 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
               file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
-    services = [app.invoke_api, control]
+    services = [app.invoke_api, app.connections_api, control]
     also = []
     if admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(admin_host)
-        handler = Dispatcher(app.gateway, [], policy)
+        # An API's @connections stays on the gateway's port, behind that listener's policy.
+        handler = Dispatcher(app.gateway, [], AdminPolicy.for_listener(host), app.connections_api)
         also.append((Dispatcher(None, services, policy), admin_host, admin_port))
         where = f"http://{admin_host}:{admin_port}"
     else:
         policy = AdminPolicy.for_listener(host)
-        handler = Dispatcher(app.gateway, services, policy)
+        handler = Dispatcher(app.gateway, services, policy, app.connections_api)
         where = f"{scheme}://{_shown(host)}:{port}"
     print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
+          f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
           f"    callers: {policy.describe()}")
     print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
 
@@ -186,16 +230,18 @@ def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
     import uvicorn
 
     # Loaded only when uvicorn is the chosen front-end.
-    from apiway.front.asgi import AsgiApp
+    from apiway.front.asgi import UVICORN_WEBSOCKETS, AsgiApp
     from apiway.front.uvicorn_protocol import CasePreservingHttpToolsProtocol
 
+    asgi = AsgiApp(handler)
     config = uvicorn.Config(
-        AsgiApp(handler), host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol,
+        asgi, host=host, port=port, loop="uvloop", http=CasePreservingHttpToolsProtocol, **UVICORN_WEBSOCKETS,
         lifespan="off", access_log=False, server_header=False, log_level="warning", backlog=2048,
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[socket] | None = None) -> None:
+            await asgi.going_away()
             await super().shutdown(sockets)
             # What the native server does on its way out: quota counts not yet written, workers stopped, the
             # counts of held-back log lines written. uvicorn re-raises the stopping signal once this returns,

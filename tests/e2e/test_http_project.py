@@ -176,7 +176,7 @@ def test_validate_knows_both_kinds_and_names_file_line_and_field(tmp_path: Path)
     (tmp_path / "apiway.yaml").write_text("apis:\n  - openapi: classic.yaml\n    kind: grpc\n")
     result = run_cli("validate", "apiway.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert f"{tmp_path / 'apiway.yaml'}:3: apis.0.kind: must be rest or http, got 'grpc'" in result.stderr
+    assert f"{tmp_path / 'apiway.yaml'}:3: apis.0.kind: must be rest, http or websocket, got 'grpc'" in result.stderr
 
     (tmp_path / "apiway.yaml").write_text("apis:\n  - openapi: classic.yaml\n    kind: http\n    stages:\n"
                                           "      $default: {cache: {size: '0.5'}}\n")

@@ -14,6 +14,7 @@ import io
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -110,11 +111,11 @@ def dispatcher(app: App) -> Dispatcher:
 class ThreadServer:
     """serve_native on its own uvloop loop in a daemon thread; stopped by cancelling its task."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
         self.loop = uvloop.new_event_loop()
         ready = threading.Event()
-        self.task = self.loop.create_task(serve_native(handler, "127.0.0.1", self.port, ready=ready.set))
+        self.task = self.loop.create_task(serve_native(handler, "127.0.0.1", self.port, ready=ready.set, tls=tls))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         assert ready.wait(10), "server did not start"
@@ -574,8 +575,15 @@ def test_an_upgrade_request_reaches_the_upgrade_hook_and_the_connection_ends() -
 
 
 def test_an_upgrade_request_to_a_rest_api_is_answered_as_plain_http(client: Client) -> None:
-    """No API kind served yet accepts a protocol switch: the dispatcher answers it like any request."""
-    client.send(get(ECHO, "Connection: Upgrade\r\nUpgrade: websocket\r\n"))
+    """A REST API accepts no protocol switch: the dispatcher answers a valid handshake like any request."""
+    client.send(get(ECHO, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"))
     answer = client.read()
     assert answer.status == 200 and answer.json()["httpMethod"] == "GET"
+    assert client.closed()
+
+
+def test_an_invalid_websocket_handshake_is_refused_before_the_handler(client: Client) -> None:
+    client.send(get(ECHO, "Connection: Upgrade\r\nUpgrade: websocket\r\n"))  # no key, no version
+    assert client.read().status == 400
     assert client.closed()

@@ -36,25 +36,32 @@ def _without_authorization(req: HttpRequest) -> HttpRequest:
                        req.body, req.client_ip, req.scheme, req.server_port, req.http_version, _query=req._query)
 
 
+def caller(inv: Invocation, identities: Identities, arn: str) -> Identity:
+    """The declared identity that signed the request, once its own policies allow `execute-api:Invoke` on
+    `arn`; ACCESS_DENIED (403) otherwise."""
+    req = inv.request
+    try:
+        signed = sigv4.verify(req, identities.secret_for, SERVICE, inv.epoch_ms / 1000, REGION)
+    except sigv4.SigV4Error as exc:
+        raise _forbidden(exc.message) from None
+    identity = identities.by_key[signed.access_key_id]
+    if signed.security_token != identity.session_token:
+        raise _forbidden("The security token included in the request is invalid.")
+    if identity.expiration is not None and inv.epoch_ms >= identity.expiration * 1000:
+        raise _forbidden("The security token included in the request is expired")
+    own = identity.policy.evaluate(INVOKE, arn, RequestContext(inv, identity.condition_keys)) \
+        if identity.policy is not None else None
+    if own != "Allow" or identity.account_id != ACCOUNT_ID:
+        raise _forbidden(denied(identity.arn, arn, explicit=own == "Deny").message or "")
+    return identity
+
+
 def build(api_id: str, stage_name: str, identities: Identities) -> Guard:
     prefix = method_arn_prefix(api_id, stage_name)
 
     def guard(inv: Invocation) -> None:
         req = inv.request
-        try:
-            signed = sigv4.verify(req, identities.secret_for, SERVICE, inv.epoch_ms / 1000, REGION)
-        except sigv4.SigV4Error as exc:
-            raise _forbidden(exc.message) from None
-        identity = identities.by_key[signed.access_key_id]
-        if signed.security_token != identity.session_token:
-            raise _forbidden("The security token included in the request is invalid.")
-        if identity.expiration is not None and inv.epoch_ms >= identity.expiration * 1000:
-            raise _forbidden("The security token included in the request is expired")
-        arn = prefix + req.method + inv.path
-        own = identity.policy.evaluate(INVOKE, arn, RequestContext(inv, identity.condition_keys)) \
-            if identity.policy is not None else None
-        if own != "Allow" or identity.account_id != ACCOUNT_ID:
-            raise _forbidden(denied(identity.arn, arn, explicit=own == "Deny").message or "")
+        identity = caller(inv, identities, prefix + req.method + inv.path)
         inv.authorizer = {"iam": iam_authorizer(identity)}
         if req.header("authorization") is not None:
             inv.request = _without_authorization(req)

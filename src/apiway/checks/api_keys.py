@@ -42,6 +42,18 @@ def build(site: GuardSite, access: AccessState | None, throttles: tuple[BucketKe
     return from_header
 
 
+def build_selected(access: AccessState, api_id: str, stage_name: str, method: str, throttles: tuple[BucketKey, ...],
+                   key_of: Callable[[Invocation], str | None]) -> Guard:
+    """The key check of a route whose API key `key_of` selects (WebSocket APIs' `apiKeySelectionExpression`);
+    `method` names the route in the plans' per-method throttles."""
+    meter = _meter(access, access.stage(api_id, stage_name), method, throttles)
+
+    def selected(inv: Invocation) -> None:
+        meter(inv, key_of(inv))
+
+    return selected
+
+
 def _meter(access: AccessState, stage: StageAccess, method: str,
            throttles: tuple[BucketKey, ...]) -> Callable[[Invocation, str | None], None]:
     """`method` is the plan's method-throttle key, `/pets/GET`; each grant resolves its take for it once."""
@@ -68,7 +80,12 @@ def build_quota(site: GuardSite, access: AccessState | None) -> Guard | None:
     """The plan's quota for the key the `build` guard accepted (it set `identity.apiKey`)."""
     if not site.method.get("apiKeyRequired") or access is None:
         return None
-    stage = access.stage(site.definition["restApi"]["id"], site.stage["stageName"])
+    return quota_check(access, site.definition["restApi"]["id"], site.stage["stageName"])
+
+
+def quota_check(access: AccessState, api_id: str, stage_name: str) -> Guard:
+    """The quota of the key the key check accepted, for any API kind with usage plans."""
+    stage = access.stage(api_id, stage_name)
     count = access.count
 
     def quota(inv: Invocation) -> None:

@@ -26,8 +26,8 @@ class RuntimeHooks(Protocol):
         Once the stage is written as prepared, its change event serves this compilation."""
 
     def prepare_http(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> object:
-        """`prepare` for an HTTP API stage: compile in memory before the stage is written (DeployError naming
-        what cannot be served); its change event then serves this compilation."""
+        """`prepare` for an HTTP or WebSocket API stage: compile in memory before the stage is written
+        (DeployError naming what cannot be served); its change event then serves this compilation."""
 
     async def test_invoke(self, snapshot: ApiDefinition, stage: Stage, resource: Resource, http_method: str,
                           path: str, query: str, headers: list[tuple[str, str]], body: bytes,
@@ -136,9 +136,9 @@ class ControlPlane:
             return http_deployments.auto_deploy(self.store, definition, self.prepare_http_stage)
 
     def prepare_http_stage(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> None:
-        """Compile an HTTP API stage about to be written with this deployment snapshot; what the gateway could
-        not serve is refused before anything is written. WebSocket stages are not served yet."""
-        if snapshot["api"]["protocolType"] != http.PROTOCOL_HTTP or not stage.get("deploymentId"):
+        """Compile an HTTP or WebSocket API stage about to be written with this deployment snapshot; what the
+        gateway could not serve is refused before anything is written."""
+        if not stage.get("deploymentId"):
             return
         try:
             self.runtime.prepare_http(snapshot, stage)

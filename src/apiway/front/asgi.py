@@ -3,20 +3,31 @@ response back. Runs under uvicorn (uvloop + httptools); no framework on the requ
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apiway.core.http import MAX_PAYLOAD, HttpRequest
+from apiway.core.websocket import MAX_MESSAGE, Upgraded
 from apiway.front.handler import Handler
+from apiway.front.ws_asgi import AsgiWebSocket
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 RAW_HEADER_NAMES = "apiway.raw_header_names"
+# uvicorn's WebSocket settings: the `websockets` implementation; messages beyond AWS's limit still reach the
+# adapter, which closes with 1009 and tells the session so (past twice the limit `websockets` closes with 1009
+# itself, and the session hears 1006); no pings of its own (AWS sends none; idle connections end by the idle
+# timeout); no compression, as on the native server.
+UVICORN_WEBSOCKETS: dict[str, Any] = {"ws": "websockets", "ws_max_size": 2 * MAX_MESSAGE, "ws_ping_interval": None,
+                                      "ws_per_message_deflate": False}
+GOING_AWAY_GRACE = 3.0  # seconds accepted WebSockets get to finish their closing handshake at shutdown
 
 
 class AsgiApp:
     def __init__(self, gateway: Handler) -> None:
         self.gateway = gateway
+        self.websockets: dict[AsgiWebSocket, asyncio.Task[Any] | None] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -53,17 +64,34 @@ class AsgiApp:
 
 
     async def _upgrade(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        """A WebSocket handshake goes to the handler's upgrade hook. Its refusal is sent as the HTTP response
-        where the server supports that (ASGI's `websocket.http.response` extension), else as a close, which
-        the server answers 403."""
+        """A WebSocket handshake (the server validated it) goes to the handler's upgrade hook. `Upgraded` accepts
+        it; a refusal is sent as the HTTP response where the server supports that (ASGI's
+        `websocket.http.response` extension), else as a close, which the server answers 403."""
         await receive()  # websocket.connect
-        response = await self.gateway.upgrade(_request(scope, "GET", b""))
-        if "websocket.http.response" in (scope.get("extensions") or {}):
+        request = _request(scope, "GET", b"")
+        response = await self.gateway.upgrade(request)
+        if isinstance(response, Upgraded):
+            socket = AsgiWebSocket(response, send, f"{request.client_ip} {request.path}")
+            self.websockets[socket] = asyncio.current_task()
+            try:
+                await socket.run(receive)
+            finally:
+                del self.websockets[socket]
+        elif "websocket.http.response" in (scope.get("extensions") or {}):
             headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
             await send({"type": "websocket.http.response.start", "status": response.status, "headers": headers})
             await send({"type": "websocket.http.response.body", "body": response.body})
         else:
             await send({"type": "websocket.close", "code": 1008})
+
+
+    async def going_away(self) -> None:
+        """Server shutdown: every accepted WebSocket is closed with 1001 (uvicorn's own would be 1012)."""
+        for socket in list(self.websockets):
+            socket.going_away()
+        tasks = [t for t in self.websockets.values() if t is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=GOING_AWAY_GRACE)
 
 
 def _request(scope: dict[str, Any], method: str, body: bytes) -> HttpRequest:

@@ -1,7 +1,8 @@
 """One handler per listener in front of the gateway: a request that names an API (execute-api host,
 path-style invoke URL, custom domain) goes to the gateway; any other goes to the first service on the
-port that claims it (the control plane, Lambda's Invoke API, later `@connections` and metrics) once the
-admin policy lets the caller in, else 404. On the admin port there is no gateway, only the services.
+port that claims it (the control plane, Lambda's Invoke API, `/@connections/{id}`) once the admin policy lets
+the caller in, else 404. On the admin port there is no gateway, only the services. A WebSocket API's
+`/{stage}/@connections/{id}` is a management call, behind the same policy (SigV4 name `execute-api`).
 
 `handle` is a plain method returning the chosen coroutine, so a request to an API pays no extra frame."""
 
@@ -14,6 +15,7 @@ from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
 from apiway.core.websocket import Upgraded
 from apiway.front.admin import AdminDenied, AdminPolicy
+from apiway.runtime.connections import ConnectionsService
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.invoke_url import locate
 
@@ -29,18 +31,24 @@ class Service(Protocol):
 
 
 class Dispatcher:
-    __slots__ = ("gateway", "policy", "services")
+    __slots__ = ("connections", "gateway", "policy", "services")
 
-    def __init__(self, gateway: Gateway | None, services: Sequence[Service], policy: AdminPolicy) -> None:
+    def __init__(self, gateway: Gateway | None, services: Sequence[Service], policy: AdminPolicy,
+                 connections: ConnectionsService | None = None) -> None:
         self.gateway = gateway
         self.services = list(services)
         self.policy = policy
+        self.connections = connections  # answers WebSocket APIs' @connections calls
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
         gateway = self.gateway
         if gateway is not None:
             located = locate(req, gateway.domains)
             if located is not None:
+                if self.connections is not None and "connections/" in req.path:  # cheap test first
+                    target = gateway.connections_target(req, located)
+                    if target is not None:
+                        return _answer(self._manage(req, *target))
                 return gateway.handle(req, located)
         for service in self.services:
             if service.matches(req):
@@ -60,9 +68,22 @@ class Dispatcher:
         return aws_error(413, "BadRequestException", "Request body is too large", request_ids.request_id())
 
     async def upgrade(self, req: HttpRequest) -> HttpResponse | Upgraded:
-        """A request to switch protocols. No API kind served yet accepts one, so it is answered like any other
-        request (AWS: a REST API answers an upgrade request as plain HTTP) and the connection then ends."""
+        """A request to switch protocols: a WebSocket API's stage may accept it; anything else answers it as
+        plain HTTP (AWS: REST and HTTP APIs do) and the connection then ends."""
+        gateway = self.gateway
+        if gateway is not None:
+            located = locate(req, gateway.domains)
+            if located is not None:
+                return await gateway.upgrade(req, located)
         return await self.handle(req)
+
+    def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> HttpResponse:
+        assert self.connections is not None
+        try:
+            self.policy.check(req, self.connections.signing_name)
+        except AdminDenied as denied:
+            return denied.response()
+        return self.connections.handle_scoped(req, api_id, stage_name, connection_id)
 
 
 async def _answer(response: HttpResponse) -> HttpResponse:

@@ -29,7 +29,10 @@ import uvloop
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpRequestParser, parse_url
 
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
+from apiway.core.websocket import Upgraded
+from apiway.front import ws_frames
 from apiway.front.handler import Handler
+from apiway.front.ws_native import WsConnection
 from apiway.observe.log import log
 
 __all__ = ["run_native", "serve_native"]
@@ -44,6 +47,7 @@ MAX_QUEUED = 32  # pipelined requests parsed ahead of the one being answered bef
 LINGER_TIMEOUT = 5.0
 LINGER_BYTES = 2 * MAX_PAYLOAD
 BACKLOG = 2048
+EARLY_LIMIT = 256 * 1024  # bytes read behind a WebSocket handshake before the 101 is written
 _NEVER = float("inf")
 
 _JSON = [("Content-Type", "application/json")]
@@ -103,7 +107,7 @@ class _Server:
         self.gateway = gateway
         self.loop = loop
         self.scheme = scheme
-        self.connections: set[_Connection] = set()
+        self.connections: set[_Connection | WsConnection] = set()
         self.shutting_down = False
         self.drained: asyncio.Future[None] | None = None
         self.ticker: asyncio.TimerHandle | None = None
@@ -119,7 +123,7 @@ class _Server:
             conn.expire()
         self.ticker = self.loop.call_later(1.0 - wall % 1.0, self.tick)  # next wall-clock second
 
-    def forget(self, conn: _Connection) -> None:
+    def forget(self, conn: _Connection | WsConnection) -> None:
         self.connections.discard(conn)
         if self.drained is not None and not self.connections and not self.drained.done():
             self.drained.set_result(None)
@@ -140,9 +144,9 @@ class _Server:
 class _Connection(asyncio.Protocol):
     __slots__ = (
         "_body", "_body_size", "_chunk_len", "_close_pending", "_closed", "_content_length", "_continue_pending",
-        "_create_task", "_discard", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack", "_headers",
-        "_in_head", "_in_message", "_keep_alive", "_linger", "_no_more", "_parser", "_queue", "_reading", "_request",
-        "_server", "_task", "_transport", "_url", "_write_paused", "client_ip", "deadline", "server_port",
+        "_create_task", "_discard", "_early", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack",
+        "_headers", "_in_head", "_in_message", "_keep_alive", "_linger", "_no_more", "_parser", "_queue", "_reading",
+        "_request", "_server", "_task", "_transport", "_url", "_write_paused", "client_ip", "deadline", "server_port",
     )
 
     def __init__(self, server: _Server) -> None:
@@ -168,6 +172,7 @@ class _Connection(asyncio.Protocol):
         self._discard = False  # reading (and dropping) the rest of a body refused with 413
         self._close_pending = False  # close once the refused body has been read
         self._linger = 0  # bytes of the refused body still read (and dropped) once its 413 is written
+        self._early: bytearray | None = None  # bytes behind a WebSocket handshake, kept for the connection
         self._closed = self._eof = self._write_paused = False
         self._reading = True
         self._error: int | None = None
@@ -210,6 +215,12 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._no_more:
+            early = self._early
+            if early is not None:  # a handshake being answered: frames may follow it before the 101
+                early += data
+                if len(early) > EARLY_LIMIT:
+                    self._transport.pause_reading()  # resumed once the connection speaks WebSocket
+                return
             if not self._discard:
                 return
             if self._close_pending:
@@ -221,8 +232,9 @@ class _Connection(asyncio.Protocol):
         self._chunk_len = len(data)
         try:
             self._parser.feed_data(data)
-        except HttpParserUpgrade:
-            pass  # no protocol switching here: the request was answered like any other, then the connection closes
+        except HttpParserUpgrade as upgrade:
+            # The request is answered (a WebSocket handshake may be accepted); what follows its head is kept.
+            self._early = bytearray(data[upgrade.args[0]:])
         except HttpParserError as exc:
             status = self._error or 400
             # A callback that failed on purpose set _error (a 400 for a target parse_url refuses, a 431); any
@@ -377,17 +389,22 @@ class _Connection(asyncio.Protocol):
 
     async def _respond(self, request: HttpRequest, keep_alive: bool) -> None:
         handler = self._server.gateway
+        response: HttpResponse | Upgraded
         try:
-            # An upgrade request never keeps the connection alive: only those pay the header lookup.
-            if keep_alive or request.header("upgrade") is None:
+            # An upgrade request never keeps the connection alive: only those pay the header lookup. An invalid
+            # WebSocket handshake is refused here, before the handler could accept it.
+            if keep_alive or not ws_frames.wants_websocket(request):
                 response = await handler.handle(request)
             else:
-                response = await handler.upgrade(request)
+                response = ws_frames.refusal(request) or await handler.upgrade(request)
         except Exception as exc:  # the core answers its own failures; this is the last line of defence
             log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
                 traceback=traceback.format_exc())
             response = _INTERNAL_ERROR
         self._task = None
+        if isinstance(response, Upgraded):
+            self._switch(request, response)
+            return
         self._write(response, request, keep_alive)
         if self._queue:
             self._dispatch()
@@ -424,6 +441,32 @@ class _Connection(asyncio.Protocol):
             if self._continue_pending:
                 self._continue_pending = False
                 transport.write(_CONTINUE)
+
+    def _switch(self, request: HttpRequest, upgraded: Upgraded) -> None:
+        """Complete an accepted handshake: write the 101, then the connection speaks WebSocket."""
+        server = self._server
+        transport = self._transport
+        ws = WsConnection(server, transport, upgraded, f"{self.client_ip} {request.path}")
+        if self._closed or transport.is_closing():
+            ws.gone()
+            return
+        try:
+            head = ws_frames.switching_protocols(request.header("sec-websocket-key") or "", upgraded.headers,
+                                                 server.date)
+        except ValueError as exc:
+            log("ERROR", "response could not be written", status=101, error=str(exc))
+            self._write(_INTERNAL_ERROR, request, False)
+            return
+        transport.write(head)
+        early, self._early = bytes(self._early or b""), None
+        self._closed = True  # this protocol's part is over
+        server.connections.discard(self)
+        server.connections.add(ws)
+        ws.start(early)
+        if self._eof:  # the client half-closed while its handshake was answered: it is gone (1006)
+            transport.close()
+        elif server.shutting_down:
+            ws.shutdown()
 
     def _refuse(self, discard: bool) -> None:
         """413 for a body over MAX_PAYLOAD: the core's gateway response, then the connection closes."""

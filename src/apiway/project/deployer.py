@@ -4,17 +4,20 @@ stages changed since the last start gets a new deployment in the store (`apply`)
 the store then holds, like any other write.
 
 HTTP APIs are imported strictly (what ImportApi would only warn about stops the start) and written through
-store/http_deployments.py: their stages deploy automatically, so the API's change deploys to them at once."""
+store/http_deployments.py: their stages deploy automatically, so the API's change deploys to them at once.
+WebSocket APIs come written out in the project file (config.py checked them) and are written the same way,
+their stages with the route settings the file gives."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from apiway.config import API_ID_CHARS, HTTP, REST, ApiSpec, DomainSpec, Project
+from apiway.config import API_ID_CHARS, HTTP, REST, WEBSOCKET, ApiSpec, DomainSpec, Project
 from apiway.core.errors import DeployError
 from apiway.model import ids
 from apiway.model.documents import DocumentError, line_of, load_document
@@ -50,7 +53,7 @@ class PreparedApi:
 
     @property
     def name(self) -> str:
-        return self.http["api"]["name"] if self.spec.kind == HTTP else self.rest["restApi"]["name"]
+        return self.rest["restApi"]["name"] if self.spec.kind == REST else self.http["api"]["name"]
 
     @property
     def rest(self) -> ApiDefinition:
@@ -59,7 +62,8 @@ class PreparedApi:
 
     @property
     def http(self) -> HttpApiDefinition:
-        assert self.spec.kind == HTTP
+        """An HTTP or WebSocket API (apigatewayv2)."""
+        assert self.spec.kind in (HTTP, WEBSOCKET)
         return self.definition  # type: ignore[return-value]
 
 
@@ -75,6 +79,9 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
     before any write."""
     prepared = []
     for api in project.apis:
+        if api.kind == WEBSOCKET:
+            prepared.append(_prepare_websocket(api))
+            continue
         doc, text = api.document or load_document(api.openapi)
         api.document = None  # the server keeps the project; not the parsed document
         if api.kind == HTTP:
@@ -113,11 +120,23 @@ def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> Pr
     return PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}#http")
 
 
+def _prepare_websocket(api: ApiSpec) -> PreparedApi:
+    """A WebSocket API of the project file, as checked when the file was loaded. Its stages are compiled by
+    the gateway once written (WebSocket stages are not compiled in advance here)."""
+    assert api.websocket is not None
+    built, stages = api.websocket
+    definition = copy.deepcopy(built)
+    definition["api"]["apiId"] = api.api_id or ids.new_api_id()
+    stages_key = [(s.name, s.variables, s.description, s.default_route_settings, s.route_settings) for s in stages]
+    digest = hashlib.sha256(b"WEBSOCKET" + orjson.dumps([built, stages_key], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or built['api']['name']}#websocket")
+
+
 def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> None:
     """Deploy each prepared API whose OpenAPI file or stages changed since the last start."""
     existing = {(s["restApiId"], s["stageName"]) for s in store.list_stages()}
     for item in prepared:
-        if item.spec.kind == HTTP:
+        if item.spec.kind in (HTTP, WEBSOCKET):
             _apply_http(store, item, report)
             continue
         _check_kind(store, item.spec.api_id, REST, item.spec)
@@ -142,8 +161,8 @@ def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> Non
 
 
 def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
-    """Write an HTTP API whose file or stages changed, its stages (auto-deploying) and their deployment, in
-    one transaction; the API keeps its id (and creation date) across restarts."""
+    """Write an HTTP or WebSocket API whose file or stages changed, its stages (auto-deploying) and their
+    deployment, in one transaction; the API keeps its id (and creation date) across restarts."""
     known = store.get_source(item.source_key)
     names = [s.name for s in item.spec.stages]
     if known and known[1] == item.digest:
@@ -151,7 +170,7 @@ def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
         if all(n in stored for n in names):
             report.reused += [f"{known[0]}/{n}" for n in names]
             return
-    _check_kind(store, item.spec.api_id, HTTP, item.spec)
+    _check_kind(store, item.spec.api_id, item.spec.kind, item.spec)
     definition = item.http
     api = definition["api"]
     if known and not item.spec.api_id:
@@ -159,10 +178,13 @@ def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
     elif not item.spec.api_id and api["apiId"] in (taken := store.list_api_kinds()):
         api["apiId"] = ids.new_api_id(taken)  # one id space with REST and WebSocket APIs
     api_id = api["apiId"]
-    api["apiEndpoint"] = api_endpoint(api_id)
+    api["apiEndpoint"] = api_endpoint(api_id, api["protocolType"])
     previous = http_deployments.get_api(store, api_id)
     if previous is not None:
         api["createdDate"] = previous["api"]["createdDate"]
+    elif not api["createdDate"]:
+        api["createdDate"] = http_deployments.iso_now()
+    settings = {s.name: s for s in item.spec.websocket[1]} if item.spec.websocket else {}
     with store.transaction():
         http_deployments.put_api(store, definition)
         for spec in item.spec.stages:
@@ -173,6 +195,9 @@ def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
             stage.pop("description", None)
             if spec.description is not None:
                 stage["description"] = spec.description
+            if spec.name in settings:
+                stage["defaultRouteSettings"] = settings[spec.name].default_route_settings
+                stage["routeSettings"] = settings[spec.name].route_settings
             http_deployments.put_stage(store, stage)
         http_deployments.auto_deploy(store, definition)
         store.put_source(item.source_key, api_id, item.digest)

@@ -63,9 +63,25 @@ class HttpApiRuntime:
         return self._default, path if path != "/" else ""
 
 
-# By API kind: the runtime that selects a request's stage. WebSocket APIs add their row.
+class WsApiRuntime:
+    """WebSocket APIs (spec §11.2): `/{stage}` and nothing else; a missing or unknown stage is 403 Forbidden."""
+
+    __slots__ = ("stages",)
+
+    def __init__(self, stages: Mapping[str, StageRuntime]) -> None:
+        self.stages = stages
+
+    def select(self, path: str) -> tuple[StageRuntime, str]:
+        stage_name, _, rest = path.lstrip("/").partition("/")
+        found = self.stages.get(stage_name)
+        if found is None:
+            raise forbidden()
+        return found, "/" + rest if rest else ""
+
+
+# By API kind: the runtime that selects a request's stage.
 RUNTIMES: dict[str, Callable[[Mapping[str, StageRuntime]], ApiRuntime]] = {
-    "REST": RestApiRuntime, "HTTP": HttpApiRuntime,
+    "REST": RestApiRuntime, "HTTP": HttpApiRuntime, "WEBSOCKET": WsApiRuntime,
 }
 
 

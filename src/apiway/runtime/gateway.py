@@ -1,6 +1,7 @@
 """The request pipeline: find the API and stage an invoke URL names, route, run the method's checks and
 integration, and complete every request in one place — AWS's response headers, the error rendered the
-way the API's kind does it, and the stage's observers told."""
+way the API's kind does it, and the stage's observers told. A WebSocket API's stage takes upgrade requests
+(`upgrade`: $connect, then a session) and its `@connections` management calls (`connections_target`)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,30 @@ from apiway.core import request_ids
 from apiway.core.errors import GatewayError, MissingAuthenticationToken
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.core.invocation import Completion, Invocation, StageRuntime
+from apiway.core.websocket import Upgraded
+from apiway.core.ws_invocation import Connection, WsStageRuntime
 from apiway.model.http import DEFAULT_STAGE
 from apiway.observe.log import log
 from apiway.runtime.apis import ApiRuntime, api_runtime
+from apiway.runtime.connections import Connections, connection_id
 from apiway.runtime.domains import DomainRoutes, DomainTable
 from apiway.runtime.gateway_responses import DEFAULT_RENDERER
 from apiway.runtime.http_compile import HttpRouter
 from apiway.runtime.http_errors import NotFound
 from apiway.runtime.invoke_url import Located, forbidden, locate, vpc_endpoint
+from apiway.runtime.ws_run import run_connect
+from apiway.runtime.ws_session import GatewaySession
+from apiway.state.memory import MemoryState
 
 
 class Gateway:
     """Holds the deployed APIs; installs swap them in with one assignment."""
 
-    def __init__(self) -> None:
+    def __init__(self, connections: Connections | None = None) -> None:
         self._apis: dict[str, ApiRuntime] = {}
         self.domains = DomainTable()
+        # WebSocket APIs' live connections
+        self.connections = connections if connections is not None else Connections(MemoryState())
 
     def install(self, stages: Iterable[StageRuntime]) -> None:
         by_api: dict[str, dict[str, StageRuntime]] = {}
@@ -123,6 +132,8 @@ class Gateway:
                     stage = found.canary
                 if found.kind == "HTTP":
                     return await self._handle_http(req, found, rest)
+                if found.kind == "WEBSOCKET":  # plain HTTP to a WebSocket API: only @connections (the dispatcher's)
+                    raise forbidden()
             # A REST API's request.
             request_id = _request_id(req)
             if len(req.body) > MAX_PAYLOAD:
@@ -197,6 +208,50 @@ class Gateway:
             response = _crashed(exc, req, stage, request_id)
         _complete(stage, req, response, inv, error)
         return response
+
+    async def upgrade(self, req: HttpRequest, located: Located) -> HttpResponse | Upgraded:
+        """An upgrade request: to a WebSocket API's stage (`/{stage}`), $connect decides — a non-2xx answer refuses
+        the handshake as it is; otherwise the connection is accepted with a session. To any other API it is
+        answered as plain HTTP (AWS does so for REST and HTTP APIs)."""
+        try:
+            stage, rest = self._target(req, located)
+        except GatewayError:
+            stage = None
+        if not isinstance(stage, WsStageRuntime):
+            return await self.handle(req, located)
+        if rest not in ("", "/"):
+            return _render(forbidden(), req, stage, request_ids.request_id())
+        conn = Connection(request_ids.extended_request_id(), req, stage.wall_ms(), req.header("host") or "")
+        response = await run_connect(stage, conn)
+        if not 200 <= response.status < 300:
+            return response
+        # Of $connect's answer only the subprotocol it chose reaches the 101.
+        protocol = next((v for k, v in response.headers if k.lower() == "sec-websocket-protocol"), None)
+        return Upgraded(GatewaySession(self.connections, stage, conn, self.stage),
+                        headers=[("Sec-WebSocket-Protocol", protocol)] if protocol else [],
+                        idle_timeout=stage.idle_timeout, max_duration=stage.max_duration)
+
+    def connections_target(self, req: HttpRequest, located: Located) -> tuple[str, str, str] | None:
+        """(api id, stage, connection id) of a management call through a WebSocket API's stage
+        (`POST|GET|DELETE /{stage}/@connections/{id}`); None for any other request."""
+        try:
+            stage, rest = self._target(req, located)
+        except GatewayError:
+            return None
+        if stage.kind != "WEBSOCKET":
+            return None
+        found = connection_id(req.method, rest)
+        return (stage.api_id, stage.stage_name, found) if found is not None else None
+
+    def _target(self, req: HttpRequest, located: Located) -> tuple[StageRuntime, str]:
+        """The stage a located request names and the path after it; the kind's GatewayError when none."""
+        if isinstance(located, DomainRoutes):
+            stage, rest, _ = self._domain_target(req, located)
+            return stage, rest
+        api = self._apis.get(located[0])
+        if api is None:
+            raise forbidden()
+        return api.select(located[1])
 
     def _domain_target(self, req: HttpRequest, routes: DomainRoutes) -> tuple[StageRuntime, str, dict[str, Any] | None]:
         """(stage, path after base path and stage, private-endpoint identity) of a custom-domain request."""

@@ -24,6 +24,8 @@ from apiway.checks.response_cache import ResponseCaches
 from apiway.core.errors import DeployError
 from apiway.core.handoff import LoopHandoff
 from apiway.core.invocation import StageRuntime
+from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
+from apiway.core.ws_invocation import WsStageRuntime
 from apiway.model import http
 from apiway.model.rest import ApiDefinition, Stage
 from apiway.observe.log import log
@@ -31,6 +33,7 @@ from apiway.runtime.compile import compile_stage
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.http_compile import compile_http_stage
+from apiway.runtime.ws_compile import compile_ws_stage
 from apiway.store import http_deployments
 from apiway.store.base import Store
 from apiway.store.changes import STAGE, Changed
@@ -51,8 +54,10 @@ def compile_key(stage: Stage | http.Stage) -> bytes:
 
 class StageInstaller:
     def __init__(self, store: Store, gateway: Gateway, deps: CompileDeps, canary_caches: ResponseCaches,
-                 handoff: LoopHandoff | None = None) -> None:
+                 handoff: LoopHandoff | None = None,
+                 ws_lifetimes: tuple[float, float] = (IDLE_TIMEOUT, MAX_DURATION)) -> None:
         self.store = store
+        self.ws_lifetimes = ws_lifetimes  # a WebSocket connection's idle timeout and maximum duration (seconds)
         self.gateway = gateway
         self.deps = deps
         self.canary_caches = canary_caches  # canaries with useStageCache false keep apart from their stage
@@ -67,9 +72,9 @@ class StageInstaller:
         return self._keep(compile_key(stage), compile_stage(snapshot, stage, self.deps))
 
     def prepare_http(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> StageRuntime:
-        """`prepare` for an HTTP API stage: compile in memory (DeployError naming what cannot be served); the
-        stage's V2_STAGE change event serves it."""
-        return self._keep(compile_key(stage), compile_http_stage(snapshot, stage, self.deps))
+        """`prepare` for an HTTP or WebSocket API stage: compile in memory (DeployError naming what cannot be
+        served); the stage's V2_STAGE change event serves it."""
+        return self._keep(compile_key(stage), self._compile_v2(snapshot, stage))
 
     def _keep(self, key: bytes, runtime: StageRuntime) -> StageRuntime:
         with self._prepared_lock:
@@ -140,8 +145,8 @@ class StageInstaller:
         self.handoff.post(self._swap, runtime, stage)
 
     def refresh_http(self, api_id: str, stage_name: str) -> None:
-        """Serve an HTTP API stage as stored now (a prepared compilation when it still matches), or stop serving
-        it: gone, without a deployment, or not an HTTP API's."""
+        """Serve an HTTP or WebSocket API stage as stored now (a prepared compilation when it still matches), or
+        stop serving it: gone, or without a deployment."""
         stage = http_deployments.get_stage(self.store, api_id, stage_name)
         runtime = None
         if stage is not None:
@@ -158,17 +163,22 @@ class StageInstaller:
             self.handoff.post(self.gateway.install_stage, runtime)
 
     def _compile_http(self, stage: http.Stage) -> StageRuntime | None:
-        """The stage compiled from its deployment's snapshot; None when it serves nothing (no deployment yet, or
-        a WebSocket API's stage)."""
+        """An HTTP or WebSocket API stage compiled from its deployment's snapshot; None when it serves nothing
+        (no deployment yet)."""
         deployment_id = stage.get("deploymentId")
         if not deployment_id:
             return None
         found = http_deployments.get_deployment(self.store, stage["apiId"], deployment_id)
         if found is None:
             raise DeployError(f"deployment {deployment_id} is missing")
-        if found[1]["api"].get("protocolType") != http.PROTOCOL_HTTP:
-            return None
-        return compile_http_stage(found[1], stage, self.deps)
+        return self._compile_v2(found[1], stage)
+
+    def _compile_v2(self, snapshot: http.HttpApiDefinition, stage: http.Stage) -> StageRuntime:
+        if snapshot["api"].get("protocolType") != http.PROTOCOL_WEBSOCKET:
+            return compile_http_stage(snapshot, stage, self.deps)
+        runtime: WsStageRuntime = compile_ws_stage(snapshot, stage, self.deps)
+        runtime.idle_timeout, runtime.max_duration = self.ws_lifetimes
+        return runtime
 
     def _swap(self, runtime: StageRuntime, stage: Stage) -> None:
         """On the loop's thread: serve the compiled stage."""

@@ -15,7 +15,10 @@ from apiway.control.operations import (
     http_deployments,  # noqa: F401
     http_domains,  # noqa: F401
     http_import_export,  # noqa: F401
+    http_integration_responses,  # noqa: F401
     http_integrations,  # noqa: F401
+    http_models,  # noqa: F401
+    http_route_responses,  # noqa: F401
     http_routes,  # noqa: F401
     http_stages,  # noqa: F401
     http_tags,  # noqa: F401

@@ -1,6 +1,6 @@
 """apigatewayv2 APIs: create (quick create included), list, get, update, delete, and the API's CORS
-configuration. HTTP APIs are complete; a WebSocket API is accepted and stored with its route selection
-expression, its WebSocket-only parts answer later."""
+configuration. A WebSocket API has a route selection expression of its own (model/websocket.py) and
+neither CORS nor quick create."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from apiway.control.operations.http_common import enum, in_range, members, page,
 from apiway.control.operations.http_route_keys import check_new_route_key, check_route_key
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
-from apiway.model import ids
+from apiway.model import ids, websocket
 from apiway.model.http import (
     API_KEY_SELECTION,
     CREDENTIALS_WITH_ORIGIN_STAR,
@@ -62,9 +62,18 @@ def _route_selection(protocol: str, given: str | None) -> str:
             raise bad_request("Unsupported route selection expression for HTTP API: "
                               f"{given}. Only '${{request.method}} ${{request.path}}' is supported.")
         return HTTP_ROUTE_SELECTION
-    if not given:
-        raise bad_request("Route selection expression is required for WebSocket APIs.")
-    return given
+    error = websocket.route_selection_error(given)
+    if error:
+        raise bad_request(error)
+    return str(given)
+
+
+def _api_key_selection(given: str | None) -> str:
+    given = given or API_KEY_SELECTION
+    error = websocket.api_key_selection_error(given)
+    if error:
+        raise bad_request(error)
+    return str(given)
 
 
 # -- quick create ------------------------------------------------------------------------------------
@@ -122,7 +131,7 @@ def create_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     api: Api = {"apiId": api_id, "name": p["Name"], "protocolType": protocol,
                 "routeSelectionExpression": _route_selection(protocol, p.get("RouteSelectionExpression")),
                 "apiEndpoint": api_endpoint(api_id, protocol), "createdDate": v2store.iso_now(),
-                "apiKeySelectionExpression": p.get("ApiKeySelectionExpression") or API_KEY_SELECTION,
+                "apiKeySelectionExpression": _api_key_selection(p.get("ApiKeySelectionExpression")),
                 "disableExecuteApiEndpoint": bool(p.get("DisableExecuteApiEndpoint")),
                 "ipAddressType": enum(p.get("IpAddressType") or "ipv4", IP_ADDRESS_TYPES, "ipAddressType"),
                 "tags": dict(p.get("Tags") or {})}
@@ -159,9 +168,11 @@ def update_api(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     protocol = api["protocolType"]
     if p.get("Name") is not None:
         api["name"] = p["Name"]
-    for key in ("Description", "Version", "ApiKeySelectionExpression"):
+    for key in ("Description", "Version"):
         if p.get(key) is not None:
-            api[key[:1].lower() + key[1:]] = p[key]  # type: ignore[literal-required]
+            api[key.lower()] = p[key]  # type: ignore[literal-required]
+    if p.get("ApiKeySelectionExpression") is not None:
+        api["apiKeySelectionExpression"] = _api_key_selection(p["ApiKeySelectionExpression"])
     for key in ("DisableExecuteApiEndpoint", "DisableSchemaValidation"):
         if p.get(key) is not None:
             api[key[:1].lower() + key[1:]] = bool(p[key])  # type: ignore[literal-required]

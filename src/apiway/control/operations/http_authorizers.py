@@ -1,6 +1,7 @@
 """apigatewayv2 authorizers: create, list, get, update, delete, and ResetAuthorizersCache. HTTP APIs take
 JWT authorizers (issuer, audiences, one identity source) and Lambda REQUEST authorizers (function URI,
-payload format 1.0 or 2.0, simple responses only with 2.0, result TTL 0-3600 s)."""
+payload format 1.0 or 2.0, simple responses only with 2.0, result TTL 0-3600 s). WebSocket APIs take
+Lambda REQUEST authorizers only, with identity sources such as `route.request.querystring.token`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from apiway.control.operations.http_common import check_limit, check_unused, enu
 from apiway.control.operations.http_routes import check_route
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
-from apiway.model import ids
+from apiway.model import ids, websocket
 from apiway.model.http import PAYLOAD_FORMATS, Authorizer, HttpApiDefinition
 
 AUTHORIZER_TYPES = ("REQUEST", "JWT")
@@ -36,12 +37,15 @@ def checked(definition: HttpApiDefinition, raw: dict[str, Any], input_name: str)
     result: dict[str, Any] = dict(raw)
     kind = enum(raw.get("authorizerType"), AUTHORIZER_TYPES, f"{input_name}.authorizerType")
     sources = [str(s) for s in raw.get("identitySource") or []]
+    result["identitySource"] = sources
+    if not is_http(definition):
+        _check_websocket(result, kind)
+        return result  # type: ignore[return-value]
     for source in sources:
         if not _IDENTITY_SOURCE.match(source):
             raise bad_request(f"Invalid identity source: {source}. An identity source must be "
                               "$request.header.{name}, $request.querystring.{name}, $context.{name} or "
                               "$stageVariables.{name}.")
-    result["identitySource"] = sources
     if kind == "JWT":
         _check_jwt(definition, result)
     else:
@@ -66,6 +70,27 @@ def _check_jwt(definition: HttpApiDefinition, result: dict[str, Any]) -> None:
         if result.get(key):
             raise bad_request(f"{key[:1].upper()}{key[1:]} is supported only for REQUEST authorizers.")
     result["jwtConfiguration"] = {"audience": [str(a) for a in config["audience"]], "issuer": config["issuer"]}
+
+
+def _check_websocket(result: dict[str, Any], kind: str) -> None:
+    """A WebSocket API's authorizer: a Lambda REQUEST authorizer on `$connect`, its identity sources in the
+    WebSocket form, without the HTTP API's payload format and simple responses."""
+    if kind != "REQUEST":
+        raise bad_request("JWT authorizers are supported only for HTTP APIs.")
+    error = websocket.identity_source_error(result["identitySource"])
+    if error:
+        raise bad_request(error)
+    for key in ("authorizerPayloadFormatVersion", "enableSimpleResponses", "jwtConfiguration"):
+        if result.get(key) is not None:
+            raise bad_request(f"{key[:1].upper()}{key[1:]} is supported only for HTTP APIs.")
+    if not result.get("authorizerUri"):
+        raise bad_request("AuthorizerUri is required for REQUEST authorizers.")
+    ttl = result.get("authorizerResultTtlInSeconds")
+    if ttl is not None:
+        in_range(ttl, 0, MAX_TTL, "authorizerResultTtlInSeconds")
+    if (ttl or 0) > 0 and not result["identitySource"]:
+        raise bad_request("Authorizer caching requires at least one identity source; set "
+                          "authorizerResultTtlInSeconds to 0 to authorize without one.")
 
 
 def _check_request(definition: HttpApiDefinition, result: dict[str, Any]) -> None:

@@ -1,18 +1,19 @@
 """apigatewayv2 integrations: create, list, get, update, delete. HTTP APIs take the two proxy types:
 AWS_PROXY (a Lambda function, payload format 1.0 or 2.0, or an AWS service action with
-`integrationSubtype`) and HTTP_PROXY (a URL, payload format 1.0). Integration responses belong to
-WebSocket APIs."""
+`integrationSubtype`) and HTTP_PROXY (a URL, payload format 1.0). WebSocket APIs take every type (AWS,
+HTTP and MOCK with request templates too), payload format 1.0; their integration responses are in
+http_integration_responses.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apiway.control.errors import ControlError, bad_request
+from apiway.control.errors import bad_request
 from apiway.control.operations.http_apis import is_http
 from apiway.control.operations.http_common import check_limit, check_unused, enum, in_range, listed, members, wire
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
-from apiway.model import ids
+from apiway.model import ids, websocket
 from apiway.model.http import (
     DEFAULT_TIMEOUT_MS,
     HTTP_INTEGRATION_TYPES,
@@ -63,9 +64,34 @@ def checked(definition: HttpApiDefinition, raw: dict[str, Any], input_name: str)
     if http:
         _check_http(result, kind)
     else:
-        result.setdefault("payloadFormatVersion", "1.0")
-        result.setdefault("integrationResponseSelectionExpression", WEBSOCKET_RESPONSE_SELECTION)
+        _check_websocket(result, kind)
     return result  # type: ignore[return-value]
+
+
+def _check_websocket(result: dict[str, Any], kind: str) -> None:
+    """A WebSocket integration: a URI for every type but MOCK, payload format 1.0 only, request parameters
+    in the WebSocket form; non-proxy types pass unmatched bodies through unless told otherwise."""
+    if kind != "MOCK" and not result.get("integrationUri"):
+        raise bad_request(f"IntegrationUri is required for {kind} integrations.")
+    if kind in ("HTTP", "HTTP_PROXY") and not result.get("integrationMethod"):
+        raise bad_request(f"IntegrationMethod is required for {kind} integrations.")
+    if kind in ("AWS", "AWS_PROXY"):
+        result.setdefault("integrationMethod", "POST")
+    version = result.setdefault("payloadFormatVersion", "1.0")
+    if version != "1.0":
+        raise bad_request(f"Unsupported payload format version {version}. 1.0 is the only supported value for "
+                          "WebSocket APIs.")
+    if result.get("integrationSubtype"):
+        raise bad_request("IntegrationSubtype is supported only for HTTP APIs.")
+    if result.get("responseParameters"):
+        raise bad_request("ResponseParameters are supported only for HTTP APIs; a WebSocket integration maps "
+                          "responses with integration responses.")
+    error = websocket.integration_parameters_error(result.get("requestParameters") or {})
+    if error:
+        raise bad_request(error)
+    if kind not in websocket.PROXY_TYPES:
+        result.setdefault("passthroughBehavior", "WHEN_NO_MATCH")
+    result.setdefault("integrationResponseSelectionExpression", WEBSOCKET_RESPONSE_SELECTION)
 
 
 def _check_http(result: dict[str, Any], kind: str) -> None:
@@ -135,17 +161,5 @@ def delete_integration(cp: ControlPlane, p: dict[str, Any]) -> None:
     check_unused("Integration", (r["routeId"] for r in definition["routes"].values()
                                  if integration_id_of(r) == integration_id))  # AWS's words, recorded
     del definition["integrations"][integration_id]
+    (definition.get("integrationResponses") or {}).pop(integration_id, None)
     cp.save_http_api(definition)
-
-
-# -- integration responses: WebSocket APIs only ----------------------------------------------------------
-
-@operation("CreateIntegrationResponse", "GetIntegrationResponse", "GetIntegrationResponses",
-           "UpdateIntegrationResponse", "DeleteIntegrationResponse", service=V2)
-def integration_responses(cp: ControlPlane, p: dict[str, Any]) -> None:
-    definition = cp.http_api(p["ApiId"])
-    integration(cp, definition, p["IntegrationId"])
-    if is_http(definition):
-        raise bad_request("Integration responses are supported only for WebSocket APIs.")
-    raise ControlError("NotImplementedException",
-                       "apiway does not implement integration responses of WebSocket APIs yet")

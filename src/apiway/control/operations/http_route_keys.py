@@ -1,13 +1,14 @@
 """Route keys as AWS accepts them. HTTP APIs: `$default`, or `METHOD /path` where METHOD is an HTTP verb or
 `ANY`, path variables are whole segments (`{id}`) and a greedy `{name+}` may only end the path; no two
 routes share a key, and two variables on the same level of the same path must share a name. WebSocket
-APIs: any key (`$connect`, `$disconnect`, `$default`, `sendmessage`, …)."""
+APIs: `$connect`, `$disconnect`, `$default` or a custom key (`sendmessage`, …) not starting with `$`."""
 
 from __future__ import annotations
 
 import re
 
 from apiway.control.errors import bad_request, conflict
+from apiway.model import websocket
 from apiway.model.http import DEFAULT_ROUTE, PROTOCOL_HTTP, ROUTE_METHODS, HttpApiDefinition
 
 _VARIABLE = re.compile(r"^\{[A-Za-z0-9._\-]+\+?\}$")
@@ -18,7 +19,12 @@ ROUTE_KEY_REQUIRED = "Route key is required"  # recorded from AWS
 def check_route_key(key: str, protocol: str) -> None:
     if not key or not key.strip():
         raise bad_request(ROUTE_KEY_REQUIRED)
-    if protocol != PROTOCOL_HTTP or key == DEFAULT_ROUTE:
+    if protocol != PROTOCOL_HTTP:
+        error = websocket.route_key_error(key)
+        if error:
+            raise bad_request(error)
+        return
+    if key == DEFAULT_ROUTE:
         return
     method, _, path = key.partition(" ")
     if method not in ROUTE_METHODS:

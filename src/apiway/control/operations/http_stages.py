@@ -12,11 +12,12 @@ from apiway.control.operations.http_common import check_limit, length, members, 
 from apiway.control.operations.stages import NO_DEPLOYMENT, checked_variables
 from apiway.control.plane import ControlPlane
 from apiway.control.registry import V2, operation
-from apiway.model.http import MAX_STAGES, STAGE_NAME_RE, HttpApiDefinition, RouteSettings, Stage
+from apiway.model.http import DEFAULT_STAGE, MAX_STAGES, STAGE_NAME_RE, HttpApiDefinition, RouteSettings, Stage
 from apiway.store import http_deployments as v2store
 from apiway.store.kinds import V2_STAGE
 
 LOGGING_LEVELS = ("ERROR", "INFO", "OFF")
+DEFAULT_STAGE_HTTP_ONLY = "The $default stage is supported only for HTTP APIs."
 NO_EXECUTION_LOGS = "Execution logs are not supported on protocolType HTTP"
 _SETTINGS = {"throttlingBurstLimit": int, "throttlingRateLimit": (int, float), "detailedMetricsEnabled": bool,
              "loggingLevel": str, "dataTraceEnabled": bool}
@@ -130,6 +131,8 @@ def create_stage(cp: ControlPlane, p: dict[str, Any]) -> dict[str, Any]:
     name = p["StageName"]
     if not STAGE_NAME_RE.match(name):
         raise bad_request("Stage name only allows a-zA-Z0-9_- or $default")
+    if name == DEFAULT_STAGE and not is_http(definition):
+        raise bad_request(DEFAULT_STAGE_HTTP_ONLY)
     if v2store.get_stage(cp.store, api_id, name) is not None:
         raise conflict(f"Stage {name} already exists")
     check_limit(len(v2store.list_stages(cp.store, api_id)), MAX_STAGES, "Stages")

@@ -1,0 +1,131 @@
+"""Running a WebSocket connection's events on its compiled stage (spec §11.2, §16.3): `$connect` before the
+upgrade is accepted, each message on the route it selects, `$disconnect` after the connection ended.
+
+Each event is a WsInvocation of its route's plan: the checks in order, then the integration. Failures never
+escape as exceptions: on `$connect` they become the handshake's HTTP refusal (401/403 from the authorizer,
+429 throttled, 500 for failures, or the integration's own non-2xx status), on a message an error frame
+`{"message", "connectionId", "requestId"}`; only `WsClose` asks the caller to close the connection."""
+
+from __future__ import annotations
+
+import traceback
+
+from apiway.core import request_ids
+from apiway.core.errors import GatewayError
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.websocket import UNSUPPORTED_DATA
+from apiway.core.ws_invocation import CONNECT, DISCONNECT, MESSAGE, Connection, WsInvocation, WsStageRuntime
+from apiway.integrations.websocket import BinaryRefused
+from apiway.observe.log import log
+from apiway.runtime.ws_errors import error_frame, frame_message, status_of
+
+CONNECT_ROUTE = "$connect"
+DISCONNECT_ROUTE = "$disconnect"
+_PASSED_ON = "sec-websocket-protocol"  # the only header of `$connect`'s answer the 101 carries
+
+
+class WsClose(Exception):
+    """The connection must close with `code` (a binary message no route can take: 1003)."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+async def _run(inv: WsInvocation) -> HttpResponse:
+    plan = inv.plan
+    for guard in plan.guards:
+        pending = guard(inv)
+        if pending is not None:
+            await pending
+    return await plan.integration(inv)
+
+
+def _failed(err: GatewayError, inv: WsInvocation) -> None:
+    if status_of(err) >= 500 or err.response_type.endswith("ERROR"):
+        log("ERROR", err.log or err.response_type, requestId=inv.request_id, api=inv.stage.api_id,
+            route=inv.route_key, connectionId=inv.connection.connection_id)
+
+
+def _crashed(exc: Exception, inv: WsInvocation) -> None:
+    log("ERROR", "unexpected failure", requestId=inv.request_id, api=inv.stage.api_id, route=inv.route_key,
+        connectionId=inv.connection.connection_id, error=f"{type(exc).__name__}: {exc}",
+        traceback=traceback.format_exc())
+
+
+async def run_connect(stage: WsStageRuntime, conn: Connection) -> HttpResponse:
+    """The `$connect` route on the upgrade request: 2xx accepts (with the Sec-WebSocket-Protocol the
+    integration chose), anything else is the handshake's refusal. No `$connect` route: accepted."""
+    route = stage.routes.get(CONNECT_ROUTE)
+    if route is None:
+        return HttpResponse(200, [], b"")
+    request_id = request_ids.extended_request_id()
+    inv = WsInvocation(conn.request, stage, route.plan, conn, CONNECT, CONNECT_ROUTE, request_id)
+    try:
+        response = await _run(inv)
+    except GatewayError as err:
+        _failed(err, inv)
+        return stage.errors.render(err, conn.request, stage, request_id)
+    except Exception as exc:
+        _crashed(exc, inv)
+        return stage.errors.render(GatewayError("API_CONFIGURATION_ERROR"), conn.request, stage, request_id)
+    if not 200 <= response.status < 300:
+        log("INFO", "connection refused by the $connect integration", status=response.status,
+            requestId=request_id, api=stage.api_id, connectionId=conn.connection_id)
+        return HttpResponse(response.status, [("x-amzn-RequestId", request_id), *_content_type(response)],
+                            response.body)
+    conn.authorizer = inv.authorizer
+    conn.identity = inv.identity
+    conn.api_key = (inv.identity or {}).get("apiKey")
+    return HttpResponse(response.status, [(k, v) for k, v in response.headers if k.lower() == _PASSED_ON], b"")
+
+
+def _content_type(response: HttpResponse) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers if k.lower() == "content-type"]
+
+
+async def run_message(stage: WsStageRuntime, conn: Connection, data: bytes, text: bool) -> bytes | None:
+    """One message on the route it selects: the two-way answer, an error frame, or None."""
+    request_id = request_ids.extended_request_id()
+    route_key = stage.select(data, text)
+    route = stage.routes.get(route_key)
+    if route is None:
+        if not text:
+            raise WsClose(UNSUPPORTED_DATA, "binary messages are not supported")
+        return error_frame("Forbidden", conn.connection_id, request_id)
+    upgrade = conn.request
+    req = HttpRequest("POST", upgrade.path, "", [], data, conn.source_ip, upgrade.scheme, upgrade.server_port,
+                      upgrade.http_version)
+    inv = WsInvocation(req, stage, route.plan, conn, MESSAGE, route_key, request_id,
+                       request_ids.extended_request_id(), binary=not text)
+    try:
+        response = await _run(inv)
+    except BinaryRefused:
+        raise WsClose(UNSUPPORTED_DATA, "binary messages are not supported") from None
+    except GatewayError as err:
+        _failed(err, inv)
+        return error_frame(frame_message(err), conn.connection_id, request_id)
+    except Exception as exc:
+        _crashed(exc, inv)
+        return error_frame("Internal server error", conn.connection_id, request_id)
+    if not route.two_way:
+        return None
+    return response.body or None
+
+
+async def run_disconnect(stage: WsStageRuntime, conn: Connection, code: int, reason: str) -> None:
+    """`$disconnect`, best effort: its answer is ignored, its failures only logged."""
+    route = stage.routes.get(DISCONNECT_ROUTE)
+    if route is None:
+        return
+    inv = WsInvocation(conn.request, stage, route.plan, conn, DISCONNECT, DISCONNECT_ROUTE,
+                       request_ids.extended_request_id())
+    inv.disconnect_code = code
+    inv.disconnect_reason = reason
+    try:
+        await _run(inv)
+    except GatewayError as err:
+        _failed(err, inv)
+    except Exception as exc:
+        _crashed(exc, inv)
