@@ -332,8 +332,8 @@ def test_upgrade_to_an_unknown_stage_is_forbidden(chat: Chat):
 
 
 def test_the_chat_example_from_its_project_file(tmp_path: Path):
-    """The project-file WebSocket API of examples/websocket-chat: its authorizer on $connect and its two-way
-    two-way $default route."""
+    """The project-file WebSocket API of examples/websocket-chat: its authorizer on $connect, its two-way
+    $default and mock routes, and its broadcast through @connections."""
     import shutil
 
     example = Path(__file__).resolve().parents[2] / "examples" / "websocket-chat"
@@ -350,9 +350,24 @@ def test_the_chat_example_from_its_project_file(tmp_path: Path):
                 async with chat.connect("token=wrong"):
                     pass
             assert refused.value.response.status_code == 403
-            async with chat.connect("token=letmein") as ws:
+            async with chat.connect("token=letmein") as ws, chat.connect("token=letmein") as other:
                 await ws.send("no json here")
                 assert "unknown action" in json.loads(await _receive(ws))["error"]
+                # The mock answers from the gateway alone: the caller's own id and the stage's variable.
+                await ws.send(json.dumps({"action": "whoami"}))
+                me = json.loads(await _receive(ws))
+                await other.send(json.dumps({"action": "whoami"}))
+                them = json.loads(await _receive(other))
+                assert me["room"] == them["room"] == "lobby" and me["connectionId"] != them["connectionId"]
+                # A broadcast through @connections from a worker-mode function reaches both members, and the
+                # sender gets the two-way answer too.
+                await ws.send(json.dumps({"action": "sendmessage", "text": "hello"}))
+                got = sorted((await _receive(ws), await _receive(ws)))
+                assert json.loads(await _receive(other)) == {"from": me["connectionId"], "text": "hello"}
+                answer = json.loads(got[1]) if "sent" in got[1] else json.loads(got[0])
+                broadcast = json.loads(got[0]) if "sent" in got[1] else json.loads(got[1])
+                assert broadcast == {"from": me["connectionId"], "text": "hello"}
+                assert answer["sent"] >= 2
 
         asyncio.run(scenario())
     finally:

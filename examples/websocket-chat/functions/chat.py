@@ -53,16 +53,15 @@ def on_disconnect(event, context):
 
 
 def _management(event):
-    """The @connections API of the stage that called, at the gateway's own address as on AWS (plain http for
-    a gateway on this machine). Credentials: the function's role on AWS; any on a local gateway."""
-    ctx = event["requestContext"]
-    domain = ctx["domainName"]
-    scheme = "http" if "localhost" in domain or domain.startswith("127.") else "https"
-    return boto3.client("apigatewaymanagementapi", endpoint_url=f"{scheme}://{domain}/{ctx['stage']}",
-                        region_name=os.environ.get("AWS_REGION", "us-east-1"),
-                        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-                        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-                        aws_session_token=os.environ.get("AWS_SESSION_TOKEN"))
+    """The @connections API of the stage that called. On AWS it is at the stage's own address; apiway gives its
+    functions that address in AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI (with credentials it accepts), which
+    boto3 reads when no endpoint_url is passed."""
+    endpoint = None
+    if not os.environ.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"):
+        ctx = event["requestContext"]
+        endpoint = f"https://{ctx['domainName']}/{ctx['stage']}"
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint,
+                        region_name=os.environ.get("AWS_REGION", "us-east-1"))
 
 
 def send_message(event, context):
@@ -82,4 +81,4 @@ def send_message(event, context):
 
 
 def default(event, context):
-    return {"statusCode": 200, "body": json.dumps({"error": "unknown action; try sendmessage or echo"})}
+    return {"statusCode": 200, "body": json.dumps({"error": "unknown action; try sendmessage or whoami"})}

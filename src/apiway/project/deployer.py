@@ -30,6 +30,7 @@ from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, ProjectDomain
 from apiway.runtime.domains import BasePathMapping
 from apiway.runtime.http_compile import compile_http_stage
+from apiway.runtime.ws_compile import compile_ws_stage
 from apiway.store import http_deployments
 from apiway.store.base import Store
 from apiway.store.deployments import deploy, new_deployment, stage_record
@@ -80,7 +81,7 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
     prepared = []
     for api in project.apis:
         if api.kind == WEBSOCKET:
-            prepared.append(_prepare_websocket(api))
+            prepared.append(_prepare_websocket(api, deps))
             continue
         doc, text = api.document or load_document(api.openapi)
         api.document = None  # the server keeps the project; not the parsed document
@@ -120,13 +121,23 @@ def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> Pr
     return PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}#http")
 
 
-def _prepare_websocket(api: ApiSpec) -> PreparedApi:
-    """A WebSocket API of the project file, as checked when the file was loaded. Its stages are compiled by
-    the gateway once written (WebSocket stages are not compiled in advance here)."""
+def _prepare_websocket(api: ApiSpec, deps: CompileDeps) -> PreparedApi:
+    """A WebSocket API of the project file, as checked when the file was loaded, every stage compiled once in
+    memory (an integration the gateway could not serve stops the start, naming the API and the stage)."""
     assert api.websocket is not None
     built, stages = api.websocket
     definition = copy.deepcopy(built)
-    definition["api"]["apiId"] = api.api_id or ids.new_api_id()
+    definition["api"]["apiId"] = api_id = api.api_id or ids.new_api_id()
+    for s in stages:
+        record = http_deployments.new_stage(api_id, s.name, True, stageVariables=s.variables, deploymentId="-")
+        if s.default_route_settings:
+            record["defaultRouteSettings"] = s.default_route_settings
+        if s.route_settings:
+            record["routeSettings"] = s.route_settings
+        try:
+            compile_ws_stage(definition, record, deps)
+        except DeployError as exc:
+            raise DocumentError(str(api.openapi), ("apis", built["api"]["name"], "stages", s.name), str(exc)) from None
     stages_key = [(s.name, s.variables, s.description, s.default_route_settings, s.route_settings) for s in stages]
     digest = hashlib.sha256(b"WEBSOCKET" + orjson.dumps([built, stages_key], option=orjson.OPT_SORT_KEYS)).hexdigest()
     return PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or built['api']['name']}#websocket")
