@@ -10,7 +10,7 @@ FUZZ_TARGETS ?= http vtl jsonpath openapi sigv4
 FUZZ_NICE ?= 19
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench soak fuzz fuzz-seeds clean
+.PHONY: run test lint bench bench-websocket soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ fuzz-seeds: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write-doc docs/performance.md
+
+# WebSocket APIs: memory per idle connection, CPU per message, a broadcast (benchmarks/websocket.py --help).
+bench-websocket: $(STAMP)
+	$(BIN)/python benchmarks/websocket.py --write-doc docs/performance.md
 
 # Not part of `test`: full load over MOCK, HTTP_PROXY and a worker-mode function for SOAK_SECONDS, the RSS of the
 # server's process tree and the function log directory sampled throughout (benchmarks/soak.py --help).

@@ -14,9 +14,9 @@ and measures, in this order:
    process group, from /proc) before and after, divided by N;
 2. round trips: C clients (default 32) each send a message and wait for its answer, for D seconds per route;
    server CPU (utime+stime of its process group) divided by the messages answered: CPU µs per message;
-3. a broadcast: B clients (default 1,000) connected; one POST /@connections/{id} per client over keep-alive
-   connections (as a Lambda function broadcasting with boto3 does); the time from the first POST to the last
-   client's receipt.
+3. a broadcast: B clients (default 1,000) connected; one POST /@connections/{id} per client over 8 keep-alive
+   connections (the address functions are given; a Lambda function broadcasting with boto3 does the same);
+   the time from the first POST to the last client's receipt.
 
     benchmarks/websocket.py [--idle 10000] [--clients 32] [--seconds 10] [--broadcast 1000]
                             [--write-doc docs/performance.md]
@@ -150,6 +150,12 @@ async def idle(url: str, pid: int, count: int) -> dict[str, float]:
 async def round_trips(url: str, pid: int, route: str, clients: int, seconds: float) -> dict[str, float]:
     conns = await open_many(url, clients)
     message = json.dumps({"action": route, "text": "x" * 64})
+    expected = '{"echo": true}' if route == "echo" else message
+    for conn in conns:  # every client gets the route's answer, not an error frame
+        await conn.send(message)
+        answer = await asyncio.wait_for(conn.recv(), 10)
+        if answer != expected:
+            raise SystemExit(f"route {route} answered {answer!r}, expected {expected!r}")
     latencies: list[float] = []
 
     async def loop(conn: ClientConnection, until: float) -> int:
@@ -196,8 +202,7 @@ async def broadcast(url: str, port: int, count: int, posters: int = 8) -> dict[s
     def post(part: list[str]) -> None:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for connection_id in part:
-            client.request("POST", f"/{STAGE}/@connections/{connection_id}", body=b'{"news": "broadcast"}',
-                           headers={"Host": f"{url.split('/')[2]}"})
+            client.request("POST", f"/@connections/{connection_id}", body=b'{"news": "broadcast"}')
             resp = client.getresponse()
             resp.read()
             if resp.status != 200:
@@ -251,7 +256,7 @@ async def main_async(args: argparse.Namespace, port: int, pid: int, api: str) ->
     results: dict[str, Any] = {"idle": await idle(url, pid, args.idle), "round_trips": {}}
     for route, label in (("echo", "MOCK"), ("lambda", "AWS_PROXY, inline function")):
         results["round_trips"][label] = await round_trips(url, pid, route, args.clients, args.seconds)
-    results["broadcast"] = await broadcast(f"ws://{api}.execute-api.localhost:{port}/{STAGE}", port, args.broadcast)
+    results["broadcast"] = await broadcast(url, port, args.broadcast)
     return results
 
 
