@@ -3,7 +3,9 @@ whose targets are ready-to-run method plans. Nothing here runs per request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from apiway.checks import response_cache as cache
 from apiway.core.errors import ConfigurationError, DeployError
@@ -14,7 +16,7 @@ from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
 from apiway.functions.base import defined
 from apiway.integrations.aws import LambdaIntegration, UnsupportedServiceIntegration
-from apiway.integrations.http import HttpIntegration, HttpProxyIntegration
+from apiway.integrations.http import HttpIntegration, HttpProxyIntegration, UpstreamTarget
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
 from apiway.mapping.response_headers import RESPONSE_FILTERS
@@ -37,6 +39,22 @@ class FailingIntegration:
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
         raise ConfigurationError(self.reason)
+
+
+def v2_http_target(record: Mapping[str, Any], uri: str, where: str,
+                   strict: bool) -> tuple[UpstreamTarget, bool] | FailingIntegration:
+    """The backend of an apigatewayv2 HTTP integration (HTTP and WebSocket APIs) and whether its TLS
+    certificate is verified; an address AWS would accept and fail on every call becomes a FailingIntegration
+    (a project file, `strict`, is refused instead)."""
+    if record.get("connectionType") == "VPC_LINK":
+        return FailingIntegration("VPC link integrations are not supported by this gateway")
+    try:
+        target = UpstreamTarget(uri, where)
+    except DeployError:
+        if strict or urlsplit(uri).scheme not in ("http", "https"):
+            raise DeployError(f"{where}.integrationUri: Invalid HTTP endpoint specified: {uri!r}") from None
+        return FailingIntegration("Invalid endpoint address")
+    return target, not (record.get("tlsConfig") or {}).get("insecureSkipVerification", False)
 
 
 def compile_integration(

@@ -5,8 +5,6 @@ throttle and its response filter (response mapping, CORS). Nothing here runs per
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from apiway.auth import http_authorizers
 from apiway.checks import throttling
 from apiway.checks.cors import CorsPolicy, compile_cors
@@ -17,7 +15,6 @@ from apiway.core.media import BinaryTypes
 from apiway.core.router import Match, Router
 from apiway.events import http_v2
 from apiway.functions.base import defined
-from apiway.integrations.http import UpstreamTarget
 from apiway.integrations.http_api import HttpApiProxy, Mapped, TimeLimited
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.mapping import http_parameters
@@ -34,7 +31,7 @@ from apiway.model.http import (
 )
 from apiway.model.http import Integration as IntegrationRecord
 from apiway.model.uris import function_of, substitute_stage_variables
-from apiway.runtime.compile import FailingIntegration
+from apiway.runtime.compile import FailingIntegration, v2_http_target
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.http_errors import HttpErrors
 
@@ -185,15 +182,10 @@ def _integration(record: IntegrationRecord, route_key: str, variables: dict[str,
         return FailingIntegration(f"AWS service integration {record['integrationSubtype']!r} is not supported by "
                                   f"this gateway")
     if kind == "HTTP_PROXY":
-        if record.get("connectionType") == "VPC_LINK":
-            return FailingIntegration("VPC link integrations are not supported by this gateway")
-        try:
-            target = UpstreamTarget(uri, where)
-        except DeployError:
-            if deps.strict or urlsplit(uri).scheme not in ("http", "https"):
-                raise DeployError(f"{where}.integrationUri: Invalid HTTP endpoint specified: {uri!r}") from None
-            return FailingIntegration("Invalid endpoint address")
-        verify = not (record.get("tlsConfig") or {}).get("insecureSkipVerification", False)
+        found = v2_http_target(record, uri, where, deps.strict)
+        if isinstance(found, FailingIntegration):
+            return found
+        target, verify = found
         return HttpApiProxy(target, record.get("integrationMethod") or "ANY", timeout, verify, deps.pool, mapping,
                             append_path=route_key == DEFAULT_ROUTE)
     if kind == "AWS_PROXY":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import fastjsonschema
 
@@ -24,7 +23,6 @@ from apiway.core.router import Router
 from apiway.core.ws_invocation import WsInvocation, WsRoute, WsStageRuntime
 from apiway.events import websocket
 from apiway.functions.base import defined
-from apiway.integrations.http import UpstreamTarget
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.websocket import Converting, TimeLimited, WsHttp, WsHttpProxy, WsLambda, WsMock
 from apiway.mapping.selection import SelectionExpression, body_lookup
@@ -33,7 +31,7 @@ from apiway.model.aws import ACCOUNT_ID
 from apiway.model.http import PROTOCOL_WEBSOCKET, HttpApiDefinition, Route, Stage, integration_id_of
 from apiway.model.rest import ApiDefinition
 from apiway.model.uris import function_of, substitute_stage_variables
-from apiway.runtime.compile import FailingIntegration
+from apiway.runtime.compile import FailingIntegration, v2_http_target
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.ws_errors import WsErrors
 from apiway.runtime.ws_routes import compile_selector
@@ -247,15 +245,10 @@ def _integration(definition: HttpApiDefinition, record: dict[str, Any], variable
         else:
             integration = WsLambda(function, deps.invoker, RequestTemplates(record, where), responses)
     else:
-        if record.get("connectionType") == "VPC_LINK":
-            return FailingIntegration("VPC link integrations are not supported by this gateway")
-        try:
-            target = UpstreamTarget(uri, where)
-        except DeployError:
-            if deps.strict or urlsplit(uri).scheme not in ("http", "https"):
-                raise DeployError(f"{where}.integrationUri: Invalid HTTP endpoint specified: {uri!r}") from None
-            return FailingIntegration("Invalid endpoint address")
-        verify = not (record.get("tlsConfig") or {}).get("insecureSkipVerification", False)
+        found = v2_http_target(record, uri, where, deps.strict)
+        if isinstance(found, FailingIntegration):
+            return found
+        target, verify = found
         method = record.get("integrationMethod") or "POST"
         if kind == "HTTP_PROXY":
             integration = WsHttpProxy(target, method, deps.pool, verify, timeout)
