@@ -147,10 +147,13 @@ async def idle(url: str, pid: int, count: int) -> dict[str, float]:
             "kib_per_connection": (after - before) / count, "open_seconds": opened_s}
 
 
-async def round_trips(url: str, pid: int, route: str, clients: int, seconds: float) -> dict[str, float]:
+async def round_trips(url: str, pid: int, route: str, clients: int, seconds: float,
+                      expected: str | None = None) -> dict[str, float]:
+    """`expected`: the answer every client must get first (default: this API's answer for `route`)."""
     conns = await open_many(url, clients)
     message = json.dumps({"action": route, "text": "x" * 64})
-    expected = '{"echo": true}' if route == "echo" else message
+    if expected is None:
+        expected = '{"echo": true}' if route == "echo" else message
     for conn in conns:  # every client gets the route's answer, not an error frame
         await conn.send(message)
         answer = await asyncio.wait_for(conn.recv(), 10)
