@@ -6,6 +6,7 @@ apiway runs pinned to one CPU (default 0); this script, the client, runs on the 
 
     echo     MOCK, two-way: the integration response renders the frame (no backend)
     lambda   AWS_PROXY to an inline Python function returning the message as its body, two-way
+    worker   the same function in worker mode (its own processes, the Lambda Runtime API), two-way
     whoami   MOCK, two-way: answers the caller's connection id (used to address the broadcast)
 
 and measures, in this order:
@@ -54,6 +55,9 @@ PROJECT = """functions:
   echo:
     handler: echo.py:handler
     mode: inline
+  echo_worker:
+    handler: echo.py:handler
+    mode: worker
 """
 
 
@@ -92,8 +96,9 @@ def build_api(port: int) -> str:
             "requestTemplates": {"$default": '{"statusCode": 200}'}}
     control.two_way_route(api, "echo", mock, '{"echo": true}')
     control.two_way_route(api, "whoami", mock, "$context.connectionId")
-    control.two_way_route(api, "lambda", {
-        "integrationType": "AWS_PROXY", "integrationUri": "arn:aws:lambda:us-east-1:123456789012:function:echo"}, None)
+    for route, function in (("lambda", "echo"), ("worker", "echo_worker")):
+        control.two_way_route(api, route, {"integrationType": "AWS_PROXY", "integrationUri":
+                                           f"arn:aws:lambda:us-east-1:123456789012:function:{function}"}, None)
     control.call("POST", f"/v2/apis/{api}/stages", {"stageName": STAGE, "autoDeploy": True})
     return api
 
@@ -257,7 +262,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
 async def main_async(args: argparse.Namespace, port: int, pid: int, api: str) -> dict[str, Any]:
     url = f"ws://127.0.0.1:{port}/restapis/{api}/{STAGE}/_user_request_"
     results: dict[str, Any] = {"idle": await idle(url, pid, args.idle), "round_trips": {}}
-    for route, label in (("echo", "MOCK"), ("lambda", "AWS_PROXY, inline function")):
+    for route, label in (("echo", "MOCK"), ("lambda", "AWS_PROXY, inline function"),
+                         ("worker", "AWS_PROXY, function in worker mode (the default)")):
         results["round_trips"][label] = await round_trips(url, pid, route, args.clients, args.seconds)
     results["broadcast"] = await broadcast(url, port, args.broadcast)
     return results

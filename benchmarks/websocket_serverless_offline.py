@@ -6,19 +6,19 @@ supports serverless 3) is installed on first use with `npm install --no-audit --
 under the system temporary directory (`--cache` to choose another), never into the repository. The script writes a
 `serverless.yml` with a function `echo` bound to a `websocket` event with route key `echo` (route selection
 expression: the default, `$request.body.action`) and a function `connect` on `$connect` that accepts every
-connection (serverless-offline refuses connections, HTTP 502, when no `$connect` route is defined). The Node.js
-`echo` handler sends the message body back to its sender: serverless-offline does not send a handler's answer to
-the client, so the handler POSTs it to serverless-offline's `POST /@connections/{connectionId}` endpoint on the
-WebSocket port (plain `fetch`, unsigned). Handlers run in serverless-offline's default mode (worker threads: one
-per concurrent invocation, kept until idle for 60 s, so the threads the `$connect` burst starts count in the idle
-memory).
+connection (serverless-offline refuses connections, HTTP 502, when no `$connect` route is defined). Two routes send
+the message back to its sender: `reply`, two-way (`routeResponseSelectionExpression: $default`: the handler's `body`
+is the answer), and `echo`, whose handler POSTs the message to serverless-offline's `POST
+/@connections/{connectionId}` endpoint on the WebSocket port (plain `fetch`, unsigned). Handlers run in serverless-
+offline's default mode (worker threads: one per concurrent invocation, kept until idle for 60 s, so the threads the
+`$connect` burst starts count in the idle memory).
 
 serverless-offline runs pinned to one CPU (default 0), this script, the client, on the other (default 1). With the
 functions of benchmarks/websocket.py it measures:
 
 1. idle connections: N connections opened (default 10,000) and held; the server's resident memory (its whole
    process group, from /proc) before and after, divided by N;
-2. round trips: C clients (default 32) each send a message to `echo` and wait for the echo, for D seconds;
+2. round trips: C clients (default 32) each send a message to a route and wait for it back, for D seconds per route;
    server CPU (utime+stime of its process group) divided by the messages answered: CPU µs per message.
 
     benchmarks/websocket_serverless_offline.py [--idle 10000] [--clients 32] [--seconds 10] [--cache DIR]
@@ -71,6 +71,12 @@ functions:
     events:
       - websocket:
           route: echo
+  reply:
+    handler: handler.reply
+    events:
+      - websocket:
+          route: reply
+          routeResponseSelectionExpression: $default
 """
 HANDLER = """const base = `http://127.0.0.1:${process.env.WS_PORT}/@connections/`;
 
@@ -85,6 +91,8 @@ exports.echo = async (event) => {
   if (!res.ok) throw new Error(`@connections answered ${res.status}`);
   return { statusCode: 200 };
 };
+
+exports.reply = async (event) => ({ statusCode: 200, body: event.body });
 """
 
 
@@ -123,7 +131,8 @@ def wait_listening(server: harness.ProcessGroup, port: int, log: Path, timeout: 
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
-    idle_r, r, v = results["idle"], results["round_trip"], results["versions"]
+    idle_r, v = results["idle"], results["versions"]
+    echo, reply = results["round_trips"]["echo"], results["round_trips"]["reply"]
     return "\n".join([
         f"Measured {time.strftime('%Y-%m-%d')} with `benchmarks/websocket_serverless_offline.py --idle {args.idle} "
         f"--clients {args.clients} --seconds {args.seconds}` (serverless {v['serverless']}, serverless-offline "
@@ -137,8 +146,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         "| route | messages/s | server CPU µs/message | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
-        f"| echo (Node.js handler, answer through @connections) | {r['messages_per_s']:,.0f} | "
-        f"{r['cpu_us_per_message']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |",
+        f"| reply (Node.js handler, two-way: its `body` is the answer) | {reply['messages_per_s']:,.0f} | "
+        f"{reply['cpu_us_per_message']:.1f} | {reply['p50_ms']:.2f} | {reply['p99_ms']:.2f} |",
+        f"| echo (Node.js handler, answer through @connections) | {echo['messages_per_s']:,.0f} | "
+        f"{echo['cpu_us_per_message']:.1f} | {echo['p50_ms']:.2f} | {echo['p99_ms']:.2f} |",
         "",
     ])
 
@@ -171,8 +182,11 @@ async def main_async(args: argparse.Namespace, url: str, pid: int) -> dict[str, 
     results: dict[str, Any] = {"idle": await bench.idle(url, pid, args.idle)}
     # Each concurrent $connect runs in a worker thread of its own; they stay until idle for 60 s.
     results["idle"]["threads_before"], results["idle"]["threads_after"] = threads, threads_of(pid)
-    message = json.dumps({"action": "echo", "text": "x" * 64})  # what round_trips sends
-    results["round_trip"] = await bench.round_trips(url, pid, "echo", args.clients, args.seconds, expected=message)
+    results["round_trips"] = {}
+    for route in ("echo", "reply"):
+        message = json.dumps({"action": route, "text": "x" * 64})  # what round_trips sends
+        results["round_trips"][route] = await bench.round_trips(url, pid, route, args.clients, args.seconds,
+                                                                expected=message)
     return results
 
 
