@@ -92,11 +92,19 @@ class Cluster:
 
 
 def deploy_who_api(cluster: Cluster, index: int = 0, stage: str = "prod", value: str = "one") -> str:
-    """Import WHO_API through node `index` and deploy it; the API's id."""
+    """Import WHO_API through node `index` and deploy it; the API's id, once every node serves it."""
     client = cluster.client(index)
     api_id = client.import_rest_api(body=json.dumps(WHO_API).encode())["id"]
     client.create_deployment(restApiId=api_id, stageName=stage, variables={"v": value})
+    served_everywhere(cluster, lambda port: cluster.call(port, api_id, stage, "/who").status == 200)
     return api_id
+
+
+def served_everywhere(cluster: Cluster, check: Callable[[int], bool], seconds: float = 1.0) -> None:
+    """Wait until `check(port)` holds on every running node."""
+    for node in cluster.nodes:
+        if node is not None:
+            assert until(lambda port=node.port: check(port), seconds), f"node on {node.port} does not serve it"
 
 
 @dataclass
