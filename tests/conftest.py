@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import PostgresDatabase
+from tests.redis import RedisDatabase
 from tests.support import Server, apigateway_client
 
 
@@ -44,5 +45,13 @@ def apigw(apigw_server: Server):
 def postgres_database() -> Iterator[PostgresDatabase]:
     """A database of this run's own on the machine's PostgreSQL (tests/postgres.py)."""
     database = PostgresDatabase()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def redis_database() -> Iterator[RedisDatabase]:
+    """A database of this run's own on the machine's Redis (tests/redis.py), flushed at the end."""
+    database = RedisDatabase()
     yield database
     database.drop()

@@ -48,7 +48,7 @@ class Dispatcher:
                 if self.connections is not None and "connections/" in req.path:  # cheap test first
                     target = gateway.connections_target(req, located)
                     if target is not None:
-                        return _answer(self._manage(req, *target))
+                        return self._manage(req, *target)
                 return gateway.handle(req, located)
         for service in self.services:
             if service.matches(req):
@@ -77,12 +77,12 @@ class Dispatcher:
                 return await gateway.upgrade(req, located)
         return await self.handle(req)
 
-    def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> HttpResponse:
+    def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> Awaitable[HttpResponse]:
         assert self.connections is not None
         try:
             self.policy.check(req, self.connections.signing_name)
         except AdminDenied as denied:
-            return denied.response()
+            return _answer(denied.response())
         return self.connections.handle_scoped(req, api_id, stage_name, connection_id)
 
 

@@ -8,28 +8,48 @@ broadcast is a loop over sends.
 The management API answers in AWS's REST-JSON shape (`{"message": …}` with `x-amzn-ErrorType`): PostToConnection,
 GetConnection and DeleteConnection, on an API's stage (`/{stage}/@connections/{id}`) or at the root of the port
 (`/@connections/{id}`: ids are unique on the node), where a function's `apigatewaymanagementapi` client finds it
-without an endpoint_url."""
+without an endpoint_url.
+
+With several nodes (`--redis`) the registry is shared (state/redis_connections.py): a call for a connection
+another node holds is forwarded to that node, which answers it as its own, so every node answers for every
+connection; and the connections of a node that is lost have their $disconnect run by a survivor, from the
+record registered with them (the upgrade request, what $connect's authorizer returned)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 import orjson
 
 from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
-from apiway.core.websocket import MAX_MESSAGE, NORMAL, WsSocket
-from apiway.core.ws_invocation import Connection
+from apiway.core.invocation import StageRuntime
+from apiway.core.websocket import ABNORMAL, MAX_MESSAGE, NORMAL, WsSocket
+from apiway.core.ws_invocation import Connection, WsStageRuntime
 from apiway.observe.log import log
+from apiway.runtime.ws_run import run_disconnect
 from apiway.state.base import SharedState
+
+if TYPE_CHECKING:  # the Redis client loads only when several nodes share the registry
+    from apiway.state.redis_connections import Lost
 
 METHODS = ("POST", "GET", "DELETE")  # PostToConnection, GetConnection, DeleteConnection
 _PREFIXES = ("/@connections/", "/%40connections/")  # clients may percent-encode the `@`
 DRAIN_SECONDS = 5.0  # how long closing the app waits for $disconnect runs still going
+
+
+class NodeLink(Protocol):
+    """The registry several nodes share (state/redis_connections.py `RedisConnections`)."""
+
+    def register(self, connection_id: str, stage: str, record: bytes) -> None: ...
+
+    def unregister(self, connection_id: str, stage: str) -> None: ...
+
+    async def request(self, connection_id: str, message: bytes) -> bytes | None: ...
 
 
 class Live(Protocol):
@@ -56,8 +76,11 @@ def connection_id(method: str, path: str) -> str | None:
 class Connections:
     """The node's live connections, their registry in the shared state, and the management operations."""
 
-    def __init__(self, state: SharedState) -> None:
+    def __init__(self, state: SharedState, link: NodeLink | None = None) -> None:
         self.state = state
+        self.link = link  # the registry of several nodes; None: this node's alone, in `state`
+        # The stage a WebSocket API serves now (the gateway's lookup): where a lost node's $disconnect runs.
+        self.stage_of: Callable[[str, str], StageRuntime | None] = lambda api_id, stage_name: None
         self._live: dict[str, Live] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # $disconnect runs still going
 
@@ -67,20 +90,50 @@ class Connections:
     def register(self, live: Live) -> None:
         conn = live.connection
         self._live[conn.connection_id] = live
-        record = {"apiId": live.api_id, "stage": live.stage_name, "connectedAt": conn.connected_at,
-                  "sourceIp": conn.source_ip, "userAgent": conn.user_agent}
-        self.state.connection_put(conn.connection_id, f"{live.api_id}/{live.stage_name}", orjson.dumps(record))
+        stage = f"{live.api_id}/{live.stage_name}"
+        if self.link is None:
+            self.state.connection_put(conn.connection_id, stage, _record(live))
+        else:
+            self.link.register(conn.connection_id, stage, _record(live))
 
     def unregister(self, connection_id: str) -> None:
-        self._live.pop(connection_id, None)
-        self.state.connection_delete(connection_id)
+        live = self._live.pop(connection_id, None)
+        if self.link is None:
+            self.state.connection_delete(connection_id)
+        elif live is not None:
+            self.link.unregister(connection_id, f"{live.api_id}/{live.stage_name}")
 
     def live(self, connection_id: str) -> Live | None:
         return self._live.get(connection_id)
 
     def stage_connections(self, api_id: str, stage_name: str) -> list[str]:
-        """The ids of a stage's connections, oldest first (the registry's, every node's)."""
+        """The ids of a stage's connections, oldest first, as this node's registry in `state` has them (with a
+        shared registry, its `connections(stage)` lists every node's)."""
         return self.state.connections(f"{api_id}/{stage_name}")
+
+    # -- the registry of several nodes ------------------------------------------------------------------------
+
+    async def on_request(self, message: bytes) -> bytes:
+        """A management call another node forwarded for a connection of this node: answered as if made here."""
+        head, _, body = message.partition(b"\n")
+        method, found, scope = orjson.loads(head)
+        response = self._local(method, found, body, tuple(scope) if scope else None)
+        return orjson.dumps([response.status, response.headers]) + b"\n" + response.body
+
+    def on_lost(self, lost: list[Lost]) -> None:
+        """Run $disconnect (1006: the connection ended without a closing handshake) for connections of a lost
+        node, on the stage their API serves here now."""
+        for found, _, record in lost:
+            fields = orjson.loads(record)
+            stage = self.stage_of(fields["apiId"], fields["stage"])
+            if not isinstance(stage, WsStageRuntime):
+                log("WARN", "$disconnect of a lost node's connection not run: its stage is not served here",
+                    connectionId=found, apiId=fields["apiId"], stage=fields["stage"])
+                continue
+            self.track(run_disconnect(stage, _connection(found, fields), ABNORMAL, ""))
+
+    def live_records(self) -> list[tuple[str, str, bytes]]:
+        return [(found, f"{live.api_id}/{live.stage_name}", _record(live)) for found, live in self._live.items()]
 
     # -- tasks that outlive their connection ---------------------------------------------------------------
 
@@ -99,17 +152,35 @@ class Connections:
 
     # -- the management operations -------------------------------------------------------------------------
 
-    def handle(self, req: HttpRequest, connection_id: str, scope: tuple[str, str] | None = None) -> HttpResponse:
+    def handle(self, req: HttpRequest, connection_id: str,
+               scope: tuple[str, str] | None = None) -> Awaitable[HttpResponse]:
         """One management call on a connection; `scope` (api id, stage) when it came through an API's stage:
-        a connection of another API or stage is gone there."""
+        a connection of another API or stage is gone there. A connection this node does not hold is asked of
+        the node that does, when there are several."""
+        if self.link is None or connection_id in self._live:
+            return _answer(self._local(req.method, connection_id, req.body, scope))
+        if req.method == "POST" and len(req.body) > MAX_MESSAGE:
+            return _answer(_error(413, "PayloadTooLargeException", "Message too long"))
+        return self._forward(self.link, req, connection_id, scope)
+
+    def _local(self, method: str, connection_id: str, body: bytes, scope: tuple[str, str] | None) -> HttpResponse:
         live = self._live.get(connection_id)
         if live is not None and scope is not None and (live.api_id, live.stage_name) != scope:
             live = None
-        if req.method == "POST":
-            return self.post(connection_id, req.body, live)
-        if req.method == "GET":
+        if method == "POST":
+            return self.post(connection_id, body, live)
+        if method == "GET":
             return self.get(connection_id, live)
         return self.delete(live)
+
+    async def _forward(self, link: NodeLink, req: HttpRequest, connection_id: str,
+                       scope: tuple[str, str] | None) -> HttpResponse:
+        answer = await link.request(connection_id, orjson.dumps([req.method, connection_id, scope]) + b"\n" + req.body)
+        if answer is None:
+            return _gone()
+        head, _, body = answer.partition(b"\n")
+        status, headers = orjson.loads(head)
+        return HttpResponse(status, [(name, value) for name, value in headers], body)
 
     def post(self, connection_id: str, data: bytes, live: Live | None) -> HttpResponse:
         """PostToConnection: one message, a text frame when `data` is UTF-8, else a binary one."""
@@ -153,12 +224,12 @@ class ConnectionsService:
     def matches(self, req: HttpRequest) -> bool:
         return connection_id(req.method, req.path) is not None
 
-    async def handle(self, req: HttpRequest) -> HttpResponse:
+    def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
         found = connection_id(req.method, req.path)
         assert found is not None, "dispatched here by matches"
         return self.connections.handle(req, found)
 
-    def handle_scoped(self, req: HttpRequest, api_id: str, stage_name: str, found: str) -> HttpResponse:
+    def handle_scoped(self, req: HttpRequest, api_id: str, stage_name: str, found: str) -> Awaitable[HttpResponse]:
         """A management call through an API's stage."""
         return self.connections.handle(req, found, (api_id, stage_name))
 
@@ -170,6 +241,34 @@ def is_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _record(live: Live) -> bytes:
+    """What the registry keeps of a connection: enough for another node to run its $disconnect."""
+    conn = live.connection
+    req = conn.request
+    return orjson.dumps({
+        "apiId": live.api_id, "stage": live.stage_name, "connectedAt": conn.connected_at,
+        "sourceIp": conn.source_ip, "userAgent": conn.user_agent, "domainName": conn.domain_name,
+        "lastActiveMs": conn.last_active_ms, "authorizer": conn.authorizer, "identity": conn.identity,
+        "apiKey": conn.api_key,
+        "request": [req.method, req.path, req.query, req.headers, req.client_ip, req.scheme, req.server_port,
+                    req.http_version]}, default=str)
+
+
+def _connection(connection_id: str, fields: dict[str, Any]) -> Connection:
+    """A connection as its registry record describes it."""
+    method, path, query, headers, client_ip, scheme, port, version = fields["request"]
+    request = HttpRequest(method, path, query, [(name, value) for name, value in headers], b"", client_ip, scheme,
+                          port, version)
+    conn = Connection(connection_id, request, fields["connectedAt"], fields["domainName"])
+    conn.last_active_ms = fields["lastActiveMs"]
+    conn.authorizer, conn.identity, conn.api_key = fields["authorizer"], fields["identity"], fields["apiKey"]
+    return conn
+
+
+async def _answer(response: HttpResponse) -> HttpResponse:
+    return response
 
 
 def _iso(epoch_ms: int) -> str:
