@@ -170,10 +170,17 @@ class Load:
         if conn is not None:
             conn.close()
 
+    def stop_at_deadline(self) -> Tally:
+        """Let every client run to its end, then tally."""
+        return self._tally()
+
     def stop(self) -> Tally:
         self.stopping.set()
+        return self._tally()
+
+    def _tally(self) -> Tally:
         for thread in self.threads:
-            thread.join(30)
+            thread.join(max(30.0, self.deadline - time.monotonic() + 30))
         total = Tally()
         for tally in self.tallies:
             total.add(tally)
@@ -182,3 +189,33 @@ class Load:
 
 def api_load(cluster: Cluster, port: int, api_id: str, stage: str, path: str, **kw) -> Load:
     return Load(port, f"{api_id}.execute-api.localhost:{port}", f"/{stage}{path}", **kw)
+
+
+API_KEY = "cluster-key-0123456789abcdef"
+# A MOCK method that needs an API key; its usage plan's limits are what a test sets.
+KEYED_API = {"openapi": "3.0.1", "info": {"title": "keyed"},
+             "components": {"securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}},
+             "paths": {"/pets": {"get": {"security": [{"api_key": []}], "x-amazon-apigateway-integration": {
+                 "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+                 "responses": {"default": {"statusCode": "200"}}}}}}}
+
+
+def deploy_keyed_api(cluster: Cluster, quota: int | None = None, rate: float = 10_000, burst: int = 5_000,
+                     method_settings: list[dict] | None = None) -> tuple[str, str, str]:
+    """KEYED_API on stage prod with a usage plan (its throttle, and a daily quota when given) holding
+    API_KEY; (api id, usage plan id, key id) once every node serves the key."""
+    client = cluster.client(0)
+    api_id = client.import_rest_api(body=json.dumps(KEYED_API).encode())["id"]
+    client.create_deployment(restApiId=api_id, stageName="prod")
+    if method_settings:
+        client.update_stage(restApiId=api_id, stageName="prod", patchOperations=method_settings)
+    plan = {"name": "plan", "apiStages": [{"apiId": api_id, "stage": "prod"}],
+            "throttle": {"rateLimit": rate, "burstLimit": burst}}
+    if quota is not None:
+        plan["quota"] = {"limit": quota, "period": "DAY"}
+    plan_id = client.create_usage_plan(**plan)["id"]
+    key_id = client.create_api_key(name="k", value=API_KEY, enabled=True)["id"]
+    client.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
+    served_everywhere(cluster, lambda port: cluster.call(port, api_id, "prod", "/pets", headers={
+        "x-api-key": API_KEY}).status == 200)
+    return api_id, plan_id, key_id

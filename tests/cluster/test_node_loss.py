@@ -8,7 +8,8 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.cluster.harness import api_load, deploy_who_api
+from tests.cluster.harness import API_KEY, Load, api_load, deploy_keyed_api, deploy_who_api
+from tests.support import request
 
 WRITES = 3000  # bounded: at most this many control-plane writes, within WRITE_SECONDS
 WRITE_SECONDS = 8.0
@@ -63,3 +64,33 @@ def test_sigkill_of_a_node_under_load_loses_no_acknowledged_write(cluster_of) ->
         assert tally.total > 50 and not tally.failures, tally.failures[:5]
     assert lb.total > 100 and not lb.failures, [(round(t - killed_at, 3), what) for t, what in lb.failures[:10]]
     assert "Traceback" not in cluster.errors()
+
+
+QUOTA = 3_000
+
+
+def test_sigkill_of_a_node_under_load_loses_no_counted_request(cluster_of) -> None:
+    """Every request a client saw admitted is counted against the quota, the killed node's included: what the
+    quota still admits afterwards is at most QUOTA minus what was admitted."""
+    cluster = cluster_of(redis=True)
+    api_id, _, _ = deploy_keyed_api(cluster, quota=QUOTA)
+    lb = cluster.lb.port
+    host = f"{api_id}.execute-api.localhost:{lb}"
+    load = Load(lb, host, "/prod/pets", clients=4, seconds=8, max_requests=400, headers={"x-api-key": API_KEY})
+    time.sleep(1.5)
+    cluster.kill(1)
+    tally = load.stop_at_deadline()
+    admitted = tally.statuses[200] + len(cluster.nodes)  # deploy_keyed_api's checks took one on each node
+    headers = {"Host": host, "x-api-key": API_KEY}
+    remaining = 0
+    for _ in range(QUOTA):  # bounded by the quota itself
+        status = request(lb, "GET", "/prod/pets", headers).status
+        if status != 200:
+            assert status == 429
+            break
+        remaining += 1
+    counted = QUOTA - remaining
+    print(f"admitted {admitted} under load (statuses {dict(tally.statuses)}), counted {counted}")
+    assert tally.statuses[200] > 200 and not tally.failures, tally.failures[:5]
+    # Counted, at least what was admitted; at most that plus what was in flight on the killed node.
+    assert admitted <= counted <= admitted + 4

@@ -1,0 +1,60 @@
+"""WebSocket connections across nodes: a message posted through @connections on node A reaches a client
+connected to node C, and through the balancer whichever node takes the call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from websockets.asyncio.client import connect
+
+from tests.cluster.harness import until
+from tests.http_apis import v2_client
+from tests.support import request
+
+
+def _chat_api(port: int) -> str:
+    """A WebSocket API whose `whoami` route answers with the connection's id; stage `live`, auto-deployed."""
+    v2 = v2_client(port)
+    api_id = v2.create_api(Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action")["ApiId"]
+    mock = v2.create_integration(ApiId=api_id, IntegrationType="MOCK", TemplateSelectionExpression="\\$default",
+                                 RequestTemplates={"$default": '{"statusCode": 200}'})["IntegrationId"]
+    v2.create_integration_response(ApiId=api_id, IntegrationId=mock, IntegrationResponseKey="$default",
+                                   ResponseTemplates={"$default": '{"id": "$context.connectionId"}'},
+                                   TemplateSelectionExpression="\\$default")
+    route = v2.create_route(ApiId=api_id, RouteKey="whoami", Target=f"integrations/{mock}",
+                            RouteResponseSelectionExpression="$default")["RouteId"]
+    v2.create_route_response(ApiId=api_id, RouteId=route, RouteResponseKey="$default")
+    v2.create_stage(ApiId=api_id, StageName="live", AutoDeploy=True)
+    return api_id
+
+
+def _post(port: int, api_id: str, connection_id: str, data: str) -> int:
+    """POST @connections/{id} through `port`, as boto3's apigatewaymanagementapi calls it."""
+    host = f"{api_id}.execute-api.localhost:{port}"
+    return request(port, "POST", f"/live/@connections/{connection_id}", {"Host": host}, body=data).status
+
+
+def test_a_message_posted_on_node_a_reaches_a_client_on_node_c(cluster_of) -> None:
+    cluster = cluster_of(redis=True)
+    a, c, lb = cluster.node(0).port, cluster.node(2).port, cluster.lb.port
+    api_id = _chat_api(a)
+    # Node C serves the stage once it has heard of it.
+    assert until(lambda: request(c, "GET", f"/restapis/{api_id}/live/_user_request_").status not in (403, 404), 1.0)
+
+    async def scenario() -> None:
+        async with connect(f"ws://127.0.0.1:{c}/restapis/{api_id}/live/_user_request_", ping_interval=None) as ws:
+            await ws.send(json.dumps({"action": "whoami"}))
+            connection_id = json.loads(await asyncio.wait_for(ws.recv(), 10))["id"]
+            assert await asyncio.to_thread(_post, a, api_id, connection_id, "from node A") == 200
+            assert await asyncio.wait_for(ws.recv(), 5) == "from node A"
+        # Connected through the balancer, posted through it: six calls land on every node in turn.
+        async with connect(f"ws://127.0.0.1:{lb}/restapis/{api_id}/live/_user_request_", ping_interval=None) as ws:
+            await ws.send(json.dumps({"action": "whoami"}))
+            connection_id = json.loads(await asyncio.wait_for(ws.recv(), 10))["id"]
+            for n in range(6):
+                assert await asyncio.to_thread(_post, lb, api_id, connection_id, f"message {n}") == 200
+                assert await asyncio.wait_for(ws.recv(), 5) == f"message {n}"
+
+    asyncio.run(scenario())
+    assert "Traceback" not in cluster.errors()
