@@ -104,7 +104,8 @@ def served_everywhere(cluster: Cluster, check: Callable[[int], bool], seconds: f
     """Wait until `check(port)` holds on every running node."""
     for node in cluster.nodes:
         if node is not None:
-            assert until(lambda port=node.port: check(port), seconds), f"node on {node.port} does not serve it"
+            assert until(lambda port=node.port: check(port), seconds), f"node on {node.port} does not serve it: " \
+                f"{cluster.errors()[-2000:]}"
 
 
 @dataclass

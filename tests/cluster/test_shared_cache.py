@@ -11,9 +11,12 @@ import pytest
 from tests.cluster.harness import served_everywhere
 from tests.e2e.echo_backend import EchoServer
 
-CACHED_API = {"openapi": "3.0.1", "info": {"title": "cached"}, "paths": {"/items": {"get": {
-    "x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "GET",
-                                        "uri": "http://${stageVariables.backend}/items"}}}}}
+CACHED_API = {"openapi": "3.0.1", "info": {"title": "cached"}, "paths": {
+    "/items": {"get": {"x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "GET",
+                                                           "uri": "http://${stageVariables.backend}/items"}}},
+    "/ping": {"get": {"x-amazon-apigateway-integration": {
+        "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+        "responses": {"default": {"statusCode": "200"}}}}}}}
 
 
 @pytest.fixture
@@ -29,8 +32,8 @@ def test_a_response_cached_through_node_a_is_a_hit_on_b_and_c(cluster_of, backen
     api_id = client.import_rest_api(body=json.dumps(CACHED_API).encode())["id"]
     client.create_deployment(restApiId=api_id, stageName="prod", variables={"backend": backend.address},
                              cacheClusterEnabled=True, cacheClusterSize="0.5")
-    # Wait on a path with its own entry, so the cache of /items stays empty until node A fills it.
-    served_everywhere(cluster, lambda port: cluster.call(port, api_id, "prod", "/other").status == 404)
+    # Wait on a method with an entry of its own, so that of /items stays empty until node A fills it.
+    served_everywhere(cluster, lambda port: cluster.call(port, api_id, "prod", "/ping").status == 200)
     a, b, c = (cluster.node(i).port for i in range(3))
 
     first = cluster.call(a, api_id, "prod", "/items")

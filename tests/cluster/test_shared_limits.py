@@ -49,7 +49,7 @@ def test_a_50_rps_method_throttle_over_three_nodes_admits_rate_times_t_plus_burs
     cluster = cluster_of(redis=True)
     settings = [{"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(RATE)},
                 {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(BURST)}]
-    api_id, _, _ = deploy_keyed_api(cluster, method_settings=settings)
+    api_id, _, _ = deploy_keyed_api(cluster, quota=1_000_000, method_settings=settings)
     time.sleep(BURST / RATE + 0.2)  # the bucket full again after the nodes' checks took from it
     # About 300 requests a second offered, spread evenly over the nodes: six times the rate. Clients send
     # for SECONDS from here; the bucket admits RATE a second on top of the BURST it starts with.
