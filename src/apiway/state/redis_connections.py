@@ -146,6 +146,7 @@ class RedisConnections:
         self._tasks: list[asyncio.Task[None]] = []
         self._answering: set[asyncio.Task[None]] = set()  # calls of other nodes being answered
         self._handler: NodeHandler | None = None
+        self._joined = False  # a beat went through: from then on, not being among the live nodes is news
         self._stale = False  # writes were lost: write the live connections afresh once Redis answers
         self._down = False  # Redis did not answer the last time (one log line per outage)
 
@@ -296,7 +297,8 @@ class RedisConnections:
         if self._down:
             self._down = False
             log("INFO", "Redis answers again: WebSocket registry in use")
-        rejoined, claimed = reply[0], reply[1:]
+        rejoined, claimed = reply[0] and self._joined, reply[1:]
+        self._joined = True
         if rejoined and self._handler is not None and self._handler.live_records():
             log("WARN", "this node was not registered as alive (declared lost, or Redis lost its data): "
                         "its WebSocket connections are registered again")
