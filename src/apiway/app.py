@@ -39,13 +39,14 @@ from apiway.runtime.gateway import Gateway
 from apiway.runtime.installer import StageInstaller
 from apiway.state.api_keys import AccessState
 from apiway.state.memory import MemoryState
+from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
-                 callback_env: dict[str, str] | None = None) -> None:
+                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None) -> None:
         self.runner = Functions(log_dir, log_limits, echo_functions)
         # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
         self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
@@ -57,7 +58,9 @@ class App:
         self.handoff = LoopHandoff()  # bound to the serving loop by the control plane's handler
         self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
         # Everything requests share (buckets, quotas, caches, connections) lives in one state backend.
-        self.state = MemoryState(clock, self.handoff)
+        # With --redis, in Redis for every node that uses it (state/redis_state.py).
+        self.state: MemoryState | RedisState = (MemoryState(clock, self.handoff) if redis is None
+                                                else RedisState(redis, handoff=self.handoff))
         self.connections = Connections(self.state)  # WebSocket connections: live here, registered in the state
         self.connections_api = ConnectionsService(self.connections)  # their @connections management API
         self.gateway = Gateway(self.connections)
@@ -97,6 +100,7 @@ class App:
     async def close(self) -> None:
         await self.connections.drain()  # $disconnect runs of the connections shutdown closed, while functions run
         self.access.flush()  # quota counts not yet written
+        await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
         await self.pool.close()
 

@@ -15,6 +15,7 @@ from apiway.functions.inline import FunctionLoadError
 from apiway.model.documents import DocumentError
 from apiway.observe.rotating import LogLimits
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
+from apiway.state.redis_state import ACCURATE, BATCHED, DEFAULT_FLUSH_MS, FAIL_CLOSED, FAIL_OPEN, RedisSettings
 from apiway.store.sqlite import StoreError
 
 DESCRIPTION = """\
@@ -74,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="where API definitions are kept: postgresql://USER@HOST/DB[?schema=NAME] for several "
                             "nodes sharing them (each learns of the others' changes), or sqlite:///PATH; default "
                             "the --state file (also from APIWAY_STORE)")
+    serve.add_argument("--redis", default=os.environ.get("APIWAY_REDIS"), metavar="URL",
+                       help="share throttles, quotas and caches with every node using the same Redis 6+ "
+                            "(redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS; also from APIWAY_REDIS); "
+                            "default: kept in this process")
+    serve.add_argument("--redis-mode", choices=(ACCURATE, BATCHED), default=ACCURATE,
+                       help="accurate: every request asks Redis (one round trip for all its buckets, exact); "
+                            "batched: counted in this process and synchronised every --redis-flush-ms (cheaper; "
+                            "several nodes may together pass a limit by what they admit in one interval)")
+    serve.add_argument("--redis-flush-ms", type=int, default=DEFAULT_FLUSH_MS, metavar="MS",
+                       help=f"batched mode: how often counts go to Redis (default {DEFAULT_FLUSH_MS})")
+    serve.add_argument("--redis-failure", choices=(FAIL_OPEN, FAIL_CLOSED), default=FAIL_OPEN,
+                       help="when Redis cannot be reached: open admits requests uncounted (a log line says so), "
+                            "closed answers them 503; either way it recovers when Redis returns (default open)")
     serve.add_argument("--watch", action="store_true",
                        help="reload a function when its code changes (workers are replaced, in-flight calls finish)")
     serve.add_argument("--admin-port", type=int, default=None,
@@ -186,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args.file, host=args.host, port=args.port, stage=args.stage, state=args.state,
                          store_url=args.store,
+                         redis=RedisSettings(args.redis, args.redis_mode, args.redis_flush_ms, args.redis_failure)
+                         if args.redis else None,
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,

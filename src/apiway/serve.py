@@ -26,6 +26,7 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
+from apiway.state.redis_state import RedisSettings, describe_redis
 from apiway.store.open import describe, open_store
 
 DEFAULT_PROJECT = "apiway.yaml"
@@ -38,14 +39,16 @@ def _fail(message: str) -> int:
 
 def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
-             kind: str | None = None, callback_env: dict[str, str] | None = None) -> tuple[App, PreparedProject]:
+             kind: str | None = None, callback_env: dict[str, str] | None = None,
+             redis: RedisSettings | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
         project = Project(Path.cwd(), [], [])
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
-    app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env)
+    app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env,
+              redis=redis)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -137,7 +140,7 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
 
 
 def serve(file: Path | None, host: str, port: int, stage: str | None, state: Path | None, server: str = "native",
-          store_url: str | None = None,
+          store_url: str | None = None, redis: RedisSettings | None = None,
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
@@ -150,6 +153,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         return _fail("--throttle-rate and --throttle-burst cannot be negative")
     if ws_idle_timeout <= 0 or ws_max_duration <= 0:
         return _fail("--ws-idle-timeout and --ws-max-duration must be positive")
+    if redis is not None and redis.flush_ms < 1:
+        return _fail("--redis-flush-ms must be at least 1")
     tls = None
     if tls_cert is not None or tls_key is not None:
         if tls_cert is None or tls_key is None:
@@ -168,7 +173,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     services_url = (f"http://{_callback_host(admin_host)}:{admin_port}" if admin_port is not None
                     else f"{scheme}://{_callback_host(host)}:{port}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
-                             echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url))
+                             echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
+                             redis=redis)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
@@ -177,6 +183,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     stages, failed = app.start(store, prepared.domains, prepared.api_refs, tls)
     report.failed += failed
     print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
+    if redis is not None:
+        print(f"  shared state: {describe_redis(redis)}", flush=True)
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
     if report.reused:

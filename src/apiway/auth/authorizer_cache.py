@@ -87,7 +87,9 @@ class AuthorizerCache:
 
     def __init__(self, state: SharedState | None = None, max_entries: int = MAX_ENTRIES,
                  clock: Clock = SYSTEM_CLOCK) -> None:
-        self.state = MemoryState(clock) if state is None else state
+        # Results stay in the process when the state's reads must be awaited: an authorizer's cache hit is
+        # applied without waiting (the guards' contract), so a remote state's results are not shared yet.
+        self.state = MemoryState(clock) if state is None or state.remote_reads else state
         self.clock = clock  # the authorizers of this cache read it too (latency, token expiry)
         self.max_entries = max_entries
         self.user_pools = UserPools(clock)

@@ -12,12 +12,13 @@ is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from apiway.checks.throttling import admitted
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
-from apiway.state.api_keys import AccessState, StageAccess
+from apiway.state.api_keys import AccessState, Quota, StageAccess
 from apiway.state.base import BucketKey
 
 
@@ -30,14 +31,14 @@ def build(site: GuardSite, access: AccessState | None, throttles: tuple[BucketKe
     meter = _meter(access, stage, f"{site.resource['path']}/{site.http_method}", throttles)
     if site.definition["restApi"].get("apiKeySource") == "AUTHORIZER":
 
-        def from_authorizer(inv: Invocation) -> None:
+        def from_authorizer(inv: Invocation) -> Awaitable[None] | None:
             identity = inv.identity
-            meter(inv, identity.get("apiKey") if identity else None)
+            return meter(inv, identity.get("apiKey") if identity else None)
 
         return from_authorizer
 
-    def from_header(inv: Invocation) -> None:
-        meter(inv, inv.request.header("x-api-key"))
+    def from_header(inv: Invocation) -> Awaitable[None] | None:
+        return meter(inv, inv.request.header("x-api-key"))
 
     return from_header
 
@@ -48,16 +49,18 @@ def build_selected(access: AccessState, api_id: str, stage_name: str, method: st
     `method` names the route in the plans' per-method throttles."""
     meter = _meter(access, access.stage(api_id, stage_name), method, throttles)
 
-    def selected(inv: Invocation) -> None:
-        meter(inv, key_of(inv))
+    def selected(inv: Invocation) -> Awaitable[None] | None:
+        return meter(inv, key_of(inv))
 
     return selected
 
 
 def _meter(access: AccessState, stage: StageAccess, method: str,
-           throttles: tuple[BucketKey, ...]) -> Callable[[Invocation, str | None], None]:
+           throttles: tuple[BucketKey, ...]) -> Callable[[Invocation, str | None], Awaitable[None] | None]:
     """`method` is the plan's method-throttle key, `/pets/GET`; each grant resolves its take for it once."""
     resolve = access.taker
+    if access.state.remote:
+        return _meter_remote(access, stage, method, throttles)
 
     def meter(inv: Invocation, value: str | None) -> None:
         grant = stage.grants.get(value) if value else None
@@ -76,6 +79,27 @@ def _meter(access: AccessState, stage: StageAccess, method: str,
     return meter
 
 
+def _meter_remote(access: AccessState, stage: StageAccess, method: str,
+                  throttles: tuple[BucketKey, ...]) -> Callable[[Invocation, str | None], Awaitable[None] | None]:
+    """`_meter` for a state whose takes are answered remotely: the take is awaited."""
+    resolve = access.taker
+
+    def meter(inv: Invocation, value: str | None) -> Awaitable[None] | None:
+        grant = stage.grants.get(value) if value else None
+        if grant is None:
+            raise GatewayError("INVALID_API_KEY")
+        try:
+            take = grant.takers[method]
+        except KeyError:
+            take = resolve(grant, stage, method, throttles)
+        identity = inv.identity
+        inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
+                        else {**identity, "apiKey": value, "apiKeyId": grant.key_id})
+        return None if take is None else admitted(take(), "THROTTLED")  # type: ignore[arg-type]
+
+    return meter
+
+
 def build_quota(site: GuardSite, access: AccessState | None) -> Guard | None:
     """The plan's quota for the key the `build` guard accepted (it set `identity.apiKey`)."""
     if not site.method.get("apiKeyRequired") or access is None:
@@ -87,6 +111,15 @@ def quota_check(access: AccessState, api_id: str, stage_name: str) -> Guard:
     """The quota of the key the key check accepted, for any API kind with usage plans."""
     stage = access.stage(api_id, stage_name)
     count = access.count
+    if access.state.remote:
+
+        def quota_remote(inv: Invocation) -> Awaitable[None]:
+            grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
+            if grant is None:  # the key was deleted meanwhile
+                raise GatewayError("INVALID_API_KEY")
+            return _counted(access, grant.quota, inv.epoch_ms)
+
+        return quota_remote
 
     def quota(inv: Invocation) -> None:
         grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
@@ -94,3 +127,11 @@ def quota_check(access: AccessState, api_id: str, stage_name: str) -> Guard:
             raise GatewayError("QUOTA_EXCEEDED" if grant is not None else "INVALID_API_KEY")
 
     return quota
+
+
+async def _counted(access: AccessState, quota: Quota, now_ms: int) -> None:
+    """`AccessState.count` with the take awaited."""
+    access.roll(quota, now_ms)
+    if not await quota.take():
+        raise GatewayError("QUOTA_EXCEEDED")
+    access.counted(quota)

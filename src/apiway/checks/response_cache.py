@@ -192,7 +192,8 @@ def wrap(integration: Integration, site: GuardSite, caches: ResponseCaches | Non
                                                                    or DEFAULT_CLUSTER_SIZE))
     parts = tuple(_key_part(name, f"{site.where}.cacheKeyParameters") for name in
                   record.get("cacheKeyParameters") or ())
-    return CachedIntegration(
+    kind = RemoteCachedIntegration if caches.state.remote_reads else CachedIntegration
+    return kind(
         integration, store, caches.memo, ttl, record.get("cacheNamespace") or site.resource["id"], parts,
         require_authorization=settings.require_authorization_for_cache_control is not False,
         strategy=settings.unauthorized_cache_control_header_strategy or SUCCEED_WITH_RESPONSE_HEADER,
@@ -249,6 +250,34 @@ class CachedIntegration:
             response.headers.append(WARNING)
         return response
 
+    async def _answer(self, inv: Invocation, key: Key, value: bytes | None, warn: bool) -> HttpResponse:
+        """`__call__`'s second half, once the entry was read (remote reads)."""
+        if value is None:
+            response = await self._fetch(inv, key)
+        else:
+            found = self.memo.get(value)
+            if found is None:
+                found = self._memo.decoded(value)
+            response = HttpResponse(found[0], list(found[1]), found[2])
+            self.store.stats.hits += 1
+        if warn:
+            response.headers.append(WARNING)
+        return response
+
+    def refresh(self, inv: Invocation) -> bool | None:
+        """For `Cache-Control: max-age=0`: True to bypass the entry, False to serve it with the warning, None
+        to serve it as is; AccessDenied under FAIL_WITH_403."""
+        control = inv.request.header("cache-control")
+        if control is None or not _asks_refresh(control):
+            return None
+        if self.may_invalidate(inv):
+            return True
+        if self.strategy == FAIL_WITH_403:
+            caller = (inv.identity or {}).get("userArn") or "anonymous"
+            raise AccessDenied(f"User: {caller} is not authorized to perform: {INVALIDATE} on resource: "
+                               f"{method_arn(self.arn_prefix, inv)}")
+        return False if self.strategy == SUCCEED_WITH_RESPONSE_HEADER else None
+
     def may_invalidate(self, inv: Invocation) -> bool:
         if not self.require_authorization:
             return True
@@ -266,6 +295,20 @@ class CachedIntegration:
         if 200 <= response.status < 300 and len(response.body) <= MAX_ENTRY_BYTES:
             self.store.put(key, response, self.ttl)
         return response
+
+
+class RemoteCachedIntegration(CachedIntegration):
+    """The stage cache in a remote state: the read is awaited."""
+
+    __slots__ = ()
+
+    async def __call__(self, inv: Invocation) -> HttpResponse:
+        key = self.key(inv)
+        refresh = self.refresh(inv)
+        if refresh:
+            return await self._fetch(inv, key)
+        value = await self.read(key)  # type: ignore[misc]
+        return await self._answer(inv, key, value, refresh is False)
 
 
 def _asks_refresh(cache_control: str) -> bool:

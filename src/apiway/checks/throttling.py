@@ -10,6 +10,8 @@ a negative limit (-1, as some tools write "unset") means no stage-level limit fo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
@@ -38,12 +40,24 @@ def build(state: SharedState | None, keys: tuple[BucketKey, ...]) -> Guard | Non
     if state is None or not keys:
         return None
     take = state.taker(keys)
+    if state.remote:
+
+        def throttle_remote(inv: Invocation) -> Awaitable[None]:
+            return admitted(take(), "THROTTLED")  # type: ignore[arg-type]
+
+        return throttle_remote
 
     def throttle(inv: Invocation) -> None:
         if not take():
             raise GatewayError("THROTTLED")
 
     return throttle
+
+
+async def admitted(answer: Awaitable[bool], refusal: str) -> None:
+    """A remote take's answer, awaited: the request goes on, or ends with `refusal`."""
+    if not await answer:
+        raise GatewayError(refusal)
 
 
 def stage_limits(site: GuardSite) -> tuple[float, int] | None:

@@ -53,7 +53,8 @@ class Quota:
         self.day_end_ms = ((day - _EPOCH).days + 1) * _DAY_MS
         self.period_start = usage.period_start(day, self.period).isoformat()
         self.unsaved = 0
-        self.take = state.quota_taker(self.counter, self.period_start, self.limit)  # this period's check-and-count
+        # this period's check-and-count (its answer awaited when the state is remote)
+        self.take: Callable[[], Any] = state.quota_taker(self.counter, self.period_start, self.limit)
 
     def next_day(self, now_ms: int, state: SharedState) -> None:
         """Move to the UTC day of `now_ms`. A new period is a new counter, which starts with the whole
@@ -189,6 +190,21 @@ class AccessState:
         quota.unsaved += 1
         return True
 
+    def roll(self, quota: Quota, now_ms: int) -> None:
+        """`count`'s first half, for a take answered remotely: a new UTC day moves the quota on."""
+        if now_ms >= quota.day_end_ms:
+            if quota.unsaved:
+                self.flush()
+            quota.next_day(now_ms, self.state)
+
+    def counted(self, quota: Quota) -> None:
+        """`count`'s second half: one request to write to the store."""
+        if not quota.unsaved:
+            self._dirty.append(quota)
+            if self._timer is None:
+                self._schedule()
+        quota.unsaved += 1
+
     def _schedule(self) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -237,5 +253,8 @@ def _read_quota(store: Store, plan: dict[str, Any], key_id: str, today: date, st
     left = usage.remaining(store, plan["id"], key_id, today.isoformat(), quota,
                            date.fromisoformat(created) if created else None) if quota else UNLIMITED
     found = Quota(plan["id"], key_id, quota, today, state)
-    state.quota_set(found.counter, found.period_start, left)  # reaches the counter `found.take` holds
+    # reaches the counter `found.take` holds; the anchor tells a shared state an UpdateUsage from lagging counts
+    shared = state.remote_reads  # another process's state: its counters may be ahead of the store
+    state.quota_set(found.counter, found.period_start, left,
+                    usage.anchor(store, plan["id"], key_id, found.period_start, today.isoformat()) if shared else None)
     return found

@@ -20,6 +20,12 @@ ACCOUNT: BucketKey = ("account",)  # the account-level bucket every request pass
 
 
 class SharedState(Protocol):
+    # True when takers return awaitables of their answer (a remote backend's accurate mode), and when cache
+    # readers do: the checks resolved at deploy time then await them; otherwise they are plain calls and the
+    # checks pay nothing more. (The signatures below are the plain calls'.)
+    remote: bool
+    remote_reads: bool
+
     # -- token buckets (spec §7.1-7.2) ------------------------------------------------------------------
 
     def configure_bucket(self, key: BucketKey, rate: float, burst: int) -> None:
@@ -38,8 +44,11 @@ class SharedState(Protocol):
 
     # -- quota counters (spec §7.4) -----------------------------------------------------------------------
 
-    def quota_set(self, key: str, period: str, left: int) -> None:
-        """What is left of `key`'s quota in the period starting `period` (an ISO day), as the store says."""
+    def quota_set(self, key: str, period: str, left: int, anchor: int | None = None) -> None:
+        """What is left of `key`'s quota in the period starting `period` (an ISO day), as the store says.
+        With `anchor` (when the store's figure was last set outright, store/usage.py `anchor`), a shared
+        backend takes the figure only from a newer anchor and otherwise only to lower what is left: other
+        nodes' counts not yet written make the store's figure lag behind."""
         ...
 
     def quota_take(self, key: str, period: str, limit: int) -> bool:
@@ -97,4 +106,8 @@ class SharedState(Protocol):
 
     def connections(self, stage: str) -> list[str]:
         """The ids of `stage`'s connections, oldest first."""
+        ...
+
+    async def close(self) -> None:
+        """At shutdown: what is counted here and not yet shared is sent; connections close."""
         ...

@@ -47,6 +47,8 @@ class _Counter:
 class MemoryState:
     """Everything requests share, in this process."""
 
+    remote = remote_reads = False  # takers and readers answer at once (see SharedState.remote)
+
     def __init__(self, clock: Clock = SYSTEM_CLOCK, handoff: LoopHandoff | None = None) -> None:
         self.clock = clock.monotonic  # seconds; stored bound once, read per request
         self.handoff = handoff or LoopHandoff()
@@ -99,8 +101,8 @@ class MemoryState:
             counter = self._quotas[key] = _Counter(period, left)
         return counter
 
-    def quota_set(self, key: str, period: str, left: int) -> None:
-        self._counter(key, period, left).left = left
+    def quota_set(self, key: str, period: str, left: int, anchor: int | None = None) -> None:
+        self._counter(key, period, left).left = left  # one node: the store is never behind its own counts
 
     def quota_take(self, key: str, period: str, limit: int) -> bool:
         return self._counter(key, period, limit).take()
@@ -215,6 +217,9 @@ class MemoryState:
 
     def connections(self, stage: str) -> list[str]:
         return list(self._by_stage.get(stage, ()))
+
+    async def close(self) -> None:
+        """Nothing is kept elsewhere."""
 
 
 def _reset(space: _Namespace, max_bytes: int | None, max_entries: int | None) -> None:

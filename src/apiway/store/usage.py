@@ -18,6 +18,7 @@ month.
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -53,7 +54,18 @@ def set_remaining(store: Store, plan_id: str, key_id: str, day: str, remaining: 
         record = _record(store, plan_id, key_id, day)
         record["remaining"] = remaining
         record["usedAtSet"] = record["used"]
+        record["setAt"] = time.time_ns() // 1_000_000  # orders the sets for a shared quota counter (`anchor`)
         store.put_record(KIND, _key(plan_id, key_id, day), record)
+
+
+def anchor(store: Store, plan_id: str, key_id: str, start: str, day: str) -> int:
+    """When the remaining quota of the period from `start` to `day` was last set (ms), 0 when never: a
+    counter shared by several nodes takes the store's figure outright only after a newer set."""
+    latest, when, end = 0, date.fromisoformat(start), date.fromisoformat(day)
+    while when <= end:
+        latest = max(latest, _record(store, plan_id, key_id, when.isoformat()).get("setAt", 0))
+        when += timedelta(days=1)
+    return latest
 
 
 def forget(store: Store, plan_id: str, key_id: str | None = None) -> None:
