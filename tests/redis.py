@@ -1,4 +1,4 @@
-"""A Redis database of the test run's own: one of the numbers 8–15 on the server the machine runs, claimed with a
+"""A Redis database of the test run's own: one of the numbers 8 to 15 on the server the machine runs, claimed with a
 marker key so that runs at the same time take different ones, and flushed at the end. Outside CI an unreachable
 server skips the tests that need it, saying why; in CI it fails them."""
 
@@ -30,7 +30,7 @@ class RedisDatabase:
             self._unavailable(f"Redis is not reachable at {SERVER} ({exc}); start it (it is a service the machine "
                               f"runs) or set APIWAY_TEST_REDIS")
         if self.number is None:
-            self._unavailable(f"every test database of {SERVER} ({DATABASES.start}–{DATABASES.stop - 1}) is in use")
+            self._unavailable(f"every test database of {SERVER} ({DATABASES.start} to {DATABASES.stop - 1}) is in use")
         self.url = f"{SERVER}/{self.number}"
 
     @staticmethod

@@ -32,13 +32,14 @@ from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
 from apiway.observe.rotating import LogLimits
 from apiway.runtime import test_invoke
-from apiway.runtime.connections import Connections, ConnectionsService
+from apiway.runtime.connections import Connections, ConnectionsService, NodeLink
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.domain_install import Certificate, DomainInstaller, ProjectDomain
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.installer import StageInstaller
 from apiway.state.api_keys import AccessState
 from apiway.state.memory import MemoryState
+from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
 
@@ -61,9 +62,14 @@ class App:
         # With --redis, in Redis for every node that uses it (state/redis_state.py).
         self.state: MemoryState | RedisState = (MemoryState(clock, self.handoff) if redis is None
                                                 else RedisState(redis, handoff=self.handoff))
-        self.connections = Connections(self.state)  # WebSocket connections: live here, registered in the state
+        # WebSocket connections live here; registered in the state, or with --redis in a registry every node
+        # shares, through which any node reaches them (and a survivor runs a lost node's $disconnect).
+        link: NodeLink | None = (None if redis is None else
+                                 RedisConnections.from_url(redis.url, prefix=redis.prefix))
+        self.connections = Connections(self.state, link)
         self.connections_api = ConnectionsService(self.connections)  # their @connections management API
         self.gateway = Gateway(self.connections)
+        self.connections.stage_of = self.gateway.stage
         self.ws_lifetimes = (IDLE_TIMEOUT, MAX_DURATION)  # WebSocket connections' idle timeout, maximum duration
         self.caches = ResponseCaches(clock, self.state)
         # Canaries with useStageCache false keep apart from their stage.
@@ -97,8 +103,13 @@ class App:
             store.subscribe(partial(self.handoff.post, follower))
         return served
 
+    def serving(self) -> None:
+        """The server listens: what runs on its loop from now on starts."""
+        self.connections.start()
+
     async def close(self) -> None:
         await self.connections.drain()  # $disconnect runs of the connections shutdown closed, while functions run
+        await self.connections.close()  # this node leaves the WebSocket registry of several nodes
         self.access.flush()  # quota counts not yet written
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()

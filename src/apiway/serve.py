@@ -26,6 +26,7 @@ from apiway.runtime.compile import StageRuntime
 from apiway.runtime.domains import DomainTable
 from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
+from apiway.state.redis_connections import NODE_TIMEOUT
 from apiway.state.redis_state import RedisSettings, describe_redis
 from apiway.store.open import describe, open_store
 
@@ -184,7 +185,9 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     report.failed += failed
     print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
     if redis is not None:
-        print(f"  shared state: {describe_redis(redis)}", flush=True)
+        print(f"  shared state: {describe_redis(redis)}\n"
+              f"  WebSocket connections: registered in Redis, so @connections on any node reaches them; a node "
+              f"silent for {NODE_TIMEOUT:g} s is lost and a survivor runs its connections' $disconnect", flush=True)
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
     if report.reused:
@@ -223,7 +226,12 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         if watcher is not None:
             print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
         try:
-            run_native(handler, host, port, ready=watcher.start if watcher else None, cleanup=app.close,
+            def ready() -> None:
+                app.serving()
+                if watcher is not None:
+                    watcher.start()
+
+            run_native(handler, host, port, ready=ready, cleanup=app.close,
                        also=also, tls=tls.context if tls else None)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
@@ -248,6 +256,10 @@ def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket] | None = None) -> None:
+            await super().startup(sockets)
+            app.serving()
+
         async def shutdown(self, sockets: list[socket] | None = None) -> None:
             await asgi.going_away()
             await super().shutdown(sockets)

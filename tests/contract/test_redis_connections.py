@@ -50,12 +50,18 @@ def node(redis_database: RedisDatabase, prefix: str, name: str, **options: float
 
 
 async def settle(nodes: list[RedisConnections]) -> None:
-    """Until every node's queued writes are in Redis."""
-    for _ in range(100):
-        if not any(n._writes for n in nodes):
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    """Until every node's queued writes are in Redis: a marker written after them can be read back."""
+    for n in nodes:
+        n.register("marker", "markers", b"")
+        for _ in range(200):
+            if await n.lookup("marker") is not None:
+                break
+            await asyncio.sleep(0.01)
+        n.unregister("marker", "markers")
+        for _ in range(200):
+            if await n.lookup("marker") is None:
+                break
+            await asyncio.sleep(0.01)
 
 
 def test_connections_are_listed_by_stage_in_registration_order_and_removed(redis_database, prefix):
@@ -128,7 +134,10 @@ def test_a_lost_node_has_its_connections_claimed_exactly_once(redis_database, pr
         doomed.start(Recorder())
         for i in range(1200):  # more than one beat claims
             doomed.register(f"c{i}", "api/prod" if i % 2 else "api/dev", b'{"i":%d}' % i)
-        await settle([doomed])
+        for _ in range(200):  # every registration written
+            if len(await doomed.connections("api/prod")) + len(await doomed.connections("api/dev")) == 1200:
+                break
+            await asyncio.sleep(0.02)
         for task in doomed._tasks:  # the process dies: no more beats, nothing cleaned up
             task.cancel()
         survivors = [Recorder(), Recorder()]
@@ -162,7 +171,7 @@ def test_a_node_whose_entries_are_gone_writes_its_live_connections_again(redis_d
                 a.register(found, stage, record)
             await settle([a])
             async with Redis.from_url(redis_database.url) as admin:
-                for key in [key async for key in admin.scan_iter(f"{prefix}:*")]:
+                for key in [key async for key in admin.scan_iter(f"{{{prefix}:*")]:
                     await admin.delete(key)  # Redis lost its data (restarted without persistence)
             deadline = time.monotonic() + 3
             while await a.lookup("c2") is None and time.monotonic() < deadline:
@@ -173,6 +182,6 @@ def test_a_node_whose_entries_are_gone_writes_its_live_connections_again(redis_d
         finally:
             await a.close()
         async with Redis.from_url(redis_database.url) as admin:  # leaving took every entry of the node with it
-            assert [key async for key in admin.scan_iter(f"{prefix}:*") if not key.endswith(b":seq")] == []
+            assert [key async for key in admin.scan_iter(f"{{{prefix}:*") if not key.endswith(b":seq")] == []
 
     asyncio.run(run())

@@ -21,7 +21,7 @@ from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import Functions
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.http import HttpApiDefinition
-from apiway.runtime.connections import Connections, ConnectionsService
+from apiway.runtime.connections import Connections, ConnectionsService, NodeLink
 from apiway.runtime.deps import CompileDeps
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.ws_compile import compile_ws_stage
@@ -113,15 +113,16 @@ def ws_api(routes: dict[str, str], two_way: tuple[str, ...] = ()) -> HttpApiDefi
 class Wired:
     """A gateway serving one WebSocket stage, its connections, and a dispatcher in front."""
 
-    def __init__(self, tmp_path: Path, two_way: tuple[str, ...] = ("echo",)) -> None:
+    def __init__(self, tmp_path: Path, two_way: tuple[str, ...] = ("echo",), link: NodeLink | None = None) -> None:
         (tmp_path / "fns.py").write_text(HANDLERS)
         self.log = tmp_path / "events.jsonl"
         functions = Functions()
         functions.load(FunctionSpec("Record", "fns.py:record", tmp_path, mode="inline"))
         functions.load(FunctionSpec("Slow", "fns.py:slow", tmp_path, mode="inline"))
         self.state = MemoryState()
-        self.connections = Connections(self.state)
+        self.connections = Connections(self.state, link)
         self.gateway = Gateway(self.connections)
+        self.connections.stage_of = self.gateway.stage
         self.deps = CompileDeps(invoker=functions, pool=UpstreamPool(), strict=False, state=self.state)
         self.definition = ws_api({"$connect": "Record", "$disconnect": "Record", "$default": "Record",
                                   "echo": "Slow"}, two_way)

@@ -45,6 +45,10 @@ DRAIN_SECONDS = 5.0  # how long closing the app waits for $disconnect runs still
 class NodeLink(Protocol):
     """The registry several nodes share (state/redis_connections.py `RedisConnections`)."""
 
+    def start(self, handler: Connections) -> None: ...
+
+    async def close(self) -> None: ...
+
     def register(self, connection_id: str, stage: str, record: bytes) -> None: ...
 
     def unregister(self, connection_id: str, stage: str) -> None: ...
@@ -134,6 +138,16 @@ class Connections:
 
     def live_records(self) -> list[tuple[str, str, bytes]]:
         return [(found, f"{live.api_id}/{live.stage_name}", _record(live)) for found, live in self._live.items()]
+
+    def start(self) -> None:
+        """Join the other nodes (on the serving loop): answer their calls, beat, sweep lost nodes."""
+        if self.link is not None:
+            self.link.start(self)
+
+    async def close(self) -> None:
+        """Leave the other nodes, once this node's connections are closed and their $disconnect has run."""
+        if self.link is not None:
+            await self.link.close()
 
     # -- tasks that outlive their connection ---------------------------------------------------------------
 

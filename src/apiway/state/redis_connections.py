@@ -6,14 +6,14 @@ per node) and answered on the caller's. Each node beats every `heartbeat` second
 `node_timeout` seconds is lost, and the first survivor to beat after that claims its connections — atomically,
 so exactly one node runs each connection's $disconnect.
 
-Key layout (every key under one hash tag, `{ws}`, so that each script, the sweep included, runs on one slot of
-a Redis Cluster; the registry is small and written only on connect and disconnect):
-  {prefix}:{ws}:c:{id}        hash: node, stage, rec (the record the node registered)
-  {prefix}:{ws}:s:{stage}     sorted set of the stage's connection ids, by registration order (`seq`)
-  {prefix}:{ws}:n:{node}      set of the node's connection ids
-  {prefix}:{ws}:nodes         sorted set of live nodes, by when each is lost (Redis's clock, ms)
-  {prefix}:{ws}:seq           the registration counter
-Channels: {prefix}:{ws}:node:{node}.
+Key layout (every key under one hash tag, `{PREFIX:ws}`, so that each script, the sweep included, runs on one
+slot of a Redis Cluster; the registry is small and written only on connect and disconnect):
+  {PREFIX:ws}:c:ID        hash: node, stage, rec (the record the node registered)
+  {PREFIX:ws}:s:STAGE     sorted set of the stage's connection ids, by registration order (`seq`)
+  {PREFIX:ws}:n:NODE      set of the node's connection ids
+  {PREFIX:ws}:nodes       sorted set of live nodes, by when each is lost (Redis's clock, ms)
+  {PREFIX:ws}:seq         the registration counter
+Channels: {PREFIX:ws}:node:NODE.
 
 Registrations and removals are written in the order they happen, batched into one pipeline per turn of the
 loop, by one writer task: a connection that closes while its registration is on the way never stays
@@ -134,8 +134,8 @@ class RedisConnections:
         self.heartbeat = heartbeat
         self.node_timeout = node_timeout
         self.request_timeout = request_timeout
-        self._keys = f"{prefix}:{{ws}}:"
-        self._channels = f"{prefix}:{{ws}}:node:"
+        self._keys = f"{{{prefix}:ws}}:"
+        self._channels = f"{{{prefix}:ws}}:node:"
         self._channel = (self._channels + self.node).encode()
         self._scripts = {name: client.register_script(source) for name, source in
                          (("put", _PUT), ("delete", _DELETE), ("route", _ROUTE), ("beat", _BEAT), ("leave", _LEAVE))}
@@ -146,6 +146,7 @@ class RedisConnections:
         self._tasks: list[asyncio.Task[None]] = []
         self._answering: set[asyncio.Task[None]] = set()  # calls of other nodes being answered
         self._handler: NodeHandler | None = None
+        self._joined = False  # a beat went through: from then on, not being among the live nodes is news
         self._stale = False  # writes were lost: write the live connections afresh once Redis answers
         self._down = False  # Redis did not answer the last time (one log line per outage)
 
@@ -296,7 +297,8 @@ class RedisConnections:
         if self._down:
             self._down = False
             log("INFO", "Redis answers again: WebSocket registry in use")
-        rejoined, claimed = reply[0], reply[1:]
+        rejoined, claimed = reply[0] and self._joined, reply[1:]
+        self._joined = True
         if rejoined and self._handler is not None and self._handler.live_records():
             log("WARN", "this node was not registered as alive (declared lost, or Redis lost its data): "
                         "its WebSocket connections are registered again")
