@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import PostgresDatabase
+from tests.redis import RedisDatabase
 from tests.support import Server, apigateway_client
 
 
@@ -38,6 +39,14 @@ def apigw_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def apigw(apigw_server: Server):
     """A boto3 `apigateway` client for that server."""
     return apigateway_client(apigw_server.port)
+
+
+@pytest.fixture(scope="session")
+def redis_database() -> Iterator[RedisDatabase]:
+    """A database number of this run's own on the machine's Redis (tests/redis.py), emptied after the run."""
+    database = RedisDatabase()
+    yield database
+    database.close()
 
 
 @pytest.fixture(scope="session")
