@@ -118,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
                             "(default 600, AWS's 10 minutes)")
     serve.add_argument("--ws-max-duration", type=float, default=MAX_DURATION, metavar="SECONDS",
                        help="close a WebSocket connection with 1001 once it is this old (default 7200, AWS's 2 hours)")
+    serve.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                       help="serving processes on the port (default 1; auto: one per CPU). A supervisor starts them "
+                            "from one prepared start, each listens with SO_REUSEPORT (the kernel spreads "
+                            "connections over them) and learns of the others' control-plane changes through the "
+                            "store; a worker that exits is restarted; SIGTERM drains them all. Without shared "
+                            "state (--redis) throttles, quotas, caches and WebSocket connections are per worker")
+    serve.add_argument("--drain-delay", type=float, default=0.0, metavar="SECONDS",
+                       help="on SIGTERM, answer /_apiway/ready with 503 and go on serving this long before the "
+                            "listeners close (default 0; give load balancers time to stop sending), then finish "
+                            "in-flight requests and close WebSocket connections with 1001")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -187,6 +197,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(value: str) -> int:
+    """--workers: a positive number, or `auto` for one per CPU this process may run on."""
+    if value == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number or auto")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -207,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
                          log_limits=LogLimits(args.log_max_bytes, args.log_files),
                          echo_functions=not args.quiet_functions, kind=args.kind,
-                         ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration)
+                         ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
+                         workers=args.workers, drain_delay=args.drain_delay)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from apiway import EXIT_BAD_INPUT, __version__
@@ -15,6 +17,8 @@ from apiway.control.server import ControlPlaneHandler
 from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
 from apiway.front.admin import KEY_ENV, SECRET_ENV, AdminPolicy
 from apiway.front.dispatch import Dispatcher
+from apiway.front.health import HEALTH, READY, Health
+from apiway.front.supervisor import WorkerStart, reserve, supervise
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
 from apiway.model.http import DEFAULT_STAGE
@@ -28,6 +32,7 @@ from apiway.state.base import ACCOUNT
 from apiway.state.buckets import ACCOUNT_BURST, ACCOUNT_RATE
 from apiway.state.redis_connections import NODE_TIMEOUT
 from apiway.state.redis_state import RedisSettings, describe_redis
+from apiway.store.base import Store
 from apiway.store.open import describe, open_store
 
 DEFAULT_PROJECT = "apiway.yaml"
@@ -140,16 +145,40 @@ def domain_table(domains: DomainTable, port: int, scheme: str = "http") -> str:
     return "\n\n  custom domains (send the name as Host):\n" + "\n".join(lines) if lines else ""
 
 
+@dataclass(frozen=True)
+class _Listen:
+    """How each serving process listens and what it shows at start."""
+
+    host: str
+    port: int
+    scheme: str
+    tls: ServerTls | None
+    admin_port: int | None
+    admin_host: str
+    server: str
+    watch: bool
+    drain_delay: float
+
+
 def serve(file: Path | None, host: str, port: int, stage: str | None, state: Path | None, server: str = "native",
           store_url: str | None = None, redis: RedisSettings | None = None,
           watch: bool = False, admin_port: int | None = None, admin_host: str = "127.0.0.1",
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
-          kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION) -> int:
+          kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
+          workers: int = 1, drain_delay: float = 0.0) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
         return _fail("--admin-port needs the native server (leave out --server uvicorn)")
+    if workers > 1 and server != "native":
+        return _fail("--workers needs the native server (leave out --server uvicorn)")
+    if workers > 1 and watch:
+        return _fail("--watch reloads the functions of one process (leave out --workers)")
+    if drain_delay < 0:
+        return _fail("--drain-delay cannot be negative")
+    if drain_delay and server != "native":
+        return _fail("--drain-delay needs the native server (leave out --server uvicorn)")
     if throttle_rate < 0 or throttle_burst < 0:
         return _fail("--throttle-rate and --throttle-burst cannot be negative")
     if ws_idle_timeout <= 0 or ws_max_duration <= 0:
@@ -170,6 +199,13 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     state_path = state or default_state_path(Path.cwd())
     if log_limits is not None and (log_limits.max_bytes < 1 or log_limits.files < 1):
         return _fail("--log-max-bytes and --log-files must be at least 1")
+    reserved: list[socket.socket] = []
+    if workers > 1:  # the ports are the workers' from now on, even while one restarts
+        try:
+            reserved = [reserve(h, p) for h, p in ((host, port), (admin_host, admin_port)) if p is not None]
+        except OSError as exc:
+            return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        port = reserved[0].getsockname()[1]  # --port 0: the free port chosen, the same for every worker
     # `apiway logs` reads these
     services_url = (f"http://{_callback_host(admin_host)}:{admin_port}" if admin_port is not None
                     else f"{scheme}://{_callback_host(host)}:{port}")
@@ -181,8 +217,6 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     store = open_store(store_url, state_path)
     report = StartReport()
     deployer.apply(store, prepared.apis, report)
-    stages, failed = app.start(store, prepared.domains, prepared.api_refs, tls)
-    report.failed += failed
     print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
     if redis is not None:
         print(f"  shared state: {describe_redis(redis)}\n"
@@ -191,58 +225,105 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
     if report.reused:
-        print(f"  unchanged, same deployment: {', '.join(report.reused)}")
-    for name in report.failed:
-        print(f"  not served: {name}", file=sys.stderr)
-    print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
-    if tls is None and any(d.certificate for d in prepared.domains):
-        print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks HTTPS)",
-              file=sys.stderr)
+        print(f"  unchanged, same deployment: {', '.join(report.reused)}", flush=True)
+    listen = _Listen(host, port, scheme, tls, admin_port, admin_host, server, watch, drain_delay)
+    if workers == 1:
+        return _serve_process(app, prepared, store, report.failed, listen)
+    store.close()  # each worker opens its own: nothing of the store crosses a fork
+    if redis is None:
+        _warn_per_worker_state(workers)
+
+    def worker(start: WorkerStart) -> int:
+        return _serve_process(app, prepared, open_store(store_url, state_path), report.failed, listen, start)
+
+    def up(pids: list[int]) -> None:
+        print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n"
+              f"  {workers} worker processes (pids {', '.join(map(str, pids))}) share the port (SO_REUSEPORT: the "
+              f"kernel spreads connections over them); each serves every API and learns of the others' changes "
+              f"through the store; a worker that exits is restarted; SIGTERM drains them\n", flush=True)
+
+    # What is built so far is the workers' start: frozen, the pages they share are not copied by the collector.
+    gc.freeze()
+    from apiway.front.native import SHUTDOWN_GRACE
+
+    return supervise(workers, worker, up, grace=drain_delay + SHUTDOWN_GRACE + 10, keep=reserved)
+
+
+def _warn_per_worker_state(workers: int) -> None:
+    print(f"\napiway: WARNING: with --workers {workers} and no shared state, throttles, usage-plan quotas, the "
+          f"response and authorizer caches and WebSocket connections are per worker process: a limit admits up to "
+          f"{workers}x its figure, a cache holds a copy per worker and @connections reaches only the connections "
+          f"of the worker that receives the call. Share them with --redis URL.\n", file=sys.stderr, flush=True)
+
+
+def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: list[str], listen: _Listen,
+                   start: WorkerStart | None = None) -> int:
+    """Install the stored stages and serve them until stopped: the whole server, or one of its workers
+    (`start`; only the first worker's first start prints what is served)."""
+    stages, start_failed = app.start(store, prepared.domains, prepared.api_refs, listen.tls)
+    health = Health(store.ping, start.index if start is not None else None)
+    health.installed = True
+    show = start is None or (start.index == 0 and not start.restarted)
+    host, port, scheme = listen.host, listen.port, listen.scheme
+    if show:
+        for name in failed + start_failed:
+            print(f"  not served: {name}", file=sys.stderr)
+        print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
+        if listen.tls is None and any(d.certificate for d in prepared.domains):
+            print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "
+                  "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
     services = [app.invoke_api, app.connections_api, control]
     also = []
-    if admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
-        policy = AdminPolicy.for_listener(admin_host)
+    if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
+        policy = AdminPolicy.for_listener(listen.admin_host)
         # An API's @connections stays on the gateway's port, behind that listener's policy.
-        handler = Dispatcher(app.gateway, [], AdminPolicy.for_listener(host), app.connections_api)
-        also.append((Dispatcher(None, services, policy), admin_host, admin_port))
-        where = f"http://{admin_host}:{admin_port}"
+        handler = Dispatcher(app.gateway, [], AdminPolicy.for_listener(host), app.connections_api, health)
+        also.append((Dispatcher(None, services, policy, health=health), listen.admin_host, listen.admin_port))
+        where = f"http://{listen.admin_host}:{listen.admin_port}"
     else:
         policy = AdminPolicy.for_listener(host)
-        handler = Dispatcher(app.gateway, services, policy, app.connections_api)
+        handler = Dispatcher(app.gateway, services, policy, app.connections_api, health)
         where = f"{scheme}://{_shown(host)}:{port}"
-    print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
-          f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
-          f"    callers: {policy.describe()}")
-    print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
+    if show:
+        print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
+              f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
+              f"    callers: {policy.describe()}\n"
+              f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")
+    if start is None:
+        print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
+        # What start-up built (modules, service models, compiled stages) lives as long as the server: kept out
+        # of the collector's generations, the collections that allocations on the request path trigger stay short.
+        gc.freeze()
+    try:
+        if listen.server == "native":
+            from apiway.front.native import run_native  # only the chosen front-end is loaded
 
-    # What start-up built (modules, service models, compiled stages) lives as long as the server: kept out of
-    # the collector's generations, the collections that allocations on the request path trigger stay short.
-    gc.freeze()
-    if server == "native":
-        from apiway.front.native import run_native  # only the chosen front-end is loaded
+            watcher = CodeWatcher(app.functions, app.runner.reload) if listen.watch else None
+            if watcher is not None:
+                print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
 
-        watcher = CodeWatcher(app.functions, app.runner.reload) if watch else None
-        if watcher is not None:
-            print(f"Watching the code of {len(app.functions)} function(s) for changes", flush=True)
-        try:
             def ready() -> None:
                 app.serving()
+                if start is not None:
+                    start.ready()
                 if watcher is not None:
                     watcher.start()
 
-            run_native(handler, host, port, ready=ready, cleanup=app.close,
-                       also=also, tls=tls.context if tls else None)
-        except OSError as exc:  # the port is taken, or the address is not this machine's
-            return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    else:
-        _run_uvicorn(app, handler, host, port)
+            try:
+                run_native(handler, host, port, ready=ready, cleanup=app.close, also=also,
+                           tls=listen.tls.context if listen.tls else None, reuse_port=start is not None,
+                           draining=health.drain, drain_delay=listen.drain_delay)
+            except OSError as exc:  # the port is taken, or the address is not this machine's
+                return _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        else:
+            _run_uvicorn(app, handler, host, port, health)
+    finally:
+        health.close()
     return 0
 
 
-def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
-    from socket import socket
-
+def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int, health: Health) -> None:
     import uvicorn
 
     # Loaded only when uvicorn is the chosen front-end.
@@ -256,11 +337,12 @@ def _run_uvicorn(app: App, handler: Dispatcher, host: str, port: int) -> None:
         proxy_headers=False,  # the client address is the socket peer; X-Forwarded-* from clients is data
     )
     class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket] | None = None) -> None:
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             app.serving()
 
-        async def shutdown(self, sockets: list[socket] | None = None) -> None:
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            health.drain()
             await asgi.going_away()
             await super().shutdown(sockets)
             # What the native server does on its way out: quota counts not yet written, workers stopped, the

@@ -51,3 +51,17 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
 @pytest.fixture
 def store(store_factory: StoreFactory) -> Store:
     return store_factory()
+
+
+@pytest.fixture
+def peer(store: Store) -> Iterator[Store]:
+    """Another store object on `store`'s database: to the store, another process or node."""
+    if isinstance(store, SqliteStore):
+        other: Store = SqliteStore(store.path)
+    else:
+        from apiway.store.postgres import PostgresStore
+
+        assert isinstance(store, PostgresStore)
+        other = PostgresStore(store.url, store.schema)
+    yield other
+    other.close()

@@ -1,11 +1,13 @@
 """The store contract (store/base.py): what every backend must do, written once and run over each of them
 (conftest.BACKENDS). Transactions are all or nothing and nest; each committed transaction announces what it
-changed once, in order, and a rolled-back one announces nothing; counters add up under concurrent writers;
-records of apigatewayv2 APIs live beside REST ones."""
+changed once, in order, and a rolled-back one announces nothing; what another process or node (another store
+object on the same database) commits is announced within a second, whole; counters add up under concurrent
+writers; records of apigatewayv2 APIs live beside REST ones."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -289,6 +291,62 @@ def test_a_subscriber_that_reads_back_ends_with_the_last_committed_state_under_c
     for w in workers:
         w.join()
     assert latest["shared"] == store.get_record(API_KEY, "shared")
+
+
+# -- changes committed by other processes or nodes ------------------------------------------------------------
+
+def until(check, seconds: float = 1.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_change_another_process_commits_is_announced_within_a_second(store: Store, peer: Store) -> None:
+    seen = Recorder(store)
+    time.sleep(0.3)  # subscribed and following
+    started = time.monotonic()
+    peer.put_record(API_KEY, "k1", {"id": "k1"})
+    assert until(lambda: seen.batches == [[Changed(API_KEY, "k1")]]), seen.batches
+    assert time.monotonic() - started < 1.0
+    assert store.get_record(API_KEY, "k1") == {"id": "k1"}
+
+
+def test_another_process_s_transaction_arrives_whole_and_reads_back_whole(store: Store, peer: Store) -> None:
+    """A subscriber that hears of a stage finds the deployment the same transaction wrote: never half of it."""
+    found: list[object] = []
+
+    def follow(changes: Sequence[Changed]) -> None:
+        for change in changes:
+            if change.kind == "stage":
+                stage = store.get_stage(*change.key.split("/"))
+                assert stage is not None
+                found.append(store.get_deployment("contract01", stage["deploymentId"]))
+
+    store.subscribe(follow)
+    seen = Recorder(store)
+    time.sleep(0.3)
+    deployment_id = deployed(peer)
+    assert until(lambda: len(seen.batches) == 1)
+    assert seen.batches == [[Changed("api", "contract01"), Changed("deployment", f"contract01/{deployment_id}"),
+                             Changed("stage", "contract01/prod")]]
+    assert len(found) == 1 and found[0] is not None
+
+
+def test_each_process_hears_every_change_once(store: Store, peer: Store) -> None:
+    """Its own at commit, the other's when it learns of them (subscribers read records back, so the order
+    between the two does not matter)."""
+    here, there = Recorder(store), Recorder(peer)
+    time.sleep(0.3)
+    for i in range(6):
+        (store if i % 2 else peer).put_record(API_KEY, f"k{i}", {"id": i})
+    expected = sorted([Changed(API_KEY, f"k{i}")] for i in range(6))
+    assert until(lambda: sorted(here.batches) == expected and sorted(there.batches) == expected, 2.0), (
+        here.batches, there.batches)
+    time.sleep(0.3)  # and nothing more: a process's own commits are not announced again
+    assert sorted(here.batches) == expected and sorted(there.batches) == expected
 
 
 # -- counters -------------------------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
-"""SQLite store: changes are atomic, survive reopening, and a foreign or newer file is refused."""
+"""SQLite store: changes are atomic, survive reopening, and a foreign or newer file is refused; what another
+process commits to the file is announced here, and a process that fell behind catches up."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from apiway.store.changes import STAGE, Changed
 from apiway.store.deployments import new_deployment, stage_record
 from apiway.store.sqlite import SqliteStore, StoreError
 from tests.support import mock_api_definition
@@ -86,3 +91,61 @@ def test_another_thread_reads_only_committed_state(tmp_path: Path) -> None:
     reader.join(5)
     assert seen[1] == written
     store.close()
+
+
+def _heard(store: SqliteStore) -> list[list[Changed]]:
+    batches: list[list[Changed]] = []
+    store.subscribe(lambda changes: batches.append(list(changes)))
+    return batches
+
+
+def _wait(condition, seconds: float = 2.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_another_process_s_commit_is_announced_within_a_second(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    heard = _heard(store)
+    script = ("import sys; from pathlib import Path; from apiway.store.sqlite import SqliteStore; "
+              "from apiway.store.deployments import stage_record; "
+              "SqliteStore(Path(sys.argv[1])).put_stage(stage_record('storeapi01', 'prod', 'dep001', {}))")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "state.db")], check=True, timeout=30)
+    written = time.monotonic()
+    assert _wait(lambda: heard == [[Changed(STAGE, "storeapi01/prod")]], 1.0), heard
+    assert time.monotonic() - written < 1.0
+    stage = store.get_stage("storeapi01", "prod")
+    assert stage is not None and stage["deploymentId"] == "dep001"
+    store.close()
+
+
+def test_a_process_that_fell_behind_the_kept_changes_catches_up_from_the_records(tmp_path: Path) -> None:
+    store, other = SqliteStore(tmp_path / "state.db"), SqliteStore(tmp_path / "state.db")
+    other.put_stage(stage_record("storeapi01", "prod", "dep001", {}))
+    other.put_record("apikey", "k1", {"id": "k1"})
+    other.put_record("apikey", "k2", {"id": "k2"})
+    with sqlite3.connect(tmp_path / "state.db") as db:  # as if pruned before this process read them
+        db.execute("DELETE FROM changes WHERE revision < 3")
+    heard = _heard(store)
+    assert _wait(lambda: len(heard) == 1)
+    assert sorted(heard[0]) == [Changed("apikey", "k1"), Changed("apikey", "k2"), Changed(STAGE, "storeapi01/prod")]
+    other.put_record("apikey", "k3", {"id": "k3"})  # then row by row again
+    assert _wait(lambda: heard[1:] == [[Changed("apikey", "k3")]])
+    store.close()
+    other.close()
+
+
+def test_the_change_table_keeps_only_the_last_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("apiway.store.sqlite.KEPT_CHANGES", 5)
+    store = SqliteStore(tmp_path / "state.db")
+    for i in range(12):
+        store.put_record("apikey", f"k{i}", {"id": i})
+    store.increment("usage", "p/k/2024-05-01", "used", 1)  # counters are not changes
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert [r[0] for r in db.execute("SELECT revision FROM changes ORDER BY revision")] == [8, 9, 10, 11, 12]
+    store.close()
+    assert SqliteStore(tmp_path / "state.db")._seen == 12  # reopened: only later changes are news

@@ -3,6 +3,7 @@ path-style invoke URL, custom domain) goes to the gateway; any other goes to the
 port that claims it (the control plane, Lambda's Invoke API, `/@connections/{id}`) once the admin policy lets
 the caller in, else 404. On the admin port there is no gateway, only the services. A WebSocket API's
 `/{stage}/@connections/{id}` is a management call, behind the same policy (SigV4 name `execute-api`).
+Liveness and readiness (front/health.py) answer on every listener, with no policy: probes sign nothing.
 
 `handle` is a plain method returning the chosen coroutine, so a request to an API pays no extra frame."""
 
@@ -15,6 +16,7 @@ from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
 from apiway.core.websocket import Upgraded
 from apiway.front.admin import AdminDenied, AdminPolicy
+from apiway.front.health import Health
 from apiway.runtime.connections import ConnectionsService
 from apiway.runtime.gateway import Gateway
 from apiway.runtime.invoke_url import locate
@@ -31,14 +33,15 @@ class Service(Protocol):
 
 
 class Dispatcher:
-    __slots__ = ("connections", "gateway", "policy", "services")
+    __slots__ = ("connections", "gateway", "health", "policy", "services")
 
     def __init__(self, gateway: Gateway | None, services: Sequence[Service], policy: AdminPolicy,
-                 connections: ConnectionsService | None = None) -> None:
+                 connections: ConnectionsService | None = None, health: Health | None = None) -> None:
         self.gateway = gateway
         self.services = list(services)
         self.policy = policy
         self.connections = connections  # answers WebSocket APIs' @connections calls
+        self.health = health
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
         gateway = self.gateway
@@ -50,6 +53,9 @@ class Dispatcher:
                     if target is not None:
                         return self._manage(req, *target)
                 return gateway.handle(req, located)
+        health = self.health
+        if health is not None and health.matches(req):
+            return health.handle(req)
         for service in self.services:
             if service.matches(req):
                 try:

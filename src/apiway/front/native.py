@@ -534,17 +534,21 @@ def _head_size(method: str, url: bytes, headers: list[tuple[str, str]]) -> int:
 
 
 async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
-                       also: Sequence[tuple[Handler, str, int]] = (), tls: ssl.SSLContext | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or until cancelled), then stop accepting, give in-flight requests up to
-    SHUTDOWN_GRACE seconds, close what is left and return. `also` lists more (handler, host, port)
-    listeners, e.g. the admin port. With `tls` the gateway's port speaks HTTPS only."""
+                       also: Sequence[tuple[Handler, str, int]] = (), tls: ssl.SSLContext | None = None,
+                       reuse_port: bool = False, draining: Callable[[], None] | None = None,
+                       drain_delay: float = 0.0) -> None:
+    """Serve until SIGINT/SIGTERM (or until cancelled), then drain: call `draining` (readiness turns 503), go
+    on serving for `drain_delay` seconds (load balancers notice and send nothing new), stop accepting, give
+    in-flight requests up to SHUTDOWN_GRACE seconds, close what is left (WebSockets with 1001) and return.
+    `also` lists more (handler, host, port) listeners, e.g. the admin port. With `tls` the gateway's port
+    speaks HTTPS only. `reuse_port`: other processes listen on the same ports (SO_REUSEPORT)."""
     loop = asyncio.get_running_loop()
     states: list[_Server] = []
     servers = []
     for handler, h, p, context in ((gateway, host, port, tls), *((*listener, None) for listener in also)):
         state = _Server(handler, loop, "https" if context else "http")
         servers.append(await loop.create_server(lambda state=state: _Connection(state), h, p, backlog=BACKLOG,
-                                                reuse_address=True, ssl=context))
+                                                reuse_address=True, reuse_port=reuse_port or None, ssl=context))
         state.tick()  # before any connection is served: it sets the Date and starts the once-a-second timer
         states.append(state)
     stop: asyncio.Future[None] = loop.create_future()
@@ -559,6 +563,11 @@ async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callabl
         ready()
     try:
         await stop
+        if draining is not None:
+            draining()
+        if drain_delay > 0:
+            log("INFO", "draining: serving on before closing the listeners", seconds=drain_delay)
+            await asyncio.sleep(drain_delay)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -570,13 +579,16 @@ async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callabl
 def run_native(
     gateway: Handler, host: str, port: int, *, ready: Callable[[], None] | None = None,
     cleanup: Callable[[], Awaitable[None]] | None = None, also: Sequence[tuple[Handler, str, int]] = (),
-    tls: ssl.SSLContext | None = None,
+    tls: ssl.SSLContext | None = None, reuse_port: bool = False, draining: Callable[[], None] | None = None,
+    drain_delay: float = 0.0,
 ) -> None:
-    """Serve on a new uvloop loop; `ready` runs once listening, `cleanup` after the server stopped."""
+    """Serve on a new uvloop loop; `ready` runs once listening, `cleanup` after the server stopped; the rest
+    as for serve_native."""
 
     async def main() -> None:
         try:
-            await serve_native(gateway, host, port, ready=ready, also=also, tls=tls)
+            await serve_native(gateway, host, port, ready=ready, also=also, tls=tls, reuse_port=reuse_port,
+                               draining=draining, drain_delay=drain_delay)
         finally:
             if cleanup is not None:
                 await cleanup()

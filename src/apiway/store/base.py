@@ -68,4 +68,7 @@ class Store(Protocol):
         """Atomically add `n` to a record's counter field, the record starting as `initial` when missing;
         the new value. Counters are written behind and announce no change."""
 
+    def ping(self) -> None:
+        """Raise unless the store answers now (readiness); blocking."""
+
     def close(self) -> None: ...

@@ -95,6 +95,20 @@ class SqlStore:
         with self._connections_lock:
             self._connections.append(db)
 
+    def ping(self) -> None:
+        """Raise unless the database answers; a failed connection of this thread is dropped, so the next ping
+        connects again."""
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except Exception:
+            db = getattr(self._local, "db", None)
+            if db is not None:
+                self._local.db = None
+                with self._connections_lock:
+                    self._connections.remove(db)
+                db.close()
+            raise
+
     def subscribe(self, callback: Subscriber) -> None:
         """`callback(changes)` after each committed transaction, in commit order; see store/changes.py."""
         self._feed.subscribe(callback)
