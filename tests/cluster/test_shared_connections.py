@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
@@ -48,8 +49,10 @@ async def _connected(url: str, seconds: float = 1.0) -> ClientConnection:
             await asyncio.sleep(0.02)
 
 
-def test_a_message_posted_on_node_a_reaches_a_client_on_node_c(cluster_of) -> None:
-    cluster = cluster_of(redis=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_message_posted_on_node_a_reaches_a_client_on_node_c(cluster_of, workers: int) -> None:
+    """With `--workers 2` a call reaches the connection whichever process of whichever node takes it."""
+    cluster = cluster_of(redis=True, args=("--workers", str(workers)))
     a, c, lb = cluster.node(0).port, cluster.node(2).port, cluster.lb.port
     api_id = _chat_api(a)
 

@@ -7,6 +7,8 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 from tests.cluster.harness import API_KEY, Load, deploy_keyed_api
 from tests.support import request
 
@@ -16,8 +18,10 @@ PER_CLIENT = 20  # 640 requests at most for a quota of 300
 RATE, BURST, SECONDS = 50, 50, 10.0
 
 
-def test_a_quota_of_300_under_32_clients_over_three_nodes_admits_exactly_300(cluster_of) -> None:
-    cluster = cluster_of(redis=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_quota_of_300_under_32_clients_over_three_nodes_admits_exactly_300(cluster_of, workers: int) -> None:
+    """With `--workers 2` the six serving processes share the quota as the three nodes do."""
+    cluster = cluster_of(redis=True, args=("--workers", str(workers)))
     api_id, _, _ = deploy_keyed_api(cluster, quota=QUOTA)
     # deploy_keyed_api's check took one request from the quota on each node.
     used = len(cluster.nodes)
@@ -39,7 +43,7 @@ def test_a_quota_of_300_under_32_clients_over_three_nodes_admits_exactly_300(clu
         thread.start()
     for thread in threads:
         thread.join(60)
-    print(f"{CLIENTS} clients over {len(cluster.nodes)} nodes: {dict(statuses)}")
+    print(f"{CLIENTS} clients over {len(cluster.nodes)} nodes of {workers} worker(s): {dict(statuses)}")
     assert statuses[200] == QUOTA - used
     assert statuses[429] == CLIENTS * PER_CLIENT - statuses[200]
     assert "Traceback" not in cluster.errors()

@@ -130,13 +130,14 @@ class RedisConnections:
                  heartbeat: float = HEARTBEAT, node_timeout: float = NODE_TIMEOUT,
                  request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.client = client
-        self.node = node or os.urandom(8).hex()
         self.heartbeat = heartbeat
         self.node_timeout = node_timeout
         self.request_timeout = request_timeout
         self._keys = f"{{{prefix}:ws}}:"
         self._channels = f"{{{prefix}:ws}}:node:"
-        self._channel = (self._channels + self.node).encode()
+        self._named = node is not None
+        self._pid = os.getpid()
+        self._name(node or os.urandom(8).hex())
         self._scripts = {name: client.register_script(source) for name, source in
                          (("put", _PUT), ("delete", _DELETE), ("route", _ROUTE), ("beat", _BEAT), ("leave", _LEAVE))}
         self._writes: list[tuple[str, list[str], list[Any]]] = []  # (script, keys, args) in order
@@ -154,11 +155,17 @@ class RedisConnections:
     def from_url(cls, url: str, **options: Any) -> RedisConnections:
         return cls(Redis.from_url(url), **options)
 
+    def _name(self, node: str) -> None:
+        self.node = node
+        self._channel = (self._channels + node).encode()
+
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self, handler: NodeHandler) -> None:
         """Listen on this node's channel, beat, and write registrations, as tasks of the running loop."""
         self._handler = handler
+        if not self._named and os.getpid() != self._pid:  # a worker forked from the start-up process (--workers):
+            self._name(os.urandom(8).hex())  # a node of its own, or calls for its sockets would reach its siblings
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(work()) for work in (self._listen, self._beat, self._write)]
 
