@@ -1,6 +1,6 @@
 """nginx in front of the test cluster, configured by the file the deployment ships (deploy/nginx.conf) with
-the test's own ports. Missing nginx is installed once from the distribution's packages; when that cannot be
-done the tests skip saying why, and in CI they fail."""
+the test's own ports. Missing nginx (or wrk) is installed once from the distribution's packages; when that
+cannot be done the tests skip saying why, and in CI they fail."""
 
 from __future__ import annotations
 
@@ -29,26 +29,30 @@ def _unavailable(message: str) -> None:
 
 def nginx_binary() -> str:
     """The nginx executable, installed with apt-get when the machine has none."""
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+    return installed("nginx", PACKAGES)
+
+
+def installed(name: str, packages: tuple[str, ...]) -> str:
+    """The executable `name`, installed from the first of `packages` that apt-get can install when missing."""
+    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}",) if os.access(p, os.X_OK)), None)
     if found:
         return found
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        _unavailable("nginx is not installed and cannot be installed here (needs root and apt-get): "
-                     "install nginx-light or nginx to run the cluster tests")
+        _unavailable(f"{name} is not installed and cannot be installed here (needs root and apt-get): install "
+                     f"{' or '.join(packages)} to run the cluster tests")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     errors = []
-    for package in PACKAGES:
-        done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", package], env=env,
-                              capture_output=True, text=True, timeout=300)
+    for package in packages:
+        command = ["apt-get", "install", "-y", "--no-install-recommends", package]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         if done.returncode != 0 and "Unable to locate package" in done.stderr:  # no package lists yet
             subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=300)
-            done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", package], env=env,
-                                  capture_output=True, text=True, timeout=300)
-        installed = shutil.which("nginx") or "/usr/sbin/nginx"
-        if done.returncode == 0 and os.access(installed, os.X_OK):
-            return installed
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        path = shutil.which(name) or f"/usr/sbin/{name}"
+        if done.returncode == 0 and os.access(path, os.X_OK):
+            return path
         errors.append(f"{package}: {done.stderr.strip()[-300:]}")
-    _unavailable("nginx could not be installed for the cluster tests: " + "; ".join(errors))
+    _unavailable(f"{name} could not be installed for the cluster tests: " + "; ".join(errors))
     raise AssertionError("unreachable")
 
 
