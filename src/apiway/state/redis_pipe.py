@@ -184,5 +184,6 @@ class Pipe(asyncio.Protocol):
             self._on_state(False, why)
 
     def close(self) -> None:
+        self._on_state = lambda up, why: None  # closing is no outage
         with contextlib.suppress(Exception):
             self._drop("closed")

@@ -39,7 +39,8 @@ local function store(key, tokens, rate, burst, now)
     redis.call('DEL', key)
     return
   end
-  redis.call('HSET', key, 't', tokens, 's', now)
+  -- numbers given to redis.call become strings of 14 digits: too few for a stamp in µs or a refill sum
+  redis.call('HSET', key, 't', string.format('%.17g', tokens), 's', string.format('%.17g', now))
   if rate > 0 then redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000) end
 end
 """
@@ -70,33 +71,44 @@ for i = 1, #KEYS do
   local rate, burst, used = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
   local tokens = settle(KEYS[i], rate, burst, now) - used
   if used ~= 0 then store(KEYS[i], tokens, rate, burst, now) end
-  out[i] = tostring(tokens)
+  out[i] = string.format('%.17g', tokens)
 end
 return out
 """
 
-# Quota counters: a hash with what is left (`l`) and the anchor (`a`) of the store's figure it came from.
-# KEYS: the counter. ARGV: limit (what a period not seen before starts with), expiry ms.
-QUOTA_TAKE = """
-local left = tonumber(redis.call('HGET', KEYS[1], 'l'))
-if left == nil then
-  left = tonumber(ARGV[1])
-  redis.call('HSET', KEYS[1], 'l', left, 'a', 0)
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+# Quota counters: one hash per key, for its latest period (`p`): what is left (`l`) and the anchor (`a`) of
+# the store's figure it came from. A period not seen before starts over with the whole limit; a take of a
+# period already over (a node whose clock is behind) is admitted without counting.
+_PERIOD = """
+local function counter(key, limit, expiry, period)
+  local found = redis.call('HMGET', key, 'l', 'p')
+  if found[2] == period then return tonumber(found[1]) end
+  if found[2] and found[2] > period then return nil end
+  redis.call('HSET', key, 'l', limit, 'a', 0, 'p', period)
+  redis.call('PEXPIRE', key, expiry)
+  return tonumber(limit)
 end
+"""
+
+# KEYS: the counter. ARGV: limit, expiry ms, period.
+QUOTA_TAKE = _PERIOD + """
+local left = counter(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if left == nil then return 1 end
 if left <= 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'l', -1)
 return 1
 """
 
-# ARGV: left, anchor ('' replaces), expiry ms. With an anchor (a node's rebuild from the store): a newer
-# anchor (an UpdateUsage the counter has not seen) replaces; the same one only lowers what is left, since
-# the store lags behind the counts of every node not yet written.
+# ARGV: left, anchor ('' replaces), expiry ms, period. With an anchor (a node's rebuild from the store): a
+# newer anchor (an UpdateUsage the counter has not seen) replaces; the same one only lowers what is left,
+# since the store lags behind the counts of every node not yet written.
 QUOTA_SET = """
-local left, anchor = tonumber(ARGV[1]), ARGV[2]
-local found = redis.call('HMGET', KEYS[1], 'l', 'a')
-if anchor == '' or found[1] == false or tonumber(anchor) > tonumber(found[2]) then
-  redis.call('HSET', KEYS[1], 'l', left, 'a', anchor == '' and (found[2] or 0) or anchor)
+local left, anchor, period = tonumber(ARGV[1]), ARGV[2], ARGV[4]
+local found = redis.call('HMGET', KEYS[1], 'l', 'a', 'p')
+if found[3] and found[3] > period then return 0 end
+if anchor == '' or found[3] ~= period or tonumber(anchor) > tonumber(found[2]) then
+  redis.call('HSET', KEYS[1], 'l', left, 'p', period)
+  if anchor ~= '' or found[3] ~= period then redis.call('HSET', KEYS[1], 'a', anchor == '' and 0 or anchor) end
 elseif left < tonumber(found[1]) then
   redis.call('HSET', KEYS[1], 'l', left)
 end
@@ -104,18 +116,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
-# Batched mode. KEYS: counters. ARGV: limit, used and expiry ms of each. What is left of each afterwards.
-SYNC_QUOTAS = """
+# Batched mode. KEYS: counters. ARGV: limit, used, expiry ms and period of each. What is left of each
+# afterwards (0 for a period already over).
+SYNC_QUOTAS = _PERIOD + """
 local out = {}
 for i = 1, #KEYS do
-  local limit, used = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
-  local left = tonumber(redis.call('HGET', KEYS[i], 'l'))
+  local limit, used = ARGV[4 * i - 3], tonumber(ARGV[4 * i - 2])
+  local left = counter(KEYS[i], limit, ARGV[4 * i - 1], ARGV[4 * i])
   if left == nil then
-    left = limit
-    redis.call('HSET', KEYS[i], 'l', left, 'a', 0)
-    redis.call('PEXPIRE', KEYS[i], ARGV[3 * i])
+    left = 0
+  elseif used ~= 0 then
+    left = redis.call('HINCRBY', KEYS[i], 'l', -used)
   end
-  if used ~= 0 then left = redis.call('HINCRBY', KEYS[i], 'l', -used) end
   out[i] = left
 end
 return out

@@ -82,10 +82,11 @@ class _Counter:
     """A quota counter of batched mode: what is left as of the last synchronisation (`base`) less what this
     node counted since."""
 
-    __slots__ = ("base", "epoch", "key", "left", "limit")
+    __slots__ = ("base", "epoch", "key", "left", "limit", "period")
 
-    def __init__(self, key: str, limit: int, left: int) -> None:
+    def __init__(self, key: str, period: str, limit: int, left: int) -> None:
         self.key = key  # in Redis
+        self.period = period
         self.limit = limit
         self.left = self.base = left
         self.epoch = 0  # bumped when the store sets the counter: a synchronisation in flight then does not apply
@@ -183,8 +184,11 @@ class RedisState:
         if rate < 0 or burst < 0:
             raise ValueError(f"throttling limits cannot be negative (rate {rate}, burst {burst})")
         limits = (float(rate), burst)
-        if self._limits.get(key) == limits:
+        old = self._limits.get(key)
+        if old == limits:
             return
+        if self.batched and old is not None and key in self._local:  # what was taken under the old limits
+            self._push(key, old)
         self._limits[key] = limits
         self._version += 1
         if not self.batched:
@@ -198,8 +202,18 @@ class RedisState:
             self._local[key] = bucket
         else:
             bucket.burst = burst
+            bucket.tokens = self._base[key] = min(bucket.tokens, burst)
             if self._down and self.open:
                 bucket.rate = float(rate)
+
+    def _push(self, key: BucketKey, limits: tuple[float, int]) -> None:
+        bucket = self._local[key]
+        try:
+            reply = self._eval("sync_buckets", [self._bucket_name(key)],
+                               [self._clock_arg(), *limits, self._base[key] - bucket.tokens])
+        except redis.RedisError:
+            return
+        bucket.tokens = self._base[key] = float(reply[0])
 
     def _seed(self, key: BucketKey, limits: tuple[float, int]) -> float:
         try:
@@ -261,16 +275,17 @@ class RedisState:
 
     # -- quota counters ------------------------------------------------------------------------------------
 
-    def _quota_name(self, key: str, period: str) -> str:
-        return f"{self._limits_tag}:q:{key}:{period}"
+    def _quota_name(self, key: str) -> str:
+        return f"{self._limits_tag}:q:{key}"
 
     def quota_set(self, key: str, period: str, left: int, anchor: int | None = None) -> None:
-        name = self._quota_name(key, period)
+        name = self._quota_name(key)
         counter = self._counters.get((key, period))
         try:
             if counter is not None:  # what this node counted goes first
-                self._eval("sync_quotas", [name], [counter.limit, counter.base - counter.left, QUOTA_EXPIRY_MS])
-            self._eval("quota_set", [name], [left, "" if anchor is None else anchor, QUOTA_EXPIRY_MS])
+                self._eval("sync_quotas", [name], [counter.limit, counter.base - counter.left, QUOTA_EXPIRY_MS,
+                                                   period])
+            self._eval("quota_set", [name], [left, "" if anchor is None else anchor, QUOTA_EXPIRY_MS, period])
             now_left = int(self._sync.hget(name, "l") or left)
         except redis.RedisError as exc:
             log("ERROR", "Redis unreachable: a quota kept as this node last knew it", why=str(exc))
@@ -283,30 +298,33 @@ class RedisState:
         if self.batched:
             return bool(self.quota_taker(key, period, limit)())
         try:
-            return bool(self._eval("quota_take", [self._quota_name(key, period)], [limit, QUOTA_EXPIRY_MS]))
+            return bool(self._eval("quota_take", [self._quota_name(key)], [limit, QUOTA_EXPIRY_MS, period]))
         except redis.RedisError:
             if self.open:
                 return True
             raise _unavailable() from None
 
     def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], Any]:
-        name = self._quota_name(key, period)
+        name = self._quota_name(key)
         if self.batched:
             counter = self._counters.get((key, period))
             if counter is None:
-                counter = self._counters[(key, period)] = _Counter(name, limit, self._seed_quota(name, limit))
+                for older in [k for k in self._counters if k[0] == key]:  # one period at a time, as in Redis
+                    del self._counters[older]
+                counter = _Counter(name, period, limit, self._seed_quota(name, limit, period))
+                self._counters[(key, period)] = counter
             return self._guarded(counter.take)
         pipe, refusal = self._pipe, self._refusal
-        payload = self._call("quota_take", [name], [limit, QUOTA_EXPIRY_MS])
+        payload = self._call("quota_take", [name], [limit, QUOTA_EXPIRY_MS, period])
 
         def take() -> asyncio.Future[Any]:
             return pipe.call(payload, refusal)
 
         return take
 
-    def _seed_quota(self, name: str, limit: int) -> int:
+    def _seed_quota(self, name: str, limit: int, period: str) -> int:
         try:
-            return int(self._eval("sync_quotas", [name], [limit, 0, QUOTA_EXPIRY_MS])[0])
+            return int(self._eval("sync_quotas", [name], [limit, 0, QUOTA_EXPIRY_MS, period])[0])
         except redis.RedisError:
             return limit if self.open else 0
 
@@ -315,10 +333,10 @@ class RedisState:
         if counter is not None:
             return counter.left
         try:
-            found = self._sync.hget(self._quota_name(key, period), "l")
+            left, found_period = self._sync.hmget(self._quota_name(key), ["l", "p"])
         except redis.RedisError:
             return None
-        return None if found is None else int(found)
+        return None if left is None or found_period != period.encode() else int(left)
 
     # -- batched mode's synchronisation --------------------------------------------------------------------
 
@@ -375,7 +393,7 @@ class RedisState:
         snapshots = [(c.left, c.epoch) for c in counters]
         args: list[Any] = []
         for counter, (left, _) in zip(counters, snapshots, strict=True):
-            args += (counter.limit, counter.base - left, QUOTA_EXPIRY_MS)
+            args += (counter.limit, counter.base - left, QUOTA_EXPIRY_MS, counter.period)
         reply = await self._pipe.call(self._call("sync_quotas", [c.key for c in counters], args), Unreachable)
         if isinstance(reply, Exception):
             raise Unreachable(str(reply))
