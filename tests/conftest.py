@@ -42,16 +42,16 @@ def apigw(apigw_server: Server):
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[PostgresDatabase]:
-    """A database of this run's own on the machine's PostgreSQL (tests/postgres.py)."""
-    database = PostgresDatabase()
+def redis_database() -> Iterator[RedisDatabase]:
+    """A database number of this run's own on the machine's Redis (tests/redis.py), emptied after the run."""
+    database = RedisDatabase()
     yield database
-    database.drop()
+    database.close()
 
 
 @pytest.fixture(scope="session")
-def redis_database() -> Iterator[RedisDatabase]:
-    """A database of this run's own on the machine's Redis (tests/redis.py), flushed at the end."""
-    database = RedisDatabase()
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A database of this run's own on the machine's PostgreSQL (tests/postgres.py)."""
+    database = PostgresDatabase()
     yield database
     database.drop()

@@ -1,6 +1,7 @@
-"""A Redis database of the test run's own: one of the numbers 8 to 15 on the server the machine runs, claimed with a
-marker key so that runs at the same time take different ones, and flushed at the end. Outside CI an unreachable
-server skips the tests that need it, saying why; in CI it fails them."""
+"""A Redis database of the test run's own on the server the machine runs: one of the numbers 8-15, claimed with
+a marker key so that runs at the same time (several checkouts on one machine) take different ones, emptied
+before and after. Outside CI an unreachable server skips the tests that need it, saying why; in CI it fails
+them."""
 
 from __future__ import annotations
 
@@ -9,29 +10,30 @@ import os
 import pytest
 
 SERVER = os.environ.get("APIWAY_TEST_REDIS", "redis://127.0.0.1:6379")
-DATABASES = range(8, 16)
+FIRST_DB, DATABASES = 8, 8
 CLAIM = "apiway-test:claimed-by"
-CLAIM_SECONDS = 3600  # a run that dies without flushing frees its database after this
+CLAIM_SECONDS = 3600  # a run that dies without emptying its database frees it after this
 
 
 class RedisDatabase:
     def __init__(self) -> None:
         import redis
 
-        self.number: int | None = None
+        self.client: redis.Redis | None = None
         try:
-            for number in DATABASES:
-                client = redis.Redis.from_url(f"{SERVER}/{number}", socket_connect_timeout=5)
-                with client:
-                    if client.set(CLAIM, os.getpid(), nx=True, ex=CLAIM_SECONDS):
-                        self.number = number
-                        break
+            for number in range(FIRST_DB, FIRST_DB + DATABASES):
+                client = redis.Redis.from_url(f"{SERVER.rstrip('/')}/{number}", socket_connect_timeout=5)
+                if client.set(CLAIM, os.getpid(), nx=True, ex=CLAIM_SECONDS):
+                    self.number, self.client = number, client
+                    break
+                client.close()
         except redis.RedisError as exc:
             self._unavailable(f"Redis is not reachable at {SERVER} ({exc}); start it (it is a service the machine "
                               f"runs) or set APIWAY_TEST_REDIS")
-        if self.number is None:
-            self._unavailable(f"every test database of {SERVER} ({DATABASES.start} to {DATABASES.stop - 1}) is in use")
-        self.url = f"{SERVER}/{self.number}"
+        if self.client is None:
+            self._unavailable(f"every test database of {SERVER} ({FIRST_DB} to {FIRST_DB + DATABASES - 1}) is in use")
+        self.url = f"{SERVER.rstrip('/')}/{self.number}"
+        self.flush()
 
     @staticmethod
     def _unavailable(message: str) -> None:
@@ -40,16 +42,12 @@ class RedisDatabase:
         pytest.skip(message)
 
     def flush(self) -> None:
-        """Forget what a test wrote (the claim stays)."""
-        import redis
+        """Empty the database; the claim stays."""
+        assert self.client is not None
+        self.client.flushdb()
+        self.client.set(CLAIM, os.getpid(), ex=CLAIM_SECONDS)
 
-        with redis.Redis.from_url(self.url) as client:
-            for key in client.scan_iter():
-                if key != CLAIM.encode():
-                    client.delete(key)
-
-    def drop(self) -> None:
-        import redis
-
-        with redis.Redis.from_url(self.url) as client:
-            client.flushdb()
+    def close(self) -> None:
+        assert self.client is not None
+        self.client.flushdb()
+        self.client.close()

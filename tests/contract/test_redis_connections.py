@@ -185,3 +185,80 @@ def test_a_node_whose_entries_are_gone_writes_its_live_connections_again(redis_d
             assert [key async for key in admin.scan_iter(f"{{{prefix}:*") if not key.endswith(b":seq")] == []
 
     asyncio.run(run())
+
+
+class Cuttable:
+    """A TCP relay to Redis that can be cut (every connection dropped, new ones refused) and restored: Redis
+    going away and coming back, for this client only."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def restore(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers = []
+        await self.server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+
+def test_writes_lost_while_redis_was_unreachable_are_made_good_when_it_answers(redis_database, prefix):
+    async def run() -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(redis_database.url)
+        relay = Cuttable((parts.hostname or "127.0.0.1", parts.port or 6379))
+        await relay.restore()
+        live: dict[str, tuple[str, bytes]] = {"c1": ("api/prod", b"one")}
+        a = RedisConnections(Redis.from_url(f"redis://127.0.0.1:{relay.port}{parts.path}"), prefix=prefix,
+                             node="a", heartbeat=0.1)
+        observer = node(redis_database, prefix, "observer")
+        a.start(Recorder(live))
+        try:
+            a.register("c1", "api/prod", b"one")
+            await settle([a])
+            await relay.cut()
+            live.pop("c1")
+            a.unregister("c1", "api/prod")  # neither write reaches Redis
+            live["c2"] = ("api/prod", b"two")
+            a.register("c2", "api/prod", b"two")
+            await asyncio.sleep(0.5)
+            assert await observer.lookup("c1") is not None and await observer.lookup("c2") is None
+            await relay.restore()
+            deadline = time.monotonic() + 5
+            while await observer.lookup("c2") is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert await observer.lookup("c2") == ("a", "api/prod", b"two")
+            assert await observer.lookup("c1") is None
+            assert await observer.connections("api/prod") == ["c2"]
+        finally:
+            await a.close()
+            await observer.client.aclose()
+            if relay.server is not None:
+                relay.server.close()
+
+    asyncio.run(run())

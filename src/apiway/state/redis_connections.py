@@ -153,7 +153,8 @@ class RedisConnections:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisConnections:
-        return cls(Redis.from_url(url), **options)
+        # A Redis that stops answering mid-connection is noticed by keep-alive; one that cannot be reached, in 2 s.
+        return cls(Redis.from_url(url, socket_connect_timeout=2, socket_keepalive=True), **options)
 
     def _name(self, node: str) -> None:
         self.node = node
@@ -238,18 +239,23 @@ class RedisConnections:
 
     async def request(self, connection_id: str, message: bytes) -> bytes | None:
         """Hand `message` to the node holding the connection and wait for its answer: None when no live node
-        holds it (unknown, its node gone, or no answer in time)."""
+        holds it (unknown, its node gone, no answer in time, or Redis unreachable)."""
         ref = str(next(self._refs)).encode()
         answer = asyncio.get_running_loop().create_future()
         self._waiting[ref] = answer
         call = b"Q" + ref + b" " + self._channel + b"\n" + message
         try:
-            heard = await self._scripts["route"](keys=[self._keys + "c:" + connection_id], args=[self._channels, call])
-            if heard <= 0:
-                return None
-            return await asyncio.wait_for(answer, self.request_timeout)
+            async with asyncio.timeout(self.request_timeout):
+                heard = await self._scripts["route"](keys=[self._keys + "c:" + connection_id],
+                                                     args=[self._channels, call])
+                if heard <= 0:
+                    return None
+                return await answer
         except TimeoutError:
             log("WARN", "no answer from the node holding a WebSocket connection", connectionId=connection_id)
+            return None
+        except RedisError as exc:
+            self._failed(exc)
             return None
         finally:
             self._waiting.pop(ref, None)
