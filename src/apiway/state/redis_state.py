@@ -74,7 +74,8 @@ def describe_redis(settings: RedisSettings) -> str:
 
 
 def _unavailable() -> GatewayError:
-    return GatewayError("DEFAULT_5XX", "Service Unavailable", status=503,
+    # a 5XX type every API kind renders; REST answers the status given here
+    return GatewayError("API_CONFIGURATION_ERROR", "Service Unavailable", status=503,
                         log="the shared state (Redis) is unreachable and --redis-failure is closed")
 
 
