@@ -1,7 +1,8 @@
 """`apiway serve --workers 2`: a supervisor and two serving processes on one port. Both serve; a change made
 through the control plane on a connection one worker answers is served by the other within a second; a worker
 killed with SIGKILL is restarted while the other serves on; SIGTERM drains: readiness answers 503 while
-in-flight requests finish, then everything exits.
+in-flight requests finish, then everything exits. A taken port is refused at once; workers do not outlive a
+killed supervisor.
 
 A TCP connection stays with the worker that accepted it, and `/_apiway/health` says which worker that is, so
 the tests pin requests to a worker by keeping a connection open."""
@@ -228,3 +229,32 @@ def test_sigterm_drains_in_flight_requests_with_readiness_503_meanwhile(workers:
     with pytest.raises(OSError):
         Pinned(workers.port)
     assert "Traceback" not in workers.stderr()
+
+
+def test_a_taken_port_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "apiway", "serve", "--port", str(port), "--workers", "2",
+                               "--state", str(tmp_path / "state.db")], capture_output=True, timeout=60)
+    assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr.decode()
+
+
+def test_the_workers_stop_when_the_supervisor_is_killed(workers: Server) -> None:
+    pids = worker_pids(workers)
+    workers.proc.send_signal(signal.SIGKILL)
+    workers.proc.wait(5)
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # exited, not yet reaped by init
+
+    assert until(lambda: all(gone(pid) for pid in pids), 5.0)
