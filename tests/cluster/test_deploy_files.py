@@ -51,7 +51,8 @@ def test_the_compose_file_runs_three_nodes_behind_nginx() -> None:
     mount = services["nginx"]["volumes"][0].split(":")[0]
     conf = (DEPLOY / mount).read_text()
     assert re.findall(r"server (apiway-\d):8080", conf) == nodes and "listen 8080;" in conf
-    assert int(services["apiway-1"]["stop_grace_period"].rstrip("s")) > SHUTDOWN_GRACE
+    pause = float(next(a for a in services["apiway-1"]["command"] if a.startswith("--drain-delay=")).partition("=")[2])
+    assert int(services["apiway-1"]["stop_grace_period"].rstrip("s")) > pause + SHUTDOWN_GRACE
 
 
 def _documents():
@@ -74,7 +75,7 @@ def test_the_kubernetes_manifests_probe_drain_and_read_defined_secrets() -> None
     assert f"--port={ports['gateway']}" in container["args"] and f"--admin-port={ports['admin']}" in container["args"]
     assert container["livenessProbe"]["httpGet"] == {"path": "/_apiway/health", "port": "gateway"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/_apiway/ready", "port": "gateway"}
-    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    pause = float(next(a for a in container["args"] if a.startswith("--drain-delay=")).partition("=")[2])
     assert pod["terminationGracePeriodSeconds"] > pause + SHUTDOWN_GRACE
     for document in documents:  # every secret any container reads is defined
         if document["kind"] in ("Deployment", "StatefulSet"):

@@ -14,7 +14,8 @@ INTERVAL = 0.5
 def test_a_redeploy_every_half_second_under_load_gives_no_non_2xx(cluster_of) -> None:
     cluster = cluster_of()
     api_id = deploy_who_api(cluster)
-    load = api_load(cluster, cluster.lb.port, api_id, "prod", "/who", clients=4, seconds=REDEPLOYS * INTERVAL + 10)
+    load = api_load(cluster, cluster.lb.port, api_id, "prod", "/who", clients=4, seconds=REDEPLOYS * INTERVAL + 10,
+                    pace=0.001)
     client = cluster.client()  # through the balancer, so every node makes some of the deployments
     started = time.monotonic()
     for n in range(REDEPLOYS):
