@@ -32,9 +32,15 @@ def _chat_api(port: int) -> str:
 
 
 def _post(port: int, api_id: str, connection_id: str, data: str) -> int:
-    """POST @connections/{id} through `port`, as boto3's apigatewaymanagementapi calls it."""
+    """POST @connections/{id} through `port`, as boto3's apigatewaymanagementapi calls it; retried while the
+    process that takes it has not yet heard of the stage (403, for at most a second)."""
     host = f"{api_id}.execute-api.localhost:{port}"
-    return request(port, "POST", f"/live/@connections/{connection_id}", {"Host": host}, body=data).status
+    deadline = time.monotonic() + 1.0
+    while True:
+        status = request(port, "POST", f"/live/@connections/{connection_id}", {"Host": host}, body=data).status
+        if status != 403 or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
 
 
 async def _connected(url: str, seconds: float = 1.0) -> ClientConnection:
