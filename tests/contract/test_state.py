@@ -19,6 +19,7 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_state import ACCURATE, BATCHED, RedisSettings, RedisState
 from tests.redis import RedisDatabase
 
+
 class Answered:
     """A backend whose takers and readers return awaitables, seen through plain calls: each awaited on a loop
     of the test's own. In batched mode every take first synchronises with Redis, so the contract's exact
