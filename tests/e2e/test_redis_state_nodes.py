@@ -255,7 +255,7 @@ def test_redis_going_away_answers_as_configured_and_recovers(tmp_path, store, fa
             import redis
 
             client = redis.Redis(port=server_redis.port)
-            assert until(lambda: keyed() == 200 and any(k.startswith(b"{apiway:limits}:q:") for k in client.keys()), 5)
+            assert until(lambda: keyed() == 200 and any(k.startswith(b"{apiway:limits}:q:") for k in client.scan_iter()), 5)
             client.close()
             log = node.stderr()
             assert "Redis unreachable" in log and ("Redis connected" in log or "Redis reachable" in log), log
