@@ -13,7 +13,7 @@ from tests.cluster.nginx import installed
 from tests.support import Server, apigateway_client
 
 SECONDS = 3
-ROUNDS = 2
+ROUNDS = 3
 SCALING = 1.7
 
 
