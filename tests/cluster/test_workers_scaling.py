@@ -47,6 +47,6 @@ def test_two_workers_serve_mock_at_1_7_times_one(tmp_path: Path) -> None:
     finally:
         one.stop()
         two.stop()
-    ratio = max(rates["two"]) / max(rates["one"])
+    ratio = sum(rates["two"]) / sum(rates["one"])  # alternated rounds: a busy moment weighs on both alike
     print(f"requests/s, one worker {rates['one']}, two workers {rates['two']}: {ratio:.2f}x")
     assert ratio >= SCALING
