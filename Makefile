@@ -10,7 +10,7 @@ FUZZ_TARGETS ?= http vtl jsonpath openapi sigv4
 FUZZ_NICE ?= 19
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-websocket soak fuzz fuzz-seeds clean
+.PHONY: run test lint bench bench-websocket bench-workers soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(STAMP)
 # WebSocket APIs: memory per idle connection, CPU per message, a broadcast (benchmarks/websocket.py --help).
 bench-websocket: $(STAMP)
 	$(BIN)/python benchmarks/websocket.py --write-doc docs/performance.md
+
+# `serve --workers 2` against one worker, MOCK requests/s (benchmarks/workers.py --help; needs wrk).
+bench-workers: $(STAMP)
+	$(BIN)/python benchmarks/workers.py --write-doc docs/performance.md
 
 # Not part of `test`: full load over MOCK, HTTP_PROXY and a worker-mode function for SOAK_SECONDS, the RSS of the
 # server's process tree and the function log directory sampled throughout (benchmarks/soak.py --help).

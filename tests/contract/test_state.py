@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from apiway.core.clock import ManualClock
+from apiway.state.api_keys import UNLIMITED
 from apiway.state.base import ACCOUNT, SharedState
 from apiway.state.memory import MemoryState
 from apiway.state.redis_state import ACCURATE, BATCHED, RedisSettings, RedisState
@@ -229,6 +230,16 @@ def test_a_resolved_quota_take_counts_in_its_own_period(state):
     june = state.quota_taker("p1/k1", "2024-06-01", 5)
     assert june() and state.quota_left("p1/k1", "2024-06-01") == 4
     assert state.quota_take("p1/k1", "2024-06-01", 5) and state.quota_left("p1/k1", "2024-06-01") == 3
+
+
+def test_a_plan_without_a_quota_is_counted_and_never_runs_out(state):
+    """A usage plan without a quota counts `UNLIMITED` down; set again, as another node rebuilding its key index
+    from the store does, it still reads back as a number."""
+    state.quota_set("p1/k1", "2024-05-01", UNLIMITED)
+    state.quota_set("p1/k1", "2024-05-01", UNLIMITED)
+    assert all(state.quota_take("p1/k1", "2024-05-01", UNLIMITED) for _ in range(3))
+    left = state.quota_left("p1/k1", "2024-05-01")
+    assert left is not None and left > 10**12
 
 
 # -- caches --------------------------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ ACCURATE, BATCHED = "accurate", "batched"
 FAIL_OPEN, FAIL_CLOSED = "open", "closed"
 DEFAULT_FLUSH_MS = 50
 QUOTA_EXPIRY_MS = 40 * 86_400_000  # a counter outlives its longest period (a month)
+# Lua writes numbers with "%.14g": a larger count would come back from Redis as "4.6e+18". Counts are clamped to
+# it on the way in; a plan without a quota (counted, never refused) still never runs out.
+MAX_COUNT = 10**14 - 1
 _SYNC_CHUNK = 500  # keys per synchronisation script
 
 
@@ -280,7 +283,7 @@ class RedisState:
         return f"{self._limits_tag}:q:{key}"
 
     def quota_set(self, key: str, period: str, left: int, anchor: int | None = None) -> None:
-        name = self._quota_name(key)
+        name, left = self._quota_name(key), min(left, MAX_COUNT)
         counter = self._counters.get((key, period))
         try:
             if counter is not None:  # what this node counted goes first
@@ -296,6 +299,7 @@ class RedisState:
             counter.epoch += 1
 
     def quota_take(self, key: str, period: str, limit: int) -> bool:
+        limit = min(limit, MAX_COUNT)
         if self.batched:
             return bool(self.quota_taker(key, period, limit)())
         try:
@@ -306,7 +310,7 @@ class RedisState:
             raise _unavailable() from None
 
     def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], Any]:
-        name = self._quota_name(key)
+        name, limit = self._quota_name(key), min(limit, MAX_COUNT)
         if self.batched:
             counter = self._counters.get((key, period))
             if counter is None:
