@@ -281,6 +281,20 @@ def test_a_count_bound_drops_the_oldest_first(state):
     assert [state.cache_get("auth", k) for k in "abc"] == [b"3", None, b"4"]
 
 
+def test_a_count_bound_configured_again_keeps_its_entries_and_outlives_a_flush(state):
+    """How the authorizer cache uses a namespace: every stage compile (on every node) configures it with the
+    same count bound, which must not empty it; a flush empties it and the bound stays."""
+    state.cache_configure("authorizers api/prod", max_entries=2)
+    state.cache_put("authorizers api/prod", ("dep1", "auth1", "digest-a"), b"1", 60)
+    state.cache_configure("authorizers api/prod", max_entries=2)  # another node compiles the stage
+    assert state.cache_get("authorizers api/prod", ("dep1", "auth1", "digest-a")) == b"1"
+    state.cache_flush("authorizers api/prod")
+    assert state.cache_get("authorizers api/prod", ("dep1", "auth1", "digest-a")) is None
+    for key in ("a", "b", "c"):
+        state.cache_put("authorizers api/prod", ("dep1", "auth1", key), b"2", 60)
+    assert state.cache_usage("authorizers api/prod")[0] == 2
+
+
 def test_new_bounds_start_a_namespace_empty_and_the_same_bounds_keep_it(state):
     state.cache_configure("s", max_bytes=10_000)
     state.cache_put("s", "a", b"1", 60)

@@ -6,12 +6,21 @@ Cognito token as JSON — in one namespace per stage, keyed by deployment, autho
 identity-source values: a redeployment starts empty, as on AWS, and FlushStageAuthorizersCache empties
 one stage. A namespace is bounded: past `max_entries` the oldest entries go first. Decoding a result
 (compiling its policy) happens once per distinct value: a small memo maps the bytes to what they decode to.
+
+In a remote state (Redis) the results are shared by every node: a result cached through one is a hit on
+the others, and a flush through one empties the stage for all. Reads there must be awaited, so each guard
+takes its shape at deploy time (`AuthorizerCache.remote`): in memory a hit stays a plain call, remotely the
+guard returns an awaitable of the read and, on a miss, of the authorizer's call. Remote keys carry a digest
+of the identity, not the token itself: no bearer token is written into Redis or seen by its MONITOR.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
+
+import orjson
 
 from apiway.auth.jwks import UserPools
 from apiway.core.clock import SYSTEM_CLOCK, Clock
@@ -63,6 +72,10 @@ class CachedResults(Generic[T]):
         value = self.read(key)
         return None if value is None else self.decoded(value)
 
+    async def fetch(self, key: tuple[str, ...]) -> T | None:
+        """`get` for the guards of a remote state, which await it (see SharedResults)."""
+        return self.get(key)
+
     def decoded(self, value: bytes) -> T:
         """What `value` decodes to, from the memo when this process has decoded it before."""
         found: T | None = self.memo.get(value)
@@ -82,14 +95,34 @@ class CachedResults(Generic[T]):
         self.memo[value] = result
 
 
+class SharedResults(CachedResults[T]):
+    """An authorizer's view of a remote cache (its guards' `Remote…` shape): `fetch` awaits the read, and
+    keys are digested (`shared_key`). Its `read` returns awaitables: `get` is not for it."""
+
+    __slots__ = ()
+
+    async def fetch(self, key: tuple[str, ...]) -> T | None:
+        """The result cached under `key` on any node, or None (also when the state is unreachable and its
+        failure mode is open; closed raises its 503)."""
+        value = await self.read(self.shared_key(key))  # type: ignore[misc]
+        return None if value is None else self.decoded(value)
+
+    def put(self, key: tuple[str, ...], value: bytes, result: T, ttl: float) -> None:
+        super().put(self.shared_key(key), value, result, ttl)
+
+    @staticmethod
+    def shared_key(key: tuple[str, ...]) -> tuple[str, ...]:
+        """(deployment id, authorizer id, digest of the identity values)."""
+        return key[0], key[1], hashlib.sha256(orjson.dumps(key[2:])).hexdigest()
+
+
 class AuthorizerCache:
-    __slots__ = ("_memos", "clock", "max_entries", "state", "user_pools")
+    __slots__ = ("_memos", "clock", "max_entries", "remote", "state", "user_pools")
 
     def __init__(self, state: SharedState | None = None, max_entries: int = MAX_ENTRIES,
                  clock: Clock = SYSTEM_CLOCK) -> None:
-        # Results stay in the process when the state's reads must be awaited: an authorizer's cache hit is
-        # applied without waiting (the guards' contract), so a remote state's results are not shared yet.
-        self.state = MemoryState(clock) if state is None or state.remote_reads else state
+        self.state = MemoryState(clock) if state is None else state
+        self.remote = self.state.remote_reads  # the guards' shape: awaited reads (SharedResults) or plain calls
         self.clock = clock  # the authorizers of this cache read it too (latency, token expiry)
         self.max_entries = max_entries
         self.user_pools = UserPools(clock)
@@ -98,7 +131,8 @@ class AuthorizerCache:
     def results(self, scope: Scope, kind: str, decode: Callable[[bytes], T]) -> CachedResults[T]:
         """The cache of one authorizer (at deploy time); `kind` names what `decode` makes of the bytes."""
         self.state.cache_configure(namespace(scope[0], scope[1]), max_entries=self.max_entries)
-        return CachedResults(self.state, scope, self._memos.setdefault(kind, {}), decode)
+        kind_of = SharedResults if self.remote else CachedResults
+        return kind_of(self.state, scope, self._memos.setdefault(kind, {}), decode)
 
     def flush(self, api_id: str, stage_name: str) -> None:
         """Forget every result of one stage (FlushStageAuthorizersCache)."""

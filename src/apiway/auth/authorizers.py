@@ -4,8 +4,8 @@ COGNITO_USER_POOLS, compiled from the API's authorizer record; other authorizati
 from __future__ import annotations
 
 from apiway.auth.authorizer_cache import AuthorizerCache, result_ttl
-from apiway.auth.cognito import CognitoAuthorizer
-from apiway.auth.lambda_authorizer import LambdaAuthorizer
+from apiway.auth.cognito import CognitoAuthorizer, RemoteCognitoAuthorizer
+from apiway.auth.lambda_authorizer import LambdaAuthorizer, RemoteLambdaAuthorizer
 from apiway.auth.policy import method_arn_prefix
 from apiway.core.errors import AuthorizerConfigurationError, DeployError
 from apiway.core.guard import Guard, GuardSite
@@ -32,8 +32,8 @@ def build(site: GuardSite, cache: AuthorizerCache | None, invoker: FunctionInvok
     ttl = result_ttl(authorizer)
     where = f"{site.where}: authorizer {authorizer.get('name') or authorizer['id']}"
     if authorizer.get("type") == "COGNITO_USER_POOLS":
-        return CognitoAuthorizer(authorizer, site.method.get("authorizationScopes") or [], cache, scope, ttl,
-                                 where)
+        cognito = RemoteCognitoAuthorizer if cache.remote else CognitoAuthorizer
+        return cognito(authorizer, site.method.get("authorizationScopes") or [], cache, scope, ttl, where)
     variables = stage.get("variables") or {}
     uri = substitute_stage_variables(str(authorizer.get("authorizerUri") or ""), variables)
     function = lambda_function_name(uri)
@@ -41,9 +41,9 @@ def build(site: GuardSite, cache: AuthorizerCache | None, invoker: FunctionInvok
         raise DeployError(f"{where}: authorizerUri must be a Lambda function invocation URI, got {uri!r}")
     if not defined(invoker, function, strict, where):
         return failing(f"authorizer function {function!r} is not defined in this gateway")
-    return LambdaAuthorizer(authorizer, function, invoker, cache, scope, ttl,
-                            method_arn_prefix(api["id"], stage["stageName"]), variables,
-                            api.get("apiKeySource") == "AUTHORIZER", where)
+    guard = RemoteLambdaAuthorizer if cache.remote else LambdaAuthorizer  # the cache's shape, once
+    return guard(authorizer, function, invoker, cache, scope, ttl, method_arn_prefix(api["id"], stage["stageName"]),
+                 variables, api.get("apiKeySource") == "AUTHORIZER", where)
 
 
 def failing(reason: str) -> Guard:

@@ -146,6 +146,24 @@ class CognitoAuthorizer:
         return verified, float(claims["exp"])
 
 
+class RemoteCognitoAuthorizer(CognitoAuthorizer):
+    """The guard when the cache is in a remote state (every node's): the cached verification is awaited."""
+
+    __slots__ = ()
+
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        if not self.ttl:
+            return super().__call__(inv)
+        return self._shared(inv, self._token(inv))
+
+    async def _shared(self, inv: Invocation, token: str) -> None:
+        verified = await self.cache.fetch(self.cache.key(token))
+        if verified is None:
+            await self._miss(inv, token)
+        else:
+            self._apply(inv, verified)
+
+
 def claim_text(name: str, value: Any) -> str:
     """A claim as AWS's (Java) authorizer renders it: dates like `Fri Jul 29 18:52:53 UTC 2016`,
     booleans `true`, lists `[a, b]`."""

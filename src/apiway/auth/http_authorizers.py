@@ -17,7 +17,7 @@ import orjson
 from apiway.auth import http_iam
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.authorizers import failing
-from apiway.auth.http_lambda_authorizer import HttpLambdaAuthorizer
+from apiway.auth.http_lambda_authorizer import HttpLambdaAuthorizer, RemoteHttpLambdaAuthorizer
 from apiway.auth.identities import Identities
 from apiway.auth.jwt_authorizer import JwtAuthorizer
 from apiway.auth.oidc import Issuers, url_problem
@@ -77,8 +77,8 @@ def build(definition: HttpApiDefinition, route: Route, stage_name: str, deps: Ht
     if not defined(deps.invoker, function, deps.strict, where):
         return failing(f"authorizer function {function!r} is not defined in this gateway")
     scope = (api_id, stage_name, _version(authorizer), authorizer["authorizerId"])
-    return HttpLambdaAuthorizer(authorizer, function, deps.invoker, deps.cache, scope,
-                                method_arn_prefix(api_id, stage_name), where)
+    guard = RemoteHttpLambdaAuthorizer if deps.cache.remote else HttpLambdaAuthorizer
+    return guard(authorizer, function, deps.invoker, deps.cache, scope, method_arn_prefix(api_id, stage_name), where)
 
 
 def _jwt(authorizer: Authorizer, route: Route, deps: HttpAuthorizerDeps, where: str) -> Guard:

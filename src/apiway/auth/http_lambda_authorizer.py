@@ -154,3 +154,24 @@ class HttpLambdaAuthorizer:
                                                f"{TIMEOUT_SECONDS:.0f} s") from None
         except FunctionThrottled as exc:  # the function could not be invoked at all
             raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
+
+
+class RemoteHttpLambdaAuthorizer(HttpLambdaAuthorizer):
+    """The guard when the cache is in a remote state (every node's): the cached answer is awaited."""
+
+    __slots__ = ()
+
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        if not self.ttl:
+            return super().__call__(inv)
+        values = tuple(get(inv) for get in self.sources)
+        if not all(values):
+            raise GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is missing")
+        return self._shared(inv, cast(tuple[str, ...], values))
+
+    async def _shared(self, inv: Invocation, identity: tuple[str, ...]) -> None:
+        verdict = await self.cache.fetch(self.cache.head + identity)
+        if verdict is None:
+            await self._miss(inv, identity)
+        else:
+            self._apply(inv, verdict)

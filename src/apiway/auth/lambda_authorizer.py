@@ -203,3 +203,21 @@ class LambdaAuthorizer:
         if result.function_error:
             raise function_failure(self.function, result.payload)
         return parse_output(result.payload)
+
+
+class RemoteLambdaAuthorizer(LambdaAuthorizer):
+    """The guard when the cache is in a remote state (every node's): the cached result is awaited."""
+
+    __slots__ = ()
+
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        if not self.ttl:
+            return super().__call__(inv)
+        return self._shared(inv, self._identity(inv), self.arn_prefix + inv.request.method + inv.path)
+
+    async def _shared(self, inv: Invocation, key: tuple[str, ...], method_arn: str) -> None:
+        result = await self.cache.fetch(key)
+        if result is None:
+            await self._miss(inv, key, method_arn)
+        else:
+            self._apply(inv, result, method_arn, 0)

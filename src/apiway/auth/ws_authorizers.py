@@ -43,6 +43,7 @@ from apiway.model.uris import function_of
 AUTHORIZATION_TYPES = ("NONE", "AWS_IAM", "CUSTOM")
 TIMEOUT_SECONDS = 10.0
 MAX_TTL_SECONDS = 3600
+MAX_RESULT_BYTES = 8192  # AWS's WebSocket quota on a Lambda authorizer's result ("8 KB")
 Source = Callable[[Invocation], str | None]
 
 
@@ -78,8 +79,10 @@ def build(definition: HttpApiDefinition, route: Route, stage_name: str, invoker:
                           f"got {uri!r}")
     if not defined(invoker, function, strict, where):
         return failing(f"authorizer function {function!r} is not defined in this gateway")
-    return WsLambdaAuthorizer(authorizer, function, invoker, cache or AuthorizerCache(),
-                              (api_id, stage_name, _version(authorizer), authorizer["authorizerId"]), arn, where)
+    cache = cache or AuthorizerCache()
+    guard = RemoteWsLambdaAuthorizer if cache.remote else WsLambdaAuthorizer
+    return guard(authorizer, function, invoker, cache,
+                 (api_id, stage_name, _version(authorizer), authorizer["authorizerId"]), arn, where)
 
 
 def _iam(identities: Identities, arn: str) -> Guard:
@@ -170,6 +173,9 @@ class WsLambdaAuthorizer:
         answer = await self._call(authorizer_event(inv), inv.request_id)
         if answer.function_error:
             raise function_failure(self.function, answer.payload)
+        if len(answer.payload) > MAX_RESULT_BYTES:
+            raise AuthorizerConfigurationError(f"authorizer {self.function} answered {len(answer.payload)} bytes, "
+                                               f"more than the {MAX_RESULT_BYTES} a WebSocket authorizer may")
         result = self.cache.decoded(answer.payload)
         if self.ttl:
             self.cache.put(self.cache.head + values, answer.payload, result, self.ttl)
@@ -193,3 +199,24 @@ class WsLambdaAuthorizer:
                                                f"{TIMEOUT_SECONDS:.0f} s") from None
         except FunctionThrottled as exc:
             raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
+
+
+class RemoteWsLambdaAuthorizer(WsLambdaAuthorizer):
+    """The guard when the cache is in a remote state (every node's): the cached answer is awaited."""
+
+    __slots__ = ()
+
+    def __call__(self, inv: Invocation) -> Awaitable[None] | None:
+        if not self.ttl:
+            return super().__call__(inv)
+        values = tuple(get(inv) or "" for get in self.sources)
+        if not all(values):
+            raise GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is missing")
+        return self._shared(inv, values)
+
+    async def _shared(self, inv: Invocation, values: tuple[str, ...]) -> None:
+        result = await self.cache.fetch(self.cache.head + values)
+        if result is None:
+            await self._miss(inv, values)
+        else:
+            self._apply(inv, result)
