@@ -78,9 +78,9 @@ class Pipe(asyncio.Protocol):
         return future
 
     def send(self, payload: bytes) -> None:
-        """`payload` without waiting for its reply (which is read and dropped); nothing when not connected."""
-        if self.up:
-            self.call(payload, None)
+        """`payload` without waiting for its reply (which is read and dropped): written once connected when a
+        connection is being made, dropped when Redis is known to be down."""
+        self.call(payload, None)
 
     def _flush(self) -> None:
         out, self._out = self._out, []

@@ -446,7 +446,8 @@ class RedisState:
     def cache_put(self, namespace: str, key: CacheKey, value: bytes, ttl: float) -> None:
         args = [orjson.dumps(key), value, repr(float(ttl)), self._clock_arg(), _ENTRY_OVERHEAD + len(value)
                 + _bytes_of(key)]
-        if _on_loop() and self._pipe.up:  # a request's put: sent, not waited for
+        if _on_loop():  # a request's put: sent, not waited for; never a blocking call on the loop
+            # While Redis is down the entry is not kept (a later miss); the outage itself is logged once.
             self._pipe.send(command("EVALSHA", self._shas["cache_put"], "1", self._space(namespace),
                                     *(a if isinstance(a, bytes) else str(a) for a in args)))
             return
