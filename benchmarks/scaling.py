@@ -20,7 +20,7 @@ interleaved for R rounds and medians quoted.
     idle         memory per idle connection: N HTTP keep-alive connections (each has made one request) and N
                  WebSocket connections (benchmarks/websocket.py's API and measure), held open
 
-    benchmarks/scaling.py [--seconds 5] [--rounds 3] [--only routes,keys,...] [--write-doc docs/performance.md]
+    benchmarks/scaling.py [--seconds 5] [--rounds 5] [--only routes,keys,...] [--write-doc docs/performance.md]
 """
 
 from __future__ import annotations
@@ -441,16 +441,25 @@ end
     return cases
 
 
+def mock_server(bench: Bench, name: str) -> tuple[Server, str]:
+    """A fresh server with one MOCK GET deployed: (server, its path)."""
+    server = bench.start(name)
+    c = server.client()
+    server.api_id = c.call("POST", "/restapis?mode=import", openapi(2))["id"]
+    c.call("POST", f"/restapis/{server.api_id}/deployments", {"stageName": STAGE})
+    path = server.url_path("items0")
+    bench.wait_for(server, path)
+    return server, path
+
+
 def connections(bench: Bench, report: dict) -> list[Case]:
-    server = bench.start("connections")
-    with stopping([server]):
-        c = server.client()
-        server.api_id = c.call("POST", "/restapis?mode=import", openapi(2))["id"]
-        c.call("POST", f"/restapis/{server.api_id}/deployments", {"stageName": STAGE})
-        path = server.url_path("items0")
-        bench.wait_for(server, path)
-        cases = [Case("connections", f"{n:,} keep-alive connections", server, path, n)
-                 for n in bench.args.connections]
+    cases: list[Case] = []
+    servers: list[Server] = []
+    with stopping(servers):
+        for n in bench.args.connections:  # a server each: the memory one case leaves is not the next one's
+            server, path = mock_server(bench, f"connections-{n}")
+            servers.append(server)
+            cases.append(Case("connections", f"{n:,} keep-alive connections", server, path, n))
         interleave(bench, cases)
     return cases
 
@@ -495,28 +504,31 @@ def start_upstream(bench: Bench, sizes: list[int]) -> tuple[harness.ProcessGroup
 def bodies(bench: Bench, report: dict) -> list[Case]:
     sizes = bench.args.bodies
     upstream, up_port = start_upstream(bench, sizes)
-    server = bench.start("bodies")
+    cases: list[Case] = []
+    servers: list[Server] = []
     try:
-        c = server.client()
-        server.api_id = c.call("POST", "/restapis?mode=import", proxy_api(up_port))["id"]
-        c.call("POST", f"/restapis/{server.api_id}/deployments", {"stageName": STAGE})
-        bench.wait_for(server, server.url_path(f"download/{sizes[0]}"))
-        cases = []
-        for size in sizes:
-            script = write_lua(server.work / f"post-{size}.lua", f"""
+        with stopping(servers):
+            for way in ("request", "response"):
+                for size in sizes:  # a server each: its peak RSS is that case's alone
+                    server = bench.start(f"bodies-{way}-{size}")
+                    servers.append(server)
+                    c = server.client()
+                    server.api_id = c.call("POST", "/restapis?mode=import", proxy_api(up_port))["id"]
+                    c.call("POST", f"/restapis/{server.api_id}/deployments", {"stageName": STAGE})
+                    bench.wait_for(server, server.url_path(f"download/{sizes[0]}"))
+                    if way == "request":
+                        script = write_lua(server.work / "post.lua", f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.body = string.rep("x", {size})
 """)
-            cases.append(Case("bodies", f"{fmt_size(size)} request body (POST)", server, server.url_path("upload"),
-                              bench.args.body_clients, script))
-        cases += [Case("bodies", f"{fmt_size(size)} response body (GET)", server,
-                       server.url_path(f"download/{size}"), bench.args.body_clients) for size in sizes]
-        report["bodies_rss_start_kib"] = status_kib(server.pid, "VmRSS")
-        interleave(bench, cases)
-        report["bodies_rss_end_kib"] = status_kib(server.pid, "VmRSS")
+                        cases.append(Case("bodies", f"{fmt_size(size)} request body (POST)", server,
+                                          server.url_path("upload"), bench.args.body_clients, script))
+                    else:
+                        cases.append(Case("bodies", f"{fmt_size(size)} response body (GET)", server,
+                                          server.url_path(f"download/{size}"), bench.args.body_clients))
+            interleave(bench, cases)
     finally:
-        server.pg.stop()
         upstream.stop()
     return cases
 
@@ -559,13 +571,8 @@ async def read_response(reader: asyncio.StreamReader) -> None:
 
 def idle(bench: Bench, report: dict) -> list[Case]:
     n = bench.args.idle
-    server = bench.start("idle-http")
+    server, path = mock_server(bench, "idle-http")
     with stopping([server]):
-        c = server.client()
-        server.api_id = c.call("POST", "/restapis?mode=import", openapi(2))["id"]
-        c.call("POST", f"/restapis/{server.api_id}/deployments", {"stageName": STAGE})
-        path = server.url_path("items0")
-        bench.wait_for(server, path)
         report["idle_http"] = asyncio.run(hold_http(server.port, path, n, server.pid))
     log(f"[idle] HTTP keep-alive: {report['idle_http']}")
     work = bench.workdir("idle-websocket")
@@ -624,19 +631,28 @@ def render(args: argparse.Namespace, argv: list[str], cases: list[Case], report:
                          f"{mib(k['rss_after_runs_kib'])} MiB | {k['create_ms']:,.0f} / {k['create_cpu_ms']:,.0f} ms | "
                          f"{k['link_ms']:,.0f} / {k['link_cpu_ms']:,.0f} ms | {k['admitted_ms']:,.0f} ms |")
         lines.append("")
-    if "bodies_rss_start_kib" in report:
-        lines += [f"Bodies (one server for the four cases, in this order each round): its RSS was "
-                  f"{mib(report['bodies_rss_start_kib'])} MiB before the first run and "
-                  f"{mib(report['bodies_rss_end_kib'])} MiB after the last; the peak of each round, MiB: "
-                  + "; ".join(f"{case.label}: {', '.join(mib(r.rss_peak) for r in case.runs)}"
-                              for case in cases if case.group == "bodies") + ".", ""]
-    for name, label in (("idle_http", "HTTP keep-alive"), ("idle_ws", "WebSocket (benchmarks/websocket.py's measure)")):
+    body_cases = [c for c in cases if c.group == "bodies"]
+    if body_cases:
+        lines += ["Bodies, each case on a server of its own: its peak RSS over its RSS before the first run, per "
+                  f"connection ({bench_clients(body_cases)} sending at once), and its peak in each round: "
+                  + "; ".join(body_memory(c) for c in body_cases) + ".", ""]
+    for name, label in (("idle_http", "HTTP keep-alive"),
+                        ("idle_ws", "WebSocket (benchmarks/websocket.py's measure)")):
         if name in report:
             r = report[name]
             lines.append(f"- **{r['connections']:,} idle {label} connections**: RSS {r['rss_before_mib']:.0f} → "
                          f"{r['rss_after_mib']:.0f} MiB, **{r['kib_per_connection']:.1f} KiB per connection** "
                          f"(opened in {r['open_seconds']:.1f} s).")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def body_memory(case: Case) -> str:
+    grown = (max(r.rss_peak for r in case.runs) - case.runs[0].rss_before) / 1024 / case.connections
+    return f"{case.label}: {grown:,.1f} MiB ({', '.join(mib(r.rss_peak) for r in case.runs)} MiB)"
+
+
+def bench_clients(cases: list[Case]) -> str:
+    return ", ".join(sorted({f"{c.connections:,}" for c in cases}))
 
 
 def sizes(text: str) -> list[int]:
@@ -648,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=int, default=5, help="seconds per measured run (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each run (default 1)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per group; medians quoted (default 3)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per group; medians quoted (default 5)")
     p.add_argument("--routes", type=sizes, default=[1, 1000, 10000], help="resources (default 1,1000,10000)")
     p.add_argument("--keys", type=sizes, default=[10, 100000], help="API keys (default 10,100000)")
     p.add_argument("--connections", type=sizes, default=[64, 5000], help="keep-alive connections (default 64,5000)")
