@@ -54,7 +54,7 @@ bench-websocket: $(STAMP)
 bench-workers: $(STAMP)
 	$(BIN)/python benchmarks/workers.py --write-doc docs/performance.md
 
-# How cost grows with routes, API keys, connections and body sizes; memory per idle connection (about 6 minutes;
+# How cost grows with routes, API keys, connections and body sizes; memory per idle connection (about 7 minutes;
 # benchmarks/scaling.py --help; needs wrk and nginx).
 bench-scaling: $(STAMP)
 	$(BIN)/python benchmarks/scaling.py --write-doc docs/performance.md
