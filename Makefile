@@ -10,7 +10,7 @@ FUZZ_TARGETS ?= http vtl jsonpath openapi sigv4
 FUZZ_NICE ?= 19
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-websocket bench-workers soak fuzz fuzz-seeds clean
+.PHONY: run test lint bench bench-websocket bench-workers bench-scaling soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-websocket: $(STAMP)
 # `serve --workers 2` against one worker, MOCK requests/s (benchmarks/workers.py --help; needs wrk).
 bench-workers: $(STAMP)
 	$(BIN)/python benchmarks/workers.py --write-doc docs/performance.md
+
+# How cost grows with routes, API keys, connections and body sizes; memory per idle connection (about 7 minutes;
+# benchmarks/scaling.py --help; needs wrk and nginx).
+bench-scaling: $(STAMP)
+	$(BIN)/python benchmarks/scaling.py --write-doc docs/performance.md
 
 # Not part of `test`: full load over MOCK, HTTP_PROXY and a worker-mode function for SOAK_SECONDS, the RSS of the
 # server's process tree and the function log directory sampled throughout (benchmarks/soak.py --help).
