@@ -7,6 +7,7 @@ changed on the event loop's thread, through `handoff` (core/handoff.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -110,7 +111,7 @@ class App:
     async def close(self) -> None:
         await self.connections.drain()  # $disconnect runs of the connections shutdown closed, while functions run
         await self.connections.close()  # this node leaves the WebSocket registry of several nodes
-        self.access.flush()  # quota counts not yet written
+        await asyncio.wrap_future(self.access.flush())  # quota counts not yet written, by the usage writer thread
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
         await self.pool.close()
@@ -145,7 +146,8 @@ class App:
         self.handoff.call(self.live_deps.authorizer_cache.flush, api_id, stage_name)
 
     def flush_usage(self) -> None:
-        self.handoff.call(self.access.flush)
+        # the counts are taken on the loop; this (the control plane's) thread waits until they are written
+        self.handoff.call(self.access.flush).result()
 
 
 def _serve_certificates(tls: ServerTls, certificates: dict[str, Certificate]) -> None:

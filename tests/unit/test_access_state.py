@@ -1,16 +1,20 @@
 """The gateway's view of API keys and usage plans (spec §1.11, §7.2-7.4) on a real SQLite store with an
 injected clock: which keys a stage admits, quota periods aligned to UTC days, weeks (from Sunday) and
-months with the first period's offset, counters that reach the store and are read back on a rebuild,
-and the API-key guard's order of checks on a compiled stage."""
+months with the first period's offset, counters that reach the store (from a thread of their own, the
+event loop serving meanwhile) and are read back on a rebuild, and the API-key guard's order of checks
+on a compiled stage."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from apiway.app import App
+from apiway.config import Project
 from apiway.core.clock import ManualClock
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest
@@ -168,7 +172,7 @@ def test_without_a_quota_usage_is_counted_and_nothing_refused(store):
     assert admitted(state, "2024-05-02T10:00", 50) == 50
     found = grant(state)
     assert found is not None and state.left(found.quota) == UNLIMITED - 50
-    state.flush()
+    state.flush().result()
     assert usage.usage(store, "p1", "k1", "2024-05-02") == 50
 
 
@@ -180,7 +184,7 @@ def test_counts_reach_the_store_and_a_restart_reads_them_back(store):
     state = loaded(store, "2024-05-02T10:00")
     assert admitted(state, "2024-05-02T10:00", 4) == 4
     assert usage.usage(store, "p1", "k1", "2024-05-02") == 0  # not written yet
-    state.flush()
+    state.flush().result()
     assert usage.usage(store, "p1", "k1", "2024-05-02") == 4
     restarted = loaded(store, "2024-05-03T10:00")
     assert admitted(restarted, "2024-05-03T10:00", 10) == 6
@@ -208,7 +212,7 @@ def test_each_days_counts_go_to_that_days_record(store):
     state = loaded(store, "2024-05-01T10:00")
     admitted(state, "2024-05-01T23:00", 2)
     admitted(state, "2024-05-02T01:00", 3)
-    state.flush()
+    state.flush().result()
     assert [usage.usage(store, "p1", "k1", d) for d in ("2024-05-01", "2024-05-02")] == [2, 3]
     assert usage.remaining(store, "p1", "k1", "2024-05-02", {"limit": 10, "offset": 0, "period": "WEEK"}) == 5
 
@@ -218,7 +222,7 @@ def test_a_rebuild_writes_pending_counts_then_reads_a_new_remaining(store):
     quota_plan(store, "DAY", limit=10)
     state = loaded(store, "2024-05-02T10:00")
     admitted(state, "2024-05-02T10:00", 4)
-    state.flush()
+    state.flush().result()
     usage.set_remaining(store, "p1", "k1", "2024-05-02", 2)
     state.reload()
     assert admitted(state, "2024-05-02T10:05", 5) == 2
@@ -245,6 +249,110 @@ def test_a_quota_change_applies_to_the_current_period(store):
     put_plan(store, quota={"limit": 5, "offset": 0, "period": "DAY"}, created="2024-04-01")
     state.reload()
     assert admitted(state, "2024-05-02T10:01", 9) == 1
+
+
+class SlowStore(SqliteStore):
+    """A store whose counter writes take `delay` seconds each and fail while `failing` names their key."""
+
+    delay = 0.0
+    failing = ""
+    writes: list[tuple[float, float]]  # (start, end) of each write, monotonic
+
+    def increment(self, kind: str, key: str, field: str, n: int, initial: dict | None = None) -> int:
+        start = time.monotonic()
+        time.sleep(self.delay)
+        if self.failing and key.startswith(self.failing):
+            raise OSError("disk full")
+        found = super().increment(kind, key, field, n, initial)
+        self.writes.append((start, time.monotonic()))
+        return found
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> SlowStore:
+    store = SlowStore(tmp_path / "slow.db")
+    store.writes = []
+    return store
+
+
+def test_the_loop_keeps_serving_while_counts_are_written(slow, monkeypatch):
+    """The write of the counts runs in the writer thread: a timer on the loop keeps firing meanwhile."""
+    monkeypatch.setattr(access, "FLUSH_DELAY", 0.01)
+    quota_plan(slow, "DAY", limit=10)
+    state = loaded(slow, "2024-05-02T10:00")
+    slow.delay = 0.3
+
+    async def serve() -> list[float]:
+        loop = asyncio.get_running_loop()
+        ticks: list[float] = []
+
+        def tick() -> None:
+            ticks.append(time.monotonic())
+            loop.call_later(0.01, tick)
+
+        tick()
+        assert admitted(state, "2024-05-02T10:00", 3) == 3  # written behind FLUSH_DELAY later
+        deadline = time.monotonic() + 5
+        while usage.usage(slow, "p1", "k1", "2024-05-02") != 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        return ticks
+
+    ticks = asyncio.run(serve())
+    [(start, end)] = slow.writes
+    during = [t for t in ticks if start <= t <= end]
+    assert end - start >= 0.3 and len(during) >= 10  # ~30 ticks of 10 ms while the write ran
+    assert usage.usage(slow, "p1", "k1", "2024-05-02") == 3
+
+
+def test_a_failed_write_is_retried_by_the_next_and_nothing_is_counted_twice(slow):
+    quota_plan(slow, "DAY", limit=10)
+    put_key(slow, "k2", "b" * 20)
+    link(slow, "p1", "k2")
+    state = loaded(slow, "2024-05-02T10:00")
+    first, second = grant(state), grant(state, "b" * 20)
+    assert first is not None and second is not None
+    for _ in range(3):
+        state.count(first.quota, ms("2024-05-02T10:00"))
+    state.count(second.quota, ms("2024-05-02T10:00"))
+    slow.failing = "p1/k2/"  # k1's row is written, then k2's fails: the transaction writes neither
+    with pytest.raises(OSError):
+        state.flush().result()
+    assert [usage.usage(slow, "p1", k, "2024-05-02") for k in ("k1", "k2")] == [0, 0]
+    state.count(first.quota, ms("2024-05-02T23:00"))
+    state.count(second.quota, ms("2024-05-03T01:00"))  # the new day's flush fails too; its counts wait
+    slow.failing = ""
+    state.flush().result()
+    assert [usage.usage(slow, "p1", k, d) for k, d in (("k1", "2024-05-02"), ("k2", "2024-05-02"),
+                                                       ("k2", "2024-05-03"))] == [4, 1, 1]
+    state.flush().result()  # nothing left over: written once
+    assert usage.usage(slow, "p1", "k1", "2024-05-02") == 4
+
+
+def test_get_usage_and_shutdown_wait_until_the_counts_are_written(slow):
+    """The control plane's `flush_usage` (GetUsage, UpdateUsage) waits in its own thread, the loop
+    serving; the app's close waits too."""
+    quota_plan(slow, "DAY", limit=10)
+    app = App(Project(Path("apiway.yaml"), [], []), clock=ManualClock(0.0, ms("2024-05-02T10:00") / 1000))
+    app.access.load(slow)
+    found = grant(app.access)
+    assert found is not None
+    slow.delay = 0.2
+
+    def get_usage() -> int:  # the control plane's thread
+        app.flush_usage()
+        return usage.usage(slow, "p1", "k1", "2024-05-02")
+
+    async def serve() -> tuple[int, int]:
+        app.handoff.bind()
+        for _ in range(3):
+            app.access.count(found.quota, ms("2024-05-02T10:00"))
+        seen = await asyncio.to_thread(get_usage)
+        for _ in range(2):
+            app.access.count(found.quota, ms("2024-05-02T10:01"))
+        await app.close()
+        return seen, usage.usage(slow, "p1", "k1", "2024-05-02")
+
+    assert asyncio.run(serve()) == (3, 5)
 
 
 # -- throttle buckets -------------------------------------------------------------------------------------

@@ -11,17 +11,24 @@ index keeps what the counters need (period, limit) and the counts not yet writte
 store's usage records (store/usage.py) within `FLUSH_DELAY` seconds, before every rebuild and at
 shutdown (`flush`), so they survive a restart and GetUsage reports them; a rebuild sets every counter
 to what the store says is left, which is how UpdateUsage changes what the gateway admits.
+
+The loop's thread only takes the counts; one writer thread of its own writes them (`_write`). With many
+keys a write is tens of thousands of rows, a third of a second: on the loop, every request would wait
+for it. One thread, so writes never overlap and land in the order taken; like every thread it has its
+own store connection. A write that fails keeps its counts for the next one: none lost, none twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
 from apiway.core.clock import SYSTEM_CLOCK, Clock
+from apiway.observe.log import log
 from apiway.state.base import BucketKey, SharedState
 from apiway.store import usage
 from apiway.store.base import Store
@@ -34,6 +41,8 @@ ALL_METHODS = "/*/*"
 _DAY_MS = 86_400_000
 _EPOCH = date(1970, 1, 1)
 _KINDS = frozenset({API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, usage.KIND})  # what the index is built from
+
+Row = tuple[str, str, str, int]  # plan id, key id, UTC day, requests to add to that day's record
 
 
 class Quota:
@@ -101,6 +110,8 @@ class AccessState:
         self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant
         self._dirty: list[Quota] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-writer")  # see the module's doc
+        self._unwritten: list[Row] = []  # counts a failed write left for the next one; the writer's alone
         # Stages are compiled in the control plane's thread (`stage`) while the loop's rebuilds refill them.
         self._stages_lock = threading.Lock()
 
@@ -131,7 +142,7 @@ class AccessState:
         links = [(link["usagePlanId"], link["keyId"]) for link in store.list_records(USAGE_PLAN_KEY)]
         linked = set(links)
         self._dirty = [q for q in self._dirty if (q.plan_id, q.key_id) in linked]
-        self.flush()
+        self.flush(linked).result()  # the counters are read back below: rare (a control-plane change), so it waits
         keys = {key["id"]: key for key in store.list_records(API_KEY)}
         plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
         today = _EPOCH + timedelta(days=self.clock_ms() // _DAY_MS)
@@ -179,7 +190,7 @@ class AccessState:
         """Count one request against the quota at `now_ms`; False, counting nothing, when none is left."""
         if now_ms >= quota.day_end_ms:
             if quota.unsaved:
-                self.flush()  # the finished day's counts go to that day's record
+                self._flush_behind()  # the finished day's counts go to that day's record
             quota.next_day(now_ms, self.state)
         if not quota.take():
             return False
@@ -194,7 +205,7 @@ class AccessState:
         """`count`'s first half, for a take answered remotely: a new UTC day moves the quota on."""
         if now_ms >= quota.day_end_ms:
             if quota.unsaved:
-                self.flush()
+                self._flush_behind()
             quota.next_day(now_ms, self.state)
 
     def counted(self, quota: Quota) -> None:
@@ -210,7 +221,7 @@ class AccessState:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # counted outside the server (tools, tests): written by an explicit flush()
             return
-        self._timer = loop.call_later(FLUSH_DELAY, self.flush)
+        self._timer = loop.call_later(FLUSH_DELAY, self._flush_behind)
 
     def left(self, quota: Quota) -> int:
         """What is left of the quota in its current period (GetUsage reads the store instead)."""
@@ -219,23 +230,42 @@ class AccessState:
 
     # -- persistence --------------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write every count not yet written to the store's usage records, in one transaction."""
+    def flush(self, keep: Collection[tuple[str, str]] | None = None) -> Future[None]:
+        """Hand every count not yet written to the writer thread; done once they are in the store's usage
+        records (one transaction), or failed (the next flush writes them). Only the (plan, key) pairs in
+        `keep`, when given, are written of the counts an earlier failed write left."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         dirty, self._dirty = self._dirty, []
-        if not dirty or self.store is None:
+        rows = [(quota.plan_id, quota.key_id, quota.day.isoformat(), quota.unsaved) for quota in dirty]
+        for quota in dirty:
+            quota.unsaved = 0  # the row carries them now, with the day they were counted on
+        return self._writer.submit(self._write, rows, keep)
+
+    def _flush_behind(self) -> None:
+        """`flush` without waiting: a failed write is logged, and its counts go with the next one."""
+        self.flush().add_done_callback(_report)
+
+    def _write(self, rows: list[Row], keep: Collection[tuple[str, str]] | None) -> None:
+        """On the writer thread: these counts and those a failed write left, in one transaction."""
+        left = self._unwritten if keep is None else [row for row in self._unwritten if row[:2] in keep]
+        rows, self._unwritten = left + rows, []
+        if not rows or self.store is None:
             return
         try:
             with self.store.transaction():
-                for quota in dirty:
-                    usage.record_use(self.store, quota.plan_id, quota.key_id, quota.day.isoformat(), quota.unsaved)
-        except Exception:
-            self._dirty = dirty + self._dirty  # nothing was written: the next flush tries again
+                for plan_id, key_id, day, count in rows:
+                    usage.record_use(self.store, plan_id, key_id, day, count)
+        except BaseException:
+            self._unwritten = rows  # nothing was written: the next flush tries again
             raise
-        for quota in dirty:
-            quota.unsaved = 0
+
+
+def _report(written: Future[None]) -> None:
+    exc = written.exception()
+    if exc is not None:
+        log("ERROR", "usage counts not written; the next write retries them", error=repr(exc))
 
 
 def _limits(throttle: dict[str, Any] | None) -> tuple[float, int] | None:
