@@ -46,7 +46,9 @@ class WsConnection(asyncio.Protocol):
         self._name = name
         self._state = _OPEN
         self._reported = False
-        now = host.clock
+        # The loop's own time, not the server's once-a-second clock, which may lag by up to a second: the maximum
+        # duration is counted from here and must never end a connection early.
+        now = host.loop.time()
         self._last = now
         self._end = now + upgraded.max_duration
         self.deadline = min(now + self._idle, self._end)
