@@ -30,6 +30,19 @@ from apiway.events.http_v2 import authorizer_event_v1, authorizer_event_v2
 from apiway.functions.base import FunctionInvoker, FunctionThrottled, InvokeResult
 
 TIMEOUT_SECONDS = 10.0
+
+
+async def invoke_authorizer(invoker: FunctionInvoker, function: str, event: Any, request_id: str) -> InvokeResult:
+    """An authorizer function's answer within TIMEOUT_SECONDS; AuthorizerConfigurationError (500) when it does
+    not answer in time or cannot be invoked at all. HTTP and WebSocket APIs' Lambda authorizers call it."""
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            return await invoker.invoke(function, event, request_id)
+    except TimeoutError:
+        raise AuthorizerConfigurationError(f"authorizer {function} did not answer within "
+                                           f"{TIMEOUT_SECONDS:.0f} s") from None
+    except FunctionThrottled as exc:
+        raise AuthorizerConfigurationError(f"authorizer {function}: {exc.log}") from None
 MAX_TTL_SECONDS = 3600
 _SCALARS = str | int | float | bool
 
@@ -146,14 +159,7 @@ class HttpLambdaAuthorizer:
         inv.authorizer = {"lambda": None if context is None else dict(context)}
 
     async def _call(self, event: dict[str, Any], request_id: str) -> InvokeResult:
-        try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
-                return await self.invoker.invoke(self.function, event, request_id)
-        except TimeoutError:
-            raise AuthorizerConfigurationError(f"authorizer {self.function} did not answer within "
-                                               f"{TIMEOUT_SECONDS:.0f} s") from None
-        except FunctionThrottled as exc:  # the function could not be invoked at all
-            raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
+        return await invoke_authorizer(self.invoker, self.function, event, request_id)
 
 
 class RemoteHttpLambdaAuthorizer(HttpLambdaAuthorizer):

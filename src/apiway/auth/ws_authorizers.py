@@ -17,7 +17,6 @@ AWS_IAM: the upgrade request signed with SigV4 (header or presigned query) by a 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +26,7 @@ import orjson
 from apiway.auth import http_iam
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.authorizers import failing
+from apiway.auth.http_lambda_authorizer import invoke_authorizer
 from apiway.auth.identities import Identities
 from apiway.auth.lambda_authorizer import function_failure, parse_output
 from apiway.auth.policy import INVOKE
@@ -36,12 +36,11 @@ from apiway.core.guard import Guard
 from apiway.core.invocation import Invocation
 from apiway.core.ws_invocation import WsInvocation
 from apiway.events.websocket import authorizer_event, connect_arn
-from apiway.functions.base import FunctionInvoker, FunctionThrottled, InvokeResult, defined
+from apiway.functions.base import FunctionInvoker, defined
 from apiway.model.http import Authorizer, HttpApiDefinition, Route
 from apiway.model.uris import function_of
 
 AUTHORIZATION_TYPES = ("NONE", "AWS_IAM", "CUSTOM")
-TIMEOUT_SECONDS = 10.0
 MAX_TTL_SECONDS = 3600
 MAX_RESULT_BYTES = 8192  # AWS's WebSocket quota on a Lambda authorizer's result ("8 KB")
 Source = Callable[[Invocation], str | None]
@@ -170,7 +169,7 @@ class WsLambdaAuthorizer:
 
     async def _miss(self, inv: Invocation, values: tuple[str, ...]) -> None:
         assert isinstance(inv, WsInvocation)
-        answer = await self._call(authorizer_event(inv), inv.request_id)
+        answer = await invoke_authorizer(self.invoker, self.function, authorizer_event(inv), inv.request_id)
         if answer.function_error:
             raise function_failure(self.function, answer.payload)
         if len(answer.payload) > MAX_RESULT_BYTES:
@@ -190,15 +189,6 @@ class WsLambdaAuthorizer:
             authorizer["usageIdentifierKey"] = result.usage_identifier_key
         inv.authorizer = authorizer
 
-    async def _call(self, event: dict[str, Any], request_id: str) -> InvokeResult:
-        try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
-                return await self.invoker.invoke(self.function, event, request_id)
-        except TimeoutError:
-            raise AuthorizerConfigurationError(f"authorizer {self.function} did not answer within "
-                                               f"{TIMEOUT_SECONDS:.0f} s") from None
-        except FunctionThrottled as exc:
-            raise AuthorizerConfigurationError(f"authorizer {self.function}: {exc.log}") from None
 
 
 class RemoteWsLambdaAuthorizer(WsLambdaAuthorizer):

@@ -227,42 +227,22 @@ class CachedIntegration:
 
     async def __call__(self, inv: Invocation) -> HttpResponse:
         key = self.key(inv)
-        warn = False
-        control = inv.request.header("cache-control")
-        if control is not None and _asks_refresh(control):
-            if self.may_invalidate(inv):
-                return await self._fetch(inv, key)
-            if self.strategy == FAIL_WITH_403:
-                caller = (inv.identity or {}).get("userArn") or "anonymous"
-                raise AccessDenied(f"User: {caller} is not authorized to perform: {INVALIDATE} on resource: "
-                                   f"{method_arn(self.arn_prefix, inv)}")
-            warn = self.strategy == SUCCEED_WITH_RESPONSE_HEADER
+        refresh = self.refresh(inv)
+        if refresh:
+            return await self._fetch(inv, key)
         value = self.read(key)
-        if value is None:
-            response = await self._fetch(inv, key)
-        else:
-            found = self.memo.get(value)
-            if found is None:
-                found = self._memo.decoded(value)
-            response = HttpResponse(found[0], list(found[1]), found[2])
-            self.store.stats.hits += 1
-        if warn:
+        response = await self._fetch(inv, key) if value is None else self._hit(value)
+        if refresh is False:
             response.headers.append(WARNING)
         return response
 
-    async def _answer(self, inv: Invocation, key: Key, value: bytes | None, warn: bool) -> HttpResponse:
-        """`__call__`'s second half, once the entry was read (remote reads)."""
-        if value is None:
-            response = await self._fetch(inv, key)
-        else:
-            found = self.memo.get(value)
-            if found is None:
-                found = self._memo.decoded(value)
-            response = HttpResponse(found[0], list(found[1]), found[2])
-            self.store.stats.hits += 1
-        if warn:
-            response.headers.append(WARNING)
-        return response
+    def _hit(self, value: bytes) -> HttpResponse:
+        """The response a cached entry holds (decoded once per entry, then memoised)."""
+        found = self.memo.get(value)
+        if found is None:
+            found = self._memo.decoded(value)
+        self.store.stats.hits += 1
+        return HttpResponse(found[0], list(found[1]), found[2])
 
     def refresh(self, inv: Invocation) -> bool | None:
         """For `Cache-Control: max-age=0`: True to bypass the entry, False to serve it with the warning, None
@@ -308,7 +288,10 @@ class RemoteCachedIntegration(CachedIntegration):
         if refresh:
             return await self._fetch(inv, key)
         value = await self.read(key)  # type: ignore[misc]
-        return await self._answer(inv, key, value, refresh is False)
+        response = await self._fetch(inv, key) if value is None else self._hit(value)
+        if refresh is False:
+            response.headers.append(WARNING)
+        return response
 
 
 def _asks_refresh(cache_control: str) -> bool:
