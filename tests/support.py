@@ -196,5 +196,5 @@ def run_guards(guards, inv) -> None:
             asyncio.run(pending)
 
 
-# What a bare Invocation built outside a compiled stage needs of its stage: the clock's wall time.
-BARE_STAGE: Any = SimpleNamespace(wall_ms=SYSTEM_CLOCK.wall_ms)
+# What a bare Invocation built outside a compiled stage needs of its stage: the clock's wall time, no observers.
+BARE_STAGE: Any = SimpleNamespace(wall_ms=SYSTEM_CLOCK.wall_ms, observers=(), on_start=None)

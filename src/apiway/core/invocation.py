@@ -30,6 +30,9 @@ Integration = Callable[["Invocation"], Awaitable[HttpResponse]]
 ResponseFilter = Callable[["Invocation", HttpResponse], None]
 # Called once per finished request of a stage, whatever its outcome (access logs, metrics, traces).
 Observer = Callable[["Completion"], None]
+# Called as a request of an observed stage begins, once its method is known: starts what must run during the
+# request (an execution log's trail, a sampled trace's spans).
+Starter = Callable[["Invocation"], None]
 # A per-method check: a plain call returning None, or an awaitable only when it must wait.
 Guard = Callable[["Invocation"], Awaitable[None] | None]
 
@@ -80,6 +83,8 @@ class StageRuntime:
     wall_ms: Callable[[], int] = SYSTEM_CLOCK.wall_ms
     # What watches the stage's finished requests; empty when nothing is enabled, and then costs nothing.
     observers: tuple[Observer, ...] = ()
+    # What starts with each request of the stage (execution logs, tracing); None when nothing needs to.
+    on_start: Starter | None = None
 
 
 @dataclass(slots=True)
@@ -117,14 +122,17 @@ class Invocation:
         "extended_request_id",
         "identity",
         "integration_latency_ms",
+        "notes",
         "path",
         "path_params",
         "plan",
         "request",
         "request_id",
+        "spans",
         "stage",
         "status",
         "trace",
+        "trail",
     )
 
     def __init__(
@@ -157,6 +165,15 @@ class Invocation:
         self.error_type: str | None = None
         self.integration_latency_ms: int | None = None
         self.trace: str | None = None
+        # Observed stages only (None otherwise, and nothing writes them): `notes` holds what access logs and
+        # metrics read that only the pipeline knows (keys in telemetry/notes.py: cache hit or miss, the
+        # integration's and the authorizer's status, latency and error); `trail` the execution log's entries
+        # for a method whose loggingLevel asks for them; `spans` a sampled trace's finished spans.
+        self.notes: dict[str, Any] | None = {} if stage.observers else None
+        self.trail: list[Any] | None = None
+        self.spans: list[Any] | None = None
+        if stage.on_start is not None:
+            stage.on_start(self)
 
     def trace_id(self) -> str:
         """`X-Amzn-Trace-Id`: the client's Root kept, made once per request and sent to the integration and

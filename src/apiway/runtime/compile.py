@@ -118,7 +118,7 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)
-    return StageRuntime(
+    runtime = StageRuntime(
         api_id=api["id"],
         kind="REST",
         api_name=api.get("name", ""),
@@ -134,6 +134,9 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
         vpc_endpoint_ids=_private_endpoints(api),
         wall_ms=deps.clock.wall_ms,
     )
+    if deps.telemetry is not None:
+        deps.telemetry.equip(runtime, stage)
+    return runtime
 
 
 def _private_endpoints(api: RestApi) -> frozenset[str] | None:

@@ -15,6 +15,7 @@ from apiway.functions.base import FunctionInvoker
 from apiway.integrations.upstream import UpstreamPool
 from apiway.state.api_keys import AccessState
 from apiway.state.base import SharedState
+from apiway.telemetry.hub import Telemetry
 
 
 @dataclass(slots=True)
@@ -34,3 +35,5 @@ class CompileDeps:
     caches: ResponseCaches | None = None  # every stage's response cache
     # HTTP API routes' authorizers (JWT, Lambda, AWS_IAM); None: such routes do not deploy.
     http_authorizers: HttpAuthorizerDeps | None = None
+    # What observes stages (logs, metrics, traces); None: nothing does.
+    telemetry: Telemetry | None = None

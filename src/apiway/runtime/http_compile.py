@@ -109,7 +109,7 @@ def compile_http_stage(definition: HttpApiDefinition, stage: Stage, deps: Compil
             except ValueError as exc:
                 raise DeployError(f"{where}: {exc}") from None
         plans.append(plan)
-    return StageRuntime(
+    runtime = StageRuntime(
         api_id=api["apiId"],
         kind="HTTP",
         api_name=api.get("name", ""),
@@ -124,6 +124,9 @@ def compile_http_stage(definition: HttpApiDefinition, stage: Stage, deps: Compil
         plans=plans,
         wall_ms=deps.clock.wall_ms,
     )
+    if deps.telemetry is not None:
+        deps.telemetry.equip(runtime, stage)
+    return runtime
 
 
 def _parse_route_key(route_key: str, where: str) -> tuple[str, str | None]:

@@ -220,4 +220,6 @@ class StageInstaller:
             log("ERROR", "canary not served", error=str(exc), **where)
             return None
         runtime.is_canary = runtime.canary_release = True
+        if self.deps.telemetry is not None:  # again, now that it is a canary (its logs go to their own stream)
+            self.deps.telemetry.equip(runtime, record)
         return runtime

@@ -88,7 +88,7 @@ def compile_ws_stage(definition: HttpApiDefinition, stage: Stage, deps: CompileD
         routes[route_key] = WsRoute(route_key, plan, _two_way(definition, route))
         plans.append(plan)
     expression = api.get("routeSelectionExpression") or "$request.body.action"
-    return WsStageRuntime(
+    runtime = WsStageRuntime(
         api_id=api["apiId"],
         kind="WEBSOCKET",
         api_name=api.get("name", ""),
@@ -105,6 +105,9 @@ def compile_ws_stage(definition: HttpApiDefinition, stage: Stage, deps: CompileD
         routes=routes,
         select=compile_selector(expression, routes, "api.routeSelectionExpression"),
     )
+    if deps.telemetry is not None:
+        deps.telemetry.equip(runtime, stage)
+    return runtime
 
 
 def _two_way(definition: HttpApiDefinition, route: Route) -> bool:
