@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from apiway.core.invocation import Invocation, Observer, StageRuntime, Starter
+from apiway.model.method_settings import ALL_METHODS, normalised_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,8 @@ class StageSettings:
     access_log_format: str | None = None
     access_log_destination: str | None = None  # a log group ARN (or a Firehose ARN, which is not served)
     tracing_enabled: bool = False  # REST only
-    # By method (REST: "{resource path}/{VERB}" as in method_settings.method_key, e.g. "/pets/{id}/GET";
-    # HTTP/WebSocket: the route key); `default` applies where a method has no entry of its own.
+    # By method (REST: `model.method_settings.method_key(resource_path, verb)`, e.g. "pets/{id}/GET", "/GET" for
+    # the root; HTTP/WebSocket: the route key); `default` applies where a method has no entry of its own.
     methods: Mapping[str, MethodLogging] = field(default_factory=dict)
     default: MethodLogging = MethodLogging()
 
@@ -104,11 +105,10 @@ def stage_settings(runtime: StageRuntime, stage: Mapping[str, Any]) -> StageSett
     methods: dict[str, MethodLogging] = {}
     if runtime.kind == "REST":
         settings: Mapping[str, Any] = stage.get("methodSettings") or {}
-        default = _method_logging(settings.get("*/*") or {}, MethodLogging())
+        default = _method_logging(settings.get(ALL_METHODS) or {}, MethodLogging())
         for key, entry in settings.items():
-            if key != "*/*":
-                resource, _, verb = key.replace("~1", "/").rpartition("/")
-                methods["/" + resource.lstrip("/") + "/" + verb] = _method_logging(entry, default)
+            if key != ALL_METHODS:
+                methods[normalised_key(key)] = _method_logging(entry, default)
     else:
         default = _method_logging(stage.get("defaultRouteSettings") or {}, MethodLogging())
         for route_key, entry in (stage.get("routeSettings") or {}).items():
