@@ -81,7 +81,7 @@ class Lambdas:
     def __init__(self, directory: Path, source: str, names: tuple[str, ...]) -> None:
         (directory / "handlers.py").write_text(source)
         self.calls_file = directory / "calls.jsonl"
-        self.functions = Functions(log_dir=directory / "logs")
+        self.functions = Functions()
         for name in names:
             self.functions.load(FunctionSpec(name, f"handlers.py:{name}", directory, timeout=5, mode="inline",
                                              environment={"CALLS": str(self.calls_file)}))

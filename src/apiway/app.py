@@ -31,6 +31,7 @@ from apiway.model.http import HttpApiDefinition
 from apiway.model.http import Stage as HttpStage
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
+from apiway.observe.log_groups import LogGroups
 from apiway.observe.rotating import LogLimits
 from apiway.runtime import test_invoke
 from apiway.runtime.connections import Connections, ConnectionsService, NodeLink
@@ -43,13 +44,17 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
+from apiway.telemetry.logs_api import LogsApi
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
                  callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None) -> None:
-        self.runner = Functions(log_dir, log_limits, echo_functions)
+        # Log groups (function logs, access and execution logs) as files under the state's logs/groups/.
+        self.log_groups = LogGroups(log_dir / "groups", log_limits) if log_dir is not None else None
+        self.logs_api = LogsApi(self.log_groups) if self.log_groups is not None else None  # CloudWatch Logs API
+        self.runner = Functions(self.log_groups, echo_functions)
         # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
         self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
                           for spec in project.functions]
@@ -114,6 +119,8 @@ class App:
         await asyncio.wrap_future(self.access.flush())  # quota counts not yet written, by the usage writer thread
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
+        if self.log_groups is not None:  # after the functions: their last lines are written too
+            await asyncio.to_thread(self.log_groups.close)
         await self.pool.close()
 
     # -- what the control plane asks of the running gateway (apiway.control.plane.RuntimeHooks) -------

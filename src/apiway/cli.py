@@ -105,14 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
                        help="the certificate's PEM private key (unencrypted)")
     serve.add_argument("--log-max-bytes", type=int, default=LogLimits.max_bytes, metavar="BYTES",
-                       help=f"rotate each function log file (logs/NAME.log beside the state file) when it reaches "
-                            f"this size (default {LogLimits.max_bytes}, 10 MB)")
+                       help=f"rotate each log stream's file (log groups: logs/groups/ beside the state file) when it "
+                            f"reaches this size (default {LogLimits.max_bytes}, 10 MB)")
     serve.add_argument("--log-files", type=int, default=LogLimits.files, metavar="N",
-                       help=f"log files kept per function, the current one included: NAME.log, NAME.log.1, ... "
-                            f"(default {LogLimits.files})")
+                       help=f"files kept per log stream (and process), the current one included (default "
+                            f"{LogLimits.files})")
+    serve.add_argument("--log-retention-days", type=int, default=LogLimits.retention_days, metavar="DAYS",
+                       help=f"delete log stream files not written for this many days, in log groups without a "
+                            f"retention policy of their own (default {LogLimits.retention_days}; 0 keeps them)")
     serve.add_argument("--quiet-functions", action="store_true",
-                       help="do not echo worker-mode functions' output on stderr (it still goes to logs/NAME.log "
-                            "and `apiway logs NAME`): under load, a line per invocation adds up")
+                       help="do not echo worker-mode functions' output on stderr (it still goes to log group "
+                            "/aws/lambda/NAME and `apiway logs NAME`): under load, a line per invocation adds up")
     serve.add_argument("--ws-idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
                        help="close a WebSocket connection with 1001 after this long without a frame either way "
                             "(default 600, AWS's 10 minutes)")
@@ -190,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser("logs", help="print a function's log",
                           description="Print the log of a function that ran in worker mode under `apiway serve`: "
-                                      "the file logs/NAME.log beside the state file.")
+                                      "log group /aws/lambda/NAME under logs/groups/ beside the state file.")
     logs.add_argument("name", help="function name")
     logs.add_argument("--state", type=Path, default=None,
                       help="state file of the server (default .apiway/state.db under the working directory)")
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                          server=args.server, watch=args.watch, admin_port=args.admin_port,
                          admin_host=args.admin_host, throttle_rate=args.throttle_rate,
                          throttle_burst=args.throttle_burst, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                         log_limits=LogLimits(args.log_max_bytes, args.log_files),
+                         log_limits=LogLimits(args.log_max_bytes, args.log_files, args.log_retention_days),
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
                          workers=args.workers, drain_delay=args.drain_delay)

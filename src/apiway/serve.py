@@ -199,6 +199,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     state_path = state or default_state_path(Path.cwd())
     if log_limits is not None and (log_limits.max_bytes < 1 or log_limits.files < 1):
         return _fail("--log-max-bytes and --log-files must be at least 1")
+    if log_limits is not None and log_limits.retention_days < 0:
+        return _fail("--log-retention-days must be 0 or more")
     reserved: list[socket.socket] = []
     if workers > 1:  # the ports are the workers' from now on, even while one restarts
         try:
@@ -273,7 +275,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "
                   "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
-    services = [app.invoke_api, app.connections_api, control]
+    services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api]), control]
     also = []
     if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(listen.admin_host)
@@ -286,7 +288,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
         handler = Dispatcher(app.gateway, services, policy, app.connections_api, health)
         where = f"{scheme}://{_shown(host)}:{port}"
     if show:
-        print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
+        print(f"  control plane, Lambda Invoke API and CloudWatch Logs (boto3 / AWS CLI endpoint_url): {where}\n"
               f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
               f"    callers: {policy.describe()}\n"
               f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")

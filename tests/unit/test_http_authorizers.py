@@ -465,7 +465,7 @@ class Lambdas:
     def __init__(self, tmp_path: Path) -> None:
         (tmp_path / "authorizers.py").write_text(HANDLERS)
         self.calls_file = tmp_path / "calls.jsonl"
-        self.functions = Functions(log_dir=tmp_path / "logs")
+        self.functions = Functions()
         for name in FUNCTIONS:
             self.functions.load(FunctionSpec(name, f"authorizers.py:{name}", tmp_path, timeout=3, mode="inline",
                                              environment={"CALLS": str(self.calls_file)}))

@@ -66,7 +66,7 @@ class Calls:
     def __init__(self, tmp_path: Path) -> None:
         (tmp_path / "authorizers.py").write_text(HANDLERS)
         self.file = tmp_path / "calls.jsonl"
-        self.functions = Functions(log_dir=tmp_path / "logs")
+        self.functions = Functions()
         self.functions.load(FunctionSpec("simple", "authorizers.py:simple", tmp_path, timeout=5, mode="inline",
                                          environment={"CALLS": str(self.file)}))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from apiway.functions.base import FunctionSpec, FunctionThrottled
 from apiway.functions.workers import WorkerRunner
+from apiway.observe.log_groups import LogGroups
 
 HANDLERS = '''
 import os, sys, time
@@ -273,11 +275,16 @@ def _child_of_us(pid: int) -> bool:
     return int(fields[1]) == os.getpid() and fields[0] != "Z" and not watchdog
 
 
-def test_logs_are_kept_on_disk_per_function(tmp_path: Path) -> None:
+def _group_lines(groups: LogGroups, name: str) -> list[str]:
+    groups.close()
+    return [e.message for e in groups.events(f"/aws/lambda/{name}")]
+
+
+def test_logs_are_kept_in_each_functions_log_group(tmp_path: Path) -> None:
     (tmp_path / "fns.py").write_text(HANDLERS)
     stream = io.StringIO()
-    log_dir = tmp_path / "logs" / "functions"
-    r = WorkerRunner(log_stream=stream, log_dir=log_dir)
+    groups = LogGroups(tmp_path / "logs" / "groups")
+    r = WorkerRunner(log_stream=stream, log_groups=groups)
     r.load(FunctionSpec("Count", "fns.py:count", tmp_path))
     r.load(FunctionSpec("Boom", "fns.py:boom", tmp_path))
 
@@ -288,7 +295,7 @@ def test_logs_are_kept_on_disk_per_function(tmp_path: Path) -> None:
         await r.close()
 
     run(body)
-    lines = (log_dir / "Count.log").read_text().splitlines()
+    lines = _group_lines(groups, "Count")
     assert lines == r.logs("Count")  # exactly the lines echoed, without the prefix
     assert lines[0] == "module loaded" and lines[1] == f"START RequestId: {RID.format(1)} Version: $LATEST"
     assert lines[2:4] == ["count is 1", "to stderr"] and lines[4] == f"END RequestId: {RID.format(1)}"
@@ -296,7 +303,9 @@ def test_logs_are_kept_on_disk_per_function(tmp_path: Path) -> None:
     assert lines[6:9] == [f"START RequestId: {RID.format(2)} Version: $LATEST", "count is 2", "to stderr"]
     assert lines[9] == f"END RequestId: {RID.format(2)}" and lines[10].startswith(f"REPORT RequestId: {RID.format(2)}\t")
     assert len(lines) == 11
-    assert "[ERROR] KeyError: 'missing thing'" in (log_dir / "Boom.log").read_text().splitlines()
+    assert "[ERROR] KeyError: 'missing thing'" in _group_lines(groups, "Boom")
+    (stream_name,) = [s.name for s in groups.streams("/aws/lambda/Count")]  # one environment, Lambda's stream name
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", stream_name)
     echoed = stream.getvalue().splitlines()
     assert [line[len("[Count] "):] for line in echoed if line.startswith("[Count] ")] == lines
     assert "\x1b[" not in stream.getvalue()  # no colour when the stream is not a terminal
@@ -309,7 +318,8 @@ def test_a_terminal_gets_a_colour_per_function(tmp_path: Path) -> None:
 
     (tmp_path / "fns.py").write_text(HANDLERS)
     stream = Terminal()
-    r = WorkerRunner(log_stream=stream, log_dir=tmp_path / "logs")
+    groups = LogGroups(tmp_path / "logs")
+    r = WorkerRunner(log_stream=stream, log_groups=groups)
     r.load(FunctionSpec("Count", "fns.py:count", tmp_path))
     r.load(FunctionSpec("Sleep", "fns.py:sleep", tmp_path))
 
@@ -324,7 +334,7 @@ def test_a_terminal_gets_a_colour_per_function(tmp_path: Path) -> None:
     sleep = {line.split("[Sleep]")[0] for line in echoed if "[Sleep]" in line}
     assert len(count) == len(sleep) == 1 and count != sleep and next(iter(count)).startswith("\x1b[")
     assert all("\x1b[0m " in line for line in echoed)
-    assert "\x1b[" not in (tmp_path / "logs" / "Count.log").read_text()  # the file is never coloured
+    assert not any("\x1b[" in line for line in _group_lines(groups, "Count"))  # the log is never coloured
 
 
 VERSIONED = '''

@@ -1,5 +1,5 @@
 """`apiway invoke` (one function of a project, once, no server) and `apiway logs` (a worker-mode
-function's log)."""
+function's log group)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from apiway.config import load_project
 from apiway.core import request_ids
 from apiway.functions.base import FunctionThrottled
 from apiway.functions.runners import Functions
+from apiway.observe.log_groups import LogGroups, NoSuchGroup
 
 EXIT_FUNCTION_ERROR = 1
 EXIT_USAGE = 2
@@ -65,22 +66,24 @@ def run_invoke(project_file: Path, name: str, event_file: Path | None, payload: 
     return EXIT_FUNCTION_ERROR if failed else 0
 
 
-def log_path(state: Path, name: str) -> Path:
-    """Where worker mode writes a function's log: `logs/NAME.log` beside the state file."""
-    return state.parent / "logs" / f"{name}.log"
+def log_groups(state: Path) -> LogGroups:
+    """Where `apiway serve` keeps log groups: `logs/groups/` beside the state file."""
+    return LogGroups(state.parent / "logs" / "groups")
 
 
 def show_logs(name: str, state: Path) -> int:
-    path = log_path(state, name)
+    """A function's log group, every stream's events in time order, one message a line."""
+    groups = log_groups(state)
+    group = f"/aws/lambda/{name}"
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        print(f"apiway: no log for function {name!r} yet ({path} does not exist; functions in worker mode write "
-              f"it when they run under `apiway serve`)", file=sys.stderr)
+        events = groups.events(group)
+    except NoSuchGroup:
+        print(f"apiway: no log for function {name!r} yet (no log group {group} in {groups.root}; functions in "
+              f"worker mode write it when they run under `apiway serve`)", file=sys.stderr)
         return EXIT_FUNCTION_ERROR
     except OSError as exc:
-        print(f"apiway: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"apiway: cannot read {groups.root}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.write("".join(e.message + "\n" for e in events).encode("utf-8", "replace"))
     sys.stdout.flush()
     return 0

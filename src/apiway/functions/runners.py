@@ -3,22 +3,20 @@ process (`inline`, the lowest latency) or in Lambda-like worker processes (`work
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
 from apiway.functions.inline import InlineRunner, handler_location
 from apiway.functions.workers import WorkerRunner
-from apiway.observe.rotating import LogLimits
+from apiway.observe.log_groups import LogGroups
 
 MODES = ("inline", "worker")
 
 
 class Functions:
-    def __init__(self, log_dir: Path | None = None, log_limits: LogLimits | None = None,
-                 echo_logs: bool = True) -> None:
+    def __init__(self, log_groups: LogGroups | None = None, echo_logs: bool = True) -> None:
         self.inline = InlineRunner()
-        self.workers = WorkerRunner(echo_logs=echo_logs, log_dir=log_dir, log_limits=log_limits)
+        self.workers = WorkerRunner(echo_logs=echo_logs, log_groups=log_groups)
         self._by_name: dict[str, FunctionInvoker] = {}
 
     def load(self, spec: FunctionSpec) -> None:

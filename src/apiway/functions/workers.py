@@ -30,8 +30,9 @@ AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What 
 - Logs: the environment's stdout and stderr, framed per invocation by `START RequestId: …`, `END RequestId: …`
   and `REPORT RequestId: …` lines, go to the server's stderr (each line prefixed with `[function name]`) and
   the last `LOG_LINES` lines of each function are kept (`logs(name)`). On a terminal the prefix has a colour
-  per function; with `log_dir`, each function's lines (without the prefix) are also appended to
-  `log_dir/<name>.log`, rotated at `log_limits` (`<name>.log.1`, ...). A line the function writes over and
+  per function; with `log_groups`, each line (without the prefix) is also an event of log group
+  `/aws/lambda/<name>`, in the environment's stream `YYYY/MM/DD/[$LATEST]<32 hex>` (its
+  `AWS_LAMBDA_LOG_STREAM_NAME`), as Lambda writes CloudWatch Logs. A line the function writes over and
   over (the same error on every call) is written 10 times per 10 s, then counted: "… (repeated N times in
   the last 10 s)"; the START/END/REPORT lines and the kept lines (`logs(name)`, Tail) are never held back.
 """
@@ -61,8 +62,8 @@ from apiway.functions.inline import lambda_environment, timeout_payload
 from apiway.functions.reaper import GroupReaper
 from apiway.functions.runtime_api import PendingEvent, RuntimeApi
 from apiway.observe.log import log
+from apiway.observe.log_groups import LogGroups, LogStream
 from apiway.observe.repeats import Repeats, repeated
-from apiway.observe.rotating import LogLimits, RotatingFile
 
 __all__ = ["WorkerRunner"]
 
@@ -74,7 +75,7 @@ _SOURCE_ROOT = str(Path(apiway.__file__).resolve().parent.parent)  # where the b
 _COLOURS = ("\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[32m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[93m",
             "\x1b[92m", "\x1b[94m")  # one per function on a terminal, in the order they first log
 class _Function:
-    __slots__ = ("count", "environments", "generation", "idle", "limit", "logs", "spec")
+    __slots__ = ("count", "environments", "generation", "idle", "limit", "log_stream", "logs", "spec")
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
@@ -84,13 +85,14 @@ class _Function:
         self.idle: list[_Environment] = []  # warm and free; the most recently used is reused first
         self.environments: set[_Environment] = set()
         self.logs: deque[str] = deque(maxlen=LOG_LINES)
+        self.log_stream: LogStream | None = None  # the newest environment's: where held-back counts are written
 
 
 class _Environment:
     """One execution environment: its Runtime API, its process, its log pipe, its invocation in progress."""
 
-    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "generation", "init_ms", "inv", "proc",
-                 "runner", "spawned", "started", "timer", "watcher")
+    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "generation", "init_ms", "inv", "log_stream",
+                 "proc", "runner", "spawned", "started", "timer", "watcher")
 
     def __init__(self, fn: _Function, runner: WorkerRunner) -> None:
         self.fn = fn
@@ -108,6 +110,7 @@ class _Environment:
         self._fd = -1
         self._status_fd = -1
         self._partial = b""
+        self.log_stream: LogStream | None = None
 
     async def start(self) -> None:
         spec = self.fn.spec
@@ -115,6 +118,7 @@ class _Environment:
         env = lambda_environment(spec)
         env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{os.urandom(16).hex()}"
+        self.log_stream = self.runner.log_stream(spec.name, env["AWS_LAMBDA_LOG_STREAM_NAME"])
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
         env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         env.setdefault("LANG", "C.UTF-8")
@@ -312,20 +316,18 @@ class _Environment:
 
     def _emit(self, lines: list[str], framing: bool = False) -> None:
         self.fn.logs.extend(lines)
-        self.runner.echo(self.fn.spec.name, lines, framing)
+        self.runner.echo(self.fn.spec.name, lines, framing, self.log_stream)
 
 
 class WorkerRunner:
     """The FunctionInvoker of worker mode. `load` registers functions (nothing starts until an invoke)."""
 
-    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True, log_dir: Path | None = None,
-                 log_limits: LogLimits | None = None) -> None:
+    def __init__(self, log_stream: TextIO | None = None, echo_logs: bool = True,
+                 log_groups: LogGroups | None = None) -> None:
         self._functions: dict[str, _Function] = {}
         self._log_stream = log_stream
         self._echo_logs = echo_logs
-        self._log_dir = log_dir
-        self._log_limits = log_limits or LogLimits()
-        self._log_files: dict[str, RotatingFile] = {}
+        self._log_groups = log_groups
         self._repeats = Repeats()  # keyed by (function, line)
         self._colours: dict[str, str] = {}
         self._tty: tuple[TextIO, bool] | None = None  # the echo stream, and whether it is a terminal
@@ -356,15 +358,31 @@ class WorkerRunner:
         fn = self._functions.get(name)
         return list(fn.logs) if fn is not None else []
 
-    def echo(self, name: str, lines: list[str], framing: bool = False) -> None:
-        """Write a function's log lines; its own output (not `framing`, the once-per-invocation START, END
-        and REPORT lines) goes through the repeat limit first."""
+    def log_stream(self, name: str, stream: str) -> LogStream | None:
+        """A new environment's stream in the function's log group (none without log groups)."""
+        if self._log_groups is None:
+            return None
+        found = self._log_groups.stream(f"/aws/lambda/{name}", stream)
+        fn = self._functions.get(name)
+        if fn is not None:
+            fn.log_stream = found
+        return found
+
+    def echo(self, name: str, lines: list[str], framing: bool = False, stream: LogStream | None = None) -> None:
+        """Write a function's log lines, each one event of `stream` (else the function's newest stream); its own
+        output (not `framing`, the once-per-invocation START, END and REPORT lines) goes through the repeat limit
+        first."""
         if not framing:
             lines = self._unrepeated(name, lines)
             if not lines:
                 return
-        if self._log_dir is not None:
-            self._log_file(name).write("".join(line + "\n" for line in lines))
+        if stream is None:
+            fn = self._functions.get(name)
+            stream = fn.log_stream if fn is not None else None
+        if stream is not None:
+            now = int(time.time() * 1000)
+            for line in lines:
+                stream.put(now, line)
         if self._echo_logs:
             stream = self._log_stream or sys.stderr
             prefix = f"[{name}] "
@@ -393,13 +411,6 @@ class WorkerRunner:
                 tty = False
             self._tty = (stream, tty)
         return self._tty[1]
-
-    def _log_file(self, name: str) -> RotatingFile:
-        file = self._log_files.get(name)
-        if file is None:
-            assert self._log_dir is not None
-            file = self._log_files[name] = RotatingFile(self._log_dir / f"{name}.log", self._log_limits)
-        return file
 
     async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
         fn = self._functions[name]
@@ -443,9 +454,6 @@ class WorkerRunner:
         self.reaper.close()
         for (name, line), count, seconds in self._repeats.summaries(time.monotonic(), final=True):
             self.echo(name, [repeated(line, count, seconds)], framing=True)
-        for file in self._log_files.values():
-            file.close()
-        self._log_files.clear()
 
 
 def _trace_id(event: Any) -> str:

@@ -18,6 +18,7 @@ __all__ = ["LogLimits", "RotatingFile"]
 class LogLimits:
     max_bytes: int = 10 * 1024 * 1024
     files: int = 5
+    retention_days: int = 7  # log groups: files not written for this long are deleted (0: kept forever)
 
 
 class RotatingFile:
