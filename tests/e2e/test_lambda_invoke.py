@@ -16,6 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from apiway.observe.log_groups import LogGroups
 from tests.support import Server, request
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invoke"
@@ -200,12 +201,14 @@ def test_cli_logs(tmp_path: Path) -> None:
     state = tmp_path / "state" / "state.db"
     missing = run_cli("logs", "Worker", "--state", str(state), cwd=tmp_path)
     assert missing.returncode == 1 and "no log for function 'Worker' yet" in missing.stderr
-    (state.parent / "logs").mkdir(parents=True)
-    (state.parent / "logs" / "Worker.log").write_text("START RequestId: x\nhello\n")
+    groups = LogGroups(state.parent / "logs" / "groups")
+    for n, line in enumerate(["START RequestId: x", "hello"]):
+        groups.stream("/aws/lambda/Worker", "2026/01/01/[$LATEST]0123").put(1000 + n, line)
+    groups.close()
     shown = run_cli("logs", "Worker", "--state", str(state), cwd=tmp_path)
     assert shown.returncode == 0 and shown.stdout == "START RequestId: x\nhello\n"
-    default = tmp_path / ".apiway" / "logs"
-    default.mkdir(parents=True)
-    (default / "Echo.log").write_text("from the default state\n")
+    default = LogGroups(tmp_path / ".apiway" / "logs" / "groups")
+    default.stream("/aws/lambda/Echo", "s").put(1, "from the default state")
+    default.close()
     assert run_cli("logs", "Echo", cwd=tmp_path).stdout == "from the default state\n"
     assert "--state" in run_cli("logs", "--help", cwd=tmp_path).stdout

@@ -1,5 +1,5 @@
-"""Logs stay bounded under load: function log files rotate at `--log-max-bytes` keeping `--log-files` files
-(`apiway logs` shows the current one), and a storm of identical errors writes a few lines plus a count, in
+"""Logs stay bounded under load: a function's log stream files rotate at `--log-max-bytes` keeping `--log-files`
+files (`apiway logs` shows what is kept), and a storm of identical errors writes a few lines plus a count, in
 the function's log and in the server's."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apiway.observe.log_groups import LogGroups
 from tests.support import Server, function_proxy_api
 
 API = function_proxy_api("Logs", "Noisy")
@@ -21,6 +22,10 @@ def handler(event, context):
     print("call", context.aws_request_id, "-" * 200)
     return {"statusCode": 200, "body": json.dumps({"ok": True})}
 """
+
+
+def _log(tmp_path: Path) -> list[str]:
+    return [e.message for e in LogGroups(tmp_path / "state" / "logs" / "groups").events("/aws/lambda/Noisy")]
 
 
 def _project(tmp_path: Path) -> Path:
@@ -38,14 +43,16 @@ def test_function_logs_rotate_at_the_size_bound_and_keep_n_files(serve, tmp_path
     for n in range(60):  # ~600 bytes of log each: ~36 KB in all, nine times the bound
         assert server.call("GET", "logs000001", "dev", f"/ok{n}").status == 200
         server.stderr()  # keep the server's stderr pipe drained
-    logs = tmp_path / "state" / "logs"
-    assert sorted(p.name for p in logs.iterdir()) == ["Noisy.log", "Noisy.log.1", "Noisy.log.2"]
-    assert all(0 < p.stat().st_size <= 4096 for p in logs.iterdir())
-    current = (logs / "Noisy.log").read_bytes()
+    server.stop()  # what is buffered is written on the way out
+    (stream,) = (tmp_path / "state" / "logs" / "groups" / "%2Faws%2Flambda%2FNoisy").glob("*/")  # one environment
+    files = sorted(p.name for p in stream.iterdir())
+    assert len(files) == 3 and [f.partition(".log")[2] for f in files] == ["", ".1", ".2"]
+    assert all(0 < p.stat().st_size <= 4096 for p in stream.iterdir())
     shown = subprocess.run([sys.executable, "-m", "apiway", "logs", "Noisy", "--state", str(server.state)],
                            capture_output=True, timeout=30)
-    assert shown.returncode == 0 and shown.stdout == current
-    assert current.decode().splitlines()[-1].startswith("REPORT RequestId: ")  # the newest invocation is there
+    kept = _log(tmp_path)
+    assert shown.returncode == 0 and shown.stdout.decode() == "".join(line + "\n" for line in kept)
+    assert kept[-1].startswith("REPORT RequestId: ")  # the newest invocation is there
 
 
 def test_a_burst_of_identical_errors_writes_a_few_lines_and_a_count(serve, tmp_path: Path) -> None:
@@ -57,7 +64,7 @@ def test_a_burst_of_identical_errors_writes_a_few_lines_and_a_count(serve, tmp_p
     server.stop()  # the counts still held back are written on the way out
     err += server.stderr()
 
-    log = (tmp_path / "state" / "logs" / "Noisy.log").read_text().splitlines()
+    log = _log(tmp_path)
     error_line = "[ERROR] RuntimeError: always the same failure"
     assert log.count(error_line) == 10
     assert sum(line.startswith(error_line + " (repeated 40 times in the last ") for line in log) == 1
@@ -78,6 +85,6 @@ def test_quiet_functions_keep_function_output_off_stderr_and_in_the_log(serve, t
         assert server.call("GET", "logs000001", "dev", f"/ok{n}").status == 200
     server.stop()
     err = server.stderr()
-    log = (tmp_path / "state" / "logs" / "Noisy.log").read_text()
+    log = "\n".join(_log(tmp_path))
     assert log.count("REPORT RequestId: ") == 5 and log.count("call ") == 5
     assert "[Noisy]" not in err and "REPORT RequestId" not in err

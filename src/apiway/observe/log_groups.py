@@ -133,6 +133,7 @@ class LogGroups:
         self._known_groups: set[str] = set()
         self._lock = threading.Lock()  # one flush at a time: the writer thread's, or a reader's of its own events
         self._pid = 0  # the process the writer thread runs in: a forked worker starts its own
+        self._writers_pid = os.getpid()  # the process whose files `_writers` are
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sweep = 0.0
@@ -154,8 +155,6 @@ class LogGroups:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-            self._writers = {}  # inherited across a fork: the parent's files are the parent's
-            self._known_groups = set()
             self._wake = threading.Event()
             self._thread = threading.Thread(target=self._run, name="log-groups", daemon=True)
             self._thread.start()
@@ -174,7 +173,8 @@ class LogGroups:
     def flush(self) -> None:
         """Write every event put so far (this process's)."""
         with self._lock:
-            if self._pid != os.getpid():
+            if self._writers_pid != os.getpid():  # inherited across a fork: the parent's files are the parent's
+                self._writers_pid = os.getpid()
                 self._writers = {}
                 self._known_groups = set()
             now = int(time.time() * 1000)
@@ -191,7 +191,22 @@ class LogGroups:
                     lines.append(f"{ts} {now} {seq} {orjson.dumps(message).decode()}\n")
                     seq += 1
                 writer.seq = seq
-                writer.file.write("".join(lines))
+                self._write(writer.file, lines)
+
+    def _write(self, file: RotatingFile, lines: list[str]) -> None:
+        """A write per file-sized chunk, so that a large batch still rotates at the bound."""
+        bound = self.limits.max_bytes
+        chunk: list[str] = []
+        size = 0
+        for line in lines:
+            length = len(line.encode())
+            if chunk and size + length > bound:
+                file.write("".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += length
+        if chunk:
+            file.write("".join(chunk))
 
     def _open(self, group: str, stream: str) -> _Writer:
         if group not in self._known_groups:
@@ -229,27 +244,26 @@ class LogGroups:
         """Delete files older than their group's retention; reopen this process's files that were deleted."""
         self._next_sweep = time.monotonic() + SWEEP_SECONDS
         now = time.time()
+        for group_dir in _dirs(self.root):
+            days = self._meta(group_dir).get("retentionInDays") or self.limits.retention_days
+            if not days:
+                continue
+            oldest = now - days * 86400
+            for stream_dir in _dirs(group_dir):
+                with contextlib.suppress(OSError):
+                    expired = stream_dir.stat().st_mtime < oldest
+                    for file in _files(stream_dir):
+                        if file.stat().st_mtime < oldest:
+                            file.unlink()
+                            expired = True
+                    if expired:
+                        stream_dir.rmdir()  # once empty
         with self._lock:
             for key, writer in list(self._writers.items()):
                 if not writer.path.exists():
                     writer.file.close()
                     del self._writers[key]
                     self._known_groups.discard(key[0])
-        if not self.root.is_dir():
-            return
-        for group_dir in self.root.iterdir():
-            days = self._meta(group_dir).get("retentionInDays") or self.limits.retention_days
-            if not days:
-                continue
-            oldest = now - days * 86400
-            for stream_dir in _dirs(group_dir):
-                for file in _files(stream_dir):
-                    with contextlib.suppress(FileNotFoundError):
-                        if file.stat().st_mtime < oldest:
-                            file.unlink()
-                with contextlib.suppress(OSError):  # removed once empty (and not in use)
-                    if stream_dir.stat().st_mtime < oldest:
-                        stream_dir.rmdir()
 
     # -- reading --------------------------------------------------------------------------------------
 

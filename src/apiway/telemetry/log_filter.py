@@ -37,7 +37,7 @@ def compile_pattern(pattern: str | None) -> Predicate:
         if not text.endswith("}"):
             raise InvalidPattern("Invalid metric filter pattern")
         test = _JsonParser(text[1:-1]).parse()
-        return lambda message: test(_json(message))
+        return lambda message: (doc := _json(message)) is not _MISSING and test(doc)  # only JSON events
     if text.startswith("["):
         if not text.endswith("]"):
             raise InvalidPattern("Invalid metric filter pattern")
