@@ -218,3 +218,30 @@ def test_the_aws_cli(server: Server) -> None:
     got = cli("get-log-events", "--log-group-name", GROUP, "--log-stream-name", stream["logStreamName"],
               "--start-from-head")
     assert sum(e["message"].startswith("REPORT RequestId: ") for e in got["events"]) == 2
+
+
+def test_every_worker_process_writes_its_own_files_and_any_one_reads_them_all(tmp_path: Path) -> None:
+    (tmp_path / "api.yaml").write_text(function_proxy_api("Talk", "Talker"))
+    (tmp_path / "talker.py").write_text(HANDLER)
+    (tmp_path / "apiway.yaml").write_text(
+        "apis:\n  - openapi: api.yaml\n    id: talk000001\n"
+        "functions:\n  Talker: {handler: talker.py:handler, mode: worker, concurrency: 1}\n")
+    (tmp_path / "state").mkdir()
+    # The native server whichever front-end the suite runs on: --workers needs it.
+    server = Server(tmp_path / "apiway.yaml", tmp_path / "state" / "state.db",
+                    ["--workers", "2", "--server", "native", "--quiet-functions"])
+    try:
+        call(server, *(f"n{n}" for n in range(30)))  # each on a new connection: the kernel spreads them
+        logs = logs_client(server.port)
+
+        def starts() -> list[dict[str, Any]]:
+            found = [e for page in logs.get_paginator("filter_log_events").paginate(
+                logGroupName=GROUP, filterPattern="START") for e in page["events"]]
+            return found if len(found) == 30 else []
+
+        assert len(until(starts)) == 30  # whichever process answers sees every process's events
+        streams = tmp_path / "state" / "logs" / "groups" / "%2Faws%2Flambda%2FTalker"
+        writers = {f.name.split("-")[1].partition(".")[0] for f in streams.glob("*/*.log")}
+        assert len(writers) == 2  # a file per process: no two processes append to one file
+    finally:
+        server.stop()
