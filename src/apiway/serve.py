@@ -288,10 +288,12 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
         handler = Dispatcher(app.gateway, services, policy, app.connections_api, health)
         where = f"{scheme}://{_shown(host)}:{port}"
     if show:
-        print(f"  control plane, Lambda Invoke API and CloudWatch Logs (boto3 / AWS CLI endpoint_url): {where}\n"
+        print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
               f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
               f"    callers: {policy.describe()}\n"
               f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")
+        if app.logs_api is not None:
+            print(f"  CloudWatch Logs API (boto3 `logs`, aws logs): {where}; log groups in {app.logs_api.groups.root}")
     if start is None:
         print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
         # What start-up built (modules, service models, compiled stages) lives as long as the server: kept out
