@@ -131,3 +131,15 @@ def test_management_operations(tmp_path: Path) -> None:
         groups.delete_group("/my/group")
     groups.create_group("..")  # names that are no file names are still names
     assert groups.group_names() == [".."]
+
+
+def test_tail_reads_the_newest_events_of_a_large_file(tmp_path: Path) -> None:
+    groups = LogGroups(tmp_path)
+    stream = groups.stream("big", "s")
+    for n in range(4000):  # ~400 KB: more than tail reads of a file
+        stream.put(n, f"event {n:04d} " + "y" * 80)
+    groups.flush()
+    tail = groups.tail("big", 0, limit=3)
+    assert [e["timestamp"] for e in tail] == [3997, 3998, 3999]
+    assert len(groups.events("big")) == 4000
+    groups.close()

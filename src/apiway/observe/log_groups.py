@@ -39,6 +39,7 @@ __all__ = ["Event", "GroupExists", "GroupInfo", "LogGroups", "LogStream", "NoSuc
 FLUSH_SECONDS = 0.2
 SWEEP_SECONDS = 60.0  # retention and vanished files are looked at this often
 MAX_QUEUED = 100_000  # events per stream waiting for the writer thread
+TAIL_BYTES = 256 * 1024  # what `tail` reads of each file: its newest events
 _META = "@group.json"  # never a percent-encoded name: '@' is always encoded
 
 
@@ -325,8 +326,9 @@ class LogGroups:
         return _stream_info(stream, directory)
 
     def events(self, group: str, streams: Iterable[str] | None = None, start: int | None = None,
-               end: int | None = None) -> list[Event]:
-        """A group's events (of `streams`, else all) with start <= timestamp < end, in timestamp order."""
+               end: int | None = None, tail_bytes: int | None = None) -> list[Event]:
+        """A group's events (of `streams`, else all) with start <= timestamp < end, in timestamp order; with
+        `tail_bytes`, only those in the last so many bytes of each file (the newest, read cheaply)."""
         self.flush()
         directory = self._group_dir(group)
         if not directory.is_dir():
@@ -340,7 +342,7 @@ class LogGroups:
                 with contextlib.suppress(FileNotFoundError):
                     if start is not None and file.stat().st_mtime < since:
                         continue
-                    found.extend(e for e in _read(file, name)
+                    found.extend(e for e in _read(file, name, tail_bytes)
                                  if (start is None or e.timestamp >= start) and (end is None or e.timestamp < end))
         found.sort(key=lambda e: e.key)
         return found
@@ -348,7 +350,7 @@ class LogGroups:
     def tail(self, group: str, since_ms: int, limit: int = 200) -> list[dict[str, int | str]]:
         """The newest `limit` events at or after `since_ms`, oldest first (the dashboard's log view)."""
         try:
-            events = self.events(group, start=since_ms)
+            events = self.events(group, start=since_ms, tail_bytes=TAIL_BYTES)
         except NoSuchGroup:
             return []
         return [{"timestamp": e.timestamp, "stream": e.stream, "message": e.message} for e in events[-limit:]]
@@ -426,9 +428,12 @@ def _files(stream_dir: Path) -> list[Path]:
     return [stream_dir / name for name in sorted(names, key=order)]
 
 
-def _read(file: Path, stream: str) -> Iterator[Event]:
+def _read(file: Path, stream: str, tail_bytes: int | None = None) -> Iterator[Event]:
     writer = file.name.partition(".log")[0]
     with open(file, "rb") as lines:
+        if tail_bytes is not None and os.fstat(lines.fileno()).st_size > tail_bytes:
+            lines.seek(-tail_bytes, os.SEEK_END)
+            lines.readline()  # the rest of a line cut in two
         for line in lines:
             parts = line.split(b" ", 3)
             if len(parts) < 4 or not line.endswith(b"\n"):  # a line being written by another process
