@@ -55,17 +55,21 @@ def test_the_writer_thread_writes_without_a_flush(tmp_path: Path) -> None:
 
 def test_processes_write_their_own_files_and_every_reader_sees_all(tmp_path: Path) -> None:
     groups = LogGroups(tmp_path)
-    groups.stream("g", "s").put(10, "parent")
+    stream = groups.stream("g", "s")
+    stream.put(10, "parent")
     groups.flush()
     pid = os.fork()
-    if pid == 0:  # a forked worker: its own writer thread and its own file
+    if pid == 0:  # a forked worker: its own writer thread and its own file, for the stream it inherited too
         try:
-            child = groups.stream("g", "s")
-            child.put(20, "child")
-            groups.close()
+            stream.put(20, "child")
+            deadline = time.monotonic() + 10
+            while any(e.message == "child" for e in LogGroups(tmp_path).events("g")) is False:
+                if time.monotonic() > deadline:
+                    os._exit(1)
+                time.sleep(0.05)
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0  # the child's thread wrote it
     assert [e.message for e in groups.events("g")] == ["parent", "child"]
     assert len(os.listdir(tmp_path / "g" / "s")) == 2
     groups.close()

@@ -23,6 +23,7 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -138,6 +139,16 @@ class LogGroups:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sweep = 0.0
+        _instances.add(self)
+
+    def _forked(self) -> None:
+        """In a forked child: a lock of its own (the parent's writer thread may have held this one) and a writer
+        thread of its own for the streams it inherited (its stages may have been compiled before the fork)."""
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._thread = None
+        if self._streams:
+            self._start()
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -402,6 +413,17 @@ class LogGroups:
             writer = self._writers.pop((group, stream), None)
             if writer is not None:
                 writer.file.close()
+
+
+_instances: weakref.WeakSet[LogGroups] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for groups in list(_instances):
+        groups._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _dirs(directory: Path) -> Iterator[Path]:
