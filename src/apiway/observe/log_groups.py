@@ -40,7 +40,7 @@ __all__ = ["Event", "GroupExists", "GroupInfo", "LogGroups", "LogStream", "NoSuc
 FLUSH_SECONDS = 0.2
 SWEEP_SECONDS = 60.0  # retention and vanished files are looked at this often
 MAX_QUEUED = 100_000  # events per stream waiting for the writer thread
-TAIL_BYTES = 256 * 1024  # what `tail` reads of each file: its newest events
+TAIL_BYTES = 256 * 1024  # what `tail` reads of each file at least (1 KB per event asked for): its newest events
 _META = "@group.json"  # never a percent-encoded name: '@' is always encoded
 
 
@@ -361,7 +361,7 @@ class LogGroups:
     def tail(self, group: str, since_ms: int, limit: int = 200) -> list[dict[str, int | str]]:
         """The newest `limit` events at or after `since_ms`, oldest first (the dashboard's log view)."""
         try:
-            events = self.events(group, start=since_ms, tail_bytes=TAIL_BYTES)
+            events = self.events(group, start=since_ms, tail_bytes=max(TAIL_BYTES, limit * 1024))
         except NoSuchGroup:
             return []
         return [{"timestamp": e.timestamp, "stream": e.stream, "message": e.message} for e in events[-limit:]]
