@@ -135,16 +135,17 @@ class LogGroups:
         self._known_groups: set[str] = set()
         self._lock = threading.Lock()  # one flush at a time: the writer thread's, or a reader's of its own events
         self._pid = 0  # the process the writer thread runs in: a forked worker starts its own
-        self._writers_pid = os.getpid()  # the process whose files `_writers` are
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_sweep = 0.0
         _instances.add(self)
 
     def _forked(self) -> None:
-        """In a forked child: a lock of its own (the parent's writer thread may have held this one) and a writer
-        thread of its own for the streams it inherited (its stages may have been compiled before the fork)."""
+        """In a forked child: a lock of its own (the parent's writer thread may have held this one), files of its
+        own, and a writer thread for the streams it inherited (its stages may have been compiled before the fork)."""
         self._lock = threading.Lock()
+        self._writers = {}  # the parent's files are the parent's
+        self._known_groups = set()
         self._pid = 0
         self._thread = None
         if self._streams:
@@ -178,17 +179,13 @@ class LogGroups:
                 self.flush()
                 if time.monotonic() >= self._next_sweep:
                     self.sweep()
-            except OSError:  # a full or vanished disk: the events of this round are lost, writing goes on
+            except (OSError, TypeError, ValueError):  # a full disk, a message that is no text: that round is lost
                 with self._lock:
                     self._writers.clear()
 
     def flush(self) -> None:
         """Write every event put so far (this process's)."""
         with self._lock:
-            if self._writers_pid != os.getpid():  # inherited across a fork: the parent's files are the parent's
-                self._writers_pid = os.getpid()
-                self._writers = {}
-                self._known_groups = set()
             now = int(time.time() * 1000)
             for key, stream in list(self._streams.items()):
                 queue = stream._queue
@@ -279,6 +276,11 @@ class LogGroups:
 
     # -- reading --------------------------------------------------------------------------------------
 
+    def _flush_own(self) -> None:
+        """Before reading: this process's own events are readable at once."""
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            self.flush()
+
     def _group_dir(self, group: str) -> Path:
         return self.root / _encode(group)
 
@@ -316,7 +318,7 @@ class LogGroups:
         return GroupInfo(name, created, meta.get("retentionInDays"), size)
 
     def streams(self, group: str, prefix: str = "") -> list[StreamInfo]:
-        self.flush()
+        self._flush_own()
         directory = self._group_dir(group)
         if not directory.is_dir():
             raise NoSuchGroup(group)
@@ -328,7 +330,7 @@ class LogGroups:
         return out
 
     def stream_info(self, group: str, stream: str) -> StreamInfo:
-        self.flush()
+        self._flush_own()
         directory = self._stream_dir(group, stream)
         if not directory.is_dir():
             if not self._group_dir(group).is_dir():
@@ -340,7 +342,7 @@ class LogGroups:
                end: int | None = None, tail_bytes: int | None = None) -> list[Event]:
         """A group's events (of `streams`, else all) with start <= timestamp < end, in timestamp order; with
         `tail_bytes`, only those in the last so many bytes of each file (the newest, read cheaply)."""
-        self.flush()
+        self._flush_own()
         directory = self._group_dir(group)
         if not directory.is_dir():
             raise NoSuchGroup(group)

@@ -192,7 +192,6 @@ class LogsApi:
                     or not isinstance(event.get("timestamp"), int):
                 raise _invalid("Each log event needs a timestamp and a message.")
             stream.put(event["timestamp"], event["message"])
-        self.groups.flush()
         return {"nextSequenceToken": "0"}
 
     # -- events ---------------------------------------------------------------------------------------
