@@ -186,11 +186,11 @@ class LogsApi:
         if not isinstance(events, list) or not events:
             raise _invalid("1 validation error detected: Value null at 'logEvents' failed to satisfy constraint: "
                            "Member must not be null")
+        if not all(isinstance(e, dict) and isinstance(e.get("message"), str) and isinstance(e.get("timestamp"), int)
+                   for e in events):
+            raise _invalid("Each log event needs a timestamp and a message.")
         stream = self.groups.stream(group, name)
         for event in events:
-            if not isinstance(event, dict) or not isinstance(event.get("message"), str) \
-                    or not isinstance(event.get("timestamp"), int):
-                raise _invalid("Each log event needs a timestamp and a message.")
             stream.put(event["timestamp"], event["message"])
         return {"nextSequenceToken": "0"}
 
