@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.http_authorizers import HttpAuthorizerDeps
@@ -31,6 +32,7 @@ from apiway.model.http import HttpApiDefinition
 from apiway.model.http import Stage as HttpStage
 from apiway.model.rest import ApiDefinition, Resource, Stage
 from apiway.observe.log import log
+from apiway.observe.log_groups import LogGroups
 from apiway.observe.rotating import LogLimits
 from apiway.runtime import test_invoke
 from apiway.runtime.connections import Connections, ConnectionsService, NodeLink
@@ -43,12 +45,16 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
+from apiway.telemetry.access_log import AccessLogs
+from apiway.telemetry.execution_log import ExecutionLogs
+from apiway.telemetry.hub import Part, Telemetry
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
-                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None) -> None:
+                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
+                 access_log: TextIO | None = None) -> None:
         self.runner = Functions(log_dir, log_limits, echo_functions)
         # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
         self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
@@ -81,10 +87,17 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
+        # Log groups (access and execution logs) beside the functions' logs; what observes stages.
+        self.log_groups = LogGroups(log_dir / "groups") if log_dir is not None else None
+        parts: list[Part] = [AccessLogs(self.log_groups, access_log)]
+        if self.log_groups is not None:
+            parts.append(ExecutionLogs(self.log_groups))
+        self.telemetry = Telemetry(parts)
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
-                                identities=identities, caches=self.caches, http_authorizers=http_authorizers)
+                                identities=identities, caches=self.caches, http_authorizers=http_authorizers,
+                                telemetry=self.telemetry)
         self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 
@@ -115,6 +128,8 @@ class App:
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
         await self.pool.close()
+        if self.log_groups is not None:
+            self.log_groups.close()  # what is still buffered
 
     # -- what the control plane asks of the running gateway (apiway.control.plane.RuntimeHooks) -------
 
