@@ -55,6 +55,8 @@ class App:
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
                  callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
                  access_log: TextIO | None = None) -> None:
+        # Log groups (function logs, access and execution logs) as files under the state's logs/groups/.
+        self.log_groups = LogGroups(log_dir / "groups", log_limits) if log_dir is not None else None
         self.runner = Functions(log_dir, log_limits, echo_functions)
         # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
         self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
@@ -87,8 +89,7 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
-        # Log groups (access and execution logs) beside the functions' logs; what observes stages.
-        self.log_groups = LogGroups(log_dir / "groups") if log_dir is not None else None
+        # What observes stages: access and execution logs.
         parts: list[Part] = [AccessLogs(self.log_groups, access_log)]
         if self.log_groups is not None:
             parts.append(ExecutionLogs(self.log_groups))
@@ -127,9 +128,9 @@ class App:
         await asyncio.wrap_future(self.access.flush())  # quota counts not yet written, by the usage writer thread
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
+        if self.log_groups is not None:  # after the functions: their last lines are written too
+            await asyncio.to_thread(self.log_groups.close)
         await self.pool.close()
-        if self.log_groups is not None:
-            self.log_groups.close()  # what is still buffered
 
     # -- what the control plane asks of the running gateway (apiway.control.plane.RuntimeHooks) -------
 

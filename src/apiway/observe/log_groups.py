@@ -28,7 +28,7 @@ class LogStream:
 
 
 class LogGroups:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limits: object = None) -> None:
         self.root = root
         self._streams: dict[tuple[str, str], LogStream] = {}
 
