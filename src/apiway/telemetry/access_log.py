@@ -194,34 +194,66 @@ def getter(name: str) -> Getter:
     return _note(name)
 
 
+# The most used variables as expressions inlined into the renderer (no call each): (expression, always a non-empty
+# string). Names: c (the Completion), inv (its invocation or None), req, resp.
+_INLINE: dict[str, tuple[str, bool]] = {
+    "requestId": ("inv.request_id if inv is not None else _request_id(c)", False),
+    "extendedRequestId": ("inv.extended_request_id if inv is not None else _extended_request_id(c)", False),
+    "httpMethod": ("req.method", True),
+    "status": ("str(resp.status)", True),
+    "responseLength": ("str(len(resp.body))", True),
+    "protocol": ("'HTTP/' + req.http_version", True),
+    "identity.sourceIp": ("req.client_ip", True),
+    "stage": ("c.stage.stage_name", True),
+    "apiId": ("c.stage.api_id", True),
+    "requestTime": ("clf_time((inv.epoch_ms if inv is not None else _epoch_ms(c)) // 1000)", True),
+    "requestTimeEpoch": ("str(inv.epoch_ms if inv is not None else _epoch_ms(c))", True),
+    "resourcePath": ("inv.plan.resource_path if inv is not None else None", False),
+    "path": ("inv.context_path if inv is not None else req.path", False),
+    "responseLatency": ("str(c.latency_ms)", True),
+    "integrationLatency": ("inv.integration_latency_ms if inv is not None else None", False),
+}
+
+
+def _text(value: Any) -> str:
+    """A variable's value as the line shows it: `-` when unset or empty."""
+    if value is None or value == "":
+        return "-"
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
 def compile_format(fmt: str) -> Callable[[Completion], str]:
-    """The format as a renderer: literal text and getters, joined per request."""
-    parts: list[str | Getter] = []
+    """The format as one generated function that joins its literal text and the variables' values: the common
+    variables inlined as expressions, the others through their getters."""
+    namespace: dict[str, Any] = {"_text": _text, "_request_id": _request_id, "clf_time": clf_time,
+                                 "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms}
+    pieces: list[str] = []
     at = 0
     for match in _VARIABLE.finditer(fmt):
         if match.start() > at:
-            parts.append(fmt[at:match.start()])
-        parts.append(getter(match.group(1)))
+            pieces.append(repr(fmt[at:match.start()]))
+        name = match.group(1)
+        inline = _INLINE.get(name)
+        field = name.removeprefix("identity.")
+        if inline is None and field != name and field != "userAgent" and "." not in field:
+            # an identity field the checks set (caller, user, apiKey, …): usually none at all
+            inline = (f"inv.identity.get({field!r}) if inv is not None and inv.identity is not None else None",
+                      False)
+        if inline is None:
+            key = f"g{len(namespace)}"
+            namespace[key] = getter(name)
+            pieces.append(f"_text({key}(c))")
+        else:
+            pieces.append(inline[0] if inline[1] else f"_text({inline[0]})")
         at = match.end()
     if at < len(fmt):
-        parts.append(fmt[at:])
-    compiled = tuple(parts)
-
-    def render(c: Completion) -> str:
-        out = []
-        for part in compiled:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = part(c)
-            if value is None or value == "":
-                out.append("-")
-            elif value is True or value is False:
-                out.append("true" if value else "false")
-            else:
-                out.append(str(value))
-        return "".join(out)
-
+        pieces.append(repr(fmt[at:]))
+    source = ("def render(c):\n    inv = c.invocation\n    req = c.request\n    resp = c.response\n"
+              f"    return ''.join(({', '.join(pieces)},))\n")
+    exec(compile(source, "<access log format>", "exec"), namespace)  # our own source: names and quoted literals
+    render: Callable[[Completion], str] = namespace["render"]
     return render
 
 
