@@ -8,7 +8,7 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from apiway.core import trail
-from apiway.core.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
+from apiway.core.errors import ConfigurationError, DeployError, GatewayError, IntegrationFailure, IntegrationTimeout
 from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.integrations.upstream import (
@@ -253,11 +253,11 @@ class _HttpBase:
             return await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body,
                                            self.timeout, self.verify_tls)
         except UpstreamTimeout:
-            raise IntegrationTimeout() from None
+            raise _noted(inv, IntegrationTimeout(), "Execution failed due to a timeout error") from None
         except UpstreamConnectError as exc:
-            raise ConfigurationError(f"Execution failed due to configuration error: {exc}") from None
+            raise _noted(inv, ConfigurationError(f"Execution failed due to configuration error: {exc}")) from None
         except Exception as exc:  # protocol errors, resets mid-response
-            raise IntegrationFailure(f"Execution failed due to a network error: {exc}") from None
+            raise _noted(inv, IntegrationFailure(f"Execution failed due to a network error: {exc}")) from None
 
     async def _observed(self, inv: Invocation, method: str, target: str, headers: list[tuple[bytes, bytes]],
                         body: bytes) -> UpstreamResponse:
@@ -283,6 +283,13 @@ class _HttpBase:
             steps.append((trail.DATA, "Endpoint response body before transformations: "
                           + trail.body_text(resp.body)))
         return resp
+
+
+def _noted(inv: Invocation, err: GatewayError, reason: str | None = None) -> GatewayError:
+    """The failure as `$context.integration.error`/`integrationErrorMessage` show it (observed stages only)."""
+    if inv.notes is not None:
+        inv.notes["integration.error"] = reason or err.log  # keys: telemetry/notes.py
+    return err
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

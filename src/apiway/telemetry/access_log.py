@@ -248,7 +248,7 @@ def compile_format(fmt: str) -> Callable[[Completion], str]:
         else:
             pieces.append(inline[0] if inline[1] else f"_text({inline[0]})")
         at = match.end()
-    if at < len(fmt):
+    if at < len(fmt) or not pieces:
         pieces.append(repr(fmt[at:]))
     source = ("def render(c):\n    inv = c.invocation\n    req = c.request\n    resp = c.response\n"
               f"    return ''.join(({', '.join(pieces)},))\n")

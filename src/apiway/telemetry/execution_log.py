@@ -23,6 +23,8 @@ MAX_EVENT = 1024  # bytes of one log event; the rest is cut
 TRUNCATED = " [TRUNCATED]"
 # Query parameters that carry credentials (a presigned request's SigV4 fields).
 _SECRET_QUERY = frozenset(("x-amz-signature", "x-amz-security-token", "x-amz-credential"))
+# AWS's line for a failure whose error carries no reason of its own.
+_REASONS = {"INTEGRATION_TIMEOUT": "Execution failed due to a timeout error"}
 
 
 def log_group(settings: StageSettings) -> str:
@@ -76,7 +78,9 @@ class _Logged:
         try:
             return await self.inner(inv)
         except GatewayError as err:
-            steps.append((trail.ERROR, err.log or f"Execution failed: {err.message or err.response_type}"))
+            reason = (err.log or _REASONS.get(err.response_type)
+                      or f"Execution failed: {err.message or err.response_type}")
+            steps.append((trail.ERROR, reason))
             raise
 
 
@@ -117,7 +121,7 @@ class ExecutionLogs:
             _finish(c, steps)
             prefix = f"({inv.request_id}) "
             now = c.stage.wall_ms()
-            hidden = trail.secrets(inv.request.headers) if data else ()
+            hidden = _secrets(inv) if data else ()
             for kind, text in steps:
                 if kind == trail.ERROR or (kind == trail.INFO and info):
                     put(now, cut(prefix + text))
@@ -128,6 +132,16 @@ class ExecutionLogs:
 
         out.starters.append(start)
         out.observers.append(observe)
+
+
+def _secrets(inv: Invocation) -> list[str]:
+    """The request's secret values (credential headers, a presigned URL's signature fields), masked wherever a
+    logged header map or body repeats them."""
+    found = trail.secrets(inv.request.headers)
+    if inv.request.query:
+        last = inv.request.query_params()[0] or {}
+        found += [v for k, v in last.items() if k.lower() in _SECRET_QUERY and len(v) >= 4]
+    return found
 
 
 def _plans(runtime: StageRuntime) -> list[MethodPlan]:
