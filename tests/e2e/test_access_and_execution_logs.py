@@ -51,6 +51,7 @@ REST_FORMAT = " ".join(f"$context.{name}" for name in (
     "responseLatency", "authorizer.principalId")) + ' [$context.requestTime] "$context.error.message"'
 SECRET_TOKEN = "Bearer my-very-secret-token-1234"
 SECRET_KEY = "k3y-that-must-not-leak-5678"
+API_KEY = "usage-plan-key-0123456789abcdef"
 
 
 class Setup:
@@ -86,8 +87,10 @@ def _rest_api(port: int) -> str:
     pets = client.create_resource(restApiId=api_id, parentId=root, pathPart="pets")["id"]
     pet = client.create_resource(restApiId=api_id, parentId=pets, pathPart="{id}")["id"]
     broken = client.create_resource(restApiId=api_id, parentId=root, pathPart="fail")["id"]
-    for resource, function in ((pet, "Hello"), (broken, "Fail")):
-        client.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", authorizationType="NONE")
+    keyed = client.create_resource(restApiId=api_id, parentId=root, pathPart="keyed")["id"]
+    for resource, function in ((pet, "Hello"), (broken, "Fail"), (keyed, "Hello")):
+        client.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", authorizationType="NONE",
+                          apiKeyRequired=resource == keyed)
         client.put_integration(restApiId=api_id, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
                                integrationHttpMethod="POST", uri=LAMBDA_URI.format(function))
     client.create_deployment(restApiId=api_id, stageName="prod")
@@ -99,6 +102,11 @@ def _rest_api(port: int) -> str:
         {"op": "replace", "path": "/~1fail/GET/logging/loglevel", "value": "ERROR"},
         {"op": "replace", "path": "/~1fail/GET/logging/dataTrace", "value": "false"},
     ])
+    # /keyed: one request a burst, then throttled
+    plan = client.create_usage_plan(name="one", apiStages=[{"apiId": api_id, "stage": "prod"}],
+                                    throttle={"burstLimit": 1, "rateLimit": 0.001})["id"]
+    key = client.create_api_key(name="k", enabled=True, value=API_KEY)["id"]
+    client.create_usage_plan_key(usagePlanId=plan, keyId=key, keyType="API_KEY")
     return api_id
 
 
@@ -237,6 +245,28 @@ def test_rest_execution_log_at_error_writes_only_the_failure(setup: Setup):
     assert "the function broke" in lines[0]
     assert lines[1:] == ["Gateway response type: INTEGRATION_FAILURE with status code: 502",
                          "Method completed with status: 502"]
+
+
+def test_rest_execution_log_of_api_key_and_throttling_decisions(setup: Setup):
+    server, api = setup.server, setup.rest_id
+    group = f"API-Gateway-Execution-Logs_{api}/prod"
+    replies = [server.call("GET", api, "prod", "/keyed", headers=headers)
+               for headers in ({}, {"x-api-key": API_KEY}, {"x-api-key": API_KEY})]
+    assert [r.status for r in replies] == [403, 200, 429]
+    ids = [_header(r, "x-amzn-RequestId") for r in replies]
+    for request_id in ids:
+        setup.messages(group, 1, lambda m, rid=request_id: m.startswith(f"({rid}) Method completed"))
+    missing, allowed, throttled = (setup.lines(group, rid) for rid in ids)
+    assert "API Key not authorized because method 'GET /keyed' requires API Key and API key is missing" in missing
+    assert "Gateway response type: INVALID_API_KEY with status code: 403" in missing
+    masked = "*" * (len(API_KEY) - 4) + API_KEY[-4:]
+    assert f"Verifying Usage Plan for request: {ids[1]}. API Key: {masked} API Stage: {api}/prod" in allowed
+    assert f"Usage Plan check succeeded for API Key {masked} and API Stage {api}/prod" in allowed
+    assert allowed[-1] == "Method completed with status: 200"
+    assert "Gateway response type: THROTTLED with status code: 429" in throttled
+    assert throttled[-1] == "Method completed with status: 429"
+    everything = "\n".join(e["message"] for e in setup.groups.tail(group, 0, 10_000))
+    assert API_KEY not in everything
 
 
 def test_access_log_lines_also_go_to_stdout(setup: Setup):
