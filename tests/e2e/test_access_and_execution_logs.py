@@ -32,6 +32,13 @@ def fail(event, context):
     raise RuntimeError("the function broke")
 
 
+def auth(event, context):
+    effect = "Allow" if event["authorizationToken"] == "allow" else "Deny"
+    return {"principalId": "user-1", "context": {"role": "admin"},
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
+
+
 def ws(event, context):
     return {"statusCode": 200, "body": "ok"}
 '''
@@ -39,6 +46,7 @@ PROJECT = """functions:
   Hello: {handler: fns.py:hello, mode: inline}
   Fail: {handler: fns.py:fail, mode: inline}
   Ws: {handler: fns.py:ws, mode: inline}
+  Auth: {handler: fns.py:auth, mode: inline}
 """
 LAMBDA_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:"
               "function:{}/invocations")
@@ -88,9 +96,14 @@ def _rest_api(port: int) -> str:
     pet = client.create_resource(restApiId=api_id, parentId=pets, pathPart="{id}")["id"]
     broken = client.create_resource(restApiId=api_id, parentId=root, pathPart="fail")["id"]
     keyed = client.create_resource(restApiId=api_id, parentId=root, pathPart="keyed")["id"]
-    for resource, function in ((pet, "Hello"), (broken, "Fail"), (keyed, "Hello")):
-        client.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", authorizationType="NONE",
-                          apiKeyRequired=resource == keyed)
+    guarded = client.create_resource(restApiId=api_id, parentId=root, pathPart="guarded")["id"]
+    authorizer = client.create_authorizer(restApiId=api_id, name="tokens", type="TOKEN",
+                                          authorizerUri=LAMBDA_URI.format("Auth"), authorizerResultTtlInSeconds=0,
+                                          identitySource="method.request.header.Authorization")["id"]
+    for resource, function in ((pet, "Hello"), (broken, "Fail"), (keyed, "Hello"), (guarded, "Hello")):
+        client.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", apiKeyRequired=resource == keyed,
+                          **({"authorizationType": "CUSTOM", "authorizerId": authorizer} if resource == guarded
+                             else {"authorizationType": "NONE"}))
         client.put_integration(restApiId=api_id, resourceId=resource, httpMethod="GET", type="AWS_PROXY",
                                integrationHttpMethod="POST", uri=LAMBDA_URI.format(function))
     client.create_deployment(restApiId=api_id, stageName="prod")
@@ -267,6 +280,27 @@ def test_rest_execution_log_of_api_key_and_throttling_decisions(setup: Setup):
     assert throttled[-1] == "Method completed with status: 429"
     everything = "\n".join(e["message"] for e in setup.groups.tail(group, 0, 10_000))
     assert API_KEY not in everything
+
+
+def test_lambda_authorizer_steps_in_both_logs(setup: Setup):
+    server, api = setup.server, setup.rest_id
+    group = f"API-Gateway-Execution-Logs_{api}/prod"
+    replies = [server.call("GET", api, "prod", "/guarded", headers=headers)
+               for headers in ({"Authorization": "allow"}, {"Authorization": "deny"}, {})]
+    assert [r.status for r in replies] == [200, 403, 401]
+    ids = [_header(r, "x-amzn-RequestId") for r in replies]
+    for request_id in ids:
+        setup.messages(group, 1, lambda m, rid=request_id: m.startswith(f"({rid}) Method completed"))
+    allowed, denied, anonymous = (setup.lines(group, rid) for rid in ids)
+    assert any(line.startswith("Starting authorizer: ") and line.endswith(f" for request: {ids[0]}") for line in allowed)
+    assert allowed.index("Successfully completed authorizer execution") < \
+        allowed.index(f"Starting execution for request: {ids[0]}")
+    assert "The client is not authorized to perform this operation." in denied
+    assert f"Unauthorized request: {ids[2]}" in anonymous
+    lines = {line.split(" ", 1)[0]: line.split(" ") for line in setup.messages(
+        "rest-access", 3, lambda m: m.split(" ", 1)[0] in ids)}
+    assert lines[ids[0]][25] == "user-1"
+    assert lines[ids[1]][15] == "ACCESS_DENIED" and lines[ids[2]][15] == "UNAUTHORIZED"
 
 
 def test_access_log_lines_also_go_to_stdout(setup: Setup):
