@@ -275,7 +275,7 @@ class _HttpBase:
                                        self.verify_tls)
         latency = inv.stage.wall_ms() - started
         if inv.notes is not None:  # keys: telemetry/notes.py
-            inv.notes["integration.integrationStatus"] = resp.status
+            inv.notes["integration.integrationStatus"] = inv.notes["integration.status"] = resp.status
             inv.notes["integration.latency"] = latency
         if steps is not None:
             steps.append((trail.INFO, f"Received response. Status: {resp.status}, Integration latency: {latency} ms"))

@@ -56,8 +56,6 @@ class LambdaProxyIntegration:
         try:
             result = await self.invoker.invoke(self.function_name, event, inv.request_id)
         except FunctionThrottled as exc:
-            if steps is not None:
-                steps.append((trail.ERROR, f"Execution failed due to a throttle: {exc.log}"))
             raise FunctionUnavailable(exc.log) from None
         latency = inv.stage.wall_ms() - started
         if inv.notes is not None:
@@ -73,4 +71,7 @@ class LambdaProxyIntegration:
             steps.append((trail.INFO, f"AWS Integration Endpoint RequestId : {inv.request_id}"))
         if result.function_error:
             raise self._failure(result.payload)
-        return self.parse_response(result.payload, inv)
+        response = self.parse_response(result.payload, inv)
+        if inv.notes is not None:
+            inv.notes["integration.status"] = response.status  # the function's own answer
+        return response
