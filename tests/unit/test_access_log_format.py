@@ -106,3 +106,14 @@ def test_events_cut_at_one_kilobyte_on_a_character_boundary():
     assert cut_line.endswith(TRUNCATED)
     assert len(cut_line.removesuffix(TRUNCATED).encode()) <= MAX_EVENT
     assert cut("a" * MAX_EVENT) == "a" * MAX_EVENT
+
+
+def test_execution_log_groups_as_aws_names_them():
+    from apiway.telemetry.execution_log import log_group
+
+    rest = StageSettings(kind="REST", api_id="a1", api_name="n", stage_name="prod")
+    assert log_group(rest) == "API-Gateway-Execution-Logs_a1/prod"
+    canary = StageSettings(kind="REST", api_id="a1", api_name="n", stage_name="prod", is_canary=True)
+    assert log_group(canary) == "API-Gateway-Execution-Logs_a1/prod/Canary"
+    assert log_group(StageSettings(kind="WEBSOCKET", api_id="w1", api_name="n", stage_name="dev")) == \
+        "/aws/apigateway/w1/dev"
