@@ -105,19 +105,6 @@ def _error_message(c: Completion) -> Any:
     return (body.get("message") or body.get("Message")) if isinstance(body, dict) else None
 
 
-def _identity(name: str) -> Getter:
-    if name == "sourceIp":
-        return lambda c: c.request.client_ip
-    if name == "userAgent":
-        return lambda c: c.invocation.connection.user_agent if isinstance(c.invocation, WsInvocation) \
-            else c.request.header("user-agent")
-
-    def get(c: Completion) -> Any:
-        inv = c.invocation
-        return (inv.identity or {}).get(name) if inv is not None else None
-    return get
-
-
 def _authorizer(name: str) -> Getter:
     """`$context.authorizer.{name}`: what the authorizer step noted (its latency, status, error, …), else a value
     the authorizer set (principalId, a context key, a claim) wherever the API's kind keeps it: REST at the top or
@@ -138,28 +125,16 @@ def _authorizer(name: str) -> Getter:
 
 _GETTERS: dict[str, Getter] = {
     "accountId": lambda c: c.stage.account_id,
-    "apiId": lambda c: c.stage.api_id,
+    "identity.userAgent": lambda c: c.invocation.connection.user_agent if isinstance(c.invocation, WsInvocation)
+    else c.request.header("user-agent"),
     "deploymentId": lambda c: c.stage.deployment_id,
     "domainName": _host,
     "domainPrefix": lambda c: (_host(c) or "").split(".", 1)[0] or None,
-    "extendedRequestId": _extended_request_id,
-    "httpMethod": lambda c: c.request.method,
-    "path": lambda c: c.invocation.context_path if c.invocation is not None else c.request.path,
-    "protocol": lambda c: "HTTP/" + c.request.http_version,
-    "requestId": _request_id,
-    "requestTime": lambda c: clf_time(_epoch_ms(c) // 1000),
-    "requestTimeEpoch": _epoch_ms,
     "resourceId": _plan("resource_id"),
-    "resourcePath": _plan("resource_path"),
     "routeKey": lambda c: c.invocation.route_key if isinstance(c.invocation, WsInvocation)
     else c.invocation.plan.resource_path if c.invocation is not None else None,
-    "stage": lambda c: c.stage.stage_name,
     "isCanaryRequest": lambda c: c.stage.is_canary if c.stage.kind == "REST" else None,
-    "status": lambda c: c.response.status,
-    "responseLength": lambda c: len(c.response.body),
-    "responseLatency": lambda c: c.latency_ms,
     "dataProcessed": lambda c: len(c.request.body) + len(c.response.body),
-    "integrationLatency": lambda c: c.invocation.integration_latency_ms if c.invocation is not None else None,
     "integrationStatus": _note(notes.INTEGRATION_STATUS),
     "integrationErrorMessage": _note(notes.INTEGRATION_ERROR),
     "integration.latency": _note(notes.INTEGRATION_LATENCY, lambda inv: inv.integration_latency_ms),
@@ -180,17 +155,14 @@ _GETTERS: dict[str, Getter] = {
 }
 
 
-def getter(name: str) -> Getter:
-    """The getter of `$context.{name}`: a known variable, an identity field, an authorizer value, or what the
+def _getter(name: str) -> Getter:
+    """The getter of `$context.{name}` when it is not inlined: a known variable, an authorizer value, or what the
     pipeline noted under that name (telemetry/notes.py); anything else is always unset."""
     known = _GETTERS.get(name)
     if known is not None:
         return known
-    head, _, rest = name.partition(".")
-    if head == "identity" and rest and "." not in rest:
-        return _identity(rest)
-    if head == "authorizer" and rest:
-        return _authorizer(rest)
+    if name.startswith("authorizer.") and len(name) > len("authorizer."):
+        return _authorizer(name.removeprefix("authorizer."))
     return _note(name)
 
 
@@ -243,7 +215,7 @@ def compile_format(fmt: str) -> Callable[[Completion], str]:
                       False)
         if inline is None:
             key = f"g{len(namespace)}"
-            namespace[key] = getter(name)
+            namespace[key] = _getter(name)
             pieces.append(f"_text({key}(c))")
         else:
             pieces.append(inline[0] if inline[1] else f"_text({inline[0]})")
