@@ -1,6 +1,7 @@
-"""Access logs (spec §12.1): a stage's `accessLogSettings.format` compiled once into literal parts and getters of
-the `$context` variables it names, rendered per finished request into one line, which goes to the log group
-`destinationArn` names and, when the server was asked to, to its own output. Unset variables render `-`."""
+"""Access logs (spec §12.1): a stage's `accessLogSettings.format` compiled once, when the stage is, into a function
+joining its literal text and the `$context` variables it names; per finished request it renders one line, which goes
+to the log group `destinationArn` names and, when the server was asked to, to its own output. Unset variables
+render `-`."""
 
 from __future__ import annotations
 
