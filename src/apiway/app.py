@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.http_authorizers import HttpAuthorizerDeps
@@ -44,13 +45,17 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
+from apiway.telemetry.access_log import AccessLogs
+from apiway.telemetry.execution_log import ExecutionLogs
+from apiway.telemetry.hub import Part, Telemetry
 from apiway.telemetry.logs_api import LogsApi
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
-                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None) -> None:
+                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
+                 access_log: TextIO | None = None) -> None:
         # Log groups (function logs, access and execution logs) as files under the state's logs/groups/.
         self.log_groups = LogGroups(log_dir / "groups", log_limits) if log_dir is not None else None
         self.logs_api = LogsApi(self.log_groups) if self.log_groups is not None else None  # CloudWatch Logs API
@@ -86,10 +91,16 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
+        # What observes stages: access and execution logs.
+        parts: list[Part] = [AccessLogs(self.log_groups, access_log)]
+        if self.log_groups is not None:
+            parts.append(ExecutionLogs(self.log_groups))
+        self.telemetry = Telemetry(parts)
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
-                                identities=identities, caches=self.caches, http_authorizers=http_authorizers)
+                                identities=identities, caches=self.caches, http_authorizers=http_authorizers,
+                                telemetry=self.telemetry)
         self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 

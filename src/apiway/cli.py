@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="on SIGTERM, answer /_apiway/ready with 503 and go on serving this long before the "
                             "listeners close (default 0; give load balancers time to stop sending), then finish "
                             "in-flight requests and close WebSocket connections with 1001")
+    serve.add_argument("--access-log", default=None, metavar="-|FILE",
+                       help="also write every stage's access-log lines to stdout (-) or append them to FILE (a stage "
+                            "without accessLogSettings in the CLF format)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                          log_limits=LogLimits(args.log_max_bytes, args.log_files, args.log_retention_days),
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
-                         workers=args.workers, drain_delay=args.drain_delay)
+                         workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -8,6 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from apiway import EXIT_BAD_INPUT, __version__
 from apiway.app import App, default_state_path
@@ -46,7 +47,7 @@ def _fail(message: str) -> int:
 def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
              kind: str | None = None, callback_env: dict[str, str] | None = None,
-             redis: RedisSettings | None = None) -> tuple[App, PreparedProject]:
+             redis: RedisSettings | None = None, access_log: TextIO | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
@@ -54,7 +55,7 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
     app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env,
-              redis=redis)
+              redis=redis, access_log=access_log)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -166,7 +167,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
           kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
-          workers: int = 1, drain_delay: float = 0.0) -> int:
+          workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -211,9 +212,14 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     # `apiway logs` reads these
     services_url = (f"http://{_callback_host(admin_host)}:{admin_port}" if admin_port is not None
                     else f"{scheme}://{_callback_host(host)}:{port}")
+    try:  # every stage's access-log lines also to stdout (`-`) or appended to a file
+        access_out = None if access_log is None else sys.stdout if access_log == "-" else open(  # noqa: SIM115
+            access_log, "a", buffering=1, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"--access-log {access_log}: {exc.strerror or exc}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
                              echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
-                             redis=redis)
+                             redis=redis, access_log=access_out)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)

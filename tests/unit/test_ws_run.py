@@ -643,3 +643,44 @@ def test_http_integration_converts_binary_messages_to_text(lambdas: Lambdas, ech
         "contentHandlingStrategy": "CONVERT_TO_TEXT"}, "two_way": True}})
     answer = asyncio.run(lambdas.within(run_message(lambdas.compile(definition), connection(), b"\x00\xff", False)))
     assert frame(answer)["body"] == base64.b64encode(b"\x00\xff").decode()
+
+
+# -- observers -----------------------------------------------------------------------------------------------
+
+def test_each_event_that_ran_a_route_is_told_to_the_stages_observers(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(chat_api())
+        seen: list[Any] = []
+        runtime.observers = (seen.append,)
+        conn = connection()
+        await run_connect(runtime, conn)
+        await run_connect(runtime, connection("refuse=403"))
+        await run_message(runtime, conn, b'{"action": "send"}', True)
+        await run_message(runtime, conn, b'{"action": "boom"}', True)
+        await run_disconnect(runtime, conn, 1000, "bye")
+        got = [(c.invocation.event_type, c.invocation.route_key, c.response.status, c.error_type) for c in seen]
+        assert got == [("CONNECT", "$connect", 200, None), ("CONNECT", "$connect", 403, None),
+                       ("MESSAGE", "send", 200, None), ("MESSAGE", "boom", 500, "INTEGRATION_FAILURE"),
+                       ("DISCONNECT", "$disconnect", 200, None)]
+        assert all(c.invocation.status == c.response.status and c.latency_ms >= 0 for c in seen)
+        assert seen[2].invocation.integration_latency_ms is not None
+        assert seen[2].invocation.notes is not None  # an observed stage's events carry notes
+        assert seen[0].request is conn.request and seen[2].request.body == b'{"action": "send"}'
+    asyncio.run(scenario())
+
+
+def test_events_no_route_took_are_told_too(lambdas: Lambdas) -> None:
+    async def scenario() -> None:
+        runtime = lambdas.compile(ws_api({"send": {"integration": lambda_proxy("echo"), "two_way": True}}))
+        seen: list[Any] = []
+        runtime.observers = (seen.append,)
+        conn = connection()
+        assert (await run_connect(runtime, conn)).status == 200
+        assert frame(await run_message(runtime, conn, b'{"action": "other"}', True))["message"] == "Forbidden"
+        await run_disconnect(runtime, conn, 1001, "going away")
+        got = [(c.invocation.event_type, c.invocation.route_key, c.response.status, c.error_type) for c in seen]
+        assert got == [("CONNECT", "$connect", 200, None), ("MESSAGE", "$default", 403, "MISSING_AUTHENTICATION_TOKEN"),
+                       ("DISCONNECT", "$disconnect", 200, None)]
+        assert seen[2].invocation.disconnect_code == 1001
+        assert {c.invocation.connection.connection_id for c in seen} == {conn.connection_id}
+    asyncio.run(scenario())

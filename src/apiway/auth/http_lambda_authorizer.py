@@ -126,7 +126,8 @@ class HttpLambdaAuthorizer:
         """A cached answer is applied at once; only a call to the function returns something to await."""
         values = tuple(get(inv) for get in self.sources)
         if not all(values):
-            raise GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is missing")
+            raise _refused(inv, GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is "
+                                                              "missing"), 401, "Unauthorized")
         identity = cast(tuple[str, ...], values)
         if self.ttl:
             cache = self.cache
@@ -154,9 +155,12 @@ class HttpLambdaAuthorizer:
         else:
             allowed = verdict.policy.evaluate(INVOKE, self.arn_prefix + inv.request.method + inv.path) == "Allow"
         if not allowed:
-            raise GatewayError("ACCESS_DENIED", log=f"authorizer {self.function} denied the request")
+            raise _refused(inv, GatewayError("ACCESS_DENIED", log=f"authorizer {self.function} denied the request"),
+                           403, "Forbidden")
         context = verdict.context
         inv.authorizer = {"lambda": None if context is None else dict(context)}
+        if inv.notes is not None:
+            inv.notes["authorizer.status"] = 200  # keys: telemetry/notes.py
 
     async def _call(self, event: dict[str, Any], request_id: str) -> InvokeResult:
         return await invoke_authorizer(self.invoker, self.function, event, request_id)
@@ -172,7 +176,8 @@ class RemoteHttpLambdaAuthorizer(HttpLambdaAuthorizer):
             return super().__call__(inv)
         values = tuple(get(inv) for get in self.sources)
         if not all(values):
-            raise GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is missing")
+            raise _refused(inv, GatewayError("UNAUTHORIZED", log=f"authorizer {self.function}: an identity source is "
+                                                              "missing"), 401, "Unauthorized")
         return self._shared(inv, cast(tuple[str, ...], values))
 
     async def _shared(self, inv: Invocation, identity: tuple[str, ...]) -> None:
@@ -181,3 +186,11 @@ class RemoteHttpLambdaAuthorizer(HttpLambdaAuthorizer):
             await self._miss(inv, identity)
         else:
             self._apply(inv, verdict)
+
+
+def _refused(inv: Invocation, err: GatewayError, status: int, message: str) -> GatewayError:
+    """A refusal as `$context.authorizer.status`/`.error` show it (observed stages only)."""
+    if inv.notes is not None:
+        inv.notes["authorizer.status"] = status
+        inv.notes["authorizer.error"] = message
+    return err

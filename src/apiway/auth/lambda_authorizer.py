@@ -19,6 +19,7 @@ import orjson
 from apiway.auth.authorizer_cache import AuthorizerCache, Scope
 from apiway.auth.policy import INVOKE, Policy, PolicyError, compile_document
 from apiway.auth.trial import AuthorizerResult, Trial
+from apiway.core import trail
 from apiway.core.errors import AccessDenied, AuthorizerConfigurationError, DeployError, GatewayError
 from apiway.core.invocation import Invocation
 from apiway.events.rest_v1 import build_event
@@ -149,11 +150,37 @@ class LambdaAuthorizer:
 
     def _apply(self, inv: Invocation, result: AuthorizerResult, method_arn: str, latency: int) -> None:
         decision = result.policy.evaluate(INVOKE, method_arn)
+        if inv.notes is not None or inv.trail is not None:
+            self._observed(inv, decision == "Allow", latency)
         if decision != "Allow":
             raise AccessDenied(EXPLICIT_DENY if decision == "Deny" else IMPLICIT_DENY)
         inv.authorizer = {**result.context, "integrationLatency": latency}
         if self.api_key_source and result.usage_identifier_key is not None:
             inv.identity = {**(inv.identity or {}), "apiKey": result.usage_identifier_key}
+
+    def _observed(self, inv: Invocation, allowed: bool, latency: int | None) -> None:
+        """The step's notes (keys: telemetry/notes.py) and execution-log lines; latency None: no identity."""
+        notes, steps = inv.notes, inv.trail
+        if notes is not None:
+            notes["authorizer.status"] = 200 if allowed else 401 if latency is None else 403
+            if latency is not None:
+                notes["authorizer.latency"] = notes["authorizer.integrationLatency"] = latency
+                notes["authorizer.integrationStatus"] = 200
+            if not allowed:
+                notes["authorizer.error"] = "Unauthorized" if latency is None else "User is not authorized"
+        if steps is not None:
+            steps.append((trail.INFO, f"Starting authorizer: {self.cache.authorizer_id} for request: {inv.request_id}"))
+            if allowed:
+                steps.append((trail.INFO, "Successfully completed authorizer execution"))
+            elif latency is None:
+                steps.append((trail.ERROR, f"Unauthorized request: {inv.request_id}"))
+            else:
+                steps.append((trail.ERROR, "The client is not authorized to perform this operation."))
+
+    def _unauthorized(self, inv: Invocation) -> GatewayError:
+        if inv.notes is not None or inv.trail is not None:
+            self._observed(inv, False, None)
+        return GatewayError("UNAUTHORIZED")
 
     def _identity(self, inv: Invocation) -> tuple[str, ...]:
         """The cache key: deployment and authorizer, then the token or every identity source's value; a
@@ -162,13 +189,13 @@ class LambdaAuthorizer:
         if self.header is not None:
             token = inv.request.header(self.header)
             if not token or (self.token_re is not None and self.token_re.fullmatch(token) is None):
-                raise GatewayError("UNAUTHORIZED")
+                raise self._unauthorized(inv)
             return self.cache.deployment_id, self.cache.authorizer_id, token
         if not self.ttl:
             return ()
         values = tuple(get(inv) for get in self.request_sources)
         if not all(values):
-            raise GatewayError("UNAUTHORIZED")
+            raise self._unauthorized(inv)
         return self.cache.head + values
 
     async def run_once(self, inv: Invocation, seen: Trial) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from apiway.checks.throttling import admitted
+from apiway.checks.throttling import admitted, refused
 from apiway.core.errors import GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
+from apiway.core.trail import ERROR, INFO, mask
 from apiway.state.api_keys import AccessState, Quota, StageAccess
 from apiway.state.base import BucketKey
 
@@ -65,13 +66,17 @@ def _meter(access: AccessState, stage: StageAccess, method: str,
     def meter(inv: Invocation, value: str | None) -> None:
         grant = stage.grants.get(value) if value else None
         if grant is None:
+            if inv.trail is not None:
+                _not_authorized(inv, value)
             raise GatewayError("INVALID_API_KEY")
         try:
             take = grant.takers[method]
         except KeyError:
             take = resolve(grant, stage, method, throttles)
         if take is not None and not take():
-            raise GatewayError("THROTTLED")
+            raise refused(inv, "THROTTLED")
+        if inv.trail is not None:
+            _verified(inv, value)
         identity = inv.identity
         inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
                         else {**identity, "apiKey": value, "apiKeyId": grant.key_id})
@@ -87,15 +92,19 @@ def _meter_remote(access: AccessState, stage: StageAccess, method: str,
     def meter(inv: Invocation, value: str | None) -> Awaitable[None] | None:
         grant = stage.grants.get(value) if value else None
         if grant is None:
+            if inv.trail is not None:
+                _not_authorized(inv, value)
             raise GatewayError("INVALID_API_KEY")
         try:
             take = grant.takers[method]
         except KeyError:
             take = resolve(grant, stage, method, throttles)
+        if inv.trail is not None:
+            _verified(inv, value)
         identity = inv.identity
         inv.identity = ({"apiKey": value, "apiKeyId": grant.key_id} if identity is None
                         else {**identity, "apiKey": value, "apiKeyId": grant.key_id})
-        return None if take is None else admitted(take(), "THROTTLED")  # type: ignore[arg-type]
+        return None if take is None else admitted(take(), "THROTTLED", inv)  # type: ignore[arg-type]
 
     return meter
 
@@ -117,21 +126,48 @@ def quota_check(access: AccessState, api_id: str, stage_name: str) -> Guard:
             grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
             if grant is None:  # the key was deleted meanwhile
                 raise GatewayError("INVALID_API_KEY")
-            return _counted(access, grant.quota, inv.epoch_ms)
+            return _counted(access, grant.quota, inv)
 
         return quota_remote
 
     def quota(inv: Invocation) -> None:
         grant = stage.grants.get(inv.identity["apiKey"])  # type: ignore[index]
         if grant is None or not count(grant.quota, inv.epoch_ms):  # None: the key was deleted meanwhile
-            raise GatewayError("QUOTA_EXCEEDED" if grant is not None else "INVALID_API_KEY")
+            raise refused(inv, "QUOTA_EXCEEDED") if grant is not None else GatewayError("INVALID_API_KEY")
 
     return quota
 
 
-async def _counted(access: AccessState, quota: Quota, now_ms: int) -> None:
+async def _counted(access: AccessState, quota: Quota, inv: Invocation) -> None:
     """`AccessState.count` with the take awaited."""
-    access.roll(quota, now_ms)
+    access.roll(quota, inv.epoch_ms)
     if not await quota.take():
-        raise GatewayError("QUOTA_EXCEEDED")
+        raise refused(inv, "QUOTA_EXCEEDED")
     access.counted(quota)
+
+
+def _stage_of(inv: Invocation) -> str:
+    return f"{inv.stage.api_id}/{inv.stage.stage_name}"
+
+
+def _verified(inv: Invocation, value: str | None) -> None:
+    """The execution log's lines for a key the usage plans know (AWS's wording; the key masked)."""
+    assert inv.trail is not None
+    key, stage = mask(value or ""), _stage_of(inv)
+    inv.trail += [
+        (INFO, f"Verifying Usage Plan for request: {inv.request_id}. API Key: {key} API Stage: {stage}"),
+        (INFO, f"API Key {key} authorized because method '{inv.plan.http_method} {inv.plan.resource_path}' "
+               f"requires API Key and API Key is associated with a Usage Plan for API Stage {stage}"),
+        (INFO, f"Usage Plan check succeeded for API Key {key} and API Stage {stage}"),
+    ]
+
+
+def _not_authorized(inv: Invocation, value: str | None) -> None:
+    assert inv.trail is not None
+    method = f"'{inv.plan.http_method} {inv.plan.resource_path}'"
+    if not value:
+        inv.trail.append((ERROR, f"API Key not authorized because method {method} requires API Key and API key "
+                                 "is missing"))
+        return
+    inv.trail.append((ERROR, f"API Key {mask(value)} not authorized because method {method} requires API Key and "
+                             f"API Key is not associated with a Usage Plan for API Stage {_stage_of(inv)}"))

@@ -231,17 +231,19 @@ class CachedIntegration:
         if refresh:
             return await self._fetch(inv, key)
         value = self.read(key)
-        response = await self._fetch(inv, key) if value is None else self._hit(value)
+        response = await self._fetch(inv, key) if value is None else self._hit(value, inv)
         if refresh is False:
             response.headers.append(WARNING)
         return response
 
-    def _hit(self, value: bytes) -> HttpResponse:
+    def _hit(self, value: bytes, inv: Invocation) -> HttpResponse:
         """The response a cached entry holds (decoded once per entry, then memoised)."""
         found = self.memo.get(value)
         if found is None:
             found = self._memo.decoded(value)
         self.store.stats.hits += 1
+        if inv.notes is not None:
+            inv.notes["cache"] = "hit"  # keys: telemetry/notes.py
         return HttpResponse(found[0], list(found[1]), found[2])
 
     def refresh(self, inv: Invocation) -> bool | None:
@@ -271,6 +273,8 @@ class CachedIntegration:
 
     async def _fetch(self, inv: Invocation, key: Key) -> HttpResponse:
         self.store.stats.misses += 1
+        if inv.notes is not None:
+            inv.notes["cache"] = "miss"
         response = await self.integration(inv)
         if 200 <= response.status < 300 and len(response.body) <= MAX_ENTRY_BYTES:
             self.store.put(key, response, self.ttl)
@@ -288,7 +292,7 @@ class RemoteCachedIntegration(CachedIntegration):
         if refresh:
             return await self._fetch(inv, key)
         value = await self.read(key)  # type: ignore[misc]
-        response = await self._fetch(inv, key) if value is None else self._hit(value)
+        response = await self._fetch(inv, key) if value is None else self._hit(value, inv)
         if refresh is False:
             response.headers.append(WARNING)
         return response

@@ -43,21 +43,28 @@ def build(state: SharedState | None, keys: tuple[BucketKey, ...]) -> Guard | Non
     if state.remote:
 
         def throttle_remote(inv: Invocation) -> Awaitable[None]:
-            return admitted(take(), "THROTTLED")  # type: ignore[arg-type]
+            return admitted(take(), "THROTTLED", inv)  # type: ignore[arg-type]
 
         return throttle_remote
 
     def throttle(inv: Invocation) -> None:
         if not take():
-            raise GatewayError("THROTTLED")
+            raise refused(inv, "THROTTLED")
 
     return throttle
 
 
-async def admitted(answer: Awaitable[bool], refusal: str) -> None:
+def refused(inv: Invocation, refusal: str) -> GatewayError:
+    """A throttle's or quota's refusal, noted for the stage's observers (`throttled`: telemetry/notes.py)."""
+    if inv.notes is not None:
+        inv.notes["throttled"] = True
+    return GatewayError(refusal)
+
+
+async def admitted(answer: Awaitable[bool], refusal: str, inv: Invocation) -> None:
     """A remote take's answer, awaited: the request goes on, or ends with `refusal`."""
     if not await answer:
-        raise GatewayError(refusal)
+        raise refused(inv, refusal)
 
 
 def stage_limits(site: GuardSite) -> tuple[float, int] | None:

@@ -18,6 +18,7 @@ from apiway.core.errors import DeployError, GatewayError
 from apiway.core.guard import Guard, GuardSite
 from apiway.core.invocation import Invocation
 from apiway.core.media import base_type
+from apiway.core.trail import ERROR
 
 JSON = "application/json"
 _LONG_DIGITS = re.compile(rb"\d{20}")
@@ -49,17 +50,34 @@ def build(site: GuardSite) -> Guard | None:
     missing_message = "Missing required request parameters: [{}]"
 
     def guard(inv: Invocation) -> None:
-        if required:
-            missing = [name for location, name in required if _blank(inv, location, name)]
-            if missing:
-                message = missing_message.format(", ".join(missing))
-                raise RequestValidationError("BAD_REQUEST_PARAMETERS", message, message)
-        if bodies:
-            check = bodies.get(base_type(inv.request.header("content-type")) or JSON, default)
-            if check is not None:
-                _check_body(check, inv.request.body)
+        try:
+            if required:
+                missing = [name for location, name in required if _blank(inv, location, name)]
+                if missing:
+                    message = missing_message.format(", ".join(missing))
+                    raise RequestValidationError("BAD_REQUEST_PARAMETERS", message, message)
+            if bodies:
+                content_type = base_type(inv.request.header("content-type")) or JSON
+                check = bodies.get(content_type, default)
+                if check is not None:
+                    _check_body(check, inv.request.body)
+        except RequestValidationError as err:
+            if inv.notes is not None or inv.trail is not None:
+                _observed(inv, err)
+            raise
 
     return guard
+
+
+def _observed(inv: Invocation, err: RequestValidationError) -> None:
+    """The refusal as `$context.error.validationErrorString` shows it and the execution log says it."""
+    if inv.notes is not None:
+        inv.notes["error.validationErrorString"] = err.validation_error  # keys: telemetry/notes.py
+    if inv.trail is not None:
+        content_type = base_type(inv.request.header("content-type")) or JSON
+        inv.trail.append((ERROR, err.message if err.response_type == "BAD_REQUEST_PARAMETERS" else
+                          f"Request body does not match model schema for content type {content_type}: "
+                          f"{err.validation_error}"))
 
 
 # -- parameters ---------------------------------------------------------------------------------------------

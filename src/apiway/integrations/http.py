@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from apiway.core.errors import ConfigurationError, DeployError, IntegrationFailure, IntegrationTimeout
+from apiway.core import trail
+from apiway.core.errors import ConfigurationError, DeployError, GatewayError, IntegrationFailure, IntegrationTimeout
 from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.integrations.upstream import (
@@ -247,14 +248,48 @@ class _HttpBase:
         method = inv.request.method if self.method == "ANY" else self.method
         t = self.target
         try:
+            if inv.trail is not None or inv.notes is not None:
+                return await self._observed(inv, method, target, headers, body)
             return await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body,
                                            self.timeout, self.verify_tls)
         except UpstreamTimeout:
-            raise IntegrationTimeout() from None
+            raise _noted(inv, IntegrationTimeout(), "Execution failed due to a timeout error") from None
         except UpstreamConnectError as exc:
-            raise ConfigurationError(f"Execution failed due to configuration error: {exc}") from None
+            raise _noted(inv, ConfigurationError(f"Execution failed due to configuration error: {exc}")) from None
         except Exception as exc:  # protocol errors, resets mid-response
-            raise IntegrationFailure(f"Execution failed due to a network error: {exc}") from None
+            raise _noted(inv, IntegrationFailure(f"Execution failed due to a network error: {exc}")) from None
+
+    async def _observed(self, inv: Invocation, method: str, target: str, headers: list[tuple[bytes, bytes]],
+                        body: bytes) -> UpstreamResponse:
+        """The same request on an observed stage: its execution-log lines and the integration's notes."""
+        t = self.target
+        url = f"{t.scheme}://{t.host}:{t.port}{target}"
+        steps = inv.trail
+        if steps is not None:
+            steps.append((trail.DATA, f"Endpoint request URI: {url}"))
+            steps.append((trail.DATA, f"Endpoint request headers: {trail.masked_headers(_decode(headers))}"))
+            steps.append((trail.DATA, f"Endpoint request body after transformations: {trail.body_text(body)}"))
+            steps.append((trail.INFO, f"Sending request to {url}"))
+        started = inv.stage.wall_ms()
+        resp = await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body, self.timeout,
+                                       self.verify_tls)
+        latency = inv.stage.wall_ms() - started
+        if inv.notes is not None:  # keys: telemetry/notes.py
+            inv.notes["integration.integrationStatus"] = inv.notes["integration.status"] = resp.status
+            inv.notes["integration.latency"] = latency
+        if steps is not None:
+            steps.append((trail.INFO, f"Received response. Status: {resp.status}, Integration latency: {latency} ms"))
+            steps.append((trail.DATA, f"Endpoint response headers: {trail.masked_headers(_decode(resp.headers))}"))
+            steps.append((trail.DATA, "Endpoint response body before transformations: "
+                          + trail.body_text(resp.body)))
+        return resp
+
+
+def _noted(inv: Invocation, err: GatewayError, reason: str | None = None) -> GatewayError:
+    """The failure as `$context.integration.error`/`integrationErrorMessage` show it (observed stages only)."""
+    if inv.notes is not None:
+        inv.notes["integration.error"] = reason or err.log  # keys: telemetry/notes.py
+    return err
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

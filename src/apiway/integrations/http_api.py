@@ -70,11 +70,13 @@ class HttpApiProxy:
             resp = await self.pool.request(t.scheme, t.host, t.port, method, target, encoded, req.body, self.timeout,
                                            self.verify_tls)
         except UpstreamTimeout:
-            raise BackendError(503, f"Integration timed out after {self.timeout * 1000:.0f} ms") from None
+            raise _noted(inv, BackendError(503, f"Integration timed out after {self.timeout * 1000:.0f} ms")) from None
         except UpstreamConnectError as exc:
-            raise BackendError(503, f"Integration could not connect: {exc}") from None
+            raise _noted(inv, BackendError(503, f"Integration could not connect: {exc}")) from None
         except Exception as exc:  # protocol errors, resets mid-response
-            raise BackendError(502, f"Integration answered unreadably: {exc}") from None
+            raise _noted(inv, BackendError(502, f"Integration answered unreadably: {exc}")) from None
+        if inv.notes is not None:
+            inv.notes["integration.integrationStatus"] = resp.status  # keys: telemetry/notes.py
         out = []
         for name, value in resp.headers:
             text = name.decode("latin-1")
@@ -96,6 +98,13 @@ class HttpApiProxy:
         path_part, sep, query_part = base.partition("?")
         sent = _path_text(raw_path(inv).lstrip("/"), True)  # a named stage's segment included, as AWS does
         return f"{path_part.rstrip('/')}/{sent}{sep}{query_part}"
+
+
+def _noted(inv: Invocation, err: BackendError) -> BackendError:
+    """The failure as `$context.integration.error`/`integrationErrorMessage` show it (observed stages only)."""
+    if inv.notes is not None:
+        inv.notes["integration.error"] = err.log
+    return err
 
 
 def _joined(target: str, query: str) -> str:

@@ -21,3 +21,4 @@ AUTHORIZER_INTEGRATION_STATUS = "authorizer.integrationStatus"
 AUTHORIZER_REQUEST_ID = "authorizer.requestId"
 ERROR_MESSAGE = "error.message"  # the gateway's error message, as `$context.error.message`
 XRAY_TRACE_ID = "xrayTraceId"  # the trace id of a sampled request
+VALIDATION_ERROR = "error.validationErrorString"  # the request validator's detailed error (REST)
