@@ -43,6 +43,8 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
+from apiway.telemetry.hub import Telemetry
+from apiway.telemetry.metrics import MetricsPart, MetricStore
 
 
 class App:
@@ -81,10 +83,14 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
+        # What observes stages: logs, metrics, traces (telemetry/hub.py).
+        self.metrics = MetricStore(clock.wall_ms)
+        self.telemetry = Telemetry([MetricsPart(self.metrics)])
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
-                                identities=identities, caches=self.caches, http_authorizers=http_authorizers)
+                                identities=identities, caches=self.caches, http_authorizers=http_authorizers,
+                                telemetry=self.telemetry)
         self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 

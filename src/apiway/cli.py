@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="on SIGTERM, answer /_apiway/ready with 503 and go on serving this long before the "
                             "listeners close (default 0; give load balancers time to stop sending), then finish "
                             "in-flight requests and close WebSocket connections with 1001")
+    serve.add_argument("--metrics-per-key", action="store_true",
+                       help="/metrics also counts requests by API key id (one series per key in use)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                          log_limits=LogLimits(args.log_max_bytes, args.log_files),
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
-                         workers=args.workers, drain_delay=args.drain_delay)
+                         workers=args.workers, drain_delay=args.drain_delay, metrics_per_key=args.metrics_per_key)
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -232,6 +232,8 @@ class CachedIntegration:
             return await self._fetch(inv, key)
         value = self.read(key)
         response = await self._fetch(inv, key) if value is None else self._hit(value)
+        if value is not None and inv.notes is not None:
+            inv.notes["cache"] = "hit"
         if refresh is False:
             response.headers.append(WARNING)
         return response
@@ -271,6 +273,8 @@ class CachedIntegration:
 
     async def _fetch(self, inv: Invocation, key: Key) -> HttpResponse:
         self.store.stats.misses += 1
+        if inv.notes is not None:
+            inv.notes["cache"] = "miss"
         response = await self.integration(inv)
         if 200 <= response.status < 300 and len(response.body) <= MAX_ENTRY_BYTES:
             self.store.put(key, response, self.ttl)
@@ -289,6 +293,8 @@ class RemoteCachedIntegration(CachedIntegration):
             return await self._fetch(inv, key)
         value = await self.read(key)  # type: ignore[misc]
         response = await self._fetch(inv, key) if value is None else self._hit(value)
+        if value is not None and inv.notes is not None:
+            inv.notes["cache"] = "hit"
         if refresh is False:
             response.headers.append(WARNING)
         return response
