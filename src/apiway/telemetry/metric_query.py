@@ -112,7 +112,7 @@ def periods(store: MetricStore, namespace: str, metric: str, dims: Mapping[str, 
                 at = t // period * period
                 merged = bins.get(at)
                 if merged is None:
-                    merged = bins[at] = Slot(at)
+                    merged = bins[at] = Slot(at, wide=True)
                 merged.merge(s)
     out = []
     if reader is not None:
@@ -147,7 +147,7 @@ def list_metrics(store: MetricStore, namespace: str | None, metric: str | None,
         return []
     seen: dict[tuple[str, frozenset[tuple[str, str]]], None] = {}
     for leaf in store.leaves():
-        if not leaf.totals.count:
+        if not leaf.done.count and not leaf.minutes.current.count:
             continue
         for dimset in leaf.dimsets:
             names = dict(dimset)

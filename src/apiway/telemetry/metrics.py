@@ -2,14 +2,16 @@
 aggregates of its method or route, a per-second ring per stage for live charts, and running totals for Prometheus.
 
 Every method or route of a stage has one `Leaf`, made at equip time, so a request costs a dict lookup by its plan
-and three slot updates. What CloudWatch's dimensions name is summed from leaves at query time: `ApiName` (REST) or
-`ApiId` (HTTP, WebSocket) over all stages, `+Stage` over a stage's leaves, and `+Method+Resource` (REST) or
-`+Route` (HTTP, WebSocket) from one leaf when the method's metricsEnabled / detailedMetricsEnabled is on.
+and two slot updates (its minute, its stage's second). What CloudWatch's dimensions name is summed from leaves at
+query time: `ApiName` (REST) or `ApiId` (HTTP, WebSocket) over all stages, `+Stage` over a stage's leaves, and
+`+Method+Resource` (REST) or `+Route` (HTTP, WebSocket) from one leaf when the method's metricsEnabled /
+detailedMetricsEnabled is on. A canary's requests count under the stage `{stage}/Canary`.
 
 Bounds: `MINUTES` minutes of one-minute slots per leaf, `SECONDS` one-second slots per stage, at most `MAX_LEAVES`
-leaves (methods beyond it are counted in their stage's catch-all leaf), slots made only for minutes with traffic.
-Latency histograms use fixed log-scale buckets (four per power of two, within 12.5 %), so percentiles can be
-answered for any period."""
+leaves (methods beyond it are counted in their stage's catch-all leaf), slots made only for minutes with traffic
+(a slot is about 1 KB, two histograms of 84 four-byte counts: at most ~170 MB if every leaf saw traffic in
+every minute). Latency histograms use fixed log-scale buckets
+(four per power of two, within 12.5 %), so percentiles can be answered for any period."""
 
 from __future__ import annotations
 
@@ -19,12 +21,12 @@ from typing import Any
 
 from apiway.core.invocation import Completion, StageRuntime
 from apiway.model.method_settings import method_key
-from apiway.telemetry import notes
 from apiway.telemetry.hub import Equipment, StageSettings
+from apiway.telemetry.notes import CACHE
 
 MINUTES = 180  # three hours at one minute
 SECONDS = 300  # the live ring: five minutes at one second
-MAX_LEAVES = 5000
+MAX_LEAVES = 1000
 NAMESPACE = "AWS/ApiGateway"
 CANARY_SUFFIX = "/Canary"
 _BUCKETS = 84  # up to 2^22 ms (70 min); longer latencies fall in the last bucket
@@ -42,6 +44,9 @@ def bucket(ms: int) -> int:
     return idx if idx < _BUCKETS else _BUCKETS - 1
 
 
+_TABLE = [bucket(ms) for ms in range(4096)]  # read instead of computed for latencies under 4 s
+
+
 def bucket_bounds(idx: int) -> tuple[int, int]:
     """[low, high) in ms of a bucket."""
     if idx < 4:
@@ -53,6 +58,8 @@ def bucket_bounds(idx: int) -> tuple[int, int]:
 
 def percentile(hist: Iterable[int], n: int, p: float, low: float, high: float) -> float:
     """The p-th percentile (0..100) of n values in a histogram, the bucket's midpoint kept within [low, high]."""
+    if p >= 100:
+        return float(high)
     rank = max(1, -(-n * p // 100))
     seen = 0
     for idx, count in enumerate(hist):
@@ -64,8 +71,8 @@ def percentile(hist: Iterable[int], n: int, p: float, low: float, high: float) -
     return float(high)
 
 
-def _hist() -> array[int]:
-    return array("Q", bytes(8 * _BUCKETS))
+def _hist(wide: bool) -> array[int]:
+    return array("Q", bytes(8 * _BUCKETS)) if wide else array("I", bytes(4 * _BUCKETS))
 
 
 class Slot:
@@ -75,15 +82,15 @@ class Slot:
                  "exec_errors", "hits", "int_count", "int_errors", "int_hist", "int_max", "int_min", "int_sum",
                  "lat_hist", "lat_max", "lat_min", "lat_sum", "messages", "misses", "t", "throttled")
 
-    def __init__(self, t: int) -> None:
-        self.t = t  # the minute or second it holds (epoch // 60 or epoch)
+    def __init__(self, t: int, wide: bool = False) -> None:
+        self.t = t  # the minute or second it holds (epoch // 60 or epoch); wide: counts since start-up
         self.count = self.c3 = self.c4 = self.c5 = 0
         self.lat_sum = self.lat_max = 0
         self.lat_min = _BIG
-        self.lat_hist = _hist()
+        self.lat_hist = _hist(wide)
         self.int_count = self.int_sum = self.int_max = 0
         self.int_min = _BIG
-        self.int_hist = _hist()
+        self.int_hist = _hist(wide)
         self.hits = self.misses = self.throttled = 0
         self.bytes = self.bytes_max = 0
         self.bytes_min = _BIG
@@ -137,20 +144,45 @@ def _add(s: Slot, status: int, lat: int, lb: int, ilat: int | None, ib: int, cac
         s.throttled += 1
 
 
+def _add_live(s: Slot, status: int, lb: int, ilat: int | None, ib: int, cache: Any, throttled: bool) -> None:
+    """What the live charts show of a second: counts and the two histograms."""
+    s.count += 1
+    if status >= 400:
+        if status >= 500:
+            s.c5 += 1
+        else:
+            s.c4 += 1
+    s.lat_hist[lb] += 1
+    if ilat is not None:
+        s.int_count += 1
+        s.int_hist[ib] += 1
+    if cache is not None:
+        if cache == "hit":
+            s.hits += 1
+        else:
+            s.misses += 1
+    if throttled:
+        s.throttled += 1
+
+
 class Ring:
-    """Slots by time unit, the last `size` of them; a slot is made when its unit first sees traffic."""
+    """Slots by time unit (`unit_ms`), the last `size` of them; a slot is made when its unit first sees traffic.
+    `current` is the newest: a request that started in an older unit is counted in it (late by its duration)."""
 
-    __slots__ = ("size", "slots")
+    __slots__ = ("current", "end", "size", "slots", "unit_ms")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, unit_ms: int) -> None:
         self.size = size
+        self.unit_ms = unit_ms
         self.slots: list[Slot | None] = [None] * size
+        self.current = Slot(-1)
+        self.end = 0  # epoch ms where `current` ends
 
-    def at(self, t: int) -> Slot:
-        i = t % self.size
-        s = self.slots[i]
-        if s is None or s.t != t:
-            s = self.slots[i] = Slot(t)
+    def roll(self, ms: int) -> Slot:
+        """The slot of a time at or after `end`: a new current one (the previous one is then finished)."""
+        t = ms // self.unit_ms
+        s = self.slots[t % self.size] = self.current = Slot(t)
+        self.end = (t + 1) * self.unit_ms
         return s
 
     def between(self, first: int, last: int) -> Iterator[Slot]:
@@ -161,16 +193,29 @@ class Ring:
 
 
 class Leaf:
-    """One method or route of a stage: its minutes, its totals, and the dimension sets it publishes."""
+    """One method or route of a stage: its minutes, the dimension sets it publishes, and its running totals —
+    the finished minutes folded into `done` as each ends, so a request updates only its minute."""
 
-    __slots__ = ("dimsets", "kind", "labels", "minutes", "totals")
+    __slots__ = ("dimsets", "done", "kind", "labels", "minutes")
 
     def __init__(self, kind: str, dimsets: list[frozenset[tuple[str, str]]], labels: tuple[str, str, str, str]):
         self.kind = kind
         self.dimsets = dimsets
         self.labels = labels  # (api id, api name, stage, method or route) for Prometheus
-        self.minutes = Ring(MINUTES)
-        self.totals = Slot(0)
+        self.minutes = Ring(MINUTES, 60_000)
+        self.done = Slot(0, wide=True)
+
+    def roll(self, ms: int) -> Slot:
+        if self.minutes.current.count:
+            self.done.merge(self.minutes.current)
+        return self.minutes.roll(ms)
+
+    def totals(self) -> Slot:
+        """Everything counted since start-up."""
+        out = Slot(0, wide=True)
+        out.merge(self.done)
+        out.merge(self.minutes.current)
+        return out
 
 
 class StageMetrics:
@@ -184,7 +229,7 @@ class StageMetrics:
         self.api_name = api_name
         self.stage = stage
         self.leaves: dict[str, Leaf] = {}
-        self.seconds = Ring(SECONDS)
+        self.seconds = Ring(SECONDS, 1000)
 
 
 def api_name_dimension(name: str, api_id: str) -> str:
@@ -214,8 +259,6 @@ class MetricStore:
     def leaf(self, sm: StageMetrics, key: str, method: str, resource: str, detailed: bool) -> Leaf:
         """The leaf of a method (REST: its verb and resource path) or route (its key in `resource`)."""
         found = sm.leaves.get(key)
-        if found is not None and (len(found.dimsets) == 3) == (detailed and key != _NONE):
-            return found
         if found is None and self._leaf_count >= MAX_LEAVES and key != _NONE:
             return self.leaf(sm, _NONE, "", "", False)
         if sm.kind == "REST":
@@ -230,12 +273,11 @@ class MetricStore:
             if detailed and key != _NONE:
                 dimsets.append(frozenset({("ApiId", sm.api_id), ("Stage", sm.stage), ("Route", resource)}))
             label = resource if key != _NONE else _NONE
-        leaf = Leaf(sm.kind, dimsets, (sm.api_id, sm.api_name, sm.stage, label))
-        if found is not None:  # a redeployment changed the method's detailed metrics: keep what it counted
-            leaf.minutes, leaf.totals = found.minutes, found.totals
-        else:
-            self._leaf_count += 1
-        sm.leaves[key] = leaf
+        if found is not None:  # redeployed: what it publishes may change, what it counted stays
+            found.dimsets, found.labels = dimsets, (sm.api_id, sm.api_name, sm.stage, label)
+            return found
+        self._leaf_count += 1
+        leaf = sm.leaves[key] = Leaf(sm.kind, dimsets, (sm.api_id, sm.api_name, sm.stage, label))
         return leaf
 
     # -- reads -------------------------------------------------------------------------------------------
@@ -252,7 +294,7 @@ class MetricStore:
         seconds = max(1, min(seconds, SECONDS))
         last = self.wall_ms() // 1000
         first = last - seconds + 1
-        merged = [Slot(t) for t in range(first, last + 1)]
+        merged = [Slot(t, wide=True) for t in range(first, last + 1)]
         for sm in list(self._stages.values()):
             if (api_id is None or sm.api_id == api_id) and (stage is None or sm.stage == stage):
                 for s in sm.seconds.between(first, last):
@@ -263,11 +305,11 @@ class MetricStore:
         for s in merged:
             out["t"].append(s.t)
             out["requests"].append(s.count)
-            out["p50"].append(percentile(s.lat_hist, s.count, 50, s.lat_min, s.lat_max) if s.count else None)
-            out["p99"].append(percentile(s.lat_hist, s.count, 99, s.lat_min, s.lat_max) if s.count else None)
+            out["p50"].append(percentile(s.lat_hist, s.count, 50, 0, _BIG) if s.count else None)
+            out["p99"].append(percentile(s.lat_hist, s.count, 99, 0, _BIG) if s.count else None)
             n = s.int_count
-            out["integration_p50"].append(percentile(s.int_hist, n, 50, s.int_min, s.int_max) if n else None)
-            out["integration_p99"].append(percentile(s.int_hist, n, 99, s.int_min, s.int_max) if n else None)
+            out["integration_p50"].append(percentile(s.int_hist, n, 50, 0, _BIG) if n else None)
+            out["integration_p99"].append(percentile(s.int_hist, n, 99, 0, _BIG) if n else None)
             out["4xx"].append(s.c4)
             out["5xx"].append(s.c5)
             out["cache_hit"].append(s.hits)
@@ -305,15 +347,16 @@ class MetricsPart:
 
 def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: Callable[[], int],
               per_key: dict[tuple[str, str, str, str], int] | None, data: bool) -> Callable[[Completion], None]:
-    seconds = sm.seconds
+    live = sm.seconds
     get = by_plan.get
+    table = _TABLE
 
     def observe(done: Completion) -> None:
         inv = done.invocation
         status = done.response.status
         lat = done.latency_ms
-        lb = bucket(lat)
-        throttled = done.error_type in _THROTTLED
+        lb = table[lat] if 0 <= lat < 4096 else bucket(lat)
+        throttled = status == 429 and done.error_type in _THROTTLED
         if inv is None:
             leaf = none
             ms = wall_ms()
@@ -323,21 +366,20 @@ def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: C
             leaf = get(id(inv.plan), none)
             ms = inv.epoch_ms
             ilat = inv.integration_latency_ms
-            ib = 0 if ilat is None else bucket(ilat)
-            cache = inv.notes.get(notes.CACHE) if inv.notes else None
-        minute = leaf.minutes.at(ms // 60000)
+            ib = 0 if ilat is None else table[ilat] if 0 <= ilat < 4096 else bucket(ilat)
+            note = inv.notes
+            cache = note.get(CACHE) if note else None
+        minutes = leaf.minutes
+        minute = minutes.current if ms < minutes.end else leaf.roll(ms)
         _add(minute, status, lat, lb, ilat, ib, cache, throttled)
-        _add(seconds.at(ms // 1000), status, lat, lb, ilat, ib, cache, throttled)
-        totals = leaf.totals
-        _add(totals, status, lat, lb, ilat, ib, cache, throttled)
+        _add_live(live.current if ms < live.end else live.roll(ms), status, lb, ilat, ib, cache, throttled)
         if data:  # HTTP APIs' DataProcessed: request and response bytes
             size = len(done.request.body) + len(done.response.body)
-            for s in (minute, totals):
-                s.bytes += size
-                if size < s.bytes_min:
-                    s.bytes_min = size
-                if size > s.bytes_max:
-                    s.bytes_max = size
+            minute.bytes += size
+            if size < minute.bytes_min:
+                minute.bytes_min = size
+            if size > minute.bytes_max:
+                minute.bytes_max = size
         if per_key is not None and inv is not None and inv.identity:
             key_id = inv.identity.get("apiKeyId")
             if key_id:
@@ -352,7 +394,7 @@ def _ws_observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf,
                  wall_ms: Callable[[], int]) -> Callable[[Completion], None]:
     """WebSocket events: ConnectCount, MessageCount, and which side an error came from — a gateway error before
     the integration (4XX: ClientError, else ExecutionError) or the integration's own failure (IntegrationError)."""
-    seconds = sm.seconds
+    live = sm.seconds
     get = by_plan.get
 
     def observe(done: Completion) -> None:
@@ -368,21 +410,20 @@ def _ws_observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf,
             ilat = inv.integration_latency_ms
             ib = 0 if ilat is None else bucket(ilat)
             event = getattr(inv, "event_type", None)
-        minute = leaf.minutes.at(ms // 60000)
-        totals = leaf.totals
-        for s in (minute, seconds.at(ms // 1000), totals):
-            _add(s, status, lat, lb, ilat, ib, None, False)
-        for s in (minute, totals):
-            if event == "CONNECT":
-                s.connects += 1
-            elif event == "MESSAGE":
-                s.messages += 1
-            if done.error_type is not None:
-                if 400 <= status < 500:
-                    s.client_errors += 1
-                else:
-                    s.exec_errors += 1
-            elif status >= 400:
-                s.int_errors += 1
+        minutes = leaf.minutes
+        minute = minutes.current if ms < minutes.end else leaf.roll(ms)
+        _add(minute, status, lat, lb, ilat, ib, None, False)
+        _add_live(live.current if ms < live.end else live.roll(ms), status, lb, ilat, ib, None, False)
+        if event == "CONNECT":
+            minute.connects += 1
+        elif event == "MESSAGE":
+            minute.messages += 1
+        if done.error_type is not None:
+            if 400 <= status < 500:
+                minute.client_errors += 1
+            else:
+                minute.exec_errors += 1
+        elif status >= 400:
+            minute.int_errors += 1
 
     return observe

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.telemetry.metrics import Leaf, MetricStore, Slot, bucket
+from apiway.telemetry.metrics import Leaf, MetricStore, bucket
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Histogram bounds in ms; each is a bucket edge of the store's histograms, so the counts are exact.
@@ -38,12 +38,12 @@ def _histogram(out: list[str], metric: str, labels: str, hist: Iterable[int], n:
 
 
 def render(store: MetricStore) -> str:
-    leaves = [leaf for leaf in store.leaves() if leaf.totals.count]
+    totals = [(leaf, leaf.totals()) for leaf in store.leaves()]
+    leaves = [(leaf, t) for leaf, t in totals if t.count]
     out: list[str] = []
     out += ["# HELP apiway_requests_total Requests by API, stage, route and status class.",
             "# TYPE apiway_requests_total counter"]
-    for leaf in leaves:
-        t: Slot = leaf.totals
+    for leaf, t in leaves:
         base = _base(leaf)
         other = t.count - t.c3 - t.c4 - t.c5
         for cls, n in (("2xx", other), ("3xx", t.c3), ("4xx", t.c4), ("5xx", t.c5)):
@@ -52,8 +52,7 @@ def render(store: MetricStore) -> str:
     for metric, help_text in (("apiway_request_latency_seconds", "Latency of the whole request."),
                               ("apiway_integration_latency_seconds", "Latency of the integration.")):
         out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} histogram"]
-        for leaf in leaves:
-            t = leaf.totals
+        for leaf, t in leaves:
             if metric.startswith("apiway_request"):
                 _histogram(out, metric, _labels(_base(leaf)), t.lat_hist, t.count, t.lat_sum)
             elif t.int_count:
@@ -65,7 +64,7 @@ def render(store: MetricStore) -> str:
             ("apiway_websocket_connects_total", "connects", "WebSocket $connect events."),
             ("apiway_websocket_messages_total", "messages", "WebSocket messages received."),
             ("apiway_data_processed_bytes_total", "bytes", "HTTP APIs: request and response bytes.")):
-        rows = [(leaf, getattr(leaf.totals, field)) for leaf in leaves if getattr(leaf.totals, field)]
+        rows = [(leaf, getattr(t, field)) for leaf, t in leaves if getattr(t, field)]
         if rows:
             out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter"]
             out += [f"{metric}{{{_labels(_base(leaf))}}} {n}" for leaf, n in rows]
