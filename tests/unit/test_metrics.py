@@ -164,3 +164,22 @@ def test_websocket_events_count_by_kind_and_origin_of_errors() -> None:
     assert total("ClientError") == 1 and total("ExecutionError") == 1 and total("IntegrationError") == 1
     [(_, latency)] = q.periods(store, "AWS/ApiGateway", "IntegrationLatency", dims, T0 - 60, T0 + 60, 60)
     assert latency.n == 5 and q.statistic(latency, "Average") == 3
+
+
+def test_a_canary_counts_under_its_own_stage_and_the_stage() -> None:
+    clock = ManualClock(now=0.0, epoch=T0)
+    store = MetricStore(clock.wall_ms)
+    request = HttpRequest("GET", "/prod/ok", "", [], b"")
+    for is_canary, n in ((False, 3), (True, 2)):
+        stage = SimpleNamespace(plans=[], wall_ms=clock.wall_ms)
+        out = Equipment()
+        MetricsPart(store).equip(stage, StageSettings("REST", API, "Zoo", "prod", is_canary=is_canary), out)  # type: ignore[arg-type]
+        for _ in range(n):
+            out.observers[0](Completion(request, HttpResponse(200, [], b""), stage, None, None, 1))  # type: ignore[arg-type]
+
+    def count(stage: str) -> float:
+        return sum(v.total for _, v in q.periods(store, "AWS/ApiGateway", "Count", {"ApiName": "Zoo", "Stage": stage},
+                                                 T0 - 60, T0 + 60, 60))
+
+    assert count("prod") == 5 and count("prod/Canary") == 2
+    assert {s["stage"] for s in store.stages()} == {"prod", "prod/Canary"}

@@ -261,18 +261,21 @@ class MetricStore:
         found = sm.leaves.get(key)
         if found is None and self._leaf_count >= MAX_LEAVES and key != _NONE:
             return self.leaf(sm, _NONE, "", "", False)
+        # A canary's requests count under `{stage}/Canary` and under the stage itself, as AWS reports them.
+        stages = [sm.stage] + ([sm.stage[:-len(CANARY_SUFFIX)]] if sm.stage.endswith(CANARY_SUFFIX) else [])
         if sm.kind == "REST":
-            name = api_name_dimension(sm.api_name, sm.api_id)
-            dimsets = [frozenset({("ApiName", name)}), frozenset({("ApiName", name), ("Stage", sm.stage)})]
-            if detailed and key != _NONE:
-                dimsets.append(frozenset({("ApiName", name), ("Method", method), ("Resource", resource),
-                                          ("Stage", sm.stage)}))
+            api = ("ApiName", api_name_dimension(sm.api_name, sm.api_id))
+            detail = [("Method", method), ("Resource", resource)]
             label = f"{method} {resource}" if key != _NONE else _NONE
         else:
-            dimsets = [frozenset({("ApiId", sm.api_id)}), frozenset({("ApiId", sm.api_id), ("Stage", sm.stage)})]
-            if detailed and key != _NONE:
-                dimsets.append(frozenset({("ApiId", sm.api_id), ("Stage", sm.stage), ("Route", resource)}))
+            api = ("ApiId", sm.api_id)
+            detail = [("Route", resource)]
             label = resource if key != _NONE else _NONE
+        dimsets = [frozenset({api})]
+        for stage in stages:
+            dimsets.append(frozenset({api, ("Stage", stage)}))
+            if detailed and key != _NONE:
+                dimsets.append(frozenset({api, ("Stage", stage), *detail}))
         if found is not None:  # redeployed: what it publishes may change, what it counted stays
             found.dimsets, found.labels = dimsets, (sm.api_id, sm.api_name, sm.stage, label)
             return found
