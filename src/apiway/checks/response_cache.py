@@ -231,19 +231,19 @@ class CachedIntegration:
         if refresh:
             return await self._fetch(inv, key)
         value = self.read(key)
-        response = await self._fetch(inv, key) if value is None else self._hit(value)
-        if value is not None and inv.notes is not None:
-            inv.notes["cache"] = "hit"
+        response = await self._fetch(inv, key) if value is None else self._hit(value, inv)
         if refresh is False:
             response.headers.append(WARNING)
         return response
 
-    def _hit(self, value: bytes) -> HttpResponse:
+    def _hit(self, value: bytes, inv: Invocation) -> HttpResponse:
         """The response a cached entry holds (decoded once per entry, then memoised)."""
         found = self.memo.get(value)
         if found is None:
             found = self._memo.decoded(value)
         self.store.stats.hits += 1
+        if inv.notes is not None:
+            inv.notes["cache"] = "hit"  # keys: telemetry/notes.py
         return HttpResponse(found[0], list(found[1]), found[2])
 
     def refresh(self, inv: Invocation) -> bool | None:
@@ -292,9 +292,7 @@ class RemoteCachedIntegration(CachedIntegration):
         if refresh:
             return await self._fetch(inv, key)
         value = await self.read(key)  # type: ignore[misc]
-        response = await self._fetch(inv, key) if value is None else self._hit(value)
-        if value is not None and inv.notes is not None:
-            inv.notes["cache"] = "hit"
+        response = await self._fetch(inv, key) if value is None else self._hit(value, inv)
         if refresh is False:
             response.headers.append(WARNING)
         return response
