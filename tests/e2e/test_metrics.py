@@ -4,9 +4,13 @@ boto3 (which speaks Smithy RPC v2 CBOR to it), the JSON and query protocols by h
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import orjson
@@ -185,3 +189,17 @@ def test_prometheus_text(gateway: Server) -> None:
     hits = families["apiway_cache_hits"].samples
     assert [s.value for s in hits if s.labels["api"] == REST_ID] == [2]
 
+
+
+def test_the_aws_cli_reads_them(gateway: Server) -> None:
+    now = datetime.now(UTC)
+    aws = Path(sys.executable).with_name("aws")
+    out = subprocess.run(
+        [str(aws), "cloudwatch", "get-metric-statistics", "--namespace", "AWS/ApiGateway", "--metric-name", "Count",
+         "--dimensions", "Name=ApiName,Value=Shop", "Name=Stage,Value=prod", "--period", "3600", "--statistics", "Sum",
+         "--start-time", (now - timedelta(minutes=10)).isoformat(), "--end-time", (now + timedelta(minutes=1)).isoformat(),
+         "--endpoint-url", f"http://127.0.0.1:{gateway.port}", "--region", "us-east-1", "--output", "json"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+    assert out.returncode == 0, out.stderr
+    assert sum(p["Sum"] for p in orjson.loads(out.stdout)["Datapoints"]) == 6
