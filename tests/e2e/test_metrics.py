@@ -101,13 +101,16 @@ def test_get_metric_statistics_counts_the_requests_made(gateway: Server) -> None
 
 
 def test_latency_has_statistics_and_percentiles(gateway: Server) -> None:
-    reply = cloudwatch(gateway.port).get_metric_statistics(
-        Namespace="AWS/ApiGateway", MetricName="Latency", Dimensions=REST_DIMS, Period=3600,
-        Statistics=["SampleCount", "Average", "Minimum", "Maximum"], ExtendedStatistics=["p50", "p99"], **window())
-    [point] = reply["Datapoints"]
+    client = cloudwatch(gateway.port)
+    query = {"Namespace": "AWS/ApiGateway", "MetricName": "Latency", "Dimensions": REST_DIMS, "Period": 3600}
+    [point] = client.get_metric_statistics(**query, Statistics=["SampleCount", "Minimum", "Maximum"],
+                                           **window())["Datapoints"]
     assert point["SampleCount"] == 6 and point["Unit"] == "Milliseconds"
-    assert point["Minimum"] <= point["ExtendedStatistics"]["p50"] <= point["ExtendedStatistics"]["p99"]
-    assert point["ExtendedStatistics"]["p99"] <= point["Maximum"]
+    [percentiles] = client.get_metric_statistics(**query, ExtendedStatistics=["p50", "p99"],
+                                                 **window())["Datapoints"]
+    p50, p99 = percentiles["ExtendedStatistics"]["p50"], percentiles["ExtendedStatistics"]["p99"]
+    assert point["Minimum"] <= p50 <= p99 <= point["Maximum"]
+    assert client.get_metric_statistics(**query, Statistics=["Sum"], Unit="Bytes", **window())["Datapoints"] == []
 
 
 def test_http_api_metrics(gateway: Server) -> None:
@@ -138,6 +141,12 @@ def test_errors_are_aws_errors(gateway: Server) -> None:
     with pytest.raises(client.exceptions.InvalidParameterCombinationException):
         client.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName="Count", Dimensions=REST_DIMS,
                                      Period=60, **window())
+    with pytest.raises(client.exceptions.InvalidParameterCombinationException):
+        client.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName="Count", Dimensions=REST_DIMS,
+                                     Period=60, Statistics=["Sum"], ExtendedStatistics=["p99"], **window())
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName="Count", Dimensions=REST_DIMS,
+                                     Period=90, Statistics=["Sum"], **window())
     with pytest.raises(client.exceptions.InvalidParameterValueException):
         client.get_metric_data(MetricDataQueries=[{"Id": "e", "Expression": "SUM(METRICS())"}], **window())
 

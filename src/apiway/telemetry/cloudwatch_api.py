@@ -24,7 +24,8 @@ from apiway.telemetry.metrics import MetricStore
 SERVICE = "GraniteServiceVersion20100801"
 CBOR_PREFIX = f"/service/{SERVICE}/operation/"
 XMLNS = "http://monitoring.amazonaws.com/doc/2010-08-01/"
-MAX_DATAPOINTS = 1440
+MAX_DATAPOINTS = 1440  # GetMetricStatistics' limit per call
+MAX_DATA_POINTS = 100_800  # GetMetricData's
 MAX_RESULTS = 500  # ListMetrics' page
 
 
@@ -74,7 +75,7 @@ def _window(params: Mapping[str, Any], start_name: str = "StartTime") -> tuple[f
     return start, end
 
 
-def _period(raw: Any, start: float, end: float) -> int:
+def _period(raw: Any, start: float, end: float, limit: int = MAX_DATAPOINTS) -> int:
     try:
         period = int(raw)
     except (TypeError, ValueError):
@@ -82,10 +83,10 @@ def _period(raw: Any, start: float, end: float) -> int:
     if period <= 0 or period % 60:
         raise CloudWatchError("InvalidParameterValue", "The parameter Period must be a multiple of 60.")
     points = int((end - start) // period)
-    if points > MAX_DATAPOINTS:
+    if points > limit:
         raise CloudWatchError("InvalidParameterCombination",
                               f"You have requested up to {points:,} datapoints, which exceeds the limit of "
-                              f"{MAX_DATAPOINTS:,}. You may reduce the datapoints requested by increasing Period, "
+                              f"{limit:,}. You may reduce the datapoints requested by increasing Period, "
                               "or decreasing the time range.")
     return period
 
@@ -154,20 +155,22 @@ class CloudWatchApi:
         period = _period(_required(params, "Period"), start, end)
         statistics = list(params.get("Statistics") or [])
         extended = list(params.get("ExtendedStatistics") or [])
-        if not statistics and not extended:
+        if bool(statistics) == bool(extended):  # AWS: "either Statistics or ExtendedStatistics, but not both"
             raise CloudWatchError("InvalidParameterCombination",
-                                  "Must specify either Statistics or ExtendedStatistics.")
-        for name in statistics:
+                                  "Must specify either Statistics or ExtendedStatistics, but not both.")
+        for i, name in enumerate(statistics, 1):
             if name not in q.STATISTICS:
-                raise CloudWatchError("InvalidParameterValue", f"The parameter Statistics contains {name}, which "
-                                      f"is not one of {', '.join(q.STATISTICS)}.")
+                raise CloudWatchError("InvalidParameterValue", f"The parameter Statistics.member.{i} must be a value "
+                                      f"in the set [ {', '.join(q.STATISTICS)} ].")
         for name in extended:
             if not q.is_percentile(name):
                 raise CloudWatchError("InvalidParameterValue", f"The parameter ExtendedStatistics contains {name}, "
                                       "which is not a percentile (p0.0 to p100).")
         dims = _dims(params.get("Dimensions"))
-        unit = params.get("Unit") or q.unit_of(self.store, namespace, metric, dims)
+        unit = q.unit_of(self.store, namespace, metric, dims)
         points = []
+        if params.get("Unit") not in (None, unit):  # AWS converts no units: another unit has no data
+            return {"Label": metric, "Datapoints": points}
         for at, values in q.periods(self.store, namespace, metric, dims, start, end, period):
             point: dict[str, Any] = {"Timestamp": datetime.fromtimestamp(at, UTC)}
             for name in statistics:
@@ -198,7 +201,7 @@ class CloudWatchApi:
             if statistic not in q.STATISTICS and not q.is_percentile(statistic):
                 raise CloudWatchError("InvalidParameterValue", f"The statistic {statistic} of query {qid} is not "
                                       "supported.")
-            period = _period(stat.get("Period"), start, end)
+            period = _period(stat.get("Period"), start, end, MAX_DATA_POINTS)
             found = q.periods(self.store, str(metric.get("Namespace") or ""), name, _dims(metric.get("Dimensions")),
                               start, end, period)
             if descending:
