@@ -168,7 +168,7 @@ class CloudWatchApi:
                                       "which is not a percentile (p0.0 to p100).")
         dims = _dims(params.get("Dimensions"))
         unit = q.unit_of(self.store, namespace, metric, dims)
-        points = []
+        points: list[dict[str, Any]] = []
         if params.get("Unit") not in (None, unit):  # AWS converts no units: another unit has no data
             return {"Label": metric, "Datapoints": points}
         for at, values in q.periods(self.store, namespace, metric, dims, start, end, period):
