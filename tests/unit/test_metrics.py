@@ -183,3 +183,29 @@ def test_a_canary_counts_under_its_own_stage_and_the_stage() -> None:
 
     assert count("prod") == 5 and count("prod/Canary") == 2
     assert {s["stage"] for s in store.stages()} == {"prod", "prod/Canary"}
+
+
+def test_requests_by_api_key_only_when_asked() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from apiway.telemetry.prometheus import render
+
+    clock = ManualClock(now=0.0, epoch=T0)
+    for per_key in (False, True):
+        store = MetricStore(clock.wall_ms)
+        store.per_key = {} if per_key else None
+        stage = SimpleNamespace(plans=[], wall_ms=clock.wall_ms)
+        out = Equipment()
+        MetricsPart(store).equip(stage, StageSettings("REST", API, "Zoo", "prod"), out)  # type: ignore[arg-type]
+        request = HttpRequest("GET", "/prod/ok", "", [], b"")
+        for key_id, status in (("k1", 200), ("k1", 429), ("k2", 200)):
+            inv = SimpleNamespace(plan=None, epoch_ms=clock.wall_ms(), integration_latency_ms=None, notes={},
+                                  identity={"apiKeyId": key_id})
+            out.observers[0](Completion(request, HttpResponse(status, [], b""), stage, inv, None, 1))  # type: ignore[arg-type]
+        families = {f.name: f for f in text_string_to_metric_families(render(store))}
+        if not per_key:
+            assert "apiway_api_key_requests" not in families
+            continue
+        samples = {(s.labels["api_key_id"], s.labels["status_class"]): s.value
+                   for s in families["apiway_api_key_requests"].samples}
+        assert samples == {("k1", "2xx"): 1, ("k1", "4xx"): 1, ("k2", "2xx"): 1}

@@ -241,12 +241,13 @@ def api_name_dimension(name: str, api_id: str) -> str:
 class MetricStore:
     """Every stage's metrics in this process."""
 
-    def __init__(self, wall_ms: Callable[[], int], per_key: bool = False) -> None:
+    def __init__(self, wall_ms: Callable[[], int]) -> None:
         self.wall_ms = wall_ms
         self._stages: dict[tuple[str, str], StageMetrics] = {}
         self._leaf_count = 0
-        # Opt-in (`serve --metrics-per-key`): requests by API key id, status class; bounded like the leaves.
-        self.per_key: dict[tuple[str, str, str, str], int] | None = {} if per_key else None
+        # Opt-in before stages are equipped (`serve --metrics-per-key`): requests by API key id and status class,
+        # at most MAX_LEAVES series.
+        self.per_key: dict[tuple[str, str, str, str], int] | None = None
 
     # -- equip time --------------------------------------------------------------------------------------
     def stage(self, kind: str, api_id: str, api_name: str, stage: str) -> StageMetrics:
