@@ -49,6 +49,7 @@ from apiway.telemetry.access_log import AccessLogs
 from apiway.telemetry.execution_log import ExecutionLogs
 from apiway.telemetry.hub import Part, Telemetry
 from apiway.telemetry.logs_api import LogsApi
+from apiway.telemetry.metrics import MetricsPart, MetricStore
 
 
 class App:
@@ -91,8 +92,9 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
-        # What observes stages: access and execution logs.
-        parts: list[Part] = [AccessLogs(self.log_groups, access_log)]
+        # What observes stages (telemetry/hub.py): metrics, access logs, execution logs.
+        self.metrics = MetricStore(clock.wall_ms)
+        parts: list[Part] = [MetricsPart(self.metrics), AccessLogs(self.log_groups, access_log)]
         if self.log_groups is not None:
             parts.append(ExecutionLogs(self.log_groups))
         self.telemetry = Telemetry(parts)

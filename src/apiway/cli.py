@@ -134,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", default=None, metavar="-|FILE",
                        help="also write every stage's access-log lines to stdout (-) or append them to FILE (a stage "
                             "without accessLogSettings in the CLF format)")
+    serve.add_argument("--metrics-per-key", action="store_true",
+                       help="/metrics also counts requests by API key id (one series per key in use)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                          log_limits=LogLimits(args.log_max_bytes, args.log_files, args.log_retention_days),
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
-                         workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log)
+                         workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log,
+                         metrics_per_key=args.metrics_per_key)
         if args.command == "validate":
             from apiway.serve import validate
 

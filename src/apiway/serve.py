@@ -35,6 +35,8 @@ from apiway.state.redis_connections import NODE_TIMEOUT
 from apiway.state.redis_state import RedisSettings, describe_redis
 from apiway.store.base import Store
 from apiway.store.open import describe, open_store
+from apiway.telemetry.cloudwatch_api import CloudWatchApi
+from apiway.telemetry.prometheus import PrometheusText
 
 DEFAULT_PROJECT = "apiway.yaml"
 
@@ -167,7 +169,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           throttle_rate: float = ACCOUNT_RATE, throttle_burst: int = ACCOUNT_BURST, tls_cert: Path | None = None,
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
           kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
-          workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None) -> int:
+          workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None,
+          metrics_per_key: bool = False) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -221,6 +224,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
                              echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
                              redis=redis, access_log=access_out)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
+    app.metrics.per_key = {} if metrics_per_key else None
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()
@@ -281,7 +285,8 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "
                   "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
-    services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api]), control]
+    services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api]), control,
+                CloudWatchApi(app.metrics), PrometheusText(app.metrics)]
     also = []
     if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(listen.admin_host)
@@ -296,6 +301,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
     if show:
         print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
               f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
+              f"  CloudWatch metrics (boto3 'cloudwatch' endpoint_url): {where}; Prometheus: {where}/metrics\n"
               f"    callers: {policy.describe()}\n"
               f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")
         if app.logs_api is not None:
