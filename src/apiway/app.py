@@ -43,12 +43,15 @@ from apiway.state.memory import MemoryState
 from apiway.state.redis_connections import RedisConnections
 from apiway.state.redis_state import RedisSettings, RedisState
 from apiway.store.base import Store
+from apiway.telemetry.hub import Telemetry
+from apiway.telemetry.tracing import Tracer
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
-                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None) -> None:
+                 callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
+                 tracer: Tracer | None = None) -> None:
         self.runner = Functions(log_dir, log_limits, echo_functions)
         # What a function needs to call this gateway back (the @connections endpoint), under its own variables.
         self.functions = [replace(spec, environment={**callback_env, **spec.environment}) if callback_env else spec
@@ -82,9 +85,13 @@ class App:
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
+        # Observability: the parts every compiled stage is equipped with (telemetry/hub.py).
+        self.tracer = tracer or Tracer()
+        telemetry = Telemetry([self.tracer])
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
-                                identities=identities, caches=self.caches, http_authorizers=http_authorizers)
+                                identities=identities, caches=self.caches, http_authorizers=http_authorizers,
+                                telemetry=telemetry)
         self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 
@@ -115,6 +122,7 @@ class App:
         await self.state.close()  # batched counts not yet sent to Redis
         await self.runner.close()
         await self.pool.close()
+        await asyncio.to_thread(self.tracer.close)  # traces not yet exported
 
     # -- what the control plane asks of the running gateway (apiway.control.plane.RuntimeHooks) -------
 

@@ -24,7 +24,7 @@ class LambdaProxyIntegration:
     async def __call__(self, inv: Invocation) -> HttpResponse:
         event = self.build_event(inv)
         try:
-            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id, inv.trace_id(), inv.spans)
         except FunctionThrottled as exc:
             raise FunctionUnavailable(exc.log) from None
         if result.function_error:
