@@ -311,7 +311,7 @@ async def _traced(inv: Invocation, spans: list[Span]) -> HttpResponse:
                     await pending
             ok = True
         finally:
-            spans.append((AUTHORIZER, "Authorization", started, time_ns(), ok))
+            spans.append((AUTHORIZER, "Checks", started, time_ns(), ok))
     ok = False
     started = time_ns()
     try:

@@ -78,11 +78,12 @@ class FinishedTrace:
         return ids
 
     def document(self) -> dict[str, Any]:
-        """The trace as `Tracer.recent` gives it."""
+        """The trace as `Tracer.recent` gives it: the gateway's span first, then the others by start."""
         start = self.spans.start_ns
         spans = [_span_doc(self.spans.span_id, None, GATEWAY, f"{self.api_name}/{self.stage}", start, self.end_ns,
                            self.status < 500)]
-        for (kind, name, begin, end, ok), (span_id, parent) in zip(self.spans, self.span_ids(), strict=True):
+        steps = sorted(zip(self.spans, self.span_ids(), strict=True), key=lambda step: step[0][2])  # by start
+        for (kind, name, begin, end, ok), (span_id, parent) in steps:
             spans.append(_span_doc(span_id, parent, kind, name, begin, end, ok))
         return {"traceId": self.spans.root, "api": self.api_id, "stage": self.stage, "method": self.method,
                 "path": self.path, "status": self.status, "start_ms": start / 1e6,

@@ -33,10 +33,9 @@ def address_from_env(env: Mapping[str, str]) -> tuple[str, int] | None:
 
 def segment(trace: FinishedTrace) -> dict[str, Any]:
     spans = trace.spans
-    subsegments = []
     ids = trace.span_ids()
     by_id: dict[int, dict[str, Any]] = {}
-    for (kind, name, start, end, ok), (span_id, parent) in zip(spans, ids, strict=True):
+    for (kind, name, start, end, ok), (span_id, _) in zip(spans, ids, strict=True):
         sub: dict[str, Any] = {"id": f"{span_id:016x}", "name": name, "start_time": start / 1e9,
                                "end_time": end / 1e9}
         if kind == LAMBDA:
@@ -45,11 +44,13 @@ def segment(trace: FinishedTrace) -> dict[str, Any]:
         if not ok:
             sub["fault"] = True
         by_id[span_id] = sub
+    subsegments = []
+    for span_id, parent in ids:  # a function's invocation nests in its integration's subsegment
         container = by_id.get(parent) if parent is not None else None
         if container is not None:
-            container.setdefault("subsegments", []).append(sub)
+            container.setdefault("subsegments", []).append(by_id[span_id])
         else:
-            subsegments.append(sub)
+            subsegments.append(by_id[span_id])
     doc: dict[str, Any] = {
         "name": f"{trace.api_name}/{trace.stage}", "id": f"{spans.span_id:016x}", "trace_id": spans.root,
         "start_time": spans.start_ns / 1e9, "end_time": trace.end_ns / 1e9, "origin": "AWS::ApiGateway::Stage",
