@@ -112,7 +112,7 @@ def finished(status: int = 200) -> tuple[Tracer, Invocation]:
 
 
 def test_recent_traces_nest_the_function_in_its_integration() -> None:
-    tracer, inv = finished()
+    tracer, _ = finished()
     [trace] = tracer.recent()
     assert (trace["traceId"], trace["api"], trace["stage"], trace["method"], trace["path"], trace["status"]) == (
         ROOT, "a1b2c3", "prod", "GET", "/pets", 200)
@@ -189,8 +189,8 @@ def test_xray_segments() -> None:
     doc = segment(_trace(inv))
     assert doc["trace_id"] == ROOT and doc["name"] == "Pets/prod" and doc["parent_id"] == "53995c3f42cd8ad8"
     assert doc["origin"] == "AWS::ApiGateway::Stage" and doc["fault"] is True
-    auth, integration = doc["subsegments"]
-    assert integration["name"] == "Integration" and integration["subsegments"][0]["name"] == "PetsFn"
+    checks, integration = doc["subsegments"]
+    assert checks["name"] == "Checks" and integration["name"] == "Integration" and integration["subsegments"][0]["name"] == "PetsFn"
     assert address_from_env({"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2001"}) == ("127.0.0.1", 2001)
     assert address_from_env({"AWS_XRAY_DAEMON_ADDRESS": "tcp:10.0.0.1:2000 udp:10.0.0.2:2002"}) == ("10.0.0.2", 2002)
     assert address_from_env({}) is None
