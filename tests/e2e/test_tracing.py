@@ -4,12 +4,14 @@ back to the client, and `tracingEnabled` switched on through the control plane."
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -119,10 +121,22 @@ def project(tmp_path_factory: pytest.TempPathFactory, backend: EchoServer) -> Pa
 
 
 @pytest.fixture(scope="module")
-def gateway(project: Path, collector: Collector) -> Iterator[Server]:
+def daemon() -> Iterator[socket.socket]:
+    """A stand-in X-Ray daemon: a UDP socket the test reads segments from."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(15)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(project: Path, collector: Collector, daemon: socket.socket) -> Iterator[Server]:
     server = Server(project, project.parent / "state" / "traced.db", ["--trace-all"],
                     env={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_SERVICE_NAME": "edge-gateway",
-                         "OTEL_EXPORTER_OTLP_HEADERS": "x-collector-token=s%20ecret"})
+                         "OTEL_EXPORTER_OTLP_HEADERS": "x-collector-token=s%20ecret",
+                         "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}"})
+    assert f"OTLP http/protobuf to {collector.url}/v1/traces" in server.output
     yield server
     server.stop()
 
@@ -213,3 +227,19 @@ def test_tracing_enabled_through_the_control_plane(project: Path) -> None:
         assert after.json()["env"] == after.header("X-Amzn-Trace-Id")
     finally:
         server.stop()
+
+
+def test_segments_reach_an_xray_daemon(gateway: Server, daemon: socket.socket) -> None:
+    root = ROOT[:-1] + "7"
+    reply = gateway.call("GET", "traced0001", "dev", "/inline", headers={"X-Amzn-Trace-Id": sampled(root)})
+    while True:  # segments of the earlier tests' traces come first
+        header, _, document = daemon.recv(65535).partition(b"\n")
+        assert orjson.loads(header) == {"format": "json", "version": 1}
+        segment = orjson.loads(document)
+        if segment["trace_id"] == root:
+            break
+    assert segment["id"] == fields(reply.header("X-Amzn-Trace-Id"))["Parent"]
+    assert segment["parent_id"] == CLIENT_PARENT and segment["name"] == "Traced/dev"
+    assert segment["http"]["response"]["status"] == 200 and segment["origin"] == "AWS::ApiGateway::Stage"
+    integration = next(s for s in segment["subsegments"] if s["name"] == "Integration")
+    assert [s["name"] for s in integration["subsegments"]] == ["Inline"]

@@ -105,7 +105,8 @@ class Exporter(Protocol):
 
 
 class Sampler:
-    """X-Ray's default rule for one stage: the first request of each second, then `rate` of the others."""
+    """X-Ray's default rule for one stage: the first request of each second, then `rate` of the others; its
+    `start` is the stage's starter."""
 
     __slots__ = ("rate", "second")
 
@@ -118,6 +119,22 @@ class Sampler:
             self.second = epoch_s
             return True
         return random() < self.rate
+
+    def start(self, inv: Invocation) -> None:
+        """The sampling decision; a sampled request gets its trace header and spans."""
+        incoming = inv.request.header("x-amzn-trace-id")
+        if incoming is None:
+            epoch_s = inv.epoch_ms // 1000
+            if epoch_s != self.second:
+                self.second = epoch_s
+            elif random() >= self.rate:
+                return  # the request keeps the lazily made, unsampled header (Invocation.trace_id)
+            _sample(inv, {})
+        else:
+            fields = _fields(incoming)
+            decided = fields.get("Sampled")
+            if decided == "1" or (decided != "0" and self.take(inv.epoch_ms // 1000)):
+                _sample(inv, fields)
 
 
 class Tracer:
@@ -136,8 +153,7 @@ class Tracer:
             return  # WebSocket events have no Invocation to carry spans
         if not (self.trace_all or (settings.kind == "REST" and settings.tracing_enabled)):
             return
-        sampler = Sampler(self.sample_rate)
-        out.starters.append(lambda inv: _start(inv, sampler))
+        out.starters.append(Sampler(self.sample_rate).start)
         out.observers.append(self._finish)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -152,7 +168,7 @@ class Tracer:
 
     def _finish(self, done: Completion) -> None:
         inv = done.invocation
-        if inv is None:
+        if inv is None or inv.spans is None:
             return
         spans = inv.spans
         if not isinstance(spans, SampledSpans):
@@ -166,18 +182,9 @@ class Tracer:
             exporter.put(trace)
 
 
-def _start(inv: Invocation, sampler: Sampler) -> None:
-    """The sampling decision, and for a sampled request its trace header and spans."""
-    incoming = inv.request.header("x-amzn-trace-id")
-    if incoming is None:
-        if not sampler.take(inv.epoch_ms // 1000):
-            return  # the request keeps the lazily made, unsampled header (Invocation.trace_id)
-        fields: dict[str, str] = {}
-    else:
-        fields = _fields(incoming)
-        decided = fields.get("Sampled")
-        if decided == "0" or (decided != "1" and not sampler.take(inv.epoch_ms // 1000)):
-            return
+def _sample(inv: Invocation, fields: dict[str, str]) -> None:
+    """A sampled request: its trace header (the client's Root and other fields kept, the gateway's span as
+    Parent), its spans, and `$context.xrayTraceId`."""
     root = fields.pop("Root", None)
     if root is None or not _valid_root(root):
         root = request_ids.trace_root(inv.epoch_ms // 1000)[5:]
@@ -185,8 +192,8 @@ def _start(inv: Invocation, sampler: Sampler) -> None:
     fields.pop("Sampled", None)
     span_id = request_ids.span_id()
     spans = inv.spans = SampledSpans(root, span_id, parent if parent and _is_hex(parent, 16) else None, time_ns())
-    inv.trace = ";".join((f"Root={root}", f"Parent={span_id:016x}", "Sampled=1",
-                          *(f"{k}={v}" for k, v in fields.items())))
+    header = f"Root={root};Parent={span_id:016x};Sampled=1"
+    inv.trace = header + "".join(f";{k}={v}" for k, v in fields.items()) if fields else header
     if inv.notes is not None:
         inv.notes[notes.XRAY_TRACE_ID] = spans.root
 
