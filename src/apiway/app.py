@@ -50,13 +50,14 @@ from apiway.telemetry.execution_log import ExecutionLogs
 from apiway.telemetry.hub import Part, Telemetry
 from apiway.telemetry.logs_api import LogsApi
 from apiway.telemetry.metrics import MetricsPart, MetricStore
+from apiway.telemetry.tracing import Tracer
 
 
 class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
                  callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
-                 access_log: TextIO | None = None) -> None:
+                 access_log: TextIO | None = None, tracer: Tracer | None = None) -> None:
         # Log groups (function logs, access and execution logs) as files under the state's logs/groups/.
         self.log_groups = LogGroups(log_dir / "groups", log_limits) if log_dir is not None else None
         self.logs_api = LogsApi(self.log_groups) if self.log_groups is not None else None  # CloudWatch Logs API
@@ -92,11 +93,13 @@ class App:
         identities = Identities(project.iam)
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
-        # What observes stages (telemetry/hub.py): metrics, access logs, execution logs.
+        # What observes stages (telemetry/hub.py): metrics, access logs, execution logs, traces.
         self.metrics = MetricStore(clock.wall_ms)
+        self.tracer = tracer or Tracer()
         parts: list[Part] = [MetricsPart(self.metrics), AccessLogs(self.log_groups, access_log)]
         if self.log_groups is not None:
             parts.append(ExecutionLogs(self.log_groups))
+        parts.append(self.tracer)
         self.telemetry = Telemetry(parts)
         # Project files compile strictly; what the control plane makes (and every stored stage) leniently.
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
@@ -135,6 +138,7 @@ class App:
         if self.log_groups is not None:  # after the functions: their last lines are written too
             await asyncio.to_thread(self.log_groups.close)
         await self.pool.close()
+        await asyncio.to_thread(self.tracer.close)  # traces not yet exported
 
     # -- what the control plane asks of the running gateway (apiway.control.plane.RuntimeHooks) -------
 

@@ -138,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="/metrics also counts requests by API key id (one series per key in use)")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
+    serve.add_argument("--trace-sample-rate", type=float, default=0.05, metavar="SHARE",
+                       help="traced stages sample the first request of each second and this share of the others "
+                            "(default 0.05, X-Ray's default rule); OTEL_EXPORTER_OTLP_* export the traces")
+    serve.add_argument("--trace-all", action="store_true",
+                       help="trace every REST and HTTP API stage, not only REST stages with tracingEnabled")
 
     validate = sub.add_parser("validate", help="check a project file or OpenAPI document without serving",
                               description="Load and check a project file or OpenAPI document; report the "
@@ -240,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
                          workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log,
-                         metrics_per_key=args.metrics_per_key)
+                         metrics_per_key=args.metrics_per_key, trace_sample_rate=args.trace_sample_rate,
+                         trace_all=args.trace_all)
         if args.command == "validate":
             from apiway.serve import validate
 

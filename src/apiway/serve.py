@@ -37,6 +37,8 @@ from apiway.store.base import Store
 from apiway.store.open import describe, open_store
 from apiway.telemetry.cloudwatch_api import CloudWatchApi
 from apiway.telemetry.prometheus import PrometheusText
+from apiway.telemetry.trace_setup import build_tracer
+from apiway.telemetry.tracing import DEFAULT_SAMPLE_RATE, Tracer
 
 DEFAULT_PROJECT = "apiway.yaml"
 
@@ -49,7 +51,8 @@ def _fail(message: str) -> int:
 def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
              kind: str | None = None, callback_env: dict[str, str] | None = None,
-             redis: RedisSettings | None = None, access_log: TextIO | None = None) -> tuple[App, PreparedProject]:
+             redis: RedisSettings | None = None, access_log: TextIO | None = None,
+             tracer: Tracer | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
     if file is None and not Path(DEFAULT_PROJECT).exists():
@@ -57,7 +60,7 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
     app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env,
-              redis=redis, access_log=access_log)
+              redis=redis, access_log=access_log, tracer=tracer)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -170,7 +173,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
           kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
           workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None,
-          metrics_per_key: bool = False) -> int:
+          metrics_per_key: bool = False, trace_sample_rate: float = DEFAULT_SAMPLE_RATE,
+          trace_all: bool = False) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -205,6 +209,12 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         return _fail("--log-max-bytes and --log-files must be at least 1")
     if log_limits is not None and log_limits.retention_days < 0:
         return _fail("--log-retention-days must be 0 or more")
+    if not 0 <= trace_sample_rate <= 1:
+        return _fail("--trace-sample-rate is a share between 0 and 1")
+    try:
+        tracer, trace_exports = build_tracer(trace_sample_rate, trace_all, os.environ)
+    except ValueError as exc:
+        return _fail(str(exc))
     reserved: list[socket.socket] = []
     if workers > 1:  # the ports are the workers' from now on, even while one restarts
         try:
@@ -222,7 +232,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         return _fail(f"--access-log {access_log}: {exc.strerror or exc}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
                              echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
-                             redis=redis, access_log=access_out)
+                             redis=redis, access_log=access_out, tracer=tracer)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
     app.metrics.per_key = {} if metrics_per_key else None
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
@@ -234,6 +244,10 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         print(f"  shared state: {describe_redis(redis)}\n"
               f"  WebSocket connections: registered in Redis, so @connections on any node reaches them; a node "
               f"silent for {NODE_TIMEOUT:g} s is lost and a survivor runs its connections' $disconnect", flush=True)
+    if trace_all or trace_exports:
+        print(f"  tracing: {'every REST and HTTP API stage' if trace_all else 'REST stages with tracingEnabled'}, "
+              f"sampling 1 request a second + {trace_sample_rate:.0%}; traces to "
+              f"{', '.join(trace_exports) or 'the recent-traces ring only'}", flush=True)
     if report.deployed:
         print(f"  deployed (changed since the last start): {', '.join(report.deployed)}")
     if report.reused:

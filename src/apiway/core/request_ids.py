@@ -33,6 +33,11 @@ def trace_root(epoch_s: int) -> str:
     return f"Root=1-{epoch_s:08x}-{_bits(96):024x}"
 
 
+def span_id() -> int:
+    """A new span (X-Ray segment) id: 64 random bits, never 0."""
+    return _bits(64) or 1
+
+
 def trace_header(incoming: str | None, epoch_s: int) -> str:
     """X-Amzn-Trace-Id for the integration: reuse the caller's Root (and Parent), else a new Root."""
     if incoming and incoming.startswith("Root="):

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import orjson
 
 from apiway.core.errors import DeployError
+from apiway.core.spans import Span
 from apiway.model.aws import ACCOUNT_ID, REGION
 
 
@@ -41,7 +42,17 @@ class InvokeResult:
 class FunctionInvoker(Protocol):
     def has(self, name: str) -> bool: ...
 
-    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult: ...
+    # `trace`: the invocation's X-Amzn-Trace-Id (`_X_AMZN_TRACE_ID`), else the event's own header or a new one;
+    # `spans`: a sampled trace's spans, which gets the invocation's.
+    async def invoke(self, name: str, event: Any, request_id: str, trace: str | None = None,
+                     spans: list[Span] | None = None) -> InvokeResult: ...
+
+
+def event_trace(event: Any) -> str | None:
+    """The X-Amzn-Trace-Id header of a proxy event (the gateway put it there), if it has one."""
+    headers = event.get("headers") if type(event) is dict else None
+    incoming = headers.get("X-Amzn-Trace-Id") if type(headers) is dict else None
+    return incoming if type(incoming) is str else None
 
 
 def defined(invoker: FunctionInvoker, function: str, strict: bool, where: str) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from apiway.functions.base import FunctionSpec, InvokeResult
+from apiway.functions.base import FunctionSpec, InvokeResult, event_trace
 from apiway.model.aws import REGION
 from apiway.observe.log import log
 
@@ -181,9 +181,10 @@ class InlineRunner:
         """Import the handler's module again (new code); an import error keeps the old handler."""
         self.load(self._functions[name].spec)
 
-    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
+    async def invoke(self, name: str, event: Any, request_id: str, trace: str | None = None) -> InvokeResult:
         fn = self._functions[name]
         self._use_environment(name, fn.env)
+        _set_trace(trace or event_trace(event))
         spec = fn.spec
         deadline = time.monotonic() + spec.timeout
         context = LambdaContext(spec, request_id, deadline)
@@ -237,6 +238,17 @@ class InlineRunner:
 
 _armed = False
 _alarm_installed = False
+# The invocation's `_X_AMZN_TRACE_ID`, written into os.environ's own mapping: visible to the handler through
+# os.environ and os.getenv without a putenv per invocation (a subprocess it starts does not inherit it).
+_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
+_ENVIRON_DATA: dict[bytes, bytes] = vars(os.environ)["_data"]
+
+
+def _set_trace(trace: str | None) -> None:
+    if trace:
+        _ENVIRON_DATA[_TRACE_KEY] = trace.encode()
+    else:
+        _ENVIRON_DATA.pop(_TRACE_KEY, None)
 
 
 def _install_alarm() -> None:

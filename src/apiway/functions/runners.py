@@ -3,8 +3,10 @@ process (`inline`, the lowest latency) or in Lambda-like worker processes (`work
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from apiway.core.spans import LAMBDA, Span
 from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
 from apiway.functions.inline import InlineRunner, handler_location
 from apiway.functions.workers import WorkerRunner
@@ -29,8 +31,18 @@ class Functions:
     def has(self, name: str) -> bool:
         return name in self._by_name
 
-    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
-        return await self._by_name[name].invoke(name, event, request_id)
+    async def invoke(self, name: str, event: Any, request_id: str, trace: str | None = None,
+                     spans: list[Span] | None = None) -> InvokeResult:
+        if spans is None:
+            return await self._by_name[name].invoke(name, event, request_id, trace)
+        started = time.time_ns()
+        ok = False
+        try:
+            result = await self._by_name[name].invoke(name, event, request_id, trace)
+            ok = result.function_error is None
+            return result
+        finally:
+            spans.append((LAMBDA, name, started, time.time_ns(), ok))
 
     def reload(self, name: str) -> None:
         """New code for `name`: fresh workers from the next invocation on, or a re-imported inline handler."""

@@ -57,7 +57,7 @@ import orjson
 
 import apiway
 from apiway.core.request_ids import trace_header
-from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult
+from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult, event_trace
 from apiway.functions.inline import lambda_environment, timeout_payload
 from apiway.functions.reaper import GroupReaper
 from apiway.functions.runtime_api import PendingEvent, RuntimeApi
@@ -412,12 +412,12 @@ class WorkerRunner:
             self._tty = (stream, tty)
         return self._tty[1]
 
-    async def invoke(self, name: str, event: Any, request_id: str) -> InvokeResult:
+    async def invoke(self, name: str, event: Any, request_id: str, trace: str | None = None) -> InvokeResult:
         fn = self._functions[name]
         spec = fn.spec
         loop = asyncio.get_running_loop()
-        inv = PendingEvent(request_id, orjson.dumps(event), spec.timeout, spec.arn, _trace_id(event),
-                         loop.create_future())
+        trace = trace or trace_header(event_trace(event), int(time.time()))
+        inv = PendingEvent(request_id, orjson.dumps(event), spec.timeout, spec.arn, trace, loop.create_future())
         if fn.idle:
             env = fn.idle.pop()
         else:
@@ -454,12 +454,6 @@ class WorkerRunner:
         self.reaper.close()
         for (name, line), count, seconds in self._repeats.summaries(time.monotonic(), final=True):
             self.echo(name, [repeated(line, count, seconds)], framing=True)
-
-
-def _trace_id(event: Any) -> str:
-    headers = event.get("headers") if type(event) is dict else None
-    incoming = headers.get("X-Amzn-Trace-Id") if type(headers) is dict else None
-    return trace_header(incoming if type(incoming) is str else None, int(time.time()))
 
 
 def _signal_name(number: int) -> str:

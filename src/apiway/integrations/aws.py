@@ -32,7 +32,7 @@ class LambdaIntegration:
         except orjson.JSONDecodeError:
             event = body.decode("utf-8", "replace")
         try:
-            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id, inv.trace_id(), inv.spans)
         except FunctionThrottled as exc:
             raise FunctionUnavailable(exc.log) from None
         # A successful invocation always takes the default response; errors match errorMessage.

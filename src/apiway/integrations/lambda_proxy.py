@@ -30,7 +30,7 @@ class LambdaProxyIntegration:
         if inv.trail is not None or inv.notes is not None:
             return await self._observed(inv, event)
         try:
-            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id, inv.trace_id(), inv.spans)
         except FunctionThrottled as exc:
             raise FunctionUnavailable(exc.log) from None
         if result.function_error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterable
 from random import random
+from time import time_ns
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from apiway.core import request_ids
 from apiway.core.errors import GatewayError, MissingAuthenticationToken
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
 from apiway.core.invocation import Completion, Invocation, StageRuntime
+from apiway.core.spans import AUTHORIZER, INTEGRATION, Span
 from apiway.core.websocket import Upgraded
 from apiway.core.ws_invocation import Connection, WsStageRuntime
 from apiway.model.http import DEFAULT_STAGE
@@ -147,18 +149,21 @@ class Gateway:
                 inv.identity = identity
             # What `_run` does, inline: one coroutine less on every REST request (0.2-0.3 µs of ~7 µs in process).
             plan = match.target
-            for guard in plan.guards:
-                pending = guard(inv)
-                if pending is not None:
-                    await pending
-            if stage.observers:  # only an observed stage pays for timing its integration
-                started = stage.wall_ms()
-                response = await plan.integration(inv)
-                inv.integration_latency_ms = stage.wall_ms() - started
+            if inv.spans is not None:  # a sampled trace times its steps
+                response = await _traced(inv, inv.spans)
             else:
-                response = await plan.integration(inv)
-            if plan.respond is not None:
-                plan.respond(inv, response)
+                for guard in plan.guards:
+                    pending = guard(inv)
+                    if pending is not None:
+                        await pending
+                if stage.observers:  # only an observed stage pays for timing its integration
+                    started = stage.wall_ms()
+                    response = await plan.integration(inv)
+                    inv.integration_latency_ms = stage.wall_ms() - started
+                else:
+                    response = await plan.integration(inv)
+                if plan.respond is not None:
+                    plan.respond(inv, response)
             error = None
             headers = response.headers
             if not any(k.lower() == "content-type" for k, _ in headers):
@@ -274,6 +279,8 @@ class Gateway:
 
 async def _run(inv: Invocation) -> HttpResponse:
     """A routed request on its method or route: the checks in order, the integration, the response filter."""
+    if inv.spans is not None:
+        return await _traced(inv, inv.spans)
     plan = inv.plan
     for guard in plan.guards:
         pending = guard(inv)
@@ -286,6 +293,34 @@ async def _run(inv: Invocation) -> HttpResponse:
         inv.integration_latency_ms = stage.wall_ms() - started
     else:
         response = await plan.integration(inv)
+    if plan.respond is not None:
+        plan.respond(inv, response)
+    return response
+
+
+async def _traced(inv: Invocation, spans: list[Span]) -> HttpResponse:
+    """`_run` for a sampled trace: the checks and the integration each recorded as a span."""
+    plan = inv.plan
+    if plan.guards:
+        ok = False
+        started = time_ns()
+        try:
+            for guard in plan.guards:
+                pending = guard(inv)
+                if pending is not None:
+                    await pending
+            ok = True
+        finally:
+            spans.append((AUTHORIZER, "Checks", started, time_ns(), ok))
+    ok = False
+    started = time_ns()
+    try:
+        response = await plan.integration(inv)
+        ok = response.status < 500
+    finally:
+        ended = time_ns()
+        inv.integration_latency_ms = (ended - started) // 1_000_000
+        spans.append((INTEGRATION, "Integration", started, ended, ok))
     if plan.respond is not None:
         plan.respond(inv, response)
     return response

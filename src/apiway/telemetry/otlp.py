@@ -1,0 +1,156 @@
+"""Export of finished traces with OpenTelemetry's protocol: OTLP over HTTP with protobuf bodies (`http/protobuf`,
+the default of OpenTelemetry's SDKs) or JSON (`http/json`), from a background thread in batches. Configured the
+way OpenTelemetry's SDKs are: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the full URL) or `OTEL_EXPORTER_OTLP_ENDPOINT`
+(+ `/v1/traces`), `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`, `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`,
+`OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT` (ms), `OTEL_SERVICE_NAME`, and `OTEL_TRACES_EXPORTER=none` to turn it off.
+Trace ids are the X-Ray Root's 32 hex digits, span ids the gateway's 16: one id in both worlds."""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from apiway.core.spans import AUTHORIZER, GATEWAY, INTEGRATION, LAMBDA
+from apiway.telemetry.batcher import Batcher
+from apiway.telemetry.tracing import FinishedTrace, otel_trace_id
+
+PROTOBUF = "http/protobuf"
+JSON = "http/json"
+# OpenTelemetry's SpanKind: the request as served, the checks inside it, the integration's call and the function.
+_KINDS = {GATEWAY: 2, AUTHORIZER: 1, INTEGRATION: 1, LAMBDA: 3}  # SERVER, INTERNAL, INTERNAL, CLIENT
+_STATUS_OK, _STATUS_ERROR = 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpSettings:
+    endpoint: str
+    headers: tuple[tuple[str, str], ...] = ()
+    protocol: str = PROTOBUF
+    timeout: float = 10.0
+    service_name: str = "apiway"
+
+
+def settings_from_env(env: Mapping[str, str]) -> OtlpSettings | None:
+    """The exporter the OTEL_* variables ask for; None when they name no endpoint (or say `none`)."""
+    if env.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+        return None
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if not endpoint:
+        base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        if not base:
+            return None
+        endpoint = base.rstrip("/") + "/v1/traces"
+    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+                or PROTOBUF).strip()
+    if protocol not in (PROTOBUF, JSON):
+        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r}: apiway exports traces with http/protobuf or "
+                         f"http/json")
+    timeout = env.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or env.get("OTEL_EXPORTER_OTLP_TIMEOUT") or "10000"
+    headers = env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS") or ""
+    return OtlpSettings(endpoint, _headers(headers), protocol, int(timeout) / 1000,
+                        env.get("OTEL_SERVICE_NAME", "").strip() or "apiway")
+
+
+def _headers(value: str) -> tuple[tuple[str, str], ...]:
+    """`key1=value1,key2=value2`, URL-encoded, as the OpenTelemetry specification writes them."""
+    pairs = []
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        if sep and key.strip():
+            pairs.append((urllib.parse.unquote(key.strip()), urllib.parse.unquote(val.strip())))
+    return tuple(pairs)
+
+
+class OtlpExporter:
+    """Queues finished traces and posts them in batches to the collector."""
+
+    def __init__(self, settings: OtlpSettings) -> None:
+        self.settings = settings
+        self._batcher: Batcher[FinishedTrace] = Batcher(self._post, f"OTLP trace export to {settings.endpoint}")
+
+    def put(self, trace: FinishedTrace) -> None:
+        self._batcher.put(trace)
+
+    def close(self) -> None:
+        self._batcher.close()
+
+    def _post(self, traces: list[FinishedTrace]) -> None:
+        s = self.settings
+        if s.protocol == JSON:
+            body, content_type = orjson.dumps(json_request(traces, s.service_name)), "application/json"
+        else:
+            body, content_type = protobuf_request(traces, s.service_name), "application/x-protobuf"
+        request = urllib.request.Request(s.endpoint, data=body, method="POST",
+                                         headers={"Content-Type": content_type, **dict(s.headers)})
+        with urllib.request.urlopen(request, timeout=s.timeout) as response:
+            response.read()
+
+
+def _spans(trace: FinishedTrace) -> list[dict[str, Any]]:
+    """The trace's spans in OTLP's JSON mapping (ids in hex, times as decimal strings of nanoseconds)."""
+    spans = trace.spans
+    api = [("aws.api_gateway.api_id", trace.api_id), ("aws.api_gateway.stage", trace.stage)]
+    gateway = _span(trace, spans.span_id, spans.client_parent, GATEWAY, f"{trace.api_name}/{trace.stage}",
+                    spans.start_ns, trace.end_ns, trace.status < 500,
+                    [*api, ("http.request.method", trace.method), ("url.path", trace.path),
+                     ("http.response.status_code", trace.status), ("aws.xray.trace_id", spans.root)])
+    out = [gateway]
+    for (kind, name, start, end, ok), (span_id, parent) in zip(spans, trace.span_ids(), strict=True):
+        attributes = api + ([("faas.invoked_name", name), ("faas.invoked_provider", "aws")] if kind == LAMBDA else [])
+        out.append(_span(trace, span_id, f"{parent:016x}" if parent is not None else None, kind, name, start, end,
+                         ok, attributes))
+    return out
+
+
+def _span(trace: FinishedTrace, span_id: int, parent: str | None, kind: str, name: str, start: int, end: int,
+          ok: bool, attributes: list[tuple[str, Any]]) -> dict[str, Any]:
+    span: dict[str, Any] = {
+        "traceId": otel_trace_id(trace.spans.root).hex(), "spanId": f"{span_id:016x}", "name": name,
+        "kind": _KINDS[kind], "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+        "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+                       for k, v in attributes],
+        "status": {"code": _STATUS_OK if ok else _STATUS_ERROR},
+    }
+    if parent is not None:
+        span["parentSpanId"] = parent
+    return span
+
+
+def json_request(traces: list[FinishedTrace], service_name: str) -> dict[str, Any]:
+    """An ExportTraceServiceRequest in OTLP's JSON mapping."""
+    return {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}},
+                                    {"key": "cloud.provider", "value": {"stringValue": "aws"}}]},
+        "scopeSpans": [{"scope": {"name": "apiway"}, "spans": [s for t in traces for s in _spans(t)]}],
+    }]}
+
+
+def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
+    """The same request as protobuf bytes (OpenTelemetry's own message classes)."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as service  # the export thread's only
+    from opentelemetry.proto.common.v1 import common_pb2 as common
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2 as trace
+
+    def value(v: Any) -> common.AnyValue:
+        return common.AnyValue(int_value=int(v["intValue"])) if "intValue" in v else common.AnyValue(
+            string_value=v["stringValue"])
+
+    def attributes(items: list[dict[str, Any]]) -> list[common.KeyValue]:
+        return [common.KeyValue(key=a["key"], value=value(a["value"])) for a in items]
+
+    document = json_request(traces, service_name)["resourceSpans"][0]
+    spans = [trace.Span(trace_id=bytes.fromhex(s["traceId"]), span_id=bytes.fromhex(s["spanId"]),
+                        parent_span_id=bytes.fromhex(s.get("parentSpanId", "")), name=s["name"], kind=s["kind"],
+                        start_time_unix_nano=int(s["startTimeUnixNano"]), end_time_unix_nano=int(s["endTimeUnixNano"]),
+                        attributes=attributes(s["attributes"]), status=trace.Status(code=s["status"]["code"]))
+             for s in document["scopeSpans"][0]["spans"]]
+    request = service.ExportTraceServiceRequest(resource_spans=[trace.ResourceSpans(
+        resource=resource_pb2.Resource(attributes=attributes(document["resource"]["attributes"])),
+        scope_spans=[trace.ScopeSpans(scope=common.InstrumentationScope(name="apiway"), spans=spans)])])
+    return request.SerializeToString()
