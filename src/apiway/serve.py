@@ -34,6 +34,7 @@ from apiway.state.redis_connections import NODE_TIMEOUT
 from apiway.state.redis_state import RedisSettings, describe_redis
 from apiway.store.base import Store
 from apiway.store.open import describe, open_store
+from apiway.telemetry.dashboard import DASHBOARD_PATH, Dashboard
 
 DEFAULT_PROJECT = "apiway.yaml"
 
@@ -273,7 +274,8 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "
                   "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
-    services = [app.invoke_api, app.connections_api, control]
+    dashboard = Dashboard(store)  # metrics, logs and traces: the app's sources, once it has them
+    services = [app.invoke_api, app.connections_api, control, dashboard]
     also = []
     if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(listen.admin_host)
@@ -289,7 +291,8 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
         print(f"  control plane and Lambda Invoke API (boto3 / AWS CLI endpoint_url): {where}\n"
               f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
               f"    callers: {policy.describe()}\n"
-              f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")
+              f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)\n"
+              f"  dashboard: {where}{DASHBOARD_PATH}")
     if start is None:
         print(f"\nListening on {scheme}://{host}:{port}  (Ctrl-C to stop)\n", flush=True)
         # What start-up built (modules, service models, compiled stages) lives as long as the server: kept out
@@ -320,6 +323,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             _run_uvicorn(app, handler, host, port, health)
     finally:
         health.close()
+        dashboard.close()
     return 0
 
 
