@@ -99,9 +99,11 @@ async function refreshOverview() {
   renderApis(overview.apis);
   renderKeys(overview.keys);
   renderStageChoice(overview.stages);
-  $("live-off").hidden = overview.enabled.metrics;
-  $("logs-off").hidden = overview.enabled.logs;
-  $("traces-off").hidden = overview.enabled.traces;
+  for (const [source, section] of [["metrics", "live"], ["logs", "logs"], ["traces", "traces"]]) {
+    $(`${section}-off`).hidden = overview.enabled[source];
+    $(section).classList.toggle("off-source", !overview.enabled[source]);
+  }
+  if (overview.enabled.metrics && !state.charts.length) makeCharts();
   setStatus(`${overview.apis.length} APIs · updated ${new Date(overview.now_ms).toLocaleTimeString()}`);
 }
 
@@ -239,7 +241,6 @@ function every(ms, job, now = true) {
 }
 
 async function start() {
-  makeCharts();
   try { await refreshOverview(); } catch (err) { setStatus(`not reachable: ${err.message}`); }
   every(5000, refreshOverview, false);
   every(1000, refreshLive);
