@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import orjson
 import pytest
 
@@ -49,7 +50,17 @@ def test_the_dashboard_shows_apis_keys_and_live_traffic(gateway: Server) -> None
     plan = apigw.create_usage_plan(name="gold-plan", apiStages=[{"apiId": SHOP, "stage": "prod"}],
                                    quota={"limit": 1000, "period": "DAY"})
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-    metrics = request(gateway.port, "GET", "/_apiway/api/overview").json()["enabled"]["metrics"]
+    enabled = request(gateway.port, "GET", "/_apiway/api/overview").json()["enabled"]
+    if enabled["logs"]:  # a log group of our own, written through the CloudWatch Logs API
+        logs = boto3.client("logs", endpoint_url=f"http://127.0.0.1:{gateway.port}", region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+        logs.create_log_group(logGroupName="/dashboard/test")
+        logs.create_log_stream(logGroupName="/dashboard/test", logStreamName="s1")
+        logs.put_log_events(logGroupName="/dashboard/test", logStreamName="s1",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello from the test"}])
+    if enabled["traces"]:  # X-Ray tracing on for the stage: its first request each second is sampled
+        apigw.update_stage(restApiId=SHOP, stageName="prod",
+                           patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "true"}])
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         problems: list[str] = []
@@ -72,7 +83,7 @@ def test_the_dashboard_shows_apis_keys_and_live_traffic(gateway: Server) -> None
         send(5)
         page.wait_for_function("() => document.querySelector('#key-table').innerText.includes('995 / 1000')",
                                timeout=15_000)  # usage against the quota, read back from the store
-        if metrics:
+        if enabled["metrics"]:
             page.wait_for_function("() => Number(document.getElementById('live-requests').textContent) >= 6",
                                    timeout=15_000)
             drawn = page.evaluate("window.apiwayDashboard.charts.length")
@@ -83,6 +94,17 @@ def test_the_dashboard_shows_apis_keys_and_live_traffic(gateway: Server) -> None
                                    f" >= {before + 6}", timeout=15_000)
         else:
             assert page.locator("#live-off").is_visible()
+        if enabled["logs"]:
+            page.wait_for_function("() => [...document.querySelectorAll('#log-group option')]"
+                                   ".some((o) => o.value === '/dashboard/test')", timeout=15_000)
+            page.select_option("#log-group", "/dashboard/test")
+            page.wait_for_function("() => document.getElementById('log-tail').textContent"
+                                   ".includes('hello from the test')", timeout=15_000)
+        if enabled["traces"]:
+            page.locator("#trace-list li").first.wait_for(timeout=15_000)
+            page.locator("#trace-list li").first.click()
+            page.locator("#waterfall .span-row").first.wait_for()
+            assert "/items" in page.locator("#waterfall").inner_text()
         assert value not in page.content()  # a key's value never reaches the page
         time.sleep(1.5)  # one more round of every poll: none of them may fail
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

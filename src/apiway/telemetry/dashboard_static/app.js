@@ -109,13 +109,14 @@ async function refreshOverview() {
 
 // -- live charts --------------------------------------------------------------------------------------
 
+// Latency and the hit ratio have no value in a second without requests: their points are drawn, not only lines.
 const CHARTS = [
   { title: "Requests per second", series: [["requests", "requests", "#2f6fde"]] },
-  { title: "Latency (ms)", series: [["p50", "p50", "#2f6fde"], ["p99", "p99", "#c0392b"],
+  { title: "Latency (ms)", sparse: true, series: [["p50", "p50", "#2f6fde"], ["p99", "p99", "#c0392b"],
     ["integration_p50", "integration p50", "#2a9d68"], ["integration_p99", "integration p99", "#d98b1a"]] },
   { title: "Errors and throttling per second", series: [["4xx", "4XX", "#d98b1a"], ["5xx", "5XX", "#c0392b"],
     ["throttled", "throttled", "#8e44ad"]] },
-  { title: "Cache hit ratio (%)", series: [["cache_ratio", "hit ratio", "#2a9d68"]] },
+  { title: "Cache hit ratio (%)", sparse: true, series: [["cache_ratio", "hit ratio", "#2a9d68"]] },
 ];
 
 function chartWidth() {
@@ -131,8 +132,10 @@ function makeCharts() {
     const opts = {
       width: chartWidth(), height: 180, cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      series: [{}, ...spec.series.map(([, label, stroke]) => ({ label, stroke, width: 1.5, spanGaps: false }))],
-      axes: [{}, { size: 50 }],
+      series: [{}, ...spec.series.map(([, label, stroke]) => ({
+        label, stroke, width: 1.5, spanGaps: false, points: { show: !!spec.sparse, size: 4, fill: stroke } }))],
+      axes: [{ space: 70, values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()) },
+        { size: 50 }],
     };
     const data = [[], ...spec.series.map(() => [])];
     state.charts.push({ spec, plot: new uPlot(opts, data, box) });
@@ -206,6 +209,7 @@ async function refreshLogGroups() {
   const select = $("log-group");
   const chosen = select.value;
   select.replaceChildren(...groups.map((g) => el("option", { value: g }, g)));
+  if (!groups.length) select.append(el("option", { value: "" }, "no log groups yet"));
   if (groups.includes(chosen)) select.value = chosen;
 }
 
