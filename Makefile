@@ -73,4 +73,4 @@ soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
 
 clean:
-	rm -rf $(VENV) .apiway .pytest_cache fuzz/corpus fuzz/findings
+	rm -rf $(VENV) .apiway .pytest_cache fuzz/corpus fuzz/findings web/node_modules $(dir $(UPLOT))
