@@ -73,8 +73,9 @@ def store(tmp_path: Path) -> SqliteStore:
     return store
 
 
-def get(dashboard: Dashboard, path: str, query: str = "", method: str = "GET") -> HttpResponse:
-    return asyncio.run(dashboard.handle(HttpRequest(method, path, query, [], b"")))
+def get(dashboard: Dashboard, path: str, query: str = "", method: str = "GET",
+        host: str = "127.0.0.1:8080") -> HttpResponse:
+    return asyncio.run(dashboard.handle(HttpRequest(method, path, query, [("Host", host)], b"")))
 
 
 def body(response: HttpResponse) -> Any:
@@ -157,4 +158,17 @@ def test_a_missing_chart_library_says_how_to_get_it(store: SqliteStore, tmp_path
     dashboard = Dashboard(store, static=static)
     missing = get(dashboard, "/_apiway/vendor/uPlot.iife.min.js")
     assert missing.status == 404 and "make" in body(missing)["message"]
+    dashboard.close()
+
+
+def test_only_loopback_names_unless_signed(store: SqliteStore) -> None:
+    """A page whose name was rebound to 127.0.0.1 reads nothing: its Host is its own name."""
+    dashboard = Dashboard(store)
+    for host in ("localhost:8080", "127.0.0.1", "[::1]:9000", "LOCALHOST"):
+        assert get(dashboard, "/_apiway/api/overview", host=host).status == 200
+    for host in ("evil.example:8080", "127.0.0.1.evil.example", ""):
+        assert get(dashboard, "/_apiway/api/overview", host=host).status == 403
+    signed = HttpRequest("GET", "/_apiway/api/overview", "", [("Host", "gw.internal"), ("Authorization", "AWS4…")],
+                         b"")  # the admin policy has checked the signature before
+    assert asyncio.run(dashboard.handle(signed)).status == 200
     dashboard.close()

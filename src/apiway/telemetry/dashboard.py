@@ -39,6 +39,7 @@ MAX_TRACES = 200
 _CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 _PAGE_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                  ("Content-Security-Policy", _CSP)]
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 _JSON = [("Content-Type", "application/json"), *_PAGE_HEADERS]
 
 
@@ -83,6 +84,10 @@ class Dashboard:
     async def handle(self, req: HttpRequest) -> HttpResponse:
         if req.method not in ("GET", "HEAD"):
             return _json(405, {"message": "the dashboard only reads"})
+        if req.header("authorization") is None and not _loopback_host(req.header("host") or ""):
+            # An unsigned request reaches this only on an open (loopback) listener; a Host naming another machine
+            # there is a page elsewhere whose name was rebound to this one, reading what is not its own.
+            return _json(403, {"message": "open the dashboard at localhost, 127.0.0.1 or [::1]"})
         path = req.path
         if path == DASHBOARD_PATH[:-1]:
             return HttpResponse(308, [("Location", DASHBOARD_PATH)], b"")
@@ -161,6 +166,11 @@ class Dashboard:
             return _off("traces")
         params = req.query_params()[0] or {}
         return {"traces": self.traces.recent(min(_int(params, "limit", 50), MAX_TRACES))}
+
+
+def _loopback_host(host: str) -> bool:
+    name = host.rpartition("]")[0] + "]" if host.startswith("[") else host.partition(":")[0]
+    return name.lower() in _LOOPBACK_NAMES
 
 
 def _int(params: dict[str, str], name: str, default: int) -> int:
