@@ -103,6 +103,7 @@ def test_overview_lists_every_api_with_routes_and_the_keys_usage_without_their_v
     assert key["plans"] == [{"id": "p1", "name": "gold", "usedToday": 7,
                              "quota": {"limit": 100, "period": "DAY", "remaining": 93},
                              "throttle": {"rateLimit": 10, "burstLimit": 5}, "stages": ["abc/prod"]}]
+    assert found["keysTotal"] == 1
     assert found["enabled"] == {"metrics": True, "logs": False, "traces": False}
     assert found["stages"] == Metrics().stages()
     dashboard.close()
@@ -172,3 +173,17 @@ def test_only_loopback_names_unless_signed(store: SqliteStore) -> None:
                          b"")  # the admin policy has checked the signature before
     assert asyncio.run(dashboard.handle(signed)).status == 200
     dashboard.close()
+
+
+def test_the_catalog_is_read_again_only_after_a_change(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = Dashboard(store).catalog
+    first = catalog.apis()
+    assert catalog.apis() is first  # kept
+    usage.record_use(store, "p1", "k1", TODAY.isoformat(), 1)  # counts change nothing listed but usage
+    assert catalog.apis() is first and catalog.keys()["keys"][0]["plans"][0]["usedToday"] == 8
+    store.put_api(mock_api_definition("def"))
+    assert [api["id"] for api in catalog.apis()] == ["abc", "def", "h1"]
+    store.put_record(API_KEY, "k0", {"id": "k0", "name": "another", "value": "v" * 30, "enabled": False})
+    assert [key["name"] for key in catalog.keys()["keys"]] == ["another", "partner"]
+    monkeypatch.setattr("apiway.telemetry.dashboard_catalog.MAX_KEYS", 1)
+    assert catalog.keys() == {"keys": [{"id": "k0", "name": "another", "enabled": False, "plans": []}], "total": 2}

@@ -67,7 +67,7 @@ class Dashboard:
 
     def __init__(self, store: Store, metrics: MetricSource | None = None, logs: LogSource | None = None,
                  traces: TraceSource | None = None, static: Path = STATIC) -> None:
-        self.store = store
+        self.catalog = dashboard_catalog.Catalog(store)
         self.metrics = metrics
         self.logs = logs
         self.traces = traces
@@ -126,13 +126,13 @@ class Dashboard:
     async def _overview(self, req: HttpRequest) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         apis, keys = await loop.run_in_executor(self._reader, self._catalog)
-        return {"apis": apis, "keys": keys, "now_ms": int(time.time() * 1000),
+        return {"apis": apis, "keys": keys["keys"], "keysTotal": keys["total"], "now_ms": int(time.time() * 1000),
                 "enabled": {"metrics": self.metrics is not None, "logs": self.logs is not None,
                             "traces": self.traces is not None},
                 "stages": self.metrics.stages() if self.metrics is not None else []}
 
-    def _catalog(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return dashboard_catalog.apis(self.store), dashboard_catalog.keys(self.store)
+    def _catalog(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return self.catalog.apis(), self.catalog.keys()
 
     def _live(self, req: HttpRequest) -> dict[str, Any] | HttpResponse:
         if self.metrics is None:

@@ -1,19 +1,76 @@
 """What the dashboard lists, read from the store: every API of every kind with its stages and its methods or
 routes (integration and authorizer of each), and the API keys with their usage plans and what is left of each
-quota. Blocking reads: the dashboard runs them on a thread of its own. Key values are never part of it."""
+quota. Blocking reads: the dashboard runs them on a thread of its own. Key values are never part of it.
+
+`Catalog` keeps what it read until the store announces a change to it: APIs of 20,000 paths take seconds to
+parse, and the page asks every few seconds. Only the usage counts, which change with every request and are
+announced by nothing, are read each time, for the first `MAX_KEYS` keys."""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from apiway.store import http_deployments, usage
 from apiway.store.base import Store
+from apiway.store.changes import Changed
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, V2_API
 
+MAX_KEYS = 200  # keys listed with their usage (by name); the rest are counted
+_KEY_KINDS = frozenset({API_KEY, USAGE_PLAN, USAGE_PLAN_KEY})
+KeyRecords = tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[str]]]  # keys by name, plans, key → plans
 # A Lambda integration's URI (…/functions/arn:aws:lambda:region:account:function:NAME[:alias]/invocations).
 _FUNCTION = re.compile(r"function:([^:/]+)")
+
+
+class Catalog:
+    """The store's APIs and keys as the dashboard lists them, read again only after a change to them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        # What was read, and how many changes to it were announced (a read kept only if none came meanwhile).
+        self._apis: list[dict[str, Any]] | None = None
+        self._keys: KeyRecords | None = None
+        self._changes = {"apis": 0, "keys": 0}
+        store.subscribe(self._changed)
+
+    def _changed(self, changes: Sequence[Changed]) -> None:
+        """Store subscription (in the writer's thread): forget what a change makes stale."""
+        with self._lock:
+            for change in changes:
+                if change.kind in _KEY_KINDS:
+                    self._keys = None
+                    self._changes["keys"] += 1
+                elif change.kind != usage.KIND:
+                    self._apis = None
+                    self._changes["apis"] += 1
+
+    def apis(self) -> list[dict[str, Any]]:
+        with self._lock:
+            found, seen = self._apis, self._changes["apis"]
+        if found is None:
+            found = apis(self.store)
+            with self._lock:
+                if self._changes["apis"] == seen:
+                    self._apis = found
+        return found
+
+    def keys(self, today: date | None = None) -> dict[str, Any]:
+        """`{"keys": [...], "total": n}`: the first MAX_KEYS keys by name with today's usage, and how many."""
+        with self._lock:
+            found, seen = self._keys, self._changes["keys"]
+        if found is None:
+            found = _key_records(self.store)
+            with self._lock:
+                if self._changes["keys"] == seen:
+                    self._keys = found
+        listed, plans, links = found
+        return {"keys": [_usage(self.store, key, plans, links, today or datetime.now(UTC).date())
+                         for key in listed[:MAX_KEYS]], "total": len(listed)}
 
 
 def apis(store: Store) -> list[dict[str, Any]]:
@@ -92,31 +149,34 @@ def _integration(kind: str | None, uri: str | None, verb: str | None) -> dict[st
     return {"type": kind, "target": target}
 
 
-def keys(store: Store, today: date | None = None) -> list[dict[str, Any]]:
-    """Every API key (never its value) with each usage plan it is in: today's requests and what is left of the
-    quota in the current period (as of the last counts written, at most about a second behind)."""
-    day = today or datetime.now(UTC).date()
+def _key_records(store: Store) -> KeyRecords:
+    """The keys by name, the plans by id and each key's plan ids."""
     plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
     links: dict[str, list[str]] = {}
     for link in store.list_records(USAGE_PLAN_KEY):
         links.setdefault(link["keyId"], []).append(link["usagePlanId"])
-    found = []
-    for key in store.list_records(API_KEY):
-        entries = []
-        for plan_id in sorted(links.get(key["id"], [])):
-            plan = plans.get(plan_id)
-            if plan is None:
-                continue
-            quota = plan.get("quota")
-            created = plan.get("_createdDay")
-            used, left = usage.daily(store, plan_id, key["id"], day, day, quota,
-                                     date.fromisoformat(created) if created else None)[0]
-            entries.append({
-                "id": plan_id, "name": plan.get("name"), "usedToday": used,
-                "quota": {"limit": quota["limit"], "period": quota.get("period", "DAY"), "remaining": left}
-                if quota else None,
-                "throttle": plan.get("throttle"),
-                "stages": [f"{s['apiId']}/{s['stage']}" for s in plan.get("apiStages") or []]})
-        found.append({"id": key["id"], "name": key.get("name") or key["id"], "enabled": bool(key.get("enabled")),
-                      "plans": entries})
-    return sorted(found, key=lambda k: (k["name"], k["id"]))
+    keys = sorted(store.list_records(API_KEY), key=lambda k: (k.get("name") or k["id"], k["id"]))
+    return keys, plans, links
+
+
+def _usage(store: Store, key: dict[str, Any], plans: dict[str, Any], links: dict[str, list[str]],
+           day: date) -> dict[str, Any]:
+    """A key (never its value) with each usage plan it is in: today's requests and what is left of the quota in the
+    current period (as of the last counts written, at most about a second behind)."""
+    entries = []
+    for plan_id in sorted(links.get(key["id"], [])):
+        plan = plans.get(plan_id)
+        if plan is None:
+            continue
+        quota = plan.get("quota")
+        created = plan.get("_createdDay")
+        used, left = usage.daily(store, plan_id, key["id"], day, day, quota,
+                                 date.fromisoformat(created) if created else None)[0]
+        entries.append({
+            "id": plan_id, "name": plan.get("name"), "usedToday": used,
+            "quota": {"limit": quota["limit"], "period": quota.get("period", "DAY"), "remaining": left}
+            if quota else None,
+            "throttle": plan.get("throttle"),
+            "stages": [f"{s['apiId']}/{s['stage']}" for s in plan.get("apiStages") or []]})
+    return {"id": key["id"], "name": key.get("name") or key["id"], "enabled": bool(key.get("enabled")),
+            "plans": entries}

@@ -57,9 +57,12 @@ function renderApis(apis) {
   }
 }
 
-function renderKeys(keys) {
+function renderKeys(keys, total) {
   const body = $("key-table").querySelector("tbody");
   body.replaceChildren();
+  if (total > keys.length) {
+    body.append(el("tr", {}, el("td", { colspan: "7", class: "muted" }, `the first ${keys.length} of ${total} keys`)));
+  }
   if (!keys.length) {
     body.append(el("tr", {}, el("td", { colspan: "7", class: "muted" }, "No API keys.")));
     return;
@@ -97,7 +100,7 @@ async function refreshOverview() {
   const overview = await getJson("overview");
   state.enabled = overview.enabled;
   renderApis(overview.apis);
-  renderKeys(overview.keys);
+  renderKeys(overview.keys, overview.keysTotal);
   renderStageChoice(overview.stages);
   for (const [source, section] of [["metrics", "live"], ["logs", "logs"], ["traces", "traces"]]) {
     $(`${section}-off`).hidden = overview.enabled[source];
