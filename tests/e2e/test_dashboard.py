@@ -92,6 +92,9 @@ def test_the_dashboard_shows_apis_keys_and_live_traffic(gateway: Server) -> None
             send(5)  # the charts move with the traffic
             page.wait_for_function(f"() => window.apiwayDashboard.live.requests.reduce((a, b) => a + (b || 0), 0)"
                                    f" >= {before + 6}", timeout=15_000)
+            page.select_option("#live-stage", f"{SHOP}/prod")  # one stage's own figures: all of them are its
+            page.wait_for_function("() => Number(document.getElementById('live-requests').textContent) >= 12",
+                                   timeout=15_000)
         else:
             assert page.locator("#live-off").is_visible()
         if enabled["logs"]:
