@@ -9,14 +9,20 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= http vtl jsonpath openapi sigv4
 FUZZ_NICE ?= 19
 FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The dashboard's chart library: from npm (web/package-lock.json) into the package's static folder, git-ignored.
+UPLOT := src/apiway/telemetry/dashboard_static/vendor/uPlot.iife.min.js
 
 .PHONY: run test lint bench bench-websocket bench-workers bench-scaling soak fuzz fuzz-seeds clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | $(UPLOT)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+$(UPLOT): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(@D) && cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css $(@D)/
 
 run: $(STAMP)
 	$(BIN)/apiway serve examples/petstore/apiway.yaml --port $(PORT)
@@ -67,4 +73,4 @@ soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
 
 clean:
-	rm -rf $(VENV) .apiway .pytest_cache fuzz/corpus fuzz/findings
+	rm -rf $(VENV) .apiway .pytest_cache fuzz/corpus fuzz/findings web/node_modules $(dir $(UPLOT))

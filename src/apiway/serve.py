@@ -36,6 +36,7 @@ from apiway.state.redis_state import RedisSettings, describe_redis
 from apiway.store.base import Store
 from apiway.store.open import describe, open_store
 from apiway.telemetry.cloudwatch_api import CloudWatchApi
+from apiway.telemetry.dashboard import DASHBOARD_PATH, Dashboard
 from apiway.telemetry.prometheus import PrometheusText
 from apiway.telemetry.trace_setup import build_tracer
 from apiway.telemetry.tracing import DEFAULT_SAMPLE_RATE, Tracer
@@ -299,8 +300,9 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "
                   "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
+    dashboard = Dashboard(store, app.metrics, app.log_groups, app.tracer)
     services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api]), control,
-                CloudWatchApi(app.metrics), PrometheusText(app.metrics)]
+                CloudWatchApi(app.metrics), PrometheusText(app.metrics), dashboard]
     also = []
     if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only
         policy = AdminPolicy.for_listener(listen.admin_host)
@@ -317,7 +319,8 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
               f"  @connections of any WebSocket connection (apigatewaymanagementapi): {where}/@connections/{{id}}\n"
               f"  CloudWatch metrics (boto3 'cloudwatch' endpoint_url): {where}; Prometheus: {where}/metrics\n"
               f"    callers: {policy.describe()}\n"
-              f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)")
+              f"  liveness {scheme}://{_shown(host)}:{port}{HEALTH}, readiness {READY} (503 while draining)\n"
+              f"  dashboard: {where}{DASHBOARD_PATH}")
         if app.logs_api is not None:
             print(f"  CloudWatch Logs API (boto3 `logs`, aws logs): {where}; log groups in {app.logs_api.groups.root}")
     if start is None:
@@ -350,6 +353,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
             _run_uvicorn(app, handler, host, port, health)
     finally:
         health.close()
+        dashboard.close()
     return 0
 
 
