@@ -128,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="on SIGTERM, answer /_apiway/ready with 503 and go on serving this long before the "
                             "listeners close (default 0; give load balancers time to stop sending), then finish "
                             "in-flight requests and close WebSocket connections with 1001")
+    serve.add_argument("--parameter-overrides", nargs="+", type=_parameter, default=[], metavar="KEY=VALUE",
+                       help="a SAM or CloudFormation template's parameters (as `sam deploy` takes them); the others "
+                            "keep their Default")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
 
@@ -138,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--stage", default=None)
     validate.add_argument("--kind", choices=("rest", "http"), default=None, type=str.lower,
                           help="check the document as this kind of API (as for serve)")
+    validate.add_argument("--parameter-overrides", nargs="+", type=_parameter, default=[], metavar="KEY=VALUE",
+                          help="a template's parameters (as for serve)")
 
     invoke = sub.add_parser("invoke", help="invoke a function of a project once, without a server",
                             description="Load one function of a project (in its mode: inline or worker), invoke "
@@ -210,6 +215,17 @@ def _workers(value: str) -> int:
     return count
 
 
+def _parameter(value: str) -> tuple[str, str]:
+    """--parameter-overrides: `Key=Value`, or `sam deploy`'s `ParameterKey=Key,ParameterValue=Value`."""
+    if value.startswith("ParameterKey=") and ",ParameterValue=" in value:
+        key, _, rest = value[len("ParameterKey="):].partition(",ParameterValue=")
+        return key, rest
+    key, sep, rest = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE")
+    return key, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -231,11 +247,13 @@ def main(argv: list[str] | None = None) -> int:
                          log_limits=LogLimits(args.log_max_bytes, args.log_files),
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
-                         workers=args.workers, drain_delay=args.drain_delay)
+                         workers=args.workers, drain_delay=args.drain_delay,
+                         parameter_overrides=dict(args.parameter_overrides))
         if args.command == "validate":
             from apiway.serve import validate
 
-            return validate(args.file, stage=args.stage, kind=args.kind)
+            return validate(args.file, stage=args.stage, kind=args.kind,
+                            parameter_overrides=dict(args.parameter_overrides))
         if args.command == "invoke":
             from apiway.commands.invoke import run_invoke
 
