@@ -104,7 +104,7 @@ class Context:
             return None
         if resource.get("Type") == "AWS::ApiGateway::Stage":
             name = (resource.get("Properties") or {}).get("StageName")
-            return name if isinstance(name, str) else logical
+            return self.resolver.text(name, ("Resources", logical, "Properties", "StageName")) if name else logical
         return logical  # a table's, queue's or role's name here is its logical id
 
     def _attribute(self, logical: str, attribute: Any) -> str | None:
