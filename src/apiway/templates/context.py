@@ -89,6 +89,10 @@ class Context:
             else:
                 raise self.fail(("Parameters", name), "no Default: give its value with --parameter-overrides "
                                                       f"{name}=VALUE")
+            allowed = spec.get("AllowedValues")
+            if isinstance(allowed, list) and str(value) not in [str(a) for a in allowed]:
+                raise self.fail(("Parameters", name, "AllowedValues"), f"{value!r} is not one of the allowed "
+                                                                       f"values: {', '.join(map(str, allowed))}")
             if str(spec.get("Type", "")).startswith("List<") or spec.get("Type") == "CommaDelimitedList":
                 value = [v.strip() for v in str(value).split(",")] if not isinstance(value, list) else value
             values[name] = value if isinstance(value, list) else str(value)
