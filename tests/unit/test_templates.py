@@ -1,0 +1,154 @@
+"""Reading templates: CloudFormation's short tags, the intrinsic functions, and the errors that name the
+template, the line and the resource for whatever cannot be served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apiway.model.documents import DocumentError
+from apiway.templates.load import is_template_file, load_template
+from apiway.templates.yaml_loader import parse_template
+
+HEADER = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n"
+FUNCTION = """  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+"""
+
+
+def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(header + body)
+    return path
+
+
+def failure(tmp_path: Path, body: str, overrides: dict[str, str] | None = None) -> str:
+    with pytest.raises(DocumentError) as info:
+        load_template(write(tmp_path, body), overrides or {})
+    return str(info.value)
+
+
+def test_short_tags_become_long_forms() -> None:
+    doc = parse_template("a: !Sub 'x-${AWS::Region}'\nb: !GetAtt Fn.Arn\nc: !Ref P\nd: !If [C, 1, 2]\n"
+                         "e: !Condition C\nf: !Join ['', [!Ref P, x]]\n", "t.yaml")
+    assert doc == {"a": {"Fn::Sub": "x-${AWS::Region}"}, "b": {"Fn::GetAtt": ["Fn", "Arn"]}, "c": {"Ref": "P"},
+                   "d": {"Fn::If": ["C", 1, 2]}, "e": {"Condition": "C"},
+                   "f": {"Fn::Join": ["", [{"Ref": "P"}, "x"]]}}
+
+
+def test_intrinsics_in_a_function_environment(tmp_path: Path) -> None:
+    body = """Parameters:
+  Env: {Type: String, Default: dev}
+  Names: {Type: CommaDelimitedList, Default: "a,b,c"}
+Conditions:
+  IsDev: !Equals [!Ref Env, dev]
+  Both: !And [!Condition IsDev, !Not [!Equals [!Ref Env, prod]]]
+Mappings:
+  M: {dev: {Size: small}, prod: {Size: big}}
+Resources:
+""" + FUNCTION + """      Environment:
+        Variables:
+          SUB: !Sub "${AWS::StackName}-${Env}-${!Literal}-${AWS::AccountId}"
+          SUB_VARS: !Sub ["${A}/${Fn.Arn}", {A: !Ref AWS::Partition}]
+          JOIN: !Join [",", !Ref Names]
+          SELECT: !Select [1, !Split ["/", "x/y/z"]]
+          IF: !If [Both, "yes", !Ref AWS::NoValue]
+          MAP: !FindInMap [M, !Ref Env, Size]
+          B64: !Base64 "hi"
+          OR: !If [IsDev, !Ref Env, other]
+"""
+    project, _ = load_template(write(tmp_path, body), {})
+    env = project.functions[0].environment
+    assert env["SUB"] == f"{tmp_path.name}-dev-${{Literal}}-123456789012"
+    assert env["SUB_VARS"] == "aws/arn:aws:lambda:us-east-1:123456789012:function:Fn"
+    assert (env["JOIN"], env["SELECT"], env["IF"], env["MAP"], env["B64"], env["OR"]) == \
+        ("a,b,c", "y", "yes", "small", "aGk=", "dev")
+    project, _ = load_template(write(tmp_path, body), {"Env": "prod"})
+    assert "IF" not in project.functions[0].environment  # AWS::NoValue removes the property
+
+
+def test_handler_and_code_uri(tmp_path: Path) -> None:
+    project, _ = load_template(write(tmp_path, "Resources:\n" + FUNCTION), {})
+    spec = project.functions[0]
+    assert (spec.name, spec.handler, spec.base_dir) == ("Fn", "app.py:handler", tmp_path / "src")
+    assert (spec.timeout, spec.memory, spec.mode) == (3.0, 128, "worker")
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (FUNCTION.replace("python3.12", "nodejs20.x"),
+     ":9: Resources.Fn.Properties.Runtime: nodejs20.x: Node.js functions are not served yet"),
+    (FUNCTION + "      Environment: {Variables: {X: !ImportValue shared-table}}\n",
+     ":10: Resources.Fn.Properties.Environment.Variables.X.Fn::ImportValue: Fn::ImportValue reads another stack"),
+    (FUNCTION + "      Environment: {Variables: {X: !Select [0, !GetAZs '']}}\n",
+     "Fn::GetAZs reads another stack or the account"),
+    (FUNCTION + "      Environment: {Variables: {X: !GetAtt Fn.Nothing}}\n",
+     ":10: Resources.Fn.Properties.Environment.Variables.X.Fn::GetAtt: Fn::GetAtt Fn.Nothing: not an attribute"),
+    (FUNCTION + "      Environment: {Variables: {X: !Ref Missing}}\n",
+     "Ref to 'Missing': no parameter or resource of that name"),
+    (FUNCTION.replace("src/", "s3://bucket/code.zip"),
+     ":7: Resources.Fn.Properties.CodeUri: code in S3 is not served"),
+    (FUNCTION.replace("app.handler", "missing.handler"), "Resources.Fn.Properties.Handler: handler file not found"),
+    (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, RestApiId: !Ref Nope}}\n",
+     ":11: Resources.Fn.Properties.Events.E.Properties.RestApiId.Ref: Ref to 'Nope': no parameter or resource"),
+    (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, "
+                "Auth: {Authorizer: Nope}}}\n",
+     "Resources.Fn.Properties.Events.E.Properties.Auth.Authorizer: no authorizer 'Nope'"),
+    (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: 'x y', Method: get}}\n",
+     "Resources.ServerlessRestApi: "),
+])
+def test_unsupported_constructs_name_file_line_and_resource(tmp_path: Path, body: str, expected: str) -> None:
+    message = failure(tmp_path, "Resources:\n" + body)
+    assert message.startswith(str(tmp_path / "template.yaml")), message
+    assert expected in message, message
+
+
+def test_parameters_need_a_value_and_overrides_a_known_name(tmp_path: Path) -> None:
+    body = "Parameters:\n  Table: {Type: String}\nResources:\n" + FUNCTION
+    assert "Parameters.Table: no Default: give its value with --parameter-overrides Table=VALUE" in \
+        failure(tmp_path, body)
+    assert "--parameter-overrides: the template has no parameter 'Other'" in \
+        failure(tmp_path, body, {"Table": "t", "Other": "x"})
+    body = "Parameters:\n  Env: {Type: String, Default: dev, AllowedValues: [dev, prod]}\nResources:\n" + FUNCTION
+    assert "'test' is not one of the allowed values: dev, prod" in failure(tmp_path, body, {"Env": "test"})
+
+
+def test_definition_body_errors_point_into_the_template(tmp_path: Path) -> None:
+    body = """Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {title: t}
+        paths:
+          /x:
+            get:
+              x-amazon-apigateway-integration: {type: teleport}
+"""
+    message = failure(tmp_path, body)
+    assert ":14: Resources.Api.Properties.DefinitionBody.paths./x.get.x-amazon-apigateway-integration" in message
+
+
+def test_other_transforms_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "Resources:\n" + FUNCTION, HEADER.replace("AWS::Serverless-2016-10-31",
+                                                                      "AWS::LanguageExtensions"))
+    with pytest.raises(DocumentError, match="the transform 'AWS::LanguageExtensions' is not supported"):
+        load_template(path, {})
+
+
+def test_templates_are_told_from_project_files(tmp_path: Path) -> None:
+    assert is_template_file(write(tmp_path, "Resources:\n" + FUNCTION))
+    project = tmp_path / "apiway.yaml"
+    project.write_text("apis:\n  - openapi: api.yaml\n")
+    assert not is_template_file(project)
+    openapi = tmp_path / "api.json"
+    openapi.write_text('{"openapi": "3.0.1", "paths": {}, "x-Resources": 1}')
+    assert not is_template_file(openapi)
