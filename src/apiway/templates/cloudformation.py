@@ -42,7 +42,7 @@ def read_plain_apis(ctx: Context) -> list[BuiltApi]:
 
 def _logical_ref(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-        return value["Ref"]  # type: ignore[no-any-return]
+        return value["Ref"]
     return None
 
 
@@ -166,7 +166,7 @@ def _method(ctx: Context, logical: str, doc: dict[str, Any], paths: dict[str, st
     props = ctx.resolved(logical)
     resource = _logical_ref(raw.get("ResourceId"))
     if resource in paths:
-        path = paths[resource]  # type: ignore[index]
+        path = paths[resource]
     elif isinstance(raw.get("ResourceId"), dict) and "Fn::GetAtt" in raw["ResourceId"]:
         path = "/"
     else:
@@ -182,7 +182,7 @@ def _method(ctx: Context, logical: str, doc: dict[str, Any], paths: dict[str, st
         authorizer = _logical_ref(raw.get("AuthorizerId"))
         if authorizer not in authorizers:
             raise ctx.fail((*where, "AuthorizerId"), "must be !Ref to an Authorizer of this API")
-        security.append({authorizers[authorizer]: list(props.get("AuthorizationScopes") or [])})  # type: ignore[index]
+        security.append({authorizers[authorizer]: list(props.get("AuthorizationScopes") or [])})
     elif kind == "AWS_IAM":
         security.append({"sigv4": []})
         doc.setdefault("securityDefinitions", {})["sigv4"] = {"type": "apiKey", "name": "Authorization",
@@ -207,7 +207,7 @@ def _method(ctx: Context, logical: str, doc: dict[str, Any], paths: dict[str, st
         operation["parameters"] = parameters
     validator = _logical_ref(raw.get("RequestValidatorId"))
     if validator in validators:
-        operation[X + "request-validator"] = validators[validator]  # type: ignore[index]
+        operation[X + "request-validator"] = validators[validator]
     for response in props.get("MethodResponses") or []:
         entry: dict[str, Any] = {"description": f"{response.get('StatusCode')} response"}
         headers = {str(k).rpartition(".")[2]: {"type": "string"} for k in response.get("ResponseParameters") or {}}
@@ -262,10 +262,10 @@ def _rest_stages(ctx: Context, parts: dict[str, list[str]]) -> list[StageSpec]:
                               spec.get("MethodSettings") or [])
     for d in parts.get("Deployment", []):
         spec = ctx.resolved(d)
-        name = spec.get("StageName")
-        if isinstance(name, str) and name not in stages:
+        deployed = spec.get("StageName")
+        if isinstance(deployed, str) and deployed not in stages:
             described = spec.get("StageDescription") or {}
-            stages[name] = _stage(name, described.get("Variables") or {}, described.get("Description"),
+            stages[deployed] = _stage(deployed, described.get("Variables") or {}, described.get("Description"),
                                   described.get("MethodSettings") or [])
     return list(stages.values())
 
@@ -323,7 +323,7 @@ def _v2_api(ctx: Context, logical: str, parts: dict[str, list[str]]) -> BuiltApi
             authorizer = _logical_ref(ctx.properties(r).get("AuthorizerId"))
             if authorizer not in authorizers:
                 raise ctx.fail((*rwhere, "AuthorizerId"), "must be !Ref to an Authorizer of this API")
-            security = [{authorizers[authorizer]: list(spec.get("AuthorizationScopes") or [])}]  # type: ignore[index]
+            security = [{authorizers[authorizer]: list(spec.get("AuthorizationScopes") or [])}]
         elif kind == "AWS_IAM":
             security = [{"sigv4": []}]
             doc.setdefault("components", {}).setdefault("securitySchemes", {})["sigv4"] = {

@@ -142,7 +142,7 @@ class Context:
     def resolved(self, logical: str) -> dict[str, Any]:
         """The resource's properties with every intrinsic function resolved."""
         where = ("Resources", logical, "Properties")
-        return self.resolver.resolve(self.properties(logical), where)  # type: ignore[no-any-return]
+        return self.resolver.resolve(self.properties(logical), where)
 
     def active(self, logical: str) -> bool:
         """False for a resource whose Condition is false: it does not exist."""

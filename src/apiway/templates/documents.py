@@ -52,8 +52,8 @@ def add_operation(doc: dict[str, Any], path: str, method: str, operation: dict[s
 
 def security_schemes(doc: dict[str, Any]) -> dict[str, Any]:
     if "swagger" in doc:
-        return doc.setdefault("securityDefinitions", {})  # type: ignore[no-any-return]
-    return doc.setdefault("components", {}).setdefault("securitySchemes", {})  # type: ignore[no-any-return]
+        return doc.setdefault("securityDefinitions", {})
+    return doc.setdefault("components", {}).setdefault("securitySchemes", {})
 
 
 def quoted(value: Any) -> str:

@@ -58,12 +58,12 @@ class Resolver:
                 return self.condition(arg, (*where, key))
             if isinstance(key, str) and key.startswith("Fn::"):
                 return self.function(key, arg, (*where, key))
-        out = {}
+        resolved_map: dict[Any, Any] = {}
         for k, v in value.items():
             resolved = self.resolve(v, (*where, k))
             if resolved is not NO_VALUE:
-                out[k] = resolved
-        return out
+                resolved_map[k] = resolved
+        return resolved_map
 
     def text(self, value: Any, where: Where) -> str:
         resolved = self.resolve(value, where)

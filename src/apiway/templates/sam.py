@@ -45,7 +45,7 @@ def read_sam_apis(ctx: Context) -> list[BuiltApi]:
 
 def _globals(ctx: Context, section: str) -> dict[str, Any]:
     raw = (ctx.template.get("Globals") or {}).get(section) or {}
-    return ctx.resolver.resolve(raw, ("Globals", section)) if isinstance(raw, dict) else {}  # type: ignore[no-any-return]
+    return ctx.resolver.resolve(raw, ("Globals", section)) if isinstance(raw, dict) else {}
 
 
 def _events(ctx: Context) -> dict[str, list[tuple[str, str, dict[str, Any], tuple[Any, ...]]]]:
@@ -73,7 +73,7 @@ def _api_ref(ctx: Context, raw: dict[str, Any], key: str, where: tuple[Any, ...]
     if value is None:
         return None
     if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"] in ctx.resources:
-        return value["Ref"]  # type: ignore[no-any-return]
+        return value["Ref"]
     raise ctx.fail((*where, "Properties", key), f"{key} must be !Ref to an API of this template")
 
 
@@ -122,7 +122,7 @@ def _definition_file(ctx: Context, uri: Any, where: tuple[Any, ...]) -> dict[str
     doc = parse_template(text, str(path)) if "Fn::" in text or "!" in text else load_document(Path(path))[0]
     if not isinstance(doc, dict):
         raise DocumentError(str(path), (), "must be an OpenAPI document")
-    return ctx.resolver.resolve(doc, where)  # type: ignore[no-any-return]
+    return ctx.resolver.resolve(doc, where)
 
 
 def _authorizer_arn(ctx: Context, value: Any, where: tuple[Any, ...]) -> str:
