@@ -99,6 +99,9 @@ class Context:
         return values
 
     def _ref(self, logical: str) -> str | None:
+        api, _, generated = logical.partition(".")
+        if generated and api in self.api_ids:  # SAM's `MyApi.Stage` / `MyApi.Deployment`
+            return self._api_stage(api) if generated == "Stage" else f"{api}Deployment"
         if logical in self.function_names:
             return self.function_names[logical]
         if logical in self.api_ids:
@@ -110,6 +113,13 @@ class Context:
             name = (resource.get("Properties") or {}).get("StageName")
             return self.resolver.text(name, ("Resources", logical, "Properties", "StageName")) if name else logical
         return logical  # a table's, queue's or role's name here is its logical id
+
+    def _api_stage(self, api: str) -> str:
+        props = (self.resources.get(api) or {}).get("Properties") or {}
+        name = props.get("StageName")
+        if name is None:
+            return "$default" if (self.resources.get(api) or {}).get("Type") == V2_API_TYPES[0] else "Prod"
+        return self.resolver.text(name, ("Resources", api, "Properties", "StageName"))
 
     def _attribute(self, logical: str, attribute: Any) -> str | None:
         if logical in self.function_names and attribute == "Arn":

@@ -113,15 +113,21 @@ def _transforms(template: dict[str, Any], path: Path, text: str) -> bool:
 
 
 def _with_globals(template: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
-    """SAM's Globals.Function merged into each function: maps merged, lists appended, values overridden."""
-    section = (template.get("Globals") or {}).get("Function")
-    if not isinstance(section, dict):
+    """SAM's Globals merged into each function and API: maps merged, lists appended, values overridden."""
+    sections = template.get("Globals")
+    if not isinstance(sections, dict):
         return template
     template = copy.deepcopy(template)
     for resource in template["Resources"].values():
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function":
+        kind = resource.get("Type") if isinstance(resource, dict) else None
+        section = sections.get(_GLOBALS.get(str(kind), ""))
+        if isinstance(section, dict):
             resource["Properties"] = _merge(section, resource.get("Properties") or {})
     return template
+
+
+_GLOBALS = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api",
+            "AWS::Serverless::HttpApi": "HttpApi"}
 
 
 def _merge(base: Any, own: Any) -> Any:
