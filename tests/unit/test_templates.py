@@ -97,6 +97,9 @@ def test_handler_and_code_uri(tmp_path: Path) -> None:
     (FUNCTION.replace("app.handler", "missing.handler"), "Resources.Fn.Properties.Handler: handler file not found"),
     (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, RestApiId: !Ref Nope}}\n",
      ":11: Resources.Fn.Properties.Events.E.Properties.RestApiId.Ref: Ref to 'Nope': no parameter or resource"),
+    (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, RestApiId: !Ref Q}}\n"
+                "  Q: {Type: AWS::SQS::Queue}\n",
+     ":11: Resources.Fn.Properties.Events.E.Properties.RestApiId: Q is a AWS::SQS::Queue: an event's RestApiId"),
     (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, "
                 "Auth: {Authorizer: Nope}}}\n",
      "Resources.Fn.Properties.Events.E.Properties.Auth.Authorizer: no authorizer 'Nope'"),

@@ -72,9 +72,14 @@ def _api_ref(ctx: Context, raw: dict[str, Any], key: str, where: tuple[Any, ...]
     value = raw.get(key)
     if value is None:
         return None
+    wanted = HTTP_API if key == "ApiId" else API
     if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"] in ctx.resources:
-        return value["Ref"]
-    raise ctx.fail((*where, "Properties", key), f"{key} must be !Ref to an API of this template")
+        kind = ctx.resources[value["Ref"]].get("Type")
+        if kind == wanted:
+            return value["Ref"]
+        raise ctx.fail((*where, "Properties", key), f"{value['Ref']} is a {kind}: an event's {key} names an "
+                                                    f"{wanted} of this template")
+    raise ctx.fail((*where, "Properties", key), f"{key} must be !Ref to an {wanted} of this template")
 
 
 def _api(ctx: Context, logical: str, http: bool, props: dict[str, Any], events: list[Any]) -> BuiltApi:
