@@ -104,7 +104,7 @@ def test_handler_and_code_uri(tmp_path: Path) -> None:
                 "Auth: {Authorizer: Nope}}}\n",
      "Resources.Fn.Properties.Events.E.Properties.Auth.Authorizer: no authorizer 'Nope'"),
     (FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: 'x y', Method: get}}\n",
-     "Resources.ServerlessRestApi: "),
+     ":11: Resources.Fn.Properties.Events.E.Properties: a path must start with '/'"),
 ])
 def test_unsupported_constructs_name_file_line_and_resource(tmp_path: Path, body: str, expected: str) -> None:
     message = failure(tmp_path, "Resources:\n" + body)

@@ -21,6 +21,7 @@ class BuiltApi:
     stages: list[StageSpec]
     where: tuple[Any, ...]  # the resource, for messages
     body_where: tuple[Any, ...] | None = None  # DefinitionBody/Body: the document's keys are the template's
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # a path built from an event → the event
     notes: list[str] = field(default_factory=list)
 
 

@@ -152,7 +152,13 @@ def _api_spec(ctx: Context, built: BuiltApi) -> ApiSpec:
         else:
             import_openapi(copy.deepcopy(built.doc), text, source, api_id)
     except DocumentError as exc:
-        where = (*built.body_where, *exc.where) if built.body_where else built.where
+        path = exc.where[1] if len(exc.where) > 1 and exc.where[0] == "paths" else None
+        if path in built.origins:
+            where = built.origins[path]
+        elif built.body_where:
+            where = (*built.body_where, *exc.where)
+        else:
+            where = built.where
         raise ctx.fail(where, exc.message) from None
     spec = ApiSpec(Path(source), built.stages, api_id, REST if built.kind == REST else HTTP, (built.doc, text))
     return spec

@@ -102,19 +102,22 @@ def _api(ctx: Context, logical: str, http: bool, props: dict[str, Any], events: 
     if not stage:
         raise ctx.fail(base, "StageName is required")
     auth = props.get("Auth") or {}
+    origins = {}
     if http:
         for function, _, event, ewhere in events:
-            _http_event(ctx, doc, function, event, auth, ewhere)
+            origins[_http_event(ctx, doc, function, event, auth, ewhere)] = (*ewhere, "Properties")
         _http_api_settings(ctx, doc, props, auth, base)
         variables = props.get("StageVariables") or {}
     else:
+        for name, model in (props.get("Models") or {}).items():
+            doc.setdefault("definitions", {})[name] = model
         for function, _, event, ewhere in events:
-            _rest_event(ctx, doc, function, event, auth, ewhere)
+            origins[_rest_event(ctx, doc, function, event, auth, ewhere)] = (*ewhere, "Properties")
         _rest_api_settings(ctx, doc, props, auth, base)
         variables = props.get("Variables") or {}
     stage_spec = StageSpec(stage, {str(k): str(v) for k, v in variables.items()})
     _throttling(props, stage_spec, http)
-    return BuiltApi(logical, HTTP if http else REST, doc, [stage_spec], where, body_where)
+    return BuiltApi(logical, HTTP if http else REST, doc, [stage_spec], where, body_where, origins=origins)
 
 
 def _definition_file(ctx: Context, uri: Any, where: tuple[Any, ...]) -> dict[str, Any]:
@@ -137,7 +140,8 @@ def _authorizer_arn(ctx: Context, value: Any, where: tuple[Any, ...]) -> str:
 
 
 def _rest_event(ctx: Context, doc: dict[str, Any], function: str, event: dict[str, Any], api_auth: dict[str, Any],
-                where: tuple[Any, ...]) -> None:
+                where: tuple[Any, ...]) -> str:
+    """Adds the event's method; returns its path."""
     path, method = event.get("Path"), event.get("Method")
     if not isinstance(path, str) or not isinstance(method, str):
         raise ctx.fail((*where, "Properties"), "an Api event needs Path and Method")
@@ -161,9 +165,21 @@ def _rest_event(ctx: Context, doc: dict[str, Any], function: str, event: dict[st
             located = {"querystring": "query", "header": "header", "path": "path"}[parts[2]]
             parameters.append({"name": parts[3], "in": located, "type": "string",
                                "required": bool((spec or {}).get("Required", False))})
+    model = event.get("RequestModel")
+    if isinstance(model, dict) and model.get("Model"):
+        if model["Model"] not in (doc.get("definitions") or {}):
+            raise ctx.fail((*where, "Properties", "RequestModel", "Model"), f"no model {model['Model']!r} in the "
+                                                                            f"API's Models")
+        parameters.append({"in": "body", "name": str(model["Model"]), "required": bool(model.get("Required")),
+                           "schema": {"$ref": f"#/definitions/{model['Model']}"}})
+        if model.get("ValidateBody") or model.get("Required"):
+            doc.setdefault(X + "request-validators", {})["body-only"] = {"validateRequestBody": True,
+                                                                         "validateRequestParameters": False}
+            operation[X + "request-validator"] = "body-only"
     if parameters:
         operation["parameters"] = parameters
     add_operation(doc, path, method, operation)
+    return path
 
 
 def _rest_security(ctx: Context, auth: dict[str, Any], api_auth: dict[str, Any],
@@ -228,7 +244,8 @@ def _rest_api_settings(ctx: Context, doc: dict[str, Any], props: dict[str, Any],
 
 
 def _http_event(ctx: Context, doc: dict[str, Any], function: str, event: dict[str, Any], api_auth: dict[str, Any],
-                where: tuple[Any, ...]) -> None:
+                where: tuple[Any, ...]) -> str:
+    """Adds the event's route; returns its path."""
     path, method = event.get("Path"), event.get("Method")
     if path is None and method is None:
         path, method = "$default", "ANY"
@@ -250,6 +267,7 @@ def _http_event(ctx: Context, doc: dict[str, Any], function: str, event: dict[st
                            f"no authorizer {name!r} in the API's Auth.Authorizers")
         operation["security"] = [{name: list(auth.get("AuthorizationScopes") or [])}]
     add_operation(doc, path, method.upper() if method.lower() != "any" else "any", operation)
+    return path
 
 
 def _http_api_settings(ctx: Context, doc: dict[str, Any], props: dict[str, Any], auth: dict[str, Any],
