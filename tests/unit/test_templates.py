@@ -155,3 +155,45 @@ def test_templates_are_told_from_project_files(tmp_path: Path) -> None:
     openapi = tmp_path / "api.json"
     openapi.write_text('{"openapi": "3.0.1", "paths": {}, "x-Resources": 1}')
     assert not is_template_file(openapi)
+
+
+AWS_VARIABLES_API = """openapi: 3.0.1
+info: {title: tasks, version: "1"}
+paths:
+  /:
+    get:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:Tasks/invocations
+  /proxy:
+    get:
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "http://${stageVariables.host}/x"}
+"""
+
+
+def test_openapi_import_resolves_aws_variables_and_keeps_stage_variables() -> None:
+    from apiway.model.documents import parse_text
+    from apiway.openapi.importer import import_openapi
+
+    definition = import_openapi(parse_text(AWS_VARIABLES_API, "api.yaml"), AWS_VARIABLES_API, "api.yaml")
+    uris = {r["path"]: m["methodIntegration"]["uri"] for r in definition["resources"].values()
+            for m in (r.get("resourceMethods") or {}).values()}
+    assert uris == {"/": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:"
+                         "123456789012:function:Tasks/invocations",
+                    "/proxy": "http://${stageVariables.host}/x"}
+
+
+@pytest.mark.parametrize("value", ["{Fn::Sub: 'arn:aws:lambda:${AWS::Region}'}", "{Ref: MyFunction}",
+                                  "{Fn::GetAtt: [MyFunction, Arn]}"])
+def test_cloudformation_functions_in_a_plain_openapi_file_are_refused_with_the_fix(value: str) -> None:
+    from apiway.model.documents import parse_text
+    from apiway.openapi.http_importer import import_http_api
+
+    text = AWS_VARIABLES_API.replace("uri: arn:${AWS::Partition}", "uri: " + value + "\n        x: arn")
+    with pytest.raises(DocumentError) as info:
+        import_http_api(parse_text(text, "api.yaml"), text, "api.yaml", "abc123")
+    message = str(info.value)
+    assert message.startswith("api.yaml:9: paths./.get.x-amazon-apigateway-integration.uri."), message
+    assert "is a CloudFormation function, resolved only in a template: use a SAM/CloudFormation template, or write " \
+           "the value" in message
