@@ -52,7 +52,8 @@ class DocumentReader:
         self.doc = doc
         self.text = text
         self.source = source
-        resolve_aws_variables(doc, self.fail)
+        if "${AWS::" in text or "Fn::" in text or "Ref" in text:  # a large document without them is not walked
+            resolve_aws_variables(doc, self.fail)
 
     def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
         return DocumentError(self.source, where, message, line_of(self.text, where))
