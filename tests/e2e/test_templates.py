@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from tests.http_apis import invoke
-from tests.support import REPO, Server
+from tests.support import REPO, Server, request
 
 SAM_APP = REPO / "examples" / "sam-app"
 CFN_APP = REPO / "examples" / "cloudformation"
@@ -85,6 +85,9 @@ def test_cloudformation_rest_api_with_mock_lambda_and_a_usage_plan(tmp_path: Pat
     note = server.call("GET", api, "v1", "/notes/7", headers={"x-api-key": "notes-client-key-0123456789"})
     assert note.status == 200 and note.json() == {"id": "7", "table": "notes", "stage": "v1"}
     assert server.call("GET", api, "v1", "/nothing").status == 403  # AWS's missing-route answer
+    # The template's DomainName and BasePathMapping, served by Host name
+    mapped = request(server.port, "GET", "/notes-api/health", [("Host", "notes.example.com")])
+    assert mapped.status == 200 and mapped.json() == {"status": "ok", "stage": "v1"}
 
 
 CDK_TEMPLATE = {

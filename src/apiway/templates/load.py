@@ -18,6 +18,7 @@ from apiway.openapi.importer import import_openapi
 from apiway.templates.cloudformation import read_plain_apis
 from apiway.templates.context import FUNCTION_TYPES, REST_API_TYPES, SAM_TRANSFORM, V2_API_TYPES, Context
 from apiway.templates.documents import HTTP, REST, BuiltApi
+from apiway.templates.domains import read_domains
 from apiway.templates.functions import read_functions
 from apiway.templates.sam import read_sam_apis
 from apiway.templates.usage_plans import read_usage_plans
@@ -32,7 +33,8 @@ READ_TYPES = {*FUNCTION_TYPES, *REST_API_TYPES, *V2_API_TYPES, "AWS::Serverless:
               "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Deployment",
               "AWS::ApiGateway::Account", "AWS::CDK::Metadata", "AWS::ApiGateway::Model",
               "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::ApiKey",
-              "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"}
+              "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey", "AWS::ApiGateway::DomainName",
+              "AWS::ApiGateway::BasePathMapping", "AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping"}
 
 
 def find_template(folder: Path) -> list[Path]:
@@ -70,6 +72,7 @@ def load_templates(paths: list[Path], overrides: dict[str, str], region: str = a
         project.apis += one.apis
         project.functions += one.functions
         project.records += one.records
+        project.domains += one.domains
         notes += more
     names = [f.name for f in project.functions]
     duplicate = next((n for n in names if names.count(n) > 1), None)
@@ -90,13 +93,15 @@ def load_template(path: Path, overrides: dict[str, str], region: str = aws.REGIO
     functions = read_functions(ctx)
     built = (read_sam_apis(ctx) if sam else []) + read_plain_apis(ctx)
     apis = [_api_spec(ctx, b) for b in built]
-    records = read_usage_plans(ctx, {b.logical_id: [s.name for s in b.stages] for b in built})
+    stages = {b.logical_id: [s.name for s in b.stages] for b in built}
+    records = read_usage_plans(ctx, stages)
+    domains = read_domains(ctx, stages)
     skipped = sorted({str(r.get("Type")) for r in ctx.resources.values()} - READ_TYPES
                      - {"AWS::Serverless::Api", "AWS::Serverless::HttpApi"})
     notes = list(ctx.notes)
     if skipped:
         notes.append(f"not emulated (accepted, left out): {', '.join(skipped)}")
-    return Project(path, apis, functions, records=records), notes
+    return Project(path, apis, functions, records=records, domains=domains), notes
 
 
 def _transforms(template: dict[str, Any], path: Path, text: str) -> bool:
