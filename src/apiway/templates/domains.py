@@ -47,11 +47,12 @@ def read_domains(ctx: Context, stages: dict[str, list[str]]) -> list[DomainSpec]
         spec = ctx.resolved(logical).get("Domain")
         if not isinstance(spec, dict):
             continue
-        where = ("Resources", logical, "Properties", "Domain")
-        domain = _domain(ctx, domains, str(spec.get("DomainName") or ""), (*where, "DomainName"))
+        sam_where = ("Resources", logical, "Properties", "Domain")
+        sam_domain = _domain(ctx, domains, str(spec.get("DomainName") or ""), (*sam_where, "DomainName"))
         paths = spec.get("BasePath") or [""]
+        stage = (stages.get(logical) or [""])[0] or None
         for path in paths if isinstance(paths, list) else [paths]:
-            _add(ctx, domain, path, logical, (stages.get(logical) or [None])[0], where)
+            _add(ctx, sam_domain, path, logical, stage, sam_where)
     if domains:
         ctx.notes.append("custom domains are served by Host name on this listener (certificates stay in ACM; "
                          "--tls-cert for HTTPS): " + ", ".join(sorted(domains)))
