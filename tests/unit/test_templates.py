@@ -197,3 +197,25 @@ def test_cloudformation_functions_in_a_plain_openapi_file_are_refused_with_the_f
     assert message.startswith("api.yaml:9: paths./.get.x-amazon-apigateway-integration.uri."), message
     assert "is a CloudFormation function, resolved only in a template: use a SAM/CloudFormation template, or write " \
            "the value" in message
+
+
+def test_a_sam_resource_policy_becomes_the_apis_policy(tmp_path: Path) -> None:
+    api = """  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth:
+        ResourcePolicy:
+          IpRangeBlacklist: [10.0.0.0/8]
+          CustomStatements: [{Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*"}]
+"""
+    event = "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, RestApiId: !Ref Api}}\n"
+    project, _ = load_template(write(tmp_path, "Resources:\n" + api + FUNCTION + event), {})
+    doc = project.apis[0].document[0]  # type: ignore[index]
+    statements = doc["x-amazon-apigateway-policy"]["Statement"]
+    assert statements[0]["Effect"] == "Allow" and statements[-1] == {
+        "Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}}
+    message = failure(tmp_path, "Resources:\n" + api.replace("IpRangeBlacklist", "SourceVpcWhitelist") + FUNCTION
+                      + event)
+    assert ":10: Resources.Api.Properties.Auth.ResourcePolicy.SourceVpcWhitelist: not enforced here" in message

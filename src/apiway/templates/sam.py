@@ -234,13 +234,36 @@ def _rest_api_settings(ctx: Context, doc: dict[str, Any], props: dict[str, Any],
     if auth.get("DefaultAuthorizer") == "AWS_IAM" or "sigv4" in str(doc.get("paths")):
         schemes["sigv4"] = {"type": "apiKey", "name": "Authorization", "in": "header", X + "authtype": "awsSigv4"}
     if auth.get("ResourcePolicy"):
-        ctx.notes.append(f"{base[1]}: Auth.ResourcePolicy is not translated (write x-amazon-apigateway-policy in "
-                         f"a DefinitionBody to have it enforced)")
+        _resource_policy(ctx, doc, auth["ResourcePolicy"], (*base, "Auth", "ResourcePolicy"))
     if props.get("BinaryMediaTypes"):
         doc[X + "binary-media-types"] = [str(t).replace("~1", "/") for t in props["BinaryMediaTypes"]]
     cors = props.get("Cors")
     if cors:
         add_rest_cors(doc, {"AllowOrigin": cors} if isinstance(cors, str) else cors)
+
+
+def _resource_policy(ctx: Context, doc: dict[str, Any], policy: Any, where: tuple[Any, ...]) -> None:
+    """SAM's ResourcePolicy: CustomStatements as written, IP allow and deny lists over the whole API (SAM writes
+    them per method; the effect is the same); the VPC and account lists need AWS and are refused."""
+    if not isinstance(policy, dict):
+        raise ctx.fail(where, "must be a mapping")
+    unsupported = sorted(set(policy) - {"CustomStatements", "IpRangeWhitelist", "IpRangeBlacklist"})
+    if unsupported:
+        raise ctx.fail((*where, unsupported[0]), "not enforced here: only CustomStatements, IpRangeWhitelist and "
+                                                 "IpRangeBlacklist are (write the rest as CustomStatements)")
+    custom = policy.get("CustomStatements") or []
+    statements = list(custom) if isinstance(custom, list) else [custom]
+    every = "execute-api:/*"
+    allowed, denied = policy.get("IpRangeWhitelist"), policy.get("IpRangeBlacklist")
+    if allowed or denied:
+        statements.append({"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": every})
+    if allowed:
+        statements.append({"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": every,
+                           "Condition": {"NotIpAddress": {"aws:SourceIp": allowed}}})
+    if denied:
+        statements.append({"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": every,
+                           "Condition": {"IpAddress": {"aws:SourceIp": denied}}})
+    doc[X + "policy"] = {"Version": "2012-10-17", "Statement": statements}
 
 
 def _http_event(ctx: Context, doc: dict[str, Any], function: str, event: dict[str, Any], api_auth: dict[str, Any],
