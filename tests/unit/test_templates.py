@@ -219,3 +219,14 @@ def test_a_sam_resource_policy_becomes_the_apis_policy(tmp_path: Path) -> None:
     message = failure(tmp_path, "Resources:\n" + api.replace("IpRangeBlacklist", "SourceVpcWhitelist") + FUNCTION
                       + event)
     assert ":10: Resources.Api.Properties.Auth.ResourcePolicy.SourceVpcWhitelist: not enforced here" in message
+
+
+def test_samconfig_parameter_overrides_apply_under_the_command_lines(tmp_path: Path) -> None:
+    body = "Parameters:\n  Env: {Type: String, Default: dev}\n  Name: {Type: String, Default: x}\nResources:\n" + \
+        FUNCTION + "      Environment: {Variables: {ENV: !Ref Env, NAME: !Ref Name}}\n"
+    (tmp_path / "samconfig.toml").write_text('version = 0.1\n[default.deploy.parameters]\nstack_name = "app"\n'
+                                             'parameter_overrides = "Env=\\"prod\\" Name=from-config Other=1"\n')
+    project, notes = load_template(write(tmp_path, body), {"Name": "from-cli"})
+    assert project.functions[0].environment | {"PYTHONPATH": ""} == {"ENV": "prod", "NAME": "from-cli",
+                                                                      "PYTHONPATH": ""}
+    assert "parameters from samconfig.toml: Env, Name" in notes

@@ -5,6 +5,8 @@ template's line (a definition body's keys are the template's) instead of the gen
 from __future__ import annotations
 
 import copy
+import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +91,10 @@ def load_template(path: Path, overrides: dict[str, str], region: str = aws.REGIO
     sam = _transforms(template, path, text)
     if sam:
         template = _with_globals(template, path, text)
-    ctx = Context(path, text, template, region, overrides)
+    from_config = _samconfig(path, template)
+    ctx = Context(path, text, template, region, {**from_config, **overrides})
+    if from_config:
+        ctx.notes.append(f"parameters from samconfig.toml: {', '.join(sorted(from_config))}")
     functions = read_functions(ctx)
     built = (read_sam_apis(ctx) if sam else []) + read_plain_apis(ctx)
     apis = [_api_spec(ctx, b) for b in built]
@@ -102,6 +107,23 @@ def load_template(path: Path, overrides: dict[str, str], region: str = aws.REGIO
     if skipped:
         notes.append(f"not emulated (accepted, left out): {', '.join(skipped)}")
     return Project(path, apis, functions, records=records, domains=domains), notes
+
+
+def _samconfig(path: Path, template: dict[str, Any]) -> dict[str, str]:
+    """`sam deploy`'s parameter overrides kept beside the template (`samconfig.toml`, environment `default`):
+    what the app is deployed with; those naming no parameter of this template are left out."""
+    config = path.parent / "samconfig.toml"
+    if not config.is_file():
+        return {}
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DocumentError(str(config), (), f"cannot read: {exc}") from None
+    raw = ((data.get("default") or {}).get("deploy") or {}).get("parameters", {}).get("parameter_overrides")
+    items = raw if isinstance(raw, list) else shlex.split(raw) if isinstance(raw, str) else []
+    declared = template.get("Parameters") or {}
+    pairs = (str(item).partition("=") for item in items)
+    return {key: value for key, sep, value in pairs if sep and key in declared}
 
 
 def _transforms(template: dict[str, Any], path: Path, text: str) -> bool:
