@@ -230,3 +230,25 @@ def test_samconfig_parameter_overrides_apply_under_the_command_lines(tmp_path: P
     assert project.functions[0].environment | {"PYTHONPATH": ""} == {"ENV": "prod", "NAME": "from-cli",
                                                                       "PYTHONPATH": ""}
     assert "parameters from samconfig.toml: Env, Name" in notes
+
+
+def test_method_settings_and_the_stage_cache(tmp_path: Path) -> None:
+    body = """Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      CacheClusterEnabled: true
+      CacheClusterSize: "1.6"
+      MethodSettings:
+        - {ResourcePath: "/*", HttpMethod: "*", ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20, LoggingLevel: INFO}
+        - {ResourcePath: "/~1x", HttpMethod: GET, CachingEnabled: true, CacheTtlInSeconds: 60}
+""" + FUNCTION + "      Events:\n        E: {Type: Api, Properties: {Path: /x, Method: get, RestApiId: !Ref Api}}\n"
+    project, _ = load_template(write(tmp_path, body), {})
+    stage = project.apis[0].stages[0]
+    assert stage.method_settings == {
+        "*/*": {"throttlingRateLimit": 50.0, "throttlingBurstLimit": 20, "loggingLevel": "INFO"},
+        "x/GET": {"cachingEnabled": True, "cacheTtlInSeconds": 60}}
+    assert stage.cache_size == "1.6"
+    message = failure(tmp_path, body.replace("CacheTtlInSeconds: 60", "CacheTtlInSeconds: 7200"))
+    assert "Resources.Api: stage v1: MethodSettings: seconds, an integer from 0 to 3600" in message

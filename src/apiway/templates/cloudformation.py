@@ -12,7 +12,16 @@ from apiway.config import StageSpec
 from apiway.model.documents import load_document
 from apiway.model.http import DEFAULT_STAGE
 from apiway.templates.context import Context
-from apiway.templates.documents import HTTP, REST, BuiltApi, X, http_document, operation_key, rest_document
+from apiway.templates.documents import (
+    HTTP,
+    REST,
+    BuiltApi,
+    X,
+    apply_method_settings,
+    http_document,
+    operation_key,
+    rest_document,
+)
 from apiway.templates.intrinsics import Where
 
 REST_API, V2_API = "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"
@@ -258,28 +267,21 @@ def _rest_stages(ctx: Context, parts: dict[str, list[str]]) -> list[StageSpec]:
     for s in parts.get("Stage", []):
         spec = ctx.resolved(s)
         name = str(spec.get("StageName") or s)
-        stages[name] = _stage(name, spec.get("Variables") or {}, spec.get("Description"),
-                              spec.get("MethodSettings") or [])
+        stages[name] = _stage(name, spec)
     for d in parts.get("Deployment", []):
         spec = ctx.resolved(d)
         deployed = spec.get("StageName")
         if isinstance(deployed, str) and deployed not in stages:
             described = spec.get("StageDescription") or {}
-            stages[deployed] = _stage(deployed, described.get("Variables") or {}, described.get("Description"),
-                                  described.get("MethodSettings") or [])
+            stages[deployed] = _stage(deployed, described)
     return list(stages.values())
 
 
-def _stage(name: str, variables: dict[str, Any], description: Any, method_settings: list[Any]) -> StageSpec:
-    stage = StageSpec(name, {str(k): str(v) for k, v in variables.items()},
-                      str(description) if description else None)
-    for entry in method_settings:
-        if isinstance(entry, dict) and entry.get("ResourcePath", "/*") == "/*" and entry.get("HttpMethod", "*") == "*":
-            settings = stage.method_settings.setdefault("*/*", {})
-            if "ThrottlingRateLimit" in entry:
-                settings["throttlingRateLimit"] = float(entry["ThrottlingRateLimit"])
-            if "ThrottlingBurstLimit" in entry:
-                settings["throttlingBurstLimit"] = int(entry["ThrottlingBurstLimit"])
+def _stage(name: str, spec: dict[str, Any]) -> StageSpec:
+    stage = StageSpec(name, {str(k): str(v) for k, v in (spec.get("Variables") or {}).items()},
+                      str(spec["Description"]) if spec.get("Description") else None)
+    apply_method_settings(stage, spec.get("MethodSettings"), spec.get("CacheClusterEnabled"),
+                          spec.get("CacheClusterSize"))
     return stage
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apiway.config import StageSpec
+from apiway.model.method_settings import ALL_METHODS, CACHE_SIZES, normalised_key
 
 X = "x-amazon-apigateway-"
 REST, HTTP = "REST", "HTTP"
@@ -90,3 +91,29 @@ def add_rest_cors(doc: dict[str, Any], cors: dict[str, Any]) -> None:
                 "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": ""},
                                           "responseParameters": {f"method.response.header.{h}": v
                                                                  for h, v in allowed.items()}}}}}
+
+
+_SETTINGS = {"ThrottlingRateLimit": float, "ThrottlingBurstLimit": int, "CachingEnabled": bool,
+             "CacheTtlInSeconds": int, "CacheDataEncrypted": bool, "MetricsEnabled": bool, "DataTraceEnabled": bool,
+             "LoggingLevel": str, "RequireAuthorizationForCacheControl": bool,
+             "UnauthorizedCacheControlHeaderStrategy": str}
+
+
+def apply_method_settings(stage: StageSpec, entries: Any, cache_enabled: Any = None, cache_size: Any = None) -> None:
+    """CloudFormation's MethodSettings (`ResourcePath` `/*` or `/~1pets~1{id}`, `HttpMethod`) as the stage's
+    methodSettings; the stage cache when the template enables it."""
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        path, verb = str(entry.get("ResourcePath", "/*")), str(entry.get("HttpMethod", "*")).upper()
+        key = ALL_METHODS if path in ("/*", "*") and verb == "*" else normalised_key(f"{path}/{verb}")
+        settings = stage.method_settings.setdefault(key, {})
+        for name, kind in _SETTINGS.items():
+            if name in entry:
+                value = entry[name]
+                if kind is bool:
+                    value = value in (True, "true", "True")
+                settings[name[0].lower() + name[1:]] = kind(value)
+    if cache_enabled in (True, "true"):
+        size = str(cache_size or CACHE_SIZES[0])
+        stage.cache_size = size if size in CACHE_SIZES else CACHE_SIZES[0]

@@ -15,6 +15,7 @@ import orjson
 from apiway.config import ApiSpec, Project
 from apiway.model import aws
 from apiway.model.documents import DocumentError
+from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.openapi.http_importer import import_http_api
 from apiway.openapi.importer import import_openapi
 from apiway.templates.cloudformation import read_plain_apis
@@ -187,6 +188,11 @@ def _api_spec(ctx: Context, built: BuiltApi) -> ApiSpec:
         else:
             where = built.where
         raise ctx.fail(where, exc.message) from None
+    for stage in built.stages:
+        try:
+            stage_settings({"method_settings": stage.method_settings})
+        except SettingsError as exc:
+            raise ctx.fail(built.where, f"stage {stage.name}: MethodSettings: {exc.message}") from None
     spec = ApiSpec(Path(source), built.stages, api_id, REST if built.kind == REST else HTTP, (built.doc, text))
     return spec
 

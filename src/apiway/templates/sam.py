@@ -19,6 +19,7 @@ from apiway.templates.documents import (
     X,
     add_operation,
     add_rest_cors,
+    apply_method_settings,
     http_document,
     rest_document,
     security_schemes,
@@ -116,7 +117,9 @@ def _api(ctx: Context, logical: str, http: bool, props: dict[str, Any], events: 
         _rest_api_settings(ctx, doc, props, auth, base)
         variables = props.get("Variables") or {}
     stage_spec = StageSpec(stage, {str(k): str(v) for k, v in variables.items()})
-    _throttling(props, stage_spec, http)
+    if not http:
+        apply_method_settings(stage_spec, props.get("MethodSettings"), props.get("CacheClusterEnabled"),
+                              props.get("CacheClusterSize"))
     return BuiltApi(logical, HTTP if http else REST, doc, [stage_spec], where, body_where, origins=origins)
 
 
@@ -326,18 +329,3 @@ def _http_api_settings(ctx: Context, doc: dict[str, Any], props: dict[str, Any],
         doc[X + "cors"] = {"allowOrigins": ["*"], "allowMethods": ["*"], "allowHeaders": ["*"]}
     elif isinstance(cors, dict):
         doc[X + "cors"] = {k[0].lower() + k[1:]: v for k, v in cors.items()}
-
-
-def _throttling(props: dict[str, Any], stage: StageSpec, http: bool) -> None:
-    """Stage-wide throttling from MethodSettings `*`/`/*` (REST); route settings stay AWS-side."""
-    if http:
-        return
-    for entry in props.get("MethodSettings") or []:
-        if not isinstance(entry, dict) or entry.get("ResourcePath", "/*") != "/*" or entry.get("HttpMethod",
-                                                                                               "*") != "*":
-            continue
-        settings = stage.method_settings.setdefault("*/*", {})
-        if "ThrottlingRateLimit" in entry:
-            settings["throttlingRateLimit"] = float(entry["ThrottlingRateLimit"])
-        if "ThrottlingBurstLimit" in entry:
-            settings["throttlingBurstLimit"] = int(entry["ThrottlingBurstLimit"])
