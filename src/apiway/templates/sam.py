@@ -60,6 +60,8 @@ def _events(ctx: Context) -> dict[str, list[tuple[str, str, dict[str, Any], tupl
         for event_name, event in events.items() if isinstance(events, dict) else ():
             where = ("Resources", logical, "Properties", "Events", event_name)
             if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
+                if isinstance(event, dict):
+                    ctx.notes.append(f"{logical}: {event.get('Type')} event {event_name} is not emulated")
                 continue
             props = ctx.resolver.resolve(event.get("Properties") or {}, (*where, "Properties"))
             http = event["Type"] == "HttpApi"
