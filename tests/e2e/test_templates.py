@@ -147,3 +147,16 @@ def test_cdk_out_folder_with_an_asset(tmp_path: Path, serve) -> None:
     reply = server.call("GET", api, "prod", "/a/b")
     assert reply.status == 200 and reply.json() == {"path": "/a/b", "proxy": "a/b"}
     assert "AWS::IAM::Role" in server.output  # listed as not emulated
+
+
+def test_a_restart_keeps_the_ids_the_deployments_and_the_key(tmp_path: Path, serve) -> None:
+    app = copy_app(SAM_APP, tmp_path / "app")
+    first = serve(app / "template.yaml")
+    ids, key = dict(first.api_ids), api_key(first)
+    first.stop()
+    second = serve(app / "template.yaml")
+    assert second.api_ids == ids and api_key(second) == key
+    assert "unchanged, same deployment" in second.output
+    created = second.call("POST", ids["OrdersApi"], "dev", "/orders", body=b"{}",
+                          headers={"Authorization": "allow-cy", "x-api-key": key})
+    assert created.status == 201

@@ -173,9 +173,14 @@ def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> Non
 
 
 def write_records(store: Store, records: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """A template's API keys and usage plans, in one transaction; usage counted so far is kept."""
+    """A template's API keys and usage plans, in one transaction. A record already there keeps its creation
+    dates (a plan's quota periods count from its creation day); usage counted so far is kept apart."""
     with store.transaction():
         for kind, key, record in records:
+            existing = store.get_record(kind, key)
+            if isinstance(existing, dict):
+                record = {**record, **{k: existing[k] for k in ("_createdDay", "_created", "createdDate")
+                                       if k in existing}}
             store.put_record(kind, key, record)
 
 
