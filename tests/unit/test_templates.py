@@ -252,3 +252,12 @@ def test_method_settings_and_the_stage_cache(tmp_path: Path) -> None:
     assert stage.cache_size == "1.6"
     message = failure(tmp_path, body.replace("CacheTtlInSeconds: 60", "CacheTtlInSeconds: 7200"))
     assert "Resources.Api: stage v1: MethodSettings: seconds, an integer from 0 to 3600" in message
+
+
+def test_a_short_tag_in_a_plain_openapi_file_says_what_it_is(tmp_path: Path) -> None:
+    from apiway.model.documents import parse_text
+
+    with pytest.raises(DocumentError) as info:
+        parse_text("openapi: 3.0.1\npaths:\n  /:\n    get:\n      x: !Sub 'a'\n", "api.yaml")
+    assert str(info.value) == ("api.yaml:5: invalid YAML: could not determine a constructor for the tag '!Sub' (a "
+                               "CloudFormation function: use a SAM/CloudFormation template, or write the value)")
