@@ -160,3 +160,37 @@ def test_a_restart_keeps_the_ids_the_deployments_and_the_key(tmp_path: Path, ser
     created = second.call("POST", ids["OrdersApi"], "dev", "/orders", body=b"{}",
                           headers={"Authorization": "allow-cy", "x-api-key": key})
     assert created.status == 201
+
+
+CDK_HTTP_API = {"Resources": {
+    "Fn9270CBC0": {"Type": "AWS::Lambda::Function", "Metadata": {"aws:asset:path": "asset.abc"},
+                   "Properties": {"Code": {"S3Bucket": "b", "S3Key": "abc.zip"}, "Handler": "index.handler",
+                                  "Runtime": "python3.12"}},
+    "HttpApiF5A9A8A7": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "Items", "ProtocolType": "HTTP"}},
+    "HttpApiDefaultStage": {"Type": "AWS::ApiGatewayV2::Stage",
+                            "Properties": {"ApiId": {"Ref": "HttpApiF5A9A8A7"}, "StageName": "$default",
+                                           "AutoDeploy": True}},
+    "ItemsIntegration": {"Type": "AWS::ApiGatewayV2::Integration",
+                         "Properties": {"ApiId": {"Ref": "HttpApiF5A9A8A7"}, "IntegrationType": "AWS_PROXY",
+                                        "IntegrationUri": {"Fn::GetAtt": ["Fn9270CBC0", "Arn"]},
+                                        "PayloadFormatVersion": "2.0"}},
+    "ItemsRoute": {"Type": "AWS::ApiGatewayV2::Route",
+                   "Properties": {"ApiId": {"Ref": "HttpApiF5A9A8A7"}, "RouteKey": "GET /items",
+                                  "Target": {"Fn::Join": ["", ["integrations/", {"Ref": "ItemsIntegration"}]]}}},
+    "Quick": {"Type": "AWS::ApiGatewayV2::Api",
+              "Properties": {"Name": "Quick", "ProtocolType": "HTTP", "Target": {"Fn::GetAtt": ["Fn9270CBC0", "Arn"]}}},
+}}
+
+
+def test_cdk_http_api_with_routes_and_a_quick_create_api(tmp_path: Path, serve) -> None:
+    cdk = tmp_path / "cdk.out"
+    (cdk / "asset.abc").mkdir(parents=True)
+    (cdk / "asset.abc" / "index.py").write_text(
+        "import json\n\ndef handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': json.dumps({'route': event['routeKey'], 'v': event['version']})}\n")
+    (cdk / "HttpStack.template.json").write_text(json.dumps(CDK_HTTP_API))
+    server = serve(cdk)
+    items, quick = server.api_ids["Items"], server.api_ids["Quick"]
+    assert invoke(server.port, items, "GET", "/items").json() == {"route": "GET /items", "v": "2.0"}
+    assert invoke(server.port, items, "GET", "/other").status == 404
+    assert invoke(server.port, quick, "POST", "/any/thing").json() == {"route": "$default", "v": "2.0"}
