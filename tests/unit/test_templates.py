@@ -261,3 +261,15 @@ def test_a_short_tag_in_a_plain_openapi_file_says_what_it_is(tmp_path: Path) -> 
         parse_text("openapi: 3.0.1\npaths:\n  /:\n    get:\n      x: !Sub 'a'\n", "api.yaml")
     assert str(info.value) == ("api.yaml:5: invalid YAML: could not determine a constructor for the tag '!Sub' (a "
                                "CloudFormation function: use a SAM/CloudFormation template, or write the value)")
+
+
+@pytest.mark.parametrize(("header", "body", "expected"), [
+    ("", "Resources:\n" + FUNCTION, ":3: Resources.Fn.Type: a SAM resource needs `Transform: AWS::Serverless-2016"),
+    (HEADER, "Resources:\n  Fn: {Type: AWS::Serverless::Function, Properties: [1]}\n",
+     "a property has a shape this reader does not expect"),
+])
+def test_malformed_templates_get_a_message_not_a_traceback(tmp_path: Path, header: str, body: str,
+                                                           expected: str) -> None:
+    with pytest.raises(DocumentError) as info:
+        load_template(write(tmp_path, body, header), {})
+    assert expected in str(info.value)

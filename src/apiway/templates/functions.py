@@ -114,8 +114,12 @@ def _write_inline(ctx: Context, logical: str, source: str, handler: Any, runtime
     folder = ctx.path.parent / INLINE_DIR / f"{logical}-{digest}"
     target = folder / (module.replace(".", "/") + ".py")
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source, encoding="utf-8")
+        except OSError as exc:
+            raise ctx.fail(("Resources", logical), f"cannot write the inline code to {target}: {exc.strerror}") \
+                from None
     return folder
 
 

@@ -14,7 +14,7 @@ import orjson
 
 from apiway.config import ApiSpec, Project
 from apiway.model import aws
-from apiway.model.documents import DocumentError
+from apiway.model.documents import DocumentError, line_of
 from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.openapi.http_importer import import_http_api
 from apiway.openapi.importer import import_openapi
@@ -85,11 +85,25 @@ def load_templates(paths: list[Path], overrides: dict[str, str], region: str = a
 
 
 def load_template(path: Path, overrides: dict[str, str], region: str = aws.REGION) -> tuple[Project, list[str]]:
-    path = path.resolve()
+    try:
+        return _load_template(path.resolve(), overrides, region)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        # A value of an unexpected shape that no check above named: still a message, never a traceback
+        raise DocumentError(str(path), (), f"a property has a shape this reader does not expect ({exc!r}); "
+                                           f"`aws cloudformation validate-template` may point at it") from None
+
+
+def _load_template(path: Path, overrides: dict[str, str], region: str) -> tuple[Project, list[str]]:
     template, text = read_template(path)
     if not looks_like_template(template):
         raise DocumentError(str(path), ("Resources",), "a template needs Resources")
     sam = _transforms(template, path, text)
+    serverless = next((k for k, r in template["Resources"].items() if isinstance(r, dict)
+                       and str(r.get("Type", "")).startswith("AWS::Serverless::")), None)
+    if serverless and not sam:
+        where = ("Resources", serverless, "Type")
+        raise DocumentError(str(path), where, f"a SAM resource needs `Transform: {SAM_TRANSFORM}` at the top of the "
+                                              f"template", line_of(text, where))
     if sam:
         template = _with_globals(template, path, text)
     from_config = _samconfig(path, template)
@@ -132,8 +146,6 @@ def _transforms(template: dict[str, Any], path: Path, text: str) -> bool:
     names = transform if isinstance(transform, list) else [transform] if transform is not None else []
     for i, name in enumerate(names):
         if name != SAM_TRANSFORM:
-            from apiway.model.documents import line_of
-
             where = ("Transform", i) if isinstance(transform, list) else ("Transform",)
             raise DocumentError(str(path), where, f"the transform {name!r} is not supported (only {SAM_TRANSFORM})",
                                 line_of(text, where))
