@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
                             "without accessLogSettings in the CLF format)")
     serve.add_argument("--metrics-per-key", action="store_true",
                        help="/metrics also counts requests by API key id (one series per key in use)")
+    serve.add_argument("--parameter-overrides", nargs="+", type=_parameter, default=[], metavar="KEY=VALUE",
+                       help="a SAM or CloudFormation template's parameters (as `sam deploy` takes them); the others "
+                            "keep their Default")
     serve.add_argument("--server", choices=("native", "uvicorn"), default="native",
                        help="HTTP front-end: native (uvloop + httptools, the fastest; default) or uvicorn (ASGI)")
     serve.add_argument("--trace-sample-rate", type=float, default=0.05, metavar="SHARE",
@@ -151,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--stage", default=None)
     validate.add_argument("--kind", choices=("rest", "http"), default=None, type=str.lower,
                           help="check the document as this kind of API (as for serve)")
+    validate.add_argument("--parameter-overrides", nargs="+", type=_parameter, default=[], metavar="KEY=VALUE",
+                          help="a template's parameters (as for serve)")
 
     invoke = sub.add_parser("invoke", help="invoke a function of a project once, without a server",
                             description="Load one function of a project (in its mode: inline or worker), invoke "
@@ -223,6 +228,17 @@ def _workers(value: str) -> int:
     return count
 
 
+def _parameter(value: str) -> tuple[str, str]:
+    """--parameter-overrides: `Key=Value`, or `sam deploy`'s `ParameterKey=Key,ParameterValue=Value`."""
+    if value.startswith("ParameterKey=") and ",ParameterValue=" in value:
+        key, _, rest = value[len("ParameterKey="):].partition(",ParameterValue=")
+        return key, rest
+    key, sep, rest = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE")
+    return key, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -246,11 +262,12 @@ def main(argv: list[str] | None = None) -> int:
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
                          workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log,
                          metrics_per_key=args.metrics_per_key, trace_sample_rate=args.trace_sample_rate,
-                         trace_all=args.trace_all)
+                         trace_all=args.trace_all, parameter_overrides=dict(args.parameter_overrides))
         if args.command == "validate":
             from apiway.serve import validate
 
-            return validate(args.file, stage=args.stage, kind=args.kind)
+            return validate(args.file, stage=args.stage, kind=args.kind,
+                            parameter_overrides=dict(args.parameter_overrides))
         if args.command == "invoke":
             from apiway.commands.invoke import run_invoke
 

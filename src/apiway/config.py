@@ -89,6 +89,9 @@ class Project:
     iam: list[Identity] = field(default_factory=list)  # identities that may call AWS_IAM methods
     cognito: dict[str, UserPoolSettings] = field(default_factory=dict)  # user pools by pool id
     domains: list[DomainSpec] = field(default_factory=list)  # custom domain names
+    # Account-level records a template declares (API keys, usage plans, their links) as (kind, key, record),
+    # written at start after the APIs.
+    records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 def is_openapi_document(doc: Any) -> bool:

@@ -53,10 +53,20 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
              kind: str | None = None, callback_env: dict[str, str] | None = None,
              redis: RedisSettings | None = None, access_log: TextIO | None = None,
-             tracer: Tracer | None = None) -> tuple[App, PreparedProject]:
+             tracer: Tracer | None = None,
+             parameter_overrides: dict[str, str] | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
-    Without a file (and no ./apiway.yaml) the project is empty: APIs come from the control plane."""
-    if file is None and not Path(DEFAULT_PROJECT).exists():
+    Without a file (and no ./apiway.yaml, and no SAM/CDK template here) the project is empty: APIs come from
+    the control plane."""
+    from apiway.templates.load import template_project
+
+    in_folder = file is None and not Path(DEFAULT_PROJECT).exists()
+    from_template = template_project(file, parameter_overrides or {}) if in_folder or file is not None else None
+    if from_template is not None:
+        project, notes = from_template
+        for note in notes:
+            print(f"apiway: {note}", flush=True)
+    elif in_folder:
         project = Project(Path.cwd(), [], [])
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
@@ -65,8 +75,9 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
     return app, deployer.prepare(project, app.deps)
 
 
-def validate(file: Path, stage: str | None, kind: str | None = None) -> int:
-    _, prepared = _prepare(file, stage, kind=kind)
+def validate(file: Path, stage: str | None, kind: str | None = None,
+             parameter_overrides: dict[str, str] | None = None) -> int:
+    _, prepared = _prepare(file, stage, kind=kind, parameter_overrides=parameter_overrides)
     for item in prepared.apis:
         stages = ", ".join(s.name for s in item.spec.stages)
         if item.spec.kind == WEBSOCKET:
@@ -175,7 +186,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
           workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None,
           metrics_per_key: bool = False, trace_sample_rate: float = DEFAULT_SAMPLE_RATE,
-          trace_all: bool = False) -> int:
+          trace_all: bool = False, parameter_overrides: dict[str, str] | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
     if admin_port is not None and server != "native":
@@ -233,13 +244,15 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         return _fail(f"--access-log {access_log}: {exc.strerror or exc}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
                              echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
-                             redis=redis, access_log=access_out, tracer=tracer)
+                             redis=redis, access_log=access_out, tracer=tracer,
+                             parameter_overrides=parameter_overrides)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
     app.metrics.per_key = {} if metrics_per_key else None
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()
     deployer.apply(store, prepared.apis, report)
+    deployer.write_records(store, prepared.records)
     print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
     if redis is not None:
         print(f"  shared state: {describe_redis(redis)}\n"

@@ -46,7 +46,10 @@ def parse_text(text: str, source: str) -> Any:
         raise DocumentError(source, (), f"invalid YAML: {exc}", exc.line) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise DocumentError(source, (), f"invalid YAML: {exc.problem or exc}", line) from None
+        problem = str(exc.problem or exc)
+        if "constructor for the tag '!" in problem:  # `!Sub`, `!Ref`, … belong to CloudFormation templates
+            problem += " (a CloudFormation function: use a SAM/CloudFormation template, or write the value)"
+        raise DocumentError(source, (), f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:
         raise DocumentError(source, (), f"invalid YAML: {exc}") from None
     except ValueError as exc:  # PyYAML's timestamp constructor on a date-like scalar such as 2001-13-45

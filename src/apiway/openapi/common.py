@@ -4,9 +4,10 @@ URL an export's server names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from apiway.model.aws import REGION
+from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.documents import DocumentError, line_of
 
 X = "x-amazon-apigateway-"
@@ -17,6 +18,33 @@ OPERATION_KEYS = {"get": "GET", "put": "PUT", "post": "POST", "delete": "DELETE"
 METHOD_KEYS = {verb: key for key, verb in OPERATION_KEYS.items()}
 
 
+# AWS's import resolves these anywhere in a document (developer guide, "AWS variables for OpenAPI import");
+# `${stageVariables.x}` stays for the stage to substitute.
+AWS_VARIABLES = {"${AWS::Region}": REGION, "${AWS::AccountId}": ACCOUNT_ID, "${AWS::Partition}": "aws"}
+
+
+def resolve_aws_variables(doc: Any, fail: Callable[[tuple[Any, ...], str], DocumentError]) -> None:
+    """Substitutes AWS's import variables in place; a CloudFormation function (`Fn::Sub`, `Ref`, …) left in a
+    document outside a template is refused where it stands, since nothing here could resolve it."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
+    while stack:
+        node, where = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        if isinstance(node, dict) and len(node) == 1:
+            (key, value), = node.items()
+            if isinstance(key, str) and (key.startswith("Fn::") or (key == "Ref" and isinstance(value, str))):
+                raise fail((*where, key), f"{key} is a CloudFormation function, resolved only in a template: use "
+                                          f"a SAM/CloudFormation template, or write the value")
+        for key, value in items:
+            if isinstance(value, str):
+                if "${AWS::" in value:
+                    for name, resolved in AWS_VARIABLES.items():
+                        value = value.replace(name, resolved)
+                    node[key] = value
+            elif isinstance(value, dict | list):
+                stack.append((value, (*where, key)))
+
+
 class DocumentReader:
     """An importer's base: the document, its text (to find an error's line) and its source's name."""
 
@@ -24,6 +52,8 @@ class DocumentReader:
         self.doc = doc
         self.text = text
         self.source = source
+        if "${AWS::" in text or "Fn::" in text or "Ref" in text:  # a large document without them is not walked
+            resolve_aws_variables(doc, self.fail)
 
     def fail(self, where: tuple[Any, ...], message: str) -> DocumentError:
         return DocumentError(self.source, where, message, line_of(self.text, where))

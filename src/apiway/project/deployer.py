@@ -73,6 +73,7 @@ class PreparedProject:
     apis: list[PreparedApi]
     domains: list[ProjectDomain]  # each mapping's API as written in the project file
     api_refs: dict[str, str]  # a mapping's `api` → source key of a project API (its id is known once deployed)
+    records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # Project.records
 
 
 def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
@@ -96,7 +97,7 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
         digest = hashlib.sha256(text.encode() + orjson.dumps(stages_key)).hexdigest()
         prepared.append(PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}"))
     return PreparedProject(prepared, [_project_domain(d) for d in project.domains],
-                           _project_api_refs(project, prepared))
+                           _project_api_refs(project, prepared), project.records)
 
 
 def _prepare_http(api: ApiSpec, doc: object, text: str, deps: CompileDeps) -> PreparedApi:
@@ -169,6 +170,18 @@ def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> Non
             deploy(store, deployment, snapshot, stages)
             store.put_source(item.source_key, api_id, item.digest)
         report.deployed += [f"{api_id}/{n}" for n in names]
+
+
+def write_records(store: Store, records: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """A template's API keys and usage plans, in one transaction. A record already there keeps its creation
+    dates (a plan's quota periods count from its creation day); usage counted so far is kept apart."""
+    with store.transaction():
+        for kind, key, record in records:
+            existing = store.get_record(kind, key)
+            if isinstance(existing, dict):
+                record = {**record, **{k: existing[k] for k in ("_createdDay", "_created", "createdDate")
+                                       if k in existing}}
+            store.put_record(kind, key, record)
 
 
 def _apply_http(store: Store, item: PreparedApi, report: StartReport) -> None:
