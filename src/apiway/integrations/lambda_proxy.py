@@ -54,7 +54,8 @@ class LambdaProxyIntegration:
             steps.append((trail.INFO, f"Sending request to {uri}"))
         started = inv.stage.wall_ms()
         try:
-            result = await self.invoker.invoke(self.function_name, event, inv.request_id)
+            result = await self.invoker.invoke(self.function_name, event, inv.request_id, inv.trace_id(),
+                                               inv.spans)
         except FunctionThrottled as exc:
             raise FunctionUnavailable(exc.log) from None
         latency = inv.stage.wall_ms() - started
