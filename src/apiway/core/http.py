@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -10,6 +13,111 @@ import orjson
 from apiway.core.query import parse_query
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # AWS's limit on a request's payload
+# A body at least this long (by its Content-Length) reaches the core while it still arrives (`BodyStream`): a
+# method that only passes it on (HTTP_PROXY) sends it upstream as it comes, in bounded memory; any other reads
+# it whole first.
+STREAM_MIN = 256 * 1024
+
+
+class BodyStream:
+    """A request body still arriving: the front-end feeds its chunks, one reader takes them in order. Reading is
+    paused (`pause`) while more than `high` bytes wait and resumed (`resume`) once the reader has taken them,
+    so a slow reader holds at most about `high` bytes of a body in memory."""
+
+    __slots__ = (
+        "_chunks",
+        "_done",
+        "_error",
+        "_high",
+        "_pause",
+        "_paused",
+        "_resume",
+        "_waiter",
+        "_waiting",
+        "discarded",
+        "length",
+        "taken",
+    )
+
+    def __init__(self, length: int, pause: Callable[[], None], resume: Callable[[], None],
+                 high: int = 256 * 1024) -> None:
+        self.length = length  # the Content-Length
+        self.taken = 0  # bytes the reader has taken
+        self.discarded = False  # the request was answered without its body: what arrives is dropped
+        self._chunks: deque[bytes] = deque()
+        self._waiting = 0  # bytes fed and not yet taken
+        self._high = high
+        self._pause, self._resume = pause, resume
+        self._paused = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    # -- the front-end's side
+
+    def feed(self, chunk: bytes) -> None:
+        if self.discarded:
+            return
+        self._chunks.append(chunk)
+        self._waiting += len(chunk)
+        if self._waiting > self._high and not self._paused:
+            self._paused = True
+            self._pause()
+        self._wake()
+
+    def end(self) -> None:
+        self._done = True
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        """The body will not arrive (the client went away, or stalled past its deadline)."""
+        self._error = error
+        self._wake()
+
+    def discard(self) -> None:
+        """Answered without reading it all: the rest is dropped as it arrives."""
+        self.discarded = True
+        self._chunks.clear()
+        self._waiting = 0
+        if self._paused:
+            self._paused = False
+            self._resume()
+
+    @property
+    def complete(self) -> bool:
+        """Every byte arrived and was taken (or dropped)."""
+        return self._done and not self._chunks
+
+    # -- the reader's side
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            if self._chunks:
+                chunk = self._chunks.popleft()
+                self._waiting -= len(chunk)
+                self.taken += len(chunk)
+                if self._paused and self._waiting <= self._high // 4:
+                    self._paused = False
+                    self._resume()
+                yield chunk
+            elif self._done:
+                return
+            elif self._error is not None:
+                raise self._error
+            else:
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 @dataclass(slots=True)
@@ -23,6 +131,8 @@ class HttpRequest:
     scheme: str = "http"
     server_port: int = 80
     http_version: str = "1.1"
+    # A long body still arriving (native front-end): `body` is empty until `read_body` takes it whole.
+    stream: BodyStream | None = None
     _lower: dict[str, str] | None = field(default=None, repr=False)
     _query: tuple[dict[str, str] | None, dict[str, list[str]] | None] | None = field(default=None, repr=False)
 
@@ -32,6 +142,13 @@ class HttpRequest:
         if lower is None:
             lower = self._lower = {k.lower(): v for k, v in self.headers}
         return lower.get(lower_name)
+
+    async def read_body(self) -> None:
+        """Take a streamed body whole, for whatever needs all of it (templates, events, checks, services)."""
+        stream = self.stream
+        if stream is not None:
+            self.body = await stream.read()
+            self.stream = None
 
     def query_params(self) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
         """(last value per name, all values per name), parsed once per request; None without a query.

@@ -55,6 +55,9 @@ class MethodPlan:
     integration: Integration
     guards: tuple[Guard, ...] = ()  # run in order before the integration
     respond: ResponseFilter | None = None  # applied where the request completes
+    # The integration passes a long body on as it arrives (`HttpRequest.stream`), and nothing before it reads
+    # the body: such a method never holds the whole of it. Any other reads it whole first.
+    streams: bool = False
 
 
 @dataclass(slots=True)

@@ -44,6 +44,8 @@ class Dispatcher:
         self.health = health
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
+        if req.stream is not None:
+            return self._streamed(req)
         gateway = self.gateway
         if gateway is not None:
             located = locate(req, gateway.domains)
@@ -82,6 +84,16 @@ class Dispatcher:
             if located is not None:
                 return await gateway.upgrade(req, located)
         return await self.handle(req)
+
+    async def _streamed(self, req: HttpRequest) -> HttpResponse:
+        """A request whose long body is still arriving: an API's method decides whether it takes the body as it
+        comes (HTTP_PROXY); everything else (the services, @connections) gets it whole."""
+        gateway = self.gateway
+        located = locate(req, gateway.domains) if gateway is not None else None
+        if gateway is None or located is None or "connections/" in req.path:
+            await req.read_body()
+            return await self.handle(req)
+        return await gateway.handle(req, located)
 
     def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> Awaitable[HttpResponse]:
         assert self.connections is not None

@@ -28,7 +28,7 @@ from http import HTTPStatus
 import uvloop
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpRequestParser, parse_url
 
-from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
+from apiway.core.http import MAX_PAYLOAD, STREAM_MIN, BodyStream, HttpRequest, HttpResponse
 from apiway.core.websocket import Upgraded
 from apiway.front import ws_frames
 from apiway.front.handler import Handler
@@ -146,7 +146,8 @@ class _Connection(asyncio.Protocol):
         "_body", "_body_size", "_chunk_len", "_close_pending", "_closed", "_content_length", "_continue_pending",
         "_create_task", "_discard", "_early", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack",
         "_headers", "_in_head", "_in_message", "_keep_alive", "_linger", "_no_more", "_parser", "_queue", "_reading",
-        "_request", "_server", "_task", "_transport", "_url", "_write_paused", "client_ip", "deadline", "server_port",
+        "_request", "_server", "_stream_full", "_streaming", "_task", "_transport", "_url", "_write_paused",
+        "client_ip", "deadline", "server_port",
     )
 
     def __init__(self, server: _Server) -> None:
@@ -175,6 +176,8 @@ class _Connection(asyncio.Protocol):
         self._early: bytearray | None = None  # bytes behind a WebSocket handshake, kept for the connection
         self._closed = self._eof = self._write_paused = False
         self._reading = True
+        self._streaming: BodyStream | None = None  # the body of a request already dispatched, still arriving
+        self._stream_full = False  # its reader is behind: reading pauses
         self._error: int | None = None
         self.client_ip = "127.0.0.1"
         self.server_port = 80
@@ -194,6 +197,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._streaming is not None:
+            self._streaming.fail(ConnectionResetError("the client closed the connection during the body"))
         self._queue.clear()
         self._server.forget(self)  # a running task finishes; its response is dropped
 
@@ -322,8 +327,31 @@ class _Connection(asyncio.Protocol):
                 self._transport.write(_CONTINUE)
             else:
                 self._continue_pending = True  # after the responses ahead of it
+        if length is not None and length >= STREAM_MIN and not self._no_more:
+            self._stream(self._request, length)
+
+    def _stream(self, request: HttpRequest, length: int) -> None:
+        """A long body: the request goes to the core now, its body follows as it arrives (core/http.py)."""
+        request.stream = self._streaming = BodyStream(length, self._body_full, self._body_taken)
+        if self._task is None and not self._queue and not self._write_paused:
+            self._task = self._create_task(self._respond(request, self._keep_alive))
+        else:
+            self._queue.append((request, self._keep_alive, None))
+
+    def _body_full(self) -> None:
+        self._stream_full = True
+        self._set_reading()
+
+    def _body_taken(self) -> None:
+        self._stream_full = False
+        self._set_reading()
 
     def on_body(self, body: bytes) -> None:
+        stream = self._streaming
+        if stream is not None:
+            stream.feed(body)
+            self.deadline = self._server.clock + HEAD_TIMEOUT  # the longest pause inside a body
+            return
         if self._no_more:
             return
         size = self._body_size + len(body)
@@ -338,6 +366,14 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._in_message = False
         self._continue_pending = False
+        stream = self._streaming
+        if stream is not None:  # its request is answered or queued already
+            self._streaming = None
+            stream.end()
+            if not self._keep_alive:
+                self._no_more = True
+            self._settle()
+            return
         if self._no_more:
             if self._discard:
                 self._discard = False
@@ -402,6 +438,9 @@ class _Connection(asyncio.Protocol):
                 traceback=traceback.format_exc())
             response = _INTERNAL_ERROR
         self._task = None
+        stream = request.stream
+        if stream is not None and not stream.complete:  # answered without all of its body: drop the rest
+            stream.discard()
         if isinstance(response, Upgraded):
             self._switch(request, response)
             return
@@ -494,7 +533,7 @@ class _Connection(asyncio.Protocol):
     # --- flow control and deadlines
 
     def _set_reading(self) -> None:
-        want = not self._write_paused and len(self._queue) < MAX_QUEUED
+        want = not self._write_paused and len(self._queue) < MAX_QUEUED and not self._stream_full
         if want != self._reading and not self._transport.is_closing():
             self._reading = want
             if want:
@@ -510,6 +549,10 @@ class _Connection(asyncio.Protocol):
             self.deadline = _NEVER
 
     def expire(self) -> None:
+        if self._streaming is not None:  # a body that stopped arriving: its request cannot be answered
+            self._streaming.fail(TimeoutError("the request body stopped arriving"))
+            self.abort()
+            return
         if self._task is not None and not self._write_paused:
             return  # a slow integration has its own timeout; a pipelined head behind it waits
         if self._write_paused:

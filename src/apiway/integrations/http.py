@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from apiway.core import trail
 from apiway.core.errors import ConfigurationError, DeployError, GatewayError, IntegrationFailure, IntegrationTimeout
-from apiway.core.http import DROPPED_REQUEST_HEADERS, HttpResponse
+from apiway.core.http import DROPPED_REQUEST_HEADERS, BodyStream, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.integrations.upstream import (
     UpstreamConnectError,
@@ -241,8 +241,8 @@ class _HttpBase:
         self.mappings = _Mappings(integration, stage_vars, where)
         self.pool = pool
 
-    async def _send(self, inv: Invocation, target: str, headers: list[tuple[bytes, bytes]], body: bytes,
-                    ) -> UpstreamResponse:
+    async def _send(self, inv: Invocation, target: str, headers: list[tuple[bytes, bytes]],
+                    body: bytes | BodyStream) -> UpstreamResponse:
         if self.mappings.forbidden:
             raise ConfigurationError(self.mappings.forbidden)
         method = inv.request.method if self.method == "ANY" else self.method
@@ -318,7 +318,7 @@ class HttpProxyIntegration(_HttpBase):
         path_values, raw = (self.mappings.path_values(inv, self.placeholders, self.in_query) if self.placeholders
                              else _NO_VALUES)
         target = self.target.target(path_values, extra, raw)
-        resp = await self._send(inv, target, _encode(headers), req.body)
+        resp = await self._send(inv, target, _encode(headers), req.stream or req.body)
         return HttpResponse(resp.status, _decode(resp.headers), resp.body)
 
 

@@ -67,8 +67,8 @@ class HttpApiProxy:
         t = self.target
         encoded = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
         try:
-            resp = await self.pool.request(t.scheme, t.host, t.port, method, target, encoded, req.body, self.timeout,
-                                           self.verify_tls)
+            resp = await self.pool.request(t.scheme, t.host, t.port, method, target, encoded, req.stream or req.body,
+                                           self.timeout, self.verify_tls)
         except UpstreamTimeout:
             raise _noted(inv, BackendError(503, f"Integration timed out after {self.timeout * 1000:.0f} ms")) from None
         except UpstreamConnectError as exc:

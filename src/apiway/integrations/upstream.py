@@ -8,6 +8,9 @@ One `_Conn` protocol per TCP connection, one exchange at a time (no pipelining).
 kept per (scheme, host, port, verify_tls) in LIFO stacks. The whole exchange (connect included) is
 bounded by one deadline; the exchange itself is guarded by a `loop.call_at` timer, not a task.
 
+A body still arriving from the client (`BodyStream`) is sent as it comes, paced by the connection's write
+buffer, on a new connection (a kept-alive one the peer closed meanwhile could not be retried: the body is gone).
+
 A pool is bound to the event loop it is first used on.
 """
 
@@ -19,6 +22,8 @@ import ssl
 from dataclasses import dataclass
 
 from httptools import HttpResponseParser
+
+from apiway.core.http import BodyStream
 
 __all__ = [
     "UpstreamConnectError",
@@ -125,6 +130,7 @@ class _Conn(asyncio.Protocol):
         "status",
         "transport",
         "waiter",
+        "writable",
     )
 
     def __init__(self, pool: UpstreamPool, key: _Key, max_body: int) -> None:
@@ -146,6 +152,7 @@ class _Conn(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.body_size = 0
+        self.writable: asyncio.Future[None] | None = None  # set while the write buffer is full
 
     # -- driven by the pool --
 
@@ -187,6 +194,14 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
+    def pause_writing(self) -> None:
+        self.writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        writable, self.writable = self.writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
+
     def data_received(self, data: bytes) -> None:
         if self.waiter is None:  # bytes nobody asked for: the connection can't be trusted any more
             self.abort()
@@ -213,6 +228,7 @@ class _Conn(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.keep_alive = False
+        self.resume_writing()  # a sender waiting on a full buffer finds the connection gone
         self._peer_closed()
         if self.idle:
             self.pool._discard(self)
@@ -307,7 +323,7 @@ class UpstreamPool:
         method: str,
         target: str,
         headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        body: bytes | BodyStream,
         timeout: float,
         verify_tls: bool = True,
     ) -> UpstreamResponse:
@@ -320,6 +336,8 @@ class UpstreamPool:
         if self._closed:
             raise UpstreamError("upstream pool is closed")
         loop = asyncio.get_running_loop()
+        if isinstance(body, BodyStream):
+            return await self._stream(scheme, host, port, method, target, headers, body, timeout, verify_tls, loop)
         payload = _serialize(method, target, headers, body)
         head_only = method == "HEAD"
         key = (scheme, host, port, verify_tls)
@@ -343,6 +361,47 @@ class UpstreamPool:
             raise UpstreamProtocolError(
                 f"{scheme}://{host}:{port} closed the connection without a response"
             ) from None
+
+    async def _stream(self, scheme: str, host: str, port: int, method: str, target: str,
+                      headers: list[tuple[bytes, bytes]], body: BodyStream, timeout: float, verify_tls: bool,
+                      loop: asyncio.AbstractEventLoop) -> UpstreamResponse:
+        """One exchange whose body is sent as it arrives; the upstream may answer before it has all of it."""
+        head = _serialize(method, target, headers, b"")
+        # The head as for an empty body, its end made to announce the stream's length.
+        head = head[:-len(_CONTENT_LENGTH_FMT % 0)] if method in _BODY_METHODS else head[:-len(_CRLF)]
+        head += _CONTENT_LENGTH_FMT % body.length
+        key = (scheme, host, port, verify_tls)
+        deadline = loop.time() + timeout
+        conn = await self._connect(key, deadline, loop)
+        waiter: asyncio.Future[UpstreamResponse] = loop.create_future()
+        conn.begin(waiter, method == "HEAD")
+        timer = loop.call_at(deadline, _expire, conn, waiter)
+        sent = 0
+        try:
+            transport = conn.transport
+            assert transport is not None
+            transport.write(head)
+            async for chunk in body.chunks():
+                if waiter.done() or conn.closed:  # answered (or failed) early: the rest is not sent
+                    break
+                transport.write(chunk)
+                sent += len(chunk)
+                if conn.writable is not None:
+                    await conn.writable
+            response = await waiter
+        except _StaleConnection:
+            conn.abort()
+            raise UpstreamProtocolError(f"{scheme}://{host}:{port} closed the connection without a response") from None
+        except BaseException:
+            conn.abort()
+            raise
+        finally:
+            timer.cancel()
+        if conn.keep_alive and not conn.closed and sent == body.length:
+            self._release(conn, loop)
+        else:
+            conn.close()
+        return response
 
     async def close(self) -> None:
         """Close idle connections; connections in use are closed when their exchange ends."""

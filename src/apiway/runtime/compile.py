@@ -115,6 +115,9 @@ def compile_stage(definition: ApiDefinition, stage: Stage, deps: CompileDeps) ->
                                        deps.identities),
                 guards=build_guards(site, deps),
                 respond=RESPONSE_FILTERS.get(str(integration.get("type", "")).upper()),
+                # HTTP_PROXY passes the body on untouched; IAM signatures and body validation read all of it.
+                streams=(str(integration.get("type", "")).upper() == "HTTP_PROXY"
+                         and method.get("authorizationType") != "AWS_IAM" and not method.get("requestValidatorId")),
             )
             router.add(resource["path"], verb, plan)
             plans.append(plan)

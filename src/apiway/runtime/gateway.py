@@ -149,6 +149,8 @@ class Gateway:
                 inv.identity = identity
             # What `_run` does, inline: one coroutine less on every REST request (0.2-0.3 µs of ~7 µs in process).
             plan = match.target
+            if req.stream is not None and not plan.streams:  # a long body still arriving: this method needs it all
+                await req.read_body()
             if inv.spans is not None:  # a sampled trace times its steps
                 response = await _traced(inv, inv.spans)
             else:
@@ -279,6 +281,8 @@ class Gateway:
 
 async def _run(inv: Invocation) -> HttpResponse:
     """A routed request on its method or route: the checks in order, the integration, the response filter."""
+    if inv.request.stream is not None and not inv.plan.streams:  # a long body still arriving: the route needs it all
+        await inv.request.read_body()
     if inv.spans is not None:
         return await _traced(inv, inv.spans)
     plan = inv.plan

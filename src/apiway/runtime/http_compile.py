@@ -100,6 +100,9 @@ def compile_http_stage(definition: HttpApiDefinition, stage: Stage, deps: Compil
             integration=integration,
             guards=_guards(definition, route, stage, deps),
             respond=respond,
+            # HTTP_PROXY passes the body on untouched; an IAM signature reads all of it.
+            streams=(record is not None and record.get("integrationType") == "HTTP_PROXY"
+                     and route.get("authorizationType") != "AWS_IAM"),
         )
         if path is None:
             router.default = plan

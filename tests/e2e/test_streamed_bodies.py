@@ -1,0 +1,202 @@
+"""Long request bodies (≥ 256 KiB) reach the core while they still arrive: an HTTP_PROXY method sends them upstream
+as they come; every other method, and every service, reads them whole first. Over raw sockets, so that a body can
+be sent slowly, cut off, or followed by a pipelined request on the same connection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.echo_backend import EchoServer, start_gateway
+from tests.support import Server
+
+if os.environ.get("APIWAY_TEST_SERVER") == "uvicorn":
+    pytest.skip("bodies are streamed by the native front-end; uvicorn hands the ASGI app whole bodies",
+                allow_module_level=True)
+
+PROXY, PLAIN, STAGE = "streamprox", "streamhttp", "s"
+LONG = 3 * 1024 * 1024  # well over the 256 KiB from which a body is streamed
+
+
+class RawUpstream:
+    """A backend that reads its request by hand, so a test can see how much of a body has reached it, and when."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.received = 0  # body bytes of the current request so far
+        self.halfway = threading.Event()  # set once half of a LONG body has arrived
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                self.received = len(body)
+                while self.received < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    self.received += len(chunk)
+                    if self.received >= LONG // 2:
+                        self.halfway.set()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> RawUpstream:
+    return RawUpstream()
+
+
+@pytest.fixture(scope="module")
+def gateway(backend: EchoServer, upstream: RawUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    variables = {"backend": backend.address, "flavor": "vanilla"}
+    server = start_gateway(tmp_path_factory.mktemp("streamed"), [
+        {"openapi": "http_proxy.yaml", "id": PROXY, "stages": {STAGE: {"variables": variables},
+                                                                "raw": {"variables": {"backend": upstream.address}}}},
+        {"openapi": "http_integration.yaml", "id": PLAIN, "stages": {STAGE: {"variables": variables}}}])
+    yield server
+    server.stop()
+
+
+def head(api: str, port: int, path: str, length: int, method: str = "PUT", close: bool = False) -> bytes:
+    return (f"{method} /{STAGE}{path} HTTP/1.1\r\nHost: {api}.execute-api.localhost:{port}\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n"
+            + ("Connection: close\r\n" if close else "") + "\r\n").encode()
+
+
+def read_response(sock: socket.socket, buffered: bytearray) -> tuple[int, dict[str, str], bytes]:
+    """One response from the socket (Content-Length framed), leaving what follows it in `buffered`."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before a response head"
+        buffered += chunk
+    raw_head, _, rest = bytes(buffered).partition(b"\r\n\r\n")
+    lines = raw_head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    body = bytearray(rest)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside a response body"
+        body += chunk
+    buffered[:] = body[length:]
+    return int(lines[0].split()[1]), headers, bytes(body[:length])
+
+
+def connect(gateway: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", gateway.port), timeout=20)
+
+
+def test_a_slowly_sent_body_reaches_the_backend_whole(gateway: Server) -> None:
+    body = os.urandom(LONG)
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/upload", len(body)))
+        for start in range(0, len(body), 256 * 1024):  # in pieces, with pauses the gateway must wait through
+            sock.sendall(body[start:start + 256 * 1024])
+            time.sleep(0.02)
+        status, _, answer = read_response(sock, bytearray())
+    assert status == 200, answer
+    record = json.loads(answer)
+    assert record["body_length"] == len(body)
+    assert record["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_the_backend_gets_the_body_while_the_client_still_sends_it(gateway: Server, upstream: RawUpstream) -> None:
+    """The first half reaches the backend before the client sends the second: the gateway holds no whole body."""
+    body = os.urandom(LONG)
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/live", len(body)).replace(f"/{STAGE}/".encode(), b"/raw/", 1)
+                     + body[:LONG // 2 + 1024])
+        assert upstream.halfway.wait(15), f"the backend had {upstream.received} bytes while the client waited"
+        sock.sendall(body[LONG // 2 + 1024:])
+        status, _, answer = read_response(sock, bytearray())
+    assert (status, answer) == (200, b"ok")
+    assert upstream.received == LONG
+
+
+def test_a_request_pipelined_behind_a_streamed_one_is_answered_after_it(gateway: Server) -> None:
+    body = os.urandom(LONG)
+    small = b'{"n": 1}'
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/first", len(body)) + body
+                     + head(PROXY, gateway.port, "/proxy/second", len(small), "POST") + small)
+        buffered = bytearray()
+        first = read_response(sock, buffered)
+        second = read_response(sock, buffered)
+    assert first[0] == 200 and json.loads(first[2])["path"] == "/first"
+    assert json.loads(first[2])["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert second[0] == 200 and json.loads(second[2])["path"] == "/second"
+    assert json.loads(second[2])["body"] == small.decode()
+
+
+def test_a_method_that_needs_the_body_gets_it_whole(gateway: Server) -> None:
+    """HTTP (not proxy): the gateway reads the body whole, then sends it on as the integration says."""
+    body = os.urandom(LONG)
+    with connect(gateway) as sock:
+        sock.sendall(head(PLAIN, gateway.port, "/plain", len(body), "POST") + body)
+        status, _, answer = read_response(sock, bytearray())
+    assert status == 200, answer
+    assert json.loads(answer)["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_refused_request_drops_its_body_and_the_connection_goes_on(gateway: Server) -> None:
+    """No method at the path: 403 before the body has been read; the rest of it is dropped as it arrives and the
+    next request on the connection is answered."""
+    body = os.urandom(LONG)
+    small = b"{}"
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/nowhere", len(body), "POST"))
+        buffered = bytearray()
+        status, headers, answer = read_response(sock, buffered)
+        assert status == 403 and headers["x-amzn-errortype"] == "MissingAuthenticationTokenException", answer
+        sock.sendall(body + head(PROXY, gateway.port, "/proxy/after", len(small), "POST") + small)
+        status, _, answer = read_response(sock, buffered)
+    assert status == 200 and json.loads(answer)["path"] == "/after"
+
+
+def test_a_client_that_goes_away_mid_body_costs_nothing(gateway: Server, backend: EchoServer) -> None:
+    seen = len(backend.requests)
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/cut", LONG) + os.urandom(LONG // 3))
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    with connect(gateway) as sock:  # the gateway is still there, and the cut request never completed upstream
+        sock.sendall(head(PROXY, gateway.port, "/proxy/next", 2, "POST") + b"{}")
+        status, _, answer = read_response(sock, bytearray())
+    assert status == 200 and json.loads(answer)["path"] == "/next"
+    while time.monotonic() < deadline and not any(r.get("path") == "/next" for r in backend.requests[seen:]):
+        time.sleep(0.05)
+    assert not any(r.get("path") == "/cut" for r in backend.requests[seen:])
+
+
+def test_services_read_a_long_body_whole(gateway: Server) -> None:
+    """The control plane is not an API: a long ImportRestApi document reaches it whole."""
+    document = {"openapi": "3.0.1", "info": {"title": "long", "version": "1", "description": "x" * (400 * 1024)},
+                "paths": {"/m": {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}}}
+    data = json.dumps(document).encode()
+    with connect(gateway) as sock:
+        sock.sendall(f"POST /restapis?mode=import HTTP/1.1\r\nHost: 127.0.0.1:{gateway.port}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
+        status, _, answer = read_response(sock, bytearray())
+    assert status == 201, answer
+    assert json.loads(answer)["name"] == "long"
