@@ -57,7 +57,7 @@ class App:
     def __init__(self, project: Project, log_dir: Path | None = None, clock: Clock = SYSTEM_CLOCK,
                  log_limits: LogLimits | None = None, echo_functions: bool = True,
                  callback_env: dict[str, str] | None = None, redis: RedisSettings | None = None,
-                 access_log: TextIO | None = None, tracer: Tracer | None = None) -> None:
+                 access_log: TextIO | None = None, tracer: Tracer | None = None, metrics: str = "on") -> None:
         # Log groups (function logs, access and execution logs) as files under the state's logs/groups/.
         self.log_groups = LogGroups(log_dir / "groups", log_limits) if log_dir is not None else None
         self.logs_api = LogsApi(self.log_groups) if self.log_groups is not None else None  # CloudWatch Logs API
@@ -94,9 +94,14 @@ class App:
         # HTTP API authorizers share the authorizer cache (and its clock) and the IAM identities with REST's.
         http_authorizers = HttpAuthorizerDeps(invoker=self.runner, cache=authorizer_cache, identities=identities)
         # What observes stages (telemetry/hub.py): metrics, access logs, execution logs, traces.
+        # Metrics: "on" (every stage, as AWS always publishes them), "per-key" (also by API key), or "off".
         self.metrics = MetricStore(clock.wall_ms)
+        if metrics == "per-key":
+            self.metrics.per_key = {}
         self.tracer = tracer or Tracer()
-        parts: list[Part] = [MetricsPart(self.metrics), AccessLogs(self.log_groups, access_log)]
+        parts: list[Part] = [AccessLogs(self.log_groups, access_log)]
+        if metrics != "off":
+            parts.append(MetricsPart(self.metrics))
         if self.log_groups is not None:
             parts.append(ExecutionLogs(self.log_groups))
         parts.append(self.tracer)

@@ -136,6 +136,8 @@ def _parser() -> argparse.ArgumentParser:
                             "without accessLogSettings in the CLF format)")
     serve.add_argument("--metrics-per-key", action="store_true",
                        help="/metrics also counts requests by API key id (one series per key in use)")
+    serve.add_argument("--no-metrics", action="store_true",
+                       help="keep no metrics (CloudWatch API, /metrics and the dashboard's charts stay empty)")
     serve.add_argument("--parameter-overrides", nargs="+", type=_parameter, default=[], metavar="KEY=VALUE",
                        help="a SAM or CloudFormation template's parameters (as `sam deploy` takes them); the others "
                             "keep their Default")
@@ -261,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
                          echo_functions=not args.quiet_functions, kind=args.kind,
                          ws_idle_timeout=args.ws_idle_timeout, ws_max_duration=args.ws_max_duration,
                          workers=args.workers, drain_delay=args.drain_delay, access_log=args.access_log,
-                         metrics_per_key=args.metrics_per_key, trace_sample_rate=args.trace_sample_rate,
-                         trace_all=args.trace_all, parameter_overrides=dict(args.parameter_overrides))
+                         metrics="off" if args.no_metrics else "per-key" if args.metrics_per_key else "on",
+                         trace_sample_rate=args.trace_sample_rate, trace_all=args.trace_all,
+                         parameter_overrides=dict(args.parameter_overrides))
         if args.command == "validate":
             from apiway.serve import validate
 

@@ -53,7 +53,7 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
              log_limits: LogLimits | None = None, echo_functions: bool = True,
              kind: str | None = None, callback_env: dict[str, str] | None = None,
              redis: RedisSettings | None = None, access_log: TextIO | None = None,
-             tracer: Tracer | None = None,
+             tracer: Tracer | None = None, metrics: str = "on",
              parameter_overrides: dict[str, str] | None = None) -> tuple[App, PreparedProject]:
     """Everything checked before any state is written: documents, project file, functions, stages.
     Without a file (and no ./apiway.yaml, and no SAM/CDK template here) the project is empty: APIs come from
@@ -71,7 +71,7 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
     else:
         project = load_project(file or Path(DEFAULT_PROJECT), stage, kind)
     app = App(project, log_dir, log_limits=log_limits, echo_functions=echo_functions, callback_env=callback_env,
-              redis=redis, access_log=access_log, tracer=tracer)
+              redis=redis, access_log=access_log, tracer=tracer, metrics=metrics)
     return app, deployer.prepare(project, app.deps)
 
 
@@ -185,7 +185,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
           tls_key: Path | None = None, log_limits: LogLimits | None = None, echo_functions: bool = True,
           kind: str | None = None, ws_idle_timeout: float = IDLE_TIMEOUT, ws_max_duration: float = MAX_DURATION,
           workers: int = 1, drain_delay: float = 0.0, access_log: str | None = None,
-          metrics_per_key: bool = False, trace_sample_rate: float = DEFAULT_SAMPLE_RATE,
+          metrics: str = "on", trace_sample_rate: float = DEFAULT_SAMPLE_RATE,
           trace_all: bool = False, parameter_overrides: dict[str, str] | None = None) -> int:
     if watch and server != "native":
         return _fail("--watch needs the native server (leave out --server uvicorn)")
@@ -244,10 +244,9 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
         return _fail(f"--access-log {access_log}: {exc.strerror or exc}")
     app, prepared = _prepare(file, stage, log_dir=state_path.parent / "logs", log_limits=log_limits,
                              echo_functions=echo_functions, kind=kind, callback_env=callback_env(services_url),
-                             redis=redis, access_log=access_out, tracer=tracer,
+                             redis=redis, access_log=access_out, tracer=tracer, metrics=metrics,
                              parameter_overrides=parameter_overrides)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
-    app.metrics.per_key = {} if metrics_per_key else None
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()

@@ -212,3 +212,21 @@ def test_the_aws_cli_reads_them(gateway: Server) -> None:
         env={**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
     assert out.returncode == 0, out.stderr
     assert sum(p["Sum"] for p in orjson.loads(out.stdout)["Datapoints"]) == 6
+
+
+def test_no_metrics_keeps_none(tmp_path: Path) -> None:
+    """`serve --no-metrics`: requests are served and nothing is counted."""
+    (tmp_path / "shop.yaml").write_bytes(orjson.dumps(REST_API))
+    (tmp_path / "apiway.yaml").write_bytes(orjson.dumps({"apis": [{"openapi": "shop.yaml", "id": REST_ID,
+                                                                   "stages": {"prod": {}}}]}))
+    (tmp_path / "state").mkdir()
+    server = Server(tmp_path / "apiway.yaml", tmp_path / "state" / "state.db", ["--no-metrics"])
+    try:
+        assert server.call("GET", REST_ID, "prod", "/pets").status == 200
+        found = cloudwatch(server.port).get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName="Count", Dimensions=REST_DIMS, Period=60, Statistics=["Sum"],
+            **window())
+        assert found["Datapoints"] == []
+        assert "apiway_requests_total{" not in request(server.port, "GET", "/metrics").body.decode()
+    finally:
+        server.stop()
