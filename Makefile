@@ -12,7 +12,7 @@ FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The dashboard's chart library: from npm (web/package-lock.json) into the package's static folder, git-ignored.
 UPLOT := src/apiway/telemetry/dashboard_static/vendor/uPlot.iife.min.js
 
-.PHONY: run test lint bench bench-websocket bench-workers bench-scaling soak fuzz fuzz-seeds clean
+.PHONY: run test lint bench bench-websocket bench-workers bench-observability bench-scaling soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml | $(UPLOT)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-websocket: $(STAMP)
 # `serve --workers 2` against one worker, MOCK requests/s (benchmarks/workers.py --help; needs wrk).
 bench-workers: $(STAMP)
 	$(BIN)/python benchmarks/workers.py --write-doc docs/performance.md
+
+# What metrics, access logs and tracing add per request to the same MOCK method (benchmarks/observability.py --help).
+bench-observability: $(STAMP)
+	$(BIN)/python benchmarks/observability.py --write-doc docs/performance.md
 
 # How cost grows with routes, API keys, connections and body sizes; memory per idle connection (about 7 minutes;
 # benchmarks/scaling.py --help; needs wrk and nginx).
