@@ -1009,6 +1009,15 @@ Regenerate the section below with
 """
 
 
+def fill_markers(path: Path, start_marker: str, end_marker: str, text: str) -> None:
+    """Put `text` between two markers of a document (the companion benchmarks' sections of docs/performance.md)."""
+    doc = path.read_text()
+    start, end = doc.find(start_marker), doc.find(end_marker)
+    if start < 0 or end < 0:
+        raise SystemExit(f"{path}: markers {start_marker} … {end_marker} not found")
+    path.write_text(doc[: start + len(start_marker)] + "\n" + text + doc[end:])
+
+
 def write_doc(path: Path, report: str) -> None:
     section = f"{DOC_START}\n{report}{DOC_END}\n"
     if path.exists():

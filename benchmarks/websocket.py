@@ -228,14 +228,6 @@ async def broadcast(url: str, port: int, count: int, posters: int = 8) -> dict[s
     return {"clients": count, "posts_done_ms": posted * 1000, "last_delivery_ms": (last[0] - t0) * 1000}
 
 
-def write_doc(path: Path, text: str) -> None:
-    doc = path.read_text()
-    start, end = doc.find(DOC_START), doc.find(DOC_END)
-    if start < 0 or end < 0:
-        raise SystemExit(f"{path}: markers {DOC_START} … {DOC_END} not found")
-    path.write_text(doc[: start + len(DOC_START)] + "\n" + text + doc[end:])
-
-
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     idle_r, bc = results["idle"], results["broadcast"]
     lines = [
@@ -304,7 +296,7 @@ def main() -> None:
     print(text)
     print(json.dumps(results, indent=2))
     if args.write_doc:
-        write_doc(args.write_doc, text)
+        harness.fill_markers(args.write_doc, DOC_START, DOC_END, text)
 
 
 if __name__ == "__main__":

@@ -95,14 +95,6 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def write_doc(path: Path, text: str) -> None:
-    doc = path.read_text()
-    start, end = doc.find(DOC_START), doc.find(DOC_END)
-    if start < 0 or end < 0:
-        raise SystemExit(f"{path}: markers {DOC_START} … {DOC_END} not found")
-    path.write_text(doc[: start + len(DOC_START)] + "\n" + text + doc[end:])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -145,7 +137,7 @@ def main() -> None:
         "", f"**`--workers 2` serves {ratio:.2f} times the requests/s of one worker.**", ""])
     print(text)
     if args.write_doc:
-        write_doc(args.write_doc, text)
+        harness.fill_markers(args.write_doc, DOC_START, DOC_END, text)
 
 
 if __name__ == "__main__":
