@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +59,15 @@ def parse_text(text: str, source: str) -> Any:
         raise DocumentError(source, (), "invalid YAML: nested too deeply") from None
 
 
-def load_document(path: Path) -> tuple[Any, str]:
+def load_document(path: Path, parse: Callable[[str, str], Any] = parse_text) -> tuple[Any, str]:
+    """(the parsed document, its text); `parse` reads the text (CloudFormation templates have their own tags)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DocumentError(str(path), (), f"cannot read file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise DocumentError(str(path), (), "file is not UTF-8 text") from None
-    return parse_text(text, str(path)), text
+    return parse(text, str(path)), text
 
 
 def line_of(text: str, where: tuple[Any, ...]) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from apiway.model.document_limits import BoundedLoader
-from apiway.model.documents import DocumentError, line_of, parse_text
+from apiway.model.documents import DocumentError, line_of, load_document, parse_text
 
 _FUNCTIONS = ("Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub", "If",
               "Equals", "Not", "And", "Or", "Transform", "Length", "ToJsonString", "GetAtt")
@@ -64,13 +64,7 @@ def parse_template(text: str, source: str) -> Any:
 
 
 def read_template(path: Path) -> tuple[Any, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DocumentError(str(path), (), f"cannot read file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise DocumentError(str(path), (), "file is not UTF-8 text") from None
-    return parse_template(text, str(path)), text
+    return load_document(path, parse_template)
 
 
 class Located:
