@@ -25,6 +25,7 @@ from apiway.state import api_keys as access
 from apiway.state.api_keys import UNLIMITED, AccessState, Grant
 from apiway.state.memory import MemoryState
 from apiway.store import usage
+from apiway.store.changes import Changed
 from apiway.store.deployments import stage_record
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
@@ -78,6 +79,52 @@ def admitted(state: AccessState, when: str, n: int) -> int:
 
 
 # -- which keys a stage admits ------------------------------------------------------------------------
+
+
+class CountingStore(SqliteStore):
+    """A real SQLite store that counts whole-kind listings: an update of one key must not read them all."""
+
+    listings = 0
+
+    def list_records(self, kind: str) -> list:
+        self.listings += 1
+        return super().list_records(kind)
+
+
+def test_a_change_to_one_key_updates_that_key_alone(tmp_path):
+    store = CountingStore(tmp_path / "state.db")
+    put_plan(store, "p1")
+    put_plan(store, "p2", [{"apiId": API, "stage": "dev"}])
+    for n in range(50):
+        put_key(store, f"k{n:02d}", f"{n:02d}" + "v" * 20)
+        link(store, "p1", f"k{n:02d}")
+    state = loaded(store, "2024-05-02T10:00")
+    prod = state.stage(API, STAGE)
+    dev = state.stage(API, "dev")  # no key yet: its view is filled by the update below
+    assert len(prod.grants) == 50 and dev.grants == {}
+    store.listings = 0
+
+    put_key(store, "new", VALUE)  # CreateApiKey, then CreateUsagePlanKey into both plans
+    state.changed([Changed(API_KEY, "new")])
+    assert VALUE not in prod.grants
+    link(store, "p1", "new")
+    link(store, "p2", "new")
+    state.changed([Changed(USAGE_PLAN_KEY, "p1/new"), Changed(USAGE_PLAN_KEY, "p2/new")])
+    assert prod.grants[VALUE].plan_id == "p1" and dev.grants[VALUE].plan_id == "p2"
+    assert state.stage(API, "dev").grants is dev.grants
+
+    put_key(store, "k00", "00" + "v" * 20, enabled=False)  # UpdateApiKey: disabled
+    state.changed([Changed(API_KEY, "k00")])
+    assert "00" + "v" * 20 not in prod.grants and len(prod.grants) == 50
+
+    store.delete_record(USAGE_PLAN_KEY, "p1/new")  # DeleteUsagePlanKey
+    state.changed([Changed(USAGE_PLAN_KEY, "p1/new")])
+    assert VALUE not in prod.grants and VALUE in dev.grants
+    assert store.listings == 0  # no whole-kind read for any of it
+
+    store.put_record(USAGE_PLAN, "p2", {**store.get_record(USAGE_PLAN, "p2"), "apiStages": []})
+    state.changed([Changed(USAGE_PLAN, "p2")])  # a plan changed: everything is rebuilt
+    assert state.stage(API, "dev").grants == {} and store.listings > 0
 
 
 def test_only_enabled_keys_of_plans_bound_to_the_stage_are_admitted(store):

@@ -1,8 +1,9 @@
 """What the gateway knows of API keys and usage plans (spec §1.11, §7.3-7.4): for each API stage, the
 enabled keys of the usage plans bound to it, by key value, with their plan's throttles and quota.
 
-Rebuilt from the store at start and whenever a key, a plan, a plan key or usage changes in the store
-(`reload`, on the store's change events). Stages hold on to their `StageAccess` across rebuilds, so a
+Built from the store at start (`reload`) and kept up to date on the store's change events: a change to a key, a
+plan key or a key's usage re-reads that key alone (with 100,000 keys a rebuild reads every key, link and quota:
+seconds), a change to a plan rebuilds everything. Stages hold on to their `StageAccess` across rebuilds, so a
 compiled method keeps seeing the current keys without being recompiled.
 
 Quota counters live in the shared state (`SharedState.quota_taker`: one atomic check-and-count per
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
@@ -108,6 +109,11 @@ class AccessState:
         self.store: Store | None = None
         self._stages: dict[tuple[str, str], StageAccess] = {}
         self._bindings: dict[tuple[str, str], dict[str, Grant]] = {}  # (apiId, stage) → key value → grant
+        # What the bindings are built from, kept for updates one key at a time.
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._plans: dict[str, dict[str, Any]] = {}
+        self._links: dict[str, set[str]] = {}  # key id → ids of the plans it is in
+        self._granted: dict[str, list[tuple[tuple[str, str], str]]] = {}  # key id → (stage, key value) it holds
         self._dirty: list[Quota] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-writer")  # see the module's doc
@@ -129,9 +135,14 @@ class AccessState:
         self.reload()
 
     def changed(self, changes: Sequence[Changed]) -> None:
-        """Store subscription: rebuild when keys, plans, their links or usage records changed."""
-        if any(change.kind in _KINDS for change in changes):
+        """Store subscription: a plan changed, rebuild; keys, their links or their usage changed, update those keys."""
+        relevant = [change for change in changes if change.kind in _KINDS]
+        if not relevant or self.store is None:
+            return
+        if any(change.kind == USAGE_PLAN for change in relevant):
             self.reload()
+        else:
+            self._update(relevant)
 
     def reload(self) -> None:
         """Rebuild from the store: counts not yet written are written first (those of a key that left
@@ -139,26 +150,94 @@ class AccessState:
         store = self.store
         if store is None:
             return
-        links = [(link["usagePlanId"], link["keyId"]) for link in store.list_records(USAGE_PLAN_KEY)]
-        linked = set(links)
+        links: dict[str, set[str]] = {}
+        for link in store.list_records(USAGE_PLAN_KEY):
+            links.setdefault(link["keyId"], set()).add(link["usagePlanId"])
+        self._links = links
+        linked = _Linked(links)
         self._dirty = [q for q in self._dirty if (q.plan_id, q.key_id) in linked]
         self.flush(linked).result()  # the counters are read back below: rare (a control-plane change), so it waits
-        keys = {key["id"]: key for key in store.list_records(API_KEY)}
-        plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
-        today = _EPOCH + timedelta(days=self.clock_ms() // _DAY_MS)
+        self._keys = {key["id"]: key for key in store.list_records(API_KEY)}
+        self._plans = {plan["id"]: plan for plan in store.list_records(USAGE_PLAN)}
+        today = self._today()
         bindings: dict[tuple[str, str], dict[str, Grant]] = {}
-        for plan_id, key_id in sorted(links):  # a key in two plans of one stage: the first plan wins
-            key, plan = keys.get(key_id), plans.get(plan_id)
-            if key is None or plan is None or not key.get("enabled"):
-                continue
-            quota = _read_quota(store, plan, key_id, today, self.state)
-            for api_stage in plan["apiStages"]:
-                grants = bindings.setdefault((api_stage["apiId"], api_stage["stage"]), {})
-                grants.setdefault(key["value"], Grant(key, plan, api_stage, quota))
+        granted: dict[str, list[tuple[tuple[str, str], str]]] = {}
+        for key_id in sorted(links):
+            held = granted[key_id] = []
+            for where, value, grant in self._grants_of(key_id, today):
+                grants = bindings.setdefault(where, {})
+                if value not in grants:
+                    grants[value] = grant
+                    held.append((where, value))
         with self._stages_lock:
             self._bindings = bindings
+            self._granted = granted
             for where, stage in self._stages.items():
                 stage.grants = bindings.get(where, {})
+
+    def _update(self, changes: Sequence[Changed]) -> None:
+        """Re-read the keys these changes concern (their record, their links, their quotas) and re-grant them alone."""
+        store = self.store
+        assert store is not None
+        touched: set[str] = set()
+        for change in changes:
+            if change.kind == API_KEY:
+                key = store.get_record(API_KEY, change.key)
+                if key is None:
+                    self._keys.pop(change.key, None)
+                else:
+                    self._keys[change.key] = key
+                touched.add(change.key)
+            elif change.kind == USAGE_PLAN_KEY:  # key "planId/keyId"
+                plan_id, _, key_id = change.key.partition("/")
+                if store.get_record(USAGE_PLAN_KEY, change.key) is None:
+                    self._links.get(key_id, set()).discard(plan_id)
+                else:
+                    self._links.setdefault(key_id, set()).add(plan_id)
+                touched.add(key_id)
+            else:  # a usage record, "planId/keyId/day" (UpdateUsage)
+                parts = change.key.split("/")
+                if len(parts) == 3:
+                    touched.add(parts[1])
+        linked = _Linked(self._links)
+        self._dirty = [q for q in self._dirty if (q.plan_id, q.key_id) in linked]
+        self.flush(linked).result()  # their counters are read back below
+        today = self._today()
+        fresh = {key_id: self._grants_of(key_id, today) for key_id in touched}
+        with self._stages_lock:
+            for key_id, grants_of in fresh.items():
+                for where, value in self._granted.pop(key_id, ()):
+                    held_by = self._bindings.get(where, {}).get(value)
+                    if held_by is not None and held_by.key_id == key_id:
+                        del self._bindings[where][value]
+                held = self._granted[key_id] = []
+                for where, value, grant in grants_of:
+                    grants = self._bindings.get(where)
+                    if grants is None:
+                        grants = self._bindings[where] = {}
+                        if where in self._stages:
+                            self._stages[where].grants = grants
+                    if value not in grants:
+                        grants[value] = grant
+                        held.append((where, value))
+
+    def _grants_of(self, key_id: str, today: date) -> list[tuple[tuple[str, str], str, Grant]]:
+        """(stage, key value, grant) for each stage an enabled key's plans admit it to; a key in two plans of one
+        stage: the first plan (by id) wins. Reads the key's quota counters from the store."""
+        key = self._keys.get(key_id)
+        if key is None or not key.get("enabled"):
+            return []
+        out = []
+        for plan_id in sorted(self._links.get(key_id, ())):
+            plan = self._plans.get(plan_id)
+            if plan is None:
+                continue
+            quota = _read_quota(self.store, plan, key_id, today, self.state)  # type: ignore[arg-type]
+            out += [((s["apiId"], s["stage"]), key["value"], Grant(key, plan, s, quota)) for s in plan["apiStages"]]
+        return out
+
+    def _today(self) -> date:
+        return _EPOCH + timedelta(days=self.clock_ms() // _DAY_MS)
 
     # -- per request ------------------------------------------------------------------------------
 
@@ -260,6 +339,26 @@ class AccessState:
         except BaseException:
             self._unwritten = rows  # nothing was written: the next flush tries again
             raise
+
+
+class _Linked:
+    """The (plan id, key id) pairs of the links, as a collection to test pairs against."""
+
+    __slots__ = ("_links",)
+
+    def __init__(self, links: dict[str, set[str]]) -> None:
+        self._links = links
+
+    def __contains__(self, pair: object) -> bool:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            return False
+        return pair[0] in self._links.get(pair[1], ())
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((plan_id, key_id) for key_id, plans in self._links.items() for plan_id in plans)
+
+    def __len__(self) -> int:
+        return sum(len(plans) for plans in self._links.values())
 
 
 def _report(written: Future[None]) -> None:
