@@ -32,9 +32,13 @@ def nginx_binary() -> str:
     return installed("nginx", PACKAGES)
 
 
-def installed(name: str, packages: tuple[str, ...]) -> str:
-    """The executable `name`, installed from the first of `packages` that apt-get can install when missing."""
-    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}",) if os.access(p, os.X_OK)), None)
+def installed(name: str, packages: tuple[str, ...], path: str | None = None) -> str:
+    """The executable `name` (at `path` when given: the distribution's own, not another on PATH), installed from the
+    first of `packages` that apt-get can install when missing."""
+    if path is not None:
+        found: str | None = path if os.access(path, os.X_OK) else None
+    else:
+        found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}",) if os.access(p, os.X_OK)), None)
     if found:
         return found
     if shutil.which("apt-get") is None or os.geteuid() != 0:
@@ -48,9 +52,9 @@ def installed(name: str, packages: tuple[str, ...]) -> str:
         if done.returncode != 0 and "Unable to locate package" in done.stderr:  # no package lists yet
             subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=300)
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        path = shutil.which(name) or f"/usr/sbin/{name}"
-        if done.returncode == 0 and os.access(path, os.X_OK):
-            return path
+        where = path or shutil.which(name) or f"/usr/sbin/{name}"
+        if done.returncode == 0 and os.access(where, os.X_OK):
+            return where
         errors.append(f"{package}: {done.stderr.strip()[-300:]}")
     _unavailable(f"{name} could not be installed for the cluster tests: " + "; ".join(errors))
     raise AssertionError("unreachable")

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.cluster.nginx import installed
 from tests.support import Server, function_proxy_api
 
 GROUP = "/aws/lambda/Talker"
@@ -194,6 +196,35 @@ def test_following_a_group_as_aws_logs_tail_follow_does(server: Server) -> None:
         time.sleep(0.2)
         poll()
     assert "plain line for second" in shown and shown.count("plain line for first") == 1
+
+
+def test_aws_logs_tail_follow(server: Server) -> None:
+    """The AWS CLI v2's own `aws logs tail` (the distribution's package: PyPI has only v1, which has no `tail`),
+    once and with --follow, seeing a line written after it started."""
+    aws = installed("aws", ("awscli",), path="/usr/bin/aws")
+    call(server, "first")
+    logs = logs_client(server.port)
+    until(lambda: logs.filter_log_events(logGroupName=GROUP, filterPattern='"plain line for first"')["events"])
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_PAGER": ""}
+    tail = [aws, "logs", "tail", GROUP, "--endpoint-url", f"http://127.0.0.1:{server.port}", "--since", "10m",
+            "--format", "short"]
+    once = subprocess.run(tail, capture_output=True, text=True, timeout=60, env=env)
+    assert once.returncode == 0, once.stderr
+    assert "plain line for first" in once.stdout
+    follower = subprocess.Popen([*tail, "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        assert until(lambda: any("plain line for first" in line for line in lines), 30), lines
+        call(server, "second")  # written after the follower started
+        assert until(lambda: any("plain line for second" in line for line in lines), 30), lines
+    finally:
+        follower.kill()
+        follower.wait(10)
+    assert sum("plain line for first" in line for line in lines) == 1
 
 
 def test_the_aws_cli(server: Server) -> None:
