@@ -19,6 +19,7 @@ from apiway.auth.jwks import UserPoolSettings
 from apiway.front.tls import TlsError, load_files
 from apiway.functions.base import FunctionSpec
 from apiway.functions.runners import MODES
+from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.model.base_paths import normalise_base_path
 from apiway.model.documents import DocumentError, line_of, load_document
 from apiway.model.http import DEFAULT_STAGE, HttpApiDefinition
@@ -27,6 +28,7 @@ from apiway.model.method_settings import SettingsError, stage_settings
 from apiway.model.rest import STAGE_NAME_RE, STAGE_VAR_NAME_RE, STAGE_VAR_VALUE_RE
 from apiway.model.ws_project import ProjectError, WsStage, build_websocket_api
 from apiway.openapi.http_importer import is_http_api_document
+from apiway.telemetry.access_log import PRESETS
 
 API_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789")
 USER_POOL_ID_RE = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
@@ -49,6 +51,8 @@ class StageSpec:
     description: str | None = None
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # the stage's methodSettings
     cache_size: str | None = None  # cacheClusterSize (GB) when the stage cache is enabled
+    access_log: dict[str, str] | None = None  # the stage's accessLogSettings (destinationArn, format)
+    tracing: bool = False  # tracingEnabled
 
 
 @dataclass(slots=True)
@@ -129,8 +133,28 @@ class _Reader:
             method_settings, cache_size = stage_settings(spec)
         except SettingsError as exc:
             raise self.fail((*where, *exc.where), exc.message) from None
+        tracing = spec.get("tracing", False)
+        if not isinstance(tracing, bool):
+            raise self.fail((*where, "tracing"), "must be true or false (X-Ray tracing of the stage)")
         return StageSpec(name, self.variables(spec, where), str(description) if description is not None else None,
-                         method_settings, cache_size)
+                         method_settings, cache_size, self.access_log(spec, where), tracing)
+
+    def access_log(self, spec: dict, where: tuple[Any, ...]) -> dict[str, str] | None:
+        """`access_log: {format: CLF | JSON | XML | CSV | a format, group: a log group name}` → accessLogSettings."""
+        if spec.get("access_log") is None:
+            return None
+        where = (*where, "access_log")
+        entry = self.mapping(spec["access_log"], where)
+        unknown = set(entry) - {"format", "group"}
+        if unknown:
+            raise self.fail((*where, sorted(unknown)[0]), "unknown key (expected 'format' or 'group')")
+        fmt, group = entry.get("format", "CLF"), entry.get("group")
+        if not isinstance(fmt, str) or not fmt.strip():
+            raise self.fail((*where, "format"), "must be CLF, JSON, XML, CSV or a format with $context variables")
+        if not isinstance(group, str) or not group or ":" in group:
+            raise self.fail((*where, "group"), "a log group name is required (e.g. access-logs)")
+        return {"destinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}",
+                "format": PRESETS.get(fmt.upper(), fmt)}
 
     def variables(self, spec: dict, where: tuple[Any, ...]) -> dict[str, str]:
         variables = self.mapping(spec.get("variables"), (*where, "variables"))

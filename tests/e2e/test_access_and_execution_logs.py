@@ -358,3 +358,37 @@ def test_websocket_access_and_execution_logs_per_event(setup: Setup):
     messages = setup.messages(group, 3, lambda m: "Method completed with status: 200" in m)
     assert any("WebSocket Event Type: MESSAGE, Route Key: $default" in m
                for m in [e["message"] for e in setup.groups.tail(group, 0, 10_000)]), messages
+
+
+def test_a_project_files_stage_logs_and_traces(serve, tmp_path: Path) -> None:
+    """`access_log` (a console preset by name, a log group) and `tracing` on a project file's REST stage."""
+    (tmp_path / "api.yaml").write_text(json.dumps({"openapi": "3.0.1", "info": {"title": "proj", "version": "1"},
+        "paths": {"/ping": {"get": {"x-amazon-apigateway-integration": {
+            "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+            "responses": {"default": {"statusCode": "200"}}}}}}}))
+    (tmp_path / "apiway.yaml").write_text(
+        "apis:\n  - openapi: api.yaml\n    id: projlogged\n    stages:\n"
+        "      prod: {access_log: {format: JSON, group: proj-access}, tracing: true}\n")
+    server: Server = serve(tmp_path / "apiway.yaml")
+    reply = server.call("GET", "projlogged", "prod", "/ping", headers={"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793"})
+    assert reply.status == 200
+    (line,) = Setup(server, "", "", "").messages("proj-access", 1)
+    record = json.loads(line)
+    assert record["requestId"] == reply.header("x-amzn-RequestId") and record["status"] == "200"
+    assert record["httpMethod"] == "GET" and record["resourcePath"] == "/ping"
+    stage = apigateway_client(server.port).get_stage(restApiId="projlogged", stageName="prod")
+    assert stage["tracingEnabled"] is True
+    assert stage["accessLogSettings"]["destinationArn"].endswith(":log-group:proj-access")
+
+
+def test_a_project_files_access_log_needs_a_group(tmp_path: Path) -> None:
+    from apiway.config import load_project
+    from apiway.model.documents import DocumentError
+
+    (tmp_path / "api.yaml").write_text('{"openapi": "3.0.1", "info": {"title": "x", "version": "1"}, "paths": {}}')
+    (tmp_path / "apiway.yaml").write_text(
+        "apis:\n  - openapi: api.yaml\n    stages:\n      prod:\n        access_log: {format: CLF}\n")
+    with pytest.raises(DocumentError) as failed:
+        load_project(tmp_path / "apiway.yaml")
+    assert "access_log" in str(failed.value) and "log group name is required" in str(failed.value)
+    assert ":5:" in str(failed.value) or "line 5" in str(failed.value)

@@ -92,8 +92,10 @@ def prepare(project: Project, deps: CompileDeps) -> PreparedProject:
         definition = import_openapi(doc, text, str(api.openapi), api.api_id)
         for s in api.stages:
             compile_stage(definition, stage_record(definition["restApi"]["id"], s.name, "-", s.variables,
-                                                   method_settings=s.method_settings, cache_size=s.cache_size), deps)
-        stages_key = [(s.name, s.variables, s.description, s.method_settings, s.cache_size) for s in api.stages]
+                                                   method_settings=s.method_settings, cache_size=s.cache_size,
+                                                   access_log=s.access_log, tracing=s.tracing), deps)
+        stages_key = [(s.name, s.variables, s.description, s.method_settings, s.cache_size, s.access_log, s.tracing)
+                      for s in api.stages]
         digest = hashlib.sha256(text.encode() + orjson.dumps(stages_key)).hexdigest()
         prepared.append(PreparedApi(api, definition, digest, f"{api.openapi}#{api.api_id or ''}"))
     return PreparedProject(prepared, [_project_domain(d) for d in project.domains],
@@ -163,7 +165,8 @@ def apply(store: Store, prepared: list[PreparedApi], report: StartReport) -> Non
         api_id = definition["restApi"]["id"]
         deployment, snapshot = new_deployment(definition)
         stages = [stage_record(api_id, s.name, deployment["id"], s.variables, s.description,
-                               method_settings=s.method_settings, cache_size=s.cache_size)
+                               method_settings=s.method_settings, cache_size=s.cache_size,
+                               access_log=s.access_log, tracing=s.tracing)
                   for s in item.spec.stages]
         with store.transaction():
             store.put_api(definition)

@@ -33,7 +33,8 @@ def new_deployment(definition: ApiDefinition, description: str | None = None,
 
 def stage_record(api_id: str, name: str, deployment_id: str, variables: dict[str, str],
                  description: str | None = None, created: int | None = None,
-                 method_settings: dict[str, dict[str, Any]] | None = None, cache_size: str | None = None) -> Stage:
+                 method_settings: dict[str, dict[str, Any]] | None = None, cache_size: str | None = None,
+                 access_log: dict[str, str] | None = None, tracing: bool = False) -> Stage:
     """A new stage; `cache_size` (GB, e.g. "0.5") enables its cache cluster."""
     stamp = now()
     stage: Stage = {
@@ -44,8 +45,10 @@ def stage_record(api_id: str, name: str, deployment_id: str, variables: dict[str
         "lastUpdatedDate": stamp,
         "methodSettings": copy.deepcopy(method_settings or {}),
         "cacheClusterEnabled": cache_size is not None,
-        "tracingEnabled": False,
+        "tracingEnabled": tracing,
     }
+    if access_log:
+        stage["accessLogSettings"] = dict(access_log)
     if cache_size is not None:
         stage["cacheClusterSize"] = cache_size
     if variables:

@@ -33,6 +33,7 @@ JSON = "{ " + ", ".join(f'"{k}":"$context.{v}"' for k, v in _FIELDS) + " }"
 XML = ('<request id="$context.requestId"> ' + " ".join(f"<{k}>$context.{v}</{k}>" for k, v in _FIELDS[1:])
        + " </request>")
 CSV = ",".join(f"$context.{v}" for _, v in _FIELDS)
+PRESETS = {"CLF": CLF, "JSON": JSON, "XML": XML, "CSV": CSV}  # by the names a project file uses
 
 _VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)*)")
 _LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:logs:[^:]*:[^:]*:log-group:([^:]+)(?::\*)?$")
