@@ -670,7 +670,7 @@ def test_import_api_refuses_hostile_documents(gateway: Gateway, body: bytes) -> 
     started = time.monotonic()
     for path in ("/v2/apis", f"/v2/apis/{api['apiId']}"):  # ImportApi, ReimportApi
         status, data = gateway.control("PUT", path, {"body": body.decode()})
-        assert time.monotonic() - started < 20
+        assert time.monotonic() - started < 120  # answered, not hung (a 5 MB title takes seconds on a busy machine)
         if status == 201:  # a huge value in an ordinary document is no attack: it imports
             assert body.endswith(b"}\n") and data["name"] == "x" * 5_000_000
             continue

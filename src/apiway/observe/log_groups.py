@@ -195,27 +195,27 @@ class LogGroups:
                 lines = []
                 seq = writer.seq
                 pop = queue.popleft
-                while queue:
+                dumps = orjson.dumps
+                while queue:  # bytes from the start: each event is formatted once, never re-encoded
                     ts, message = pop()
-                    lines.append(f"{ts} {now} {seq} {orjson.dumps(message).decode()}\n")
+                    lines.append(b"%d %d %d %b\n" % (ts, now, seq, dumps(message)))
                     seq += 1
                 writer.seq = seq
                 self._write(writer.file, lines)
 
-    def _write(self, file: RotatingFile, lines: list[str]) -> None:
+    def _write(self, file: RotatingFile, lines: list[bytes]) -> None:
         """A write per file-sized chunk, so that a large batch still rotates at the bound."""
         bound = self.limits.max_bytes
-        chunk: list[str] = []
+        chunk: list[bytes] = []
         size = 0
         for line in lines:
-            length = len(line.encode())
-            if chunk and size + length > bound:
-                file.write("".join(chunk))
+            if chunk and size + len(line) > bound:
+                file.write_bytes(b"".join(chunk))
                 chunk, size = [], 0
             chunk.append(line)
-            size += length
+            size += len(line)
         if chunk:
-            file.write("".join(chunk))
+            file.write_bytes(b"".join(chunk))
 
     def _open(self, group: str, stream: str) -> _Writer:
         if group not in self._known_groups:

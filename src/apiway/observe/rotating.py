@@ -35,7 +35,9 @@ class RotatingFile:
         self._size = self._file.tell()
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")
+        self.write_bytes(text.encode("utf-8", "replace"))
+
+    def write_bytes(self, data: bytes) -> None:
         size = self._size + len(data)
         if size > self._max and self._size:
             self._rotate()

@@ -168,24 +168,25 @@ def _getter(name: str) -> Getter:
     return _note(name)
 
 
-# The most used variables as expressions inlined into the renderer (no call each): (expression, always a non-empty
-# string). Names: c (the Completion), inv (its invocation or None), req, resp.
-_INLINE: dict[str, tuple[str, bool]] = {
-    "requestId": ("inv.request_id if inv is not None else _request_id(c)", False),
-    "extendedRequestId": ("inv.extended_request_id if inv is not None else _extended_request_id(c)", False),
-    "httpMethod": ("req.method", True),
-    "status": ("str(resp.status)", True),
-    "responseLength": ("str(len(resp.body))", True),
-    "protocol": ("'HTTP/' + req.http_version", True),
-    "identity.sourceIp": ("req.client_ip", True),
-    "stage": ("c.stage.stage_name", True),
-    "apiId": ("c.stage.api_id", True),
-    "requestTime": ("clf_time((inv.epoch_ms if inv is not None else _epoch_ms(c)) // 1000)", True),
-    "requestTimeEpoch": ("str(inv.epoch_ms if inv is not None else _epoch_ms(c))", True),
-    "resourcePath": ("inv.plan.resource_path if inv is not None else None", False),
-    "path": ("inv.context_path if inv is not None else req.path", False),
-    "responseLatency": ("str(c.latency_ms)", True),
-    "integrationLatency": ("inv.integration_latency_ms if inv is not None else None", False),
+# The most used variables as expressions inlined into the renderer (no call each), with what they give: "str" (always
+# a non-empty string), "opt" (a string or None: `-` inlined too) or "any" (through `_text`). Names: c (the
+# Completion), inv (its invocation or None), req, resp.
+_INLINE: dict[str, tuple[str, str]] = {
+    "requestId": ("inv.request_id if inv is not None else _request_id(c)", "opt"),
+    "extendedRequestId": ("inv.extended_request_id if inv is not None else _extended_request_id(c)", "opt"),
+    "httpMethod": ("req.method", "str"),
+    "status": ("str(resp.status)", "str"),
+    "responseLength": ("str(len(resp.body))", "str"),
+    "protocol": ("'HTTP/' + req.http_version", "str"),
+    "identity.sourceIp": ("req.client_ip", "str"),
+    "stage": ("c.stage.stage_name", "str"),
+    "apiId": ("c.stage.api_id", "str"),
+    "requestTime": ("clf_time((inv.epoch_ms if inv is not None else _epoch_ms(c)) // 1000)", "str"),
+    "requestTimeEpoch": ("str(inv.epoch_ms if inv is not None else _epoch_ms(c))", "str"),
+    "resourcePath": ("inv.plan.resource_path if inv is not None else None", "opt"),
+    "path": ("inv.context_path if inv is not None else req.path", "opt"),
+    "responseLatency": ("str(c.latency_ms)", "str"),
+    "integrationLatency": ("inv.integration_latency_ms if inv is not None else None", "any"),
 }
 
 
@@ -213,14 +214,16 @@ def compile_format(fmt: str) -> Callable[[Completion], str]:
         field = name.removeprefix("identity.")
         if inline is None and field != name and field != "userAgent" and "." not in field:
             # an identity field the checks set (caller, user, apiKey, …): usually none at all
-            inline = (f"inv.identity.get({field!r}) if inv is not None and inv.identity is not None else None",
-                      False)
+            inline = ("'-' if inv is None or inv.identity is None "
+                      f"else _text(inv.identity.get({field!r}))", "str")
         if inline is None:
             key = f"g{len(namespace)}"
             namespace[key] = _getter(name)
             pieces.append(f"_text({key}(c))")
         else:
-            pieces.append(inline[0] if inline[1] else f"_text({inline[0]})")
+            expression, kind = inline
+            pieces.append(expression if kind == "str" else f"(v if (v := ({expression})) else '-')"
+                          if kind == "opt" else f"_text({expression})")
         at = match.end()
     if at < len(fmt) or not pieces:
         pieces.append(repr(fmt[at:]))
