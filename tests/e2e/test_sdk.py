@@ -174,6 +174,39 @@ def test_javascript_sdk_from_get_sdk_runs_in_node(apigw, tmp_path: Path) -> None
     assert results["missing"] == "type must be defined"
 
 
+BROWSER_CALLS = """async ([apiKey, accessKey, secretKey]) => {
+    const keyed = apigClientFactory.newClient({apiKey: apiKey});
+    const signed = apigClientFactory.newClient({accessKey: accessKey, secretKey: secretKey, region: 'us-east-1'});
+    const posted = await keyed.petsPost({}, {name: 'rex'});
+    const got = await signed.signedPost({}, {signed: true}, {queryParams: {q: 'a b'}});
+    const refused = await apigClientFactory.newClient().petsPost({}, {}).catch((error) => error);
+    return {posted: posted.data, got: got.data, refused: [refused.status, refused.data]};
+}"""
+
+
+def test_javascript_sdk_runs_in_a_browser(apigw, gateway: Server, tmp_path: Path) -> None:
+    """A page loads the SDK with AWS's script tags (served, for this test, from the gateway's own origin, so no
+    CORS set-up is needed) and calls the API: fetch, the browser's own Host header, SigV4 and an API key."""
+    from tests.e2e.browser import chromium
+
+    sdk = unpacked(apigw.get_sdk(restApiId=API, stageName=STAGE, sdkType="javascript")["body"].read(), tmp_path)
+    tags = re.findall(r'<script type="text/javascript" src="[^"]+"></script>', (sdk / "README.md").read_text())
+    (sdk / "index.html").write_text("<!doctype html><html><body>" + "".join(tags) + "</body></html>")
+    origin = f"http://localhost:{gateway.port}"
+    with chromium() as browser:
+        page = browser.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.route(f"{origin}/site/**", lambda route: route.fulfill(
+            path=str(sdk / route.request.url[len(f"{origin}/site/"):])))
+        page.goto(f"{origin}/site/index.html")
+        results = page.evaluate(BROWSER_CALLS, [API_KEY, ACCESS_KEY, SECRET_KEY])
+    assert not problems
+    assert results["posted"]["apiKey"] == API_KEY and json.loads(results["posted"]["body"]) == {"name": "rex"}
+    assert results["got"]["accessKey"] == ACCESS_KEY and results["got"]["query"] == {"q": "a b"}
+    assert results["refused"] == [403, {"message": "Forbidden"}]
+
+
 # -- the Python client --------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from apiway.model.rest import ApiDefinition, Method
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _VARIABLE = re.compile(r"\{([^{}+]+)(\+?)\}")
-_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")  # petsId → pets_Id, aBGet → a_B_Get
 _VERB_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 
 

@@ -73,7 +73,13 @@ var axios = axios || (function () {
     }
 
     function viaFetch(method, url, headers, data, config) {
-        var init = {method: method, headers: headers};
+        var sent = {};
+        for (var name in headers) {
+            if (Object.prototype.hasOwnProperty.call(headers, name) && headers[name] !== undefined) {
+                sent[name] = headers[name];
+            }
+        }
+        var init = {method: method, headers: sent};
         if (data !== undefined && data !== null && method !== 'GET' && method !== 'HEAD') {
             init.body = data;
         }

@@ -94,8 +94,13 @@ apiGateway.core.sigV4ClientFactory.newClient = function (config) {
             if (this.sessionToken) {
                 headers['x-amz-security-token'] = this.sessionToken;
             }
-            /* Host is signed but never set: browsers send it themselves and refuse a script's. */
-            var host = /^https?:\/\/([^\/?#]+)/i.exec(this.endpoint)[1];
+            /* Host is signed but never set: browsers send it themselves (without a default port) and refuse
+             * a script's. */
+            var host = /^https?:\/\/([^\/?#]+)/i.exec(this.endpoint)[1]
+                .replace(/^(.*):(\d+)$/, function (all, name, port) {
+                    var https = /^https:/i.test(this.endpoint);
+                    return (https && port === '443') || (!https && port === '80') ? name : all;
+                }.bind(this));
             var signing = canonicalHeaders(utils.mergeInto(headers, {host: host}));
             var query = utils.queryString(request.queryParams || {});
             var canonicalRequest = [verb, canonicalUri(path), query, signing.text, signing.signed, hexHash(body)]
