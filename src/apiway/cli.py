@@ -208,6 +208,17 @@ def _parser() -> argparse.ArgumentParser:
                           description="A table of every REST API with its id, name, creation time and stages.")
     apis.add_argument("--endpoint", default=endpoint, help=endpoint_help)
 
+    sdk = sub.add_parser("sdk", help="generate a client SDK for a deployed stage",
+                         description="Generate a client SDK for a REST API's deployed stage through the control "
+                                     "plane of a running apiway (GetSdk) and unpack it into a folder: javascript in "
+                                     "the layout of the SDK API Gateway generates (apigClient.js, lib/), python as "
+                                     "one typed module (apig_client.py).")
+    sdk.add_argument("--api", required=True, metavar="ID", help="REST API id")
+    sdk.add_argument("--stage", required=True)
+    sdk.add_argument("--type", dest="sdk_type", required=True, choices=("javascript", "python"))
+    sdk.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the SDK's files to")
+    sdk.add_argument("--endpoint", default=endpoint, help=endpoint_help)
+
     logs = sub.add_parser("logs", help="print a function's log",
                           description="Print the log of a function that ran in worker mode under `apiway serve`: "
                                       "log group /aws/lambda/NAME under logs/groups/ beside the state file.")
@@ -275,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             from apiway.commands.invoke import run_invoke
 
             return run_invoke(args.project, args.name, args.event, args.payload)
-        if args.command in ("import", "export", "deploy", "apis"):
+        if args.command in ("import", "export", "deploy", "apis", "sdk"):
             return _control_command(args)
         if args.command == "logs":
             from apiway.app import default_state_path
@@ -300,4 +311,6 @@ def _control_command(args: argparse.Namespace) -> int:
                                  args.extensions, args.output)
     if args.command == "deploy":
         return client.deploy_api(args.endpoint, args.api_id, args.stage, args.description)
+    if args.command == "sdk":
+        return client.download_sdk(args.endpoint, args.api, args.stage, args.sdk_type, args.out)
     return client.list_apis(args.endpoint)

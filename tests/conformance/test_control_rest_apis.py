@@ -146,7 +146,7 @@ def test_unimplemented_operation_names_itself(apigw):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as info:
-        apigw.get_sdk_types()
+        apigw.get_domain_name_access_associations()
     err = info.value.response
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "GetSdkTypes" in err["Error"]["Message"]
+    assert "GetDomainNameAccessAssociations" in err["Error"]["Message"]

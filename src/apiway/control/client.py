@@ -131,3 +131,24 @@ def list_apis(endpoint: str) -> int:
             print("(no APIs)")
 
     return _run(action)
+
+
+def download_sdk(endpoint: str, api_id: str, stage: str, sdk_type: str, out: Path) -> int:
+    """GetSdk, its archive unpacked into `out` (without the archive's top folder)."""
+    import zipfile
+
+    from apiway.sdk.archive import UnsafeArchive, unpack
+
+    def action() -> None:
+        body = _call(endpoint, "get_sdk", restApiId=api_id, stageName=stage, sdkType=sdk_type)["body"].read()
+        try:
+            written = unpack(body, out)
+        except (zipfile.BadZipFile, UnsafeArchive) as exc:
+            raise CommandFailed(f"GetSdk answered something that is not an SDK archive: {exc}") from None
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {out}: {exc.strerror or exc}") from None
+        print(f"{sdk_type} SDK of {api_id} ({stage}): {len(written)} files in {out}", file=sys.stderr)
+        for path in written:
+            print(path)
+
+    return _run(action)

@@ -28,6 +28,7 @@ from apiway.control.operations import (
     request_validators,  # noqa: F401
     resources,  # noqa: F401
     rest_apis,  # noqa: F401
+    sdks,  # noqa: F401
     stages,  # noqa: F401
     tags,  # noqa: F401
     test_invoke,  # noqa: F401
