@@ -194,19 +194,18 @@ function run(handler, event, headers) {
   // The handler's outcome: what its promise settles to, else what it passes to the callback.
   return new Promise((resolve) => {
     let done = false;
-    const emptied = () => settle(null, null); // nothing left to do and no callback: the result is null
+    const emptied = () => settle(null, null); // nothing left to do and no result: the result is null
     const settle = (error, result) => {
       if (done) return;
       done = true;
       process.removeListener("beforeExit", emptied);
       resolve(error !== undefined && error !== null ? { error } : { result });
     };
+    process.on("beforeExit", emptied);
     try {
       const returned = handler(event, context(headers, settle), settle);
       if (returned && typeof returned.then === "function") {
         returned.then((r) => settle(null, r), (e) => settle(e ?? "handled"));
-      } else if (!done) {
-        process.on("beforeExit", emptied);
       }
     } catch (error) {
       settle(error);
