@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from tests.support import Server, function_proxy_api
+from tests.support import REPO, Server, function_proxy_api
 
 COMMONJS = """const os = require("os");
 let calls = 0;
@@ -228,3 +228,25 @@ def test_sam_template_with_node_functions(serve, tmp_path: Path) -> None:
     assert orders.json() == {"table": "orders", "path": "/orders"}
     ping = server.call("GET", server.api_ids["ServerlessHttpApi"], "$default", "/ping")
     assert ping.status == 200 and ping.body == b"pong"
+
+
+def test_watch_reloads_a_changed_node_function(serve, tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "api.yaml").write_text(function_proxy_api("Watched", "Watched"))
+    version = 'exports.handler = async () => ({{ statusCode: 200, body: "{}" }});\n'
+    (tmp_path / "fn" / "app.js").write_text(version.format("one"))
+    (tmp_path / "apiway.yaml").write_text("apis:\n  - openapi: api.yaml\n    id: watched001\n"
+                                          "functions:\n  Watched: {handler: fn/app.handler, runtime: nodejs}\n")
+    server: Server = serve(tmp_path / "apiway.yaml", "--watch")
+    assert server.call("GET", "watched001", "dev", "/x").body == b"one"
+    (tmp_path / "fn" / "app.js").write_text(version.format("two, a longer body"))
+    assert until(lambda: server.call("GET", "watched001", "dev", "/x").body == b"two, a longer body")
+
+
+def test_node_example(serve) -> None:
+    server: Server = serve(REPO / "examples" / "node-app" / "apiway.yaml")
+    order = server.call("GET", "nodeapp0001", "dev", "/orders/42")
+    assert order.status == 200 and order.json()["id"] == 42 and order.json()["shop"] == "corner"
+    assert server.call("GET", "nodeapp0001", "dev", "/orders/x").status == 502
+    assert server.call("GET", "nodeapp0001", "dev", "/status").json()["node"].startswith("v")
+    assert server.call("GET", "nodeapp0001", "dev", "/legacy").body == b"called back"
