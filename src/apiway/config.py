@@ -223,7 +223,7 @@ class _Reader:
                 raise self.fail((*where, "bootstrap"), f"not an executable file: {bootstrap}")
             handler = handler if isinstance(handler, str) else "handler"
         elif runtime == "nodejs":
-            if not isinstance(handler, str) or "." not in os.path.basename(handler):
+            if not isinstance(handler, str) or "." not in os.path.basename(handler) or ":" in handler:
                 raise self.fail((*where, "handler"), "required, like 'functions/pets.handler' (file.export)")
         elif not isinstance(handler, str) or ":" not in handler:
             raise self.fail((*where, "handler"), "required, like 'functions/pets.py:handler'")

@@ -62,6 +62,8 @@ functions:
   Missing: {handler: hello.nothing, runtime: nodejs}
   Slow: {handler: slow.handler, runtime: nodejs, timeout: 1}
   Forgotten: {handler: slow.forgotten, runtime: nodejs}
+  Exits: {handler: crash.exits, runtime: nodejs}
+  Hog: {handler: crash.hog, runtime: nodejs}
 """
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -80,6 +82,8 @@ def write_project(root: Path) -> Path:
     (root / "hello.js").write_text("exports.other = () => 1;\n")
     (root / "slow.js").write_text("exports.handler = () => new Promise((r) => setTimeout(r, 60000));\n"
                                   "exports.forgotten = () => new Promise(() => {});\n")
+    (root / "crash.js").write_text("exports.exits = async () => process.exit(3);\n"
+                                   "exports.hog = async () => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); };\n")
     (root / "apiway.yaml").write_text(PROJECT)
     return root / "apiway.yaml"
 
@@ -136,6 +140,14 @@ def test_node_handlers_results_and_errors(serve, tmp_path: Path) -> None:
     # nothing left to run and no result (a promise nothing will settle): the event loop empties, the result is null
     response, body = invoke(lam, "Forgotten", {})
     assert "FunctionError" not in response and body is None
+
+    # crashes and the memory limit end the environment as Lambda's do; the next call starts a fresh one
+    _, body = invoke(lam, "Exits", {})
+    assert body["errorType"] == "Runtime.ExitError"
+    assert body["errorMessage"].endswith(" Error: Runtime exited with error: exit status 3")
+    _, body = invoke(lam, "Hog", {})
+    assert body["errorType"] == "Runtime.ExitError" and "signal:" in body["errorMessage"]
+    assert invoke(lam, "Esm", {"again": 1})[1] == {"esm": True, "got": {"again": 1}}
     assert server.proc.poll() is None
 
 
@@ -174,7 +186,7 @@ def test_node_function_behind_api_gateway_with_context_trace_and_logs(serve, tmp
 
 def test_tail_log_of_a_node_invocation(serve, tmp_path: Path) -> None:
     server: Server = serve(write_project(tmp_path))
-    response, body = invoke(client("lambda", server), "Throws", {}, LogType="Tail")
+    response, _ = invoke(client("lambda", server), "Throws", {}, LogType="Tail")
     log = base64.b64decode(response["LogResult"]).decode()
     assert re.search(rf"{ISO}\t\S+\tERROR\tInvoke Error \t\{{\"errorType\":\"OrderError\"", log), log
     assert "REPORT RequestId:" in log
