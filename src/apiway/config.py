@@ -231,8 +231,10 @@ class _Reader:
             raise self.fail(where, f"invalid function name {name!r}")
         spec = self.mapping(spec, where)
         runtime = spec.get("runtime", "python")
-        if runtime not in ("python", "provided"):
-            raise self.fail((*where, "runtime"), f"must be python or provided, got {runtime!r}")
+        if isinstance(runtime, str) and re.fullmatch(r"nodejs(\d+\.x)?", runtime):
+            runtime = "nodejs"  # the machine's node runs every nodejsNN.x
+        if runtime not in ("python", "provided", "nodejs"):
+            raise self.fail((*where, "runtime"), f"must be python, nodejs or provided, got {runtime!r}")
         handler = spec.get("handler")
         bootstrap: Path | None = None
         if runtime == "provided":
@@ -244,6 +246,9 @@ class _Reader:
             if not bootstrap.is_file() or not os.access(bootstrap, os.X_OK):
                 raise self.fail((*where, "bootstrap"), f"not an executable file: {bootstrap}")
             handler = handler if isinstance(handler, str) else "handler"
+        elif runtime == "nodejs":
+            if not isinstance(handler, str) or "." not in os.path.basename(handler) or ":" in handler:
+                raise self.fail((*where, "handler"), "required, like 'functions/pets.handler' (file.export)")
         elif not isinstance(handler, str) or ":" not in handler:
             raise self.fail((*where, "handler"), "required, like 'functions/pets.py:handler'")
         timeout = spec.get("timeout", 3)
@@ -254,9 +259,9 @@ class _Reader:
             raise self.fail((*where, "memory"), "megabytes, an integer from 128 to 10240")
         env = self.mapping(spec.get("environment"), (*where, "environment"))
         mode = spec.get("mode", "worker")
-        if mode not in MODES or (runtime == "provided" and mode != "worker"):
-            raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)} (worker for runtime provided), "
-                                              f"got {mode!r}")
+        if mode not in MODES or (runtime != "python" and mode != "worker"):
+            only = "" if runtime == "python" else f" (worker for runtime {runtime})"
+            raise self.fail((*where, "mode"), f"must be one of {', '.join(MODES)}{only}, got {mode!r}")
         concurrency = spec.get("concurrency", 10)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
             raise self.fail((*where, "concurrency"), "an integer from 1 to 1000")

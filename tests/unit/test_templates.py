@@ -74,6 +74,14 @@ Resources:
     assert "IF" not in project.functions[0].environment  # AWS::NoValue removes the property
 
 
+def test_node_function(tmp_path: Path) -> None:
+    body = FUNCTION.replace("python3.12", "nodejs20.x").replace("app.handler", "handlers/orders.list")
+    project, _ = load_template(write(tmp_path, "Resources:\n" + body), {})
+    spec = project.functions[0]
+    assert (spec.runtime, spec.handler, spec.base_dir) == ("nodejs", "handlers/orders.list", tmp_path / "src")
+    assert "PYTHONPATH" not in spec.environment and spec.mode == "worker"
+
+
 def test_handler_and_code_uri(tmp_path: Path) -> None:
     project, _ = load_template(write(tmp_path, "Resources:\n" + FUNCTION), {})
     spec = project.functions[0]
@@ -82,8 +90,10 @@ def test_handler_and_code_uri(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    (FUNCTION.replace("python3.12", "nodejs20.x"),
-     ":9: Resources.Fn.Properties.Runtime: nodejs20.x: Node.js functions are not served yet"),
+    (FUNCTION.replace("python3.12", "java21"),
+     ":9: Resources.Fn.Properties.Runtime: java21: only python3.x, nodejs and provided runtimes are served"),
+    (FUNCTION.replace("python3.12", "nodejs20.x").replace("src/", "s3://bucket/code.zip"),
+     ":7: Resources.Fn.Properties.CodeUri: code in S3 is not served"),
     (FUNCTION + "      Environment: {Variables: {X: !ImportValue shared-table}}\n",
      ":10: Resources.Fn.Properties.Environment.Variables.X.Fn::ImportValue: Fn::ImportValue reads another stack"),
     (FUNCTION + "      Environment: {Variables: {X: !Select [0, !GetAZs '']}}\n",

@@ -18,14 +18,14 @@ from apiway.model.aws import ACCOUNT_ID, REGION
 @dataclass(slots=True)
 class FunctionSpec:
     name: str
-    handler: str  # "path/to/file.py:function" relative to base_dir
+    handler: str  # "path/to/file.py:function" relative to base_dir ("path/to/file.export" for nodejs)
     base_dir: Path
     timeout: float = 3.0
     memory: int = 128
     environment: dict[str, str] = field(default_factory=dict)
     mode: str = "worker"  # "worker": Lambda-like worker processes; "inline": in the gateway process (fastest)
     concurrency: int = 10  # worker mode: execution environments at most (reserved concurrency)
-    runtime: str = "python"  # "python": apiway runs the handler; "provided": an executable `bootstrap` does
+    runtime: str = "python"  # "python" or "nodejs": apiway runs the handler; "provided": an executable `bootstrap` does
     bootstrap: Path | None = None  # runtime "provided": the executable implementing the Runtime API client
 
     @property

@@ -5,7 +5,8 @@ It runs inside an execution environment started by `workers.WorkerRunner`, talks
 (`path/file.py:function` relative to `LAMBDA_TASK_ROOT`) is imported once, an import failure is reported to
 `/runtime/init/error` (`Runtime.ImportModuleError`, `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`,
 `Runtime.MalformedHandlerName`) and the process exits; then each event from `/invocation/next` is passed to the
-handler and its result posted to `/response`, or its exception to `/error`.
+handler and its result posted to `/response`, or its exception to `/error`. `logging` goes through Lambda's
+root handler and format (lambda_logging).
 
 Deliberately light: stdlib plus orjson (the serializer inline functions use, so both modes marshal results the
 same way). The error documents have the shape of `inline.error_payload`; importing that module would pull in
@@ -25,6 +26,8 @@ import traceback
 from typing import Any
 
 import orjson
+
+from apiway.functions import lambda_logging
 
 _BASE = "/2018-06-01/runtime"
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
@@ -192,6 +195,7 @@ def main() -> None:
     host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
     conn = _Connection(host, int(port))
     os.environ.pop("_X_AMZN_TRACE_ID", None)  # an inherited C-level value would otherwise go stale
+    lambda_logging.install(os.environ.get("AWS_LAMBDA_LOG_FORMAT"), os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
     try:
         handler = load_handler()
     except Exception as exc:
@@ -210,6 +214,7 @@ def main() -> None:
         if status != 200:
             sys.exit(1)  # 403 or 500: the environment is unusable
         request_id = headers.get("lambda-runtime-aws-request-id", "")
+        lambda_logging.set_request_id(request_id)
         _set_trace_id(headers.get("lambda-runtime-trace-id"))
         try:
             context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")),

@@ -9,6 +9,7 @@ from typing import Any
 from apiway.core.spans import LAMBDA, Span
 from apiway.functions.base import FunctionInvoker, FunctionSpec, InvokeResult
 from apiway.functions.inline import InlineRunner, handler_location
+from apiway.functions.node import check_node
 from apiway.functions.workers import WorkerRunner
 from apiway.observe.log_groups import LogGroups
 
@@ -25,6 +26,8 @@ class Functions:
         runner: InlineRunner | WorkerRunner = self.workers if spec.mode == "worker" else self.inline
         if runner is self.workers and spec.runtime == "python":
             handler_location(spec)  # a missing file is a start-up error; the import happens in the worker
+        elif spec.runtime == "nodejs":
+            check_node(spec)  # no usable `node` is a start-up error
         runner.load(spec)
         self._by_name[spec.name] = runner
 

@@ -18,6 +18,8 @@ MAX_FILES = 10_000  # per function: bounds the cost of a poll on a huge tree
 def code_root(spec: FunctionSpec) -> Path:
     if spec.bootstrap is not None:
         return spec.bootstrap.parent
+    if spec.runtime == "nodejs":  # "path/file.export": the handler file's folder
+        return (spec.base_dir / spec.handler).resolve().parent
     return (spec.base_dir / spec.handler.rpartition(":")[0]).resolve().parent
 
 

@@ -4,7 +4,8 @@ Each function has up to `concurrency` environments (default 10), started on dema
 environment serves one invocation at a time, like Lambda's. An environment is one process in its own process
 group, running `python -m apiway.functions.python_bootstrap` against its own `RuntimeApi` port; for runtime
 "provided" it runs the function's executable `bootstrap` instead (any runtime client that speaks the Runtime API,
-AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What AWS does, and what is done here:
+AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set; for runtime "nodejs" the machine's
+`node` runs apiway's `node_bootstrap.mjs` (functions/node.py). What AWS does, and what is done here:
 
 - Cold start: the runtime imports the handler, then asks for the first event; that time is the REPORT line's
   `Init Duration`. An import failure is posted to `/runtime/init/error`; the invocation answers that error
@@ -18,7 +19,8 @@ AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set. What 
   `{"errorType": "Runtime.ExitError", "errorMessage": "RequestId: … Error: Runtime exited with error:
   exit status 3"}` (`signal: killed`, `signal: segmentation fault` for signals) and is discarded.
 - Memory: the process's address space is capped at `memory` MB + `MEMORY_MARGIN_MB` for the interpreter
-  (RLIMIT_AS); `Max Memory Used` is its peak resident size.
+  (RLIMIT_AS); `Max Memory Used` is its peak resident size. Node.js reserves far more address space than it
+  uses: its margin is larger, and its heap is capped at `memory` MB instead (`--max-old-space-size`).
 - Gateway killed (even by SIGKILL): each environment dies with it (PR_SET_PDEATHSIG), and so do the processes
   its function forked: a watchdog process (`reaper.GroupReaper`) kills every environment's process group when
   the gateway is gone. An environment that exits takes its process group with it.
@@ -59,6 +61,7 @@ import apiway
 from apiway.core.request_ids import trace_header
 from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult, event_trace
 from apiway.functions.inline import lambda_environment, timeout_payload
+from apiway.functions.node import NODE_BOOTSTRAP, NODE_MEMORY_MARGIN_MB, node_command, node_major
 from apiway.functions.reaper import GroupReaper
 from apiway.functions.runtime_api import PendingEvent, RuntimeApi
 from apiway.observe.log import log
@@ -128,11 +131,16 @@ class _Environment:
             bootstrap = Path(spec.base_dir, spec.bootstrap).resolve()
             env["LAMBDA_RUNTIME_DIR"] = str(bootstrap.parent)
             command: tuple[str, ...] = (str(bootstrap),)
+        elif spec.runtime == "nodejs":
+            env["LAMBDA_RUNTIME_DIR"] = str(NODE_BOOTSTRAP.parent)
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_nodejs{node_major()}.x"
+            command = node_command(spec.memory)
         else:
             env["LAMBDA_RUNTIME_DIR"] = _SOURCE_ROOT
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
             command = (sys.executable, "-m", BOOTSTRAP)
-        limit = (spec.memory + MEMORY_MARGIN_MB) * 1024 * 1024
+        margin = NODE_MEMORY_MARGIN_MB if spec.runtime == "nodejs" else MEMORY_MARGIN_MB
+        limit = (spec.memory + margin) * 1024 * 1024
         read_end, write_end = os.pipe()
         try:
             self.proc = await asyncio.create_subprocess_exec(

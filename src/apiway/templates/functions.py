@@ -1,5 +1,5 @@
 """Function resources (`AWS::Serverless::Function`, `AWS::Lambda::Function`) → the project's functions: Python
-handlers from local code (CodeUri, a CDK asset folder, inline code written out beside the template), custom
+and Node.js handlers from local code (CodeUri, a CDK asset folder, inline code written out beside the template), custom
 runtimes with their `bootstrap`; local layers go on the import path."""
 
 from __future__ import annotations
@@ -32,17 +32,17 @@ def _function(ctx: Context, logical: str, name: str) -> FunctionSpec:
         raise ctx.fail((*base, "PackageType"), "container image functions are not served (package the code as a "
                                                "zip: CodeUri and Handler)")
     runtime = str(props.get("Runtime", ""))
-    if runtime.startswith("nodejs"):
-        raise ctx.fail((*base, "Runtime"), f"{runtime}: Node.js functions are not served yet (Python and custom "
-                                           f"runtimes with a bootstrap are)")
-    if not runtime.startswith(("python3", "provided")):
-        raise ctx.fail((*base, "Runtime"), f"{runtime or 'no runtime'}: only python3.x and provided runtimes are "
-                                           f"served")
+    if not runtime.startswith(("python3", "provided", "nodejs")):
+        raise ctx.fail((*base, "Runtime"), f"{runtime or 'no runtime'}: only python3.x, nodejs and provided "
+                                           f"runtimes are served")
     code_dir = _code_dir(ctx, logical, props, sam, runtime)
     environment = {str(k): _env_text(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
-    paths = [str(code_dir), *_layer_paths(ctx, logical, props.get("Layers") or [])]
-    if "PYTHONPATH" not in environment:  # Lambda puts the code and each layer's python/ on the path
-        environment["PYTHONPATH"] = ":".join(paths)
+    layers = _layer_paths(ctx, logical, props.get("Layers") or [])
+    if runtime.startswith("nodejs"):
+        if layers and "NODE_PATH" not in environment:  # Lambda puts each layer's nodejs/node_modules on it
+            environment["NODE_PATH"] = ":".join(str(Path(p, "nodejs", "node_modules")) for p in layers[1::2])
+    elif "PYTHONPATH" not in environment:  # Lambda puts the code and each layer's python/ on the path
+        environment["PYTHONPATH"] = ":".join([str(code_dir), *layers])
     timeout = props.get("Timeout", 3)
     memory = props.get("MemorySize", 128)
     try:
@@ -60,6 +60,8 @@ def _function(ctx: Context, logical: str, name: str) -> FunctionSpec:
                             timeout=timeout, memory=memory, environment=environment, runtime="provided",
                             bootstrap=bootstrap)
     handler = props.get("Handler")
+    if runtime.startswith("nodejs"):
+        return _node_function(ctx, logical, name, code_dir, handler, timeout, memory, environment)
     if not isinstance(handler, str) or "." not in handler:
         raise ctx.fail((*base, "Handler"), "required, like app.lambda_handler (module.function)")
     module, _, function = handler.rpartition(".")
@@ -68,6 +70,15 @@ def _function(ctx: Context, logical: str, name: str) -> FunctionSpec:
         raise ctx.fail((*base, "Handler"), f"handler file not found: {code_dir / file}")
     return FunctionSpec(name=name, handler=f"{file}:{function}", base_dir=code_dir, timeout=timeout, memory=memory,
                         environment=environment)
+
+
+def _node_function(ctx: Context, logical: str, name: str, code_dir: Path, handler: Any, timeout: float, memory: int,
+                   environment: dict[str, str]) -> FunctionSpec:
+    """A Node.js function: `Handler` is `path/file.export` under the code folder, as Lambda resolves it."""
+    if not isinstance(handler, str) or "." not in handler.rpartition("/")[2]:
+        raise ctx.fail(("Resources", logical, "Properties", "Handler"), "required, like app.handler (file.export)")
+    return FunctionSpec(name=name, handler=handler, base_dir=code_dir, timeout=timeout, memory=memory,
+                        environment=environment, runtime="nodejs")
 
 
 def _env_text(value: Any) -> str:
@@ -108,11 +119,12 @@ def _code_dir(ctx: Context, logical: str, props: dict[str, Any], sam: bool, runt
 
 
 def _write_inline(ctx: Context, logical: str, source: str, handler: Any, runtime: str) -> Path:
-    """Inline code becomes `index.py` (or the handler's module) in a folder of its own beside the template."""
+    """Inline code becomes `index.py` (`index.js` for Node.js, or the handler's module) in a folder of its own
+    beside the template."""
     module = handler.rpartition(".")[0] if isinstance(handler, str) and "." in handler else "index"
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     folder = ctx.path.parent / INLINE_DIR / f"{logical}-{digest}"
-    target = folder / (module.replace(".", "/") + ".py")
+    target = folder / (module.replace(".", "/") + (".js" if runtime.startswith("nodejs") else ".py"))
     if not target.is_file():
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
