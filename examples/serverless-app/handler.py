@@ -24,3 +24,13 @@ def notes(event, context):
     body = json.loads(base64.b64decode(raw) if event.get("isBase64Encoded") else raw)
     user = event["requestContext"]["authorizer"]["lambda"]["user"]
     return {"statusCode": 201, "body": json.dumps({"created": body, "user": user})}
+
+
+def legacy(event, context):
+    """`integration: lambda`: the event is the Framework's request template's, the answer is the body, and an
+    error whose message carries `[404]` answers 404."""
+    name = event["path"]["name"]
+    if name == "missing":
+        raise LookupError(f"[404] no {name}")
+    return {"hello": name, "method": event["method"], "query": event["query"], "stage": event["stage"],
+            "requestPath": event["requestPath"]}

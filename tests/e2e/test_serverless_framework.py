@@ -62,6 +62,12 @@ def test_service_in_a_folder_http_httpapi_and_websocket(tmp_path: Path) -> None:
         assert preflight.status == 200
         assert preflight.header("access-control-allow-origin") == "*"
         assert preflight.header("access-control-allow-methods") == "GET,OPTIONS"
+        # integration: lambda: the Framework's request template makes the event; `[404]` in an error picks 404
+        legacy = server.call("GET", rest, "dev", "/legacy/ann?x=1")
+        assert legacy.status == 200 and legacy.json() == {"hello": "ann", "method": "GET", "query": {"x": "1"},
+                                                          "stage": "dev", "requestPath": "/legacy/{name}"}
+        missing = server.call("GET", rest, "dev", "/legacy/missing")
+        assert missing.status == 404 and missing.json()["errorMessage"] == "[404] no missing"
         # The HTTP API: payload 2.0, the REQUEST authorizer with simple responses, provider.httpApi.cors
         assert invoke(server.port, http, "GET", "/hello").json()["payload"] == "2.0"
         denied = invoke(server.port, http, "POST", "/notes", headers=[("Authorization", "nope")], body=b"{}")

@@ -20,6 +20,30 @@ INTEGRATIONS = {"lambda-proxy": "aws_proxy", "aws_proxy": "aws_proxy", "aws-prox
 Event = tuple[str, dict[str, Any], tuple[Any, ...]]  # function key, event, where
 
 
+def _map_of(expression: str) -> str:
+    """A JSON object of a VTL map's entries, every value a string."""
+    return (f'{{#foreach($key in {expression}.keySet())"$util.escapeJavaScript($key)": '
+            f'"$util.escapeJavaScript({expression}.get($key))"#if($foreach.hasNext),#end#end}}')
+
+
+# The event the Framework's `integration: lambda` hands a function (its default application/json template).
+LAMBDA_EVENT_TEMPLATE = (
+    '{"body": $input.json(\'$\'), "method": "$context.httpMethod", '
+    '"principalId": "$context.authorizer.principalId", "stage": "$context.stage", '
+    '"cognitoPoolClaims": {"sub": "$context.authorizer.claims.sub"}, '
+    f'"enhancedAuthContext": {_map_of("$context.authorizer")}, '
+    f'"headers": {_map_of("$input.params().header")}, "query": {_map_of("$input.params().querystring")}, '
+    f'"path": {_map_of("$input.params().path")}, "identity": {_map_of("$context.identity")}, '
+    f'"stageVariables": {_map_of("$stageVariables")}, "requestPath": "$context.resourcePath"}}')
+# Its default responses: a function's error message carrying `[400]` … answers with that status.
+LAMBDA_STATUS_CODES = {"200": "", "400": r"[\s\S]*\[400\][\s\S]*", "401": r"[\s\S]*\[401\][\s\S]*",
+                       "403": r"[\s\S]*\[403\][\s\S]*", "404": r"[\s\S]*\[404\][\s\S]*",
+                       "422": r"[\s\S]*\[422\][\s\S]*",
+                       "500": r"[\s\S]*(Process\s?exited\s?before\s?completing\s?request|\[500\])[\s\S]*",
+                       "502": r"[\s\S]*\[502\][\s\S]*",
+                       "504": r"([\s\S]*\[504\][\s\S]*)|(.*Task timed out after \d+\.\d+ seconds$)"}
+
+
 def read_rest_api(service: Service, events: list[Event]) -> BuiltApi | None:
     if not events:
         return None
@@ -105,24 +129,33 @@ def _integration(service: Service, key: str, event: dict[str, Any], where: tuple
         if params and kind == "http_proxy":  # path variables of the URI come from the method's
             integration["requestParameters"] = {f"integration.request.{k}": f"method.request.{k}" for k in params}
     if kind in ("aws", "mock", "http"):
-        templates = request.get("template")
-        if templates is None and kind == "mock":
+        templates: dict[str, str] = {"application/json": LAMBDA_EVENT_TEMPLATE} if kind == "aws" else {}
+        given = request.get("template")
+        if given is not None and not isinstance(given, dict):
+            raise service.fail((*where, "request", "template"), "a mapping of content types to templates")
+        for content_type, template in (given or {}).items():  # null removes a default template
+            if template is None:
+                templates.pop(str(content_type), None)
+            else:
+                templates[str(content_type)] = str(template)
+        if kind == "mock" and not templates:
             templates = {"application/json": '{"statusCode": 200}'}
-        if templates is not None:
-            if not isinstance(templates, dict):
-                raise service.fail((*where, "request", "template"), "a mapping of content types to templates")
-            integration["requestTemplates"] = {str(k): str(v) for k, v in templates.items()}
+        if templates:
+            integration["requestTemplates"] = templates
         integration["passthroughBehavior"] = str(request.get("passThrough") or "WHEN_NO_MATCH").lower()
-        integration["responses"] = _responses(service, event.get("response"), (*where, "response"))
+        integration["responses"] = _responses(service, event.get("response"), (*where, "response"), kind == "aws")
     return integration
 
 
-def _responses(service: Service, raw: Any, where: tuple[Any, ...]) -> dict[str, Any]:
-    """The integration's responses: `response.statusCodes` with their patterns, else 200 for everything."""
+def _responses(service: Service, raw: Any, where: tuple[Any, ...], lambda_defaults: bool) -> dict[str, Any]:
+    """The integration's responses: `response.statusCodes` with their patterns; else, for a Lambda function, the
+    Framework's status codes chosen by `[NNN]` in the error message, and 200 for everything otherwise."""
     response = raw if isinstance(raw, dict) else {}
     headers = {f"method.response.header.{k}": str(v) for k, v in (response.get("headers") or {}).items()}
     template = response.get("template")
     codes = response.get("statusCodes")
+    if (not isinstance(codes, dict) or not codes) and lambda_defaults:
+        codes = {code: {"pattern": pattern} for code, pattern in LAMBDA_STATUS_CODES.items()}
     if not isinstance(codes, dict) or not codes:
         out: dict[str, Any] = {"statusCode": "200"}
         if headers:
@@ -135,6 +168,8 @@ def _responses(service: Service, raw: Any, where: tuple[Any, ...]) -> dict[str, 
         spec = spec if isinstance(spec, dict) else {}
         pattern = str(spec.get("pattern", "default")) or "default"
         entry: dict[str, Any] = {"statusCode": str(code)}
+        if template is not None:
+            entry["responseTemplates"] = {"application/json": str(template)}
         if spec.get("template") is not None:
             value = spec["template"]
             entry["responseTemplates"] = ({str(k): str(v) for k, v in value.items()} if isinstance(value, dict)

@@ -131,8 +131,8 @@ class Variables:
             return self._self(address, where)
         if source == "opt":
             if address not in self.options:
-                raise self.fail(where, f"${{opt:{address}}}: only --stage and --region are options of `apiway "
-                                       f"serve` (use a fallback: ${{opt:{address}, 'value'}})")
+                raise self.fail(where, f"${{opt:{address}}}: `apiway serve` passes only --stage to a service (give "
+                                       f"a fallback: ${{opt:{address}, 'value'}})")
             return self.options[address]
         if source == "env":
             return self.environ.get(address)
@@ -221,8 +221,10 @@ def _scalar_text(value: Any) -> str:
 
 
 def _missing_hint(reference: str) -> str:
+    if reference == "opt:stage":
+        return "give --stage to `apiway serve`"
     if reference.startswith("opt:"):
-        return f"give --{reference[4:]} to `apiway serve`"
+        return f"`apiway serve` has no --{reference[4:]} option"
     if reference.startswith("env:"):
         return f"{reference[4:]} is not set in the environment"
     return "nothing at that address"
