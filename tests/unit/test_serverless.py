@@ -195,3 +195,27 @@ def test_a_folder_with_a_service_file_is_served(tmp_path: Path, monkeypatch: pyt
     assert found[0].functions[0].name == "shop-qa-hello"
     with pytest.raises(DocumentError, match="a service file has no parameters"):
         template_project(tmp_path / "serverless.yml", {"A": "b"})
+
+
+def test_stage_parameters_and_unused_custom_values(tmp_path: Path) -> None:
+    text = HEAD + """  environment:
+    DB: ${param:db}
+    LEVEL: ${param:level}
+stages:
+  prod: {params: {db: prod-db}}
+  default: {params: {db: any-db, level: info}}
+custom:
+  domains: ${ssm:/only/for/a/plugin}
+""" + FUNCTION
+    prod, _ = load_service(write(tmp_path, text), "prod")
+    assert prod.functions[0].environment["DB"] == "prod-db" and prod.functions[0].environment["LEVEL"] == "info"
+    dev, _ = load_service(write(tmp_path, text), None)
+    assert dev.functions[0].environment["DB"] == "any-db"
+
+
+def test_a_service_file_of_another_name_is_told_by_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "api.yml"
+    path.write_text(HEAD + FUNCTION)
+    (tmp_path / "handler.py").write_text("def hello(event, context):\n    return {}\n")
+    found = template_project(path, {})
+    assert found is not None and found[0].functions[0].name == "shop-dev-hello"

@@ -39,8 +39,10 @@ ACCEPTED_RESOURCES = ("AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Po
 
 
 def is_service_file(path: Path) -> bool:
-    return path.name in SERVICE_NAMES or (path.name.startswith("serverless.") and path.suffix in (".yml", ".yaml") \
-        and _top_keys(path) >= {"service", "provider"})
+    """serverless.yml/.yaml, or any YAML file whose top keys are a service's (`service` and `provider`)."""
+    if path.name in SERVICE_NAMES:
+        return True
+    return path.suffix in (".yml", ".yaml") and _top_keys(path) >= {"service", "provider"}
 
 
 def _top_keys(path: Path) -> set[str]:
@@ -77,7 +79,8 @@ def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None
             raise fail((key,), f"unknown key (a service file has: {', '.join(TOP_KEYS[:8])}, …)")
     notes = _plugins(raw.get("plugins"), path, text)
     variables = Variables(raw, path.parent, fail, stage, region)
-    config = variables.resolve(raw, ())
+    # `custom` is read through variables only: what no setting uses is not resolved (a plugin's ${ssm:…})
+    config = {key: value if key == "custom" else variables.resolve(value, (key,)) for key, value in raw.items()}
     provider = config.get("provider") or {}
     if not isinstance(provider, dict) or provider.get("name", "aws") != "aws":
         raise fail(("provider", "name"), "only provider aws is served")

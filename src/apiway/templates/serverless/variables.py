@@ -23,9 +23,9 @@ _INNERMOST = re.compile(r"\$\{([^${}]*)\}")
 _FILE = re.compile(r"^file\((?P<path>[^)]+)\)(?::(?P<key>.*))?$")
 _SOURCE = re.compile(r"^(?P<source>[A-Za-z][\w-]*):(?P<address>.*)$")
 _NEEDS_AWS = {"ssm": "SSM Parameter Store", "cf": "another CloudFormation stack's outputs", "s3": "an S3 object",
-              "param": "Serverless Dashboard parameters", "secrets": "Secrets Manager", "vault": "Vault",
-              "terraform": "Terraform state", "doppler": "Doppler", "git": "git", "sls": "the Framework",
-              "aws": "AWS"}
+              "param": "Serverless Dashboard parameters (none in `stages`/`params` of this file)",
+              "secrets": "Secrets Manager", "vault": "Vault", "terraform": "Terraform state", "doppler": "Doppler",
+              "git": "git", "sls": "the Framework", "aws": "AWS"}
 _UNSET = object()
 _MAX_ROUNDS = 64  # variables inside variables: more than this is a loop
 
@@ -144,6 +144,10 @@ class Variables:
             return self.region()
         if source == "aws" and address == "accountId":
             return ACCOUNT_ID
+        if source == "param":
+            found = self._param(address, where)
+            if found is not None:
+                return found
         what = _NEEDS_AWS.get(source)
         if what is not None:
             raise self.fail(where, f"${{{reference}}} reads {what}, which a local gateway cannot: give the value in "
@@ -167,6 +171,20 @@ class Variables:
             return self.resolve(node, keys)
         finally:
             self._resolving.discard(marker)
+
+    def _param(self, address: str, where: Where) -> Any:
+        """`${param:x}` from the file's own stage parameters: v4's `stages.{stage}.params` (then
+        `stages.default.params`), v3's `params.{stage}` (then `params.default`)."""
+        stage = self.stage()
+        for top, tail in (("stages", "params"), ("params", None)):
+            for name in (stage, "default"):
+                keys = (top, name, tail, address) if tail else (top, name, address)
+                node: Any = self.config
+                for key in keys:
+                    node = _child(node, key)
+                if node is not _UNSET:
+                    return self.resolve(node, keys)
+        return None
 
     def _file(self, relative: str, key: str | None, where: Where) -> Any:
         path = (self.folder / relative.strip("'\"")).resolve()
