@@ -15,7 +15,9 @@ def hello(event, context):
 
 
 def notes(event, context):
-    if event.get("httpMethod") == "GET":  # the REST API's Lambda proxy (payload 1.0)
+    if "httpMethod" in event:  # the REST API's Lambda proxy (payload 1.0)
+        if event["httpMethod"] == "POST":  # the body was checked against the event's schema
+            return {"statusCode": 201, "body": json.dumps({"created": json.loads(event["body"])})}
         note_id = event["pathParameters"]["id"]
         user = event["requestContext"]["authorizer"]["principalId"]
         return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "*"},

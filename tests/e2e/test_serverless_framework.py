@@ -62,6 +62,12 @@ def test_service_in_a_folder_http_httpapi_and_websocket(tmp_path: Path) -> None:
         assert preflight.status == 200
         assert preflight.header("access-control-allow-origin") == "*"
         assert preflight.header("access-control-allow-methods") == "GET,OPTIONS"
+        # request.schemas: the body is validated before the function runs
+        bad = server.call("POST", rest, "dev", "/notes", body=b'{"text": 5}', headers={"Content-Type": "application/json"})
+        assert bad.status == 400 and bad.json() == {"message": "Invalid request body"}
+        good = server.call("POST", rest, "dev", "/notes", body=b'{"text": "tea"}',
+                           headers={"Content-Type": "application/json"})
+        assert good.status == 201 and good.json() == {"created": {"text": "tea"}}
         # integration: lambda: the Framework's request template makes the event; `[404]` in an error picks 404
         legacy = server.call("GET", rest, "dev", "/legacy/ann?x=1")
         assert legacy.status == 200 and legacy.json() == {"hello": "ann", "method": "GET", "query": {"x": "1"},

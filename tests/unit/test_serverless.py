@@ -219,3 +219,63 @@ def test_a_service_file_of_another_name_is_told_by_its_keys(tmp_path: Path) -> N
     (tmp_path / "handler.py").write_text("def hello(event, context):\n    return {}\n")
     found = template_project(path, {})
     assert found is not None and found[0].functions[0].name == "shop-dev-hello"
+
+
+def test_dotenv_files_feed_env_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOP_DB", raising=False)
+    monkeypatch.setenv("SHOP_TOKEN", "from-the-shell")
+    (tmp_path / ".env").write_text("# shared\nSHOP_DB=any-db\nSHOP_TOKEN=from-the-file\n")
+    (tmp_path / ".env.prod").write_text("export SHOP_DB='prod-db'  \n")
+    provider = """provider:
+  name: aws
+  runtime: python3.12
+  environment:
+    DB: ${env:SHOP_DB}
+    TOKEN: ${env:SHOP_TOKEN}
+""" + FUNCTION
+    v4 = "service: shop\n" + provider
+    dev, notes = load_service(write(tmp_path, v4), None)
+    assert dev.functions[0].environment["DB"] == "any-db"
+    assert dev.functions[0].environment["TOKEN"] == "from-the-shell"  # the process's own environment wins
+    assert "${env:…} also reads SHOP_DB, SHOP_TOKEN from .env" in notes
+    prod, _ = load_service(write(tmp_path, v4), "prod")
+    assert prod.functions[0].environment["DB"] == "prod-db"
+    # v3 reads .env only with useDotenv: true
+    v3 = "service: shop\nframeworkVersion: '3'\n" + provider
+    assert "SHOP_DB is not set in the environment" in failure(tmp_path, v3)
+    with_dotenv, _ = load_service(write(tmp_path, "useDotenv: true\n" + v3), None)
+    assert with_dotenv.functions[0].environment["DB"] == "any-db"
+
+
+def test_rest_api_settings_and_http_integrations(tmp_path: Path) -> None:
+    text = HEAD + """  apiGateway:
+    apiKeySourceType: AUTHORIZER
+    binaryMediaTypes: ['image/png']
+""" + FUNCTION + """    events:
+      - http:
+          path: files/{key}
+          method: get
+          integration: http-proxy
+          request:
+            uri: https://backend.example/files/{key}
+            method: post
+            parameters: {paths: {key: true}, headers: {x-trace: false}}
+"""
+    project, _ = load_service(write(tmp_path, text), None)
+    doc = project.apis[0].document[0] if project.apis[0].document else {}
+    assert doc["x-amazon-apigateway-api-key-source"] == "AUTHORIZER"
+    assert doc["x-amazon-apigateway-binary-media-types"] == ["image/png"]
+    operation = doc["paths"]["/files/{key}"]["get"]
+    integration = operation["x-amazon-apigateway-integration"]
+    assert integration["httpMethod"] == "POST" and integration["type"] == "http_proxy"
+    assert integration["requestParameters"] == {"integration.request.path.key": "method.request.path.key",
+                                                "integration.request.header.x-trace": "method.request.header.x-trace"}
+    assert {(p["name"], p["in"], p["required"]) for p in operation["parameters"]} == {("key", "path", True),
+                                                                                      ("x-trace", "header", False)}
+
+
+def test_an_api_of_another_stack_is_refused(tmp_path: Path) -> None:
+    message = failure(tmp_path, HEAD + "  apiGateway:\n    restApiId: abc123\n" + FUNCTION
+                      + "    events:\n      - http: GET a\n")
+    assert message.startswith(f"{tmp_path / 'serverless.yml'}:7: provider.apiGateway.restApiId: an API of another "
+                              f"stack is not served here")

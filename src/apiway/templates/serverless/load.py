@@ -16,6 +16,7 @@ from apiway.model.documents import DocumentError, line_of
 from apiway.openapi.http_importer import import_http_api
 from apiway.openapi.importer import import_openapi
 from apiway.templates.documents import HTTP, REST, BuiltApi
+from apiway.templates.serverless.dotenv import read_dotenv
 from apiway.templates.serverless.functions import name_functions, read_functions
 from apiway.templates.serverless.http_api import read_http_api
 from apiway.templates.serverless.rest import read_rest_api
@@ -79,6 +80,12 @@ def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None
             raise fail((key,), f"unknown key (a service file has: {', '.join(TOP_KEYS[:8])}, …)")
     notes = _plugins(raw.get("plugins"), path, text)
     variables = Variables(raw, path.parent, fail, stage, region)
+    if raw.get("useDotenv") is True or not str(raw.get("frameworkVersion", "4")).lstrip("^~>=<").startswith(
+            ("1", "2", "3")):
+        dotenv = read_dotenv(path.parent, variables.stage())
+        if dotenv:
+            variables.environ = {**dotenv, **variables.environ}
+            notes.append(f"${{env:…}} also reads {', '.join(sorted(dotenv))} from .env")
     # `custom` is read through variables only: what no setting uses is not resolved (a plugin's ${ssm:…})
     config = {key: value if key == "custom" else variables.resolve(value, (key,)) for key, value in raw.items()}
     provider = config.get("provider") or {}

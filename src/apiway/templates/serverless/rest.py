@@ -5,6 +5,7 @@ and binary media types."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apiway.config import StageSpec
@@ -72,6 +73,13 @@ def read_rest_api(service: Service, events: list[Event]) -> BuiltApi | None:
 
 def _gateway_settings(service: Service, doc: dict[str, Any], gateway: dict[str, Any]) -> None:
     where = ("provider", "apiGateway")
+    for shared in ("restApiId", "restApiRootResourceId", "websocketApiId"):
+        if gateway.get(shared):
+            raise service.fail((*where, shared), "an API of another stack is not served here (leave it out: the "
+                                                 "service's own API is)")
+    source = gateway.get("apiKeySourceType")
+    if source is not None:
+        doc[X + "api-key-source"] = str(source).upper()
     policy = gateway.get("resourcePolicy")
     if policy:
         if not isinstance(policy, list):
@@ -98,7 +106,7 @@ def _event(service: Service, doc: dict[str, Any], key: str, event: dict[str, Any
     security = _security(service, doc, event, where)
     if security:
         operation["security"] = security
-    parameters = _parameters(service, event, where)
+    parameters = _parameters(service, event, where) + _body(service, doc, event, where, operation)
     if parameters:
         operation["parameters"] = parameters
     if not add_operation(doc, path, "any" if method == "ANY" else method, operation):
@@ -123,10 +131,10 @@ def _integration(service: Service, key: str, event: dict[str, Any], where: tuple
         if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
             raise service.fail((*where, "request", "uri"), f"an {raw} integration needs request.uri, an http:// "
                                                            f"or https:// URL")
-        verb = str(event.get("method")).upper()
+        verb = str(request.get("method") or event.get("method")).upper()
         integration.update(httpMethod="ANY" if verb in ("ANY", "*") else verb, uri=uri)
         params = _request_parameters(request.get("parameters"))
-        if params and kind == "http_proxy":  # path variables of the URI come from the method's
+        if params:  # the URI's variables and the forwarded parameters come from the method's
             integration["requestParameters"] = {f"integration.request.{k}": f"method.request.{k}" for k in params}
     if kind in ("aws", "mock", "http"):
         templates: dict[str, str] = {"application/json": LAMBDA_EVENT_TEMPLATE} if kind == "aws" else {}
@@ -181,6 +189,41 @@ def _responses(service: Service, raw: Any, where: tuple[Any, ...], lambda_defaul
     if "default" not in responses:
         raise service.fail((*where, "statusCodes"), "one status code needs no pattern (the default response)")
     return responses
+
+
+def _body(service: Service, doc: dict[str, Any], event: dict[str, Any], where: tuple[Any, ...],
+          operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """`request.schemas` (`{content type: schema}`, or the name of one of `provider.apiGateway.request.schemas`):
+    the body's model, validated with the parameters, as the Framework's request validator does."""
+    request = event.get("request") if isinstance(event.get("request"), dict) else {}
+    schemas = (request or {}).get("schemas")
+    if not schemas:
+        return []
+    at = (*where, "request", "schemas")
+    if not isinstance(schemas, dict):
+        raise service.fail(at, "a mapping of content types to JSON schemas (or to names of "
+                               "provider.apiGateway.request.schemas)")
+    content_type, schema = next(iter(schemas.items()))
+    if len(schemas) > 1:
+        service.notes.append(f"{'.'.join(map(str, at))}: the body is validated against the {content_type} schema "
+                             f"only")
+    if isinstance(schema, str):
+        shared = (((service.config.get("provider") or {}).get("apiGateway") or {}).get("request") or {})
+        named = (shared.get("schemas") or {}).get(schema)
+        if not isinstance(named, dict) or not isinstance(named.get("schema"), dict):
+            raise service.fail((*at, content_type), f"no schema {schema!r} in provider.apiGateway.request.schemas")
+        model, schema = str(named.get("name") or schema), named["schema"]
+    elif isinstance(schema, dict):
+        model = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]", str(event["path"])) if p) + \
+            str(event["method"]).capitalize() + "Model"
+    else:
+        raise service.fail((*at, content_type), "a JSON schema, or the name of one")
+    doc.setdefault("definitions", {})[model] = schema
+    doc.setdefault(X + "request-validators", {})["body-and-parameters"] = {"validateRequestBody": True,
+                                                                           "validateRequestParameters": True}
+    operation[X + "request-validator"] = "body-and-parameters"
+    operation["consumes"] = [str(content_type)]
+    return [{"in": "body", "name": model, "required": True, "schema": {"$ref": f"#/definitions/{model}"}}]
 
 
 def _request_parameters(raw: Any) -> list[str]:
