@@ -279,3 +279,17 @@ def test_an_api_of_another_stack_is_refused(tmp_path: Path) -> None:
                       + "    events:\n      - http: GET a\n")
     assert message.startswith(f"{tmp_path / 'serverless.yml'}:7: provider.apiGateway.restApiId: an API of another "
                               f"stack is not served here")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("service: a\nprovider: x\n", ":2: provider: must be a mapping"),
+    (HEAD + "  timeout: abc\n" + FUNCTION, ":6: provider.timeout: seconds"),
+    (HEAD + "  apiGateway: 5\n" + FUNCTION, ":6: provider.apiGateway: must be a mapping"),
+    (HEAD + FUNCTION + "    events:\n      - http: 5\n", ":10: functions.hello.events.0.http: 'METHOD path'"),
+    (HEAD + FUNCTION + "    events:\n      - websocket: {route: $connect, authorizer: {name: hello, identitySource: 5}}\n",
+     ":10: functions.hello.events.0.websocket.authorizer: Invalid identity source"),
+    (HEAD + FUNCTION + "    events:\n      - http: {path: a, method: get, authorizer: {name: hello, "
+                       "resultTtlInSeconds: x}}\n", ":10: functions.hello.events.0.http.authorizer.resultTtlInSeconds"),
+])
+def test_settings_of_the_wrong_shape_are_located(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in failure(tmp_path, text)

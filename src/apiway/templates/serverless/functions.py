@@ -59,9 +59,11 @@ def _function(service: Service, key: str, spec: Any, provider: dict[str, Any]) -
     timeout = spec.get("timeout", provider.get("timeout", DEFAULT_TIMEOUT))
     memory = spec.get("memorySize", provider.get("memorySize", DEFAULT_MEMORY))
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 900:
-        raise service.fail((*where, "timeout"), "seconds, more than 0 and at most 900")
+        at = (*where, "timeout") if "timeout" in spec else ("provider", "timeout")
+        raise service.fail(at, "seconds, more than 0 and at most 900")
     if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
-        raise service.fail((*where, "memorySize"), "megabytes, an integer from 128 to 10240")
+        at = (*where, "memorySize") if "memorySize" in spec else ("provider", "memorySize")
+        raise service.fail(at, "megabytes, an integer from 128 to 10240")
     return FunctionSpec(name=service.function_names[key], handler=f"{module}.py:{function}", base_dir=folder,
                         timeout=float(timeout), memory=memory, environment=environment)
 

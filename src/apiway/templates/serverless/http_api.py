@@ -101,7 +101,9 @@ def _authorizers(service: Service, doc: dict[str, Any], raw: Any) -> set[str]:
                 raise service.fail(at, "give either functionName or functionArn")
             function = service.function(spec.get("functionName") or spec.get("functionArn"),
                                         (*at, "functionName" if spec.get("functionName") else "functionArn"))
-            ttl = int(spec.get("resultTtlInSeconds") or 0)
+            ttl = spec.get("resultTtlInSeconds") or 0
+            if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= 3600:
+                raise service.fail((*at, "resultTtlInSeconds"), "seconds, an integer from 0 to 3600")
             if ttl and not sources:
                 raise service.fail((*at, "resultTtlInSeconds"), "caching needs identitySource")
             authorizer: dict[str, Any] = {
@@ -150,5 +152,7 @@ def _cors(service: Service, raw: Any, methods: set[str]) -> dict[str, Any]:
     if raw.get("exposedResponseHeaders"):
         cors["exposeHeaders"] = listed("exposedResponseHeaders", [])
     if raw.get("maxAge") is not None:
-        cors["maxAge"] = int(raw["maxAge"])
+        if isinstance(raw["maxAge"], bool) or not isinstance(raw["maxAge"], int):
+            raise service.fail((*where, "maxAge"), "seconds, an integer")
+        cors["maxAge"] = raw["maxAge"]
     return cors

@@ -89,8 +89,13 @@ def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None
     # `custom` is read through variables only: what no setting uses is not resolved (a plugin's ${ssm:…})
     config = {key: value if key == "custom" else variables.resolve(value, (key,)) for key, value in raw.items()}
     provider = config.get("provider") or {}
-    if not isinstance(provider, dict) or provider.get("name", "aws") != "aws":
+    if not isinstance(provider, dict):
+        raise fail(("provider",), "must be a mapping (name: aws, runtime, stage, …)")
+    if provider.get("name", "aws") != "aws":
         raise fail(("provider", "name"), "only provider aws is served")
+    for section in ("apiGateway", "httpApi"):
+        if provider.get(section) is not None and not isinstance(provider[section], dict):
+            raise fail(("provider", section), "must be a mapping")
     name = config.get("service")
     name = name.get("name") if isinstance(name, dict) else name  # v1's `service: {name: …}`
     if not isinstance(name, str) or not name:

@@ -95,6 +95,8 @@ def _gateway_settings(service: Service, doc: dict[str, Any], gateway: dict[str, 
 
 def _event(service: Service, doc: dict[str, Any], key: str, event: dict[str, Any],
            where: tuple[Any, ...]) -> tuple[str, dict[str, Any] | None]:
+    if not isinstance(event, dict):
+        raise service.fail(where, "'METHOD path', or a mapping with path and method")
     path, method = event.get("path"), event.get("method")
     if not isinstance(path, str) or not isinstance(method, str):
         raise service.fail(where, "an http event needs a path and a method (or the `GET path` shorthand)")
@@ -320,6 +322,8 @@ def _authorizer(service: Service, doc: dict[str, Any], raw: Any, where: tuple[An
                                 else where)
     name = str(spec.get("name")) if spec.get("name") and not str(spec["name"]).startswith("arn:") else function
     ttl = spec.get("resultTtlInSeconds", 300)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= 3600:
+        raise service.fail((*where, "resultTtlInSeconds"), "seconds, an integer from 0 to 3600")
     authorizer: dict[str, Any] = {"authorizerUri": invocation_uri(service.region, lambda_arn(service.region,
                                                                                              function)),
                                   "authorizerResultTtlInSeconds": int(ttl)}

@@ -48,14 +48,20 @@ class Variables:
     def stage(self) -> str:
         if self.options["stage"]:
             return str(self.options["stage"])
-        value = self.resolve(((self.config.get("provider") or {}).get("stage")), ("provider", "stage"))
+        value = self.resolve(self._provider().get("stage"), ("provider", "stage"))
         return str(value) if value not in (None, "") else "dev"
 
     def region(self) -> str:
         if self.options["region"]:
             return str(self.options["region"])
-        value = self.resolve(((self.config.get("provider") or {}).get("region")), ("provider", "region"))
+        value = self.resolve(self._provider().get("region"), ("provider", "region"))
         return str(value) if value not in (None, "") else "us-east-1"
+
+    def _provider(self) -> dict[str, Any]:
+        provider = self.config.get("provider") or {}
+        if not isinstance(provider, dict):
+            raise self.fail(("provider",), "must be a mapping (name: aws, runtime, stage, …)")
+        return provider
 
     def resolve(self, value: Any, where: Where) -> Any:
         if isinstance(value, dict):

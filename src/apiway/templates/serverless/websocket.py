@@ -37,6 +37,7 @@ def read_websocket_api(service: Service, events: list[Event]) -> ApiSpec | None:
             entry["routeResponseSelectionExpression"] = selection
         if spec.get("authorizer") is not None:
             entry["authorizer"] = _authorizer(service, spec["authorizer"], (*where, "authorizer"), authorizers)
+            origins[entry["authorizer"]] = (*where, "authorizer")
         routes[route] = entry
         origins[route] = where
     name = str(provider.get("websocketsApiName") or f"{service.stage}-{service.name}-websockets")
@@ -46,6 +47,7 @@ def read_websocket_api(service: Service, events: list[Event]) -> ApiSpec | None:
     try:
         definition, stages = build_websocket_api(entry_api, set(service.function_names.values()), ())
     except ProjectError as exc:
+        # The builder names the route or the authorizer: the event that declared it
         found = next((w for w in exc.where if isinstance(w, str) and w in origins), None)
         raise service.fail(origins[found] if found else ("provider",), exc.message) from None
     return ApiSpec(service.path, [StageSpec(s.name) for s in stages], service.api_id(WEBSOCKETS_API), WEBSOCKET,
