@@ -58,18 +58,19 @@ def find_service(folder: Path) -> Path | None:
     return next((folder / n for n in SERVICE_NAMES if (folder / n).is_file()), None)
 
 
-def load_service(path: Path, stage: str | None, region: str | None = None) -> tuple[Project, list[str]]:
+def load_service(path: Path, stage: str | None) -> tuple[Project, list[str]]:
+    """The service served as `stage` (`--stage`; None: `provider.stage`, else dev)."""
     path = path.resolve()
     raw, text = read_template(path)
     try:
-        return _load(path, raw, text, stage, region)
+        return _load(path, raw, text, stage)
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
         # A value of an unexpected shape that no check above named: still a message, never a traceback
         raise DocumentError(str(path), (), f"a setting has a shape this reader does not expect ({exc!r}); "
                                            f"`serverless print` shows the resolved file") from None
 
 
-def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None) -> tuple[Project, list[str]]:
+def _load(path: Path, raw: Any, text: str, stage: str | None) -> tuple[Project, list[str]]:
     def fail(where: tuple[Any, ...], message: str) -> DocumentError:
         return DocumentError(str(path), where, message, line_of(text, where))
 
@@ -79,9 +80,8 @@ def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None
         if key not in TOP_KEYS:
             raise fail((key,), f"unknown key (a service file has: {', '.join(TOP_KEYS[:8])}, …)")
     notes = _plugins(raw.get("plugins"), path, text)
-    variables = Variables(raw, path.parent, fail, stage, region)
-    if raw.get("useDotenv") is True or not str(raw.get("frameworkVersion", "4")).lstrip("^~>=<").startswith(
-            ("1", "2", "3")):
+    variables = Variables(raw, path.parent, fail, stage)
+    if _reads_dotenv(raw):
         dotenv = read_dotenv(path.parent, variables.stage())
         if dotenv:
             variables.environ = {**dotenv, **variables.environ}
@@ -116,6 +116,12 @@ def _load(path: Path, raw: Any, text: str, stage: str | None, region: str | None
     return Project(path, apis, functions, records=records), service.notes
 
 
+def _reads_dotenv(raw: dict[str, Any]) -> bool:
+    """v4 reads `.env` files always, earlier versions with `useDotenv: true`."""
+    version = str(raw.get("frameworkVersion", "4")).lstrip("^~>=< ")
+    return raw.get("useDotenv") is True or not version.startswith(("1", "2", "3"))
+
+
 def _plugins(raw: Any, path: Path, text: str) -> list[str]:
     """The plugins that change nothing a local gateway serves pass quietly; any other is named."""
     names = raw.get("modules") if isinstance(raw, dict) else raw
@@ -138,7 +144,7 @@ def _events(service: Service) -> dict[str, list[tuple[str, Any, tuple[Any, ...]]
     found: dict[str, list[tuple[str, Any, tuple[Any, ...]]]] = {"http": [], "httpApi": [], "websocket": []}
     skipped: set[str] = set()
     for key, spec in (service.config.get("functions") or {}).items():
-        events = spec.get("events") or [] if isinstance(spec, dict) else []
+        events = (spec.get("events") or []) if isinstance(spec, dict) else []
         if not isinstance(events, list):
             raise service.fail(("functions", key, "events"), "a list of events")
         for i, event in enumerate(events):

@@ -31,29 +31,28 @@ _MAX_ROUNDS = 64  # variables inside variables: more than this is a loop
 
 
 class Variables:
-    """Resolves every value of a service file. `stage`/`region` are the `--stage`/`--region` given at start
-    (None when not given)."""
+    """Resolves the values of a service file. `stage` is `--stage` (None when not given), the only option
+    `${opt:…}` reads."""
 
-    def __init__(self, config: dict[str, Any], folder: Path, fail: Fail, stage: str | None, region: str | None,
+    def __init__(self, config: dict[str, Any], folder: Path, fail: Fail, stage: str | None,
                  environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.folder = folder
         self.fail = fail
-        self.options = {"stage": stage, "region": region}
+        self.options = {"stage": stage}
         self.environ = os.environ if environ is None else environ
         self._resolving: set[str] = set()
         self._files: dict[Path, Any] = {}
 
-    # The stage and region every `${sls:stage}`/`${aws:region}` means: the option, else provider's, else the default.
     def stage(self) -> str:
+        """What `${sls:stage}` means: --stage, else provider.stage, else dev."""
         if self.options["stage"]:
             return str(self.options["stage"])
         value = self.resolve(self._provider().get("stage"), ("provider", "stage"))
         return str(value) if value not in (None, "") else "dev"
 
     def region(self) -> str:
-        if self.options["region"]:
-            return str(self.options["region"])
+        """What `${aws:region}` means: provider.region, else us-east-1."""
         value = self.resolve(self._provider().get("region"), ("provider", "region"))
         return str(value) if value not in (None, "") else "us-east-1"
 
@@ -136,6 +135,8 @@ class Variables:
         if source == "self":
             return self._self(address, where)
         if source == "opt":
+            if address == "region":
+                return None  # `apiway serve` has no --region: the fallback applies
             if address not in self.options:
                 raise self.fail(where, f"${{opt:{address}}}: `apiway serve` passes only --stage to a service (give "
                                        f"a fallback: ${{opt:{address}, 'value'}})")
