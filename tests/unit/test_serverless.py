@@ -91,7 +91,7 @@ def test_provider_stage_and_local_files(tmp_path: Path) -> None:
     ("${cf:other-stack.TableName}", "reads another CloudFormation stack's outputs"),
     ("${s3:bucket/key}", "reads an S3 object"),
     ("${param:dbName}", "reads Serverless Dashboard parameters"),
-    ("${file(./values.js):x}", "only YAML and JSON files are read here"),
+    ("${file(./values.js):x}", "a JavaScript file runs code"),
     ("${file(./absent.yml):x}", "cannot read"),
     ("${opt:stage}", "no value (give --stage to `apiway serve`)"),
     ("${opt:verbose}", "passes only --stage to a service"),

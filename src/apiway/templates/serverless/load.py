@@ -168,7 +168,8 @@ def _events(service: Service) -> dict[str, list[tuple[str, Any, tuple[Any, ...]]
 
 
 def _resources(service: Service) -> None:
-    kinds = sorted({str(r.get("Type")) for r in service.cfn.resources.values()} - set(ACCEPTED_RESOURCES))
+    kinds = sorted({str(r.get("Type")) for logical, r in service.cfn.resources.items()
+                    if logical not in service.used_resources} - set(ACCEPTED_RESOURCES))
     if kinds:
         service.notes.append(f"resources not emulated (accepted, left out): {', '.join(kinds)}")
 

@@ -68,6 +68,7 @@ def read_rest_api(service: Service, events: list[Event]) -> BuiltApi | None:
         security_schemes(doc)["api_key"] = {"type": "apiKey", "name": "x-api-key", "in": "header"}
     if isinstance(gateway, dict):
         _gateway_settings(service, doc, gateway)
+    _gateway_responses(service, doc)
     return BuiltApi(REST_API, REST, doc, [StageSpec(service.stage)], ("functions",), origins=origins)
 
 
@@ -91,6 +92,25 @@ def _gateway_settings(service: Service, doc: dict[str, Any], gateway: dict[str, 
         if not isinstance(types, list):
             raise service.fail((*where, "binaryMediaTypes"), "a list of media types")
         doc[X + "binary-media-types"] = [str(t) for t in types]
+
+
+def _gateway_responses(service: Service, doc: dict[str, Any]) -> None:
+    """`AWS::ApiGateway::GatewayResponse` resources of the service's REST API (`RestApiId: !Ref
+    ApiGatewayRestApi`), commonly CORS headers on authorizer failures."""
+    for logical, resource in service.cfn.resources.items():
+        props = resource.get("Properties") or {}
+        if resource.get("Type") != "AWS::ApiGateway::GatewayResponse" or not isinstance(props, dict) \
+                or props.get("RestApiId") != {"Ref": REST_API}:
+            continue
+        spec = service.cfn.resolved(logical)
+        response: dict[str, Any] = {}
+        if spec.get("StatusCode"):
+            response["statusCode"] = str(spec["StatusCode"])
+        for key in ("ResponseParameters", "ResponseTemplates"):
+            if spec.get(key):
+                response[key[0].lower() + key[1:]] = spec[key]
+        doc.setdefault(X + "gateway-responses", {})[str(spec.get("ResponseType"))] = response
+        service.used_resources.add(logical)
 
 
 def _event(service: Service, doc: dict[str, Any], key: str, event: dict[str, Any],

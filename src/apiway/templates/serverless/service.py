@@ -30,6 +30,7 @@ class Service:
     name: str  # `service`
     function_names: dict[str, str] = field(default_factory=dict)  # function key → deployed name
     notes: list[str] = field(default_factory=list)
+    used_resources: set[str] = field(default_factory=set)  # logical ids of `resources` an API took in
     cfn: Context = field(init=False)
 
     def __post_init__(self) -> None:

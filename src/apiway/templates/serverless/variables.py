@@ -169,7 +169,10 @@ class Variables:
         for key in keys:
             node = _child(node, key)
             if node is _UNSET:
-                return None
+                # The Framework's defaults: `${self:provider.stage}` is dev, `…region` us-east-1, when not set
+                if keys == ("provider", "stage"):
+                    return self.stage()
+                return self.region() if keys == ("provider", "region") else None
         marker = ".".join(map(str, keys))
         if marker in self._resolving:
             raise self.fail(where, f"${{self:{address}}} refers to itself")
@@ -195,15 +198,18 @@ class Variables:
 
     def _file(self, relative: str, key: str | None, where: Where) -> Any:
         path = (self.folder / relative.strip("'\"")).resolve()
-        if path.suffix not in (".yml", ".yaml", ".json"):
-            raise self.fail(where, f"${{file({relative})}}: only YAML and JSON files are read here (a JavaScript "
-                                   f"file runs code: write its result into a YAML file)")
+        if path.suffix in (".js", ".cjs", ".mjs", ".ts"):
+            raise self.fail(where, f"${{file({relative})}}: a JavaScript file runs code, which is not done here "
+                                   f"(write its result into a YAML or JSON file)")
         if path not in self._files:
             try:
                 text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise self.fail(where, f"${{file({relative})}}: cannot read {path}: {exc.strerror}") from None
-            self._files[path] = parse_template(text, str(path))
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                raise self.fail(where, f"${{file({relative})}}: cannot read {path}: {reason}") from None
+            # YAML and JSON files are values; any other file is its text, as the Framework reads it
+            self._files[path] = parse_template(text, str(path)) if path.suffix in (".yml", ".yaml", ".json") \
+                else text
         node = self._files[path]
         for part in _address(key or ""):
             node = _child(node, part)
