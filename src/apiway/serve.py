@@ -61,7 +61,7 @@ def _prepare(file: Path | None, stage: str | None, log_dir: Path | None = None,
     from apiway.templates.load import template_project
 
     in_folder = file is None and not Path(DEFAULT_PROJECT).exists()
-    from_template = template_project(file, parameter_overrides or {}) if in_folder or file is not None else None
+    from_template = template_project(file, parameter_overrides or {}, stage) if in_folder or file is not None else None
     if from_template is not None:
         project, notes = from_template
         for note in notes:

@@ -24,6 +24,7 @@ from apiway.templates.documents import HTTP, REST, BuiltApi
 from apiway.templates.domains import read_domains
 from apiway.templates.functions import read_functions
 from apiway.templates.sam import read_sam_apis
+from apiway.templates.serverless.load import find_service, is_service_file, load_service
 from apiway.templates.usage_plans import read_usage_plans
 from apiway.templates.yaml_loader import looks_like_template, read_template
 
@@ -209,11 +210,18 @@ def _api_spec(ctx: Context, built: BuiltApi) -> ApiSpec:
     return spec
 
 
-def template_project(file: Path | None, overrides: dict[str, str]) -> tuple[Project, list[str]] | None:
-    """The project when `file` is a template or a folder of them, or when no file is given and the working
-    folder has a template and no apiway.yaml; else None (a project file or an OpenAPI document)."""
+def template_project(file: Path | None, overrides: dict[str, str], stage: str | None = None,
+                     ) -> tuple[Project, list[str]] | None:
+    """The project when `file` is a template, a Serverless Framework service file or a folder of either, or
+    when no file is given and the working folder has one and no apiway.yaml; else None (a project file or an
+    OpenAPI document). `stage`: `--stage`, the stage a service file is served as (`${opt:stage}`)."""
     if file is None:
         found = find_template(Path.cwd())
+        service = None if found else find_service(Path.cwd())
+        if service is not None:
+            _no_parameters(service, overrides)
+            project, notes = load_service(service, stage)
+            return project, [f"no apiway.yaml here: serving {service.name}", *notes]
         if not found:
             return None
         project, notes = load_templates(found, overrides)
@@ -221,12 +229,25 @@ def template_project(file: Path | None, overrides: dict[str, str]) -> tuple[Proj
         return project, [f"no apiway.yaml here: serving {shown}", *notes]
     if file.is_dir():
         found = find_template(file)
+        service = None if found else find_service(file)
+        if service is not None:
+            _no_parameters(service, overrides)
+            return load_service(service, stage)
         if not found:
-            raise DocumentError(str(file), (), "no template.yaml, template.json or cdk.out/*.template.json in this "
-                                               "folder")
+            raise DocumentError(str(file), (), "no template.yaml, template.json, cdk.out/*.template.json or "
+                                               "serverless.yml in this folder")
         return load_templates(found, overrides)
+    if is_service_file(file):
+        _no_parameters(file, overrides)
+        return load_service(file, stage)
     if is_template_file(file):
         return load_templates([file], overrides)
     if overrides:
         raise DocumentError(str(file), ("--parameter-overrides",), "only a template has parameters")
     return None
+
+
+def _no_parameters(file: Path, overrides: dict[str, str]) -> None:
+    if overrides:
+        raise DocumentError(str(file), ("--parameter-overrides",), "a service file has no parameters: its "
+                                                                   "variables take --stage and ${env:…}")

@@ -1,0 +1,1 @@
+"""Serverless Framework services (`serverless.yml`) read as the project the deployer serves."""
