@@ -69,6 +69,8 @@ REST_API = {
                     "statusCode": "200", "responseParameters": {
                         "method.response.header.Content-Type": "integration.response.header.Content-Type"}}}),
                 PATH_KEY)},
+        "/pictures/{key}": {"get": _op(_integration("pictures.s3", "path", "{key}", method="GET", requestParameters={
+            "integration.request.path.key": "method.request.path.key"}), PATH_KEY)},
         "/alerts": {"post": _op(_integration("sns", "action", "Publish", requestParameters={
             "integration.request.querystring.TopicArn": f"'{TOPIC}'",
             "integration.request.querystring.Message": "method.request.querystring.message"}),
@@ -207,6 +209,9 @@ def test_s3_put_object_and_get_object_binary(server: Server, moto: str) -> None:
     assert (stored["Body"].read(), stored["ContentType"]) == (PNG, "image/png")
     reply = server.call("GET", api, "dev", "/files/cat.png", headers={"Accept": "image/png"})
     assert (reply.status, reply.body, reply.header("Content-Type")) == (200, PNG, "image/png")
+    # The bucket may also be the ARN's subdomain: `pictures.s3:path/{key}`.
+    reply = server.call("GET", api, "dev", "/pictures/cat.png", headers={"Accept": "image/png"})
+    assert (reply.status, reply.body) == (200, PNG)
 
 
 def test_sns_publish(server: Server) -> None:
@@ -284,5 +289,19 @@ def test_methods_without_an_endpoint_are_listed_at_start(tmp_path: Path, moto: s
                          headers={"Content-Type": "application/json"})
         assert reply.status == 500
         assert reply.json() == {"message": "Internal server error"}
+    finally:
+        srv.stop()
+
+
+def test_the_project_files_aws_endpoint(tmp_path: Path, moto: str, resources: dict[str, str]) -> None:
+    project = _write_project(tmp_path, moto, f"aws:\n  endpoint: {moto}\n  region: us-east-1\n")
+    srv = Server(project, tmp_path / "state", env={**FAKE_ENV, "AWS_ENDPOINT_URL": ""})
+    try:
+        assert "no endpoint" not in srv.stderr()
+        api = srv.api_ids["Shop"]
+        reply = srv.call("POST", api, "dev", "/items", body='{"table": "items", "id": "from-project"}',
+                         headers={"Content-Type": "application/json"})
+        assert reply.status == 200, reply.body
+        assert srv.call("GET", api, "dev", "/items/from-project").json()["Count"] == 1
     finally:
         srv.stop()

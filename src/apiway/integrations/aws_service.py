@@ -64,6 +64,9 @@ def compile_service_integration(integration: dict, arn_region: str, service: str
                                 stage_vars: dict[str, str], pool: UpstreamPool, services: AwsServices,
                                 where: str) -> Integration:
     """A REST API's AWS integration with a service other than Lambda, ready to call."""
+    bucket, dot, name = service.rpartition(".")
+    if dot and name == "s3" and style == "path":  # `{bucket}.s3:path/{key}`: sent path-style to the endpoint
+        service, rest = name, f"{bucket}/{rest}"
     info = service_info(service)
     if info is None:
         return UnreachableService(service, f"AWS service '{service}' is not known to this gateway")
