@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support import Server, free_port, request
+from tests.support import Server, free_port, recorded, request
 
 ACCOUNT = "123456789012"  # moto's account
 ARN = "arn:aws:apigateway:us-east-1"
@@ -27,6 +27,13 @@ MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:checkout"
 FAKE_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+RECORDED = "tests/aws/services/apigateway/"
+
+
+def _recorded(service: str, test: str) -> dict:
+    """What AWS answered through API Gateway in the recorded run of `test`."""
+    name = f"test_apigateway_{service}"
+    return recorded(f"{name}.snapshot.json")[f"{RECORDED}{name}.py::{test}"]["recorded-content"]
 
 
 def _integration(service: str, style: str, rest: str, template: str | None = None, method: str = "POST",
@@ -188,10 +195,12 @@ def test_dynamodb_put_item_and_query(server: Server) -> None:
     for item in ("test", "test2"):
         reply = server.call("POST", api, "dev", "/items", body=json.dumps({"table": "items", "id": item}),
                             headers=headers)
-        assert (reply.status, reply.json()) == (200, {})
+        want = _recorded("dynamodb", "test_rest_api_to_dynamodb_integration[PutItem]")["result-put-item"]
+        assert (reply.status, reply.json()) == (want["status_code"], want["content"])
     reply = server.call("GET", api, "dev", "/items/test2")
-    assert reply.status == 200
-    assert reply.json() == {"Count": 1, "Items": [{"id": {"S": "test2"}}], "ScannedCount": 1}
+    want = _recorded("dynamodb", "test_rest_api_to_dynamodb_integration[Query]")["result-test2"]
+    assert (reply.status, reply.json()) == (want["status_code"], want["content"])
+    assert reply.header("Content-Type") == want["headers"]["content-type"]
 
 
 def test_a_service_error_selects_the_integration_response(server: Server) -> None:
@@ -224,8 +233,10 @@ def test_step_functions_start_execution(server: Server, moto: str) -> None:
     reply = server.call("POST", server.api_ids["Shop"], "dev", "/checkout", body='{"cart": [1, 2]}',
                         headers={"Content-Type": "application/json"})
     assert reply.status == 200, reply.body
-    arn = reply.json()["executionArn"]
-    execution = _client("stepfunctions", moto).describe_execution(executionArn=arn)
+    want = _recorded("stepfunctions", "TestApigatewayStepfunctions::test_apigateway_with_step_function_integration"
+                                      "[StartExecution]")["start_execution_response"]
+    assert reply.json().keys() == want.keys()
+    execution = _client("stepfunctions", moto).describe_execution(executionArn=reply.json()["executionArn"])
     assert json.loads(execution["input"]) == {"cart": [1, 2]}
 
 
@@ -234,7 +245,9 @@ def test_eventbridge_put_events(server: Server) -> None:
                         headers={"Content-Type": "application/json"})
     assert reply.status == 200, reply.body
     answer = reply.json()
-    assert answer["FailedEntryCount"] == 0 and len(answer["Entries"]) == 1 and "EventId" in answer["Entries"][0]
+    want = _recorded("eventbridge", "test_apigateway_to_eventbridge")["eventbridge-put-events-response"]
+    assert answer.keys() == want.keys() and answer["FailedEntryCount"] == want["FailedEntryCount"]
+    assert [entry.keys() for entry in answer["Entries"]] == [entry.keys() for entry in want["Entries"]]
 
 
 def test_kinesis_put_record(server: Server, moto: str) -> None:
@@ -242,6 +255,8 @@ def test_kinesis_put_record(server: Server, moto: str) -> None:
                         headers={"Content-Type": "application/json"})
     assert reply.status == 200, reply.body
     answer = reply.json()
+    want = _recorded("kinesis", "test_apigateway_to_kinesis[PutRecord]")["apigateway_response"]
+    assert want.keys() <= answer.keys()
     kinesis = _client("kinesis", moto)
     iterator = kinesis.get_shard_iterator(StreamName="clicks", ShardId=answer["ShardId"],
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
