@@ -61,7 +61,9 @@ REST_API = {
     "paths": {
         "/orders": {"post": _op(_integration(
             "sqs", "path", QUEUE_PATH, "Action=SendMessage&MessageBody=$util.urlEncode($input.body)",
-            requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}))},
+            requestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
+            responses={"default": {"statusCode": "200",
+                                   "responseTemplates": {"application/json": '{"message": "great success!"}'}}}))},
         "/items": {"post": _op(_integration("dynamodb", "action", "PutItem", json.dumps(
             {"TableName": "$input.path('$.table')", "Item": {"id": {"S": "$input.path('$.id')"}}})))},
         "/items/{id}": {"get": _op(_integration("dynamodb", "action", "Query", json.dumps(
@@ -185,7 +187,7 @@ def test_sqs_send_message_from_a_mapping_template(server: Server, moto: str, res
     reply = server.call("POST", server.api_ids["Shop"], "dev", "/orders", body='{"order": 7, "note": "a&b=c"}',
                         headers={"Content-Type": "application/json"})
     assert reply.status == 200, reply.body
-    assert b"<SendMessageResponse" in reply.body and b"<MessageId>" in reply.body
+    assert reply.json() == _recorded("sqs", "test_sqs_aws_integration")["sqs-aws-integration-with-payload"]
     assert _messages(moto, resources["queue"]) == ['{"order": 7, "note": "a&b=c"}']
 
 
