@@ -27,6 +27,7 @@ from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.invoke_api import InvokeApi
 from apiway.functions.runners import Functions
+from apiway.integrations.aws_services import AwsServices
 from apiway.integrations.upstream import UpstreamPool
 from apiway.model.http import HttpApiDefinition
 from apiway.model.http import Stage as HttpStage
@@ -110,7 +111,8 @@ class App:
         self.deps = CompileDeps(invoker=self.runner, pool=self.pool, clock=clock, state=self.state,
                                 authorizer_cache=authorizer_cache, access=self.access,
                                 identities=identities, caches=self.caches, http_authorizers=http_authorizers,
-                                telemetry=self.telemetry)
+                                telemetry=self.telemetry,
+                                aws=AwsServices(endpoint=project.aws.endpoint, region=project.aws.region))
         self.live_deps = replace(self.deps, strict=False, http_authorizers=replace(http_authorizers, strict=False))
         self.installer: StageInstaller | None = None
 

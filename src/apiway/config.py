@@ -38,7 +38,7 @@ _BASE_PATH_SEGMENT = r"[A-Za-z0-9$\-_.+!*'()]+"
 BASE_PATH_RE = re.compile(rf"^{_BASE_PATH_SEGMENT}(/{_BASE_PATH_SEGMENT})*$")
 
 
-PROJECT_KEYS = ("apis", "functions", "iam", "cognito", "domains")
+PROJECT_KEYS = ("apis", "functions", "iam", "cognito", "domains", "aws")
 API_KEYS = ("openapi", "id", "kind", "stages")
 REST, HTTP, WEBSOCKET = "REST", "HTTP", "WEBSOCKET"
 KINDS = {"rest": REST, "http": HTTP}
@@ -85,6 +85,15 @@ class DomainSpec:
     tls: tuple[Path, Path] | None = None  # PEM certificate (chain may follow) and private key
 
 
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    """`aws: {endpoint, region}`: where AWS service integrations send requests when the environment names no
+    endpoint (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL), and the region they sign for by default."""
+
+    endpoint: str | None = None
+    region: str | None = None
+
+
 @dataclass(slots=True)
 class Project:
     source: Path
@@ -96,6 +105,7 @@ class Project:
     # Account-level records a template declares (API keys, usage plans, their links) as (kind, key, record),
     # written at start after the APIs.
     records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    aws: AwsSettings = field(default_factory=AwsSettings)
 
 
 def is_openapi_document(doc: Any) -> bool:
@@ -315,6 +325,18 @@ class _Reader:
             pools[pool_id] = UserPoolSettings(jwks_url=spec.get("jwks_url"), issuer=spec.get("issuer"))
         return pools
 
+    def aws(self, raw: Any) -> AwsSettings:
+        section = self.mapping(raw, ("aws",))
+        unknown = set(section) - {"endpoint", "region"}
+        if unknown:
+            raise self.fail(("aws", sorted(unknown)[0]), "unknown key (expected 'endpoint' or 'region')")
+        endpoint, region = section.get("endpoint"), section.get("region")
+        if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://"))):
+            raise self.fail(("aws", "endpoint"), f"an http:// or https:// URL, got {endpoint!r}")
+        if region is not None and (not isinstance(region, str) or not region):
+            raise self.fail(("aws", "region"), f"a region name like us-east-1, got {region!r}")
+        return AwsSettings(endpoint, region)
+
     def domains(self, raw: Any) -> list[DomainSpec]:
         """`domains: {api.example.com: {mappings: [{base_path, api, stage}], tls: {cert, key}}}`."""
         domains = []
@@ -399,7 +421,8 @@ class _Reader:
                 raise self.fail(("apis", i, "id"), f"the id {api.api_id!r} is given to more than one API (REST, HTTP "
                                                    f"and WebSocket APIs share one id space)")
         return Project(self.path, apis, functions, iam=self.iam(doc.get("iam")),
-                       cognito=self.cognito(doc.get("cognito")), domains=self.domains(doc.get("domains")))
+                       cognito=self.cognito(doc.get("cognito")), domains=self.domains(doc.get("domains")),
+                       aws=self.aws(doc.get("aws")))
 
 
 def load_project(path: Path, stage: str | None = None, kind: str | None = None) -> Project:

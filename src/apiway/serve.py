@@ -22,6 +22,7 @@ from apiway.front.health import HEALTH, READY, Health
 from apiway.front.supervisor import WorkerStart, reserve, supervise
 from apiway.front.tls import ServerTls, TlsError, load_files
 from apiway.functions.watch import CodeWatcher
+from apiway.integrations.aws_service import unreachable_methods
 from apiway.model.http import DEFAULT_STAGE
 from apiway.observe.log import flush_repeats
 from apiway.observe.rotating import LogLimits
@@ -307,6 +308,8 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
     if show:
         for name in failed + start_failed:
             print(f"  not served: {name}", file=sys.stderr)
+        for line in unreachable_methods(stages):
+            print(f"  warning: {line}", file=sys.stderr)
         print(invoke_table(stages, host, port, scheme) + domain_table(app.gateway.domains, port, scheme), flush=True)
         if listen.tls is None and any(d.certificate for d in prepared.domains):
             print("  note: domain certificates are served with --tls-cert/--tls-key only (the port then speaks "

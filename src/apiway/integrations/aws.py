@@ -1,12 +1,12 @@
 """AWS (non-proxy) integrations. Lambda: the request body (after the request template) is the
-event; a function error's `errorMessage` selects the integration response. Other AWS services are
-not emulated yet: such methods answer AWS's 500 configuration error and log why."""
+event; a function error's `errorMessage` selects the integration response. Other AWS services:
+aws_service.py."""
 
 from __future__ import annotations
 
 import orjson
 
-from apiway.core.errors import ConfigurationError, FunctionUnavailable
+from apiway.core.errors import FunctionUnavailable
 from apiway.core.http import HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.functions.base import FunctionInvoker, FunctionThrottled
@@ -45,13 +45,3 @@ class LambdaIntegration:
             message = error.get("errorMessage") if isinstance(error, dict) else None
             selected = self.responses.select("" if message is None else str(message))
         return selected.respond(scope, result.payload, [])
-
-
-class UnsupportedServiceIntegration:
-    __slots__ = ("service",)
-
-    def __init__(self, service: str) -> None:
-        self.service = service
-
-    async def __call__(self, inv: Invocation) -> HttpResponse:
-        raise ConfigurationError(f"AWS service integration '{self.service}' is not supported by this gateway")

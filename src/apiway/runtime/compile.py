@@ -15,7 +15,8 @@ from apiway.core.invocation import Integration, Invocation, MethodPlan, StageRun
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
 from apiway.functions.base import defined
-from apiway.integrations.aws import LambdaIntegration, UnsupportedServiceIntegration
+from apiway.integrations.aws import LambdaIntegration
+from apiway.integrations.aws_service import compile_service_integration
 from apiway.integrations.http import HttpIntegration, HttpProxyIntegration, UpstreamTarget
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.integrations.mock import MockIntegration
@@ -81,7 +82,8 @@ def compile_integration(
         if function is None:
             if kind == "AWS_PROXY":
                 raise DeployError(f"{where}.uri: AWS_PROXY integrations only support Lambda functions: {uri!r}")
-            return UnsupportedServiceIntegration(m.group(2))
+            return compile_service_integration(integration, m.group(1), m.group(2), m.group(3), m.group(4),
+                                               stage_vars, deps.pool, deps.aws, where)
         if not defined(deps.invoker, function, deps.strict, f"{where}.uri"):
             return FailingIntegration(f"function {function!r} is not defined in this gateway")
         if str(integration.get("httpMethod", "POST")).upper() != "POST":

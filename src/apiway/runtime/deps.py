@@ -4,7 +4,7 @@ control plane."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apiway.auth.authorizer_cache import AuthorizerCache
 from apiway.auth.http_authorizers import HttpAuthorizerDeps
@@ -12,6 +12,7 @@ from apiway.auth.identities import Identities
 from apiway.checks.response_cache import ResponseCaches
 from apiway.core.clock import SYSTEM_CLOCK, Clock
 from apiway.functions.base import FunctionInvoker
+from apiway.integrations.aws_services import AwsServices
 from apiway.integrations.upstream import UpstreamPool
 from apiway.state.api_keys import AccessState
 from apiway.state.base import SharedState
@@ -37,3 +38,5 @@ class CompileDeps:
     http_authorizers: HttpAuthorizerDeps | None = None
     # What observes stages (logs, metrics, traces); None: nothing does.
     telemetry: Telemetry | None = None
+    # Where AWS service integrations (other than Lambda) send their requests, and their signer.
+    aws: AwsServices = field(default_factory=AwsServices)

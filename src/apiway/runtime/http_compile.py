@@ -15,6 +15,7 @@ from apiway.core.media import BinaryTypes
 from apiway.core.router import Match, Router
 from apiway.events import http_v2
 from apiway.functions.base import defined
+from apiway.integrations.aws_subtypes import compile_subtype
 from apiway.integrations.http_api import HttpApiProxy, Mapped, TimeLimited
 from apiway.integrations.lambda_proxy import LambdaProxyIntegration
 from apiway.mapping import http_parameters
@@ -182,11 +183,12 @@ def _integration(record: IntegrationRecord, route_key: str, variables: dict[str,
     kind = record.get("integrationType", "")
     timeout = int(record.get("timeoutInMillis") or DEFAULT_TIMEOUT_MS)
     uri = substitute_stage_variables(record.get("integrationUri") or "", variables)
+    if record.get("integrationSubtype"):  # its requestParameters name the action's parameters
+        def value(text: str, at: str) -> http_parameters.Source:
+            return http_parameters.compile_value(text, variables, http_v2.context_variable, at)
+        return compile_subtype(dict(record), timeout, deps.pool, deps.aws, value, where)
     mapping = http_parameters.compile_request(record.get("requestParameters"), variables, http_v2.context_variable,
                                               where)
-    if record.get("integrationSubtype"):
-        return FailingIntegration(f"AWS service integration {record['integrationSubtype']!r} is not supported by "
-                                  f"this gateway")
     if kind == "HTTP_PROXY":
         found = v2_http_target(record, uri, where, deps.strict)
         if isinstance(found, FailingIntegration):
