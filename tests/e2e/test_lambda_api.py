@@ -214,6 +214,14 @@ def test_get_list_delete_errors_and_policy(state: Path) -> None:
             400, "ValidationException")
         assert error(lam.create_function, FunctionName="js", Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
                      Code={"ZipFile": package("x")})[:2] == (400, "InvalidParameterValueException")
+        escaping = io.BytesIO()
+        with zipfile.ZipFile(escaping, "w") as archive:
+            archive.writestr("../outside.py", "x = 1")
+        assert error(lam.create_function, FunctionName="escape", Runtime="python3.11", Role=ROLE,
+                     Handler="app.handler", Code={"ZipFile": escaping.getvalue()})[:2] == (
+            400, "InvalidParameterValueException")
+        assert not list(state.parent.rglob("outside.py"))
+        assert error(lam.get_function, FunctionName="escape")[:2] == (404, "ResourceNotFoundException")
         raw = request(server.port, "POST", "/2015-03-31/functions", {"Content-Type": "application/json"}, "{oops")
         assert raw.status == 400 and raw.header("x-amzn-ErrorType") == "InvalidRequestContentException"
 
@@ -248,5 +256,24 @@ def test_functions_survive_a_restart_and_the_cli_reads_them(state: Path, tmp_pat
                                "--output", "json"], capture_output=True, text=True, env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["FunctionVersion"] == "1"
+    finally:
+        server.stop()
+
+
+def test_a_provided_runtime_runs_the_bootstrap_in_its_zip(state: Path) -> None:
+    source = Path(__file__).parent.parent / "unit" / "fixtures" / "runtimes" / "urllib_bootstrap"
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        entry = zipfile.ZipInfo("bootstrap")
+        entry.external_attr = 0o100755 << 16  # executable, as `zip` keeps it
+        archive.writestr(entry, source.read_bytes())
+    server = Server(None, state)
+    try:
+        lam = clients(server, "lambda")
+        lam.create_function(FunctionName="custom", Runtime="provided.al2023", Role=ROLE, Handler="echo.handler",
+                            Code={"ZipFile": data.getvalue()})
+        response = lam.invoke(FunctionName="custom", Payload=b'{"ping": 1}')
+        assert "FunctionError" not in response
+        assert json.loads(response["Payload"].read()) == {"handler": "echo.handler", "echo": {"ping": 1}}
     finally:
         server.stop()

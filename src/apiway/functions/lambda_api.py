@@ -79,9 +79,15 @@ class LambdaApi:
                                                                                     call.rest[1])),
         }
 
-    @staticmethod
-    def matches(req: HttpRequest) -> bool:
-        return req.path == PREFIX or req.path.startswith(PREFIX + "/")
+    def matches(self, req: HttpRequest) -> bool:
+        """A path and method of one of Lambda's operations answered here (anything else is left to the port's
+        other services, and to its 404)."""
+        if req.path != PREFIX and not req.path.startswith(PREFIX + "/"):
+            return False
+        segments = _segments(req)
+        if not segments:
+            return req.method in ("GET", "POST")
+        return len(segments) <= 3 and (req.method, _operation(segments[1:])) in self.routes
 
     async def handle(self, req: HttpRequest) -> HttpResponse:
         request_id = request_ids.request_id()
@@ -95,7 +101,7 @@ class LambdaApi:
 
     def _answer(self, req: HttpRequest) -> tuple[int, Any]:
         query = {k: v for k, v in (req.query_params()[0] or {}).items()}
-        segments = [unquote(s) for s in req.path[len(PREFIX):].split("/") if s]
+        segments = _segments(req)
         body = _body(req)
         if not segments:
             if req.method == "POST":
@@ -103,17 +109,11 @@ class LambdaApi:
                 if self.created is not None:
                     self.created()
                 return 201, made
-            if req.method == "GET":
-                return 200, self._list(query)
-            raise _unknown(req)
+            return 200, self._list(query)
         name, qualifier = parse_function_name(segments[0])
         qualifier = qualifier or query.get("Qualifier") or None
         rest = segments[1:]
-        operation = rest[0] + ("/" if len(rest) == 2 else "") if rest else ""
-        handler = self.routes.get((req.method, operation))
-        if handler is None or len(rest) > 2:
-            raise _unknown(req)
-        return handler(Call(name, qualifier, rest, query, body))
+        return self.routes[(req.method, _operation(rest))](Call(name, qualifier, rest, query, body))
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
         everything = query.get("FunctionVersion") == "ALL"
@@ -176,8 +176,13 @@ def _done(action: Callable[[], None]) -> tuple[int, Any]:
     return 204, None
 
 
-def _unknown(req: HttpRequest) -> LambdaError:
-    return LambdaError(404, "UnknownOperationException", f"No Lambda operation answers {req.method} {req.path}")
+def _segments(req: HttpRequest) -> list[str]:
+    return [unquote(s) for s in req.path[len(PREFIX):].split("/") if s]
+
+
+def _operation(rest: list[str]) -> str:
+    """The route's key of the path after the function: `""`, `code`, `aliases`, `aliases/` (with a name), ..."""
+    return rest[0] + ("/" if len(rest) == 2 else "") if rest else ""
 
 
 def _response(status: int, document: Any, request_id: str,
