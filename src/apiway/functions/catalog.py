@@ -120,7 +120,9 @@ class Catalog:
         return loaded.record
 
     def has(self, name: str) -> bool:
-        return self.record(name) is not None
+        """Whether the function exists: only a look at the disk, so that compiling a stage (in whatever thread)
+        loads nothing into the runner, which belongs to the loop's thread."""
+        return bool(NAME.match(name)) and (self.root / name / "function.json").is_file()
 
     def resolve(self, name: str, qualifier: str | None) -> str | None:
         """The runner key of `name` at `qualifier` (none, `$LATEST`, a version or an alias), else None."""
