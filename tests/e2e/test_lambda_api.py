@@ -277,3 +277,44 @@ def test_a_provided_runtime_runs_the_bootstrap_in_its_zip(state: Path) -> None:
         assert json.loads(response["Payload"].read()) == {"handler": "echo.handler", "echo": {"ping": 1}}
     finally:
         server.stop()
+
+
+GATE = '''
+def handler(event, context):
+    return {"isAuthorized": event["headers"].get("x-token") == TOKEN}
+'''
+
+
+def test_an_authorizer_named_by_alias_follows_it(state: Path) -> None:
+    def gate(token: str) -> bytes:
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w") as archive:
+            archive.writestr("gate.py", GATE.replace("TOKEN", repr(token)))
+        return data.getvalue()
+
+    server = Server(None, state)
+    try:
+        lam, v2 = clients(server, "lambda"), clients(server, "apigatewayv2")
+        create(lam, "backend", "guarded")
+        lam.create_function(FunctionName="gate", Runtime="python3.12", Role=ROLE, Handler="gate.handler",
+                            Code={"ZipFile": gate("old")}, Publish=True)
+        lam.update_function_code(FunctionName="gate", ZipFile=gate("new"), Publish=True)
+        lam.create_alias(FunctionName="gate", Name="live", FunctionVersion="1")
+        api = v2.create_api(Name="guarded", ProtocolType="HTTP", Target=ARN + "backend")
+        authorizer = v2.create_authorizer(
+            ApiId=api["ApiId"], Name="gate", AuthorizerType="REQUEST", IdentitySource=["$request.header.x-token"],
+            AuthorizerUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{ARN}gate:live/invocations",
+            AuthorizerPayloadFormatVersion="2.0", EnableSimpleResponses=True)["AuthorizerId"]
+        route = next(r for r in v2.get_routes(ApiId=api["ApiId"])["Items"] if r["RouteKey"] == "$default")
+        v2.update_route(ApiId=api["ApiId"], RouteId=route["RouteId"], AuthorizationType="CUSTOM",
+                        AuthorizerId=authorizer)
+
+        def status(token: str) -> int:
+            return request(server.port, "GET", "/", {"Host": f"{api['ApiId']}.execute-api.localhost:{server.port}",
+                                                     "x-token": token}).status
+
+        assert (status("old"), status("new")) == (200, 403)
+        lam.update_alias(FunctionName="gate", Name="live", FunctionVersion="2")
+        assert (status("old"), status("new")) == (403, 200)
+    finally:
+        server.stop()
