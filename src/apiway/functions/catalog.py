@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import io
 import os
@@ -208,6 +207,7 @@ class Catalog:
 
     def update_code(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         record = self._require(name)
+        self._check_revision(record, params)
         if "ZipFile" not in params:
             raise invalid("ZipFile is required: this gateway takes the zip in the request (not from S3 or an "
                           "image)")
@@ -330,12 +330,14 @@ class Catalog:
     # -- inside
 
     def _require(self, name: str, qualifier: str | None = None) -> dict[str, Any]:
+        """A copy of the function's record (a change that fails half-way leaves the loaded one as it was)."""
         record = self.record(name)
         if record is None:
             raise not_found(name)
         if qualifier is not None and self._version_of(record, qualifier) is None:
             raise not_found(name, qualifier)
-        return record
+        copy: dict[str, Any] = orjson.loads(orjson.dumps(record))
+        return copy
 
     @staticmethod
     def _version_of(record: dict[str, Any], qualifier: str | None) -> str | None:
@@ -516,8 +518,6 @@ def _spec(key: str, name: str, version: str, config: dict[str, Any], folder: Pat
                      AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{name}",
                      AWS_EXECUTION_ENV=f"AWS_Lambda_{runtime}")
     provided = runtime.startswith("provided")
-    with contextlib.suppress(KeyError):
-        del variables["_HANDLER"]
     return FunctionSpec(name=key, handler=config["Handler"] if provided else _handler(config["Handler"]),
                         base_dir=folder / config["_code"], timeout=float(config["Timeout"]),
                         memory=int(config["MemorySize"]), environment=variables, mode="worker",
