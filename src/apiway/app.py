@@ -26,6 +26,7 @@ from apiway.core.invocation import StageRuntime
 from apiway.core.websocket import IDLE_TIMEOUT, MAX_DURATION
 from apiway.front.tls import ServerTls, TlsError, load_files, load_pem
 from apiway.functions.invoke_api import InvokeApi
+from apiway.functions.lambda_api import LambdaApi
 from apiway.functions.runners import Functions
 from apiway.integrations.aws_services import AwsServices
 from apiway.integrations.upstream import UpstreamPool
@@ -72,6 +73,7 @@ class App:
         specs = {spec.name: spec for spec in self.functions}
         self.handoff = LoopHandoff()  # bound to the serving loop by the control plane's handler
         self.invoke_api = InvokeApi(self.runner, specs, self.runner.workers.logs)  # Lambda's Invoke API service
+        self.lambda_api: LambdaApi | None = None  # Lambda's control plane, once `manage_functions` is called
         # Everything requests share (buckets, quotas, caches, connections) lives in one state backend.
         # With --redis, in Redis for every node that uses it (state/redis_state.py).
         self.state: MemoryState | RedisState = (MemoryState(clock, self.handoff) if redis is None
@@ -131,6 +133,18 @@ class App:
         for follower in (self.access.changed, domain_installer.changed):  # cheap: wholly on the loop's thread
             store.subscribe(partial(self.handoff.post, follower))
         return served
+
+    def manage_functions(self, root: Path) -> None:
+        """Serve Lambda's control plane; the functions it makes are kept under `root` and served from now on."""
+        catalog = self.runner.manage(root)
+        self.invoke_api.versions = catalog.version
+        self.lambda_api = LambdaApi(catalog, lambda name: name in self.invoke_api.specs, self._function_made)
+
+    def _function_made(self) -> None:
+        """Stages deployed before the function existed fail their calls to it (as on AWS, while it is missing):
+        compiled again, they call it."""
+        if self.installer is not None:
+            self.installer.refresh_all()
 
     def serving(self) -> None:
         """The server listens: what runs on its loop from now on starts."""

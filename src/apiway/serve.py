@@ -248,6 +248,7 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
                              redis=redis, access_log=access_out, tracer=tracer, metrics=metrics,
                              parameter_overrides=parameter_overrides)
     app.ws_lifetimes = (ws_idle_timeout, ws_max_duration)
+    app.manage_functions(state_path.parent / "functions")  # what Lambda's API makes, kept beside the store
     app.state.configure_bucket(ACCOUNT, throttle_rate, throttle_burst)
     store = open_store(store_url, state_path)
     report = StartReport()
@@ -316,7 +317,7 @@ def _serve_process(app: App, prepared: PreparedProject, store: Store, failed: li
                   "HTTPS)", file=sys.stderr)
     control = ControlPlaneHandler(ControlPlane(store, app, host=f"{_shown(host)}:{port}"), handoff=app.handoff)
     dashboard = Dashboard(store, app.metrics, app.log_groups, app.tracer)
-    services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api]), control,
+    services = [app.invoke_api, app.connections_api, *filter(None, [app.logs_api, app.lambda_api]), control,
                 CloudWatchApi(app.metrics), PrometheusText(app.metrics), dashboard]
     also = []
     if listen.admin_port is not None:  # the services move to the admin listener; the gateway's port serves APIs only

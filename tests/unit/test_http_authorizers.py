@@ -640,7 +640,7 @@ def test_lambda_authorizers_are_checked_at_deploy_time(lambdas: Lambdas) -> None
 
 def test_function_names_of_authorizer_and_integration_uris() -> None:
     assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate") == "gate"
-    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate"
+    assert function_of("arn:aws:lambda:us-east-1:123456789012:function:gate:7") == "gate:7"  # resolved when called
     assert function_of("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
                        "arn:aws:lambda:us-east-1:123456789012:function:gate/invocations") == "gate"
     assert function_of("arn:aws:s3:::bucket") is None

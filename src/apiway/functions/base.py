@@ -82,3 +82,16 @@ class FunctionThrottled(Exception):
         super().__init__(name)
         self.log = (f"Lambda invocation failed with status: 429 (TooManyRequestsException): function {name} has "
                     f"no free execution environment")
+
+
+class FunctionNotFound(FunctionThrottled):
+    """The function, or the version or alias a qualified name asks for, is gone since the integration was compiled
+    (deleted through Lambda's API): Lambda's 404, which API Gateway, as for a throttled call, answers with 500."""
+
+    status_code = 404
+
+    def __init__(self, name: str) -> None:
+        Exception.__init__(self, name)
+        self.payload = orjson.dumps({"Type": "User", "Message": f"Function not found: arn:aws:lambda:{REGION}:"
+                                                                f"{ACCOUNT_ID}:function:{name}"})
+        self.log = f"Lambda invocation failed with status: 404 (ResourceNotFoundException): function {name} not found"

@@ -2,7 +2,8 @@
 project's functions: `POST /2015-03-31/functions/{FunctionName}/invocations`.
 
 FunctionName is a name, a partial ARN (`123456789012:function:NAME`) or a full ARN, each with an optional
-`:qualifier`; the qualifier (there or in `?Qualifier=`) is accepted and ignored: every function is `$LATEST`.
+`:qualifier` (there or in `?Qualifier=`): a project function is always `$LATEST`, so its qualifier is ignored; a
+function made through Lambda's API (functions/lambda_api.py) runs the version or alias the qualifier names.
 `X-Amz-Invocation-Type` is `RequestResponse` (200 with the function's payload, `X-Amz-Function-Error: Unhandled`
 when it failed), `Event` (202 at once; the invocation runs in the background) or `DryRun` (204).
 `X-Amz-Log-Type: Tail` adds `X-Amz-Log-Result`, base64 of the last 4 KB of the invocation's log, for functions
@@ -24,7 +25,7 @@ import orjson
 
 from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.functions.base import FunctionInvoker, FunctionSpec, FunctionThrottled
+from apiway.functions.base import FunctionInvoker, FunctionNotFound, FunctionSpec, FunctionThrottled
 from apiway.model.aws import ACCOUNT_ID, REGION
 from apiway.observe.log import log
 
@@ -86,6 +87,9 @@ class InvokeApi:
         self.specs = specs
         self.logs = logs  # the log lines a runner kept for a function, if it keeps any
         self.background: set[asyncio.Task[None]] = set()  # Event invocations in progress
+        # The version a qualifier of a function made through Lambda's API names (None: no such function, version
+        # or alias), once that API is served.
+        self.versions: Callable[[str, str | None], str | None] | None = None
 
     @staticmethod
     def matches(req: HttpRequest) -> bool:
@@ -94,13 +98,20 @@ class InvokeApi:
     async def handle(self, req: HttpRequest) -> HttpResponse:
         request_id = request_ids.request_id()
         raw_name = unquote(req.path[len(PREFIX):-len(SUFFIX)])
-        name, _qualifier = parse_function_name(raw_name)  # `$LATEST` or an alias: every function is $LATEST
+        name, qualifier = parse_function_name(raw_name)
+        qualifier = qualifier or (req.query_params()[0] or {}).get("Qualifier")
         if len(req.body) > MAX_SYNC_PAYLOAD:
             return _error(413, "RequestTooLargeException",
                           f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation",
                           request_id)
-        if not name or name not in self.specs or not self.invoker.has(name):
-            return _error(404, "ResourceNotFoundException", f"Function not found: {_arn(name)}", request_id)
+        target = f"{name}:{qualifier}" if qualifier else name
+        version: str | None = "$LATEST"
+        if name and name in self.specs:
+            target = name  # a project function: every qualifier is $LATEST
+        elif name and self.versions is not None:
+            version = self.versions(name, qualifier)  # a function made through Lambda's API
+        if not name or not self.invoker.has(target) or version is None:
+            return _error(404, "ResourceNotFoundException", f"Function not found: {_arn(target)}", request_id)
         invocation_type = req.header("x-amz-invocation-type") or "RequestResponse"
         if invocation_type not in INVOCATION_TYPES:
             return _error(400, "InvalidParameterValueException",
@@ -116,12 +127,14 @@ class InvokeApi:
         if invocation_type == "DryRun":
             return HttpResponse(204, [("x-amzn-RequestId", request_id)], b"")
         if invocation_type == "Event":
-            task = asyncio.get_running_loop().create_task(self._run_event(name, event, request_id))
+            task = asyncio.get_running_loop().create_task(self._run_event(target, event, request_id))
             self.background.add(task)
             task.add_done_callback(self.background.discard)
             return HttpResponse(202, [("Content-Type", _JSON), ("x-amzn-RequestId", request_id)], b"")
         try:
-            result = await self.invoker.invoke(name, event, request_id)
+            result = await self.invoker.invoke(target, event, request_id)
+        except FunctionNotFound as exc:  # deleted while the request was on its way
+            return _error(404, "ResourceNotFoundException", str(exc), request_id, exc.payload)
         except FunctionThrottled as exc:
             return _error(429, "TooManyRequestsException", "Rate Exceeded.", request_id, exc.payload)
         except Exception as exc:
@@ -129,11 +142,11 @@ class InvokeApi:
                 error=f"{type(exc).__name__}: {exc}")
             return _error(500, "ServiceException", f"{type(exc).__name__}: {exc}", request_id,
                           orjson.dumps({"Type": "Service", "message": f"{type(exc).__name__}: {exc}"}))
-        headers = [("Content-Type", _JSON), ("x-amzn-RequestId", request_id), ("X-Amz-Executed-Version", "$LATEST")]
+        headers = [("Content-Type", _JSON), ("x-amzn-RequestId", request_id), ("X-Amz-Executed-Version", version)]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))
         if (req.header("x-amz-log-type") or "").lower() == "tail":
-            tail = self._log_tail(name, request_id)
+            tail = self._log_tail(name if version == "$LATEST" else f"{name}:{version}", request_id)
             if tail is not None:
                 headers.append(("X-Amz-Log-Result", tail))
         return HttpResponse(200, headers, result.payload)

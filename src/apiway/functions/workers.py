@@ -120,7 +120,8 @@ class _Environment:
         port = await self.api.start()
         env = lambda_environment(spec)
         env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
-        env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{os.urandom(16).hex()}"
+        version = env["AWS_LAMBDA_FUNCTION_VERSION"]  # a published version's number (functions/catalog.py)
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{datetime.now(UTC):%Y/%m/%d}/[{version}]{os.urandom(16).hex()}"
         self.log_stream = self.runner.log_stream(spec.name, env["AWS_LAMBDA_LOG_STREAM_NAME"])
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
         env.setdefault("PATH", os.environ.get("PATH", os.defpath))
@@ -182,7 +183,7 @@ class _Environment:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_later(inv.timeout, self._timed_out)
         self.drain()  # output of the init phase comes before START
-        self._emit([f"START RequestId: {inv.request_id} Version: $LATEST"], framing=True)
+        self._emit([f"START RequestId: {inv.request_id} Version: {self._version()}"], framing=True)
 
     def _answered(self, inv: PendingEvent, result: InvokeResult) -> None:
         self._complete(inv, result)
@@ -239,7 +240,7 @@ class _Environment:
             self._emit(lines)
         rid = inv.request_id
         if not inv.delivered:
-            self._emit([f"START RequestId: {rid} Version: $LATEST"], framing=True)
+            self._emit([f"START RequestId: {rid} Version: {self._version()}"], framing=True)
         duration = (time.monotonic() - self.started) * 1000 if inv.delivered else 0.0
         report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
                   f"{max(1, math.ceil(duration))} ms\tMemory Size: {self.fn.spec.memory} MB\tMax Memory Used: "
@@ -254,6 +255,9 @@ class _Environment:
             else:
                 self.discard()  # the function was reloaded while this invocation ran: its code is stale
         inv.resolve(result)
+
+    def _version(self) -> str:
+        return self.fn.spec.environment.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
 
     def discard(self) -> None:
         """Take the environment out of service and kill its process group (idempotent)."""
@@ -370,7 +374,7 @@ class WorkerRunner:
         """A new environment's stream in the function's log group (none without log groups)."""
         if self._log_groups is None:
             return None
-        found = self._log_groups.stream(f"/aws/lambda/{name}", stream)
+        found = self._log_groups.stream(f"/aws/lambda/{name.partition(':')[0]}", stream)  # every version's
         fn = self._functions.get(name)
         if fn is not None:
             fn.log_stream = found

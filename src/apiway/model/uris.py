@@ -15,26 +15,28 @@ def substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
 
 def function_of(uri: str) -> str | None:
     """The function an HTTP API names: by its invocation URI or by its own ARN,
-    `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]` (the qualifier dropped); else None."""
+    `arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]`, as `name[:qualifier]`; else None."""
     name = lambda_function_name(uri)
     if name is not None:
         return name
     parts = uri.split(":")
     if len(parts) in (7, 8) and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function" and parts[6]:
-        return parts[6]
+        return ":".join(parts[6:8])
     return None
 
 
 def lambda_function_name(uri: str) -> str | None:
-    """Function name from a Lambda invocation URI (alias/version qualifier dropped), else None."""
+    """The function a Lambda invocation URI names, as `name[:qualifier]` (the alias or version is resolved when
+    the function is called), else None."""
     m = AWS_URI.match(uri)
     if not m or m.group(2) != "lambda" or m.group(3) != "path":
         return None
     fm = _LAMBDA_PATH.match(m.group(4))
     if not fm:
         return None
-    arn = fm.group(1)
-    if arn.startswith("arn:"):
-        parts = arn.split(":")
-        return parts[6] if len(parts) >= 7 and parts[5] == "function" else None
-    return arn.split(":")[0]
+    parts = fm.group(1).split(":")
+    if parts[0] == "arn":  # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        return ":".join(parts[6:8]) if len(parts) >= 7 and parts[5] == "function" and parts[6] else None
+    if len(parts) >= 3 and parts[1] == "function":  # ACCOUNT:function:NAME[:QUALIFIER]
+        return ":".join(parts[2:4])
+    return ":".join(parts[:2])

@@ -122,6 +122,13 @@ class StageInstaller:
                 api_id, _, stage_name = change.key.partition("/")
                 self.refresh_http(api_id, stage_name)
 
+    def refresh_all(self) -> None:
+        """Compile every stored stage again and serve it (a function the stages may name was made)."""
+        for stage in self.store.list_stages():
+            self.refresh(stage["restApiId"], stage["stageName"])
+        for v2_stage in http_deployments.list_stages(self.store):
+            self.refresh_http(v2_stage["apiId"], v2_stage["stageName"])
+
     def refresh(self, api_id: str, stage_name: str) -> None:
         """Serve the stage as stored now, or stop serving it when it is gone."""
         stage = self.store.get_stage(api_id, stage_name)
