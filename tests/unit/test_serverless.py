@@ -108,8 +108,8 @@ def test_unsupported_variables_name_the_line_and_the_fix(tmp_path: Path, value: 
 
 
 @pytest.mark.parametrize(("body", "line", "field", "expected"), [
-    ("functions:\n  hello:\n    handler: handler.hello\n    runtime: nodejs20.x\n", 9, "functions.hello.runtime",
-     "Node.js functions are not served yet"),
+    ("functions:\n  hello:\n    handler: handler.hello\n    runtime: java21\n", 9, "functions.hello.runtime",
+     "only python3.x and nodejs functions are served"),
     ("functions:\n  hello:\n    handler: src/missing.hello\n", 8, "functions.hello.handler", "handler file not found"),
     (FUNCTION + "    events:\n      - sqs: arn:aws:sqs:us-east-1:1:q\n      - kafka2: {}\n", 11,
      "functions.hello.events.1.kafka2", "unknown event type 'kafka2'"),
@@ -293,3 +293,11 @@ def test_an_api_of_another_stack_is_refused(tmp_path: Path) -> None:
 ])
 def test_settings_of_the_wrong_shape_are_located(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in failure(tmp_path, text)
+
+
+def test_node_functions_are_served_by_the_node_runtime(tmp_path: Path) -> None:
+    (tmp_path / "handler.js").write_text("exports.hello = async () => ({statusCode: 200, body: 'hi'});\n")
+    (tmp_path / "serverless.yml").write_text(HEAD + "functions:\n  hello:\n    handler: handler.hello\n"
+                                             "    runtime: nodejs20.x\n")
+    (spec,) = template_project(tmp_path / "serverless.yml", {})[0].functions  # type: ignore[index]
+    assert spec.runtime == "nodejs" and spec.handler == "handler.hello" and spec.base_dir == tmp_path

@@ -42,16 +42,15 @@ def _function(service: Service, key: str, spec: Any, provider: dict[str, Any]) -
         raise service.fail((*where, "image"), "container image functions are not served (use handler)")
     runtime = str(spec.get("runtime") or provider.get("runtime") or "")
     at = (*where, "runtime") if spec.get("runtime") else ("provider", "runtime")
-    if runtime.startswith("nodejs"):
-        raise service.fail(at, f"{runtime}: Node.js functions are not served yet (Python functions are)")
-    if not runtime.startswith("python3"):
-        raise service.fail(at, f"{runtime or 'no runtime'}: only python3.x functions are served")
+    node = runtime.startswith("nodejs")
+    if not runtime.startswith("python3") and not node:
+        raise service.fail(at, f"{runtime or 'no runtime'}: only python3.x and nodejs functions are served")
     handler = spec.get("handler")
     if not isinstance(handler, str) or "." not in handler:
         raise service.fail((*where, "handler"), "required, like handler.hello or src/handler.hello (file.function)")
     module, _, function = handler.rpartition(".")
     folder = service.path.parent
-    if not (folder / f"{module}.py").is_file():
+    if not node and not (folder / f"{module}.py").is_file():
         raise service.fail((*where, "handler"), f"handler file not found: {folder / (module + '.py')}")
     environment = {**_environment(service, provider.get("environment"), ("provider", "environment")),
                    **_environment(service, spec.get("environment"), (*where, "environment"))}
@@ -64,6 +63,10 @@ def _function(service: Service, key: str, spec: Any, provider: dict[str, Any]) -
     if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
         at = (*where, "memorySize") if "memorySize" in spec else ("provider", "memorySize")
         raise service.fail(at, "megabytes, an integer from 128 to 10240")
+    if node:  # `path/file.export` as Lambda's Node runtime resolves it (the runner finds .js, .mjs or .cjs)
+        environment.pop("PYTHONPATH")
+        return FunctionSpec(name=service.function_names[key], handler=handler, base_dir=folder,
+                            timeout=float(timeout), memory=memory, environment=environment, runtime="nodejs")
     return FunctionSpec(name=service.function_names[key], handler=f"{module}.py:{function}", base_dir=folder,
                         timeout=float(timeout), memory=memory, environment=environment)
 
