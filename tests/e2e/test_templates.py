@@ -40,6 +40,11 @@ def test_sam_app_in_a_folder_without_a_project_file(tmp_path: Path) -> None:
         assert hello.status == 200, hello.body
         assert hello.json() == {"message": "hello from dev", "prod": "no", "payload": "1.0",
                                 "api_url": f"https://{rest}.execute-api.us-east-1.amazonaws.com/dev"}
+        # A Node.js function on the same API and on the HTTP API
+        prices = server.call("GET", rest, "dev", "/prices")
+        assert prices.status == 200, prices.body
+        assert prices.json()["runtime"] == "nodejs" and prices.json()["stage"] == "dev"
+        assert invoke(server.port, http, "GET", "/prices").json()["payload"] == "2.0"
         # DefaultAuthorizer: the TOKEN authorizer refuses, then lets in; the stage variable from Mappings
         assert server.call("GET", rest, "dev", "/orders").status == 401
         orders = server.call("GET", rest, "dev", "/orders", headers={"Authorization": "allow-ann"})
