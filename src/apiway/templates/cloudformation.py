@@ -70,18 +70,26 @@ def _local_body(ctx: Context, value: Any, where: Where) -> dict[str, Any]:
 
 # -- REST APIs -------------------------------------------------------------------------------------------
 
-def _rest_api(ctx: Context, logical: str, parts: dict[str, list[str]]) -> BuiltApi:
-    where = ("Resources", logical)
-    props = ctx.resolved(logical)
-    name = str(props.get("Name") or logical)
+def _body(ctx: Context, props: dict[str, Any], where: tuple[Any, ...], empty: dict[str, Any],
+          ) -> tuple[dict[str, Any], tuple[Any, ...] | None]:
+    """An API resource's OpenAPI body (inline `Body`, or `BodyS3Location` naming a local file; else `empty`), titled,
+    and where an inline body sits in the template (for errors inside it)."""
     body_where = None
     if isinstance(props.get("Body"), dict):
         doc, body_where = props["Body"], (*where, "Properties", "Body")
     elif props.get("BodyS3Location") is not None:
         doc = _local_body(ctx, props["BodyS3Location"], (*where, "Properties", "BodyS3Location"))
     else:
-        doc = rest_document(name)
-    doc.setdefault("info", {}).setdefault("title", name)
+        doc = empty
+    doc.setdefault("info", {}).setdefault("title", empty["info"]["title"])
+    return doc, body_where
+
+
+def _rest_api(ctx: Context, logical: str, parts: dict[str, list[str]]) -> BuiltApi:
+    where = ("Resources", logical)
+    props = ctx.resolved(logical)
+    name = str(props.get("Name") or logical)
+    doc, body_where = _body(ctx, props, where, rest_document(name))
     if props.get("BinaryMediaTypes"):
         doc[X + "binary-media-types"] = [str(t).replace("~1", "/") for t in props["BinaryMediaTypes"]]
     if props.get("ApiKeySourceType"):
@@ -294,14 +302,7 @@ def _v2_api(ctx: Context, logical: str, parts: dict[str, list[str]]) -> BuiltApi
         raise ctx.fail((*where, "Properties", "ProtocolType"), "WebSocket APIs are not read from templates yet "
                                                                "(write them in apiway.yaml, docs/websocket-apis.md)")
     name = str(props.get("Name") or logical)
-    body_where = None
-    if isinstance(props.get("Body"), dict):
-        doc, body_where = props["Body"], (*where, "Properties", "Body")
-    elif props.get("BodyS3Location") is not None:
-        doc = _local_body(ctx, props["BodyS3Location"], (*where, "Properties", "BodyS3Location"))
-    else:
-        doc = http_document(name)
-    doc.setdefault("info", {}).setdefault("title", name)
+    doc, body_where = _body(ctx, props, where, http_document(name))
     stages: dict[str, StageSpec] = {}
     if props.get("Target"):  # quick create: a route to the target and an auto-deploying $default stage
         route = str(props.get("RouteKey") or "$default")

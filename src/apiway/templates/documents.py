@@ -3,11 +3,20 @@ both the SAM and the plain CloudFormation readers write into such documents."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from apiway.config import StageSpec
+import orjson
+
+from apiway.config import HTTP as HTTP_KIND
+from apiway.config import REST as REST_KIND
+from apiway.config import ApiSpec, StageSpec
+from apiway.model.documents import DocumentError
 from apiway.model.method_settings import ALL_METHODS, CACHE_SIZES, normalised_key
+from apiway.openapi.http_importer import import_http_api
+from apiway.openapi.importer import import_openapi
 
 X = "x-amazon-apigateway-"
 REST, HTTP = "REST", "HTTP"
@@ -24,6 +33,23 @@ class BuiltApi:
     body_where: tuple[Any, ...] | None = None  # DefinitionBody/Body: the document's keys are the template's
     origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # a path built from an event → the event
     notes: list[str] = field(default_factory=list)
+
+
+def imported(built: BuiltApi, api_id: str, source: str) -> ApiSpec:
+    """The API as the deployer takes it, imported once here so that a problem is found (and located by the caller,
+    from `failed_path`) before anything is served."""
+    text = orjson.dumps(built.doc, option=orjson.OPT_SORT_KEYS).decode()
+    if built.kind == HTTP:
+        import_http_api(copy.deepcopy(built.doc), text, source, api_id, strict=True)
+    else:
+        import_openapi(copy.deepcopy(built.doc), text, source, api_id)
+    return ApiSpec(Path(source), built.stages, api_id, REST_KIND if built.kind == REST else HTTP_KIND,
+                   (built.doc, text))
+
+
+def failed_path(exc: DocumentError) -> str | None:
+    """The OpenAPI path an import error is about, if any."""
+    return str(exc.where[1]) if len(exc.where) > 1 and exc.where[0] == "paths" else None
 
 
 def operation_key(method: str) -> str:

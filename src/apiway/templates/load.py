@@ -10,17 +10,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from apiway.config import ApiSpec, Project
 from apiway.model import aws
 from apiway.model.documents import DocumentError, line_of
 from apiway.model.method_settings import SettingsError, stage_settings
-from apiway.openapi.http_importer import import_http_api
-from apiway.openapi.importer import import_openapi
 from apiway.templates.cloudformation import read_plain_apis
 from apiway.templates.context import FUNCTION_TYPES, REST_API_TYPES, SAM_TRANSFORM, V2_API_TYPES, Context
-from apiway.templates.documents import HTTP, REST, BuiltApi
+from apiway.templates.documents import BuiltApi, failed_path, imported
 from apiway.templates.domains import read_domains
 from apiway.templates.functions import read_functions
 from apiway.templates.sam import read_sam_apis
@@ -184,16 +180,11 @@ def _merge(base: Any, own: Any) -> Any:
 
 def _api_spec(ctx: Context, built: BuiltApi) -> ApiSpec:
     """The API as the deployer takes it; imported once here so problems are located in the template."""
-    api_id = ctx.api_ids[built.logical_id]
-    text = orjson.dumps(built.doc, option=orjson.OPT_SORT_KEYS).decode()
     source = f"{ctx.path}#{built.logical_id}"
     try:
-        if built.kind == HTTP:
-            import_http_api(copy.deepcopy(built.doc), text, source, api_id, strict=True)
-        else:
-            import_openapi(copy.deepcopy(built.doc), text, source, api_id)
+        spec = imported(built, ctx.api_ids[built.logical_id], source)
     except DocumentError as exc:
-        path = exc.where[1] if len(exc.where) > 1 and exc.where[0] == "paths" else None
+        path = failed_path(exc)
         if path in built.origins:
             where = built.origins[path]
         elif built.body_where:
@@ -206,7 +197,6 @@ def _api_spec(ctx: Context, built: BuiltApi) -> ApiSpec:
             stage_settings({"method_settings": stage.method_settings})
         except SettingsError as exc:
             raise ctx.fail(built.where, f"stage {stage.name}: MethodSettings: {exc.message}") from None
-    spec = ApiSpec(Path(source), built.stages, api_id, REST if built.kind == REST else HTTP, (built.doc, text))
     return spec
 
 

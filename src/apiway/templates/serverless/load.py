@@ -5,17 +5,12 @@ once, so that a problem names the event's line in the service file."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from apiway.config import ApiSpec, Project
 from apiway.model.documents import DocumentError, line_of
-from apiway.openapi.http_importer import import_http_api
-from apiway.openapi.importer import import_openapi
-from apiway.templates.documents import HTTP, REST, BuiltApi
+from apiway.templates.documents import BuiltApi, failed_path, imported
 from apiway.templates.serverless.dotenv import read_dotenv
 from apiway.templates.serverless.functions import name_functions, read_functions
 from apiway.templates.serverless.http_api import read_http_api
@@ -176,15 +171,7 @@ def _resources(service: Service) -> None:
 
 def _api_spec(service: Service, built: BuiltApi) -> ApiSpec:
     """The API as the deployer takes it; imported once here so problems are located at the event."""
-    api_id = service.api_id(built.logical_id)
-    text = orjson.dumps(built.doc, option=orjson.OPT_SORT_KEYS).decode()
-    source = f"{service.path}#{built.logical_id}"
     try:
-        if built.kind == HTTP:
-            import_http_api(copy.deepcopy(built.doc), text, source, api_id, strict=True)
-        else:
-            import_openapi(copy.deepcopy(built.doc), text, source, api_id)
+        return imported(built, service.api_id(built.logical_id), f"{service.path}#{built.logical_id}")
     except DocumentError as exc:
-        path = exc.where[1] if len(exc.where) > 1 and exc.where[0] == "paths" else None
-        raise service.fail(built.origins.get(str(path), built.where), exc.message) from None
-    return ApiSpec(Path(source), built.stages, api_id, REST if built.kind == REST else HTTP, (built.doc, text))
+        raise service.fail(built.origins.get(str(failed_path(exc)), built.where), exc.message) from None
