@@ -279,6 +279,25 @@ def test_a_provided_runtime_runs_the_bootstrap_in_its_zip(state: Path) -> None:
         server.stop()
 
 
+
+def test_a_nodejs_function_from_a_zip(state: Path) -> None:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("src/index.mjs", "export const handler = async (event, context) =>\n"
+                         "  ({echo: event, name: context.functionName, version: context.functionVersion});\n")
+    server = Server(None, state)
+    try:
+        lam = clients(server, "lambda")
+        made = lam.create_function(FunctionName="noder", Runtime="nodejs20.x", Role=ROLE, Handler="src/index.handler",
+                                   Code={"ZipFile": data.getvalue()}, Publish=True)
+        assert made["Runtime"] == "nodejs20.x" and made["Version"] == "1"
+        response = lam.invoke(FunctionName="noder:1", Payload=b'{"ping": 1}')
+        assert "FunctionError" not in response
+        assert json.loads(response["Payload"].read()) == {"echo": {"ping": 1}, "name": "noder", "version": "1"}
+    finally:
+        server.stop()
+
+
 GATE = '''
 def handler(event, context):
     return {"isAuthorized": event["headers"].get("x-token") == TOKEN}

@@ -41,7 +41,8 @@ NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 ALIAS = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}$")
 MAX_ZIP = 50 * 1024 * 1024  # Lambda's quota for a zip uploaded directly
 MAX_UNZIPPED = 250 * 1024 * 1024  # and for the unpacked package
-RUNTIMES = ("python3.", "provided")  # what the worker runner can run: apiway's Python runtime, or a bootstrap
+RUNTIMES = ("python3.", "nodejs", "provided")  # what the worker runner runs: apiway's Python and Node.js runtimes, or
+# a bootstrap
 DEFAULTS: dict[str, Any] = {"Timeout": 3, "MemorySize": 128, "Description": ""}
 
 
@@ -422,7 +423,8 @@ def _settings(config: dict[str, Any], params: dict[str, Any], creating: bool) ->
         runtime = params.get("Runtime")
         if not isinstance(runtime, str) or not runtime.startswith(RUNTIMES):
             raise invalid(f"The runtime parameter of {runtime} is not supported by this gateway: it runs "
-                          f"python3.x and provided (provided.al2, provided.al2023) functions")
+                          f"python3.x, nodejs (on the machine's node) and provided (provided.al2, provided.al2023) "
+                          f"functions")
         config["Runtime"] = runtime
     if creating or "Handler" in params:
         handler = params.get("Handler")
@@ -518,10 +520,11 @@ def _spec(key: str, name: str, version: str, config: dict[str, Any], folder: Pat
                      AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{name}",
                      AWS_EXECUTION_ENV=f"AWS_Lambda_{runtime}")
     provided = runtime.startswith("provided")
-    return FunctionSpec(name=key, handler=config["Handler"] if provided else _handler(config["Handler"]),
+    kind = "provided" if provided else "nodejs" if runtime.startswith("nodejs") else "python"
+    # Node's `path/file.export` is resolved by its bootstrap, Python's `module.function` becomes a file here.
+    return FunctionSpec(name=key, handler=_handler(config["Handler"]) if kind == "python" else config["Handler"],
                         base_dir=folder / config["_code"], timeout=float(config["Timeout"]),
-                        memory=int(config["MemorySize"]), environment=variables, mode="worker",
-                        runtime="provided" if provided else "python",
+                        memory=int(config["MemorySize"]), environment=variables, mode="worker", runtime=kind,
                         bootstrap=Path("bootstrap") if provided else None)
 
 
