@@ -205,8 +205,11 @@ def test_aws_logs_tail_follow(server: Server) -> None:
     call(server, "first")
     logs = logs_client(server.port)
     until(lambda: logs.filter_log_events(logGroupName=GROUP, filterPattern='"plain line for first"')["events"])
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_PAGER": ""}
+    # The distribution's CLI runs on the system's Python: nothing of this process's environment (a PYTHONPATH a loaded
+    # function left, say, which would mix the virtualenv's AWS CLI v1 into it) may reach it.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(server.state.parent), "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "",
+           "PYTHONUNBUFFERED": "1"}  # --follow prints as it goes
     tail = [aws, "logs", "tail", GROUP, "--endpoint-url", f"http://127.0.0.1:{server.port}", "--since", "10m",
             "--format", "short"]
     once = subprocess.run(tail, capture_output=True, text=True, timeout=60, env=env)
