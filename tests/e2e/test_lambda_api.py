@@ -212,7 +212,7 @@ def test_get_list_delete_errors_and_policy(state: Path) -> None:
         assert error(lam.invoke, FunctionName="fn-0:none")[:2] == (404, "ResourceNotFoundException")
         assert error(lam.update_function_configuration, FunctionName="fn-0", Timeout=901)[:2] == (
             400, "ValidationException")
-        assert error(lam.create_function, FunctionName="js", Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+        assert error(lam.create_function, FunctionName="jv", Runtime="java21", Role=ROLE, Handler="index.handler",
                      Code={"ZipFile": package("x")})[:2] == (400, "InvalidParameterValueException")
         escaping = io.BytesIO()
         with zipfile.ZipFile(escaping, "w") as archive:
