@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from tests.support import REPO, Server, function_proxy_api
@@ -242,6 +244,8 @@ def test_sam_template_with_node_functions(serve, tmp_path: Path) -> None:
     assert ping.status == 200 and ping.body == b"pong"
 
 
+@pytest.mark.skipif(os.environ.get("APIWAY_TEST_SERVER") == "uvicorn",
+                    reason="--watch runs in the native server's loop; `serve --server uvicorn --watch` refuses")
 def test_watch_reloads_a_changed_node_function(serve, tmp_path: Path) -> None:
     (tmp_path / "fn").mkdir()
     (tmp_path / "api.yaml").write_text(function_proxy_api("Watched", "Watched"))
