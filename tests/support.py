@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -198,3 +199,13 @@ def run_guards(guards, inv) -> None:
 
 # What a bare Invocation built outside a compiled stage needs of its stage: the clock's wall time, no observers.
 BARE_STAGE: Any = SimpleNamespace(wall_ms=SYSTEM_CLOCK.wall_ms, observers=(), on_start=None)
+
+
+def until(read: Callable[[], Any], timeout: float = 15) -> Any:
+    """`read()` once it is truthy, or its last value after `timeout` seconds (polled every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)

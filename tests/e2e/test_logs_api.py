@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.cluster.nginx import installed
-from tests.support import Server, function_proxy_api
+from tests.support import Server, function_proxy_api, until
 
 GROUP = "/aws/lambda/Talker"
 HANDLER = """import json
@@ -50,15 +49,6 @@ def logs_client(port: int) -> Any:
     return boto3.client("logs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                         aws_access_key_id="test", aws_secret_access_key="test",
                         config=Config(retries={"max_attempts": 1}))
-
-
-def until(read: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def call(server: Server, *paths: str) -> None:

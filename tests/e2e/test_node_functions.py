@@ -8,8 +8,6 @@ import base64
 import json
 import os
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support import REPO, Server, function_proxy_api
+from tests.support import REPO, Server, function_proxy_api, until
 
 COMMONJS = """const os = require("os");
 let calls = 0;
@@ -99,15 +97,6 @@ def client(service: str, server: Server) -> Any:
 def invoke(lam: Any, name: str, payload: object, **kw: Any) -> tuple[dict[str, Any], Any]:
     response = lam.invoke(FunctionName=name, Payload=json.dumps(payload).encode(), **kw)
     return response, json.loads(response["Payload"].read())
-
-
-def until(read: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_node_handlers_results_and_errors(serve, tmp_path: Path) -> None:
