@@ -25,6 +25,9 @@ _NULL_IDENTITY = dict.fromkeys(
 
 
 Integration = Callable[["Invocation"], Awaitable[HttpResponse]]
+# An integration that can answer without waiting (a MOCK) also has `now`: the same answer as a plain call, so the
+# pipeline runs such a request to its end with no coroutine or task. Wrappers (cache, logs) have none of their own.
+Answer = HttpResponse | Awaitable[HttpResponse]
 # What the gateway does to an integration's successful answer before it reaches the client (the
 # integration kind's header policy, the trace header), chosen per method at deploy time.
 ResponseFilter = Callable[["Invocation", HttpResponse], None]

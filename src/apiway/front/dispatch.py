@@ -5,7 +5,8 @@ the caller in, else 404. On the admin port there is no gateway, only the service
 `/{stage}/@connections/{id}` is a management call, behind the same policy (SigV4 name `execute-api`).
 Liveness and readiness (front/health.py) answer on every listener, with no policy: probes sign nothing.
 
-`handle` is a plain method returning the chosen coroutine, so a request to an API pays no extra frame."""
+`answer` is a plain method returning the response itself when it is ready at once (a MOCK method, an error),
+else the chosen coroutine: a request to an API pays no extra frame, and one that never waits no task."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse, aws_error
+from apiway.core.invocation import Answer
 from apiway.core.websocket import Upgraded
 from apiway.front.admin import AdminDenied, AdminPolicy
 from apiway.front.health import Health
@@ -44,6 +46,11 @@ class Dispatcher:
         self.health = health
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
+        answer = self.answer(req)
+        return _answer(answer) if type(answer) is HttpResponse else answer  # type: ignore[arg-type,return-value]
+
+    def answer(self, req: HttpRequest) -> Answer:
+        """The response when it is ready at once (an API's MOCK method, an error), else an awaitable of it."""
         if req.stream is not None:
             return self._streamed(req)
         gateway = self.gateway
@@ -54,7 +61,7 @@ class Dispatcher:
                     target = gateway.connections_target(req, located)
                     if target is not None:
                         return self._manage(req, *target)
-                return gateway.handle(req, located)
+                return gateway.answer(req, located)
         health = self.health
         if health is not None and health.matches(req):
             return health.handle(req)
@@ -63,12 +70,12 @@ class Dispatcher:
                 try:
                     self.policy.check(req, service.signing_name)
                 except AdminDenied as denied:
-                    return _answer(denied.response())
+                    return denied.response()
                 return service.handle(req)
         if gateway is not None:
-            return _answer(gateway.not_an_api(req))
-        return _answer(aws_error(404, "NotFoundException", f"No service on this port answers {req.method} {req.path}",
-                                 request_ids.request_id()))
+            return gateway.not_an_api(req)
+        return aws_error(404, "NotFoundException", f"No service on this port answers {req.method} {req.path}",
+                         request_ids.request_id())
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:
         if self.gateway is not None:
@@ -95,12 +102,12 @@ class Dispatcher:
             return await self.handle(req)
         return await gateway.handle(req, located)
 
-    def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> Awaitable[HttpResponse]:
+    def _manage(self, req: HttpRequest, api_id: str, stage_name: str, connection_id: str) -> Answer:
         assert self.connections is not None
         try:
             self.policy.check(req, self.connections.signing_name)
         except AdminDenied as denied:
-            return _answer(denied.response())
+            return denied.response()
         return self.connections.handle_scoped(req, api_id, stage_name, connection_id)
 
 

@@ -11,6 +11,9 @@ from apiway.core.websocket import Upgraded
 
 
 class Handler(Protocol):
+    """A handler may also have `answer(req)`: `handle` for a front-end that writes a ready response at once, the
+    response itself when nothing had to wait, else an awaitable of it (the dispatcher has one)."""
+
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]: ...
 
     def reject(self, req: HttpRequest, response_type: str) -> HttpResponse:

@@ -8,8 +8,9 @@ a MOCK method (wrk, 64 keep-alive connections, server alone on one core) it take
 about 29 µs of CPU per request behind uvicorn to about 15 µs, of which the core itself is about 5 µs.
 
 One connection = one `_Connection`. Complete requests go into a per-connection FIFO, so pipelined requests
-are answered in order; only the request at the head of the FIFO runs, as one task, which writes its own
-response when the core returns. One timer per server, once a second, refreshes the cached `Date` and
+are answered in order; only the request at the head of the FIFO runs. A request the core answers without waiting
+(a MOCK method, an error) is written at once, from the parser's callback; one that waits runs as one task,
+which writes its own response when the core returns. One timer per server, once a second, refreshes the cached `Date` and
 closes connections past their deadline (idle keep-alive, slow request heads, stalled bodies or readers).
 """
 
@@ -101,10 +102,13 @@ def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: s
 class _Server:
     """What the connections of one listening server share: the core, the clock, the Date header."""
 
-    __slots__ = ("clock", "connections", "date", "drained", "gateway", "loop", "scheme", "shutting_down", "ticker")
+    __slots__ = ("answer", "clock", "connections", "date", "drained", "gateway", "loop", "scheme", "shutting_down",
+                 "ticker")
 
     def __init__(self, gateway: Handler, loop: asyncio.AbstractEventLoop, scheme: str = "http") -> None:
         self.gateway = gateway
+        self.answer: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]] = getattr(
+            gateway, "answer", gateway.handle)
         self.loop = loop
         self.scheme = scheme
         self.connections: set[_Connection | WsConnection] = set()
@@ -334,7 +338,7 @@ class _Connection(asyncio.Protocol):
         """A long body: the request goes to the core now, its body follows as it arrives (core/http.py)."""
         request.stream = self._streaming = BodyStream(length, self._body_full, self._body_taken)
         if self._task is None and not self._queue and not self._write_paused:
-            self._task = self._create_task(self._respond(request, self._keep_alive))
+            self._start(request, self._keep_alive)
         else:
             self._queue.append((request, self._keep_alive, None))
 
@@ -386,13 +390,11 @@ class _Connection(asyncio.Protocol):
         if body:
             request.body = body[0] if len(body) == 1 else b"".join(body)
         keep_alive = self._keep_alive
-        # One task per request, even when the core never suspends (a MOCK): running its first step right here
-        # would be cheaper, but integrations use asyncio.timeout(), which needs to run inside a task.
         if self._task is None and not self._queue and not self._write_paused:  # the usual case: nothing ahead
             if not keep_alive:
                 self._no_more = True
             self.deadline = _NEVER
-            self._task = self._create_task(self._respond(request, keep_alive))
+            self._start(request, keep_alive)
         else:  # behind a running request (whose end sets the deadline again) or a client not reading
             self._enqueue(request, keep_alive, None)
 
@@ -417,27 +419,48 @@ class _Connection(asyncio.Protocol):
             request, keep_alive, canned = queue.popleft()
             if canned is None:
                 assert request is not None
-                self._task = self._create_task(self._respond(request, keep_alive))
+                self._start(request, keep_alive)
             else:
                 self._write(canned, request, keep_alive)
         if not self._reading:
             self._set_reading()
 
-    async def _respond(self, request: HttpRequest, keep_alive: bool) -> None:
-        handler = self._server.gateway
+    def _start(self, request: HttpRequest, keep_alive: bool) -> None:
+        """Answer a request: at once when the core's answer is ready (a MOCK, an error), else in a task — which
+        integrations need anyway (asyncio.timeout() runs only inside one)."""
+        answer: HttpResponse | Awaitable[HttpResponse | Upgraded]
+        try:
+            # An upgrade request never keeps the connection alive: only those pay the header lookup.
+            if keep_alive or not ws_frames.wants_websocket(request):
+                answer = self._server.answer(request)
+            else:
+                answer = self._upgrade(request)
+        except Exception as exc:
+            _failed_in_server(request, exc)
+            answer = _INTERNAL_ERROR
+        if type(answer) is HttpResponse:
+            self._answered(request, answer, keep_alive)
+        else:
+            self._task = self._create_task(self._respond(request, answer, keep_alive))  # type: ignore[arg-type]
+
+    async def _upgrade(self, request: HttpRequest) -> HttpResponse | Upgraded:
+        # An invalid WebSocket handshake is refused here, before the handler could accept it.
+        return ws_frames.refusal(request) or await self._server.gateway.upgrade(request)
+
+    async def _respond(self, request: HttpRequest, pending: Awaitable[HttpResponse | Upgraded],
+                       keep_alive: bool) -> None:
         response: HttpResponse | Upgraded
         try:
-            # An upgrade request never keeps the connection alive: only those pay the header lookup. An invalid
-            # WebSocket handshake is refused here, before the handler could accept it.
-            if keep_alive or not ws_frames.wants_websocket(request):
-                response = await handler.handle(request)
-            else:
-                response = ws_frames.refusal(request) or await handler.upgrade(request)
-        except Exception as exc:  # the core answers its own failures; this is the last line of defence
-            log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc())
+            response = await pending
+        except Exception as exc:
+            _failed_in_server(request, exc)
             response = _INTERNAL_ERROR
         self._task = None
+        self._answered(request, response, keep_alive)
+        if self._queue:
+            self._dispatch()
+
+    def _answered(self, request: HttpRequest, response: HttpResponse | Upgraded, keep_alive: bool) -> None:
         stream = request.stream
         if stream is not None and not stream.complete:  # answered without all of its body: drop the rest
             stream.discard()
@@ -445,8 +468,6 @@ class _Connection(asyncio.Protocol):
             self._switch(request, response)
             return
         self._write(response, request, keep_alive)
-        if self._queue:
-            self._dispatch()
 
     def _write(self, response: HttpResponse, request: HttpRequest | None, keep_alive: bool) -> None:
         if self._closed or self._transport.is_closing():
@@ -569,6 +590,12 @@ class _Connection(asyncio.Protocol):
         if self._task is not None:
             self._task.cancel()
         self._transport.abort()
+
+
+def _failed_in_server(request: HttpRequest, exc: Exception) -> None:
+    """The core answers its own failures; this is the last line of defence."""
+    log("ERROR", "request failed in the server", path=request.path, error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)))
 
 
 def _head_size(method: str, url: bytes, headers: list[tuple[str, str]]) -> int:
