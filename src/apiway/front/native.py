@@ -10,8 +10,8 @@ about 29 µs of CPU per request behind uvicorn to about 15 µs, of which the cor
 One connection = one `_Connection`. Complete requests go into a per-connection FIFO, so pipelined requests
 are answered in order; only the request at the head of the FIFO runs. A request the core answers without waiting
 (a MOCK method, an error) is written at once, from the parser's callback; one that waits runs as one task,
-which writes its own response when the core returns. One timer per server, once a second, refreshes the cached `Date` and
-closes connections past their deadline (idle keep-alive, slow request heads, stalled bodies or readers).
+which writes its own response when the core returns. One timer per server, once a second, refreshes the cached
+`Date` and closes connections past their deadline (idle keep-alive, slow request heads, stalled bodies or readers).
 """
 
 from __future__ import annotations

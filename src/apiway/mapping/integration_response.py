@@ -44,7 +44,7 @@ def compile_response_source(source: str, where: str) -> ResponseSource:
 
 
 class CompiledIntegrationResponse:
-    __slots__ = ("content_handling", "dynamic_headers", "static_headers", "status", "templates")
+    __slots__ = ("content_handling", "dynamic_headers", "fixed", "static_headers", "status", "templates")
 
     def __init__(self, spec: dict, where: str) -> None:
         status = str(spec.get("statusCode", ""))
@@ -65,12 +65,29 @@ class CompiledIntegrationResponse:
                 )
         self.templates = TemplateMap(spec.get("responseTemplates"), f"{where}.responseTemplates")
         self.content_handling = spec.get("contentHandling")
+        # The whole answer when nothing of the request or the backend can change it (a MOCK's static response):
+        # no dynamic parameter, no content handling, at most one template and that one static.
+        # (headers, body; None: the backend's body as it is)
+        self.fixed: tuple[list[tuple[str, str]], bytes | None] | None = None
+        templates = list(self.templates.templates.items())
+        if not self.dynamic_headers and not self.content_handling and len(templates) <= 1:
+            content_type, static = "application/json", None
+            if templates:
+                content_type, static = templates[0][0], templates[0][1].static
+            if not templates or static is not None:
+                headers = list(self.static_headers)
+                if not any(k.lower() == "content-type" for k, _ in headers):
+                    headers.append(("Content-Type", content_type))
+                self.fixed = headers, None if static is None else static.encode()
 
     def respond(
         self, scope: TemplateScope, body: bytes, backend_headers: list[tuple[str, str]]
     ) -> HttpResponse:
         """The method response: parameters, content handling, the template chosen by Accept, then the
         `$context.responseOverride` status and headers."""
+        fixed = self.fixed
+        if fixed is not None and not scope.overrides():
+            return HttpResponse(self.status, fixed[0].copy(), body if fixed[1] is None else fixed[1])
         inv = scope.inv
         headers = list(self.static_headers)
         if self.dynamic_headers:

@@ -54,6 +54,10 @@ class TemplateScope:
         maps = {part: _map(override.get(part)) for part in ("header", "querystring", "path")}
         return maps if any(maps.values()) else None
 
+    def overrides(self) -> bool:
+        """Whether a template may have set `$context.responseOverride` (only a rendered one can)."""
+        return self._context is not None
+
     def response_override(self) -> tuple[int | None, dict[str, str]]:
         if self._context is None:
             return None, {}
