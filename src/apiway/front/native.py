@@ -56,6 +56,7 @@ _BAD_REQUEST = HttpResponse(400, _JSON, b'{"message":"Bad Request"}')
 _HEAD_TOO_LARGE = HttpResponse(431, _JSON, b'{"message":"Request Header Fields Too Large"}')
 _INTERNAL_ERROR = HttpResponse(500, _JSON, b'{"message": "Internal server error"}')
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")}
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStatus}
 _KEEP_ALIVE = "Connection: keep-alive\r\n\r\n"
 _CLOSE = "Connection: close\r\n\r\n"
@@ -91,10 +92,11 @@ def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: s
         breaks = len(headers) - 1
         if fields.count("\n") != breaks or fields.count("\r") != breaks:
             raise ValueError("CR or LF inside a response header")
-        head = (f"{_status_line(status)}{fields}\r\n{date}Content-Length: {length}\r\n"
+        head = (f"{_STATUS_LINES.get(status) or _status_line(status)}{fields}\r\n{date}Content-Length: {length}\r\n"
                 f"{_KEEP_ALIVE if keep_alive else _CLOSE}")
     else:
-        head = f"{_status_line(status)}{date}Content-Length: {length}\r\n{_KEEP_ALIVE if keep_alive else _CLOSE}"
+        head = (f"{_STATUS_LINES.get(status) or _status_line(status)}{date}Content-Length: {length}\r\n"
+                f"{_KEEP_ALIVE if keep_alive else _CLOSE}")
     data = head.encode("latin-1", "replace")
     return data + body if body else data
 
@@ -300,7 +302,8 @@ class _Connection(asyncio.Protocol):
         if self._no_more:
             return
         parser = self._parser
-        method = parser.get_method().decode("ascii")
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         # The head fits in the bytes received for it; only when those exceed the limit is it measured.
         if self._head_raw + self._chunk_len > MAX_HEAD and _head_size(method, self._url, self._headers) > MAX_HEAD:
             self._error = 431
@@ -315,13 +318,21 @@ class _Connection(asyncio.Protocol):
             url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
         elif 35 in url:  # "#"
             url = url.partition(b"#")[0]
-        path, _, query = url.partition(b"?")
+        query = ""
+        if 63 in url:  # "?"
+            url, _, raw_query = url.partition(b"?")
+            query = raw_query.decode("latin-1")
         version = parser.get_http_version()
-        self._request = HttpRequest(method, path.decode("latin-1"), query.decode("latin-1"), self._headers, b"",
-                                    self.client_ip, self._server.scheme, self.server_port, version)
+        self._request = HttpRequest(method, url.decode("latin-1"), query, self._headers, b"", self.client_ip,
+                                    self._server.scheme, self.server_port, version)
         self._keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
         self.deadline = self._server.clock + HEAD_TIMEOUT
-        length = self._content_length
+        if self._content_length is not None or self._expects_continue:
+            self._body_announced(self._content_length, version)
+
+    def _body_announced(self, length: int | None, version: str) -> None:
+        """A head that announces a body (Content-Length, Expect: 100-continue): refused when too long, streamed
+        when long, and the interim 100 when the client waits for it."""
         expects_continue = self._expects_continue and version == "1.1"  # never an interim response to 1.0
         if length is not None and length > MAX_PAYLOAD:
             # Refused before any of it arrives; a client waiting for 100 Continue will not send it at all.
@@ -438,8 +449,10 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:
             _failed_in_server(request, exc)
             answer = _INTERNAL_ERROR
-        if type(answer) is HttpResponse:
-            self._answered(request, answer, keep_alive)
+        if type(answer) is HttpResponse and request.stream is None:  # the usual case: written at once
+            self._write(answer, request, keep_alive)  # type: ignore[arg-type]
+        elif type(answer) is HttpResponse:
+            self._answered(request, answer, keep_alive)  # type: ignore[arg-type]
         else:
             self._task = self._create_task(self._respond(request, answer, keep_alive))  # type: ignore[arg-type]
 
@@ -496,8 +509,8 @@ class _Connection(asyncio.Protocol):
                     transport.write_eof()
             else:
                 transport.close()
-        elif idle:
-            self._settle()
+        elif idle:  # what _settle decides, known here
+            self.deadline = server.clock + (HEAD_TIMEOUT if self._in_message else IDLE_TIMEOUT)
             if self._continue_pending:
                 self._continue_pending = False
                 transport.write(_CONTINUE)
