@@ -28,10 +28,10 @@ import orjson
 from httptools import HttpParserError, HttpRequestParser
 
 from apiway.functions.base import InvokeResult
+from apiway.functions.frames import MAX_PAYLOAD
 
-__all__ = ["MAX_PAYLOAD", "PendingEvent", "RuntimeApi", "error_result", "response_result"]
+__all__ = ["PendingEvent", "RuntimeApi", "error_result", "response_result"]
 
-MAX_PAYLOAD = 6 * 1024 * 1024 + 100  # 6,291,556 bytes: Lambda's limit on a synchronous response
 _PREFIX = b"/2018-06-01/runtime/"
 _STATUS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 413: "Request Entity Too Large"}
