@@ -37,6 +37,16 @@ _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 # X-Ray SDK) read the variable through `os.environ`, so that is where it is kept; the C-level environment,
 # which only child processes and C extensions see, is left alone.
 _ENVIRON_DATA: dict[bytes, bytes] = vars(os.environ)["_data"]
+# Read on every invocation, as AWS's runtime does (a handler may change them), but from that mapping:
+# `os.environ.get` encodes the name and goes through the generic Mapping code, half a warm invocation's Python.
+_FUNCTION_NAME, _FUNCTION_VERSION, _MEMORY_SIZE, _LOG_GROUP, _LOG_STREAM = map(os.environ.encodekey, (
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME"))
+
+
+def _variable(key: bytes, default: str) -> str:
+    value = _ENVIRON_DATA.get(key)
+    return default if value is None else os.environ.decodevalue(value)  # type: ignore[attr-defined]
 
 
 class _SourceLoader(importlib.machinery.SourceFileLoader):
@@ -75,14 +85,13 @@ class LambdaContext:
 
     def __init__(self, request_id: str, deadline_ms: int, arn: str, client_context: str | None,
                  identity: str | None) -> None:
-        env = os.environ
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.function_name = _variable(_FUNCTION_NAME, "")
+        self.function_version = _variable(_FUNCTION_VERSION, "$LATEST")
+        self.memory_limit_in_mb = _variable(_MEMORY_SIZE, "")
+        self.log_group_name = _variable(_LOG_GROUP, "")
+        self.log_stream_name = _variable(_LOG_STREAM, "")
         self.client_context = ClientContext(orjson.loads(client_context)) if client_context else None
         self.identity = CognitoIdentity(orjson.loads(identity)) if identity else None
         self._deadline_ms = deadline_ms
