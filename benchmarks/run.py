@@ -201,7 +201,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "apiway-aws-proxy-worker",
         "apiway",
-        "apiway, the same handler in `mode: worker` (a warm worker process, Lambda Runtime API)",
+        "apiway, the same handler in `mode: worker` (warm worker processes, on the Python bootstrap's frame channel)",
         path="lambda-worker",
     ),
 ]

@@ -50,6 +50,24 @@ def die(event, context):
 def unmarshalable(event, context):
     return {"value": object()}
 
+def big(event, context):
+    return {"data": "x" * event["size"]}
+
+def big_error(event, context):
+    raise ValueError("x" * event["size"])
+
+def argv(event, context):
+    import subprocess
+    child = """if True:
+        import os, stat
+        for fd in range(256):  # what a child process of the handler inherits
+            try:
+                print(stat.S_ISSOCK(os.fstat(fd).st_mode))
+            except OSError:
+                pass"""
+    out = subprocess.run([sys.executable, "-c", child], close_fds=False, capture_output=True, text=True).stdout
+    return {"argv": sys.argv[1:], "child_sockets": out.split().count("True"), "child_fds": len(out.split())}
+
 def rss(event, context):
     with open("/proc/self/status") as status:
         kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
@@ -226,6 +244,40 @@ def test_runtime_exit_is_survived(tmp_path: Path) -> None:
 
     run(body)
     assert "Runtime.ExitError" in r.logs("Die")
+
+
+def test_a_response_over_the_limit_fails_the_invocation_and_the_environment_serves_on(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Big", "fns.py:big", {"memory": 512}), ("BigError", "fns.py:big_error", {"memory": 512}))
+
+    async def body() -> None:
+        size = 6 * 1024 * 1024 + 100 - len('{"data":""}')
+        ok, error = await call(r, "Big", {"size": size}, 1)  # exactly at the limit
+        assert error is None and len(ok["data"]) == size
+        out, error = await call(r, "Big", {"size": size + 1}, 2)
+        assert error == "Unhandled" and out == {
+            "errorMessage": "Response payload size (6291557 bytes) exceeded maximum allowed payload size "
+                            "(6291556 bytes).", "errorType": "Function.ResponseSizeTooLarge"}
+        again, error = await call(r, "Big", {"size": 3}, 3)
+        assert error is None and again == {"data": "xxx"}
+        doc, error = await call(r, "BigError", {"size": size}, 4)  # an error document over the limit
+        assert error == "Unhandled"
+        assert doc == {"errorMessage": "Unknown application error occurred", "errorType": "ValueError"}
+        small, error = await call(r, "BigError", {"size": 3}, 5)
+        assert error == "Unhandled" and small["errorType"] == "ValueError" and small["errorMessage"] == "xxx"
+        await r.close()
+
+    run(body)
+
+
+def test_the_handler_sees_neither_the_channel_nor_its_descriptor(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Argv", "fns.py:argv", {}))
+
+    async def body() -> None:
+        out, error = await call(r, "Argv", None, 1)
+        assert error is None and out["argv"] == [] and out["child_sockets"] == 0 and out["child_fds"] >= 3
+        await r.close()
+
+    run(body)
 
 
 def test_import_error_is_reported_as_an_init_error(tmp_path: Path) -> None:

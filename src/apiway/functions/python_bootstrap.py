@@ -1,12 +1,13 @@
-"""apiway's runtime client for Python handlers: `python -m apiway.functions.python_bootstrap`.
+"""apiway's runtime client for Python handlers: `python -m apiway.functions.python_bootstrap FD`.
 
-It runs inside an execution environment started by `workers.WorkerRunner`, talks to the Lambda Runtime API at
-`AWS_LAMBDA_RUNTIME_API`, and behaves like AWS's Python runtime: the handler named by `_HANDLER`
-(`path/file.py:function` relative to `LAMBDA_TASK_ROOT`) is imported once, an import failure is reported to
-`/runtime/init/error` (`Runtime.ImportModuleError`, `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`,
-`Runtime.MalformedHandlerName`) and the process exits; then each event from `/invocation/next` is passed to the
-handler and its result posted to `/response`, or its exception to `/error`. `logging` goes through Lambda's
-root handler and format (lambda_logging).
+It runs inside an execution environment started by `workers.WorkerRunner` and behaves like AWS's Python runtime,
+but talks to the gateway through frames on the Unix socket it inherits as descriptor FD (frames.py) rather than
+through the Lambda Runtime API: the handler named by `_HANDLER` (`path/file.py:function` relative to
+`LAMBDA_TASK_ROOT`) is imported once, an import failure is reported as an init error
+(`Runtime.ImportModuleError`, `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`,
+`Runtime.MalformedHandlerName`) and the process exits; then each event the gateway pushes is passed to the
+handler and its result sent back, or its exception as an error document. `logging` goes through Lambda's root
+handler and format (lambda_logging).
 
 Deliberately light: stdlib plus orjson (the serializer inline functions use, so both modes marshal results the
 same way). The error documents have the shape of `inline.error_payload`; importing that module would pull in
@@ -28,14 +29,24 @@ from typing import Any
 import orjson
 
 from apiway.functions import lambda_logging
+from apiway.functions.frames import ERROR, HEAD, INIT_ERROR, INVOKE, MAX_PAYLOAD, READY, RESPONSE, TOO_LARGE, frame
 
-_BASE = "/2018-06-01/runtime"
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 # The mapping behind `os.environ`. Writing the per-invocation trace id through `os.environ[...]` calls
 # setenv(3), and glibc never frees a replaced value: ~144 bytes per invocation, for ever. Handlers (and the
 # X-Ray SDK) read the variable through `os.environ`, so that is where it is kept; the C-level environment,
 # which only child processes and C extensions see, is left alone.
 _ENVIRON_DATA: dict[bytes, bytes] = vars(os.environ)["_data"]
+# Read on every invocation, as AWS's runtime does (a handler may change them), but from that mapping:
+# `os.environ.get` encodes the name and goes through the generic Mapping code, half a warm invocation's Python.
+_FUNCTION_NAME, _FUNCTION_VERSION, _MEMORY_SIZE, _LOG_GROUP, _LOG_STREAM = map(os.environ.encodekey, (
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME"))
+
+
+def _variable(key: bytes, default: str) -> str:
+    value = _ENVIRON_DATA.get(key)
+    return default if value is None else os.environ.decodevalue(value)  # type: ignore[attr-defined]
 
 
 class _SourceLoader(importlib.machinery.SourceFileLoader):
@@ -74,14 +85,13 @@ class LambdaContext:
 
     def __init__(self, request_id: str, deadline_ms: int, arn: str, client_context: str | None,
                  identity: str | None) -> None:
-        env = os.environ
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.function_name = _variable(_FUNCTION_NAME, "")
+        self.function_version = _variable(_FUNCTION_VERSION, "$LATEST")
+        self.memory_limit_in_mb = _variable(_MEMORY_SIZE, "")
+        self.log_group_name = _variable(_LOG_GROUP, "")
+        self.log_stream_name = _variable(_LOG_STREAM, "")
         self.client_context = ClientContext(orjson.loads(client_context)) if client_context else None
         self.identity = CognitoIdentity(orjson.loads(identity)) if identity else None
         self._deadline_ms = deadline_ms
@@ -137,49 +147,42 @@ def load_handler() -> Any:
     return handler
 
 
-class _Connection:
-    """A minimal keep-alive HTTP/1.1 client for the Runtime API. http.client parses every response head with
-    the email package, which costs more than the rest of a warm invocation; the Runtime API's answers are
-    simple (a status line, a few headers, a Content-Length body)."""
+class _Channel:
+    """The runtime's end of the frame channel to the gateway (frames.py), inherited as descriptor `fd`."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self._sock = socket.create_connection((host, port))
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, fd: int) -> None:
+        self._sock = socket.socket(fileno=fd)
+        self._sock.set_inheritable(False)  # the handler's own child processes do not get it
         self._reader = self._sock.makefile("rb")
-        self._host = f"Host: {host}:{port}\r\n".encode()
 
-    def request(
-        self, method: str, path: str, body: bytes = b"", extra: bytes = b""
-    ) -> tuple[int, dict[str, str], bytes]:
-        head = f"{method} {path} HTTP/1.1\r\n".encode() + self._host + extra
-        if method == "POST":
-            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-        self._sock.sendall(head + b"\r\n" + body)
-        status_line = self._reader.readline()
-        if not status_line:
-            raise ConnectionError("the Runtime API closed the connection")
-        status = int(status_line.split(b" ", 2)[1])
-        headers: dict[str, str] = {}
-        while True:
-            line = self._reader.readline()
-            if not line:
-                raise ConnectionError("the Runtime API closed the connection")
-            if line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        data = self._reader.read(length) if length else b""
-        if len(data) != length:
-            raise ConnectionError("the Runtime API closed the connection mid-response")
-        return status, headers, data
+    def send(self, kind: int, header: bytes = b"", payload: bytes = b"") -> None:
+        sys.stdout.flush()  # the handler's output reaches the log before the invocation ends
+        sys.stderr.flush()
+        self._sock.sendall(frame(kind, header, payload))
 
+    def respond(self, payload: bytes) -> None:
+        if len(payload) > MAX_PAYLOAD:  # the gateway fails the invocation with the size alone
+            self.send(TOO_LARGE, str(len(payload)).encode())
+        else:
+            self.send(RESPONSE, b"", payload)
 
-def _post(conn: _Connection, path: str, body: bytes, error_type: str | None = None) -> int:
-    sys.stdout.flush()  # the handler's output reaches the log before the invocation ends
-    sys.stderr.flush()
-    extra = b"" if error_type is None else f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n".encode()
-    return conn.request("POST", _BASE + path, body, extra)[0]
+    def error(self, kind: int, doc: dict[str, Any]) -> None:
+        body = orjson.dumps(doc)
+        self.send(kind, doc["errorType"].encode(), body if len(body) <= MAX_PAYLOAD else b"")
+
+    def next(self) -> tuple[list[str], bytes]:
+        """The next invocation's header fields and event (waits for it)."""
+        head = self._reader.read(HEAD.size)
+        if len(head) != HEAD.size:
+            raise ConnectionError("the gateway closed the channel")
+        kind, header_size, size = HEAD.unpack(head)
+        body = self._reader.read(header_size + size)
+        if kind != INVOKE or len(body) != header_size + size:
+            raise ConnectionError("the gateway closed the channel mid-frame")
+        return body[:header_size].decode().split("\0"), body[header_size:]
+
+    def wait_closed(self) -> None:
+        self._reader.read(1)
 
 
 def _set_trace_id(trace_id: str | None) -> None:
@@ -192,8 +195,7 @@ def _set_trace_id(trace_id: str | None) -> None:
 
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # prints and logging stay in order
-    host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
-    conn = _Connection(host, int(port))
+    channel = _Channel(int(sys.argv.pop(1)))  # the handler sees the argv of AWS's runtime: the script alone
     os.environ.pop("_X_AMZN_TRACE_ID", None)  # an inherited C-level value would otherwise go stale
     lambda_logging.install(os.environ.get("AWS_LAMBDA_LOG_FORMAT"), os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
     try:
@@ -204,24 +206,20 @@ def main() -> None:
         else:  # the module's own code raised while it was imported
             doc = _error_doc(type(exc).__name__, str(exc), "", _frames(exc))
         _log_error(doc)
-        _post(conn, "/init/error", orjson.dumps(doc), doc["errorType"])
+        channel.error(INIT_ERROR, doc)
+        channel.wait_closed()  # the gateway stops the environment: exiting first could pass for a crash
         sys.exit(1)
     is_async = inspect.iscoroutinefunction(handler)
+    channel.send(READY)
     while True:
         sys.stdout.flush()
         sys.stderr.flush()
-        status, headers, body = conn.request("GET", _BASE + "/invocation/next")
-        if status != 200:
-            sys.exit(1)  # 403 or 500: the environment is unusable
-        request_id = headers.get("lambda-runtime-aws-request-id", "")
+        (request_id, deadline_ms, arn, trace_id, client_context, identity), event = channel.next()
         lambda_logging.set_request_id(request_id)
-        _set_trace_id(headers.get("lambda-runtime-trace-id"))
+        _set_trace_id(trace_id)
         try:
-            context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")),
-                                    headers.get("lambda-runtime-invoked-function-arn", ""),
-                                    headers.get("lambda-runtime-client-context"),
-                                    headers.get("lambda-runtime-cognito-identity"))
-            result = handler(orjson.loads(body), context)
+            context = LambdaContext(request_id, int(deadline_ms), arn, client_context or None, identity or None)
+            result = handler(orjson.loads(event), context)
             if is_async or inspect.iscoroutine(result):
                 import asyncio
 
@@ -229,16 +227,16 @@ def main() -> None:
         except Exception as exc:
             doc = _error_doc(type(exc).__name__, str(exc), request_id, _frames(exc))
             _log_error(doc)
-            _post(conn, f"/invocation/{request_id}/error", orjson.dumps(doc), doc["errorType"])
+            channel.error(ERROR, doc)
             continue
         try:
             payload = orjson.dumps(result)
         except TypeError as exc:
             doc = _error_doc("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, [])
             _log_error(doc)
-            _post(conn, f"/invocation/{request_id}/error", orjson.dumps(doc), doc["errorType"])
+            channel.error(ERROR, doc)
             continue
-        _post(conn, f"/invocation/{request_id}/response", payload)
+        channel.respond(payload)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,10 @@ import orjson
 from httptools import HttpParserError, HttpRequestParser
 
 from apiway.functions.base import InvokeResult
+from apiway.functions.frames import MAX_PAYLOAD
 
-__all__ = ["MAX_PAYLOAD", "PendingEvent", "RuntimeApi"]
+__all__ = ["PendingEvent", "RuntimeApi", "error_result", "response_result"]
 
-MAX_PAYLOAD = 6 * 1024 * 1024 + 100  # 6,291,556 bytes: Lambda's limit on a synchronous response
 _PREFIX = b"/2018-06-01/runtime/"
 _STATUS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 413: "Request Entity Too Large"}
@@ -158,7 +158,7 @@ class RuntimeApi:
                 return
             self._init_failed = True
             conn.respond(202, _ACCEPTED)
-            self.on_init_error(InvokeResult(_error_document(body, headers), "Unhandled"))
+            self.on_init_error(error_result(body, headers.get("lambda-runtime-function-error-type")))
             return
         parts = route.split(b"/")
         if len(parts) != 3 or parts[0] != b"invocation" or parts[2] not in (b"response", b"error"):
@@ -174,18 +174,12 @@ class RuntimeApi:
                 conn.respond(400, _INVALID_ID)
             return
         if parts[2] == b"response":
-            if size > MAX_PAYLOAD:
-                conn.respond(413, _TOO_LARGE)
-                message = (f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-                           f"({MAX_PAYLOAD} bytes).")
-                result = InvokeResult(orjson.dumps({"errorMessage": message,
-                                                    "errorType": "Function.ResponseSizeTooLarge"}), "Unhandled")
-            else:
-                conn.respond(202, _ACCEPTED)
-                result = InvokeResult(body)
+            conn.respond(*((413, _TOO_LARGE) if size > MAX_PAYLOAD else (202, _ACCEPTED)))
+            result = response_result(body, size)
         else:
             conn.respond(202, _ACCEPTED)
-            result = InvokeResult(_error_document(body if size <= MAX_PAYLOAD else b"", headers), "Unhandled")
+            result = error_result(body if size <= MAX_PAYLOAD else b"",
+                                  headers.get("lambda-runtime-function-error-type"))
         self.current = None
         self._done_ids.append(request_id)
         self.on_result(inv, result)
@@ -195,15 +189,22 @@ class RuntimeApi:
             self._waiter = None
 
 
-def _error_document(body: bytes, headers: dict[str, str]) -> bytes:
-    """The runtime's error document, or one made from its error-type header when it sent none readable."""
+def response_result(body: bytes, size: int) -> InvokeResult:
+    """The invocation's outcome for a response of `size` bytes (`body`, unless over the limit)."""
+    if size <= MAX_PAYLOAD:
+        return InvokeResult(body)
+    message = f"Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."
+    return InvokeResult(_error("Function.ResponseSizeTooLarge", message), "Unhandled")
+
+
+def error_result(body: bytes, error_type: str | None) -> InvokeResult:
+    """The runtime's error document, or one made from its error type when it sent none readable."""
     try:
         if isinstance(orjson.loads(body), dict):
-            return body
+            return InvokeResult(body, "Unhandled")
     except orjson.JSONDecodeError:
         pass
-    error_type = headers.get("lambda-runtime-function-error-type") or "Runtime.Unknown"
-    return _error(error_type, "Unknown application error occurred")
+    return InvokeResult(_error(error_type or "Runtime.Unknown", "Unknown application error occurred"), "Unhandled")
 
 
 class _Connection(asyncio.Protocol):

@@ -2,14 +2,17 @@
 
 Each function has up to `concurrency` environments (default 10), started on demand and reused while warm; an
 environment serves one invocation at a time, like Lambda's. An environment is one process in its own process
-group, running `python -m apiway.functions.python_bootstrap` against its own `RuntimeApi` port; for runtime
-"provided" it runs the function's executable `bootstrap` instead (any runtime client that speaks the Runtime API,
-AWS's `awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set; for runtime "nodejs" the machine's
-`node` runs apiway's `node_bootstrap.mjs` (functions/node.py). What AWS does, and what is done here:
+group with its own `RuntimeApi` port. For Python it runs `python -m apiway.functions.python_bootstrap`, which
+takes its invocations through a cheaper channel instead, frames on a Unix socket pair (bootstrap_channel.py):
+the same events, answers and errors without two loopback HTTP round trips per invocation. For runtime
+"provided" it runs the function's executable `bootstrap` (any runtime client that speaks the Runtime API, AWS's
+`awslambdaric` included), in `LAMBDA_TASK_ROOT` with `_HANDLER` set; for runtime "nodejs" the machine's `node`
+runs apiway's `node_bootstrap.mjs` (functions/node.py). What AWS does, and what is done here:
 
-- Cold start: the runtime imports the handler, then asks for the first event; that time is the REPORT line's
-  `Init Duration`. An import failure is posted to `/runtime/init/error`; the invocation answers that error
-  document (`Runtime.ImportModuleError`, ...) and the environment is discarded, so the next invoke retries init.
+- Cold start: the runtime imports the handler, then asks for the first event (apiway's Python bootstrap says it is
+  ready); that time is the REPORT line's `Init Duration`. An import failure is posted to `/runtime/init/error`
+  (sent as an init error frame); the invocation answers that error document (`Runtime.ImportModuleError`, ...)
+  and the environment is discarded, so the next invoke retries init.
 - Throttling: with every environment busy, Lambda's Invoke answers 429 `TooManyRequestsException` and API
   Gateway turns that into 500 `Internal server error`. `invoke` raises `FunctionThrottled`, a gateway error with
   exactly that outcome (it carries the 429 document for callers that expose Lambda's own API).
@@ -60,6 +63,7 @@ import orjson
 import apiway
 from apiway.core.request_ids import trace_header
 from apiway.functions.base import FunctionSpec, FunctionThrottled, InvokeResult, event_trace
+from apiway.functions.bootstrap_channel import BootstrapChannel
 from apiway.functions.inline import lambda_environment, timeout_payload
 from apiway.functions.node import NODE_BOOTSTRAP, NODE_MEMORY_MARGIN_MB, node_command, node_major
 from apiway.functions.reaper import GroupReaper
@@ -92,16 +96,18 @@ class _Function:
 
 
 class _Environment:
-    """One execution environment: its Runtime API, its process, its log pipe, its invocation in progress."""
+    """One execution environment: its Runtime API (and bootstrap channel), its process, its log pipe, its
+    invocation in progress."""
 
-    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "fn", "generation", "init_ms", "inv", "log_stream",
-                 "proc", "runner", "spawned", "started", "timer", "watcher")
+    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "channel", "fn", "generation", "init_ms", "inv",
+                 "log_stream", "proc", "runner", "spawned", "started", "timer", "watcher")
 
     def __init__(self, fn: _Function, runner: WorkerRunner) -> None:
         self.fn = fn
         self.generation = fn.generation
         self.runner = runner
         self.api = RuntimeApi(self._delivered, self._answered, self._init_failed)
+        self.channel: BootstrapChannel | None = None  # apiway's Python bootstrap takes invocations here instead
         self.proc: asyncio.subprocess.Process | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.alive = True
@@ -126,6 +132,7 @@ class _Environment:
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
         env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         env.setdefault("LANG", "C.UTF-8")
+        pass_fds: tuple[int, ...] = ()
         if spec.runtime == "provided":  # the function's own executable is the runtime
             if spec.bootstrap is None:
                 raise ValueError(f"function {spec.name} has runtime 'provided' but no bootstrap")
@@ -139,7 +146,9 @@ class _Environment:
         else:
             env["LAMBDA_RUNTIME_DIR"] = _SOURCE_ROOT
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
-            command = (sys.executable, "-m", BOOTSTRAP)
+            self.channel = BootstrapChannel(self._delivered, self._answered, self._init_failed, self.discard)
+            pass_fds = (await self.channel.start(),)
+            command = (sys.executable, "-m", BOOTSTRAP, str(pass_fds[0]))
         margin = NODE_MEMORY_MARGIN_MB if spec.runtime == "nodejs" else MEMORY_MARGIN_MB
         limit = (spec.memory + margin) * 1024 * 1024
         read_end, write_end = os.pipe()
@@ -147,13 +156,15 @@ class _Environment:
             self.proc = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.DEVNULL, stdout=write_end,
                 stderr=write_end, cwd=str(spec.base_dir), env=env, start_new_session=True,
-                preexec_fn=lambda: _limit_child(limit))
+                preexec_fn=lambda: _limit_child(limit), pass_fds=pass_fds)
         except BaseException:
             os.close(read_end)
-            self.api.close()
+            self._close_channels()
             raise
         finally:
             os.close(write_end)
+            if self.channel is not None:
+                self.channel.started()  # the process has its end
         self.spawned = time.monotonic()
         self.runner.reaper.watch(self.proc.pid)  # its group is its pid (start_new_session)
         with contextlib.suppress(OSError):
@@ -169,9 +180,9 @@ class _Environment:
         loop = asyncio.get_running_loop()
         if self.started == 0.0:  # cold: the init phase has its own limit
             self.timer = loop.call_later(INIT_TIMEOUT, self._timed_out)
-        self.api.submit(inv)
+        (self.channel or self.api).submit(inv)
 
-    # --- Runtime API events
+    # --- Runtime API (or bootstrap channel) events
 
     def _delivered(self, inv: PendingEvent) -> None:
         now = time.monotonic()
@@ -223,7 +234,12 @@ class _Environment:
         if self._status_fd >= 0:
             os.close(self._status_fd)
             self._status_fd = -1
+        self._close_channels()
+
+    def _close_channels(self) -> None:
         self.api.close()
+        if self.channel is not None:
+            self.channel.close()
 
     # --- bookkeeping
 
