@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import random
 import re
+from binascii import b2a_base64
 
 _rand = random.SystemRandom().getrandbits  # seeded once from the OS; per call no syscall
 _fast = random.Random()
 _fast.seed(_rand(128))
 _bits = _fast.getrandbits
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -24,8 +25,9 @@ def is_uuid(value: str) -> bool:
 
 
 def extended_request_id() -> str:
-    """16 characters ending in '=' like `R1koeHsUtjMFbRw=` (base64 of 11 random bytes)."""
-    return base64.b64encode(_bits(88).to_bytes(11, "big"), b"-_").decode()
+    """16 characters ending in '=' like `R1koeHsUtjMFbRw=` (base64 of 11 random bytes, URL-safe alphabet)."""
+    # binascii directly: base64.b64encode's altchars path costs twice as much, on every request.
+    return b2a_base64(_bits(88).to_bytes(11, "big"), newline=False).translate(_URL_SAFE).decode()
 
 
 def trace_root(epoch_s: int) -> str:

@@ -157,7 +157,7 @@ class Gateway:
             answer = _start(inv)
             if type(answer) is not HttpResponse:
                 return _finish_rest(answer, inv)  # type: ignore[arg-type]
-            response = _rest_headers(answer, inv)
+            response = _rest_headers(answer, inv)  # type: ignore[arg-type]
             error = None
         except Exception as exc:
             response, error = _failure(exc, req, stage, inv, request_id or _request_id(req))
@@ -251,7 +251,7 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
             answer = _start(inv)
             if type(answer) is not HttpResponse:
                 return _finish_http(answer, inv)  # type: ignore[arg-type]
-            response = answer
+            response = answer  # type: ignore[assignment]
             response.headers.append(("apigw-requestid", request_id))
         error = None
     except Exception as exc:
@@ -263,17 +263,25 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
 def _rest_headers(response: HttpResponse, inv: Invocation) -> HttpResponse:
     """What every successful REST answer carries: a Content-Type, and the request's two ids."""
     headers = response.headers
-    if not any(k.lower() == "content-type" for k, _ in headers):
+    for name, _ in headers:  # a loop, not any(): no generator on every request
+        if name.lower() == "content-type":
+            break
+    else:
         headers.append(("Content-Type", "application/json"))
     headers.append(("x-amzn-RequestId", inv.request_id))
     headers.append(("x-amz-apigw-id", inv.extended_request_id))
     return response
 
 
-async def _finish_rest(pending: Awaitable[HttpResponse], inv: Invocation) -> HttpResponse:
-    """A REST request whose method had to wait, from where `answer` left it."""
+async def _finish_rest(pending: Awaitable[HttpResponse] | None, inv: Invocation) -> HttpResponse:
+    """A REST request whose method had to wait, from where `answer` left it (`_start`'s `pending`)."""
     try:
-        response = _rest_headers(await pending, inv)
+        if pending is None:  # the usual wait, the integration's, awaited here: one coroutine less
+            started = _integration_starts(inv)
+            response = _integrated(inv, await inv.plan.integration(inv), started)
+        else:
+            response = await pending
+        response = _rest_headers(response, inv)
         error = None
     except Exception as exc:
         response, error = _failure(exc, inv.request, inv.stage, inv, inv.request_id)
@@ -281,10 +289,14 @@ async def _finish_rest(pending: Awaitable[HttpResponse], inv: Invocation) -> Htt
     return response
 
 
-async def _finish_http(pending: Awaitable[HttpResponse], inv: Invocation) -> HttpResponse:
-    """An HTTP API request whose route had to wait, from where `_answer_http` left it."""
+async def _finish_http(pending: Awaitable[HttpResponse] | None, inv: Invocation) -> HttpResponse:
+    """An HTTP API request whose route had to wait, from where `_answer_http` left it (`_start`'s `pending`)."""
     try:
-        response = await pending
+        if pending is None:  # the usual wait, the integration's, awaited here: one coroutine less
+            started = _integration_starts(inv)
+            response = _integrated(inv, await inv.plan.integration(inv), started)
+        else:
+            response = await pending
         response.headers.append(("apigw-requestid", inv.request_id))
         error = None
     except Exception as exc:
@@ -303,9 +315,11 @@ def _failure(exc: Exception, req: HttpRequest, stage: StageRuntime | None, inv: 
     return _crashed(exc, req, stage, request_id), "API_CONFIGURATION_ERROR"
 
 
-def _start(inv: Invocation) -> Answer:
+def _start(inv: Invocation) -> Answer | None:
     """A routed request on its method or route: the checks in order, the integration, the response filter — run
-    as far as they go without waiting. The response when nothing waited, else an awaitable of it."""
+    as far as they go without waiting. The response when nothing waited; None when only the integration must
+    wait (the caller awaits it, between `_integration_starts` and `_integrated`); else an awaitable of the
+    response."""
     plan = inv.plan
     if (inv.request.stream is not None and not plan.streams) or inv.spans is not None:
         return _run(inv)
@@ -314,20 +328,11 @@ def _start(inv: Invocation) -> Answer:
         pending = guard(inv)
         if pending is not None:
             return _run(inv, pending, i + 1)
-    integration = plan.integration
-    now = getattr(integration, "now", None)
+    now = getattr(plan.integration, "now", None)
     if now is None:
-        return _integrate(inv)
-    stage = inv.stage
-    if stage.observers:  # only an observed stage pays for timing its integration
-        started = stage.wall_ms()
-        response = now(inv)
-        inv.integration_latency_ms = stage.wall_ms() - started
-    else:
-        response = now(inv)
-    if plan.respond is not None:
-        plan.respond(inv, response)
-    return response
+        return None
+    started = _integration_starts(inv)
+    return _integrated(inv, now(inv), started)
 
 
 async def _run(inv: Invocation, pending: Awaitable[None] | None = None, next_guard: int = 0) -> HttpResponse:
@@ -344,20 +349,23 @@ async def _run(inv: Invocation, pending: Awaitable[None] | None = None, next_gua
         waiting = guard(inv)
         if waiting is not None:
             await waiting
-    return await _integrate(inv)
+    started = _integration_starts(inv)
+    return _integrated(inv, await inv.plan.integration(inv), started)
 
 
-async def _integrate(inv: Invocation) -> HttpResponse:
-    plan = inv.plan
+def _integration_starts(inv: Invocation) -> int:
+    """When the integration starts, for its latency: only an observed stage pays for timing it (-1: untimed)."""
     stage = inv.stage
-    if stage.observers:  # only an observed stage pays for timing its integration
-        started = stage.wall_ms()
-        response = await plan.integration(inv)
-        inv.integration_latency_ms = stage.wall_ms() - started
-    else:
-        response = await plan.integration(inv)
-    if plan.respond is not None:
-        plan.respond(inv, response)
+    return stage.wall_ms() if stage.observers else -1
+
+
+def _integrated(inv: Invocation, response: HttpResponse, started: int) -> HttpResponse:
+    """The integration's answer: its latency noted when timed, the method's response filter applied."""
+    if started >= 0:
+        inv.integration_latency_ms = inv.stage.wall_ms() - started
+    respond = inv.plan.respond
+    if respond is not None:
+        respond(inv, response)
     return response
 
 
