@@ -169,25 +169,25 @@ def _getter(name: str) -> Getter:
 
 
 # The most used variables as expressions inlined into the renderer (no call each): (for a routed request, for one
-# that matched no method, what it gives) — "str" (always a non-empty string), "opt" (a string or None: `-` inlined
-# too) or "any" (through `_text`). Names: c (the Completion), inv (its invocation; None in the second expression),
-# req, resp, ident (the invocation's identity).
+# that matched no method, what it gives) — "str" (always a non-empty string, or an int), "opt" (a string or None:
+# `-` inlined too) or "any" (through `_text`). Names: c (the Completion), inv (its invocation; None in the second
+# expression), req, resp, ident (the invocation's identity).
 _INLINE: dict[str, tuple[str, str, str]] = {
     "requestId": ("inv.request_id", "_request_id(c)", "opt"),
     "extendedRequestId": ("inv.extended_request_id", "_extended_request_id(c)", "opt"),
     "httpMethod": ("req.method", "req.method", "str"),
-    "status": ("str(resp.status)", "str(resp.status)", "str"),
-    "responseLength": ("str(len(resp.body))", "str(len(resp.body))", "str"),
+    "status": ("resp.status", "resp.status", "str"),
+    "responseLength": ("len(resp.body)", "len(resp.body)", "str"),
     "protocol": ("'HTTP/' + req.http_version", "'HTTP/' + req.http_version", "str"),
     "identity.sourceIp": ("req.client_ip", "req.client_ip", "str"),
     "stage": ("c.stage.stage_name", "c.stage.stage_name", "str"),
     "apiId": ("c.stage.api_id", "c.stage.api_id", "str"),
     "requestTime": ("(_clf[1] if (s := inv.epoch_ms // 1000) == _clf[0] else _clf_time(s))",
                     "clf_time(_epoch_ms(c) // 1000)", "str"),
-    "requestTimeEpoch": ("str(inv.epoch_ms)", "str(_epoch_ms(c))", "str"),
+    "requestTimeEpoch": ("inv.epoch_ms", "_epoch_ms(c)", "str"),
     "resourcePath": ("inv.plan.resource_path", "None", "opt"),
     "path": ("inv.context_path", "req.path", "opt"),
-    "responseLatency": ("str(c.latency_ms)", "str(c.latency_ms)", "str"),
+    "responseLatency": ("c.latency_ms", "c.latency_ms", "str"),
     "integrationLatency": ("inv.integration_latency_ms", "None", "any"),
 }
 
@@ -210,14 +210,21 @@ def _text(value: Any) -> str:
 
 
 def _piece(expression: str, kind: str) -> str:
-    return expression if kind == "str" else f"(v if (v := ({expression})) else '-')" if kind == "opt" \
+    """A variable as a part of the line's f-string (whose parts Python joins into one): ints formatted as str()
+    would, with no call."""
+    value = expression if kind == "str" else f"v if (v := ({expression})) else '-'" if kind == "opt" \
         else f"_text({expression})"
+    return f'f"{{({value})}}"'  # our expressions hold no double quote or backslash
+
+
+def _literal(text: str) -> str:
+    return "f" + repr(text).replace("{", "{{").replace("}", "}}")
 
 
 def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Completion], Any]:
-    """The format as one generated function that joins its literal text and the variables' values — the common
-    variables inlined as expressions, the others through their getters — and hands the line to `sink`: `return`
-    it, or `append` it with its timestamp (an event of a log stream's queue)."""
+    """The format as one generated function that joins its literal text and the variables' values in one f-string
+    — the common variables inlined as expressions, the others through their getters — and hands the line to `sink`:
+    `return` it, or `append` it with its timestamp (an event of a log stream's queue)."""
     namespace.update({"_text": _text, "_request_id": _request_id, "clf_time": clf_time, "_clf": _clf,
                       "_clf_time": _clf_time, "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms})
     routed: list[str] = []
@@ -225,7 +232,7 @@ def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Comple
     at = 0
     for match in _VARIABLE.finditer(fmt):
         if match.start() > at:
-            routed.append(repr(fmt[at:match.start()]))
+            routed.append(_literal(fmt[at:match.start()]))
             unrouted.append(routed[-1])
         name = match.group(1)
         inline = _INLINE.get(name)
@@ -236,21 +243,20 @@ def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Comple
         if inline is None:
             key = f"g{len(namespace)}"
             namespace[key] = _getter(name)
-            routed.append(f"_text({key}(c))")
+            routed.append(_piece(f"{key}(c)", "any"))
             unrouted.append(routed[-1])
         else:
             routed.append(_piece(inline[0], inline[2]))
             unrouted.append(_piece(inline[1], inline[2]))
         at = match.end()
     if at < len(fmt) or not routed:
-        routed.append(repr(fmt[at:]))
+        routed.append(_literal(fmt[at:]))
         unrouted.append(routed[-1])
-    line = "''.join(({},))".format
     source = ("def render(c):\n    inv = c.invocation\n    req = c.request\n    resp = c.response\n"
               "    if inv is None:\n"
-              f"        {_sink(sink, '_epoch_ms(c)', line(', '.join(unrouted)))}\n"
+              f"        {_sink(sink, '_epoch_ms(c)', ' '.join(unrouted))}\n"
               "    ident = inv.identity\n"
-              f"    {_sink(sink, 'inv.epoch_ms', line(', '.join(routed)))}\n")
+              f"    {_sink(sink, 'inv.epoch_ms', ' '.join(routed))}\n")
     exec(compile(source, "<access log format>", "exec"), namespace)  # our own source: names and quoted literals
     render: Callable[[Completion], Any] = namespace["render"]
     return render
