@@ -168,26 +168,36 @@ def _getter(name: str) -> Getter:
     return _note(name)
 
 
-# The most used variables as expressions inlined into the renderer (no call each), with what they give: "str" (always
-# a non-empty string), "opt" (a string or None: `-` inlined too) or "any" (through `_text`). Names: c (the
-# Completion), inv (its invocation or None), req, resp.
-_INLINE: dict[str, tuple[str, str]] = {
-    "requestId": ("inv.request_id if inv is not None else _request_id(c)", "opt"),
-    "extendedRequestId": ("inv.extended_request_id if inv is not None else _extended_request_id(c)", "opt"),
-    "httpMethod": ("req.method", "str"),
-    "status": ("str(resp.status)", "str"),
-    "responseLength": ("str(len(resp.body))", "str"),
-    "protocol": ("'HTTP/' + req.http_version", "str"),
-    "identity.sourceIp": ("req.client_ip", "str"),
-    "stage": ("c.stage.stage_name", "str"),
-    "apiId": ("c.stage.api_id", "str"),
-    "requestTime": ("clf_time((inv.epoch_ms if inv is not None else _epoch_ms(c)) // 1000)", "str"),
-    "requestTimeEpoch": ("str(inv.epoch_ms if inv is not None else _epoch_ms(c))", "str"),
-    "resourcePath": ("inv.plan.resource_path if inv is not None else None", "opt"),
-    "path": ("inv.context_path if inv is not None else req.path", "opt"),
-    "responseLatency": ("str(c.latency_ms)", "str"),
-    "integrationLatency": ("inv.integration_latency_ms if inv is not None else None", "any"),
+# The most used variables as expressions inlined into the renderer (no call each): (for a routed request, for one
+# that matched no method, what it gives) — "str" (always a non-empty string, or an int), "opt" (a string or None:
+# `-` inlined too) or "any" (through `_text`). Names: c (the Completion), inv (its invocation; None in the second
+# expression), req, resp, ident (the invocation's identity).
+_INLINE: dict[str, tuple[str, str, str]] = {
+    "requestId": ("inv.request_id", "_request_id(c)", "opt"),
+    "extendedRequestId": ("inv.extended_request_id", "_extended_request_id(c)", "opt"),
+    "httpMethod": ("req.method", "req.method", "str"),
+    "status": ("resp.status", "resp.status", "str"),
+    "responseLength": ("len(resp.body)", "len(resp.body)", "str"),
+    "protocol": ("'HTTP/' + req.http_version", "'HTTP/' + req.http_version", "str"),
+    "identity.sourceIp": ("req.client_ip", "req.client_ip", "str"),
+    "stage": ("c.stage.stage_name", "c.stage.stage_name", "str"),
+    "apiId": ("c.stage.api_id", "c.stage.api_id", "str"),
+    "requestTime": ("(_clf[1] if (s := inv.epoch_ms // 1000) == _clf[0] else _clf_time(s))",
+                    "clf_time(_epoch_ms(c) // 1000)", "str"),
+    "requestTimeEpoch": ("inv.epoch_ms", "_epoch_ms(c)", "str"),
+    "resourcePath": ("inv.plan.resource_path", "None", "opt"),
+    "path": ("inv.context_path", "req.path", "opt"),
+    "responseLatency": ("c.latency_ms", "c.latency_ms", "str"),
+    "integrationLatency": ("inv.integration_latency_ms", "None", "any"),
 }
+
+_clf: list[Any] = [-1, ""]  # the last second's `requestTime`, read by the renderers without a call
+
+
+def _clf_time(epoch: int) -> str:
+    text = clf_time(epoch)
+    _clf[:] = (epoch, text)
+    return text
 
 
 def _text(value: Any) -> str:
@@ -199,39 +209,72 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def compile_format(fmt: str) -> Callable[[Completion], str]:
-    """The format as one generated function that joins its literal text and the variables' values: the common
-    variables inlined as expressions, the others through their getters."""
-    namespace: dict[str, Any] = {"_text": _text, "_request_id": _request_id, "clf_time": clf_time,
-                                 "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms}
-    pieces: list[str] = []
+def _piece(expression: str, kind: str) -> str:
+    """A variable as a part of the line's f-string (whose parts Python joins into one): ints formatted as str()
+    would, with no call."""
+    value = expression if kind == "str" else f"v if (v := ({expression})) else '-'" if kind == "opt" \
+        else f"_text({expression})"
+    return f'f"{{({value})}}"'  # our expressions hold no double quote or backslash
+
+
+def _literal(text: str) -> str:
+    return "f" + repr(text).replace("{", "{{").replace("}", "}}")
+
+
+def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Completion], Any]:
+    """The format as one generated function that joins its literal text and the variables' values in one f-string
+    — the common variables inlined as expressions, the others through their getters — and hands the line to `sink`:
+    `return` it, or `append` it with its timestamp (an event of a log stream's queue)."""
+    namespace.update({"_text": _text, "_request_id": _request_id, "clf_time": clf_time, "_clf": _clf,
+                      "_clf_time": _clf_time, "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms})
+    routed: list[str] = []
+    unrouted: list[str] = []
     at = 0
     for match in _VARIABLE.finditer(fmt):
         if match.start() > at:
-            pieces.append(repr(fmt[at:match.start()]))
+            routed.append(_literal(fmt[at:match.start()]))
+            unrouted.append(routed[-1])
         name = match.group(1)
         inline = _INLINE.get(name)
         field = name.removeprefix("identity.")
         if inline is None and field != name and field != "userAgent" and "." not in field:
             # an identity field the checks set (caller, user, apiKey, …): usually none at all
-            inline = ("'-' if inv is None or inv.identity is None "
-                      f"else _text(inv.identity.get({field!r}))", "str")
+            inline = (f"'-' if ident is None else _text(ident.get({field!r}))", "'-'", "str")
         if inline is None:
             key = f"g{len(namespace)}"
             namespace[key] = _getter(name)
-            pieces.append(f"_text({key}(c))")
+            routed.append(_piece(f"{key}(c)", "any"))
+            unrouted.append(routed[-1])
         else:
-            expression, kind = inline
-            pieces.append(expression if kind == "str" else f"(v if (v := ({expression})) else '-')"
-                          if kind == "opt" else f"_text({expression})")
+            routed.append(_piece(inline[0], inline[2]))
+            unrouted.append(_piece(inline[1], inline[2]))
         at = match.end()
-    if at < len(fmt) or not pieces:
-        pieces.append(repr(fmt[at:]))
+    if at < len(fmt) or not routed:
+        routed.append(_literal(fmt[at:]))
+        unrouted.append(routed[-1])
     source = ("def render(c):\n    inv = c.invocation\n    req = c.request\n    resp = c.response\n"
-              f"    return ''.join(({', '.join(pieces)},))\n")
+              "    if inv is None:\n"
+              f"        {_sink(sink, '_epoch_ms(c)', ' '.join(unrouted))}\n"
+              "    ident = inv.identity\n"
+              f"    {_sink(sink, 'inv.epoch_ms', ' '.join(routed))}\n")
     exec(compile(source, "<access log format>", "exec"), namespace)  # our own source: names and quoted literals
-    render: Callable[[Completion], str] = namespace["render"]
+    render: Callable[[Completion], Any] = namespace["render"]
     return render
+
+
+def _sink(sink: str, timestamp: str, line: str) -> str:
+    return f"return {line}" if sink == "return" else f"return append(({timestamp}, {line}))"
+
+
+def compile_format(fmt: str) -> Callable[[Completion], str]:
+    """The format as a function rendering a finished request's line."""
+    return _compile(fmt, "return", {})
+
+
+def compile_writer(fmt: str, append: Callable[[tuple[int, str]], None]) -> Callable[[Completion], None]:
+    """The format as an observer appending each finished request's event (timestamp ms, line) to a log stream's
+    queue: the line's rendering and queueing in one call."""
+    return _compile(fmt, "append", {"append": append})
 
 
 def log_group_name(arn: str) -> str | None:
@@ -262,23 +305,20 @@ class AccessLogs:
         echo = self.echo
         if stream is None and echo is None:
             return
-        render = compile_format(fmt or CLF)
-        if echo is not None:
-            write = echo.write
-            if stream is not None:
-                put = stream.put
-
-                def observe(c: Completion) -> None:
-                    line = render(c)
-                    put(_epoch_ms(c), line)
-                    write(line + "\n")
-            else:
-                def observe(c: Completion) -> None:
-                    write(render(c) + "\n")
-        else:
+        if echo is None:
             assert stream is not None
-            put = stream.put
+            out.observers.append(compile_writer(fmt or CLF, stream.append))
+            return
+        render = compile_format(fmt or CLF)
+        write = echo.write
+        if stream is not None:
+            append = stream.append
 
             def observe(c: Completion) -> None:
-                put(_epoch_ms(c), render(c))
+                line = render(c)
+                append((_epoch_ms(c), line))
+                write(line + "\n")
+        else:
+            def observe(c: Completion) -> None:
+                write(render(c) + "\n")
         out.observers.append(observe)

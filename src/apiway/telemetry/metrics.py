@@ -1,8 +1,10 @@
 """CloudWatch's API Gateway metrics, kept in memory: a Part whose observer adds each finished request to per-minute
 aggregates of its method or route, a per-second ring per stage for live charts, and running totals for Prometheus.
 
-Every method or route of a stage has one `Leaf`, made at equip time, so a request costs a dict lookup by its plan
-and two slot updates (its minute, its stage's second). What CloudWatch's dimensions name is summed from leaves at
+Every method or route of a stage has one `Leaf`, made at equip time. A request costs one append to its stage's
+`pending` list (its leaf, status, latencies, cache note): the pending requests are counted — identical ones once,
+by their number — into their leaves' minutes and the stage's second when the stage's second ends or before the
+store is read, so per request no slot is touched. What CloudWatch's dimensions name is summed from leaves at
 query time: `ApiName` (REST) or `ApiId` (HTTP, WebSocket) over all stages, `+Stage` over a stage's leaves, and
 `+Method+Resource` (REST) or `+Route` (HTTP, WebSocket) from one leaf when the method's metricsEnabled /
 detailedMetricsEnabled is on. A canary's requests count under the stage `{stage}/Canary`.
@@ -10,12 +12,14 @@ detailedMetricsEnabled is on. A canary's requests count under the stage `{stage}
 Bounds: `MINUTES` minutes of one-minute slots per leaf, `SECONDS` one-second slots per stage, at most `MAX_LEAVES`
 leaves (methods beyond it are counted in their stage's catch-all leaf), slots made only for minutes with traffic
 (a slot is about 1 KB, two histograms of 84 four-byte counts: at most ~170 MB if every leaf saw traffic in
-every minute). Latency histograms use fixed log-scale buckets
-(four per power of two, within 12.5 %), so percentiles can be answered for any period."""
+every minute), and pending requests of at most one second per stage (a 7-tuple, ~120 bytes, each). Latency
+histograms use fixed log-scale buckets (four per power of two, within 12.5 %), so percentiles can be answered for
+any period."""
 
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -112,57 +116,62 @@ class Slot:
                 self.int_hist[i] += v
 
 
-def _add(s: Slot, status: int, lat: int, lb: int, ilat: int | None, ib: int, cache: Any, throttled: bool) -> None:
-    s.count += 1
+def _add(s: Slot, n: int, status: int, lat: int, ilat: int | None, cache: Any, throttled: bool) -> None:
+    """`n` requests alike into a minute."""
+    s.count += n
     if status >= 300:
         if status >= 500:
-            s.c5 += 1
+            s.c5 += n
         elif status >= 400:
-            s.c4 += 1
+            s.c4 += n
         else:
-            s.c3 += 1
-    s.lat_sum += lat
+            s.c3 += n
+    s.lat_sum += lat * n
     if lat < s.lat_min:
         s.lat_min = lat
     if lat > s.lat_max:
         s.lat_max = lat
-    s.lat_hist[lb] += 1
+    s.lat_hist[_bucket(lat)] += n
     if ilat is not None:
-        s.int_count += 1
-        s.int_sum += ilat
+        s.int_count += n
+        s.int_sum += ilat * n
         if ilat < s.int_min:
             s.int_min = ilat
         if ilat > s.int_max:
             s.int_max = ilat
-        s.int_hist[ib] += 1
+        s.int_hist[_bucket(ilat)] += n
     if cache is not None:
         if cache == "hit":
-            s.hits += 1
+            s.hits += n
         else:
-            s.misses += 1
+            s.misses += n
     if throttled:
-        s.throttled += 1
+        s.throttled += n
 
 
-def _add_live(s: Slot, status: int, lb: int, ilat: int | None, ib: int, cache: Any, throttled: bool) -> None:
+def _add_live(s: Slot, n: int, status: int, lat: int, ilat: int | None, cache: Any, throttled: bool) -> None:
     """What the live charts show of a second: counts and the two histograms."""
-    s.count += 1
+    s.count += n
     if status >= 400:
         if status >= 500:
-            s.c5 += 1
+            s.c5 += n
         else:
-            s.c4 += 1
-    s.lat_hist[lb] += 1
+            s.c4 += n
+    s.lat_hist[_bucket(lat)] += n
     if ilat is not None:
-        s.int_count += 1
-        s.int_hist[ib] += 1
+        s.int_count += n
+        s.int_hist[_bucket(ilat)] += n
     if cache is not None:
         if cache == "hit":
-            s.hits += 1
+            s.hits += n
         else:
-            s.misses += 1
+            s.misses += n
     if throttled:
-        s.throttled += 1
+        s.throttled += n
+
+
+def _bucket(ms: int) -> int:
+    return _TABLE[ms] if 0 <= ms < 4096 else bucket(ms)
 
 
 class Ring:
@@ -218,10 +227,13 @@ class Leaf:
         return out
 
 
-class StageMetrics:
-    """A stage's leaves and its per-second ring, kept across redeployments of the stage."""
+Pending = tuple[Leaf, int, int, int | None, Any, str | None, int | None]
 
-    __slots__ = ("api_id", "api_name", "kind", "leaves", "seconds", "stage")
+
+class StageMetrics:
+    """A stage's leaves, its per-second ring and its requests not yet counted, kept across redeployments."""
+
+    __slots__ = ("api_id", "api_name", "kind", "leaves", "pending", "seconds", "stage")
 
     def __init__(self, kind: str, api_id: str, api_name: str, stage: str) -> None:
         self.kind = kind
@@ -230,6 +242,39 @@ class StageMetrics:
         self.stage = stage
         self.leaves: dict[str, Leaf] = {}
         self.seconds = Ring(SECONDS, 1000)
+        # Requests of the current second (`seconds.current`): (leaf, status, latency ms, integration latency ms,
+        # cache note, error type, HTTP APIs' DataProcessed bytes). Always this list: observers hold its append.
+        self.pending: list[Pending] = []
+
+    def roll(self, ms: int) -> Slot:
+        """The current second's slot for a request at `ms`: the pending ones counted first when a second ends."""
+        seconds = self.seconds
+        if ms < seconds.end:
+            return seconds.current
+        self.settle()
+        return seconds.roll(ms)
+
+    def settle(self) -> None:
+        """Count the pending requests into their leaves' minutes and the current second."""
+        pending = self.pending
+        if not pending:
+            return
+        counted = Counter(pending)
+        pending.clear()
+        live = self.seconds.current
+        ms = live.t * 1000
+        for (leaf, status, lat, ilat, cache, error, size), n in counted.items():
+            minutes = leaf.minutes
+            minute = minutes.current if ms < minutes.end else leaf.roll(ms)
+            throttled = status == 429 and error in _THROTTLED
+            _add(minute, n, status, lat, ilat, cache, throttled)
+            _add_live(live, n, status, lat, ilat, cache, throttled)
+            if size is not None:  # HTTP APIs' DataProcessed: request and response bytes
+                minute.bytes += size * n
+                if size < minute.bytes_min:
+                    minute.bytes_min = size
+                if size > minute.bytes_max:
+                    minute.bytes_max = size
 
 
 def api_name_dimension(name: str, api_id: str) -> str:
@@ -285,7 +330,13 @@ class MetricStore:
         return leaf
 
     # -- reads -------------------------------------------------------------------------------------------
+    def settle(self) -> None:
+        """Count every stage's pending requests (before a read)."""
+        for sm in list(self._stages.values()):
+            sm.settle()
+
     def leaves(self) -> Iterator[Leaf]:
+        self.settle()
         for sm in list(self._stages.values()):
             yield from list(sm.leaves.values())
 
@@ -296,6 +347,7 @@ class MetricStore:
     def live(self, api_id: str | None, stage: str | None, seconds: int = 300) -> dict[str, list[Any]]:
         """The last `seconds` seconds, one value a second, summed over the stages that match (None: all)."""
         seconds = max(1, min(seconds, SECONDS))
+        self.settle()
         last = self.wall_ms() // 1000
         first = last - seconds + 1
         merged = [Slot(t, wide=True) for t in range(first, last + 1)]
@@ -351,40 +403,27 @@ class MetricsPart:
 
 def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: Callable[[], int],
               per_key: dict[tuple[str, str, str, str], int] | None, data: bool) -> Callable[[Completion], None]:
-    live = sm.seconds
+    seconds = sm.seconds
+    roll = sm.roll
+    append = sm.pending.append
     get = by_plan.get
-    table = _TABLE
 
     def observe(done: Completion) -> None:
         inv = done.invocation
         status = done.response.status
-        lat = done.latency_ms
-        lb = table[lat] if 0 <= lat < 4096 else bucket(lat)
-        throttled = status == 429 and done.error_type in _THROTTLED
+        size = len(done.request.body) + len(done.response.body) if data else None
         if inv is None:
-            leaf = none
             ms = wall_ms()
-            ilat = cache = None
-            ib = 0
-        else:
-            leaf = get(id(inv.plan), none)
-            ms = inv.epoch_ms
-            ilat = inv.integration_latency_ms
-            ib = 0 if ilat is None else table[ilat] if 0 <= ilat < 4096 else bucket(ilat)
-            note = inv.notes
-            cache = note.get(CACHE) if note else None
-        minutes = leaf.minutes
-        minute = minutes.current if ms < minutes.end else leaf.roll(ms)
-        _add(minute, status, lat, lb, ilat, ib, cache, throttled)
-        _add_live(live.current if ms < live.end else live.roll(ms), status, lb, ilat, ib, cache, throttled)
-        if data:  # HTTP APIs' DataProcessed: request and response bytes
-            size = len(done.request.body) + len(done.response.body)
-            minute.bytes += size
-            if size < minute.bytes_min:
-                minute.bytes_min = size
-            if size > minute.bytes_max:
-                minute.bytes_max = size
-        if per_key is not None and inv is not None and inv.identity:
+            if ms >= seconds.end:
+                roll(ms)
+            append((none, status, done.latency_ms, None, None, done.error_type, size))
+            return
+        if inv.epoch_ms >= seconds.end:
+            roll(inv.epoch_ms)
+        note = inv.notes
+        append((get(id(inv.plan), none), status, done.latency_ms, inv.integration_latency_ms,
+                note.get(CACHE) if note else None, done.error_type, size))
+        if per_key is not None and inv.identity:
             key_id = inv.identity.get("apiKeyId")
             if key_id:
                 k = (sm.api_id, sm.stage, key_id, f"{status // 100}xx")
@@ -398,26 +437,25 @@ def _ws_observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf,
                  wall_ms: Callable[[], int]) -> Callable[[Completion], None]:
     """WebSocket events: ConnectCount, MessageCount, and which side an error came from — a gateway error before
     the integration (4XX: ClientError, else ExecutionError) or the integration's own failure (IntegrationError)."""
-    live = sm.seconds
+    roll = sm.roll
     get = by_plan.get
 
     def observe(done: Completion) -> None:
         inv = done.invocation
         status = done.response.status
         lat = done.latency_ms
-        lb = bucket(lat)
         if inv is None:
-            leaf, ms, ilat, ib, event = none, wall_ms(), None, 0, None
+            leaf, ms, ilat, event = none, wall_ms(), None, None
         else:
             leaf = get(id(inv.plan), none)
             ms = inv.epoch_ms
             ilat = inv.integration_latency_ms
-            ib = 0 if ilat is None else bucket(ilat)
             event = getattr(inv, "event_type", None)
+        live = roll(ms)
         minutes = leaf.minutes
         minute = minutes.current if ms < minutes.end else leaf.roll(ms)
-        _add(minute, status, lat, lb, ilat, ib, None, False)
-        _add_live(live.current if ms < live.end else live.roll(ms), status, lb, ilat, ib, None, False)
+        _add(minute, 1, status, lat, ilat, None, False)
+        _add_live(live, 1, status, lat, ilat, None, False)
         if event == "CONNECT":
             minute.connects += 1
         elif event == "MESSAGE":
