@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -534,15 +534,19 @@ def taskset(cpu: int, argv: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *argv]
 
 
-def start_nginx(ctx: Context, name: str, template: str, cpu: int) -> tuple[ProcessGroup, int]:
+def start_nginx(ctx: Context, name: str, template: str, cpu: int, wrapper: Sequence[str] = (),
+                ready_timeout: float = NGINX_READY_TIMEOUT) -> tuple[ProcessGroup, int]:
+    """nginx on `cpu`; with a `wrapper` (a command line prefix) without a master process, so the process started
+    is the one serving."""
     prefix = ctx.workdir(name)
     (prefix / "tmp").mkdir()
     port = free_port()
     conf = render(template, prefix / "nginx.conf", PORT=port, PREFIX=prefix, UPSTREAM_PORT=ctx.upstream_port)
     error_log = prefix / "error.log"
+    directives = "daemon off;" + (" master_process off;" if wrapper else "")
     argv = taskset(
         cpu,
-        [ctx.nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", str(error_log), "-g", "daemon off;"],
+        [*wrapper, ctx.nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", str(error_log), "-g", directives],
     )
     pg = ProcessGroup(name, argv, prefix / "stdout.log")
 
@@ -550,7 +554,7 @@ def start_nginx(ctx: Context, name: str, template: str, cpu: int) -> tuple[Proce
         return tail_text(error_log) or pg.log_tail()
 
     try:
-        wait_ready(pg, port, "/", NGINX_READY_TIMEOUT, log_tail)
+        wait_ready(pg, port, "/", ready_timeout, log_tail)
     except BaseException:
         pg.stop()
         raise
@@ -575,7 +579,8 @@ def write_apiway_project(ctx: Context) -> Path:
     return d
 
 
-def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, int]:
+def start_apiway(ctx: Context, name: str, apiway: Path, wrapper: Sequence[str] = (),
+                 ready_timeout: float = APIWAY_READY_TIMEOUT) -> tuple[ProcessGroup, int]:
     if not apiway.exists():
         raise StartFailed(f"apiway executable not found ({display_path(apiway)})")
     if ctx.project_dir is None:
@@ -585,6 +590,7 @@ def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, i
     argv = taskset(
         ctx.args.server_cpu,
         [
+            *wrapper,
             str(apiway),
             "serve",
             str(ctx.project_dir / "apiway.yaml"),
@@ -604,7 +610,7 @@ def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, i
     )
     pg = ProcessGroup(name, argv, work / "apiway.log", cwd=ctx.project_dir)
     try:
-        wait_ready(pg, port, apiway_url_path("mock"), APIWAY_READY_TIMEOUT, pg.log_tail)
+        wait_ready(pg, port, apiway_url_path("mock"), ready_timeout, pg.log_tail)
     except BaseException:
         pg.stop()
         raise
@@ -884,12 +890,19 @@ def python_version(apiway: Path) -> str:
     return platform.python_version()
 
 
-def apiway_version(apiway: Path, checkout: Path) -> str:
+def package_version(apiway: Path) -> str:
+    """The apiway package version the executable runs (its venv's), or "unknown"."""
     python = apiway.parent / "python"
     if not python.exists():
         return "unknown"
     code = "import importlib.metadata as m; print(m.version('apiway'))"
-    version = tool_version([str(python), "-c", code], r"^(\S+)\s*$")
+    return tool_version([str(python), "-c", code], r"^(\S+)\s*$")
+
+
+def apiway_version(apiway: Path, checkout: Path) -> str:
+    version = package_version(apiway)
+    if version == "unknown":
+        return version
     rev = git_short_rev(checkout)
     return version if rev == "unknown" else f"{version} (git {rev})"
 
