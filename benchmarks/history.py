@@ -23,7 +23,8 @@ SECTION = f"""## History
 
 One row per release, from `make bench` (`benchmarks/run.py --write-doc`): instructions per request
 (callgrind) of three methods, and from the same run the CPU µs per request of the MOCK method and of nginx
-`return 200`. Instruction counts compare across rows and machines; CPU µs only with the nginx figure beside it.
+`return 200`. Instruction counts compare across rows measured on one architecture with the same Python; CPU µs
+only against the nginx figure of the same row.
 
 {START}
 {END}

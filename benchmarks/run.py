@@ -1111,8 +1111,22 @@ Besides req/s and latency it reports the **server CPU time per request**: utime 
 stime of the server's whole process group, read from /proc over the measured
 run, divided by the requests wrk completed. nginx on the same core is measured
 in the same run as the reference; rounds are interleaved and medians quoted.
-Regenerate the section below with
-`benchmarks/run.sh --write-doc docs/performance.md`.
+
+After the CPU scenarios it counts **instructions per request** (`benchmarks/instructions.py`): the
+server runs under valgrind's callgrind, 2,000 requests are sent one at a time on one keep-alive
+connection after 500 of warm-up, and the user-space instructions the server process executed for
+them are divided by 2,000 — nginx `return 200` as the reference, then one apiway serving the MOCK,
+AWS_PROXY inline and HTTP_PROXY methods in turn. How to read that table: it is the work of the
+server's own code (interpreter, apiway, its libraries; nginx's C), not the kernel's (syscalls,
+loopback TCP) nor the upstream's; it repeats to about 0.02 % whatever the machine's load, so a
+change of 1 % between two commits is real where the CPU µs above only resolve 10 % or so. Counts
+compare across machines of one architecture with the same Python and libraries; the last column
+is the ratio to nginx's count. It takes about 4 minutes of the ~15 of `make bench` (valgrind
+runs a server 50 to 100 times slower; `--instructions-only` runs it alone, `--no-instructions`
+skips it, and without valgrind — `apt-get install valgrind` — it is skipped with a note).
+
+`make bench` (`benchmarks/run.py --write-doc docs/performance.md`) regenerates the section below
+and puts the run's row in the History table after it.
 """
 
 
