@@ -21,6 +21,11 @@ of an older commit) in the same run: each apiway scenario is then measured with
 both executables, one right after the other in every round, and the report adds
 the baseline's rows and a table of the changes.
 
+After the CPU scenarios, the reference and one apiway method per kind of integration are counted in
+*instructions per request* under valgrind's callgrind (``benchmarks/instructions.py``): unlike CPU time, the count
+does not move with the machine's load.  ``--write-doc`` also puts the run's row into the document's history table
+(``benchmarks/history.py``).
+
 Only the Python standard library is used.  Run ``benchmarks/run.py --help``.
 """
 
