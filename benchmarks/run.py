@@ -574,18 +574,19 @@ def start_nginx(ctx: Context, name: str, template: str, cpu: int, wrapper: Seque
     return pg, port
 
 
-def write_apiway_project(ctx: Context) -> Path:
-    d = ctx.tmp / "apiway-project"
+def write_apiway_project(ctx: Context, http_api: bool, name: str = "apiway-project") -> Path:
+    """The benchmark project in the work dir; with the HTTP API beside the REST API when `http_api`."""
+    d = ctx.tmp / name
     (d / "functions").mkdir(parents=True)
     # Without an upstream the variable still needs a value; point it at a
     # port nothing listens on (only the HTTP_PROXY method would use it).
     upstream_port = ctx.upstream_port or free_port()
     # The HTTP API only when a scenario calls it: builds from before HTTP APIs can still be compared.
-    http_api = f"  - {{openapi: bench-http-api.yaml, id: {HTTP_API_ID}, kind: http}}" if ctx.http_api else ""
+    api = f"  - {{openapi: bench-http-api.yaml, id: {HTTP_API_ID}, kind: http}}" if http_api else ""
     render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port,
-           HTTP_API=http_api)
+           HTTP_API=api)
     render("bench-api.yaml.in", d / "bench-api.yaml")
-    if ctx.http_api:
+    if http_api:
         render("bench-http-api.yaml.in", d / "bench-http-api.yaml", UPSTREAM_PORT=upstream_port)
     for function in (TEMPLATES / "functions").glob("*.py"):
         shutil.copyfile(function, d / "functions" / function.name)
@@ -593,11 +594,14 @@ def write_apiway_project(ctx: Context) -> Path:
 
 
 def start_apiway(ctx: Context, name: str, apiway: Path, wrapper: Sequence[str] = (),
-                 ready_timeout: float = APIWAY_READY_TIMEOUT) -> tuple[ProcessGroup, int]:
+                 ready_timeout: float = APIWAY_READY_TIMEOUT, project: Path | None = None) -> tuple[ProcessGroup, int]:
+    """apiway serving `project`, by default the run's (written on the first start)."""
     if not apiway.exists():
         raise StartFailed(f"apiway executable not found ({display_path(apiway)})")
-    if ctx.project_dir is None:
-        ctx.project_dir = write_apiway_project(ctx)
+    if project is None:
+        if ctx.project_dir is None:
+            ctx.project_dir = write_apiway_project(ctx, ctx.http_api)
+        project = ctx.project_dir
     work = ctx.workdir(name)
     port = free_port()
     argv = taskset(
@@ -606,7 +610,7 @@ def start_apiway(ctx: Context, name: str, apiway: Path, wrapper: Sequence[str] =
             *wrapper,
             str(apiway),
             "serve",
-            str(ctx.project_dir / "apiway.yaml"),
+            str(project / "apiway.yaml"),
             "--host",
             LOOPBACK,
             "--port",
@@ -621,7 +625,7 @@ def start_apiway(ctx: Context, name: str, apiway: Path, wrapper: Sequence[str] =
             *shlex.split(ctx.args.apiway_args),
         ],
     )
-    pg = ProcessGroup(name, argv, work / "apiway.log", cwd=ctx.project_dir)
+    pg = ProcessGroup(name, argv, work / "apiway.log", cwd=project)
     try:
         wait_ready(pg, port, apiway_url_path("mock"), ready_timeout, pg.log_tail)
     except BaseException:
