@@ -894,8 +894,8 @@ def count_instructions(ctx: Context, scenarios: list[Scenario]) -> InstructionCo
                                    timeout), [sc])
     apiway_scenarios = [sc for sc in scenarios if sc.kind == "apiway"]
     if apiway_scenarios:
-        # Always the REST API alone, whatever else the CPU scenarios served: an HTTP API beside it costs a REST
-        # request ~2 % more instructions, and the history's figures must not depend on the scenarios selected.
+        # Always the REST API alone, whatever the CPU scenarios served: the history's figures must not depend on
+        # the scenarios selected (another API in the project is more state for every request to go through).
         project = write_apiway_project(ctx, http_api=False, name="callgrind-project")
         count_on(functools.partial(start_apiway, ctx, "apiway-callgrind", ctx.apiway, wrapper, timeout, project),
                  apiway_scenarios)
