@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
-MISSING = "valgrind not found: no instruction counts (install it: apt-get install valgrind)"
+MISSING = "valgrind not found, instructions per request not counted: install it with `apt-get install valgrind`"
 # Python under callgrind imports slowly: a server's start takes tens of seconds.
 READY_TIMEOUT = 300.0
 REQUEST_TIMEOUT = 60.0

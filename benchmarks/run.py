@@ -1073,7 +1073,7 @@ def cpu_report(ctx: Context, results: dict[str, ScenarioResult]) -> list[str]:
 
 def instruction_report(a: argparse.Namespace, counted: InstructionCounts) -> list[str]:
     if counted.skipped:
-        return [f"Instructions per request: not counted ({counted.skipped})."]
+        return [f"{counted.skipped}."]
     lines = [
         "Instructions per request: user-space instructions of the server process, counted by valgrind's callgrind "
         f"(`benchmarks/instructions.py`) over {a.instructions_n:,} requests after {a.instructions_warmup:,} of "
