@@ -5,8 +5,9 @@ The server runs under `valgrind --tool=callgrind`.  For each path in turn, one k
 `--warmup` requests, the counters are zeroed (`callgrind_control -z`), the same connection sends `-n` requests one
 at a time, and a dump (`callgrind_control -d`) holds the instructions the server executed in between (its
 `summary:` line), divided by `-n`.  Only the server process is counted (not the client, not the kernel, not
-children), and the count does not move with the machine's load: repeated runs agree to about 0.02 %, where CPU
-time per request spreads by 10 % or more on a shared machine.
+children), and the count hardly moves with the machine's load: on a loaded 2-core machine repeated runs of
+apiway agree within about 1 % (probably timers, firing more often per request when the server runs slower), where
+CPU time per request spreads by 10 % or more.
 
 Under callgrind a server runs 50-100 times slower: about a minute per 3,000 requests of apiway.
 

@@ -1130,10 +1130,12 @@ connection after 500 of warm-up, and the user-space instructions the server proc
 them are divided by 2,000 — nginx `return 200` as the reference, then one apiway serving the MOCK,
 AWS_PROXY inline and HTTP_PROXY methods in turn. How to read that table: it is the work of the
 server's own code (interpreter, apiway, its libraries; nginx's C), not the kernel's (syscalls,
-loopback TCP) nor the upstream's; it repeats to about 0.02 % whatever the machine's load, so a
-change of 1 % between two commits is real where the CPU µs above only resolve 10 % or so. Counts
-compare across machines of one architecture with the same Python and libraries; the last column
-is the ratio to nginx's count. It takes about 4 minutes of the ~15 of `make bench` (valgrind
+loopback TCP) nor the upstream's. It hardly moves with the machine's load: runs of the same code on
+this loaded machine gave MOCK 173.4k to 174.6k (within 0.7 %; probably the server's timers, which
+fire more often per request when valgrind runs slower), so a change of 2 % between two commits is real where
+the CPU µs above only resolve 10 % or so. Counts compare across machines of one architecture with
+the same Python and libraries; the last column is the ratio to nginx's count. It takes about
+4 minutes of the ~16 of `make bench` (valgrind
 runs a server 50 to 100 times slower; `--instructions-only` runs it alone, `--no-instructions`
 skips it, and without valgrind — `apt-get install valgrind` — it is skipped with a note).
 
