@@ -21,6 +21,11 @@ of an older commit) in the same run: each apiway scenario is then measured with
 both executables, one right after the other in every round, and the report adds
 the baseline's rows and a table of the changes.
 
+After the CPU scenarios, the reference and one apiway method per kind of integration are counted in
+*instructions per request* under valgrind's callgrind (``benchmarks/instructions.py``): unlike CPU time, the count
+does not move with the machine's load.  ``--write-doc`` also puts the run's row into the document's history table
+(``benchmarks/history.py``).
+
 Only the Python standard library is used.  Run ``benchmarks/run.py --help``.
 """
 
@@ -31,6 +36,7 @@ import atexit
 import contextlib
 import dataclasses
 import datetime
+import functools
 import http.client
 import json
 import math
@@ -47,8 +53,11 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+import history
+import instructions
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
@@ -206,6 +215,10 @@ SCENARIOS: list[Scenario] = [
     ),
 ]
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
+# Counted in instructions after the CPU scenarios: the reference and one method per kind of integration.
+INSTRUCTION_SCENARIOS = ("nginx-return-200", "apiway-mock", "apiway-aws-proxy", "apiway-http-proxy")
+# The history table's instruction columns (docs/performance.md), in order.
+HISTORY_SCENARIOS = ("apiway-mock", "apiway-aws-proxy", "apiway-http-proxy")
 
 
 def apiway_url_path(resource: str, stage: str = STAGE, api_id: str = API_ID) -> str:
@@ -534,15 +547,19 @@ def taskset(cpu: int, argv: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *argv]
 
 
-def start_nginx(ctx: Context, name: str, template: str, cpu: int) -> tuple[ProcessGroup, int]:
+def start_nginx(ctx: Context, name: str, template: str, cpu: int, wrapper: Sequence[str] = (),
+                ready_timeout: float = NGINX_READY_TIMEOUT) -> tuple[ProcessGroup, int]:
+    """nginx on `cpu`; with a `wrapper` (a command line prefix) without a master process, so the process started
+    is the one serving."""
     prefix = ctx.workdir(name)
     (prefix / "tmp").mkdir()
     port = free_port()
     conf = render(template, prefix / "nginx.conf", PORT=port, PREFIX=prefix, UPSTREAM_PORT=ctx.upstream_port)
     error_log = prefix / "error.log"
+    directives = "daemon off;" + (" master_process off;" if wrapper else "")
     argv = taskset(
         cpu,
-        [ctx.nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", str(error_log), "-g", "daemon off;"],
+        [*wrapper, ctx.nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", str(error_log), "-g", directives],
     )
     pg = ProcessGroup(name, argv, prefix / "stdout.log")
 
@@ -550,44 +567,50 @@ def start_nginx(ctx: Context, name: str, template: str, cpu: int) -> tuple[Proce
         return tail_text(error_log) or pg.log_tail()
 
     try:
-        wait_ready(pg, port, "/", NGINX_READY_TIMEOUT, log_tail)
+        wait_ready(pg, port, "/", ready_timeout, log_tail)
     except BaseException:
         pg.stop()
         raise
     return pg, port
 
 
-def write_apiway_project(ctx: Context) -> Path:
-    d = ctx.tmp / "apiway-project"
+def write_apiway_project(ctx: Context, http_api: bool, name: str = "apiway-project") -> Path:
+    """The benchmark project in the work dir; with the HTTP API beside the REST API when `http_api`."""
+    d = ctx.tmp / name
     (d / "functions").mkdir(parents=True)
     # Without an upstream the variable still needs a value; point it at a
     # port nothing listens on (only the HTTP_PROXY method would use it).
     upstream_port = ctx.upstream_port or free_port()
     # The HTTP API only when a scenario calls it: builds from before HTTP APIs can still be compared.
-    http_api = f"  - {{openapi: bench-http-api.yaml, id: {HTTP_API_ID}, kind: http}}" if ctx.http_api else ""
+    api = f"  - {{openapi: bench-http-api.yaml, id: {HTTP_API_ID}, kind: http}}" if http_api else ""
     render("apiway.yaml.in", d / "apiway.yaml", API_ID=API_ID, STAGE=STAGE, UPSTREAM_PORT=upstream_port,
-           HTTP_API=http_api)
+           HTTP_API=api)
     render("bench-api.yaml.in", d / "bench-api.yaml")
-    if ctx.http_api:
+    if http_api:
         render("bench-http-api.yaml.in", d / "bench-http-api.yaml", UPSTREAM_PORT=upstream_port)
     for function in (TEMPLATES / "functions").glob("*.py"):
         shutil.copyfile(function, d / "functions" / function.name)
     return d
 
 
-def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, int]:
+def start_apiway(ctx: Context, name: str, apiway: Path, wrapper: Sequence[str] = (),
+                 ready_timeout: float = APIWAY_READY_TIMEOUT, project: Path | None = None) -> tuple[ProcessGroup, int]:
+    """apiway serving `project`, by default the run's (written on the first start)."""
     if not apiway.exists():
         raise StartFailed(f"apiway executable not found ({display_path(apiway)})")
-    if ctx.project_dir is None:
-        ctx.project_dir = write_apiway_project(ctx)
+    if project is None:
+        if ctx.project_dir is None:
+            ctx.project_dir = write_apiway_project(ctx, ctx.http_api)
+        project = ctx.project_dir
     work = ctx.workdir(name)
     port = free_port()
     argv = taskset(
         ctx.args.server_cpu,
         [
+            *wrapper,
             str(apiway),
             "serve",
-            str(ctx.project_dir / "apiway.yaml"),
+            str(project / "apiway.yaml"),
             "--host",
             LOOPBACK,
             "--port",
@@ -602,9 +625,9 @@ def start_apiway(ctx: Context, name: str, apiway: Path) -> tuple[ProcessGroup, i
             *shlex.split(ctx.args.apiway_args),
         ],
     )
-    pg = ProcessGroup(name, argv, work / "apiway.log", cwd=ctx.project_dir)
+    pg = ProcessGroup(name, argv, work / "apiway.log", cwd=project)
     try:
-        wait_ready(pg, port, apiway_url_path("mock"), APIWAY_READY_TIMEOUT, pg.log_tail)
+        wait_ready(pg, port, apiway_url_path("mock"), ready_timeout, pg.log_tail)
     except BaseException:
         pg.stop()
         raise
@@ -815,6 +838,70 @@ def run_all(ctx: Context, selected: list[Scenario], results: dict[str, ScenarioR
             )
 
 
+@dataclasses.dataclass
+class InstructionCounts:
+    counts: dict[str, float] = dataclasses.field(default_factory=dict)  # scenario -> instructions per request
+    failures: list[str] = dataclasses.field(default_factory=list)
+    skipped: str = ""  # why nothing was counted
+
+
+def count_instructions(ctx: Context, scenarios: list[Scenario]) -> InstructionCounts:
+    """Instructions per request of each scenario under callgrind: an nginx for each nginx scenario, one apiway
+    serving all the apiway scenarios' paths in turn (REST API scenarios only)."""
+    result = InstructionCounts()
+    if not instructions.available():
+        result.skipped = instructions.MISSING
+        log(instructions.MISSING)
+        return result
+    a = ctx.args
+    out = ctx.workdir("callgrind")
+    wrapper = instructions.callgrind_argv(out)
+    if any(s.needs_upstream for s in scenarios) and ctx.upstream is None:
+        start_upstream(ctx)
+
+    def fail(sc: Scenario, why: object) -> None:
+        result.failures.append(f"{sc.name}: {why}")
+        log(f"[instructions] {sc.name}: FAILED: {why}")
+
+    def count(server: ProcessGroup, port: int, sc: Scenario, path: str) -> None:
+        if sc.needs_upstream and ctx.upstream is None:
+            return fail(sc, ctx.upstream_error or "upstream nginx not running")
+        try:
+            value = instructions.count_path(server.pid, port, path, a.instructions_n, a.instructions_warmup, out,
+                                            dict(sc.headers))
+        except instructions.CountFailed as exc:
+            return fail(sc, exc)
+        result.counts[sc.name] = value
+        log(f"[instructions] {sc.name}: {value:,.0f} instructions/request")
+
+    def count_on(start: Callable[[], tuple[ProcessGroup, int]], served: list[Scenario]) -> None:
+        try:
+            server, port = start()
+        except StartFailed as exc:
+            for sc in served:
+                fail(sc, exc)
+            return
+        try:
+            for sc in served:
+                path = sc.path if sc.kind == "nginx" else apiway_url_path(sc.path, sc.stage, sc.api_id)
+                count(server, port, sc, path)
+        finally:
+            server.stop()
+
+    timeout = instructions.READY_TIMEOUT
+    for sc in (s for s in scenarios if s.kind == "nginx"):
+        count_on(functools.partial(start_nginx, ctx, f"{sc.name}-callgrind", sc.template, a.server_cpu, wrapper,
+                                   timeout), [sc])
+    apiway_scenarios = [sc for sc in scenarios if sc.kind == "apiway"]
+    if apiway_scenarios:
+        # Always the REST API alone, whatever the CPU scenarios served: the history's figures must not depend on
+        # the scenarios selected (another API in the project is more state for every request to go through).
+        project = write_apiway_project(ctx, http_api=False, name="callgrind-project")
+        count_on(functools.partial(start_apiway, ctx, "apiway-callgrind", ctx.apiway, wrapper, timeout, project),
+                 apiway_scenarios)
+    return result
+
+
 # --------------------------------------------------------------------------
 # report
 
@@ -884,12 +971,19 @@ def python_version(apiway: Path) -> str:
     return platform.python_version()
 
 
-def apiway_version(apiway: Path, checkout: Path) -> str:
+def package_version(apiway: Path) -> str:
+    """The apiway package version the executable runs (its venv's), or "unknown"."""
     python = apiway.parent / "python"
     if not python.exists():
         return "unknown"
     code = "import importlib.metadata as m; print(m.version('apiway'))"
-    version = tool_version([str(python), "-c", code], r"^(\S+)\s*$")
+    return tool_version([str(python), "-c", code], r"^(\S+)\s*$")
+
+
+def apiway_version(apiway: Path, checkout: Path) -> str:
+    version = package_version(apiway)
+    if version == "unknown":
+        return version
     rev = git_short_rev(checkout)
     return version if rev == "unknown" else f"{version} (git {rev})"
 
@@ -915,15 +1009,13 @@ def machine_info(ctx: Context) -> list[tuple[str, str]]:
 
 def render_report(
     ctx: Context,
-    selected: list[Scenario],
+    described: list[Scenario],
     results: dict[str, ScenarioResult],
+    counted: InstructionCounts | None,
     argv: list[str],
     started: datetime.datetime,
     interrupted: bool,
 ) -> str:
-    a = ctx.args
-    ref = results.get(REFERENCE)
-    ref_cpu = ref.median("cpu_us_per_req") if ref and ref.rounds else None
     lines = [
         f"Measured {started.strftime('%Y-%m-%d %H:%M UTC')} with:",
         "",
@@ -932,7 +1024,22 @@ def render_report(
         "```",
         "",
         "Machine: " + "; ".join(f"{k} {v}" for k, v in machine_info(ctx)) + ".",
-        "",
+    ]
+    if results:
+        lines += ["", *cpu_report(ctx, results)]
+    if counted is not None:
+        lines += ["", *instruction_report(ctx.args, counted)]
+    lines += ["", "Scenarios:", ""] + [f"- `{s.name}`: {s.description}" for s in described]
+    if interrupted:
+        lines += ["", "**Interrupted: partial results.**"]
+    return "\n".join(lines) + "\n"
+
+
+def cpu_report(ctx: Context, results: dict[str, ScenarioResult]) -> list[str]:
+    a = ctx.args
+    ref = results.get(REFERENCE)
+    ref_cpu = ref.median("cpu_us_per_req") if ref and ref.rounds else None
+    lines = [
         f"Server on CPU {a.server_cpu}; wrk (`-t{a.threads} -c{a.connections} -d{a.duration:g}s --latency`"
         + (f", after a {a.warmup:g} s warm-up" if a.warmup > 0 else ", no warm-up")
         + f") and, for the proxy scenarios, the upstream nginx on CPU {a.client_cpu}; "
@@ -961,10 +1068,22 @@ def render_report(
         lines += baseline_comparison(ctx.baseline, ctx.baseline_label, results)
     if notes:
         lines += ["", "Failed rounds:", ""] + [f"- {n}" for n in notes]
-    lines += ["", "Scenarios:", ""] + [f"- `{s.name}`: {s.description}" for s in selected]
-    if interrupted:
-        lines += ["", "**Interrupted: partial results.**"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def instruction_report(a: argparse.Namespace, counted: InstructionCounts) -> list[str]:
+    if counted.skipped:
+        return [f"{counted.skipped}."]
+    lines = [
+        "Instructions per request: user-space instructions of the server process, counted by valgrind's callgrind "
+        f"(`benchmarks/instructions.py`) over {a.instructions_n:,} requests after {a.instructions_warmup:,} of "
+        "warm-up, one at a time on one keep-alive connection; one apiway serves its scenarios in turn.",
+        "",
+        *instructions.render_table(counted.counts, REFERENCE),
+    ]
+    if counted.failures:
+        lines += ["", "Not counted:", ""] + [f"- {md_cell(f)}" for f in counted.failures]
+    return lines
 
 
 def baseline_comparison(baseline: Path, label: str, results: dict[str, ScenarioResult]) -> list[str]:
@@ -1004,8 +1123,24 @@ Besides req/s and latency it reports the **server CPU time per request**: utime 
 stime of the server's whole process group, read from /proc over the measured
 run, divided by the requests wrk completed. nginx on the same core is measured
 in the same run as the reference; rounds are interleaved and medians quoted.
-Regenerate the section below with
-`benchmarks/run.sh --write-doc docs/performance.md`.
+
+After the CPU scenarios it counts **instructions per request** (`benchmarks/instructions.py`): the
+server runs under valgrind's callgrind, 2,000 requests are sent one at a time on one keep-alive
+connection after 500 of warm-up, and the user-space instructions the server process executed for
+them are divided by 2,000 — nginx `return 200` as the reference, then one apiway serving the MOCK,
+AWS_PROXY inline and HTTP_PROXY methods in turn. How to read that table: it is the work of the
+server's own code (interpreter, apiway, its libraries; nginx's C), not the kernel's (syscalls,
+loopback TCP) nor the upstream's. It hardly moves with the machine's load: runs of the same code on
+this loaded machine gave MOCK 173.4k to 174.6k (within 0.7 %; probably the server's timers, which
+fire more often per request when valgrind runs slower), so a change of 2 % between two commits is real where
+the CPU µs above only resolve 10 % or so. Counts compare across machines of one architecture with
+the same Python and libraries; the last column is the ratio to nginx's count. It takes about
+4 minutes of the ~16 of `make bench` (valgrind
+runs a server 50 to 100 times slower; `--instructions-only` runs it alone, `--no-instructions`
+skips it, and without valgrind — `apt-get install valgrind` — it is skipped with a note).
+
+`make bench` (`benchmarks/run.py --write-doc docs/performance.md`) regenerates the section below
+and puts the run's row in the History table after it.
 """
 
 
@@ -1018,7 +1153,24 @@ def fill_markers(path: Path, start_marker: str, end_marker: str, text: str) -> N
     path.write_text(doc[: start + len(start_marker)] + "\n" + text + doc[end:])
 
 
-def write_doc(path: Path, report: str) -> None:
+def history_row(ctx: Context, results: dict[str, ScenarioResult], counted: InstructionCounts | None,
+                started: datetime.datetime) -> list[str] | None:
+    """This run's row of the history table, or None when it measured none of the row's figures."""
+    counts = counted.counts if counted is not None else {}
+
+    def cpu(name: str) -> float | None:
+        res = results.get(name)
+        return res.median("cpu_us_per_req") if res and res.rounds else None
+
+    figures = [history.kilo(counts.get(name)) for name in HISTORY_SCENARIOS]
+    figures += [history.micro(cpu("apiway-mock")), history.micro(cpu(REFERENCE))]
+    if all(f == history.MISSING for f in figures):
+        return None
+    return [package_version(ctx.apiway), git_short_rev(REPO_ROOT), started.strftime("%Y-%m-%d"), *figures]
+
+
+def write_doc(path: Path, report: str, row: list[str] | None) -> None:
+    """The report into the generated section, `row` into the history table."""
     section = f"{DOC_START}\n{report}{DOC_END}\n"
     if path.exists():
         text = path.read_text()
@@ -1030,7 +1182,7 @@ def write_doc(path: Path, report: str) -> None:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = DOC_HEADER + "\n## Latest results\n\n" + section
-    path.write_text(text)
+    path.write_text(text if row is None else history.update(text, row))
 
 
 # --------------------------------------------------------------------------
@@ -1098,6 +1250,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="name of the baseline in the report (default: the git short commit of the checkout holding the "
         "baseline executable, else 'baseline')",
     )
+    p.add_argument("--instructions-n", type=int, default=2000, metavar="N",
+                   help="requests counted per scenario under callgrind (default 2000)")
+    p.add_argument("--instructions-warmup", type=int, default=500, metavar="N",
+                   help="requests before counting, per scenario (default 500)")
+    counting = p.add_mutually_exclusive_group()
+    counting.add_argument("--no-instructions", action="store_true",
+                          help="skip the instruction counts (valgrind), after the CPU scenarios")
+    counting.add_argument("--instructions-only", action="store_true",
+                          help="only the instruction counts, no CPU scenarios")
     p.add_argument(
         "--write-doc", metavar="PATH", help="write the results section into PATH (relative to the repo root)"
     )
@@ -1112,6 +1273,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--connections must be >= --threads")
     if args.warmup < 0:
         p.error("--warmup must be >= 0")
+    if args.instructions_n < 1 or args.instructions_warmup < 0:
+        p.error("--instructions-n must be positive and --instructions-warmup >= 0")
     # wrk takes whole seconds only (-d0.5s is a usage error); the report quotes the rounded values.
     args.duration, args.warmup, args.timeout = (float(math.ceil(x)) for x in (args.duration, args.warmup, args.timeout))
     if args.baseline_label is not None and args.baseline is None:
@@ -1165,6 +1328,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.name:20} {s.description}")
         return 0
     selected = select_scenarios(args.only)
+    counting = [] if args.no_instructions else [SCENARIO_BY_NAME[n] for n in INSTRUCTION_SCENARIOS]
+    to_count = [s for s in counting if s in selected]
+    if args.instructions_only:
+        selected = []
     check_cpus(args)
     wrk, nginx = ensure_tools(not args.no_install)
     # The harness itself only waits; keep it off the server's CPU.
@@ -1191,7 +1358,9 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupted)
     interrupted = False
-    log(f"scenarios: {', '.join(s.name for s in selected)}; work dir {tmp}")
+    counted: InstructionCounts | None = None
+    log(f"scenarios: {', '.join(s.name for s in selected) or 'none'}; instructions counted for "
+        f"{', '.join(s.name for s in to_count) or 'none'}; work dir {tmp}")
     if ctx.baseline is not None:
         if any(r.baseline for r in results.values()):
             log(f"baseline {ctx.baseline_label}: {ctx.baseline}")
@@ -1199,6 +1368,8 @@ def main(argv: list[str] | None = None) -> int:
             log("warning: --baseline given but no apiway scenario selected")
     try:
         run_all(ctx, selected, results)
+        if to_count:
+            counted = count_instructions(ctx, to_count)
     except (KeyboardInterrupt, Interrupted):
         interrupted = True
         log("interrupted; stopping servers")
@@ -1209,7 +1380,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    report = render_report(ctx, selected, results, argv, started, interrupted)
+    described = [s for s in SCENARIOS if s in selected or s in to_count]
+    report = render_report(ctx, described, results, counted, argv, started, interrupted)
     print(report, end="")
     if args.json:
         Path(args.json).write_text(json.dumps(results_json(results.values()), indent=2) + "\n")
@@ -1219,11 +1391,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             doc = Path(args.write_doc)
             doc = doc if doc.is_absolute() else REPO_ROOT / doc
-            write_doc(doc, report)
+            write_doc(doc, report, history_row(ctx, results, counted, started))
             log(f"wrote {display_path(doc)}")
     if interrupted:
         return 130
-    return 0 if any(r.rounds for r in results.values()) else 1
+    return 0 if any(r.rounds for r in results.values()) or (counted and counted.counts) else 1
 
 
 if __name__ == "__main__":
