@@ -6,7 +6,7 @@ way the API's kind does it, and the stage's observers told. A WebSocket API's st
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from random import random
 from time import time_ns
 from typing import Any
@@ -156,7 +156,7 @@ class Gateway:
                 inv.identity = identity
             answer = _start(inv)
             if type(answer) is not HttpResponse:
-                return _finish_rest(answer, inv)  # type: ignore[arg-type]
+                return _finish(answer, inv, _rest_headers)  # type: ignore[arg-type]
             response = _rest_headers(answer, inv)  # type: ignore[arg-type]
             error = None
         except Exception as exc:
@@ -250,9 +250,8 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
                              f"/{stage.stage_name}{rest}" if named else path, request_id, request_id)
             answer = _start(inv)
             if type(answer) is not HttpResponse:
-                return _finish_http(answer, inv)  # type: ignore[arg-type]
-            response = answer  # type: ignore[assignment]
-            response.headers.append(("apigw-requestid", request_id))
+                return _finish(answer, inv, _http_headers)  # type: ignore[arg-type]
+            response = _http_headers(answer, inv)  # type: ignore[arg-type]
         error = None
     except Exception as exc:
         response, error = _failure(exc, req, stage, inv, request_id)
@@ -273,31 +272,23 @@ def _rest_headers(response: HttpResponse, inv: Invocation) -> HttpResponse:
     return response
 
 
-async def _finish_rest(pending: Awaitable[HttpResponse] | None, inv: Invocation) -> HttpResponse:
-    """A REST request whose method had to wait, from where `answer` left it (`_start`'s `pending`)."""
-    try:
-        if pending is None:  # the usual wait, the integration's, awaited here: one coroutine less
-            started = _integration_starts(inv)
-            response = _integrated(inv, await inv.plan.integration(inv), started)
-        else:
-            response = await pending
-        response = _rest_headers(response, inv)
-        error = None
-    except Exception as exc:
-        response, error = _failure(exc, inv.request, inv.stage, inv, inv.request_id)
-    _complete(inv.stage, inv.request, response, inv, error)
+def _http_headers(response: HttpResponse, inv: Invocation) -> HttpResponse:
+    """What every successful HTTP API answer carries: `apigw-requestid`."""
+    response.headers.append(("apigw-requestid", inv.request_id))
     return response
 
 
-async def _finish_http(pending: Awaitable[HttpResponse] | None, inv: Invocation) -> HttpResponse:
-    """An HTTP API request whose route had to wait, from where `_answer_http` left it (`_start`'s `pending`)."""
+async def _finish(pending: Awaitable[HttpResponse] | None, inv: Invocation,
+                  headers: Callable[[HttpResponse, Invocation], HttpResponse]) -> HttpResponse:
+    """A request whose method or route had to wait, from where `_start` left it (its `pending`); `headers` adds
+    what the API's kind puts on a successful answer."""
     try:
         if pending is None:  # the usual wait, the integration's, awaited here: one coroutine less
             started = _integration_starts(inv)
             response = _integrated(inv, await inv.plan.integration(inv), started)
         else:
             response = await pending
-        response.headers.append(("apigw-requestid", inv.request_id))
+        response = headers(response, inv)
         error = None
     except Exception as exc:
         response, error = _failure(exc, inv.request, inv.stage, inv, inv.request_id)
