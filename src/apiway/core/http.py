@@ -172,6 +172,14 @@ def aws_error(status: int, code: str, message: str, request_id: str) -> HttpResp
     return HttpResponse(status, headers, orjson.dumps({"message": message}))
 
 
+def ensure_content_type(headers: list[tuple[str, str]], value: str, name: str = "Content-Type") -> None:
+    """Append a Content-Type header (as `name`: `value`) unless `headers` has one, in any casing."""
+    for existing, _ in headers:  # a loop, not any(): no generator on the request path
+        if existing.lower() == "content-type":
+            return
+    headers.append((name, value))
+
+
 _UNSENDABLE = str.maketrans("\r\n\0", "   ")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from apiway.core.errors import GatewayError
-from apiway.core.http import HttpResponse
+from apiway.core.http import HttpResponse, ensure_content_type
 from apiway.core.invocation import Invocation, clf_time
 from apiway.core.media import base_type
 from apiway.events import PayloadFormat
@@ -413,8 +413,7 @@ def _decoded_body(doc: dict[str, Any]) -> bytes:
 
 
 def _with_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    if not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("content-type", DEFAULT_CONTENT_TYPE))
+    ensure_content_type(headers, DEFAULT_CONTENT_TYPE, "content-type")
     return headers
 
 

@@ -68,11 +68,10 @@ class _HeadTooLarge(Exception):
 
 
 def _status_line(status: int) -> str:
-    line = _STATUS_LINES.get(status)
-    if line is None:
-        if type(status) is not int or not 100 <= status <= 999:
-            raise ValueError(f"invalid status {status!r}")
-        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} \r\n"  # no standard reason: an empty one is valid
+    """The line of a status not in the table yet: made and kept (no standard reason: an empty one is valid)."""
+    if type(status) is not int or not 100 <= status <= 999:
+        raise ValueError(f"invalid status {status!r}")
+    line = _STATUS_LINES[status] = f"HTTP/1.1 {status} \r\n"
     return line
 
 
@@ -86,17 +85,16 @@ def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: s
     length = len(body)
     if head_only or status == 304:  # their Content-Length describes the body they do not carry
         body = b""
+    line = _STATUS_LINES.get(status) or _status_line(status)  # the lookup inline: no call for a known status
     if headers:
         fields = "\r\n".join(map(": ".join, headers))
         # A CR or LF inside a name or value would let it write headers of its own, or a second response.
         breaks = len(headers) - 1
         if fields.count("\n") != breaks or fields.count("\r") != breaks:
             raise ValueError("CR or LF inside a response header")
-        head = (f"{_STATUS_LINES.get(status) or _status_line(status)}{fields}\r\n{date}Content-Length: {length}\r\n"
-                f"{_KEEP_ALIVE if keep_alive else _CLOSE}")
+        head = f"{line}{fields}\r\n{date}Content-Length: {length}\r\n{_KEEP_ALIVE if keep_alive else _CLOSE}"
     else:
-        head = (f"{_STATUS_LINES.get(status) or _status_line(status)}{date}Content-Length: {length}\r\n"
-                f"{_KEEP_ALIVE if keep_alive else _CLOSE}")
+        head = f"{line}{date}Content-Length: {length}\r\n{_KEEP_ALIVE if keep_alive else _CLOSE}"
     data = head.encode("latin-1", "replace")
     return data + body if body else data
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from apiway.core.errors import ConfigurationError, DeployError
-from apiway.core.http import HttpResponse, header_value
+from apiway.core.http import HttpResponse, ensure_content_type, header_value
 from apiway.core.invocation import Invocation
 from apiway.mapping.content import convert
 from apiway.mapping.sources import body_value, context_value
@@ -76,8 +76,7 @@ class CompiledIntegrationResponse:
                 content_type, static = templates[0][0], templates[0][1].static
             if not templates or static is not None:
                 headers = list(self.static_headers)
-                if not any(k.lower() == "content-type" for k, _ in headers):
-                    headers.append(("Content-Type", content_type))
+                ensure_content_type(headers, content_type)
                 self.fixed = headers, None if static is None else static.encode()
 
     def respond(
@@ -115,8 +114,7 @@ class CompiledIntegrationResponse:
             names = {name.lower() for name in override_headers}
             headers = [(k, v) for k, v in headers if k.lower() not in names]
             headers += [(k, header_value(str(v))) for k, v in override_headers.items()]
-        if not any(k.lower() == "content-type" for k, _ in headers):
-            headers.append(("Content-Type", content_type))
+        ensure_content_type(headers, content_type)
         return HttpResponse(status, headers, body)
 
 

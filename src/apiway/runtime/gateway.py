@@ -15,7 +15,7 @@ import orjson
 
 from apiway.core import request_ids
 from apiway.core.errors import GatewayError, MissingAuthenticationToken
-from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse
+from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse, ensure_content_type
 from apiway.core.invocation import Answer, Completion, Invocation, StageRuntime
 from apiway.core.spans import AUTHORIZER, INTEGRATION, Span
 from apiway.core.websocket import Upgraded
@@ -262,11 +262,7 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
 def _rest_headers(response: HttpResponse, inv: Invocation) -> HttpResponse:
     """What every successful REST answer carries: a Content-Type, and the request's two ids."""
     headers = response.headers
-    for name, _ in headers:  # a loop, not any(): no generator on every request
-        if name.lower() == "content-type":
-            break
-    else:
-        headers.append(("Content-Type", "application/json"))
+    ensure_content_type(headers, "application/json")
     headers.append(("x-amzn-RequestId", inv.request_id))
     headers.append(("x-amz-apigw-id", inv.extended_request_id))
     return response
