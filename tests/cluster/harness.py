@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cluster.nginx import Nginx
-from tests.support import Reply, Server, apigateway_client, free_port, request
+from tests.support import Reply, Server, apigateway_client, free_port, request, until
 
 # A MOCK method answering with a stage variable, so a test can tell which deployment a node serves.
 WHO_API = {"openapi": "3.0.1", "info": {"title": "cluster"}, "paths": {"/who": {"get": {
@@ -23,16 +23,6 @@ WHO_API = {"openapi": "3.0.1", "info": {"title": "cluster"}, "paths": {"/who": {
         "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
         "responses": {"default": {"statusCode": "200",
                                   "responseTemplates": {"application/json": '{"v": "$stageVariables.v"}'}}}}}}}}
-
-
-def until(check: Callable[[], object], seconds: float) -> object:
-    """The first truthy result of `check` within `seconds`, else the last result."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.01)
 
 
 class Cluster:

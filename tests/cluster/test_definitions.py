@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from tests.cluster.harness import deploy_who_api, until
+from tests.cluster.harness import deploy_who_api
+from tests.support import until
 
 
 def test_an_api_created_on_node_a_answers_on_b_and_c_within_a_second(cluster_of) -> None:

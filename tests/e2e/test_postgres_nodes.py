@@ -5,27 +5,16 @@ serves what is already there."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from tests.postgres import PostgresDatabase
-from tests.support import Server, apigateway_client
+from tests.support import Server, apigateway_client, until
 
 API = {"openapi": "3.0.1", "info": {"title": "shared"}, "paths": {"/who": {"get": {
     "x-amazon-apigateway-integration": {
         "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
         "responses": {"default": {"statusCode": "200",
                                   "responseTemplates": {"application/json": '{"node": "$stageVariables.v"}'}}}}}}}}
-
-
-def until(check, seconds: float = 1.0):
-    """The first truthy result of `check` within `seconds`, else the last result."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 def test_a_change_on_one_node_is_served_by_the_other_within_a_second(tmp_path: Path,
@@ -45,11 +34,11 @@ def test_a_change_on_one_node_is_served_by_the_other_within_a_second(tmp_path: P
             reply = server.call("GET", api_id, "prod", "/who")
             return reply.status, reply.body
 
-        assert until(lambda: answer(b) == (200, b'{"node": "one"}')), answer(b)
+        assert until(lambda: answer(b) == (200, b'{"node": "one"}'), 1.0), answer(b)
 
         apigateway_client(b.port).update_stage(restApiId=api_id, stageName="prod", patchOperations=[
             {"op": "replace", "path": "/variables/v", "value": "two"}])
-        assert until(lambda: answer(a) == (200, b'{"node": "two"}')), answer(a)
+        assert until(lambda: answer(a) == (200, b'{"node": "two"}'), 1.0), answer(a)
 
         (tmp_path / "c").mkdir()
         c = Server(None, tmp_path / "c" / "state.db", ["--store", store])
@@ -59,7 +48,7 @@ def test_a_change_on_one_node_is_served_by_the_other_within_a_second(tmp_path: P
             c.stop()
 
         client.delete_stage(restApiId=api_id, stageName="prod")
-        assert until(lambda: answer(b)[0] == 403), answer(b)
+        assert until(lambda: answer(b)[0] == 403, 1.0), answer(b)
     finally:
         a.stop()
         b.stop()

@@ -21,7 +21,7 @@ import pytest
 
 from tests.postgres import PostgresDatabase
 from tests.redis import RedisDatabase
-from tests.support import Server, apigateway_client, free_port
+from tests.support import Server, apigateway_client, free_port, until
 
 KEY = "node-test-key-0123456789abcdef"
 
@@ -79,18 +79,9 @@ def keyed_everywhere(servers: list[Server], api_id: str) -> int:
     counted = 0
     for server in servers:
         assert until(lambda s=server: s.call("GET", api_id, "prod", "/keyed", headers={"x-api-key": KEY}).status
-                     == 200)
+                     == 200, 2.0)
         counted += 1
     return counted
-
-
-def until(check, seconds: float = 2.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 def hammer(servers: list[Server], api_id: str, path: str, clients: int, per_client: int, seconds: float,
@@ -150,7 +141,7 @@ def test_a_method_throttle_admits_rate_times_t_plus_burst_across_two_nodes(tmp_p
     redis_database.flush()
     with nodes(tmp_path, store, ["--redis", redis_database.url]) as servers:
         api_id = deploy(servers[0], quota=10)
-        assert until(lambda: all(s.call("GET", api_id, "prod", "/cached").status == 200 for s in servers))
+        assert until(lambda: all(s.call("GET", api_id, "prod", "/cached").status == 200 for s in servers), 2.0)
         time.sleep(0.5)  # the bucket is full: 10 tokens
         counts, elapsed = hammer(servers, api_id, "/limited", clients=16, per_client=5_000, seconds=4)
         expected = 50 * elapsed + 10
@@ -163,7 +154,7 @@ def test_a_response_cached_through_one_node_is_a_hit_on_the_other(tmp_path, stor
     redis_database.flush()
     with nodes(tmp_path, store, ["--redis", redis_database.url]) as servers:
         api_id = deploy(servers[0], quota=10)
-        assert until(lambda: all(s.call("GET", api_id, "prod", "/cached").status == 200 for s in servers))
+        assert until(lambda: all(s.call("GET", api_id, "prod", "/cached").status == 200 for s in servers), 2.0)
         first = servers[0].call("GET", api_id, "prod", "/cached").body
         assert servers[1].call("GET", api_id, "prod", "/cached").body == first
         assert servers[0].call("GET", api_id, "prod", "/cached").body == first
@@ -244,7 +235,7 @@ def test_redis_going_away_answers_as_configured_and_recovers(tmp_path, store, fa
             def keyed() -> int:
                 return node.call("GET", api_id, "prod", "/keyed", headers={"x-api-key": KEY}).status
 
-            assert until(lambda: keyed() == 200)
+            assert until(lambda: keyed() == 200, 2.0)
             server_redis.stop()
             outage = 503 if failure == "closed" else 200
             assert until(lambda: keyed() == outage and keyed() == outage, 5), (keyed(), node.stderr())

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.echo_backend import EchoServer
-from tests.support import Server
+from tests.support import Server, until
 
 
 def api_document(backend_port: int) -> bytes:
@@ -90,15 +90,6 @@ def pids_answering(port: int, connections: int = 40) -> set[int]:
         pids.add(conn.pid)
         conn.close()
     return pids
-
-
-def until(check, seconds: float):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.02)
 
 
 @pytest.fixture
