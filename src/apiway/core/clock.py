@@ -8,6 +8,7 @@ import time as _time
 from typing import Protocol
 
 _wall = _time.time
+_wall_ns = _time.time_ns
 
 
 class Clock(Protocol):
@@ -25,7 +26,8 @@ class Clock(Protocol):
 
 
 def _wall_ms() -> int:
-    return int(_wall() * 1000)
+    # Integer nanoseconds floored: half the instructions of int(time() * 1000), whose int() is a type call.
+    return _wall_ns() // 1_000_000
 
 
 class SystemClock:
