@@ -23,6 +23,11 @@ from apiway.model.documents import parse_text
 from apiway.openapi.importer import import_openapi
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def tell(observer: Callable[..., Any], done: Any) -> Any:
+    """Call a stage observer (or an access-log renderer) as the gateway does, with a Completion's parts."""
+    return observer(done.request, done.response, done.stage, done.invocation, done.error_type, done.latency_ms)
 SPEC = REPO.parent / "shared" / "spec" / "aws-recorded"
 
 

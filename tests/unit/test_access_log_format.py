@@ -16,6 +16,7 @@ from apiway.telemetry.access_log import CLF, CSV, JSON, XML, AccessLogs, compile
 from apiway.telemetry.execution_log import MAX_EVENT, TRUNCATED, cut
 from apiway.telemetry.hub import Equipment, StageSettings
 from tests.http_apis import route_invocation
+from tests.support import tell
 
 NOW = 1_700_000_000_123
 
@@ -30,38 +31,38 @@ def _done(status: int = 200, body: bytes = b'{"ok":true}', **kw: object) -> Comp
 def test_the_clf_preset():
     done = _done()
     assert done.invocation is not None
-    line = compile_format(CLF)(done)
+    line = tell(compile_format(CLF), done)
     rid, extended = done.invocation.request_id, done.invocation.extended_request_id
     assert line == (f'192.0.2.1 - - [14/Nov/2023:22:13:20 +0000] "GET GET /pets/{{id}} HTTP/1.1" 200 11 {rid} '
                     f"{extended}")
 
 
 def test_the_json_preset_is_json_with_unset_fields_as_dashes():
-    entry = json.loads(compile_format(JSON)(_done(404, b"")))
+    entry = json.loads(tell(compile_format(JSON), _done(404, b"")))
     assert entry["status"] == "404" and entry["responseLength"] == "0"
     assert entry["caller"] == "-" and entry["user"] == "-"
     assert entry["requestTime"] == "14/Nov/2023:22:13:20 +0000"
 
 
 def test_the_xml_and_csv_presets():
-    xml = compile_format(XML)(_done())
+    xml = tell(compile_format(XML), _done())
     assert re.fullmatch(r'<request id="[0-9a-f-]{36}"> <extendedRequestId>.+</extendedRequestId> .* </request>', xml)
     assert "<status>200</status>" in xml and "<httpMethod>GET</httpMethod>" in xml
-    fields = compile_format(CSV)(_done()).split(",")
+    fields = tell(compile_format(CSV), _done()).split(",")
     assert len(fields) == 11 and fields[2] == "192.0.2.1" and fields[8] == "200"
 
 
 def test_authorizer_values_wherever_the_kind_keeps_them():
     render = compile_format("$context.authorizer.principalId|$context.authorizer.claims.sub|$context.authorizer.role|"
                             "$context.authorizer.missing|$context.identity.sourceIp|$context.unknownThing")
-    assert render(_done(authorizer={"principalId": "me", "claims": {"sub": "s1"}, "role": "admin"})) == \
+    assert tell(render, _done(authorizer={"principalId": "me", "claims": {"sub": "s1"}, "role": "admin"})) == \
         "me|s1|admin|-|192.0.2.1|-"
-    assert render(_done(authorizer={"jwt": {"claims": {"sub": "s2"}}, "lambda": {"role": "r"}})) == \
+    assert tell(render, _done(authorizer={"jwt": {"claims": {"sub": "s2"}}, "lambda": {"role": "r"}})) == \
         "-|s2|r|-|192.0.2.1|-"
 
 
 def test_a_variable_followed_by_punctuation_keeps_it():
-    assert compile_format("[$context.status.] ($context.httpMethod)")(_done()) == "[200.] (GET)"
+    assert tell(compile_format("[$context.status.] ($context.httpMethod)"), _done()) == "[200.] (GET)"
 
 
 def test_destinations():
@@ -85,7 +86,7 @@ def test_a_firehose_destination_is_not_written_and_nothing_observes(tmp_path: Pa
 def test_echo_alone_logs_every_stage_in_clf():
     out, echo = Equipment(), io.StringIO()
     AccessLogs(None, echo).equip(None, _settings(), out)
-    out.observers[0](_done())
+    tell(out.observers[0], _done())
     assert echo.getvalue().startswith("192.0.2.1 - - [14/Nov/2023:22:13:20 +0000] ") and echo.getvalue().endswith("\n")
 
 

@@ -54,7 +54,7 @@ def call(gateway: Gateway, path: str, query: str = ""):
 
 def test_observers_see_every_outcome_with_status_and_error_type() -> None:
     seen: list[Completion] = []
-    gateway = gateway_with((seen.append,))
+    gateway = gateway_with((lambda *parts: seen.append(Completion(*parts)),))
     served = call(gateway, "/prod/ok")
     unrouted = call(gateway, "/prod/nowhere")
     refused = call(gateway, "/prod/checked")
@@ -68,13 +68,13 @@ def test_observers_see_every_outcome_with_status_and_error_type() -> None:
 
 
 def test_a_failing_observer_does_not_change_the_answer() -> None:
-    def broken(done: Completion) -> None:
+    def broken(*parts: object) -> None:
         raise RuntimeError("observer bug")
 
     assert call(gateway_with((broken,)), "/prod/ok").status == 200
 
 
 def test_a_stage_without_observers_answers_the_same() -> None:
-    with_none, observed = gateway_with(()), gateway_with((lambda done: None,))
+    with_none, observed = gateway_with(()), gateway_with((lambda *parts: None,))
     a, b = call(with_none, "/prod/ok"), call(observed, "/prod/ok")
     assert (a.status, a.body) == (b.status, b.body)

@@ -27,6 +27,7 @@ from apiway.telemetry.metrics import (
     percentile,
 )
 from apiway.telemetry.prometheus import _EDGES, BOUNDS_MS
+from tests.support import tell
 
 API = "metricapi01"
 T0 = 1_764_999_960.0  # on a minute boundary
@@ -147,7 +148,7 @@ def test_websocket_events_count_by_kind_and_origin_of_errors() -> None:
     def event(kind: str, status: int, error: str | None = None, integration_ms: int | None = 3) -> None:
         inv = SimpleNamespace(plan=None, epoch_ms=clock.wall_ms(), integration_latency_ms=integration_ms,
                               event_type=kind, notes={})
-        observe(Completion(request, HttpResponse(status, [], b""), stage, inv, error, 5))  # type: ignore[arg-type]
+        tell(observe, Completion(request, HttpResponse(status, [], b""), stage, inv, error, 5))  # type: ignore[arg-type]
 
     event("CONNECT", 200)
     event("MESSAGE", 200)
@@ -175,7 +176,7 @@ def test_a_canary_counts_under_its_own_stage_and_the_stage() -> None:
         out = Equipment()
         MetricsPart(store).equip(stage, StageSettings("REST", API, "Zoo", "prod", is_canary=is_canary), out)  # type: ignore[arg-type]
         for _ in range(n):
-            out.observers[0](Completion(request, HttpResponse(200, [], b""), stage, None, None, 1))  # type: ignore[arg-type]
+            tell(out.observers[0], Completion(request, HttpResponse(200, [], b""), stage, None, None, 1))  # type: ignore[arg-type]
 
     def count(stage: str) -> float:
         return sum(v.total for _, v in q.periods(store, "AWS/ApiGateway", "Count", {"ApiName": "Zoo", "Stage": stage},
@@ -201,7 +202,7 @@ def test_requests_by_api_key_only_when_asked() -> None:
         for key_id, status in (("k1", 200), ("k1", 429), ("k2", 200)):
             inv = SimpleNamespace(plan=None, epoch_ms=clock.wall_ms(), integration_latency_ms=None, notes={},
                                   identity={"apiKeyId": key_id})
-            out.observers[0](Completion(request, HttpResponse(status, [], b""), stage, inv, None, 1))  # type: ignore[arg-type]
+            tell(out.observers[0], Completion(request, HttpResponse(status, [], b""), stage, inv, None, 1))  # type: ignore[arg-type]
         families = {f.name: f for f in text_string_to_metric_families(render(store))}
         if not per_key:
             assert "apiway_api_key_requests" not in families

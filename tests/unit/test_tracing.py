@@ -16,6 +16,7 @@ from apiway.telemetry.hub import Telemetry
 from apiway.telemetry.otlp import json_request, protobuf_request, settings_from_env
 from apiway.telemetry.tracing import FinishedTrace, SampledSpans, Sampler, Tracer
 from apiway.telemetry.xray_daemon import address_from_env, segment
+from tests.support import tell
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 NOW_MS = 1_700_000_000_000
@@ -49,7 +50,7 @@ def invocation(runtime: StageRuntime, trace: str | None = None) -> Invocation:
 def complete(runtime: StageRuntime, inv: Invocation, status: int = 200) -> None:
     done = Completion(inv.request, HttpResponse(status, [], b""), runtime, inv, None, 1)
     for observer in runtime.observers:
-        observer(done)
+        tell(observer, done)
 
 
 def test_only_traced_stages_are_equipped() -> None:

@@ -20,6 +20,7 @@ from botocore.credentials import Credentials
 
 from apiway.auth.identities import Identities, parse_identity
 from apiway.core.errors import DeployError
+from apiway.core.invocation import Completion
 from apiway.runtime.ws_run import WsClose, run_connect, run_disconnect, run_message
 from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY
 from apiway.store.sqlite import SqliteStore
@@ -651,7 +652,7 @@ def test_each_event_that_ran_a_route_is_told_to_the_stages_observers(lambdas: La
     async def scenario() -> None:
         runtime = lambdas.compile(chat_api())
         seen: list[Any] = []
-        runtime.observers = (seen.append,)
+        runtime.observers = (lambda *parts: seen.append(Completion(*parts)),)
         conn = connection()
         await run_connect(runtime, conn)
         await run_connect(runtime, connection("refuse=403"))
@@ -673,7 +674,7 @@ def test_events_no_route_took_are_told_too(lambdas: Lambdas) -> None:
     async def scenario() -> None:
         runtime = lambdas.compile(ws_api({"send": {"integration": lambda_proxy("echo"), "two_way": True}}))
         seen: list[Any] = []
-        runtime.observers = (seen.append,)
+        runtime.observers = (lambda *parts: seen.append(Completion(*parts)),)
         conn = connection()
         assert (await run_connect(runtime, conn)).status == 200
         assert frame(await run_message(runtime, conn, b'{"action": "other"}', True))["message"] == "Forbidden"

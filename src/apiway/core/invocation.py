@@ -31,8 +31,11 @@ Answer = HttpResponse | Awaitable[HttpResponse]
 # What the gateway does to an integration's successful answer before it reaches the client (the
 # integration kind's header policy, the trace header), chosen per method at deploy time.
 ResponseFilter = Callable[["Invocation", HttpResponse], None]
-# Called once per finished request of a stage, whatever its outcome (access logs, metrics, traces).
-Observer = Callable[["Completion"], None]
+# Called once per finished request of a stage, whatever its outcome (access logs, metrics, traces), with what a
+# `Completion` holds as arguments in its order: (request, response, stage, invocation, error_type, latency_ms).
+# Not the object itself: making one (a class whose __init__ is Python) cost 2.6k instructions a request, a quarter
+# of what observing a stage at all cost.
+Observer = Callable[[HttpRequest, HttpResponse, "StageRuntime", "Invocation | None", "str | None", int], None]
 # Called as a request of an observed stage begins, once its method is known: starts what must run during the
 # request (an execution log's trail, a sampled trace's spans).
 Starter = Callable[["Invocation"], None]
@@ -95,7 +98,8 @@ class StageRuntime:
 
 @dataclass(slots=True)
 class Completion:
-    """One finished request of a stage: what its observers are given."""
+    """One finished request of a stage, as one object: what its observers are given as arguments, for code that
+    reads it in pieces (access-log variables that are not inlined, tests)."""
 
     request: HttpRequest
     response: HttpResponse

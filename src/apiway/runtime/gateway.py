@@ -16,7 +16,7 @@ import orjson
 from apiway.core import request_ids
 from apiway.core.errors import GatewayError, MissingAuthenticationToken
 from apiway.core.http import MAX_PAYLOAD, HttpRequest, HttpResponse, ensure_content_type
-from apiway.core.invocation import Answer, Completion, Invocation, StageRuntime
+from apiway.core.invocation import Answer, Invocation, StageRuntime
 from apiway.core.spans import AUTHORIZER, INTEGRATION, Span
 from apiway.core.websocket import Upgraded
 from apiway.core.ws_invocation import Connection, WsStageRuntime
@@ -397,10 +397,9 @@ def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpRespon
 def _observe(stage: StageRuntime, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
              error: str | None) -> None:
     latency = stage.wall_ms() - inv.epoch_ms if inv is not None else 0
-    done = Completion(req, response, stage, inv, error, latency)
     for observer in stage.observers:
         try:
-            observer(done)
+            observer(req, response, stage, inv, error, latency)
         except Exception as exc:  # an observer never changes the client's answer
             log("ERROR", "observer failed", error=f"{type(exc).__name__}: {exc}", api=stage.api_id)
 

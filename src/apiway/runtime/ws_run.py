@@ -14,7 +14,7 @@ import traceback
 from apiway.core import request_ids
 from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.core.invocation import Completion, Invocation, MethodPlan
+from apiway.core.invocation import Invocation, MethodPlan
 from apiway.core.websocket import UNSUPPORTED_DATA
 from apiway.core.ws_invocation import CONNECT, DISCONNECT, MESSAGE, Connection, WsInvocation, WsStageRuntime
 from apiway.integrations.websocket import BinaryRefused
@@ -55,10 +55,10 @@ def _observe(inv: WsInvocation, response: HttpResponse, error: str | None) -> No
     stage = inv.stage
     inv.status = response.status
     inv.error_type = error
-    done = Completion(inv.request, response, stage, inv, error, stage.wall_ms() - inv.epoch_ms)
+    latency = stage.wall_ms() - inv.epoch_ms
     for observer in stage.observers:
         try:
-            observer(done)
+            observer(inv.request, response, stage, inv, error, latency)
         except Exception as exc:  # an observer never changes the client's answer
             log("ERROR", "observer failed", error=f"{type(exc).__name__}: {exc}", api=stage.api_id)
 

@@ -11,7 +11,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from apiway.core.invocation import Completion, Invocation, clf_time
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import Completion, Invocation, Observer, StageRuntime, clf_time
 from apiway.core.ws_invocation import WsInvocation
 from apiway.observe.log import log
 from apiway.observe.log_groups import LogGroups
@@ -57,9 +58,8 @@ def _response_header(c: Completion, name: str) -> str | None:
     return next((v for k, v in c.response.headers if k.lower() == name), None)
 
 
-def _epoch_ms(c: Completion) -> int:
-    inv = c.invocation
-    return inv.epoch_ms if inv is not None else c.stage.wall_ms() - c.latency_ms
+def _epoch_ms(stage: StageRuntime, inv: Invocation | None, latency: int) -> int:
+    return inv.epoch_ms if inv is not None else stage.wall_ms() - latency
 
 
 def _host(c: Completion) -> Any:
@@ -170,8 +170,9 @@ def _getter(name: str) -> Getter:
 
 # The most used variables as expressions inlined into the renderer (no call each): (for a routed request, for one
 # that matched no method, what it gives) — "str" (always a non-empty string, or an int), "opt" (a string or None:
-# `-` inlined too) or "any" (through `_text`). Names: c (the Completion), inv (its invocation; None in the second
-# expression), req, resp, ident (the invocation's identity).
+# `-` inlined too) or "any" (through `_text`). Names: the observer's arguments (req, resp, stage, inv — None in the
+# second expression — error, latency), ident (the invocation's identity) and, in the second expression only, c (the
+# Completion they make).
 _INLINE: dict[str, tuple[str, str, str]] = {
     "requestId": ("inv.request_id", "_request_id(c)", "opt"),
     "extendedRequestId": ("inv.extended_request_id", "_extended_request_id(c)", "opt"),
@@ -180,14 +181,14 @@ _INLINE: dict[str, tuple[str, str, str]] = {
     "responseLength": ("len(resp.body)", "len(resp.body)", "str"),
     "protocol": ("'HTTP/' + req.http_version", "'HTTP/' + req.http_version", "str"),
     "identity.sourceIp": ("req.client_ip", "req.client_ip", "str"),
-    "stage": ("c.stage.stage_name", "c.stage.stage_name", "str"),
-    "apiId": ("c.stage.api_id", "c.stage.api_id", "str"),
+    "stage": ("stage.stage_name", "stage.stage_name", "str"),
+    "apiId": ("stage.api_id", "stage.api_id", "str"),
     "requestTime": ("(_clf[1] if (s := inv.epoch_ms // 1000) == _clf[0] else _clf_time(s))",
-                    "clf_time(_epoch_ms(c) // 1000)", "str"),
-    "requestTimeEpoch": ("inv.epoch_ms", "_epoch_ms(c)", "str"),
+                    "clf_time(_epoch_ms(stage, inv, latency) // 1000)", "str"),
+    "requestTimeEpoch": ("inv.epoch_ms", "_epoch_ms(stage, inv, latency)", "str"),
     "resourcePath": ("inv.plan.resource_path", "None", "opt"),
     "path": ("inv.context_path", "req.path", "opt"),
-    "responseLatency": ("c.latency_ms", "c.latency_ms", "str"),
+    "responseLatency": ("latency", "latency", "str"),
     "integrationLatency": ("inv.integration_latency_ms", "None", "any"),
 }
 
@@ -221,12 +222,15 @@ def _literal(text: str) -> str:
     return "f" + repr(text).replace("{", "{{").replace("}", "}}")
 
 
-def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Completion], Any]:
-    """The format as one generated function that joins its literal text and the variables' values in one f-string
-    — the common variables inlined as expressions, the others through their getters — and hands the line to `sink`:
-    `return` it, or `append` it with its timestamp (an event of a log stream's queue)."""
+def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """The format as one generated function, called as an observer is, that joins its literal text and the
+    variables' values in one f-string — the common variables inlined as expressions, the others through their
+    getters, given a Completion made only then — and hands the line to `sink`: `return` it, or `append` it with its
+    timestamp (an event of a log stream's queue)."""
     namespace.update({"_text": _text, "_request_id": _request_id, "clf_time": clf_time, "_clf": _clf,
-                      "_clf_time": _clf_time, "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms})
+                      "_clf_time": _clf_time, "_extended_request_id": _extended_request_id, "_epoch_ms": _epoch_ms,
+                      "_Completion": Completion})
+    getters = False
     routed: list[str] = []
     unrouted: list[str] = []
     at = 0
@@ -241,6 +245,7 @@ def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Comple
             # an identity field the checks set (caller, user, apiKey, …): usually none at all
             inline = (f"'-' if ident is None else _text(ident.get({field!r}))", "'-'", "str")
         if inline is None:
+            getters = True
             key = f"g{len(namespace)}"
             namespace[key] = _getter(name)
             routed.append(_piece(f"{key}(c)", "any"))
@@ -252,13 +257,16 @@ def _compile(fmt: str, sink: str, namespace: dict[str, Any]) -> Callable[[Comple
     if at < len(fmt) or not routed:
         routed.append(_literal(fmt[at:]))
         unrouted.append(routed[-1])
-    source = ("def render(c):\n    inv = c.invocation\n    req = c.request\n    resp = c.response\n"
-              "    if inv is None:\n"
-              f"        {_sink(sink, '_epoch_ms(c)', ' '.join(unrouted))}\n"
+    completion = "c = _Completion(req, resp, stage, inv, error, latency)"
+    source = ("def render(req, resp, stage, inv, error, latency):\n"
+              + (f"    {completion}\n" if getters else "")
+              + "    if inv is None:\n"
+              + ("" if getters else f"        {completion}\n")
+              + f"        {_sink(sink, '_epoch_ms(stage, inv, latency)', ' '.join(unrouted))}\n"
               "    ident = inv.identity\n"
               f"    {_sink(sink, 'inv.epoch_ms', ' '.join(routed))}\n")
     exec(compile(source, "<access log format>", "exec"), namespace)  # our own source: names and quoted literals
-    render: Callable[[Completion], Any] = namespace["render"]
+    render: Callable[..., Any] = namespace["render"]
     return render
 
 
@@ -266,12 +274,13 @@ def _sink(sink: str, timestamp: str, line: str) -> str:
     return f"return {line}" if sink == "return" else f"return append(({timestamp}, {line}))"
 
 
-def compile_format(fmt: str) -> Callable[[Completion], str]:
-    """The format as a function rendering a finished request's line."""
+def compile_format(fmt: str) -> Callable[[HttpRequest, HttpResponse, StageRuntime, Invocation | None, str | None, int],
+                                         str]:
+    """The format as a function rendering a finished request's line, given what an observer is."""
     return _compile(fmt, "return", {})
 
 
-def compile_writer(fmt: str, append: Callable[[tuple[int, str]], None]) -> Callable[[Completion], None]:
+def compile_writer(fmt: str, append: Callable[[tuple[int, str]], None]) -> Observer:
     """The format as an observer appending each finished request's event (timestamp ms, line) to a log stream's
     queue: the line's rendering and queueing in one call."""
     return _compile(fmt, "append", {"append": append})
@@ -314,11 +323,13 @@ class AccessLogs:
         if stream is not None:
             append = stream.append
 
-            def observe(c: Completion) -> None:
-                line = render(c)
-                append((_epoch_ms(c), line))
+            def observe(req: HttpRequest, resp: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                        error: str | None, latency: int) -> None:
+                line = render(req, resp, stage, inv, error, latency)
+                append((_epoch_ms(stage, inv, latency), line))
                 write(line + "\n")
         else:
-            def observe(c: Completion) -> None:
-                write(render(c) + "\n")
+            def observe(req: HttpRequest, resp: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                        error: str | None, latency: int) -> None:
+                write(render(req, resp, stage, inv, error, latency) + "\n")
         out.observers.append(observe)

@@ -11,8 +11,8 @@ from typing import Any
 
 from apiway.core import trail
 from apiway.core.errors import GatewayError
-from apiway.core.http import HttpResponse
-from apiway.core.invocation import Completion, Integration, Invocation, MethodPlan, StageRuntime
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import Integration, Invocation, MethodPlan, StageRuntime
 from apiway.core.ws_invocation import WsInvocation, WsStageRuntime
 from apiway.model.method_settings import method_key
 from apiway.observe.log_groups import LogGroups
@@ -110,17 +110,17 @@ class ExecutionLogs:
             if id(inv.plan) in levels:
                 inv.trail = [(trail.INFO, f"Extended Request Id: {inv.extended_request_id}")]
 
-        def observe(c: Completion) -> None:
-            inv = c.invocation
+        def observe(request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                    error: str | None, latency: int) -> None:
             if inv is None or inv.trail is None:
                 return
             logging = levels[id(inv.plan)]
             info = logging.logging_level == "INFO"
             data = logging.data_trace
             steps = inv.trail
-            _finish(c, steps)
+            _finish(response, error, steps)
             prefix = f"({inv.request_id}) "
-            now = c.stage.wall_ms()
+            now = stage.wall_ms()
             hidden = _secrets(inv) if data else ()
             for kind, text in steps:
                 if kind == trail.ERROR or (kind == trail.INFO and info):
@@ -150,17 +150,16 @@ def _plans(runtime: StageRuntime) -> list[MethodPlan]:
     return runtime.plans
 
 
-def _finish(c: Completion, steps: list[Any]) -> None:
+def _finish(response: HttpResponse, error: str | None, steps: list[Any]) -> None:
     """The lines only the completion knows: the method's response, or the gateway response a failure became."""
-    response = c.response
     headers = trail.masked_headers(response.headers)
-    if c.error_type is None:
+    if error is None:
         steps.append((trail.DATA, f"Method response body after transformations: {trail.body_text(response.body)}"))
         steps.append((trail.DATA, f"Method response headers: {headers}"))
         steps.append((trail.INFO, "Successfully completed execution"))
         steps.append((trail.INFO, f"Method completed with status: {response.status}"))
         return
-    steps.append((trail.ERROR, f"Gateway response type: {c.error_type} with status code: {response.status}"))
+    steps.append((trail.ERROR, f"Gateway response type: {error} with status code: {response.status}"))
     steps.append((trail.DATA, f"Gateway response body: {trail.body_text(response.body)}"))
     steps.append((trail.DATA, f"Gateway response headers: {headers}"))
     steps.append((trail.ERROR, f"Method completed with status: {response.status}"))

@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from apiway.core.invocation import Completion, StageRuntime
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import Invocation, Observer, StageRuntime
 from apiway.model.method_settings import method_key
 from apiway.telemetry.hub import Equipment, StageSettings
 from apiway.telemetry.notes import CACHE
@@ -402,27 +403,27 @@ class MetricsPart:
 
 
 def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: Callable[[], int],
-              per_key: dict[tuple[str, str, str, str], int] | None, data: bool) -> Callable[[Completion], None]:
+              per_key: dict[tuple[str, str, str, str], int] | None, data: bool) -> Observer:
     seconds = sm.seconds
     roll = sm.roll
     append = sm.pending.append
     get = by_plan.get
 
-    def observe(done: Completion) -> None:
-        inv = done.invocation
-        status = done.response.status
-        size = len(done.request.body) + len(done.response.body) if data else None
+    def observe(request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                error: str | None, latency: int) -> None:
+        status = response.status
+        size = len(request.body) + len(response.body) if data else None
         if inv is None:
             ms = wall_ms()
             if ms >= seconds.end:
                 roll(ms)
-            append((none, status, done.latency_ms, None, None, done.error_type, size))
+            append((none, status, latency, None, None, error, size))
             return
         if inv.epoch_ms >= seconds.end:
             roll(inv.epoch_ms)
         note = inv.notes
-        append((get(id(inv.plan), none), status, done.latency_ms, inv.integration_latency_ms,
-                note.get(CACHE) if note else None, done.error_type, size))
+        append((get(id(inv.plan), none), status, latency, inv.integration_latency_ms,
+                note.get(CACHE) if note else None, error, size))
         if per_key is not None and inv.identity:
             key_id = inv.identity.get("apiKeyId")
             if key_id:
@@ -434,16 +435,15 @@ def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: C
 
 
 def _ws_observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf,
-                 wall_ms: Callable[[], int]) -> Callable[[Completion], None]:
+                 wall_ms: Callable[[], int]) -> Observer:
     """WebSocket events: ConnectCount, MessageCount, and which side an error came from — a gateway error before
     the integration (4XX: ClientError, else ExecutionError) or the integration's own failure (IntegrationError)."""
     roll = sm.roll
     get = by_plan.get
 
-    def observe(done: Completion) -> None:
-        inv = done.invocation
-        status = done.response.status
-        lat = done.latency_ms
+    def observe(request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                error: str | None, lat: int) -> None:
+        status = response.status
         if inv is None:
             leaf, ms, ilat, event = none, wall_ms(), None, None
         else:
@@ -460,7 +460,7 @@ def _ws_observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf,
             minute.connects += 1
         elif event == "MESSAGE":
             minute.messages += 1
-        if done.error_type is not None:
+        if error is not None:
             if 400 <= status < 500:
                 minute.client_errors += 1
             else:

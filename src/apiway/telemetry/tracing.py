@@ -23,7 +23,8 @@ from time import time_ns
 from typing import Any, Protocol
 
 from apiway.core import request_ids
-from apiway.core.invocation import Completion, Invocation, StageRuntime
+from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.invocation import Invocation, StageRuntime
 from apiway.core.spans import GATEWAY, INTEGRATION, LAMBDA, Span
 from apiway.telemetry import notes
 from apiway.telemetry.hub import Equipment, StageSettings
@@ -166,16 +167,15 @@ class Tracer:
         for exporter in self.exporters:
             exporter.close()
 
-    def _finish(self, done: Completion) -> None:
-        inv = done.invocation
+    def _finish(self, request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
+                error: str | None, latency: int) -> None:
         if inv is None or inv.spans is None:
             return
         spans = inv.spans
         if not isinstance(spans, SampledSpans):
             return
-        stage = done.stage
-        trace = FinishedTrace(spans, time_ns(), stage.api_id, stage.api_name, stage.stage_name, done.request.method,
-                              inv.path, done.response.status)
+        trace = FinishedTrace(spans, time_ns(), stage.api_id, stage.api_name, stage.stage_name, request.method,
+                              inv.path, response.status)
         with self._lock:
             self._recent.append(trace)
         for exporter in self.exporters:
