@@ -208,7 +208,7 @@ def test_idle_timeout_closes_with_1001(served: tuple[EchoHandler, int]) -> None:
 
 def test_max_duration_closes_with_1001_however_busy(served: tuple[EchoHandler, int]) -> None:
     _, port = served
-    with connect(url(port, "/ws?idle=1&max=2")) as ws:
+    with connect(url(port, "/ws?idle=5&max=2")) as ws:  # idle longer than max: only max can close it
         started = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             for _ in range(100):  # never idle
