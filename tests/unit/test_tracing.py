@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Completion, Invocation, MethodPlan, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
 from apiway.core.spans import INTEGRATION, LAMBDA
-from apiway.telemetry import notes
+from apiway.telemetry import notes, otlp_protobuf
 from apiway.telemetry.hub import Telemetry
 from apiway.telemetry.otlp import json_request, protobuf_request, settings_from_env
 from apiway.telemetry.tracing import FinishedTrace, SampledSpans, Sampler, Tracer
@@ -166,6 +169,46 @@ def test_otlp_protobuf_carries_the_xray_ids() -> None:
     as_json = json_request([_trace(inv)], "edge")["resourceSpans"][0]["scopeSpans"][0]["spans"]
     assert as_json[0]["traceId"] == "5759e988bd862e3fe1be46a994272793"
     assert as_json[0]["spanId"] == gateway.span_id.hex()
+
+
+def _from_json_mapping(document: dict) -> ExportTraceServiceRequest:
+    """The request built with OpenTelemetry's own message classes from OTLP's JSON mapping (hex ids, decimal
+    strings for 64-bit numbers): the reference the hand-written protobuf must decode to."""
+    def kvs(items: list[dict]) -> list[common_pb2.KeyValue]:
+        return [common_pb2.KeyValue(key=a["key"], value=common_pb2.AnyValue(int_value=int(a["value"]["intValue"]))
+                                    if "intValue" in a["value"] else common_pb2.AnyValue(
+                                        string_value=a["value"]["stringValue"])) for a in items]
+
+    [resource_spans] = document["resourceSpans"]
+    [scope_spans] = resource_spans["scopeSpans"]
+    spans = [trace_pb2.Span(
+        trace_id=bytes.fromhex(s["traceId"]), span_id=bytes.fromhex(s["spanId"]),
+        parent_span_id=bytes.fromhex(s.get("parentSpanId", "")), name=s["name"], kind=s["kind"],
+        start_time_unix_nano=int(s["startTimeUnixNano"]), end_time_unix_nano=int(s["endTimeUnixNano"]),
+        attributes=kvs(s["attributes"]), status=trace_pb2.Status(code=s["status"]["code"]))
+        for s in scope_spans["spans"]]
+    return ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
+        resource=resource_pb2.Resource(attributes=kvs(resource_spans["resource"]["attributes"])),
+        scope_spans=[trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name=scope_spans["scope"]["name"]),
+                                          spans=spans)])])
+
+
+def test_the_hand_written_protobuf_decodes_to_what_the_json_mapping_says() -> None:
+    _, inv = finished()
+    _, unparented = finished()
+    traces = [_trace(inv), FinishedTrace(unparented.spans, unparented.spans.start_ns + 1, "a1b2c3", "Pets", "prod",
+                                         "POST", "/pets/ünïcode", 200)]
+    unparented.spans.client_parent = None  # a trace the gateway began: its span has no parent
+    written = protobuf_request(traces, "edge")
+    assert ExportTraceServiceRequest.FromString(written) == _from_json_mapping(json_request(traces, "edge"))
+    assert written == _from_json_mapping(json_request(traces, "edge")).SerializeToString()  # the same bytes
+
+
+def test_protobuf_attributes_take_any_int64_and_long_strings() -> None:
+    for value in (0, 127, 128, 300, 2**63 - 1, -1, -(2**63), "x" * 200, ""):
+        kv = common_pb2.KeyValue.FromString(otlp_protobuf.attribute("k", value))
+        got = kv.value.int_value if isinstance(value, int) else kv.value.string_value
+        assert (kv.key, got) == ("k", value)
 
 
 def test_otlp_settings_follow_the_opentelemetry_variables() -> None:

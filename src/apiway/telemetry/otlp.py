@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from apiway.core.spans import AUTHORIZER, GATEWAY, INTEGRATION, LAMBDA
+from apiway.telemetry import otlp_protobuf as wire
 from apiway.telemetry.batcher import Batcher
 from apiway.telemetry.tracing import FinishedTrace, otel_trace_id
 
@@ -91,66 +92,67 @@ class OtlpExporter:
             response.read()
 
 
-def _spans(trace: FinishedTrace) -> list[dict[str, Any]]:
-    """The trace's spans in OTLP's JSON mapping (ids in hex, times as decimal strings of nanoseconds)."""
+_Row = tuple[int, str | None, str, str, int, int, bool, list[tuple[str, Any]]]
+
+
+def _rows(trace: FinishedTrace) -> list[_Row]:
+    """The trace's spans: (span id, parent id in hex, kind, name, start ns, end ns, ok, attributes)."""
     spans = trace.spans
-    api = [("aws.api_gateway.api_id", trace.api_id), ("aws.api_gateway.stage", trace.stage)]
-    gateway = _span(trace, spans.span_id, spans.client_parent, GATEWAY, f"{trace.api_name}/{trace.stage}",
-                    spans.start_ns, trace.end_ns, trace.status < 500,
-                    [*api, ("http.request.method", trace.method), ("url.path", trace.path),
-                     ("http.response.status_code", trace.status), ("aws.xray.trace_id", spans.root)])
-    out = [gateway]
+    api: list[tuple[str, Any]] = [("aws.api_gateway.api_id", trace.api_id), ("aws.api_gateway.stage", trace.stage)]
+    rows: list[_Row] = [(spans.span_id, spans.client_parent, GATEWAY, f"{trace.api_name}/{trace.stage}", spans.start_ns,
+             trace.end_ns, trace.status < 500,
+             [*api, ("http.request.method", trace.method), ("url.path", trace.path),
+              ("http.response.status_code", trace.status), ("aws.xray.trace_id", spans.root)])]
     for (kind, name, start, end, ok), (span_id, parent) in zip(spans, trace.span_ids(), strict=True):
         attributes = api + ([("faas.invoked_name", name), ("faas.invoked_provider", "aws")] if kind == LAMBDA else [])
-        out.append(_span(trace, span_id, f"{parent:016x}" if parent is not None else None, kind, name, start, end,
-                         ok, attributes))
+        rows.append((span_id, f"{parent:016x}" if parent is not None else None, kind, name, start, end, ok,
+                     attributes))
+    return rows
+
+
+def _spans(trace: FinishedTrace) -> list[dict[str, Any]]:
+    """The trace's spans in OTLP's JSON mapping (ids in hex, times as decimal strings of nanoseconds)."""
+    trace_id = otel_trace_id(trace.spans.root).hex()
+    out = []
+    for span_id, parent, kind, name, start, end, ok, attributes in _rows(trace):
+        span: dict[str, Any] = {
+            "traceId": trace_id, "spanId": f"{span_id:016x}", "name": name,
+            "kind": _KINDS[kind], "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+            "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+                           for k, v in attributes],
+            "status": {"code": _STATUS_OK if ok else _STATUS_ERROR},
+        }
+        if parent is not None:
+            span["parentSpanId"] = parent
+        out.append(span)
     return out
 
 
-def _span(trace: FinishedTrace, span_id: int, parent: str | None, kind: str, name: str, start: int, end: int,
-          ok: bool, attributes: list[tuple[str, Any]]) -> dict[str, Any]:
-    span: dict[str, Any] = {
-        "traceId": otel_trace_id(trace.spans.root).hex(), "spanId": f"{span_id:016x}", "name": name,
-        "kind": _KINDS[kind], "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
-        "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-                       for k, v in attributes],
-        "status": {"code": _STATUS_OK if ok else _STATUS_ERROR},
-    }
-    if parent is not None:
-        span["parentSpanId"] = parent
-    return span
+def _resource(service_name: str) -> list[tuple[str, str]]:
+    return [("service.name", service_name), ("cloud.provider", "aws")]
 
 
 def json_request(traces: list[FinishedTrace], service_name: str) -> dict[str, Any]:
     """An ExportTraceServiceRequest in OTLP's JSON mapping."""
     return {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}},
-                                    {"key": "cloud.provider", "value": {"stringValue": "aws"}}]},
+        "resource": {"attributes": [{"key": k, "value": {"stringValue": v}} for k, v in _resource(service_name)]},
         "scopeSpans": [{"scope": {"name": "apiway"}, "spans": [s for t in traces for s in _spans(t)]}],
     }]}
 
 
 def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
-    """The same request as protobuf bytes (OpenTelemetry's own message classes)."""
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as service  # the export thread's only
-    from opentelemetry.proto.common.v1 import common_pb2 as common
-    from opentelemetry.proto.resource.v1 import resource_pb2
-    from opentelemetry.proto.trace.v1 import trace_pb2 as trace
-
-    def value(v: Any) -> common.AnyValue:
-        return common.AnyValue(int_value=int(v["intValue"])) if "intValue" in v else common.AnyValue(
-            string_value=v["stringValue"])
-
-    def attributes(items: list[dict[str, Any]]) -> list[common.KeyValue]:
-        return [common.KeyValue(key=a["key"], value=value(a["value"])) for a in items]
-
-    document = json_request(traces, service_name)["resourceSpans"][0]
-    spans = [trace.Span(trace_id=bytes.fromhex(s["traceId"]), span_id=bytes.fromhex(s["spanId"]),
-                        parent_span_id=bytes.fromhex(s.get("parentSpanId", "")), name=s["name"], kind=s["kind"],
-                        start_time_unix_nano=int(s["startTimeUnixNano"]), end_time_unix_nano=int(s["endTimeUnixNano"]),
-                        attributes=attributes(s["attributes"]), status=trace.Status(code=s["status"]["code"]))
-             for s in document["scopeSpans"][0]["spans"]]
-    request = service.ExportTraceServiceRequest(resource_spans=[trace.ResourceSpans(
-        resource=resource_pb2.Resource(attributes=attributes(document["resource"]["attributes"])),
-        scope_spans=[trace.ScopeSpans(scope=common.InstrumentationScope(name="apiway"), spans=spans)])])
-    return request.SerializeToString()
+    """The same request as protobuf bytes."""
+    spans = []
+    encoded: dict[tuple[str, Any], bytes] = {}  # the batch's attributes, most of them repeated (api, stage, method)
+    for trace in traces:
+        trace_id = otel_trace_id(trace.spans.root)
+        for span_id, parent, kind, name, start, end, ok, attributes in _rows(trace):
+            kvs = []
+            for kv in attributes:
+                found = encoded.get(kv)
+                if found is None:
+                    found = encoded[kv] = wire.attribute(*kv)
+                kvs.append(found)
+            spans.append(wire.span(trace_id, span_id, bytes.fromhex(parent) if parent else None, name, _KINDS[kind],
+                                   start, end, kvs, _STATUS_OK if ok else _STATUS_ERROR))
+    return wire.request([wire.attribute(k, v) for k, v in _resource(service_name)], "apiway", spans)
