@@ -8,10 +8,17 @@
                         5 %), spans exported over OTLP/HTTP to a local sink
 
 Each server is pinned to one CPU (`--server-cpu`, default 0), wrk to another (`--client-cpu`, default 1) with
-64 keep-alive connections; rounds are interleaved and the report gives the median of the server's CPU µs per
-request (its whole process group, /proc) and what each feature adds over the case it builds on.
+64 keep-alive connections; rounds are interleaved. The report gives each case's server CPU µs per request (its
+whole process group, /proc) per round and their median, and what each feature adds over the case it builds on as
+the median of the differences within a round (the cases of one round run back to back, so a slow spell of the
+machine moves them together), with the smallest and largest of those differences. nginx `return 200`, measured
+the same way in every round, shows how fast this machine is.
 
-    benchmarks/observability.py [--seconds 5] [--rounds 5] [--write-doc docs/performance.md]
+`--instructions` also counts each case's user-space instructions per request under callgrind
+(`benchmarks/instructions.py`: one keep-alive client, one request at a time), which, unlike CPU time, the
+machine's noise does not move.
+
+    benchmarks/observability.py [--seconds 5] [--rounds 7] [--instructions] [--write-doc docs/performance.md]
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import run as harness  # noqa: E402  (process groups, ports, readiness, wrk parsing)
+import instructions  # noqa: E402  (callgrind counts)
+import run as harness  # noqa: E402  (process groups, ports, readiness, wrk parsing, nginx)
 
 DOC_START = "<!-- observability-bench:start -->"
 DOC_END = "<!-- observability-bench:end -->"
@@ -43,6 +51,9 @@ CLF = ('$context.identity.sourceIp $context.identity.caller $context.identity.us
        '"$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength '
        '$context.requestId $context.extendedRequestId')
 CASES = ("off", "metrics", "metrics+access-log", "metrics+tracing")
+# What each case adds to, for its line of the report.
+OVER = {"metrics": "off", "metrics+access-log": "off", "metrics+tracing": "metrics"}
+NGINX = "nginx return 200"
 # A sink for exported spans: answers every POST with 200 and keeps nothing.
 SINK = """
 import http.server, sys
@@ -57,7 +68,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_for
 
 
 def call(port: int, method: str, path: str, body: object) -> dict:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)  # under callgrind an import takes a while
     conn.request(method, path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     reply = conn.getresponse()
     data = reply.read()
@@ -66,18 +77,22 @@ def call(port: int, method: str, path: str, body: object) -> dict:
     return json.loads(data or b"{}")
 
 
-def serve(work: Path, case: str, cpu: int, sink_port: int) -> tuple[harness.ProcessGroup, int, str]:
-    """A server for `case` with the API on stage prod, observed as the case says: (process group, port, api id)."""
+def serve(work: Path, case: str, cpu: int, sink_port: int,
+          wrapper: list[str] | None = None) -> tuple[harness.ProcessGroup, int, str]:
+    """A server for `case` with the API on stage prod, observed as the case says: (process group, port, api id).
+    `wrapper` runs it under another program (callgrind)."""
     work.mkdir()
     port = harness.free_port()
     apiway = str(Path(sys.executable).parent / "apiway")
     extra = ["--no-metrics"] if case == "off" else []
-    argv = harness.taskset(cpu, [apiway, "serve", "--port", str(port), "--state", str(work / "state.db"),
-                                 "--throttle-rate", "1e9", "--throttle-burst", "1000000000", *extra])
+    argv = harness.taskset(cpu, [*(wrapper or []), apiway, "serve", "--port", str(port), "--state",
+                                 str(work / "state.db"), "--throttle-rate", "1e9", "--throttle-burst", "1000000000",
+                                 *extra])
     sink = f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{sink_port}"
     env_prefix = ["env", sink] if case.endswith("tracing") else []
     server = harness.ProcessGroup(case, env_prefix + argv, work / "apiway.log", cwd=work)
-    harness.wait_ready(server, port, "/restapis", 60, lambda: (work / "apiway.log").read_text()[-2000:])
+    harness.wait_ready(server, port, "/restapis", instructions.READY_TIMEOUT if wrapper else 60,
+                       lambda: (work / "apiway.log").read_text()[-2000:])
     api_id = call(port, "POST", "/restapis?mode=import", API)["id"]
     call(port, "POST", f"/restapis/{api_id}/deployments", {"stageName": "prod"})
     ops: list[dict[str, str]] = []
@@ -93,10 +108,15 @@ def serve(work: Path, case: str, cpu: int, sink_port: int) -> tuple[harness.Proc
     return server, port, api_id
 
 
+def host(api_id: str) -> str:
+    return f"{api_id}.execute-api.localhost"
+
+
 def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id: str, seconds: float) -> float:
-    """Server CPU µs per request over one wrk run."""
-    argv = harness.taskset(cpu, [wrk, "-t1", "-c64", f"-d{seconds:g}s", "--latency", "-H",
-                                 f"Host: {api_id}.execute-api.localhost", f"http://127.0.0.1:{port}/prod/who"])
+    """Server CPU µs per request over one wrk run (nginx: `api_id` empty)."""
+    url = f"http://127.0.0.1:{port}/prod/who" if api_id else f"http://127.0.0.1:{port}/"
+    argv = harness.taskset(cpu, [wrk, "-t1", "-c64", f"-d{seconds:g}s", "--latency",
+                                 *(["-H", f"Host: {host(api_id)}"] if api_id else []), url])
     cpu0, _ = harness.group_cpu_seconds(server.pid)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
     cpu1, _ = harness.group_cpu_seconds(server.pid)
@@ -106,26 +126,90 @@ def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id:
     return (cpu1 - cpu0) * 1e6 / result.requests
 
 
+def count(case: str, tmp: Path, cpu: int, sink_port: int) -> float:
+    """Instructions per request of `case`'s server under callgrind."""
+    out = tmp / f"callgrind-{case.replace('+', '-')}"
+    out.mkdir()
+    server, port, api_id = serve(tmp / f"counted-{case.replace('+', '-')}", case, cpu, sink_port,
+                                 instructions.callgrind_argv(out))
+    try:
+        return instructions.count_path(server.pid, port, "/prod/who", 3000, 1000, out, {"Host": host(api_id)})
+    finally:
+        server.stop()
+
+
+def differences(cpu_us: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Per case, what it added over the case it builds on, round by round."""
+    return {case: [a - b for a, b in zip(cpu_us[case], cpu_us[base], strict=True)] for case, base in OVER.items()}
+
+
+def report(args: argparse.Namespace, cpu_us: dict[str, list[float]], counted: dict[str, float],
+           logged_mb: float) -> str:
+    median = {case: statistics.median(values) for case, values in cpu_us.items()}
+    added = differences(cpu_us)
+    rows = []
+    for case in (*CASES, NGINX):
+        cells = [case, ", ".join(f"{v:.1f}" for v in cpu_us[case]), f"{median[case]:.1f}"]
+        if case in added:
+            d = added[case]
+            cells.append(f"{statistics.median(d):+.1f} ({min(d):+.1f} … {max(d):+.1f}) over `{OVER[case]}`")
+        else:
+            cells.append("—")
+        if counted:
+            n = counted.get(case)
+            cells.append(f"{n:,.0f}" + (f" ({n - counted[OVER[case]]:+,.0f})" if case in OVER else "")
+                         if n is not None else "—")
+        rows.append("| " + " | ".join(cells) + " |")
+    head = "| case | server CPU µs/request per round | median | added: median of the rounds' differences (range) |"
+    rule = "|---|---|---:|---|"
+    if counted:
+        head += " instructions/request (added) |"
+        rule += "---:|"
+    words = {"metrics": "metrics", "metrics+access-log": "access log + metrics",
+             "metrics+tracing": "tracing at the default sampling"}
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} with `benchmarks/observability.py --seconds {args.seconds:g} "
+        f"--rounds {args.rounds}{' --instructions' if counted else ''}` (MOCK, server on CPU {args.server_cpu}, "
+        f"wrk -c64 on CPU {args.client_cpu}, rounds interleaved):", "", head, rule, *rows, ""]
+    for case, base in OVER.items():
+        typical = statistics.median(added[case])
+        extra = f", {counted[case] - counted[base]:+,.0f} instructions" if counted else ""
+        where = f" ({logged_mb:.0f} MB of access-log files written in the run)" if case.endswith("access-log") else ""
+        lines.append(f"- {words[case]}: **{typical:+.1f} µs** over `{base}`{extra}{where}")
+    lines.append(f"- this machine: nginx `return 200` {median[NGINX]:.1f} µs per request, apiway MOCK with nothing "
+                 f"observed {median['off']:.1f} µs")
+    return "\n".join([*lines, ""])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each case's instructions per request under callgrind (a few minutes each)")
     parser.add_argument("--write-doc", type=Path)
     args = parser.parse_args()
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    cpu_us: dict[str, list[float]] = {case: [] for case in CASES}
+    wrk, nginx = shutil.which("wrk"), shutil.which("nginx") or "/usr/sbin/nginx"
+    if wrk is None or not Path(nginx).exists():
+        raise SystemExit("wrk and nginx are needed (Debian: apt-get install wrk nginx-light)")
+    if args.instructions and not instructions.available():
+        raise SystemExit(instructions.MISSING)
+    cpu_us: dict[str, list[float]] = {case: [] for case in (*CASES, NGINX)}
+    counted: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="observability-bench-") as tmp:
         sink_port = harness.free_port()
         sink = harness.ProcessGroup("otlp-sink", harness.taskset(args.client_cpu, [
             sys.executable, "-c", SINK, str(sink_port)]), Path(tmp) / "sink.log")
+        ctx = harness.Context(args=args, tmp=Path(tmp), nginx=nginx, wrk=wrk, apiway=Path(sys.executable))
         servers = {}
         try:
             servers = {case: serve(Path(tmp) / case.replace("+", "-"), case, args.server_cpu, sink_port)
                        for case in CASES}
+            nginx_group, nginx_port = harness.start_nginx(ctx, "nginx-return", "nginx-return.conf.in",
+                                                          args.server_cpu)
+            servers[NGINX] = (nginx_group, nginx_port, "")
             for server, port, api_id in servers.values():
                 measure(wrk, args.client_cpu, server, port, api_id, 2)  # warm-up
             for _ in range(args.rounds):
@@ -135,19 +219,14 @@ def main() -> None:
         finally:
             for server, _, _ in servers.values():
                 server.stop()
+        try:
+            if args.instructions:
+                for case in CASES:
+                    counted[case] = count(case, Path(tmp), args.server_cpu, sink_port)
+                    print(f"{case}: {counted[case]:,.0f} instructions/request", file=sys.stderr, flush=True)
+        finally:
             sink.stop()
-    median = {case: statistics.median(values) for case, values in cpu_us.items()}
-    rows = [f"| {case} | {', '.join(f'{v:.1f}' for v in cpu_us[case])} | {median[case]:.1f} |" for case in CASES]
-    text = "\n".join([
-        f"Measured {time.strftime('%Y-%m-%d')} with `benchmarks/observability.py --seconds {args.seconds:g} "
-        f"--rounds {args.rounds}` (MOCK, server on CPU {args.server_cpu}, wrk -c64 on CPU {args.client_cpu}, "
-        "rounds interleaved):", "",
-        "| case | server CPU µs/request per round | median |", "|---|---|---:|", *rows, "",
-        f"- metrics: **{median['metrics'] - median['off']:+.1f} µs** over `off`",
-        f"- access log + metrics: **{median['metrics+access-log'] - median['off']:+.1f} µs** over `off` "
-        f"({logged / 1e6:.0f} MB of access-log files written in the run)",
-        f"- tracing at the default sampling: **{median['metrics+tracing'] - median['metrics']:+.1f} µs** over "
-        "`metrics`", ""])
+    text = report(args, cpu_us, counted, logged / 1e6)
     print(text)
     if args.write_doc:
         harness.fill_markers(args.write_doc, DOC_START, DOC_END, text)
