@@ -235,6 +235,20 @@ def test_pipelined_requests_are_answered_in_order(client: Client) -> None:
     assert third.json() == {"hello": "world"}
 
 
+def test_answers_held_while_a_chunk_is_parsed_keep_their_order_with_what_is_written_at_once(client: Client) -> None:
+    # Ready answers of one chunk go out together after it: before the interim 100 a later request waits for, and
+    # before the answer that closes the connection.
+    client.send(get(MOCK) + get(MOCK) + f"POST {ECHO}?n=3 HTTP/1.1\r\n{HOST}Content-Type: text/plain\r\n"
+                "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+    assert [client.read().json() for _ in range(2)] == [{"hello": "world"}] * 2
+    assert client.read().status == 100
+    client.send("ok" + get(MOCK) + get(MOCK, "Connection: close\r\n") + get(MOCK))
+    assert client.read().json()["body"] == "ok"
+    last = [client.read() for _ in range(2)]
+    assert [r.json() for r in last] == [{"hello": "world"}] * 2 and last[1].header("Connection") == "close"
+    assert client.closed()  # the request after the closing one is not answered
+
+
 def test_many_pipelined_requests_pause_and_resume_reading(client: Client) -> None:
     count = 3 * native.MAX_QUEUED
     client.send("".join(get(ECHO + f"?n={i}") for i in range(count)))
