@@ -99,10 +99,10 @@ def _rows(trace: FinishedTrace) -> list[_Row]:
     """The trace's spans: (span id, parent id in hex, kind, name, start ns, end ns, ok, attributes)."""
     spans = trace.spans
     api: list[tuple[str, Any]] = [("aws.api_gateway.api_id", trace.api_id), ("aws.api_gateway.stage", trace.stage)]
-    rows: list[_Row] = [(spans.span_id, spans.client_parent, GATEWAY, f"{trace.api_name}/{trace.stage}", spans.start_ns,
-             trace.end_ns, trace.status < 500,
-             [*api, ("http.request.method", trace.method), ("url.path", trace.path),
-              ("http.response.status_code", trace.status), ("aws.xray.trace_id", spans.root)])]
+    rows: list[_Row] = [(
+        spans.span_id, spans.client_parent, GATEWAY, f"{trace.api_name}/{trace.stage}", spans.start_ns, trace.end_ns,
+        trace.status < 500, [*api, ("http.request.method", trace.method), ("url.path", trace.path),
+                             ("http.response.status_code", trace.status), ("aws.xray.trace_id", spans.root)])]
     for (kind, name, start, end, ok), (span_id, parent) in zip(spans, trace.span_ids(), strict=True):
         attributes = api + ([("faas.invoked_name", name), ("faas.invoked_provider", "aws")] if kind == LAMBDA else [])
         rows.append((span_id, f"{parent:016x}" if parent is not None else None, kind, name, start, end, ok,
