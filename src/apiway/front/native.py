@@ -43,6 +43,9 @@ IDLE_TIMEOUT = 60.0  # an idle keep-alive connection, or a reader that stopped r
 HEAD_TIMEOUT = 30.0  # a request head must arrive within this; also the longest pause inside a body
 SHUTDOWN_GRACE = 10.0  # in-flight requests get this long after SIGINT/SIGTERM
 MAX_QUEUED = 32  # pipelined requests parsed ahead of the one being answered before reading pauses
+# Answers held to go out together after a chunk: only small ones, at most MAX_QUEUED at a time (then written), so
+# that the transport's flow control (pause_writing) still stops a client that pipelines without reading.
+HOLD_BYTES = 16 * 1024
 # After a 413 the rest of the refused body is read and dropped, so that closing does not reset the connection
 # before the client has read its answer; but for so long only, and so much: then the connection closes.
 LINGER_TIMEOUT = 5.0
@@ -507,14 +510,19 @@ class _Connection(asyncio.Protocol):
                 error=f"{type(exc).__name__}: {exc}")
             data = serialize(_INTERNAL_ERROR, False, keep_alive, server.date)
         transport = self._transport
-        if not keep_alive or not self._holding:
+        held = self._held
+        if not keep_alive or not self._holding or len(data) > HOLD_BYTES:
             self._send(data)
-        elif self._held is None:  # the usual case: written once the chunk is parsed, unless another joins it
+        elif held is None:  # the usual case: written once the chunk is parsed, unless another joins it
             self._held = data
-        elif type(self._held) is bytes:
-            self._held = [self._held, data]
+        elif type(held) is bytes:
+            self._held = [held, data]
+        elif len(held) < MAX_QUEUED - 1:
+            held.append(data)
         else:
-            self._held.append(data)  # type: ignore[union-attr]
+            held.append(data)
+            self._held = None
+            transport.write(b"".join(held))
         if not keep_alive:
             if self._discard:
                 # Closing with unread bytes would reset the connection and could lose the answer: end our side
@@ -533,11 +541,11 @@ class _Connection(asyncio.Protocol):
                 self._send(_CONTINUE)
 
     def _send(self, data: bytes) -> None:
-        """Write `data` after any answers held, in one write."""
+        """Write `data` after any answers held."""
         held = self._held
         if held is not None:
             self._held = None
-            data = (held if type(held) is bytes else b"".join(held)) + data
+            self._transport.write(held if type(held) is bytes else b"".join(held))
         self._transport.write(data)
 
     def _switch(self, request: HttpRequest, upgraded: Upgraded) -> None:
