@@ -250,7 +250,7 @@ def test_answers_held_while_a_chunk_is_parsed_keep_their_order_with_what_is_writ
 
 
 def test_many_ready_answers_of_one_chunk_are_written_in_parts_and_in_order(client: Client) -> None:
-    # 3 × MAX_QUEUED answers made at once (MOCK 200s between 403s for a path with no method): held at most
+    # Three times MAX_QUEUED answers made at once (MOCK 200s between 403s for a path with no method): held at most
     # MAX_QUEUED at a time, all in order.
     count = 3 * native.MAX_QUEUED
     client.send("".join(get(MOCK if i % 3 else MOCK + "/nowhere") for i in range(count)))
