@@ -29,6 +29,7 @@ from apiway.runtime.gateway_responses import DEFAULT_RENDERER
 from apiway.runtime.http_compile import HttpRouter
 from apiway.runtime.http_errors import NotFound
 from apiway.runtime.invoke_url import Located, forbidden, locate, vpc_endpoint
+from apiway.runtime.observers import tell_observers
 from apiway.runtime.ws_run import run_connect
 from apiway.runtime.ws_session import GatewaySession
 from apiway.state.memory import MemoryState
@@ -392,17 +393,7 @@ def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpRespon
         inv.status = response.status
         inv.error_type = error
     if stage is not None and stage.observers:
-        _observe(stage, req, response, inv, error)
-
-
-def _observe(stage: StageRuntime, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
-             error: str | None) -> None:
-    latency = stage.wall_ms() - inv.epoch_ms if inv is not None else 0
-    for observer in stage.observers:
-        try:
-            observer(req, response, stage, inv, error, latency)
-        except Exception as exc:  # an observer never changes the client's answer
-            log("ERROR", "observer failed", error=f"{type(exc).__name__}: {exc}", api=stage.api_id)
+        tell_observers(stage, req, response, inv, error, stage.wall_ms() - inv.epoch_ms if inv is not None else 0)
 
 
 def _failed(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:

@@ -19,6 +19,7 @@ from apiway.core.websocket import UNSUPPORTED_DATA
 from apiway.core.ws_invocation import CONNECT, DISCONNECT, MESSAGE, Connection, WsInvocation, WsStageRuntime
 from apiway.integrations.websocket import BinaryRefused
 from apiway.observe.log import log
+from apiway.runtime.observers import tell_observers
 from apiway.runtime.ws_errors import error_frame, frame_message, status_of
 
 CONNECT_ROUTE = "$connect"
@@ -55,12 +56,7 @@ def _observe(inv: WsInvocation, response: HttpResponse, error: str | None) -> No
     stage = inv.stage
     inv.status = response.status
     inv.error_type = error
-    latency = stage.wall_ms() - inv.epoch_ms
-    for observer in stage.observers:
-        try:
-            observer(inv.request, response, stage, inv, error, latency)
-        except Exception as exc:  # an observer never changes the client's answer
-            log("ERROR", "observer failed", error=f"{type(exc).__name__}: {exc}", api=stage.api_id)
+    tell_observers(stage, inv.request, response, inv, error, stage.wall_ms() - inv.epoch_ms)
 
 
 def _message_request(conn: Connection, data: bytes) -> HttpRequest:
