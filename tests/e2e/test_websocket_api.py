@@ -253,7 +253,9 @@ def test_a_dropped_tcp_connection_disconnects_once_with_1006(chat: Chat):
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
-    server = _start(tmp_path_factory.mktemp("ws-lifetimes"), "--ws-idle-timeout", "1", "--ws-max-duration", "2.5")
+    # The idle timeout well above the busy test's gaps between messages (0.3 s, more on a loaded machine), and
+    # the maximum above the idle timeout, so that each test sees only the deadline it is about.
+    server = _start(tmp_path_factory.mktemp("ws-lifetimes"), "--ws-idle-timeout", "2", "--ws-max-duration", "4")
     try:
         yield Chat(server, _build(server.port))
     finally:
@@ -280,12 +282,12 @@ def test_a_busy_connection_is_closed_at_its_maximum_duration(short_lived: Chat):
             conn_id = short_lived.connection_id(first)
             started = time.monotonic()
             with pytest.raises(ConnectionClosed):
-                while time.monotonic() - started < 6:
+                while time.monotonic() - started < 9:
                     await ws.send(json.dumps({"action": "nothing"}))  # no $default route: an error frame back
                     await _receive(ws, 1)
                     await asyncio.sleep(0.3)
-            # Active all along (so not the idle timeout): closed near 2.5 s, deadlines being checked once a second.
-            assert ws.close_code == 1001 and 1.4 <= time.monotonic() - started < 5
+            # Active all along (so not the idle timeout): closed near 4 s, deadlines being checked once a second.
+            assert ws.close_code == 1001 and 2.9 <= time.monotonic() - started < 7.5
         assert short_lived.wait_disconnect(conn_id) == [1001]
 
     asyncio.run(scenario())
