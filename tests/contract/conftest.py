@@ -53,15 +53,18 @@ def store(store_factory: StoreFactory) -> Store:
     return store_factory()
 
 
-@pytest.fixture
-def peer(store: Store) -> Iterator[Store]:
+def open_again(store: Store) -> Store:
     """Another store object on `store`'s database: to the store, another process or node."""
     if isinstance(store, SqliteStore):
-        other: Store = SqliteStore(store.path)
-    else:
-        from apiway.store.postgres import PostgresStore
+        return SqliteStore(store.path)
+    from apiway.store.postgres import PostgresStore
 
-        assert isinstance(store, PostgresStore)
-        other = PostgresStore(store.url, store.schema)
+    assert isinstance(store, PostgresStore)
+    return PostgresStore(store.url, store.schema)
+
+
+@pytest.fixture
+def peer(store: Store) -> Iterator[Store]:
+    other = open_again(store)
     yield other
     other.close()

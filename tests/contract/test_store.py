@@ -15,7 +15,9 @@ import pytest
 from apiway.store.base import Store
 from apiway.store.changes import Changed
 from apiway.store.deployments import new_deployment, stage_record
-from apiway.store.kinds import API_KEY, USAGE_PLAN, V2_API, V2_DEPLOYMENT, V2_STAGE
+from apiway.store.kinds import API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, V2_API, V2_DEPLOYMENT, V2_STAGE
+from apiway.store.sql import SCHEMA_VERSION, SqlStore
+from tests.contract.conftest import open_again
 from tests.support import mock_api_definition
 
 
@@ -119,6 +121,47 @@ def test_records_by_kind(store: Store) -> None:
     store.delete_record(API_KEY, "k1")
     assert store.get_record(API_KEY, "k1") is None and store.list_records(API_KEY) == [{"id": "k2"}]
     assert store.list_records("nothing") == []
+
+
+def test_records_are_found_by_the_fields_the_store_keeps_apart(store: Store, peer: Store) -> None:
+    store.put_record(API_KEY, "k1", {"id": "k1", "value": "secret-one"})
+    store.put_record(API_KEY, "k2", {"id": "k2", "value": "secret-two"})
+    assert store.find_records(API_KEY, "value", "secret-two") == [{"id": "k2", "value": "secret-two"}]
+    store.put_record(API_KEY, "k2", {"id": "k2", "value": "secret-three"})  # a changed value: found by the new one
+    assert store.find_records(API_KEY, "value", "secret-two") == []
+    assert peer.find_records(API_KEY, "value", "secret-three") == [{"id": "k2", "value": "secret-three"}]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_record(API_KEY, "k3", {"id": "k3", "value": "secret-one"})
+        assert [k["id"] for k in store.find_records(API_KEY, "value", "secret-one")] == ["k1", "k3"]
+        raise RuntimeError("rolled back")
+    assert [k["id"] for k in store.find_records(API_KEY, "value", "secret-one")] == ["k1"]
+    store.delete_record(API_KEY, "k1")
+    assert store.find_records(API_KEY, "value", "secret-one") == []
+    for plan, key in (("p1", "k2"), ("p2", "k2"), ("p1", "k4")):
+        store.put_record(USAGE_PLAN_KEY, f"{plan}/{key}", {"usagePlanId": plan, "keyId": key})
+    assert [r["usagePlanId"] for r in store.find_records(USAGE_PLAN_KEY, "keyId", "k2")] == ["p1", "p2"]
+    assert [r["keyId"] for r in store.find_records(USAGE_PLAN_KEY, "usagePlanId", "p1")] == ["k2", "k4"]
+    with pytest.raises(ValueError, match="not found by 'name'"):
+        store.find_records(API_KEY, "name", "x")
+
+
+def test_a_store_of_the_first_schema_is_upgraded_when_opened(store: Store) -> None:
+    """A store an earlier apiway wrote (schema 1: no record_fields) is brought to this schema on open, its
+    records found by their fields at once."""
+    store.put_record(API_KEY, "k1", {"id": "k1", "value": "old-secret"})
+    store.put_record(USAGE_PLAN_KEY, "p1/k1", {"usagePlanId": "p1", "keyId": "k1"})
+    assert isinstance(store, SqlStore)
+    with store.transaction():
+        store._db.execute("DROP TABLE record_fields")
+        store._db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+    reopened = open_again(store)
+    assert isinstance(reopened, SqlStore)
+    try:
+        assert reopened.find_records(API_KEY, "value", "old-secret") == [{"id": "k1", "value": "old-secret"}]
+        assert [r["usagePlanId"] for r in reopened.find_records(USAGE_PLAN_KEY, "keyId", "k1")] == ["p1"]
+        assert int(reopened._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]) == SCHEMA_VERSION
+    finally:
+        reopened.close()
 
 
 def test_apis_of_another_kind_live_beside_rest_apis(store: Store) -> None:

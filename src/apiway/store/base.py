@@ -64,6 +64,11 @@ class Store(Protocol):
 
     def list_records(self, kind: str) -> list[Any]: ...
 
+    def find_records(self, kind: str, field: str, value: str) -> list[Any]:
+        """Records of `kind` whose `field` equals `value`, without reading the others (store/kinds.py FOUND_BY
+        names the fields)."""
+        ...
+
     def increment(self, kind: str, key: str, field: str, n: int, initial: dict[str, Any] | None = None) -> int:
         """Atomically add `n` to a record's counter field, the record starting as `initial` when missing;
         the new value. Counters are written behind and announce no change."""

@@ -15,3 +15,8 @@ CLIENT_CERTIFICATE = "clientcertificate"
 V2_API = "v2api"
 V2_DEPLOYMENT = "v2deployment"
 V2_STAGE = "v2stage"
+
+# The fields of a kind's records the store can find records by (`find_records`), kept in a table of their own
+# in the same transaction as the record: a duplicate API key value, the plans of one key, the keys of one plan,
+# each found without reading every record of the kind.
+FOUND_BY: dict[str, tuple[str, ...]] = {API_KEY: ("value",), USAGE_PLAN_KEY: ("keyId", "usagePlanId")}

@@ -62,6 +62,7 @@ class PostgresStore(SqlStore):
         self.node = uuid.uuid4().hex[:12]  # tells this node's own notifications apart
         self._closed = threading.Event()
         self._listener: threading.Thread | None = None
+        self._seen = self._committing = 0  # set once the schema is in place (below)
         try:
             with psycopg.connect(url, autocommit=True) as setup:
                 setup.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -77,9 +78,12 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             self.close()
             raise StoreError(f"{_shown(url)}: cannot use the PostgreSQL store ({exc})".strip()) from None
-        if int(version) != SCHEMA_VERSION:
+        try:
+            self._upgrade(int(version), _shown(url))
+        except (StoreError, psycopg.Error) as exc:
             self.close()
-            raise StoreError(f"{_shown(url)}: state schema {version} is not supported (expected {SCHEMA_VERSION})")
+            raise StoreError(str(exc) if isinstance(exc, StoreError) else f"{_shown(url)}: cannot upgrade ({exc})"
+                             ) from None
         self._seen = self._revision()  # what this node has read so far is at least this recent
         self._committing = self._seen
 

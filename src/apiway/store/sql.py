@@ -17,9 +17,9 @@ import orjson
 
 from apiway.model.rest import ApiDefinition, Deployment, Stage
 from apiway.store.changes import API, DEPLOYMENT, SOURCE, STAGE, Changed, ChangeFeed, Subscriber, stage_key
-from apiway.store.kinds import V2_API
+from apiway.store.kinds import FOUND_BY, V2_API
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: record_fields (what `find_records` looks in); a version-1 store is upgraded on open
 # {blob} is the backend's binary column type.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS stages (
 CREATE TABLE IF NOT EXISTS sources (key TEXT PRIMARY KEY, api_id TEXT NOT NULL, digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, record {blob} NOT NULL, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS record_fields (
+    kind TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (kind, field, value, id));
 """
 _PUT_RECORD = "INSERT INTO records VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET record=excluded.record"
 
@@ -236,10 +239,52 @@ class SqlStore:
         return None if row is None else _load(row[0])
 
     def put_record(self, kind: str, key: str, record: Any) -> None:
-        self._write(_PUT_RECORD, (kind, key, orjson.dumps(record)), (kind, key))
+        fields = FOUND_BY.get(kind)
+        if fields is None:
+            self._write(_PUT_RECORD, (kind, key, orjson.dumps(record)), (kind, key))
+            return
+        with self.transaction():
+            self._db.execute(_PUT_RECORD, (kind, key, orjson.dumps(record)))
+            self._db.execute("DELETE FROM record_fields WHERE kind=? AND id=?", (kind, key))
+            self._put_fields(kind, key, record, fields)
+            self._feed.note(kind, key)
+
+    def _put_fields(self, kind: str, key: str, record: Any, fields: tuple[str, ...]) -> None:
+        for field in fields:
+            value = record.get(field) if isinstance(record, dict) else None
+            if isinstance(value, str):
+                self._db.execute("INSERT INTO record_fields VALUES (?, ?, ?, ?)", (kind, field, value, key))
 
     def delete_record(self, kind: str, key: str) -> None:
-        self._write("DELETE FROM records WHERE kind=? AND id=?", (kind, key), (kind, key))
+        with self.transaction():
+            self._db.execute("DELETE FROM records WHERE kind=? AND id=?", (kind, key))
+            if kind in FOUND_BY:
+                self._db.execute("DELETE FROM record_fields WHERE kind=? AND id=?", (kind, key))
+            self._feed.note(kind, key)
+
+    def find_records(self, kind: str, field: str, value: str) -> list[Any]:
+        """The records of `kind` whose `field` equals `value`, by id; only the fields `FOUND_BY` names."""
+        if field not in FOUND_BY.get(kind, ()):
+            raise ValueError(f"records of kind {kind!r} are not found by {field!r} (store/kinds.py FOUND_BY)")
+        rows = self._db.execute("SELECT r.record FROM record_fields f JOIN records r ON r.kind=f.kind AND r.id=f.id "
+                                "WHERE f.kind=? AND f.field=? AND f.value=? ORDER BY f.id", (kind, field, value))
+        return [_load(r[0]) for r in rows]
+
+    def _upgrade(self, version: int, where: str) -> None:
+        """Bring a store written by an earlier apiway to this schema, in one transaction; refuse a newer one."""
+        if version == SCHEMA_VERSION:
+            return
+        if not 1 <= version < SCHEMA_VERSION:
+            raise StoreError(f"{where}: state schema {version} is not supported (expected {SCHEMA_VERSION})")
+        with self.transaction():
+            db = self._db
+            found = int(db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0])
+            if found == 1:  # (another process may have upgraded it meanwhile)
+                for kind, fields in FOUND_BY.items():
+                    rows = list(db.execute("SELECT id, record FROM records WHERE kind=?", (kind,)))
+                    for key, blob in rows:
+                        self._put_fields(kind, key, _load(blob), fields)
+                db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
     def increment(self, kind: str, key: str, field: str, n: int, initial: dict[str, Any] | None = None) -> int:
         """Add `n` to a record's numeric `field` atomically (the record starts as `initial`, the field at 0,

@@ -52,9 +52,11 @@ class SqliteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{path}: not a usable apiway state file ({exc})") from None
-        if int(row[0]) != SCHEMA_VERSION:
+        try:
+            self._upgrade(int(row[0]), str(path))
+        except (StoreError, sqlite3.DatabaseError) as exc:
             self.close()
-            raise StoreError(f"{path}: state schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+            raise StoreError(str(exc) if isinstance(exc, StoreError) else f"{path}: cannot upgrade ({exc})") from None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
