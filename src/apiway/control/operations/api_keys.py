@@ -64,7 +64,8 @@ def _check_value(value: str) -> None:
 
 
 def _by_value(cp: ControlPlane, value: str) -> dict[str, Any] | None:
-    return next((k for k in cp.store.list_records(API_KEY) if k["value"] == value), None)
+    found = cp.store.find_records(API_KEY, "value", value)
+    return found[0] if found else None
 
 
 def _stage_key(cp: ControlPlane, api_id: str, stage_name: str) -> str:
@@ -167,12 +168,11 @@ def link_id(plan_id: str, key_id: str) -> str:
 
 
 def plan_ids_of(cp: ControlPlane, key_id: str) -> list[str]:
-    return [entry["usagePlanId"] for entry in cp.store.list_records(USAGE_PLAN_KEY) if entry["keyId"] == key_id]
+    return [entry["usagePlanId"] for entry in cp.store.find_records(USAGE_PLAN_KEY, "keyId", key_id)]
 
 
 def key_ids_of(cp: ControlPlane, plan_id: str) -> list[str]:
-    return sorted(entry["keyId"] for entry in cp.store.list_records(USAGE_PLAN_KEY)
-                  if entry["usagePlanId"] == plan_id)
+    return sorted(entry["keyId"] for entry in cp.store.find_records(USAGE_PLAN_KEY, "usagePlanId", plan_id))
 
 
 def check_link(cp: ControlPlane, plan: dict[str, Any], key_id: str) -> None:
