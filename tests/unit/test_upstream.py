@@ -612,3 +612,79 @@ def test_https(run: Callable, tls_files: tuple[str, str]) -> None:
         server.close()
 
     run(main())
+
+
+# -- a long response body passed on as it arrives (`stream_from`) -----------------------------------------------
+
+
+def test_a_long_body_is_streamed_and_its_connection_kept_for_the_next_request(run: Callable) -> None:
+    big = bytes(range(256)) * 4096  # 1 MiB
+
+    async def respond(req: Req, writer: asyncio.StreamWriter) -> bool:
+        body = big if req.target == "/big" else b"small"
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        return True
+
+    async def main() -> None:
+        async with Upstream(respond) as up:
+            pool = UpstreamPool()
+            small = await get(pool, up, target="/small", stream_from=1000)  # shorter than stream_from: whole
+            assert (small.body, small.stream) == (b"small", None)
+            resp = await get(pool, up, target="/big", stream_from=1000)
+            assert resp.body == b"" and resp.stream is not None and resp.stream.length == len(big)
+            chunks = [chunk async for chunk in resp.stream.chunks()]
+            assert b"".join(chunks) == big and len(chunks) > 1
+            assert (await get(pool, up, target="/small", stream_from=1000)).body == b"small"
+            assert up.connections == 1  # the streamed exchange gave its connection back
+            await pool.close()
+
+    run(main())
+
+
+def test_a_reader_that_lags_pauses_the_upstream_and_the_deadline_still_bounds_the_body(run: Callable) -> None:
+    released = asyncio.Event()
+
+    async def respond(req: Req, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (4 << 20) + b"x" * (1 << 20))
+        if req.target == "/stall":
+            await released.wait()  # the rest never comes
+        else:
+            writer.write(b"x" * (3 << 20))
+        return True
+
+    async def main() -> None:
+        async with Upstream(respond) as up:
+            pool = UpstreamPool()
+            resp = await get(pool, up, target="/lag", stream_from=1000)
+            assert resp.stream is not None
+            await asyncio.sleep(0.3)  # nothing read meanwhile: at most about 256 KiB wait in the stream
+            assert resp.stream._waiting < 1 << 20  # (plus what one socket read brings)
+            assert len(b"".join([c async for c in resp.stream.chunks()])) == 4 << 20
+            stalled = await get(pool, up, target="/stall", stream_from=1000, timeout=0.5)
+            assert stalled.stream is not None
+            with pytest.raises(UpstreamTimeout):
+                async for _ in stalled.stream.chunks():
+                    pass
+            released.set()
+            await pool.close()
+
+    run(main())
+
+
+def test_an_upstream_that_closes_mid_body_fails_the_stream(run: Callable) -> None:
+    async def respond(req: Req, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n" + b"y" * 500_000)
+        return False
+
+    async def main() -> None:
+        async with Upstream(respond) as up:
+            pool = UpstreamPool()
+            resp = await get(pool, up, stream_from=1000)
+            assert resp.stream is not None
+            with pytest.raises(UpstreamProtocolError, match="mid-response"):
+                async for _ in resp.stream.chunks():
+                    pass
+            assert not pool._idle.get(("http", "127.0.0.1", up.port, True))
+            await pool.close()
+
+    run(main())

@@ -10,6 +10,9 @@ bounded by one deadline; the exchange itself is guarded by a `loop.call_at` time
 
 A body still arriving from the client (`BodyStream`) is sent as it comes, paced by the connection's write
 buffer, on a new connection (a kept-alive one the peer closed meanwhile could not be retried: the body is gone).
+A caller that can pass a response body on as it arrives (`stream_from`) gets a response whose Content-Length is at
+least that many bytes at its head, with a `BodyStream` the connection feeds (reading paused while the reader lags);
+the exchange's deadline still bounds the body, and the connection goes back to the pool once the body has ended.
 
 A pool is bound to the event loop it is first used on.
 """
@@ -56,6 +59,7 @@ class UpstreamResponse:
     status: int
     headers: list[tuple[bytes, bytes]]  # as received: original casing, in order, repeats kept
     body: bytes  # de-chunked
+    stream: BodyStream | None = None  # a long body still arriving (`stream_from`); `body` is then empty
 
 
 _Key = tuple[str, str, int, bool]
@@ -128,6 +132,9 @@ class _Conn(asyncio.Protocol):
         "parser",
         "pool",
         "status",
+        "stream",
+        "stream_from",
+        "timer",
         "transport",
         "waiter",
         "writable",
@@ -153,12 +160,16 @@ class _Conn(asyncio.Protocol):
         self.body: list[bytes] = []
         self.body_size = 0
         self.writable: asyncio.Future[None] | None = None  # set while the write buffer is full
+        self.stream_from: int | None = None  # a response body this long or longer is passed on as it arrives
+        self.stream: BodyStream | None = None  # the body being passed on
+        self.timer: asyncio.TimerHandle | None = None  # the exchange's deadline, while a streamed body arrives
 
     # -- driven by the pool --
 
-    def begin(self, waiter: asyncio.Future[UpstreamResponse], head_only: bool) -> None:
+    def begin(self, waiter: asyncio.Future[UpstreamResponse], head_only: bool, stream_from: int | None = None) -> None:
         self.waiter = waiter
         self.head_only = head_only
+        self.stream_from = stream_from
         self.got_bytes = False
         self.head_size = 0
         self.headers_done = False
@@ -181,7 +192,53 @@ class _Conn(asyncio.Protocol):
         self.waiter = None
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
+        stream = self.stream
+        if stream is not None:  # its reader (the front-end) ends the client's response short
+            self.stream = None
+            stream.fail(exc)
+            self._stop_timer()
         self.abort()
+
+    def _stop_timer(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _flow(self, stream: BodyStream, reading: bool) -> None:
+        """Pause or resume reading for `stream`'s reader: only while that stream is still this connection's
+        (its reader may catch up after the body ended and the connection serves another exchange)."""
+        if stream is self.stream and not self.closed and self.transport is not None:
+            if reading:
+                self.transport.resume_reading()
+            else:
+                self.transport.pause_reading()
+
+    def _stream_ended(self) -> None:
+        """A streamed body arrived whole: the exchange is over."""
+        stream, self.stream = self.stream, None
+        assert stream is not None
+        self.keep_alive = self.parser.should_keep_alive()
+        self._stop_timer()
+        stream.end()
+        if self.keep_alive and not self.closed:
+            assert self.transport is not None
+            self.transport.resume_reading()  # paused if the reader lagged: the body's bytes are all here
+            self.pool._release(self, asyncio.get_running_loop())
+        else:
+            self.close()
+
+    def _start_stream(self) -> None:
+        """At the head: a body of at least `stream_from` bytes (by Content-Length) is passed on as it arrives."""
+        length = _content_length(self.headers)
+        if length is None or length < self.stream_from or self.status in (204, 304):  # type: ignore[operator]
+            return
+        if length > self.max_body:
+            self._fail(UpstreamProtocolError(f"response body exceeds {self.max_body} bytes"))
+            raise UpstreamProtocolError("body too large")  # stop the parser
+        stream = self.stream = BodyStream(length, lambda: self._flow(stream, False), lambda: self._flow(stream, True))
+        waiter, self.waiter = self.waiter, None
+        assert waiter is not None
+        waiter.set_result(UpstreamResponse(self.status, self.headers, b"", stream))
 
     def _finish(self) -> None:
         waiter = self.waiter
@@ -203,7 +260,7 @@ class _Conn(asyncio.Protocol):
             writable.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        if self.waiter is None:  # bytes nobody asked for: the connection can't be trusted any more
+        if self.waiter is None and self.stream is None:  # bytes nobody asked for: the connection can't be trusted
             self.abort()
             return
         self.got_bytes = True
@@ -235,6 +292,9 @@ class _Conn(asyncio.Protocol):
 
     def _peer_closed(self) -> None:
         self.keep_alive = False
+        if self.stream is not None:
+            self._fail(UpstreamProtocolError("upstream closed the connection mid-response"))
+            return
         if self.waiter is None:
             return
         if self.headers_done and self._close_delimited():
@@ -278,8 +338,14 @@ class _Conn(asyncio.Protocol):
             self.keep_alive = self.parser.should_keep_alive()
             self.parser = HttpResponseParser(self)
             self._finish()
+        elif self.stream_from is not None and self.waiter is not None:
+            self._start_stream()
 
     def on_body(self, data: bytes) -> None:
+        stream = self.stream
+        if stream is not None:
+            stream.feed(data)
+            return
         if self.waiter is None:  # body bytes after a HEAD response
             self.abort()
             return
@@ -290,14 +356,30 @@ class _Conn(asyncio.Protocol):
         self.body.append(data)
 
     def on_message_complete(self) -> None:
+        if self.stream is not None:
+            self._stream_ended()
+            return
         if not self.headers_done or self.waiter is None:
             return
         self.keep_alive = self.parser.should_keep_alive()
         self._finish()
 
 
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The Content-Length of a response not sent chunked, if valid."""
+    length = None
+    for name, value in headers:
+        if len(name) == 17 and name.lower() == b"transfer-encoding":
+            return None
+        if len(name) == 14 and name.lower() == b"content-length":
+            if not value.strip().isdigit():
+                return None
+            length = int(value)
+    return length
+
+
 def _expire(conn: _Conn, waiter: asyncio.Future[UpstreamResponse]) -> None:
-    if not waiter.done():
+    if not waiter.done() or conn.stream is not None:
         scheme, host, port, _ = conn.key
         conn._fail(UpstreamTimeout(f"{scheme}://{host}:{port} timed out"))
 
@@ -326,8 +408,10 @@ class UpstreamPool:
         body: bytes | BodyStream,
         timeout: float,
         verify_tls: bool = True,
+        stream_from: int | None = None,
     ) -> UpstreamResponse:
-        """Send one request and return the complete response.
+        """Send one request and return the complete response (or, with `stream_from`, its head and a stream of
+        a body at least that long).
 
         `target` is the encoded path + optional query; `headers` must include Host. Caller
         Content-Length / Transfer-Encoding / Connection headers are replaced by the pool's own.
@@ -346,7 +430,7 @@ class UpstreamPool:
         conn = self._checkout(key, now)
         if conn is not None:
             try:
-                return await self._exchange(conn, payload, head_only, deadline, loop)
+                return await self._exchange(conn, payload, head_only, deadline, loop, stream_from)
             except _StaleConnection:
                 # The peer closed this idle connection. Replaying is safe only for idempotent methods:
                 # the server may have processed a POST before closing.
@@ -356,7 +440,7 @@ class UpstreamPool:
                     ) from None
         conn = await self._connect(key, deadline, loop)
         try:
-            return await self._exchange(conn, payload, head_only, deadline, loop)
+            return await self._exchange(conn, payload, head_only, deadline, loop, stream_from)
         except _StaleConnection:
             raise UpstreamProtocolError(
                 f"{scheme}://{host}:{port} closed the connection without a response"
@@ -422,20 +506,26 @@ class UpstreamPool:
         head_only: bool,
         deadline: float,
         loop: asyncio.AbstractEventLoop,
+        stream_from: int | None = None,
     ) -> UpstreamResponse:
         if conn.closed:  # the peer closed it between connect and now
             raise _StaleConnection
         waiter: asyncio.Future[UpstreamResponse] = loop.create_future()
-        conn.begin(waiter, head_only)
-        timer = loop.call_at(deadline, _expire, conn, waiter)
+        conn.begin(waiter, head_only, stream_from)
+        # Set before any byte can arrive: a streamed body that ends at once still finds its timer to stop.
+        timer = conn.timer = loop.call_at(deadline, _expire, conn, waiter)
         try:
             conn.transport.write(payload)  # type: ignore[union-attr]
             response = await waiter
         except BaseException:
+            conn.timer = None
+            timer.cancel()
             conn.abort()
             raise
-        finally:
-            timer.cancel()
+        if response.stream is not None:  # the body follows: the connection ends the exchange and its timer
+            return response
+        conn.timer = None
+        timer.cancel()
         if conn.keep_alive and not conn.closed:
             self._release(conn, loop)
         else:
