@@ -1,6 +1,8 @@
-"""Long request bodies (≥ 256 KiB) reach the core while they still arrive: an HTTP_PROXY method sends them upstream
-as they come; every other method, and every service, reads them whole first. Over raw sockets, so that a body can
-be sent slowly, cut off, or followed by a pipelined request on the same connection."""
+"""Long bodies (≥ 256 KiB) pass through while they still arrive. A request body reaches the core at its head: an
+HTTP_PROXY method sends it upstream as it comes; every other method, and every service, reads it whole first. An
+HTTP_PROXY's long upstream response goes to the client as it comes; an upstream that stops mid-body ends the
+client's connection short. Over raw sockets, so that a body can be sent slowly, cut off, or followed by a
+pipelined request on the same connection; on both front-ends."""
 
 from __future__ import annotations
 
@@ -16,10 +18,6 @@ import pytest
 
 from tests.e2e.echo_backend import EchoServer, start_gateway
 from tests.support import Server
-
-if os.environ.get("APIWAY_TEST_SERVER") == "uvicorn":
-    pytest.skip("bodies are streamed by the native front-end; uvicorn hands the ASGI app whole bodies",
-                allow_module_level=True)
 
 PROXY, PLAIN, STAGE = "streamprox", "streamhttp", "s"
 LONG = 3 * 1024 * 1024  # well over the 256 KiB from which a body is streamed
@@ -62,17 +60,71 @@ class RawUpstream:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
 
+class RawResponder:
+    """A backend that answers GET /held with a LONG body in two halves, the second only once `release` is set, and
+    GET /cut with a head announcing LONG bytes, a third of them, and a close."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.body = os.urandom(LONG)
+        self.release = threading.Event()
+        self.first_half_sent = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                path = head.split(b" ")[1]
+                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             f"Content-Length: {LONG}\r\n\r\n".encode())
+                if path == b"/cut":
+                    conn.sendall(self.body[:LONG // 3])
+                    time.sleep(0.2)
+                    return
+                conn.sendall(self.body[:LONG // 2])
+                self.first_half_sent.set()
+                if path == b"/held":
+                    self.release.wait(30)
+                conn.sendall(self.body[LONG // 2:])
+
+
 @pytest.fixture(scope="module")
 def upstream() -> RawUpstream:
     return RawUpstream()
 
 
 @pytest.fixture(scope="module")
-def gateway(backend: EchoServer, upstream: RawUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def responder() -> RawResponder:
+    return RawResponder()
+
+
+@pytest.fixture(scope="module")
+def gateway(backend: EchoServer, upstream: RawUpstream, responder: RawResponder,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     variables = {"backend": backend.address, "flavor": "vanilla"}
     server = start_gateway(tmp_path_factory.mktemp("streamed"), [
         {"openapi": "http_proxy.yaml", "id": PROXY, "stages": {STAGE: {"variables": variables},
-                                                                "raw": {"variables": {"backend": upstream.address}}}},
+                                                                "raw": {"variables": {"backend": upstream.address}},
+                                                                "out": {"variables": {"backend": responder.address}}}},
         {"openapi": "http_integration.yaml", "id": PLAIN, "stages": {STAGE: {"variables": variables}}}])
     yield server
     server.stop()
@@ -200,3 +252,53 @@ def test_services_read_a_long_body_whole(gateway: Server) -> None:
         status, _, answer = read_response(sock, bytearray())
     assert status == 201, answer
     assert json.loads(answer)["name"] == "long"
+
+
+def get(api: str, port: int, stage: str, path: str) -> bytes:
+    return f"GET /{stage}{path} HTTP/1.1\r\nHost: {api}.execute-api.localhost:{port}\r\n\r\n".encode()
+
+
+def test_a_long_response_reaches_the_client_while_the_backend_still_sends_it(gateway: Server,
+                                                                              responder: RawResponder) -> None:
+    """The client holds half of the body while the backend holds back the other half: the gateway passes the body
+    on as it comes, its Content-Length at the head."""
+    responder.release.clear()
+    with connect(gateway) as sock:
+        sock.sendall(get(PROXY, gateway.port, "out", "/proxy/held") + get(PROXY, gateway.port, "out", "/proxy/after"))
+        buffered = bytearray()
+        while b"\r\n\r\n" not in buffered:
+            buffered += sock.recv(65536)
+        head, _, rest = bytes(buffered).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"content-length: {LONG}".encode() in head.lower(), head
+        got = bytearray(rest)
+        while len(got) < LONG // 2:
+            chunk = sock.recv(65536)
+            assert chunk, "closed early"
+            got += chunk
+        assert not responder.release.is_set()  # all of this arrived before the backend sent the rest
+        responder.release.set()
+        while len(got) < LONG:
+            chunk = sock.recv(65536)
+            assert chunk, "closed early"
+            got += chunk
+        assert hashlib.sha256(bytes(got[:LONG])).digest() == hashlib.sha256(responder.body).digest()
+        buffered = bytearray(got[LONG:])  # the pipelined request's answer, after the whole of the first
+        status, _, answer = read_response(sock, buffered)
+    assert status == 200 and answer == responder.body
+
+
+def test_a_backend_that_stops_mid_body_ends_the_client_connection_short(gateway: Server) -> None:
+    """Its head said LONG bytes and a third came: the client's connection closes before LONG bytes, so no client
+    takes the short body for a whole one; the gateway serves on."""
+    with connect(gateway) as sock:
+        sock.sendall(get(PROXY, gateway.port, "out", "/proxy/cut"))
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    answer_head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert answer_head.startswith(b"HTTP/1.1 200") and f"content-length: {LONG}".encode() in answer_head.lower()
+    assert LONG // 4 < len(body) < LONG
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/next", 2, "POST") + b"{}")
+        status, _, answer = read_response(sock, bytearray())
+    assert status == 200 and json.loads(answer)["path"] == "/next"

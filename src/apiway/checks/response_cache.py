@@ -276,7 +276,8 @@ class CachedIntegration:
         if inv.notes is not None:
             inv.notes["cache"] = "miss"
         response = await self.integration(inv)
-        if 200 <= response.status < 300 and len(response.body) <= MAX_ENTRY_BYTES:
+        if 200 <= response.status < 300 and response.length <= MAX_ENTRY_BYTES:
+            await response.read_body()  # a streamed body short enough to be kept is taken whole
             self.store.put(key, response, self.ttl)
         return response
 

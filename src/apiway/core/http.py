@@ -13,14 +13,16 @@ import orjson
 from apiway.core.query import parse_query
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # AWS's limit on a request's payload
-# A body at least this long (by its Content-Length) reaches the core while it still arrives (`BodyStream`): a
-# method that only passes it on (HTTP_PROXY) sends it upstream as it comes, in bounded memory; any other reads
-# it whole first.
+# A body at least this long (by its Content-Length) is passed on while it still arrives (`BodyStream`): a
+# request body reaches the core at its head, and a method that only passes it on (HTTP_PROXY) sends it upstream
+# as it comes, any other reading it whole first; an HTTP_PROXY's upstream response body goes to the client as
+# it comes, unless something must read it whole (a data trace, the response cache).
 STREAM_MIN = 256 * 1024
 
 
 class BodyStream:
-    """A request body still arriving: the front-end feeds its chunks, one reader takes them in order. Reading is
+    """A body still arriving — a client's request body, which the front-end feeds, or an upstream's response body,
+    which the upstream connection feeds — its chunks taken in order by one reader. Reading is
     paused (`pause`) while more than `high` bytes wait and resumed (`resume`) once the reader has taken them,
     so a slow reader holds at most about `high` bytes of a body in memory."""
 
@@ -163,6 +165,21 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # A long upstream body passed on as it arrives (HTTP_PROXY): `body` is empty, the front-end writes the stream.
+    stream: BodyStream | None = None
+
+    @property
+    def length(self) -> int:
+        """The body's length, streamed or not."""
+        stream = self.stream
+        return len(self.body) if stream is None else stream.length
+
+    async def read_body(self) -> None:
+        """Take a streamed body whole, for whatever needs all of it (the response cache)."""
+        stream = self.stream
+        if stream is not None:
+            self.body = await stream.read()
+            self.stream = None
 
 
 def aws_error(status: int, code: str, message: str, request_id: str) -> HttpResponse:

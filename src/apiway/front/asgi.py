@@ -7,10 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from apiway.core.http import MAX_PAYLOAD, HttpRequest
+from apiway.core.http import MAX_PAYLOAD, STREAM_MIN, BodyStream, HttpRequest, HttpResponse
 from apiway.core.websocket import MAX_MESSAGE, Upgraded
 from apiway.front.handler import Handler
 from apiway.front.ws_asgi import AsgiWebSocket
+from apiway.observe.log import log
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -39,6 +40,10 @@ class AsgiApp:
             return
         if kind != "http":
             return
+        length = _content_length(scope)
+        if length is not None and STREAM_MIN <= length <= MAX_PAYLOAD:
+            await self._streamed(scope, receive, send, length)
+            return
         body = b""
         too_large = False
         more = True
@@ -56,11 +61,24 @@ class AsgiApp:
             response = self.gateway.reject(request, "REQUEST_TOO_LARGE")
         else:
             response = await self.gateway.handle(request)
-        out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
-        out.append((b"content-length", str(len(response.body)).encode()))
-        if too_large:  # uvicorn would read and drop the rest of the body, however long: it closes instead
-            out.append((b"connection", b"close"))
-        await _send(send, response.status, out, response.body if request.method != "HEAD" else b"")
+        await _respond(send, request, response, too_large)
+
+    async def _streamed(self, scope: dict[str, Any], receive: Receive, send: Send, length: int) -> None:
+        """A long body (by its Content-Length) reaches the core at once and follows as uvicorn receives it, as on
+        the native server: a method that only passes it on sends it upstream as it comes. uvicorn stops reading
+        the socket while this side does not ask for more (`receive`), so a lagging reader holds it back."""
+        request = _request(scope, scope["method"], b"")
+        flowing = asyncio.Event()
+        flowing.set()
+        stream = request.stream = BodyStream(length, flowing.clear, flowing.set)
+        feeder = asyncio.create_task(_feed(receive, stream, flowing))
+        try:
+            response = await self.gateway.handle(request)
+            if not stream.complete:  # answered without all of it: uvicorn drops the rest once the answer is sent
+                stream.discard()
+            await _respond(send, request, response, False)
+        finally:
+            feeder.cancel()
 
 
     async def _upgrade(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -116,9 +134,50 @@ def _request(scope: dict[str, Any], method: str, body: bytes) -> HttpRequest:
     )
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def _feed(receive: Receive, stream: BodyStream, flowing: asyncio.Event) -> None:
+    """What uvicorn receives of a streamed body, into its stream; waits while the stream's reader lags."""
+    while True:
+        await flowing.wait()
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            stream.fail(ConnectionResetError("the client closed the connection during the body"))
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            stream.feed(chunk)
+        if not message.get("more_body", False):
+            stream.end()
+            return
+
+
+async def _respond(send: Send, request: HttpRequest, response: HttpResponse, close: bool) -> None:
+    out = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+    out.append((b"content-length", str(response.length).encode()))
+    if close:  # uvicorn would read and drop the rest of a refused body, however long: it closes instead
+        out.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": response.status, "headers": out})
+    stream = response.stream
+    if stream is None:
+        await send({"type": "http.response.body", "body": response.body if request.method != "HEAD" else b""})
+        return
+    try:  # a long upstream body, as it arrives
+        async for chunk in stream.chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception as exc:  # returning short: uvicorn closes the connection, the client sees a short body
+        log("WARN", "the upstream's response ended early: connection closed", path=request.path,
+            error=f"{type(exc).__name__}: {exc}")
+        return
+    finally:
+        if not stream.complete:
+            stream.discard()
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

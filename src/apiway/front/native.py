@@ -58,6 +58,7 @@ _JSON = [("Content-Type", "application/json")]
 _BAD_REQUEST = HttpResponse(400, _JSON, b'{"message":"Bad Request"}')
 _HEAD_TOO_LARGE = HttpResponse(431, _JSON, b'{"message":"Request Header Fields Too Large"}')
 _INTERNAL_ERROR = HttpResponse(500, _JSON, b'{"message": "Internal server error"}')
+_WRITTEN = HttpResponse(200, [], b"")  # a streamed answer's stand-in once its bytes are out (`_stream_out`)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")}
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStatus}
@@ -85,7 +86,8 @@ def serialize(response: HttpResponse, head_only: bool, keep_alive: bool, date: s
     body = response.body
     if status == 204:
         body = b""
-    length = len(body)
+    stream = response.stream  # a streamed body: the head announces it, `_stream_out` writes it
+    length = len(body) if stream is None else stream.length
     if head_only or status == 304:  # their Content-Length describes the body they do not carry
         body = b""
     line = _STATUS_LINES.get(status) or _status_line(status)  # the lookup inline: no call for a known status
@@ -154,8 +156,8 @@ class _Connection(asyncio.Protocol):
         "_create_task", "_discard", "_early", "_eof", "_error", "_expects_continue", "_head_raw", "_head_slack",
         "_headers", "_held", "_holding", "_in_head", "_in_message", "_keep_alive", "_linger", "_no_more", "_parser",
         "_queue", "_reading",
-        "_request", "_server", "_stream_full", "_streaming", "_task", "_transport", "_url", "_write_paused",
-        "client_ip", "deadline", "server_port",
+        "_request", "_server", "_stream_full", "_streaming", "_task", "_transport", "_url", "_writable",
+        "_write_paused", "client_ip", "deadline", "server_port",
     )
 
     def __init__(self, server: _Server) -> None:
@@ -183,6 +185,7 @@ class _Connection(asyncio.Protocol):
         self._linger = 0  # bytes of the refused body still read (and dropped) once its 413 is written
         self._early: bytearray | None = None  # bytes behind a WebSocket handshake, kept for the connection
         self._closed = self._eof = self._write_paused = False
+        self._writable: asyncio.Future[None] | None = None  # a streamed answer waits on it while writing is paused
         self._reading = True
         self._streaming: BodyStream | None = None  # the body of a request already dispatched, still arriving
         self._stream_full = False  # its reader is behind: reading pauses
@@ -212,6 +215,7 @@ class _Connection(asyncio.Protocol):
         if self._streaming is not None:
             self._streaming.fail(ConnectionResetError("the client closed the connection during the body"))
         self._queue.clear()
+        self._wake_writer()
         self._server.forget(self)  # a running task finishes; its response is dropped
 
     def eof_received(self) -> bool:
@@ -226,6 +230,7 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._wake_writer()
         self._set_reading()
         self._settle()
         self._dispatch()
@@ -481,10 +486,51 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:
             _failed_in_server(request, exc)
             response = _INTERNAL_ERROR
+        if type(response) is HttpResponse and response.stream is not None:
+            response = await self._stream_out(request, response, keep_alive)  # the task holds the connection
         self._task = None
         self._answered(request, response, keep_alive)
         if self._queue:
             self._dispatch()
+
+    async def _stream_out(self, request: HttpRequest, response: HttpResponse, keep_alive: bool) -> HttpResponse:
+        """An answer whose body arrives from upstream as it is written: its head at once, its body chunk by chunk,
+        paced by the client's reading (the upstream's reading pauses meanwhile). What is left for `_write`: the
+        connection's end of the answer (`_WRITTEN`), or the error to answer instead when the head cannot be."""
+        stream = response.stream
+        assert stream is not None
+        try:
+            if self._closed or self._transport.is_closing():
+                return _WRITTEN
+            try:
+                head = serialize(response, False, keep_alive, self._server.date)
+            except Exception as exc:
+                log("ERROR", "response could not be written", status=response.status,
+                    error=f"{type(exc).__name__}: {exc}")
+                return _INTERNAL_ERROR
+            self._send(head)
+            transport = self._transport
+            try:
+                async for chunk in stream.chunks():
+                    if self._closed:  # the client went away
+                        break
+                    transport.write(chunk)
+                    if self._write_paused:
+                        self._writable = self._server.loop.create_future()
+                        await self._writable
+            except Exception as exc:  # the upstream failed mid-body: a short body must not pass for a whole one
+                log("WARN", "the upstream's response ended early: connection closed", path=request.path,
+                    error=f"{type(exc).__name__}: {exc}")
+                transport.abort()
+            return _WRITTEN
+        finally:
+            if not stream.complete:
+                stream.discard()  # the rest is read and dropped: the upstream connection can be kept
+
+    def _wake_writer(self) -> None:
+        writable, self._writable = self._writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
 
     def _answered(self, request: HttpRequest, response: HttpResponse | Upgraded, keep_alive: bool) -> None:
         stream = request.stream
@@ -504,7 +550,7 @@ class _Connection(asyncio.Protocol):
             keep_alive = False
         head_only = request is not None and request.method == "HEAD"
         try:
-            data = serialize(response, head_only, keep_alive, server.date)
+            data = serialize(response, head_only, keep_alive, server.date) if response is not _WRITTEN else b""
         except Exception as exc:
             log("ERROR", "response could not be written", status=getattr(response, "status", None),
                 error=f"{type(exc).__name__}: {exc}")

@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from apiway.core import trail
 from apiway.core.errors import ConfigurationError, DeployError, GatewayError, IntegrationFailure, IntegrationTimeout
-from apiway.core.http import DROPPED_REQUEST_HEADERS, BodyStream, HttpResponse
+from apiway.core.http import DROPPED_REQUEST_HEADERS, STREAM_MIN, BodyStream, HttpResponse
 from apiway.core.invocation import Invocation
 from apiway.integrations.upstream import (
     UpstreamConnectError,
@@ -242,16 +242,16 @@ class _HttpBase:
         self.pool = pool
 
     async def _send(self, inv: Invocation, target: str, headers: list[tuple[bytes, bytes]],
-                    body: bytes | BodyStream) -> UpstreamResponse:
+                    body: bytes | BodyStream, stream_from: int | None = None) -> UpstreamResponse:
         if self.mappings.forbidden:
             raise ConfigurationError(self.mappings.forbidden)
         method = inv.request.method if self.method == "ANY" else self.method
         t = self.target
         try:
             if inv.trail is not None or inv.notes is not None:
-                return await self._observed(inv, method, target, headers, body)
+                return await self._observed(inv, method, target, headers, body, stream_from)
             return await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body,
-                                           self.timeout, self.verify_tls)
+                                           self.timeout, self.verify_tls, stream_from)
         except UpstreamTimeout:
             raise _noted(inv, IntegrationTimeout(), "Execution failed due to a timeout error") from None
         except UpstreamConnectError as exc:
@@ -260,7 +260,7 @@ class _HttpBase:
             raise _noted(inv, IntegrationFailure(f"Execution failed due to a network error: {exc}")) from None
 
     async def _observed(self, inv: Invocation, method: str, target: str, headers: list[tuple[bytes, bytes]],
-                        body: bytes) -> UpstreamResponse:
+                        body: bytes | BodyStream, stream_from: int | None) -> UpstreamResponse:
         """The same request on an observed stage: its execution-log lines and the integration's notes."""
         t = self.target
         url = f"{t.scheme}://{t.host}:{t.port}{target}"
@@ -272,7 +272,7 @@ class _HttpBase:
             steps.append((trail.INFO, f"Sending request to {url}"))
         started = inv.stage.wall_ms()
         resp = await self.pool.request(t.scheme, t.host, t.port, method, target, headers, body, self.timeout,
-                                       self.verify_tls)
+                                       self.verify_tls, None if steps is not None else stream_from)
         latency = inv.stage.wall_ms() - started
         if inv.notes is not None:  # keys: telemetry/notes.py
             inv.notes["integration.integrationStatus"] = inv.notes["integration.status"] = resp.status
@@ -318,8 +318,9 @@ class HttpProxyIntegration(_HttpBase):
         path_values, raw = (self.mappings.path_values(inv, self.placeholders, self.in_query) if self.placeholders
                              else _NO_VALUES)
         target = self.target.target(path_values, extra, raw)
-        resp = await self._send(inv, target, _encode(headers), req.stream or req.body)
-        return HttpResponse(resp.status, _decode(resp.headers), resp.body)
+        # A long response body goes to the client as it arrives, unless a data trace logs it.
+        resp = await self._send(inv, target, _encode(headers), req.stream or req.body, STREAM_MIN)
+        return HttpResponse(resp.status, _decode(resp.headers), resp.body, resp.stream)
 
 
 class HttpIntegration(_HttpBase):

@@ -9,7 +9,7 @@ import asyncio
 from urllib.parse import quote
 
 from apiway.core.errors import GatewayError
-from apiway.core.http import HttpRequest, HttpResponse
+from apiway.core.http import STREAM_MIN, HttpRequest, HttpResponse
 from apiway.core.invocation import Integration, Invocation
 from apiway.events.http_v2 import raw_path
 from apiway.integrations.http import _PATH_SAFE, UpstreamTarget, _path_text
@@ -68,7 +68,7 @@ class HttpApiProxy:
         encoded = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
         try:
             resp = await self.pool.request(t.scheme, t.host, t.port, method, target, encoded, req.stream or req.body,
-                                           self.timeout, self.verify_tls)
+                                           self.timeout, self.verify_tls, STREAM_MIN)
         except UpstreamTimeout:
             raise _noted(inv, BackendError(503, f"Integration timed out after {self.timeout * 1000:.0f} ms")) from None
         except UpstreamConnectError as exc:
@@ -82,7 +82,7 @@ class HttpApiProxy:
             text = name.decode("latin-1")
             if text.lower() not in _RESPONSE_SKIPPED:
                 out.append((text, value.decode("latin-1")))
-        return HttpResponse(resp.status, out, resp.body)
+        return HttpResponse(resp.status, out, resp.body, resp.stream)  # a long body passed on as it arrives
 
     def _request_target(self, inv: Invocation, query: str, path: str | None) -> str:
         if path is not None:  # `overwrite:path` replaces the whole path; the URI's own query string stays

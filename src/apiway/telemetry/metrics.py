@@ -412,7 +412,7 @@ def _observer(sm: StageMetrics, by_plan: dict[int, Leaf], none: Leaf, wall_ms: C
     def observe(request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
                 error: str | None, latency: int) -> None:
         status = response.status
-        size = len(request.body) + len(response.body) if data else None
+        size = len(request.body) + response.length if data else None
         if inv is None:
             ms = wall_ms()
             if ms >= seconds.end:

@@ -49,6 +49,7 @@ async def test_invoke_method(cp: ControlPlane, p: dict[str, Any]) -> dict[str, A
     shown = _response_headers(response)
     request_id = (next((v for k, v in response.headers if k.lower() == "x-amzn-requestid"), None)
                   or request_ids.request_id())
+    await response.read_body()  # a long HTTP_PROXY answer arrives as a stream
     text = response.body.decode("utf-8", "replace")
     steps = [
         f"Starting execution for request: {request_id}",
