@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS record_fields (
     kind TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (kind, field, value, id));
+CREATE INDEX IF NOT EXISTS record_fields_of ON record_fields (kind, id);
 """
 _PUT_RECORD = "INSERT INTO records VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET record=excluded.record"
 
