@@ -134,7 +134,8 @@ def check_store(state: Path) -> None:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
             return  # killed before the schema was committed: an empty store
-        assert tables == {"meta", "rest_apis", "deployments", "stages", "sources", "records", "changes", "sqlite_sequence"}
+        assert tables == {"meta", "rest_apis", "deployments", "stages", "sources", "records", "record_fields", "changes",
+                          "sqlite_sequence"}
         stages = db.execute("SELECT api_id, name, record FROM stages").fetchall()
         for api_id, _name, record in stages:
             deployment_id = json.loads(record)["deploymentId"]
