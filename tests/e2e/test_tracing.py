@@ -41,7 +41,10 @@ def rest_api(backend: EchoServer) -> str:
             f"  /inline:\n{lambda_route('Inline')}"
             f"  /worker:\n{lambda_route('Worker')}"
             "  /backend:\n    get:\n      x-amazon-apigateway-integration:\n"
-            f"        {{type: http_proxy, httpMethod: GET, uri: 'http://{backend.address}/rest'}}\n")
+            f"        {{type: http_proxy, httpMethod: GET, uri: 'http://{backend.address}/rest'}}\n"
+            "  /mock:\n    get:\n      x-amazon-apigateway-integration:\n"
+            "        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n"
+            "        responses: {default: {statusCode: '200', responseTemplates: {application/json: '{\"m\": 1}'}}}\n")
 
 
 def http_api(backend: EchoServer) -> str:
@@ -195,6 +198,21 @@ def test_the_trace_reaches_http_backends_of_rest_and_http_apis(gateway: Server, 
     assert sent["Root"] == http_root and sent["Sampled"] == "1"
     spans = collector.trace(http_root[2:].replace("-", ""), 2)
     assert {"TracedHttp/$default", "Integration"} <= {s.name for s in spans}
+
+
+def test_a_sampled_mock_request_has_its_checks_and_integration_spans(gateway: Server, collector: Collector) -> None:
+    """A MOCK answers without waiting, sampled or not: its checks and its integration are still spans, children
+    of the gateway's."""
+    root = ROOT[:-1] + "a"
+    reply = gateway.call("GET", "traced0001", "dev", "/mock", headers={"X-Amzn-Trace-Id": sampled(root)})
+    assert reply.status == 200 and reply.json() == {"m": 1}
+    spans = {s.name: s for s in collector.trace(root[2:].replace("-", ""), 3)}
+    assert set(spans) == {"Traced/dev", "Checks", "Integration"}
+    gateway_span = spans["Traced/dev"]
+    for child in (spans["Checks"], spans["Integration"]):
+        assert child.parent_span_id == gateway_span.span_id
+        assert gateway_span.start_time_unix_nano <= child.start_time_unix_nano <= child.end_time_unix_nano
+    assert spans["Checks"].end_time_unix_nano <= spans["Integration"].start_time_unix_nano
 
 
 def test_a_request_the_client_left_unsampled_is_not_traced(gateway: Server, collector: Collector) -> None:

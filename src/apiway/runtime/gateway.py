@@ -309,8 +309,11 @@ def _start(inv: Invocation) -> Answer | None:
     wait (the caller awaits it, between `_integration_starts` and `_integrated`); else an awaitable of the
     response."""
     plan = inv.plan
-    if (inv.request.stream is not None and not plan.streams) or inv.spans is not None:
+    if inv.request.stream is not None and not plan.streams:
         return _run(inv)
+    spans = inv.spans
+    if spans is not None:
+        return _start_traced(inv, spans)
     guards = plan.guards
     for i, guard in enumerate(guards):
         pending = guard(inv)
@@ -331,7 +334,8 @@ async def _run(inv: Invocation, pending: Awaitable[None] | None = None, next_gua
         if inv.request.stream is not None and not inv.plan.streams:
             await inv.request.read_body()
         if inv.spans is not None:  # a sampled trace times its steps
-            return await _traced(inv, inv.spans)
+            answer = _start_traced(inv, inv.spans)
+            return answer if type(answer) is HttpResponse else await answer  # type: ignore[misc]
     else:
         await pending
     for guard in inv.plan.guards[next_guard:]:
@@ -358,20 +362,53 @@ def _integrated(inv: Invocation, response: HttpResponse, started: int) -> HttpRe
     return response
 
 
-async def _traced(inv: Invocation, spans: list[Span]) -> HttpResponse:
-    """`_run` for a sampled trace: the checks and the integration each recorded as a span."""
+def _start_traced(inv: Invocation, spans: list[Span]) -> Answer:
+    """`_start` for a sampled trace: the checks and the integration each recorded as a span. What answers without
+    waiting (a MOCK) stays synchronous, as it is unsampled: no task for the front-end to run."""
     plan = inv.plan
-    if plan.guards:
-        ok = False
+    guards = plan.guards
+    if guards:
         started = time_ns()
         try:
-            for guard in plan.guards:
+            for i, guard in enumerate(guards):
                 pending = guard(inv)
                 if pending is not None:
-                    await pending
+                    return _traced(inv, spans, started, pending, i + 1)
+        except BaseException:
+            spans.append((AUTHORIZER, "Checks", started, time_ns(), False))
+            raise
+        spans.append((AUTHORIZER, "Checks", started, time_ns(), True))
+    now = getattr(plan.integration, "now", None)
+    if now is None:
+        return _traced(inv, spans)
+    ok = False
+    started = time_ns()
+    try:
+        response = now(inv)
+        ok = response.status < 500
+    finally:
+        ended = time_ns()
+        inv.integration_latency_ms = (ended - started) // 1_000_000
+        spans.append((INTEGRATION, "Integration", started, ended, ok))
+    return _integrated(inv, response, -1)
+
+
+async def _traced(inv: Invocation, spans: list[Span], checks_started: int = 0,
+                  pending: Awaitable[None] | None = None, next_guard: int = 0) -> HttpResponse:
+    """`_start_traced` for what waits: the rest of the checks from the one `pending` (index + 1 = `next_guard`)
+    and their span, when a check waited; then the integration and its span."""
+    plan = inv.plan
+    if pending is not None:
+        ok = False
+        try:
+            await pending
+            for guard in plan.guards[next_guard:]:
+                waiting = guard(inv)
+                if waiting is not None:
+                    await waiting
             ok = True
         finally:
-            spans.append((AUTHORIZER, "Checks", started, time_ns(), ok))
+            spans.append((AUTHORIZER, "Checks", checks_started, time_ns(), ok))
     ok = False
     started = time_ns()
     try:
@@ -381,9 +418,7 @@ async def _traced(inv: Invocation, spans: list[Span]) -> HttpResponse:
         ended = time_ns()
         inv.integration_latency_ms = (ended - started) // 1_000_000
         spans.append((INTEGRATION, "Integration", started, ended, ok))
-    if plan.respond is not None:
-        plan.respond(inv, response)
-    return response
+    return _integrated(inv, response, -1)
 
 
 def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
