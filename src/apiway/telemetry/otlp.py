@@ -141,18 +141,66 @@ def json_request(traces: list[FinishedTrace], service_name: str) -> dict[str, An
 
 
 def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
-    """The same request as protobuf bytes."""
+    """The same request as protobuf bytes, each span from pieces encoded once per stage and HTTP method (`_Pieces`):
+    what changes from trace to trace is its ids, times, path, status and X-Ray id."""
     spans = []
-    encoded: dict[tuple[str, Any], bytes] = {}  # the batch's attributes, most of them repeated (api, stage, method)
     for trace in traces:
-        trace_id = otel_trace_id(trace.spans.root)
-        for span_id, parent, kind, name, start, end, ok, attributes in _rows(trace):
-            kvs = []
-            for kv in attributes:
-                found = encoded.get(kv)
-                if found is None:
-                    found = encoded[kv] = wire.attribute(*kv)
-                kvs.append(found)
-            spans.append(wire.span(trace_id, span_id, bytes.fromhex(parent) if parent else None, name, _KINDS[kind],
-                                   start, end, kvs, _STATUS_OK if ok else _STATUS_ERROR))
+        pieces = _pieces(trace)
+        s = trace.spans
+        head = wire.trace_head(otel_trace_id(s.root))
+        status = trace.status
+        attributes = pieces.gateway_attributes + wire.attributes_field((
+            wire.attribute("url.path", trace.path), pieces.status(status), wire.attribute("aws.xray.trace_id", s.root)))
+        spans.append(wire.span_from_pieces(head, s.span_id, bytes.fromhex(s.client_parent) if s.client_parent else None,
+                                           pieces.gateway_name, s.start_ns, trace.end_ns, attributes,
+                                           _STATUS_OK if status < 500 else _STATUS_ERROR))
+        for (kind, name, start, end, ok), (span_id, parent) in zip(s, trace.span_ids(), strict=True):
+            name_kind, child_attributes = pieces.child(kind, name)
+            spans.append(wire.span_from_pieces(head, span_id, parent.to_bytes(8, "big") if parent is not None else None,
+                                               name_kind, start, end, child_attributes,
+                                               _STATUS_OK if ok else _STATUS_ERROR))
     return wire.request([wire.attribute(k, v) for k, v in _resource(service_name)], "apiway", spans)
+
+
+class _Pieces:
+    """A stage and HTTP method's encoded span parts, the same in all its traces (in the order `_rows` has them)."""
+
+    __slots__ = ("_children", "_statuses", "api", "gateway_attributes", "gateway_name")
+
+    def __init__(self, trace: FinishedTrace) -> None:
+        self.api = [wire.attribute("aws.api_gateway.api_id", trace.api_id),
+                    wire.attribute("aws.api_gateway.stage", trace.stage)]
+        self.gateway_name = wire.name_and_kind(f"{trace.api_name}/{trace.stage}", _KINDS[GATEWAY])
+        method = wire.attribute("http.request.method", trace.method)
+        self.gateway_attributes = wire.attributes_field([*self.api, method])
+        self._children: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self._statuses: dict[int, bytes] = {}
+
+    def status(self, status: int) -> bytes:
+        found = self._statuses.get(status)
+        if found is None:
+            found = self._statuses[status] = wire.attribute("http.response.status_code", status)
+        return found
+
+    def child(self, kind: str, name: str) -> tuple[bytes, bytes]:
+        found = self._children.get((kind, name))
+        if found is None:
+            extra = [wire.attribute("faas.invoked_name", name), wire.attribute("faas.invoked_provider", "aws")] \
+                if kind == LAMBDA else []
+            found = self._children[(kind, name)] = (wire.name_and_kind(name, _KINDS[kind]),
+                                                    wire.attributes_field([*self.api, *extra]))
+        return found
+
+
+_PIECES: dict[tuple[str, str, str, str], _Pieces] = {}
+_MAX_PIECES = 1024  # stages and methods kept; past it the cache starts over
+
+
+def _pieces(trace: FinishedTrace) -> _Pieces:
+    key = (trace.api_id, trace.api_name, trace.stage, trace.method)
+    found = _PIECES.get(key)
+    if found is None:
+        if len(_PIECES) >= _MAX_PIECES:
+            _PIECES.clear()
+        found = _PIECES[key] = _Pieces(trace)
+    return found
