@@ -23,52 +23,11 @@ PROXY, PLAIN, STAGE = "streamprox", "streamhttp", "s"
 LONG = 3 * 1024 * 1024  # well over the 256 KiB from which a body is streamed
 
 
-class RawUpstream:
-    """A backend that reads its request by hand, so a test can see how much of a body has reached it, and when."""
+class RawBackend:
+    """A backend on a raw socket: each connection is handed to `_answer` in a thread of its own."""
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.received = 0  # body bytes of the current request so far
-        self.halfway = threading.Event()  # set once half of a LONG body has arrived
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
-                self.received = len(body)
-                while self.received < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    self.received += len(chunk)
-                    if self.received >= LONG // 2:
-                        self.halfway.set()
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-
-
-class RawResponder:
-    """A backend that answers GET /held with a LONG body in two halves, the second only once `release` is set, and
-    GET /cut with a head announcing LONG bytes, a third of them, and a close."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.body = os.urandom(LONG)
-        self.release = threading.Event()
-        self.first_half_sent = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
     @property
@@ -84,15 +43,61 @@ class RawResponder:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def read_head(conn: socket.socket, data: bytes) -> tuple[bytes, bytes] | None:
+        """A request's head and what follows it, read on from `data`; None when the connection ends first."""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        return head, rest
+
+
+class RawUpstream(RawBackend):
+    """A backend that reads its request by hand, so a test can see how much of a body has reached it, and when."""
+
+    def __init__(self) -> None:
+        self.received = 0  # body bytes of the current request so far
+        self.halfway = threading.Event()  # set once half of a LONG body has arrived
+        super().__init__()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            found = self.read_head(conn, b"")
+            if found is None:
+                return
+            head, body = found
+            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:"))
+            self.received = len(body)
+            while self.received < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                self.received += len(chunk)
+                if self.received >= LONG // 2:
+                    self.halfway.set()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+
+class RawResponder(RawBackend):
+    """A backend that answers GET /held with a LONG body in two halves, the second only once `release` is set, and
+    GET /cut with a head announcing LONG bytes, a third of them, and a close."""
+
+    def __init__(self) -> None:
+        self.body = os.urandom(LONG)
+        self.release = threading.Event()
+        super().__init__()
+
+    def _answer(self, conn: socket.socket) -> None:
         with conn:
             data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
+            while (found := self.read_head(conn, data)) is not None:
+                head, data = found
                 path = head.split(b" ")[1]
                 conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                              f"Content-Length: {LONG}\r\n\r\n".encode())
@@ -101,7 +106,6 @@ class RawResponder:
                     time.sleep(0.2)
                     return
                 conn.sendall(self.body[:LONG // 2])
-                self.first_half_sent.set()
                 if path == b"/held":
                     self.release.wait(30)
                 conn.sendall(self.body[LONG // 2:])
@@ -238,7 +242,9 @@ def test_a_client_that_goes_away_mid_body_costs_nothing(gateway: Server, backend
     assert status == 200 and json.loads(answer)["path"] == "/next"
     while time.monotonic() < deadline and not any(r.get("path") == "/next" for r in backend.requests[seen:]):
         time.sleep(0.05)
-    assert not any(r.get("path") == "/cut" for r in backend.requests[seen:])
+    # The upstream connection ends inside the body: the backend never has the whole of it (this backend still
+    # records what it read of a body cut short, so a record of it may be there, short).
+    assert not any(r.get("path") == "/cut" and r["body_length"] == LONG for r in backend.requests[seen:])
 
 
 def test_services_read_a_long_body_whole(gateway: Server) -> None:
