@@ -387,9 +387,7 @@ def _start_traced(inv: Invocation, spans: list[Span]) -> Answer:
         response = now(inv)
         ok = response.status < 500
     finally:
-        ended = time_ns()
-        inv.integration_latency_ms = (ended - started) // 1_000_000
-        spans.append((INTEGRATION, "Integration", started, ended, ok))
+        _integration_span(inv, spans, started, ok)
     return _integrated(inv, response, -1)
 
 
@@ -415,10 +413,15 @@ async def _traced(inv: Invocation, spans: list[Span], checks_started: int = 0,
         response = await plan.integration(inv)
         ok = response.status < 500
     finally:
-        ended = time_ns()
-        inv.integration_latency_ms = (ended - started) // 1_000_000
-        spans.append((INTEGRATION, "Integration", started, ended, ok))
+        _integration_span(inv, spans, started, ok)
     return _integrated(inv, response, -1)
+
+
+def _integration_span(inv: Invocation, spans: list[Span], started: int, ok: bool) -> None:
+    """A sampled trace's integration, from `started` to now: its span, and the integration latency it gives."""
+    ended = time_ns()
+    inv.integration_latency_ms = (ended - started) // 1_000_000
+    spans.append((INTEGRATION, "Integration", started, ended, ok))
 
 
 def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
