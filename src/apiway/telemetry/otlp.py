@@ -151,14 +151,13 @@ def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
         status = trace.status
         attributes = pieces.gateway_attributes + wire.attributes_field((
             wire.attribute("url.path", trace.path), pieces.status(status), wire.attribute("aws.xray.trace_id", s.root)))
-        spans.append(wire.span_from_pieces(head, s.span_id, bytes.fromhex(s.client_parent) if s.client_parent else None,
-                                           pieces.gateway_name, s.start_ns, trace.end_ns, attributes,
-                                           _STATUS_OK if status < 500 else _STATUS_ERROR))
+        spans.append(wire.span(head, s.span_id, bytes.fromhex(s.client_parent) if s.client_parent else None,
+                               pieces.gateway_name, s.start_ns, trace.end_ns, attributes,
+                               _STATUS_OK if status < 500 else _STATUS_ERROR))
         for (kind, name, start, end, ok), (span_id, parent) in zip(s, trace.span_ids(), strict=True):
             name_kind, child_attributes = pieces.child(kind, name)
-            spans.append(wire.span_from_pieces(head, span_id, parent.to_bytes(8, "big") if parent is not None else None,
-                                               name_kind, start, end, child_attributes,
-                                               _STATUS_OK if ok else _STATUS_ERROR))
+            spans.append(wire.span(head, span_id, parent.to_bytes(8, "big") if parent is not None else None,
+                                   name_kind, start, end, child_attributes, _STATUS_OK if ok else _STATUS_ERROR))
     return wire.request([wire.attribute(k, v) for k, v in _resource(service_name)], "apiway", spans)
 
 

@@ -40,14 +40,6 @@ def attribute(key: str, value: str | int) -> bytes:
     return _field(0x0A, key.encode()) + _field(0x12, any_value)
 
 
-def span(trace_id: bytes, span_id: int, parent_id: bytes | None, name: str, kind: int, start_ns: int, end_ns: int,
-         attributes: Iterable[bytes], status_code: int) -> bytes:
-    """A Span: trace_id (1), span_id (2), parent_span_id (4), name (5), kind (6), start and end times (7, 8:
-    fixed64), attributes (9: KeyValue payloads from `attribute`) and status (15: its code, 3)."""
-    return span_from_pieces(trace_head(trace_id), span_id, parent_id, name_and_kind(name, kind), start_ns, end_ns,
-                            attributes_field(attributes), status_code)
-
-
 def trace_head(trace_id: bytes) -> bytes:
     """What every span of a trace begins with: its trace id (1) and the span id's tag."""
     return b"\x0a\x10" + trace_id + b"\x12\x08"
@@ -65,10 +57,11 @@ def attributes_field(attributes: Iterable[bytes]) -> bytes:
 _STATUS = [b"\x7a\x02\x18" + _SMALL[code] for code in range(3)]
 
 
-def span_from_pieces(head: bytes, span_id: int, parent_id: bytes | None, name_kind: bytes, start_ns: int,
-                     end_ns: int, attributes: bytes, status_code: int) -> bytes:
-    """`span` from pieces a caller may encode once for many spans: `trace_head`, `name_and_kind`,
-    `attributes_field`."""
+def span(head: bytes, span_id: int, parent_id: bytes | None, name_kind: bytes, start_ns: int,
+         end_ns: int, attributes: bytes, status_code: int) -> bytes:
+    """A Span: trace_id (1) and span_id (2), parent_span_id (4), name (5) and kind (6), start and end times (7, 8:
+    fixed64), attributes (9) and status (15: its code, 3) — from pieces a caller may encode once for many spans:
+    `trace_head`, `name_and_kind`, `attributes_field`."""
     return b"".join((head, span_id.to_bytes(8, "big"), b"\x22\x08" + parent_id if parent_id else b"", name_kind,
                      b"\x39", _FIXED64(start_ns), b"\x41", _FIXED64(end_ns), attributes, _STATUS[status_code]))
 
