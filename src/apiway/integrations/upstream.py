@@ -513,19 +513,17 @@ class UpstreamPool:
         waiter: asyncio.Future[UpstreamResponse] = loop.create_future()
         conn.begin(waiter, head_only, stream_from)
         # Set before any byte can arrive: a streamed body that ends at once still finds its timer to stop.
-        timer = conn.timer = loop.call_at(deadline, _expire, conn, waiter)
+        conn.timer = loop.call_at(deadline, _expire, conn, waiter)
         try:
             conn.transport.write(payload)  # type: ignore[union-attr]
             response = await waiter
         except BaseException:
-            conn.timer = None
-            timer.cancel()
+            conn._stop_timer()
             conn.abort()
             raise
         if response.stream is not None:  # the body follows: the connection ends the exchange and its timer
             return response
-        conn.timer = None
-        timer.cancel()
+        conn._stop_timer()
         if conn.keep_alive and not conn.closed:
             self._release(conn, loop)
         else:
