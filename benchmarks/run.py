@@ -665,6 +665,18 @@ def start_upstream(ctx: Context) -> None:
         ctx.upstream_error = f"upstream nginx failed to start: {exc}"
 
 
+# wrk sends what `request` returns as it is: N requests in one write, answered in order on the connection.
+PIPELINE_LUA = """
+local depth = tonumber(os.getenv("PIPELINE_DEPTH") or "1")
+init = function(args)
+  local batch = {}
+  for i = 1, depth do batch[i] = wrk.format(nil, nil) end
+  req = table.concat(batch)
+end
+request = function() return req end
+"""
+
+
 def run_wrk(ctx: Context, port: int, path: str, duration: float,
             headers: Iterable[tuple[str, str]] = ()) -> WrkResult:
     a = ctx.args

@@ -63,18 +63,6 @@ def serve(work: Path, workers: int) -> tuple[harness.ProcessGroup, int, str]:
     return server, port, api_id
 
 
-# wrk sends what `request` returns as it is: N requests in one write, answered in order on the connection.
-PIPELINE_LUA = """
-local depth = tonumber(os.getenv("PIPELINE_DEPTH") or "1")
-init = function(args)
-  local batch = {}
-  for i = 1, depth do batch[i] = wrk.format(nil, nil) end
-  req = table.concat(batch)
-end
-request = function() return req end
-"""
-
-
 def rate(wrk: str, port: int, api_id: str, seconds: float, script: Path | None = None, depth: int = 1) -> float:
     """Requests/s wrk completed."""
     extra = ["-s", str(script)] if script is not None and depth > 1 else []
@@ -111,7 +99,7 @@ def main() -> None:
     client_cpu: dict[int, float] = {1: 0.0, 2: 0.0}
     with tempfile.TemporaryDirectory(prefix="workers-bench-") as tmp:
         script = Path(tmp) / "pipeline.lua"
-        script.write_text(PIPELINE_LUA)
+        script.write_text(harness.PIPELINE_LUA)
         servers = {n: serve(Path(tmp) / f"w{n}", n) for n in (1, 2)}
         try:
             for _, port, api_id in servers.values():
