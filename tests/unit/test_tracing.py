@@ -10,16 +10,17 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from apiway.core.http import HttpRequest, HttpResponse
-from apiway.core.invocation import Completion, Invocation, MethodPlan, StageRuntime
+from apiway.core.invocation import Invocation, MethodPlan, StageRuntime
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
-from apiway.core.spans import INTEGRATION, LAMBDA
-from apiway.telemetry import notes, otlp_protobuf
+from apiway.core.spans import INTEGRATION, LAMBDA, SampledSpans
+from apiway.runtime.observers import finished_request
+from apiway.telemetry import otlp_protobuf
+from apiway.telemetry.access_log import compile_format
 from apiway.telemetry.hub import Telemetry
 from apiway.telemetry.otlp import json_request, protobuf_request, settings_from_env
-from apiway.telemetry.tracing import FinishedTrace, SampledSpans, Sampler, Tracer
+from apiway.telemetry.tracing import FinishedTrace, Sampler, Tracer
 from apiway.telemetry.xray_daemon import address_from_env, segment
-from tests.support import tell
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 NOW_MS = 1_700_000_000_000
@@ -51,9 +52,7 @@ def invocation(runtime: StageRuntime, trace: str | None = None) -> Invocation:
 
 
 def complete(runtime: StageRuntime, inv: Invocation, status: int = 200) -> None:
-    done = Completion(inv.request, HttpResponse(status, [], b""), runtime, inv, None, 1)
-    for observer in runtime.observers:
-        tell(observer, done)
+    finished_request(runtime, inv.request, HttpResponse(status, [], b""), inv, None)
 
 
 def test_only_traced_stages_are_equipped() -> None:
@@ -65,22 +64,24 @@ def test_only_traced_stages_are_equipped() -> None:
 
 
 def test_the_first_request_of_each_second_then_the_rate() -> None:
-    never = Sampler(0.0)
+    never = Sampler(0.0, lambda *_: None)
     assert [never.take(100) for _ in range(5)] == [True, False, False, False, False]
     assert never.take(101) and not never.take(101)
-    always = Sampler(1.0)
+    always = Sampler(1.0, lambda *_: None)
     assert all(always.take(100) for _ in range(5))
 
 
 def test_a_sampled_request_keeps_the_clients_root_and_gets_the_gateways_parent() -> None:
     runtime = stage(Tracer(sample_rate=0.0))
+    runtime.observers = (lambda *_: None,)  # observed (an access log, metrics): the request keeps notes
     inv = invocation(runtime, f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=?;Lineage=a87bd80c:1|68fd508a:5")
     assert isinstance(inv.spans, SampledSpans)
     fields = dict(part.split("=", 1) for part in inv.trace_id().split(";"))
     assert fields["Root"] == ROOT and fields["Sampled"] == "1" and fields["Lineage"] == "a87bd80c:1|68fd508a:5"
     assert fields["Parent"] == f"{inv.spans.span_id:016x}" != "53995c3f42cd8ad8"
     assert inv.spans.client_parent == "53995c3f42cd8ad8"
-    assert inv.notes is not None and inv.notes[notes.XRAY_TRACE_ID] == ROOT
+    xray_trace_id = compile_format("$context.xrayTraceId")
+    assert xray_trace_id(inv.request, HttpResponse(200, [], b""), runtime, inv, None, 1) == ROOT
     assert ("X-Amzn-Trace-Id", inv.trace_id()) in inv.forwarding_headers()
 
 

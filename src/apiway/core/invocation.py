@@ -14,6 +14,7 @@ from apiway.core.errors import GatewayError
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.media import BinaryTypes
 from apiway.core.router import Router
+from apiway.core.spans import SampledSpans
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _clf_cache: tuple[int, str] = (0, "")
@@ -181,7 +182,7 @@ class Invocation:
         # for a method whose loggingLevel asks for them; `spans` a sampled trace's finished spans.
         self.notes: dict[str, Any] | None = {} if stage.observers else None
         self.trail: list[Any] | None = None
-        self.spans: list[Any] | None = None
+        self.spans: SampledSpans | None = None
         if stage.on_start is not None:
             stage.on_start(self)
 

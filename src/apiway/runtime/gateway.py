@@ -29,7 +29,7 @@ from apiway.runtime.gateway_responses import DEFAULT_RENDERER
 from apiway.runtime.http_compile import HttpRouter
 from apiway.runtime.http_errors import NotFound
 from apiway.runtime.invoke_url import Located, forbidden, locate, vpc_endpoint
-from apiway.runtime.observers import tell_observers
+from apiway.runtime.observers import finished_request
 from apiway.runtime.ws_run import run_connect
 from apiway.runtime.ws_session import GatewaySession
 from apiway.state.memory import MemoryState
@@ -162,7 +162,7 @@ class Gateway:
             error = None
         except Exception as exc:
             response, error = _failure(exc, req, stage, inv, request_id or _request_id(req))
-        _complete(stage, req, response, inv, error)
+        finished_request(stage, req, response, inv, error)
         return response
 
     async def upgrade(self, req: HttpRequest, located: Located) -> HttpResponse | Upgraded:
@@ -256,7 +256,7 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
         error = None
     except Exception as exc:
         response, error = _failure(exc, req, stage, inv, request_id)
-    _complete(stage, req, response, inv, error)
+    finished_request(stage, req, response, inv, error)
     return response
 
 
@@ -289,7 +289,7 @@ async def _finish(pending: Awaitable[HttpResponse] | None, inv: Invocation,
         error = None
     except Exception as exc:
         response, error = _failure(exc, inv.request, inv.stage, inv, inv.request_id)
-    _complete(inv.stage, inv.request, response, inv, error)
+    finished_request(inv.stage, inv.request, response, inv, error)
     return response
 
 
@@ -422,16 +422,6 @@ def _integration_span(inv: Invocation, spans: list[Span], started: int, ok: bool
     ended = time_ns()
     inv.integration_latency_ms = (ended - started) // 1_000_000
     spans.append((INTEGRATION, "Integration", started, ended, ok))
-
-
-def _complete(stage: StageRuntime | None, req: HttpRequest, response: HttpResponse, inv: Invocation | None,
-              error: str | None) -> None:
-    """The one completion point: every request of a stage ends here, whatever its kind and outcome."""
-    if inv is not None:
-        inv.status = response.status
-        inv.error_type = error
-    if stage is not None and stage.observers:
-        tell_observers(stage, req, response, inv, error, stage.wall_ms() - inv.epoch_ms if inv is not None else 0)
 
 
 def _failed(err: GatewayError, req: HttpRequest, stage: StageRuntime | None, request_id: str) -> HttpResponse:

@@ -9,14 +9,14 @@ gets `inv.spans`, which the pipeline fills (runtime/gateway.py, functions/runner
 goes into a bounded ring of recent traces and, when configured, to the exporters' background threads.
 
 Nothing here runs for a stage that is not traced; on a traced stage an unsampled request costs its sampling
-decision."""
+decision: the tracer is no observer of the stage, a sampled request's spans call it when the request completes."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from random import random
 from time import time_ns
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from apiway.core import request_ids
 from apiway.core.http import HttpRequest, HttpResponse
 from apiway.core.invocation import Invocation, StageRuntime
-from apiway.core.spans import GATEWAY, INTEGRATION, LAMBDA, Span
+from apiway.core.spans import GATEWAY, INTEGRATION, LAMBDA, SampledSpans
 from apiway.telemetry import notes
 from apiway.telemetry.hub import Equipment, StageSettings
 
@@ -33,19 +33,6 @@ DEFAULT_SAMPLE_RATE = 0.05  # X-Ray's default rule: a reservoir of 1 request a s
 RECENT_TRACES = 200  # traces kept for the dashboard
 _MASK64 = (1 << 64) - 1
 _HEX = re.compile("[0-9a-fA-F]+")
-
-
-class SampledSpans(list[Span]):
-    """`Invocation.spans` of a sampled request: its spans, and the trace they belong to."""
-
-    __slots__ = ("client_parent", "root", "span_id", "start_ns")
-
-    def __init__(self, root: str, span_id: int, client_parent: str | None, start_ns: int) -> None:
-        super().__init__()
-        self.root = root  # `1-5e1b4151-5ac6c58dc39d0c3f1b4a9cf0`, the X-Ray trace id
-        self.span_id = span_id  # the gateway's span: the Parent its integration sees
-        self.client_parent = client_parent  # the Parent the client sent, if any (16 hex digits)
-        self.start_ns = start_ns
 
 
 @dataclass(slots=True)
@@ -107,13 +94,14 @@ class Exporter(Protocol):
 
 class Sampler:
     """X-Ray's default rule for one stage: the first request of each second, then `rate` of the others; its
-    `start` is the stage's starter."""
+    `start` is the stage's starter, `done` what a sampled request's spans call when it completes."""
 
-    __slots__ = ("rate", "second")
+    __slots__ = ("done", "rate", "second")
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, done: Callable[[HttpRequest, HttpResponse, Invocation], None]) -> None:
         self.rate = rate
         self.second = -1
+        self.done = done
 
     def take(self, epoch_s: int) -> bool:
         if epoch_s != self.second:
@@ -130,12 +118,12 @@ class Sampler:
                 self.second = epoch_s
             elif random() >= self.rate:
                 return  # the request keeps the lazily made, unsampled header (Invocation.trace_id)
-            _sample(inv, {})
+            _sample(inv, {}, self.done)
         else:
             fields = _fields(incoming)
             decided = fields.get("Sampled")
             if decided == "1" or (decided != "0" and self.take(inv.epoch_ms // 1000)):
-                _sample(inv, fields)
+                _sample(inv, fields, self.done)
 
 
 class Tracer:
@@ -154,8 +142,7 @@ class Tracer:
             return  # WebSocket events have no Invocation to carry spans
         if not (self.trace_all or (settings.kind == "REST" and settings.tracing_enabled)):
             return
-        out.starters.append(Sampler(self.sample_rate).start)
-        out.observers.append(self._finish)
+        out.starters.append(Sampler(self.sample_rate, self._finish).start)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest sampled requests' traces, newest first."""
@@ -167,13 +154,11 @@ class Tracer:
         for exporter in self.exporters:
             exporter.close()
 
-    def _finish(self, request: HttpRequest, response: HttpResponse, stage: StageRuntime, inv: Invocation | None,
-                error: str | None, latency: int) -> None:
-        if inv is None or inv.spans is None:
-            return
+    def _finish(self, request: HttpRequest, response: HttpResponse, inv: Invocation) -> None:
+        """A sampled request completed: its trace to the ring and the exporters."""
         spans = inv.spans
-        if not isinstance(spans, SampledSpans):
-            return
+        assert spans is not None
+        stage = inv.stage
         trace = FinishedTrace(spans, time_ns(), stage.api_id, stage.api_name, stage.stage_name, request.method,
                               inv.path, response.status)
         with self._lock:
@@ -182,7 +167,8 @@ class Tracer:
             exporter.put(trace)
 
 
-def _sample(inv: Invocation, fields: dict[str, str]) -> None:
+def _sample(inv: Invocation, fields: dict[str, str], done: Callable[[HttpRequest, HttpResponse, Invocation], None]
+            ) -> None:
     """A sampled request: its trace header (the client's Root and other fields kept, the gateway's span as
     Parent), its spans, and `$context.xrayTraceId`."""
     root = fields.pop("Root", None)
@@ -191,7 +177,8 @@ def _sample(inv: Invocation, fields: dict[str, str]) -> None:
     parent = fields.pop("Parent", None)
     fields.pop("Sampled", None)
     span_id = request_ids.span_id()
-    spans = inv.spans = SampledSpans(root, span_id, parent if parent and _is_hex(parent, 16) else None, time_ns())
+    spans = inv.spans = SampledSpans(root, span_id, parent if parent and _is_hex(parent, 16) else None, time_ns(),
+                                     done)
     header = f"Root={root};Parent={span_id:016x};Sampled=1"
     inv.trace = header + "".join(f";{k}={v}" for k, v in fields.items()) if fields else header
     if inv.notes is not None:
