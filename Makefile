@@ -65,6 +65,7 @@ bench-workers: $(STAMP)
 # What metrics, access logs and tracing add per request to the same MOCK method (benchmarks/observability.py --help).
 bench-observability: $(STAMP)
 	$(BIN)/python benchmarks/observability.py --write-doc docs/performance.md
+	$(BIN)/python benchmarks/observability.py --pipeline 16 --write-doc docs/performance.md
 
 # How cost grows with routes, API keys, connections and body sizes; memory per idle connection (about 7 minutes;
 # benchmarks/scaling.py --help; needs wrk and nginx).

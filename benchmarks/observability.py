@@ -8,17 +8,22 @@
                         5 %), spans exported over OTLP/HTTP to a local sink
 
 Each server is pinned to one CPU (`--server-cpu`, default 0), wrk to another (`--client-cpu`, default 1) with
-64 keep-alive connections; rounds are interleaved. The report gives each case's server CPU µs per request (its
-whole process group, /proc) per round and their median, and what each feature adds over the case it builds on as
-the median of the differences within a round (the cases of one round run back to back, so a slow spell of the
-machine moves them together), with the smallest and largest of those differences. nginx `return 200`, measured
+64 keep-alive connections; rounds are interleaved. With `--pipeline N` each connection sends N requests at a time
+(one write, answered in order): the server then reads and writes once per N requests, so what a case adds is less
+mixed with the kernel's cost of waking wrk, which grows as a saturated server slows down.
+
+The report gives each case's server CPU µs per request (its whole process group, /proc) per round and their
+median, and what each feature adds over the case it builds on as the median of the differences within a round (the
+cases of one round run back to back, so a slow spell of the machine moves them together), with the smallest and
+largest of those differences. nginx `return 200`, measured
 the same way in every round, shows how fast this machine is.
 
 `--instructions` also counts each case's user-space instructions per request under callgrind
 (`benchmarks/instructions.py`: one keep-alive client, one request at a time), which, unlike CPU time, the
 machine's noise does not move.
 
-    benchmarks/observability.py [--seconds 5] [--rounds 7] [--instructions] [--write-doc docs/performance.md]
+    benchmarks/observability.py [--seconds 5] [--rounds 7] [--pipeline 16] [--instructions]
+                                [--write-doc docs/performance.md]
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ sys.path.insert(0, str(HERE))
 import instructions  # noqa: E402  (callgrind counts)
 import run as harness  # noqa: E402  (process groups, ports, readiness, wrk parsing, nginx)
 
-DOC_START = "<!-- observability-bench:start -->"
-DOC_END = "<!-- observability-bench:end -->"
+# The doc keeps one block for plain keep-alive and one for pipelined runs.
+DOC_START = "<!-- observability-bench{}:start -->"
+DOC_END = "<!-- observability-bench{}:end -->"
 API = {"openapi": "3.0.1", "info": {"title": "observed", "version": "1"}, "paths": {"/who": {"get": {
     "x-amazon-apigateway-integration": {
         "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
@@ -112,13 +118,17 @@ def host(api_id: str) -> str:
     return f"{api_id}.execute-api.localhost"
 
 
-def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id: str, seconds: float) -> float:
-    """Server CPU µs per request over one wrk run (nginx: `api_id` empty)."""
+def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id: str, seconds: float,
+            script: Path | None = None, depth: int = 1) -> float:
+    """Server CPU µs per request over one wrk run (nginx: `api_id` empty); `depth` requests at a time per
+    connection, sent by `script` (harness.PIPELINE_LUA) when more than one."""
     url = f"http://127.0.0.1:{port}/prod/who" if api_id else f"http://127.0.0.1:{port}/"
     argv = harness.taskset(cpu, [wrk, "-t1", "-c64", f"-d{seconds:g}s", "--latency",
+                                 *(["-s", str(script)] if script is not None and depth > 1 else []),
                                  *(["-H", f"Host: {host(api_id)}"] if api_id else []), url])
     cpu0, _ = harness.group_cpu_seconds(server.pid)
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
+                          env={"PIPELINE_DEPTH": str(depth)})
     cpu1, _ = harness.group_cpu_seconds(server.pid)
     result = harness.parse_wrk(done.stdout)
     if result.requests <= 0 or result.non_2xx or result.socket_errors:
@@ -165,12 +175,15 @@ def report(args: argparse.Namespace, cpu_us: dict[str, list[float]], counted: di
     if counted:
         head += " instructions/request (added) |"
         rule += "---:|"
+    pipelined = f" --pipeline {args.pipeline}" if args.pipeline > 1 else ""
+    at_a_time = f", {args.pipeline} requests at a time per connection" if args.pipeline > 1 else ""
     words = {"metrics": "metrics", "metrics+access-log": "access log + metrics",
              "metrics+tracing": "tracing at the default sampling"}
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} with `benchmarks/observability.py --seconds {args.seconds:g} "
-        f"--rounds {args.rounds}{' --instructions' if counted else ''}` (MOCK, server on CPU {args.server_cpu}, "
-        f"wrk -c64 on CPU {args.client_cpu}, rounds interleaved):", "", head, rule, *rows, ""]
+        f"--rounds {args.rounds}{pipelined}{' --instructions' if counted else ''}` (MOCK, server on CPU "
+        f"{args.server_cpu}, wrk -c64 on CPU {args.client_cpu}{at_a_time}, rounds interleaved):", "", head, rule,
+        *rows, ""]
     for case, base in OVER.items():
         typical = statistics.median(added[case])
         extra = f", {counted[case] - counted[base]:+,.0f} instructions" if counted else ""
@@ -187,6 +200,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument("--pipeline", type=int, default=1, help="requests sent at a time per connection")
     parser.add_argument("--instructions", action="store_true",
                         help="also count each case's instructions per request under callgrind (a few minutes each)")
     parser.add_argument("--write-doc", type=Path)
@@ -202,6 +216,8 @@ def main() -> None:
         sink_port = harness.free_port()
         sink = harness.ProcessGroup("otlp-sink", harness.taskset(args.client_cpu, [
             sys.executable, "-c", SINK, str(sink_port)]), Path(tmp) / "sink.log")
+        script = Path(tmp) / "pipeline.lua"
+        script.write_text(harness.PIPELINE_LUA)
         ctx = harness.Context(args=args, tmp=Path(tmp), nginx=nginx, wrk=wrk, apiway=Path(sys.executable))
         servers = {}
         try:
@@ -211,10 +227,11 @@ def main() -> None:
                                                           args.server_cpu)
             servers[NGINX] = (nginx_group, nginx_port, "")
             for server, port, api_id in servers.values():
-                measure(wrk, args.client_cpu, server, port, api_id, 2)  # warm-up
+                measure(wrk, args.client_cpu, server, port, api_id, 2, script, args.pipeline)  # warm-up
             for _ in range(args.rounds):
                 for case, (server, port, api_id) in servers.items():
-                    cpu_us[case].append(measure(wrk, args.client_cpu, server, port, api_id, args.seconds))
+                    cpu_us[case].append(measure(wrk, args.client_cpu, server, port, api_id, args.seconds,
+                                                script, args.pipeline))
             logged = sum(f.stat().st_size for f in (Path(tmp) / "metrics-access-log").rglob("*") if f.is_file())
         finally:
             for server, _, _ in servers.values():
@@ -229,7 +246,8 @@ def main() -> None:
     text = report(args, cpu_us, counted, logged / 1e6)
     print(text)
     if args.write_doc:
-        harness.fill_markers(args.write_doc, DOC_START, DOC_END, text)
+        block = "-pipelined" if args.pipeline > 1 else ""
+        harness.fill_markers(args.write_doc, DOC_START.format(block), DOC_END.format(block), text)
 
 
 if __name__ == "__main__":
