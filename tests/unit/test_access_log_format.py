@@ -37,6 +37,24 @@ def test_the_clf_preset():
                     f"{extended}")
 
 
+def test_counts_times_and_protocols_as_text_at_any_size_and_second():
+    render = compile_format("$context.status $context.responseLength [$context.requestTime] $context.protocol")
+    for status, size in ((200, 0), (999, 999), (1000, 1000), (204, 123_456)):
+        assert tell(render, _done(status, b"x" * size)) == \
+            f"{status} {size} [14/Nov/2023:22:13:20 +0000] HTTP/1.1"
+    later = _done()
+    assert later.invocation is not None
+    later.invocation.epoch_ms = NOW + 60_000  # the cached second ends: the next one is written
+    assert "[14/Nov/2023:22:14:20 +0000]" in tell(render, later)
+    assert "[14/Nov/2023:22:13:20 +0000]" in tell(render, _done())  # and a request of the earlier second after it
+    http2 = _done()
+    http2.request.http_version = "2"
+    assert tell(render, http2).endswith(" HTTP/2")
+    http09 = _done()
+    http09.request.http_version = "0.9"
+    assert tell(render, http09).endswith(" HTTP/0.9")
+
+
 def test_the_json_preset_is_json_with_unset_fields_as_dashes():
     entry = json.loads(tell(compile_format(JSON), _done(404, b"")))
     assert entry["status"] == "404" and entry["responseLength"] == "0"
