@@ -205,6 +205,17 @@ def test_the_hand_written_protobuf_decodes_to_what_the_json_mapping_says() -> No
     assert written == _from_json_mapping(json_request(traces, "edge")).SerializeToString()  # the same bytes
 
 
+def test_the_same_bytes_for_many_paths_long_ones_and_repeats() -> None:
+    _, inv = finished()
+    paths = [f"/pets/{n}" for n in range(300)] + ["/pets/0", "/" + "p" * 200, "/pets/0"]  # past the 256 kept
+    traces = [FinishedTrace(inv.spans, inv.spans.start_ns + 1, "a1b2c3", "Pets", "prod", "GET", path, 200)
+              for path in paths]
+    assert protobuf_request(traces, "edge") == _from_json_mapping(json_request(traces, "edge")).SerializeToString()
+    for value in ("", "x", "x" * 120, "x" * 200, "ü" * 70):
+        assert otlp_protobuf.string_attribute_field(otlp_protobuf.key("k"), value) == \
+            otlp_protobuf.attributes_field([otlp_protobuf.attribute("k", value)])
+
+
 def test_protobuf_attributes_take_any_int64_and_long_strings() -> None:
     for value in (0, 127, 128, 300, 2**63 - 1, -1, -(2**63), "x" * 200, ""):
         kv = common_pb2.KeyValue.FromString(otlp_protobuf.attribute("k", value))

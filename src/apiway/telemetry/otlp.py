@@ -149,8 +149,10 @@ def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
         s = trace.spans
         head = wire.trace_head(otel_trace_id(s.root))
         status = trace.status
-        attributes = pieces.gateway_attributes + wire.attributes_field((
-            wire.attribute("url.path", trace.path), pieces.status(status), wire.attribute("aws.xray.trace_id", s.root)))
+        root = s.root
+        attributes = b"".join((pieces.gateway_attributes, pieces.path(trace.path), pieces.status(status),
+                               _XRAY_HEAD + root.encode() if len(root) == 35
+                               else wire.string_attribute_field(_XRAY_TRACE_ID, root)))
         spans.append(wire.span(head, s.span_id, bytes.fromhex(s.client_parent) if s.client_parent else None,
                                pieces.gateway_name, s.start_ns, trace.end_ns, attributes,
                                _STATUS_OK if status < 500 else _STATUS_ERROR))
@@ -164,7 +166,7 @@ def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
 class _Pieces:
     """A stage and HTTP method's encoded span parts, the same in all its traces (in the order `_rows` has them)."""
 
-    __slots__ = ("_children", "_statuses", "api", "gateway_attributes", "gateway_name")
+    __slots__ = ("_children", "_paths", "_statuses", "api", "gateway_attributes", "gateway_name")
 
     def __init__(self, trace: FinishedTrace) -> None:
         self.api = [wire.attribute("aws.api_gateway.api_id", trace.api_id),
@@ -174,11 +176,23 @@ class _Pieces:
         self.gateway_attributes = wire.attributes_field([*self.api, method])
         self._children: dict[tuple[str, str], tuple[bytes, bytes]] = {}
         self._statuses: dict[int, bytes] = {}
+        self._paths: dict[str, bytes] = {}
 
     def status(self, status: int) -> bytes:
+        """The status code as an attributes entry (9)."""
         found = self._statuses.get(status)
         if found is None:
-            found = self._statuses[status] = wire.attribute("http.response.status_code", status)
+            found = self._statuses[status] = wire.attributes_field([wire.attribute("http.response.status_code",
+                                                                                   status)])
+        return found
+
+    def path(self, path: str) -> bytes:
+        """The request path as an attributes entry (9); the last `_MAX_PATHS` paths kept."""
+        found = self._paths.get(path)
+        if found is None:
+            if len(self._paths) >= _MAX_PATHS:
+                self._paths.clear()
+            found = self._paths[path] = wire.string_attribute_field(_URL_PATH, path)
         return found
 
     def child(self, kind: str, name: str) -> tuple[bytes, bytes]:
@@ -191,6 +205,11 @@ class _Pieces:
         return found
 
 
+_URL_PATH = wire.key("url.path")
+_MAX_PATHS = 256  # per stage and method: paths with parameters vary
+_XRAY_TRACE_ID = wire.key("aws.xray.trace_id")
+# The X-Ray trace id's entry up to its value, for ids of the usual 35 characters (`1-5759e988-bd86…`).
+_XRAY_HEAD = wire.string_attribute_field(_XRAY_TRACE_ID, "-" * 35)[:-35]
 _PIECES: dict[tuple[str, str, str, str], _Pieces] = {}
 _MAX_PIECES = 1024  # stages and methods kept; past it the cache starts over
 

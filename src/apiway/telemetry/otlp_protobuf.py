@@ -40,6 +40,20 @@ def attribute(key: str, value: str | int) -> bytes:
     return _field(0x0A, key.encode()) + _field(0x12, any_value)
 
 
+def key(name: str) -> bytes:
+    """A KeyValue's key (1), encoded once for `string_attribute_field`."""
+    return _field(0x0A, name.encode())
+
+
+def string_attribute_field(key_field: bytes, value: str) -> bytes:
+    """One entry of a span's repeated attributes (9): KeyValue{key, AnyValue{string_value}} — what
+    `attributes_field([attribute(name, value)])` writes, its key encoded once (`key`) and no call per level."""
+    data = value.encode()
+    any_value = b"\x0a" + _varint(len(data)) + data
+    kv = key_field + b"\x12" + _varint(len(any_value)) + any_value
+    return b"\x4a" + _varint(len(kv)) + kv
+
+
 def trace_head(trace_id: bytes) -> bytes:
     """What every span of a trace begins with: its trace id (1) and the span id's tag."""
     return b"\x0a\x10" + trace_id + b"\x12\x08"
@@ -71,5 +85,5 @@ def request(resource_attributes: Iterable[bytes], scope_name: str, spans: Iterab
     scope_spans (2): ScopeSpans{scope (1): InstrumentationScope{name (1)}, spans (2)}}}."""
     resource = b"".join(_field(0x0A, kv) for kv in resource_attributes)
     scope = _field(0x0A, _field(0x0A, scope_name.encode()))
-    scope_spans = scope + b"".join(_field(0x12, s) for s in spans)
+    scope_spans = scope + b"".join([b"\x12" + _varint(len(s)) + s for s in spans])
     return _field(0x0A, _field(0x0A, resource) + _field(0x12, scope_spans))
