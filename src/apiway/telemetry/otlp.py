@@ -7,8 +7,9 @@ Trace ids are the X-Ray Root's 32 hex digits, span ids the gateway's 16: one id 
 
 from __future__ import annotations
 
+import http.client
+import os
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,11 +68,56 @@ def _headers(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+class _Poster:
+    """POSTs to one URL over a connection kept open between batches (a new one per batch cost more than encoding
+    a small batch); a kept connection the collector closed meanwhile is opened again once."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self._connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._netloc = parts.netloc
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+        self._pid = os.getpid()
+
+    def post(self, body: bytes, headers: dict[str, str]) -> None:
+        """Raises OSError or HTTPException when the batch was not taken (a status of 400 or more too)."""
+        if self._pid != os.getpid():  # a forked worker: the parent's connection is the parent's
+            self._connection, self._pid = None, os.getpid()
+        kept = self._connection
+        if kept is not None:
+            try:
+                self._exchange(kept, body, headers)
+                return
+            except (OSError, http.client.HTTPException):
+                kept.close()  # most likely closed by the collector while idle: once more on a new connection
+        self._exchange(self._connection_class(self._netloc, timeout=self._timeout), body, headers)
+
+    def _exchange(self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]) -> None:
+        self._connection = None
+        connection.request("POST", self._target, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.will_close:
+            connection.close()
+        else:
+            self._connection = connection
+        if response.status >= 400:
+            raise http.client.HTTPException(f"HTTP {response.status} {response.reason}")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class OtlpExporter:
     """Queues finished traces and posts them in batches to the collector."""
 
     def __init__(self, settings: OtlpSettings) -> None:
         self.settings = settings
+        self._poster = _Poster(settings.endpoint, settings.timeout)
         self._batcher: Batcher[FinishedTrace] = Batcher(self._post, f"OTLP trace export to {settings.endpoint}")
 
     def put(self, trace: FinishedTrace) -> None:
@@ -79,6 +125,7 @@ class OtlpExporter:
 
     def close(self) -> None:
         self._batcher.close()
+        self._poster.close()
 
     def _post(self, traces: list[FinishedTrace]) -> None:
         s = self.settings
@@ -86,10 +133,7 @@ class OtlpExporter:
             body, content_type = orjson.dumps(json_request(traces, s.service_name)), "application/json"
         else:
             body, content_type = protobuf_request(traces, s.service_name), "application/x-protobuf"
-        request = urllib.request.Request(s.endpoint, data=body, method="POST",
-                                         headers={"Content-Type": content_type, **dict(s.headers)})
-        with urllib.request.urlopen(request, timeout=s.timeout) as response:
-            response.read()
+        self._poster.post(body, {"Content-Type": content_type, **dict(s.headers)})
 
 
 _Row = tuple[int, str | None, str, str, int, int, bool, list[tuple[str, Any]]]
