@@ -132,7 +132,7 @@ def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id:
     cpu1, _ = harness.group_cpu_seconds(server.pid)
     result = harness.parse_wrk(done.stdout)
     if result.requests <= 0 or result.non_2xx or result.socket_errors:
-        raise SystemExit(f"wrk saw failures:\n{done.stdout}")
+        raise SystemExit(f"wrk saw failures against {server.name}:\n{done.stdout}")
     return (cpu1 - cpu0) * 1e6 / result.requests
 
 
