@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from apiway.telemetry.otlp import _Poster
+from apiway.telemetry.otlp import CollectorRefused, _Poster
 
 
 class _Collector(ThreadingHTTPServer):
@@ -76,10 +76,13 @@ def test_a_connection_closed_while_idle_is_opened_again(collector: _Collector) -
     assert collector.bodies == [b"first", b"second"] and collector.connections == 2
 
 
-def test_a_refused_batch_is_an_error(collector: _Collector) -> None:
+def test_a_refused_batch_is_an_error_and_not_sent_again(collector: _Collector) -> None:
     poster = _Poster(f"http://127.0.0.1:{collector.server_address[1]}/v1/traces", 5.0)
     collector.answers.append((503, False))
-    with pytest.raises(Exception, match="503"):
-        poster.post(b"refused", {})
+    with pytest.raises(CollectorRefused, match="503"):
+        poster.post(b"refused", {})  # on a new connection
+    collector.answers.append((400, False))
+    with pytest.raises(CollectorRefused, match="400"):
+        poster.post(b"bad", {})  # on the kept one
     poster.post(b"taken", {})
-    assert collector.bodies == [b"refused", b"taken"]
+    assert collector.bodies == [b"refused", b"bad", b"taken"] and collector.connections == 1

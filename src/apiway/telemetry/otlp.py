@@ -68,6 +68,10 @@ def _headers(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+class CollectorRefused(Exception):
+    """The collector answered a batch with a status of 400 or more: told, not sent again."""
+
+
 class _Poster:
     """POSTs to one URL over a connection kept open between batches (a new one per batch cost more than encoding
     a small batch); a kept connection the collector closed meanwhile is opened again once."""
@@ -82,7 +86,8 @@ class _Poster:
         self._pid = os.getpid()
 
     def post(self, body: bytes, headers: dict[str, str]) -> None:
-        """Raises OSError or HTTPException when the batch was not taken (a status of 400 or more too)."""
+        """Raises OSError or HTTPException when the batch did not reach the collector, CollectorRefused when it
+        answered with an error."""
         if self._pid != os.getpid():  # a forked worker: the parent's connection is the parent's
             self._connection, self._pid = None, os.getpid()
         kept = self._connection
@@ -104,7 +109,7 @@ class _Poster:
         else:
             self._connection = connection
         if response.status >= 400:
-            raise http.client.HTTPException(f"HTTP {response.status} {response.reason}")
+            raise CollectorRefused(f"HTTP {response.status} {response.reason}")
 
     def close(self) -> None:
         if self._connection is not None:
