@@ -15,8 +15,8 @@ mixed with the kernel's cost of waking wrk, which grows as a saturated server sl
 The report gives each case's server CPU µs per request (its whole process group, /proc) per round and their
 median, and what each feature adds over the case it builds on as the median of the differences within a round (the
 cases of one round run back to back, so a slow spell of the machine moves them together), with the smallest and
-largest of those differences. nginx `return 200`, measured
-the same way in every round, shows how fast this machine is.
+largest of those differences. nginx `return 200`, measured the same way in every round, shows how fast this
+machine is.
 
 `--instructions` also counts each case's user-space instructions per request under callgrind
 (`benchmarks/instructions.py`: one keep-alive client, one request at a time), which, unlike CPU time, the
@@ -119,16 +119,14 @@ def host(api_id: str) -> str:
 
 
 def measure(wrk: str, cpu: int, server: harness.ProcessGroup, port: int, api_id: str, seconds: float,
-            script: Path | None = None, depth: int = 1) -> float:
-    """Server CPU µs per request over one wrk run (nginx: `api_id` empty); `depth` requests at a time per
-    connection, sent by `script` (harness.PIPELINE_LUA) when more than one."""
+            pipelined: harness.Pipelining) -> float:
+    """Server CPU µs per request over one wrk run (nginx: `api_id` empty)."""
     url = f"http://127.0.0.1:{port}/prod/who" if api_id else f"http://127.0.0.1:{port}/"
-    argv = harness.taskset(cpu, [wrk, "-t1", "-c64", f"-d{seconds:g}s", "--latency",
-                                 *(["-s", str(script)] if script is not None and depth > 1 else []),
+    argv = harness.taskset(cpu, [wrk, "-t1", "-c64", f"-d{seconds:g}s", "--latency", *pipelined.args,
                                  *(["-H", f"Host: {host(api_id)}"] if api_id else []), url])
     cpu0, _ = harness.group_cpu_seconds(server.pid)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
-                          env={"PIPELINE_DEPTH": str(depth)})
+                          env=pipelined.env)
     cpu1, _ = harness.group_cpu_seconds(server.pid)
     result = harness.parse_wrk(done.stdout)
     if result.requests <= 0 or result.non_2xx or result.socket_errors:
@@ -216,8 +214,7 @@ def main() -> None:
         sink_port = harness.free_port()
         sink = harness.ProcessGroup("otlp-sink", harness.taskset(args.client_cpu, [
             sys.executable, "-c", SINK, str(sink_port)]), Path(tmp) / "sink.log")
-        script = Path(tmp) / "pipeline.lua"
-        script.write_text(harness.PIPELINE_LUA)
+        pipelined = harness.pipelining(Path(tmp), args.pipeline)
         ctx = harness.Context(args=args, tmp=Path(tmp), nginx=nginx, wrk=wrk, apiway=Path(sys.executable))
         servers = {}
         try:
@@ -227,11 +224,11 @@ def main() -> None:
                                                           args.server_cpu)
             servers[NGINX] = (nginx_group, nginx_port, "")
             for server, port, api_id in servers.values():
-                measure(wrk, args.client_cpu, server, port, api_id, 2, script, args.pipeline)  # warm-up
+                measure(wrk, args.client_cpu, server, port, api_id, 2, pipelined)  # warm-up
             for _ in range(args.rounds):
                 for case, (server, port, api_id) in servers.items():
                     cpu_us[case].append(measure(wrk, args.client_cpu, server, port, api_id, args.seconds,
-                                                script, args.pipeline))
+                                                pipelined))
             logged = sum(f.stat().st_size for f in (Path(tmp) / "metrics-access-log").rglob("*") if f.is_file())
         finally:
             for server, _, _ in servers.values():

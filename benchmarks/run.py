@@ -666,7 +666,7 @@ def start_upstream(ctx: Context) -> None:
 
 
 # wrk sends what `request` returns as it is: N requests in one write, answered in order on the connection.
-PIPELINE_LUA = """
+_PIPELINE_LUA = """
 local depth = tonumber(os.getenv("PIPELINE_DEPTH") or "1")
 init = function(args)
   local batch = {}
@@ -675,6 +675,24 @@ init = function(args)
 end
 request = function() return req end
 """
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipelining:
+    """What wrk is given to send `depth` requests at a time per connection: its extra arguments and environment."""
+
+    args: list[str]
+    env: dict[str, str]
+
+
+def pipelining(directory: Path, depth: int) -> Pipelining:
+    """wrk with `depth` requests at a time per connection, its script written into `directory`; 1 is plain
+    keep-alive (no script)."""
+    if depth <= 1:
+        return Pipelining([], {})
+    script = directory / "pipeline.lua"
+    script.write_text(_PIPELINE_LUA)
+    return Pipelining(["-s", str(script)], {"PIPELINE_DEPTH": str(depth)})
 
 
 def run_wrk(ctx: Context, port: int, path: str, duration: float,

@@ -63,12 +63,11 @@ def serve(work: Path, workers: int) -> tuple[harness.ProcessGroup, int, str]:
     return server, port, api_id
 
 
-def rate(wrk: str, port: int, api_id: str, seconds: float, script: Path | None = None, depth: int = 1) -> float:
+def rate(wrk: str, port: int, api_id: str, seconds: float, pipelined: harness.Pipelining) -> float:
     """Requests/s wrk completed."""
-    extra = ["-s", str(script)] if script is not None and depth > 1 else []
     done = subprocess.run([wrk, "-t1", "-c32", f"-d{seconds:g}s", "-H", f"Host: {api_id}.execute-api.localhost",
-                           *extra, f"http://127.0.0.1:{port}/prod/who"], capture_output=True, text=True,
-                          timeout=seconds + 30, check=True, env={"PIPELINE_DEPTH": str(depth)})
+                           *pipelined.args, f"http://127.0.0.1:{port}/prod/who"], capture_output=True, text=True,
+                          timeout=seconds + 30, check=True, env=pipelined.env)
     if "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
         raise SystemExit(f"wrk saw failures:\n{done.stdout}")
     found = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
@@ -98,16 +97,15 @@ def main() -> None:
     server_cpu: dict[int, float] = {1: 0.0, 2: 0.0}
     client_cpu: dict[int, float] = {1: 0.0, 2: 0.0}
     with tempfile.TemporaryDirectory(prefix="workers-bench-") as tmp:
-        script = Path(tmp) / "pipeline.lua"
-        script.write_text(harness.PIPELINE_LUA)
+        pipelined = harness.pipelining(Path(tmp), args.pipeline)
         servers = {n: serve(Path(tmp) / f"w{n}", n) for n in (1, 2)}
         try:
             for _, port, api_id in servers.values():
-                rate(wrk, port, api_id, 1, script, args.pipeline)  # warm-up
+                rate(wrk, port, api_id, 1, pipelined)  # warm-up
             for _ in range(args.rounds):
                 for n, (server, port, api_id) in servers.items():
                     cpu0, wrk0 = harness.group_cpu_seconds(server.pid)[0], children_cpu()
-                    rates[n].append(rate(wrk, port, api_id, args.seconds, script, args.pipeline))
+                    rates[n].append(rate(wrk, port, api_id, args.seconds, pipelined))
                     server_cpu[n] += harness.group_cpu_seconds(server.pid)[0] - cpu0
                     client_cpu[n] += children_cpu() - wrk0
         finally:
