@@ -204,7 +204,8 @@ _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "2.0": "HTTP/
 def _clf_time(epoch_ms: int) -> str:
     second = epoch_ms // 1000
     text = clf_time(second)
-    _clf[:] = (second * 1000, second * 1000 + 1000, text)
+    start = second * 1000
+    _clf[:] = (start, start + 1000, text)
     return text
 
 

@@ -196,9 +196,9 @@ def protobuf_request(traces: list[FinishedTrace], service_name: str) -> bytes:
     for trace in traces:
         pieces = _pieces(trace)
         s = trace.spans
-        head = wire.trace_head(otel_trace_id(s.root))
-        status = trace.status
         root = s.root
+        head = wire.trace_head(otel_trace_id(root))
+        status = trace.status
         attributes = b"".join((pieces.gateway_attributes, pieces.path(trace.path), pieces.status(status),
                                _XRAY_HEAD + root.encode() if len(root) == 35
                                else wire.string_attribute_field(_XRAY_TRACE_ID, root)))
