@@ -58,7 +58,7 @@ def test_the_invocation_waits_for_ready_then_goes_out_with_its_header(rec: _Reco
     assert rec.transport.written == [] and not inv.delivered
     rec.channel.data_received(frame(READY))
     assert rec.delivered == [inv] and inv.delivered
-    kind, header_size, size = HEAD.unpack_from(rec.transport.written[0])
+    kind, header_size, size, _ = HEAD.unpack_from(rec.transport.written[0])
     body = rec.transport.written[0][HEAD.size:]
     assert kind == INVOKE and size == 7 and body[header_size:] == b'{"a":1}'
     assert body[:header_size].split(b"\0") == [b"r-1", b"0", b"arn:fn", b"Root=1-x", b'{"custom":{}}', b""]
@@ -66,10 +66,11 @@ def test_the_invocation_waits_for_ready_then_goes_out_with_its_header(rec: _Reco
 
 def test_frames_split_and_joined_anyhow_are_reassembled(rec: _Recorder) -> None:
     first = rec.invocation("r-1")
-    data = frame(READY) + frame(RESPONSE, b"", b'{"ok":1}')
+    data = frame(READY) + frame(RESPONSE, b"", b'{"ok":1}', faults=2**40 + 7)
     for at in range(len(data)):  # one byte at a time
         rec.channel.data_received(data[at:at + 1])
     assert rec.results == [(first, InvokeResult(b'{"ok":1}'))]
+    assert rec.channel.faults == 2**40 + 7  # the runtime's page faults as it answered
     second = rec.invocation("r-2")
     rec.channel.data_received(frame(ERROR, b"KeyError", b'{"errorType":"KeyError"}')[:5])
     rec.channel.data_received(frame(ERROR, b"KeyError", b'{"errorType":"KeyError"}')[5:])
@@ -102,7 +103,7 @@ def test_an_init_error_fails_the_waiting_invocation(rec: _Recorder) -> None:
     frame(RESPONSE, b"", b"{}"),  # an answer with no invocation
     frame(READY) + frame(READY),  # ready twice
     frame(99),  # no such kind
-    HEAD.pack(RESPONSE, 0, MAX_PAYLOAD + 2048),  # over the limit: not buffered
+    HEAD.pack(RESPONSE, 0, MAX_PAYLOAD + 2048, 0),  # over the limit: not buffered
 ])
 def test_a_frame_that_breaks_the_protocol_stops_the_environment(rec: _Recorder, data: bytes) -> None:
     rec.channel.data_received(data)

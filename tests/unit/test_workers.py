@@ -68,6 +68,12 @@ def argv(event, context):
     out = subprocess.run([sys.executable, "-c", child], close_fds=False, capture_output=True, text=True).stdout
     return {"argv": sys.argv[1:], "child_sockets": out.split().count("True"), "child_fds": len(out.split())}
 
+def grow(event, context):
+    held = bytearray(event["mb"] * 1024 * 1024)
+    held[::4096] = b"x" * len(held[::4096])  # every page resident
+    with open("/proc/self/status") as status:
+        return {"peak_kb": next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))}
+
 def rss(event, context):
     with open("/proc/self/status") as status:
         kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
@@ -126,6 +132,26 @@ def test_cold_then_warm_keeps_module_state_and_logs_each_invocation(tmp_path: Pa
     assert cold[4].startswith("Max Memory Used: ") and cold[5].startswith("Init Duration: ")
     assert logs[6:9] == [f"START RequestId: {RID.format(2)} Version: $LATEST", "count is 2", "to stderr"]
     assert "Init Duration" not in logs[10] and logs[10].startswith(f"REPORT RequestId: {RID.format(2)}\t")
+
+
+def test_max_memory_used_follows_the_peak_read_again_only_after_page_faults(tmp_path: Path) -> None:
+    r = setup(tmp_path, ("Grow", "fns.py:grow", {"memory": 256}))
+    peaks = []
+
+    async def body() -> None:
+        for n, mb in enumerate((0, 0, 96, 0)):
+            out, error = await call(r, "Grow", {"mb": mb}, n)
+            assert error is None
+            peaks.append(out["peak_kb"])
+        await r.close()
+
+    run(body)
+    reported = [int(re.search(r"Max Memory Used: (\d+) MB", line)[1])  # type: ignore[index]
+                for line in r.logs("Grow") if line.startswith("REPORT")]
+    assert len(reported) == 4
+    assert reported[0] >= peaks[0] // 1024 and reported[1] >= reported[0]
+    assert reported[2] >= peaks[2] / 1024 >= reported[1] + 90  # the 96 MB the third invocation touched
+    assert reported[3] == reported[2]  # a peak, not the present size
 
 
 def test_environment_variables_and_context(tmp_path: Path) -> None:

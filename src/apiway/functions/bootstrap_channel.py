@@ -24,7 +24,7 @@ _MAX_FRAME = MAX_PAYLOAD + 1024  # the bootstrap never sends a payload over the 
 
 class BootstrapChannel(asyncio.Protocol):
     __slots__ = ("_buffer", "_child", "_initialised", "_need", "_pending", "_ready", "_transport", "current",
-                 "on_broken", "on_delivered", "on_init_error", "on_result")
+                 "faults", "on_broken", "on_delivered", "on_init_error", "on_result")
 
     def __init__(self, on_delivered: Callable[[PendingEvent], None],
                  on_result: Callable[[PendingEvent, InvokeResult], None],
@@ -41,6 +41,7 @@ class BootstrapChannel(asyncio.Protocol):
         self._child: socket.socket | None = None
         self._buffer = bytearray()  # the start of a frame not fully received
         self._need = 0  # the buffer's size once that frame (or its head) is complete
+        self.faults = -1  # the runtime's page faults, as of its last answer (frames.py)
 
     async def start(self) -> int:
         """Open the socket pair: the descriptor returned is the runtime's end, for its process to inherit;
@@ -97,7 +98,7 @@ class BootstrapChannel(asyncio.Protocol):
         at = 0
         end = len(data)
         while end - at >= HEAD.size:
-            kind, header_size, size = HEAD.unpack_from(data, at)
+            kind, header_size, size, faults = HEAD.unpack_from(data, at)
             if header_size + size > _MAX_FRAME:
                 self.on_broken()
                 return
@@ -105,14 +106,14 @@ class BootstrapChannel(asyncio.Protocol):
             if start + size > end:
                 self._need = start + size - at
                 break
-            self._received(kind, data[at + HEAD.size:start], data[start:start + size])
+            self._received(kind, data[at + HEAD.size:start], data[start:start + size], faults)
             at = start + size
         else:
             self._need = HEAD.size
         if at < end:
             buffer += memoryview(data)[at:]
 
-    def _received(self, kind: int, header: bytes, payload: bytes) -> None:
+    def _received(self, kind: int, header: bytes, payload: bytes, faults: int) -> None:
         if kind == READY and not self._initialised:
             self._initialised = True
             self._ready = True
@@ -134,5 +135,6 @@ class BootstrapChannel(asyncio.Protocol):
             self.on_broken()
             return
         self.current = None
+        self.faults = faults
         self._ready = True  # the runtime goes straight back to waiting for the next event
         self.on_result(inv, result)

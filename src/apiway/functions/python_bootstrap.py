@@ -20,6 +20,7 @@ import importlib.machinery
 import importlib.util
 import inspect
 import os
+import resource
 import socket
 import sys
 import time
@@ -158,7 +159,8 @@ class _Channel:
     def send(self, kind: int, header: bytes = b"", payload: bytes = b"") -> None:
         sys.stdout.flush()  # the handler's output reaches the log before the invocation ends
         sys.stderr.flush()
-        self._sock.sendall(frame(kind, header, payload))
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # the gateway reads the peak memory again if these moved
+        self._sock.sendall(frame(kind, header, payload, usage.ru_minflt + usage.ru_majflt))
 
     def respond(self, payload: bytes) -> None:
         if len(payload) > MAX_PAYLOAD:  # the gateway fails the invocation with the size alone
@@ -175,7 +177,7 @@ class _Channel:
         head = self._reader.read(HEAD.size)
         if len(head) != HEAD.size:
             raise ConnectionError("the gateway closed the channel")
-        kind, header_size, size = HEAD.unpack(head)
+        kind, header_size, size, _ = HEAD.unpack(head)
         body = self._reader.read(header_size + size)
         if kind != INVOKE or len(body) != header_size + size:
             raise ConnectionError("the gateway closed the channel mid-frame")
@@ -211,9 +213,7 @@ def main() -> None:
         sys.exit(1)
     is_async = inspect.iscoroutinefunction(handler)
     channel.send(READY)
-    while True:
-        sys.stdout.flush()
-        sys.stderr.flush()
+    while True:  # every answer flushed stdout and stderr before it went out
         (request_id, deadline_ms, arn, trace_id, client_context, identity), event = channel.next()
         lambda_logging.set_request_id(request_id)
         _set_trace_id(trace_id)

@@ -99,8 +99,8 @@ class _Environment:
     """One execution environment: its Runtime API (and bootstrap channel), its process, its log pipe, its
     invocation in progress."""
 
-    __slots__ = ("_fd", "_partial", "_status_fd", "alive", "api", "channel", "fn", "generation", "init_ms", "inv",
-                 "log_stream", "proc", "runner", "spawned", "started", "timer", "watcher")
+    __slots__ = ("_fd", "_partial", "_peak", "_status_fd", "alive", "api", "channel", "fn", "generation", "init_ms",
+                 "inv", "log_stream", "proc", "runner", "spawned", "started", "timer", "watcher")
 
     def __init__(self, fn: _Function, runner: WorkerRunner) -> None:
         self.fn = fn
@@ -118,6 +118,7 @@ class _Environment:
         self.init_ms: float | None = None  # set on the cold invocation, reported once
         self._fd = -1
         self._status_fd = -1
+        self._peak = (-1, 0)  # the runtime's page faults when its peak memory (MB) was last read, and that peak
         self._partial = b""
         self.log_stream: LogStream | None = None
 
@@ -197,7 +198,7 @@ class _Environment:
         self._emit([f"START RequestId: {inv.request_id} Version: {self._version()}"], framing=True)
 
     def _answered(self, inv: PendingEvent, result: InvokeResult) -> None:
-        self._complete(inv, result)
+        self._complete(inv, result, self.channel.faults if self.channel is not None else None)
 
     def _init_failed(self, result: InvokeResult) -> None:
         inv = self.inv
@@ -243,7 +244,8 @@ class _Environment:
 
     # --- bookkeeping
 
-    def _complete(self, inv: PendingEvent, result: InvokeResult) -> None:
+    def _complete(self, inv: PendingEvent, result: InvokeResult, faults: int | None = None) -> None:
+        """`faults`: the runtime's page faults as it answered (apiway's bootstrap says), else unknown."""
         if inv is not self.inv:
             return
         self.inv = None
@@ -260,7 +262,7 @@ class _Environment:
         duration = (time.monotonic() - self.started) * 1000 if inv.delivered else 0.0
         report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
                   f"{max(1, math.ceil(duration))} ms\tMemory Size: {self.fn.spec.memory} MB\tMax Memory Used: "
-                  f"{self._max_memory_mb()} MB")
+                  f"{self._max_memory_mb(faults)} MB")
         if self.init_ms is not None:
             report += f"\tInit Duration: {self.init_ms:.2f} ms"
             self.init_ms = None
@@ -291,7 +293,12 @@ class _Environment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
-    def _max_memory_mb(self) -> int:
+    def _max_memory_mb(self, faults: int | None) -> int:
+        """The process's peak resident size (VmHWM). Reading /proc costs more than the rest of a warm invocation's
+        bookkeeping, so it is skipped when the runtime's page faults have not moved since the last read: resident
+        memory does not grow without one (khugepaged filling in a huge page aside, seen at the next fault)."""
+        if faults is not None and faults == self._peak[0]:
+            return self._peak[1]
         if self._status_fd < 0:
             return 0
         try:  # the file stays open: re-reading it costs a third of opening it each time
@@ -301,7 +308,9 @@ class _Environment:
         at = status.find(b"VmHWM:")
         if at < 0:
             return 0
-        return math.ceil(int(status[at + 6:status.index(b"kB", at)]) / 1024)
+        peak = math.ceil(int(status[at + 6:status.index(b"kB", at)]) / 1024)
+        self._peak = (-1 if faults is None else faults, peak)
+        return peak
 
     # --- logs
 
