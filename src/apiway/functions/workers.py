@@ -511,7 +511,8 @@ def _limit_child(limit: int) -> None:
     os.setpgid(0, 0)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if _SCHED_BATCH is not None:
-        os.sched_setscheduler(0, _SCHED_BATCH, os.sched_param(0))
+        with contextlib.suppress(OSError):  # a hint: a sandbox that forbids it must not stop the environment
+            os.sched_setscheduler(0, _SCHED_BATCH, os.sched_param(0))
     if _prctl is not None:
         _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
