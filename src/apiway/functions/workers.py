@@ -433,7 +433,7 @@ class WorkerRunner:
                 if colour is None:
                     colour = self._colours[name] = _COLOURS[len(self._colours) % len(_COLOURS)]
                 prefix = f"{colour}[{name}]\x1b[0m "
-            stream.write("".join(prefix + line + "\n" for line in lines))
+            stream.write(prefix + f"\n{prefix}".join(lines) + "\n")
             stream.flush()
 
     def _unrepeated(self, name: str, lines: list[str]) -> list[str]:
