@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "src"))
+from apiway.functions.frames import HEAD, INVOKE, READY, RESPONSE, frame
 
-from apiway.functions.frames import HEAD, INVOKE, READY, RESPONSE, frame  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 FUNCTIONS = REPO / "benchmarks" / "templates" / "functions"
 WARMUP_ROUNDS = 20

@@ -17,18 +17,21 @@ does not follow children), so its own work is not counted; `lambda_runtimes.py` 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import instructions  # noqa: E402  (callgrind's command line and its dumps)
+from lambda_runtimes import proxy_event  # noqa: E402
+
+REPO = HERE.parent
 FUNCTIONS = REPO / "benchmarks" / "templates" / "functions"
 WARMUP = 300
-_TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.M)
 
 
 async def _invoke(count: int) -> None:
@@ -37,8 +40,7 @@ async def _invoke(count: int) -> None:
     from apiway.functions.base import FunctionSpec
     from apiway.functions.workers import WorkerRunner
 
-    # Only now: importing it puts this checkout's src first on the path, and apiway must come from --apiway-root.
-    event = orjson.loads(importlib.import_module("lambda_runtimes").proxy_event())
+    event = orjson.loads(proxy_event())
     with open(os.devnull, "w") as sink:
         runner = WorkerRunner(log_stream=sink)
         runner.load(FunctionSpec("HelloWorkerFn", "functions/hello.py:handler", FUNCTIONS.parent, memory=128,
@@ -51,15 +53,13 @@ async def _invoke(count: int) -> None:
 
 
 def _count(root: Path, invocations: int, out_dir: Path) -> int:
-    out = out_dir / f"cg.{invocations}"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join((str(root / "src"), str(REPO / "benchmarks"))))
-    subprocess.run(["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}",
-                    sys.executable, __file__, "--inner", str(invocations)],
+    out_dir = out_dir / str(invocations)
+    out_dir.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))  # this checkout's apiway, or --apiway-root's
+    subprocess.run([*instructions.callgrind_argv(out_dir), sys.executable, __file__, "--inner", str(invocations)],
                    env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    found = _TOTALS.search(out.read_text())
-    if found is None:
-        raise SystemExit(f"no total in callgrind's output {out}")
-    return int(found[1])
+    (dump,) = out_dir.glob("cg.*")
+    return instructions.parse_summary(dump.read_text())
 
 
 def main() -> None:
