@@ -36,6 +36,28 @@ def test_events_put_are_read_back_in_time_order_across_streams(tmp_path: Path) -
     groups.close()
 
 
+def test_any_text_is_read_back_as_it_was_put_and_files_of_earlier_versions_are_read(tmp_path: Path) -> None:
+    groups = LogGroups(tmp_path)
+    stream = groups.stream("g", "s")
+    texts = ["plain", '"quoted" at the start', "tab\there", "back\\slash \\n not a newline", "two\nlines\n",
+             "", " leading space", "ünïcödé ✓", "\r\x00\x1b control", "a lone \ud800 surrogate"]
+    for n, text in enumerate(texts):
+        stream.put(1000 + n, text)
+    groups.flush()
+    stream.put(2000, "a batch of its own, no escape")
+    groups.flush()
+    read = [e.message for e in groups.events("g")]
+    assert read == [*texts[:-1], "a lone ? surrogate", "a batch of its own, no escape"]
+    assert [e.seq for e in groups.events("g")] == list(range(len(texts) + 1))
+    written = next((tmp_path / "g" / "s").iterdir())
+    assert written.read_bytes().count(b"\n") == len(texts) + 1  # one line per event
+    # A line as earlier versions wrote it: the message as a JSON string after a space.
+    with written.open("ab") as out:
+        out.write(b'3000 3001 99 "old \\"format\\"\\nline"\n')
+    assert groups.events("g")[-1].message == 'old "format"\nline'
+    groups.close()
+
+
 def test_the_writer_thread_writes_without_a_flush(tmp_path: Path) -> None:
     groups = LogGroups(tmp_path)
     groups.stream("g", "s").put(1, "by the thread")

@@ -6,9 +6,10 @@ Layout under `root` (`<state dir>/logs/groups/` for `apiway serve`), names perce
     <group>/@group.json                         {"creationTime": ms, "retentionInDays": n | null}
     <group>/<stream>/<created ms>-<pid>.log     one file per process writing the stream (.log.1, … rotated)
 
-A line is one event: `<timestamp ms> <ingestion ms> <sequence> <message as a JSON string>`; a message may hold
-newlines and is still one event. Each process writes only its own files, so `serve --workers N` needs no lock
-between processes, and every process reads all of them.
+A line is one event: `<timestamp ms> <ingestion ms> <sequence>`, a tab, and the message as it is, a backslash or
+newline in it escaped (`\\\\`, `\\n`): a message may hold newlines and is still one event (files of earlier versions
+have a space and the message as a JSON string instead of the tab: they are read too). Each process writes only its
+own files, so `serve --workers N` needs no lock between processes, and every process reads all of them.
 
 Writing costs the request path one deque append (`LogStream.put`): one background thread writes what was put at
 most every `FLUSH_SECONDS` and at `close`. Bounded: each file rotates at `LogLimits.max_bytes` keeping
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -27,7 +29,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import count, repeat
+from itertools import repeat
 from operator import call
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -43,7 +45,7 @@ FLUSH_SECONDS = 0.2
 SWEEP_SECONDS = 60.0  # retention and vanished files are looked at this often
 MAX_QUEUED = 100_000  # events per stream waiting for the writer thread
 TAIL_BYTES = 256 * 1024  # what `tail` reads of each file at least (1 KB per event asked for): its newest events
-_LINE = b"%d %d %d %b\n"  # timestamp ms, ingestion ms, sequence number, the message as a JSON string
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)  # in a message read back: `\\n` a newline, `\\\\` a backslash
 _META = "@group.json"  # never a percent-encoded name: '@' is always encoded
 
 
@@ -201,26 +203,18 @@ class LogGroups:
                 stamps, messages = zip(*map(call, repeat(queue.popleft, n)), strict=True)
                 seq = writer.seq
                 writer.seq = seq + n
-                # Bytes from the start, each event formatted once and never re-encoded, by C loops alone.
-                lines = list(map(_LINE.__mod__, zip(stamps, repeat(now), count(seq), map(orjson.dumps, messages))))
-                self._write(writer.file, lines)
+                self._write(writer.file, _lines(stamps, messages, now, seq))
 
-    def _write(self, file: RotatingFile, lines: list[bytes]) -> None:
-        """A write per file-sized chunk, so that a large batch still rotates at the bound."""
+    def _write(self, file: RotatingFile, data: bytes) -> None:
+        """A write per file-sized chunk cut at a line's end, so that a large batch still rotates at the bound (a
+        line longer than the bound is written alone)."""
         bound = self.limits.max_bytes
-        if sum(map(len, lines)) <= bound:
-            file.write_bytes(b"".join(lines))
-            return
-        chunk: list[bytes] = []
-        size = 0
-        for line in lines:
-            if chunk and size + len(line) > bound:
-                file.write_bytes(b"".join(chunk))
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(line)
-        if chunk:
-            file.write_bytes(b"".join(chunk))
+        while len(data) > bound:
+            cut = data.rfind(b"\n", 0, bound) + 1 or data.find(b"\n") + 1 or len(data)
+            file.write_bytes(data[:cut])
+            data = data[cut:]
+        if data:
+            file.write_bytes(data)
 
     def _open(self, group: str, stream: str) -> _Writer:
         if group not in self._known_groups:
@@ -464,13 +458,40 @@ def _read(file: Path, stream: str, tail_bytes: int | None = None) -> Iterator[Ev
             lines.seek(-tail_bytes, os.SEEK_END)
             lines.readline()  # the rest of a line cut in two
         for line in lines:
-            parts = line.split(b" ", 3)
-            if len(parts) < 4 or not line.endswith(b"\n"):  # a line being written by another process
+            if not line.endswith(b"\n"):  # a line being written by another process
+                continue
+            head, tab, rest = line.partition(b"\t")
+            parts = head.split(b" ") if tab else line.split(b" ", 3)
+            if len(parts) != (3 if tab else 4):
                 continue
             try:
-                yield Event(int(parts[0]), int(parts[1]), stream, writer, int(parts[2]), orjson.loads(parts[3]))
+                message = _unescape(rest[:-1].decode("utf-8", "replace")) if tab else orjson.loads(parts[3])
+                yield Event(int(parts[0]), int(parts[1]), stream, writer, int(parts[2]), message)
             except (ValueError, orjson.JSONDecodeError):
                 continue
+
+
+def _lines(stamps: tuple[int, ...], messages: tuple[str, ...], now: int, seq: int) -> bytes:
+    """A batch of events as the file's lines, numbered from `seq`. Built by C loops alone (the writer thread's
+    CPU is the server's): a line's numbers as text joined with the message as it is, which is escaped only in
+    the rare batch holding a newline or backslash."""
+    n = len(messages)
+    heads = {t: f"{t} {now} " for t in set(stamps)}  # a batch holds a few distinct milliseconds
+    text = "".join(messages)
+    if "\n" in text or "\\" in text:
+        messages = tuple(m.replace("\\", "\\\\").replace("\n", "\\n") for m in messages)
+    parts = ["\t"] * (5 * n)  # per line: timestamp and ingestion, sequence, tab, message, newline
+    parts[0::5] = map(heads.__getitem__, stamps)
+    parts[1::5] = map(str, range(seq, seq + n))
+    parts[3::5] = messages
+    parts[4::5] = repeat("\n", n)
+    return "".join(parts).encode("utf-8", "replace")
+
+
+def _unescape(message: str) -> str:
+    if "\\" not in message:
+        return message
+    return _ESCAPED.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), message)
 
 
 def _stream_info(name: str, directory: Path) -> StreamInfo:
