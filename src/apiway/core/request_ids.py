@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from binascii import b2a_base64
 
-_rand = random.SystemRandom().getrandbits  # seeded once from the OS; per call no syscall
+_rand = random.SystemRandom().getrandbits  # seeded from the OS at start and in each forked worker; per call no syscall
 _fast = random.Random()
-_fast.seed(_rand(128))
 _bits = _fast.getrandbits
+
+
+def _reseed() -> None:
+    """A forked worker (`serve --workers N`) would otherwise make the very ids its parent and siblings make."""
+    _fast.seed(_rand(128))
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
