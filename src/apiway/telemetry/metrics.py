@@ -6,18 +6,17 @@ stage's `pending` dict, keyed by what it adds (its leaf, status, latencies, cach
 counted into their leaves' minutes and the stage's second once, by their number, when the stage's second ends or
 before the store is read, so per request no slot is touched. (Counting at once rather than keeping a tuple per
 request until then costs a few hundred instructions more but keeps a second's requests out of memory: measured
-cheaper in CPU time under load.) What CloudWatch's dimensions name is summed from leaves at
-query time: `ApiName` (REST) or `ApiId` (HTTP, WebSocket) over all stages, `+Stage` over a stage's leaves, and
-`+Method+Resource` (REST) or `+Route` (HTTP, WebSocket) from one leaf when the method's metricsEnabled /
-detailedMetricsEnabled is on. A canary's requests count under the stage `{stage}/Canary`.
+cheaper in CPU time under load.) What CloudWatch's dimensions name is summed from leaves at query time: `ApiName`
+(REST) or `ApiId` (HTTP, WebSocket) over all stages, `+Stage` over a stage's leaves, and `+Method+Resource` (REST)
+or `+Route` (HTTP, WebSocket) from one leaf when the method's metricsEnabled / detailedMetricsEnabled is on. A
+canary's requests count under the stage `{stage}/Canary`.
 
 Bounds: `MINUTES` minutes of one-minute slots per leaf, `SECONDS` one-second slots per stage, at most `MAX_LEAVES`
 leaves (methods beyond it are counted in their stage's catch-all leaf), slots made only for minutes with traffic
 (a slot is about 1 KB, two histograms of 84 four-byte counts: at most ~170 MB if every leaf saw traffic in
-every minute), and pending counts of at most one second per stage (one per distinct 7-tuple: status and
-latency in ms vary, so at most a few thousand). Latency
-histograms use fixed log-scale buckets (four per power of two, within 12.5 %), so percentiles can be answered for
-any period."""
+every minute), and pending counts of at most one second per stage (one per distinct 7-tuple, ~200 bytes: at most
+one per request of that second, usually a few dozen). Latency histograms use fixed log-scale buckets (four per
+power of two, within 12.5 %), so percentiles can be answered for any period."""
 
 from __future__ import annotations
 
