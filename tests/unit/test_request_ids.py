@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import uuid
 
 from apiway.core import request_ids
 
@@ -22,7 +21,6 @@ def test_formats_and_no_repeats() -> None:
     made = [request_ids.request_id() for _ in range(5000)]
     assert all(UUID4.match(i) for i in made) and len(set(made)) == len(made)
     assert all(request_ids.is_uuid(i) for i in made[:10])
-    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in made)
     extended = [request_ids.extended_request_id() for _ in range(1000)]
     assert all(EXTENDED.match(i) for i in extended) and len(set(extended)) == len(extended)
     # base64 of 11 bytes, written as base64 writes them (the bits after the 88th zero)
