@@ -43,7 +43,7 @@ def build(state: SharedState | None, keys: tuple[BucketKey, ...]) -> Guard | Non
     if state.remote:
 
         def throttle_remote(inv: Invocation) -> Awaitable[None]:
-            return admitted(take(), "THROTTLED", inv)  # type: ignore[arg-type]
+            return admitted(take(), "THROTTLED", inv)
 
         return throttle_remote
 
@@ -61,8 +61,8 @@ def refused(inv: Invocation, refusal: str) -> GatewayError:
     return GatewayError(refusal)
 
 
-async def admitted(answer: Awaitable[bool], refusal: str, inv: Invocation) -> None:
-    """A remote take's answer, awaited: the request goes on, or ends with `refusal`."""
+async def admitted(answer: Awaitable[object], refusal: str, inv: Invocation) -> None:
+    """A remote take's answer, awaited (Redis's reply: 1 or 0): the request goes on, or ends with `refusal`."""
     if not await answer:
         raise refused(inv, refusal)
 

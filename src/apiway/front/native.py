@@ -273,7 +273,7 @@ class _Connection(asyncio.Protocol):
         held = self._held
         if held is not None:  # nothing closes the connection while answers are held: _send writes them first
             self._held = None
-            self._transport.write(held if type(held) is bytes else b"".join(held))
+            self._transport.write(held if type(held) is bytes else b"".join(held))  # type: ignore[arg-type]
         if self._in_head:
             # A head still incomplete: bound it by the bytes received. Every chunk after the one it began in is
             # all head; that first chunk may hold earlier requests too, so it only counts once outgrown.
@@ -361,7 +361,7 @@ class _Connection(asyncio.Protocol):
             else:
                 self._continue_pending = True  # after the responses ahead of it
         if length is not None and length >= STREAM_MIN and not self._no_more:
-            self._stream(self._request, length)
+            self._stream(self._request, length)  # type: ignore[arg-type]
 
     def _stream(self, request: HttpRequest, length: int) -> None:
         """A long body: the request goes to the core now, its body follows as it arrives (core/http.py)."""
@@ -468,9 +468,9 @@ class _Connection(asyncio.Protocol):
             _failed_in_server(request, exc)
             answer = _INTERNAL_ERROR
         if type(answer) is HttpResponse and request.stream is None:  # the usual case: written at once
-            self._write(answer, request, keep_alive)  # type: ignore[arg-type]
+            self._write(answer, request, keep_alive)
         elif type(answer) is HttpResponse:
-            self._answered(request, answer, keep_alive)  # type: ignore[arg-type]
+            self._answered(request, answer, keep_alive)
         else:
             self._task = self._create_task(self._respond(request, answer, keep_alive))  # type: ignore[arg-type]
 
@@ -564,11 +564,11 @@ class _Connection(asyncio.Protocol):
         elif type(held) is bytes:
             self._held = [held, data]
         elif len(held) < MAX_QUEUED - 1:
-            held.append(data)
+            held.append(data)  # type: ignore[union-attr]
         else:
-            held.append(data)
+            held.append(data)  # type: ignore[union-attr]
             self._held = None
-            transport.write(b"".join(held))
+            transport.write(b"".join(held))  # type: ignore[arg-type]
         if not keep_alive:
             if self._discard:
                 # Closing with unread bytes would reset the connection and could lose the answer: end our side
@@ -591,7 +591,7 @@ class _Connection(asyncio.Protocol):
         held = self._held
         if held is not None:
             self._held = None
-            self._transport.write(held if type(held) is bytes else b"".join(held))
+            self._transport.write(held if type(held) is bytes else b"".join(held))  # type: ignore[arg-type]
         self._transport.write(data)
 
     def _switch(self, request: HttpRequest, upgraded: Upgraded) -> None:
@@ -715,9 +715,13 @@ async def serve_native(gateway: Handler, host: str, port: int, *, ready: Callabl
         states.append(state)
     stop: asyncio.Future[None] = loop.create_future()
     installed = []
+
+    def stopping() -> None:
+        if not stop.done():
+            stop.set_result(None)
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, stopping)
             installed.append(sig)
         except (RuntimeError, ValueError):  # not the main thread: only cancelling the task stops the server
             pass

@@ -158,7 +158,7 @@ class Gateway:
             answer = _start(inv)
             if type(answer) is not HttpResponse:
                 return _finish(answer, inv, _rest_headers)  # type: ignore[arg-type]
-            response = _rest_headers(answer, inv)  # type: ignore[arg-type]
+            response = _rest_headers(answer, inv)
             error = None
         except Exception as exc:
             response, error = _failure(exc, req, stage, inv, request_id or _request_id(req))
@@ -252,7 +252,7 @@ def _answer_http(req: HttpRequest, stage: StageRuntime, rest: str) -> Answer:
             answer = _start(inv)
             if type(answer) is not HttpResponse:
                 return _finish(answer, inv, _http_headers)  # type: ignore[arg-type]
-            response = _http_headers(answer, inv)  # type: ignore[arg-type]
+            response = _http_headers(answer, inv)
         error = None
     except Exception as exc:
         response, error = _failure(exc, req, stage, inv, request_id)

@@ -32,9 +32,9 @@ def locate(req: HttpRequest, domains: DomainTable) -> Located | None:
         rest = "/" + rest
         if rest == _USER_REQUEST or rest.startswith(_USER_REQUEST + "/"):
             return api_id, f"/{stage}{rest[len(_USER_REQUEST):]}", None
-    api_id = req.header("x-apigw-api-id")  # any host (a VPC endpoint's own name), the API named by header
-    if api_id:
-        return api_id, req.path, ""
+    named = req.header("x-apigw-api-id")  # any host (a VPC endpoint's own name), the API named by header
+    if named:
+        return named, req.path, ""
     if domains:
         return domains.lookup(host)
     return None

@@ -38,8 +38,9 @@ class SharedState(Protocol):
         of them is empty, and then nothing is taken from the others."""
         ...
 
-    def taker(self, keys: Sequence[BucketKey]) -> Callable[[], bool]:
-        """`take(keys)` resolved once: the call a guard makes per request."""
+    def taker(self, keys: Sequence[BucketKey]) -> Callable[[], Any]:
+        """`take(keys)` resolved once: the call a guard makes per request. It answers a bool, or where the state
+        is `remote` an awaitable of the store's answer (truthy: taken)."""
         ...
 
     # -- quota counters (spec §7.4) -----------------------------------------------------------------------
@@ -56,8 +57,9 @@ class SharedState(Protocol):
         counting nothing, when none is left."""
         ...
 
-    def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], bool]:
-        """`quota_take(key, period, limit)` resolved once per period: the call a request makes."""
+    def quota_taker(self, key: str, period: str, limit: int) -> Callable[[], Any]:
+        """`quota_take(key, period, limit)` resolved once per period: the call a request makes (answering as
+        `taker`'s call does)."""
         ...
 
     def quota_left(self, key: str, period: str) -> int | None:
