@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from apiway.observe.log_groups import LogGroups
 from tests.e2e.echo_backend import EchoServer, start_gateway
 from tests.support import Server
 
@@ -128,7 +129,10 @@ def gateway(backend: EchoServer, upstream: RawUpstream, responder: RawResponder,
     server = start_gateway(tmp_path_factory.mktemp("streamed"), [
         {"openapi": "http_proxy.yaml", "id": PROXY, "stages": {STAGE: {"variables": variables},
                                                                 "raw": {"variables": {"backend": upstream.address}},
-                                                                "out": {"variables": {"backend": responder.address}}}},
+                                                                "out": {"variables": {"backend": responder.address}},
+                                                                "logged": {"variables": variables, "method_settings": {
+                                                                    "*/*": {"loggingLevel": "INFO",
+                                                                            "dataTraceEnabled": True}}}}},
         {"openapi": "http_integration.yaml", "id": PLAIN, "stages": {STAGE: {"variables": variables}}}])
     yield server
     server.stop()
@@ -175,6 +179,24 @@ def test_a_slowly_sent_body_reaches_the_backend_whole(gateway: Server) -> None:
     record = json.loads(answer)
     assert record["body_length"] == len(body)
     assert record["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_streamed_body_on_a_logged_stage_is_passed_on_and_its_log_line_names_its_length(gateway: Server) -> None:
+    body = os.urandom(LONG)
+    with connect(gateway) as sock:
+        sock.sendall(head(PROXY, gateway.port, "/proxy/upload", len(body)).replace(b"/s/", b"/logged/", 1) + body)
+        status, headers, answer = read_response(sock, bytearray())
+    assert status == 200, answer
+    assert json.loads(answer)["body_length"] == len(body)
+    prefix = f"({headers['x-amzn-requestid']}) "
+    groups = LogGroups(gateway.state.parent / "logs" / "groups")
+    deadline, lines = time.monotonic() + 10, []
+    while time.monotonic() < deadline and not any(line.startswith("Method completed") for line in lines):
+        time.sleep(0.05)
+        lines = [e["message"][len(prefix):] for e in groups.tail(f"API-Gateway-Execution-Logs_{PROXY}/logged", 0, 100)
+                 if e["message"].startswith(prefix)]
+    assert f"Endpoint request body after transformations: [{LONG} bytes streamed, not shown]" in lines, lines
+    assert "Method completed with status: 200" in lines
 
 
 def test_the_backend_gets_the_body_while_the_client_still_sends_it(gateway: Server, upstream: RawUpstream) -> None:
