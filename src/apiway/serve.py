@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from apiway import EXIT_BAD_INPUT, __version__
+from apiway import EXIT_BAD_INPUT, __version__, compiled
 from apiway.app import App, default_state_path
 from apiway.config import HTTP, WEBSOCKET, Project, load_project
 from apiway.control.plane import ControlPlane
@@ -254,7 +254,8 @@ def serve(file: Path | None, host: str, port: int, stage: str | None, state: Pat
     report = StartReport()
     deployer.apply(store, prepared.apis, report)
     deployer.write_records(store, prepared.records)
-    print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}", flush=True)
+    print(f"apiway {__version__} — {'store' if store_url else 'state'} {describe(store_url, state_path)}\n"
+          f"  hot path: {compiled.state()}", flush=True)
     if redis is not None:
         print(f"  shared state: {describe_redis(redis)}\n"
               f"  WebSocket connections: registered in Redis, so @connections on any node reaches them; a node "
