@@ -203,4 +203,4 @@ def parse_proxy_response(payload: bytes, inv: Invocation) -> HttpResponse:
     return HttpResponse(status, headers, body)
 
 
-FORMAT = PayloadFormat("1.0", build_event, parse_proxy_response)
+FORMAT: PayloadFormat = PayloadFormat("1.0", build_event, parse_proxy_response)

@@ -47,7 +47,7 @@ class Dispatcher:
 
     def handle(self, req: HttpRequest) -> Awaitable[HttpResponse]:
         answer = self.answer(req)
-        return _answer(answer) if type(answer) is HttpResponse else answer  # type: ignore[arg-type,return-value]
+        return _answer(answer) if type(answer) is HttpResponse else answer  # type: ignore[return-value]
 
     def answer(self, req: HttpRequest) -> Answer:
         """The response when it is ready at once (an API's MOCK method, an error), else an awaitable of it."""

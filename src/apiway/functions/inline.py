@@ -240,7 +240,7 @@ _armed = False
 _alarm_installed = False
 # The invocation's `_X_AMZN_TRACE_ID`, written into os.environ's own mapping: visible to the handler through
 # os.environ and os.getenv without a putenv per invocation (a subprocess it starts does not inherit it).
-_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
+_TRACE_KEY = os.fsencode("_X_AMZN_TRACE_ID")  # os.environ.encodekey, as it is on POSIX
 _ENVIRON_DATA: dict[bytes, bytes] = vars(os.environ)["_data"]
 
 
