@@ -31,6 +31,13 @@ MODULES = (
     "apiway.integrations.mock",
     "apiway.mapping.request_template",
     "apiway.mapping.integration_response",
+    "apiway.mapping.response_headers",
+    "apiway.front.dispatch",
+    "apiway.runtime.observers",
+    "apiway.events.rest_v1",
+    "apiway.integrations.lambda_proxy",
+    "apiway.integrations.upstream",
+    "apiway.functions.inline",
 )
 # Plain strings and os.path, not pathlib: every process that imports apiway runs `guard`, functions' runtimes too.
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -83,7 +90,7 @@ def guard() -> None:
 def state() -> str:
     """For start-up output: how the hot path runs in this process."""
     return {"compiled": f"compiled ({len(MODULES)} modules)",
-            "stale": "pure Python: the compiled modules are older than their sources (`make run` rebuilds them)",
+            "stale": "pure Python: the compiled modules are older than their sources (`make compiled` rebuilds them)",
             "pure": "pure Python"}[_state]
 
 
@@ -94,8 +101,14 @@ def build(strict: bool) -> int:
     from pathlib import Path
 
     package = Path(PACKAGE)
-    # apiway has no C extensions of its own but these: any beside its sources, and mypyc's shared library of them
-    # one level up, is a build's.
+    root = package.parent.parent
+    if not (root / "pyproject.toml").is_file() or package.parent.name != "src":
+        print(f"the hot path is compiled in a checkout of apiway only, not in {package}: pure Python runs",
+              file=sys.stderr)
+        return 1 if strict else 0
+
+    # apiway has no C extensions but these: any beside its sources, and mypyc's shared library of them in src/,
+    # is a build's.
     def built() -> list[Path]:
         return [*package.rglob("*.so"), *package.parent.glob("*__mypyc.*.so")]
 
@@ -107,7 +120,6 @@ def build(strict: bool) -> int:
     for path in built():
         path.unlink()
     print(f"compiling the hot path with mypyc ({len(MODULES)} modules, about half a minute)…", flush=True)
-    root = package.parent.parent
     done = subprocess.run([sys.executable, "-m", "mypyc", *(os.path.relpath(source(m), root) for m in MODULES)],
                           cwd=root, capture_output=True, text=True)
     if done.returncode != 0 or len(built()) <= len(MODULES):
