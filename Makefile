@@ -12,7 +12,7 @@ FUZZ_STAMP := $(VENV)/.fuzz-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The dashboard's chart library: from npm (web/package-lock.json) into the package's static folder, git-ignored.
 UPLOT := src/apiway/telemetry/dashboard_static/vendor/uPlot.iife.min.js
 
-.PHONY: run test lint compiled compiled-strict bench bench-websocket bench-workers bench-observability bench-scaling soak fuzz fuzz-seeds clean
+.PHONY: run test lint compiled bench bench-websocket bench-workers bench-observability bench-scaling soak fuzz fuzz-seeds clean
 
 $(STAMP): pyproject.toml | $(UPLOT)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,11 @@ $(UPLOT): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(@D) && cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css $(@D)/
 
-# The hot path compiled by mypyc when its sources changed (src/apiway/compiled.py; pure Python where that fails).
-# `make test` insists on it: the suite tests what `make run` serves.
+# The hot path compiled by mypyc when its sources changed (src/apiway/compiled.py; pure Python where that fails,
+# except under `make test`, which tests what `make run` serves).
+COMPILE_STRICT ?= False
 compiled: $(STAMP)
-	$(BIN)/python -c 'import apiway.compiled as c; raise SystemExit(c.build(strict=False))'
-
-compiled-strict: $(STAMP)
-	$(BIN)/python -c 'import apiway.compiled as c; raise SystemExit(c.build(strict=True))'
+	$(BIN)/python -c 'import apiway.compiled as c; raise SystemExit(c.build(strict=$(COMPILE_STRICT)))'
 
 run: compiled
 	$(BIN)/apiway serve examples/petstore/apiway.yaml --port $(PORT)
@@ -42,7 +40,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The end-to-end suites run once per HTTP front-end: native (the default) and uvicorn.
-test: lint compiled-strict
+test: COMPILE_STRICT = True
+test: lint compiled
 	$(BIN)/python -m pytest tests
 	APIWAY_TEST_SERVER=uvicorn $(BIN)/python -m pytest tests/e2e tests/conformance
 
