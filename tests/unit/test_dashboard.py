@@ -5,7 +5,7 @@ tests/e2e/test_dashboard.py."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,12 @@ from apiway.telemetry.dashboard import Dashboard
 from tests.support import mock_api_definition
 
 KEY_VALUE = "a-secret-key-value-0123456789"
-TODAY = date.today()
+
+
+def today() -> str:
+    """The UTC day the dashboard counts usage in, read when the usage is recorded (not at import: a run crossing
+    midnight would record on the day before)."""
+    return datetime.now(UTC).date().isoformat()
 
 
 class Metrics:
@@ -69,7 +74,7 @@ def store(tmp_path: Path) -> SqliteStore:
                                         "quota": {"limit": 100, "period": "DAY"},
                                         "throttle": {"rateLimit": 10, "burstLimit": 5}})
     store.put_record(USAGE_PLAN_KEY, "p1/k1", {"usagePlanId": "p1", "keyId": "k1"})
-    usage.record_use(store, "p1", "k1", TODAY.isoformat(), 7)
+    usage.record_use(store, "p1", "k1", today(), 7)
     return store
 
 
@@ -179,7 +184,7 @@ def test_the_catalog_is_read_again_only_after_a_change(store: SqliteStore, monke
     catalog = Dashboard(store).catalog
     first = catalog.apis()
     assert catalog.apis() is first  # kept
-    usage.record_use(store, "p1", "k1", TODAY.isoformat(), 1)  # counts change nothing listed but usage
+    usage.record_use(store, "p1", "k1", today(), 1)  # counts change nothing listed but usage
     assert catalog.apis() is first and catalog.keys()["keys"][0]["plans"][0]["usedToday"] == 8
     store.put_api(mock_api_definition("def"))
     assert [api["id"] for api in catalog.apis()] == ["abc", "def", "h1"]
