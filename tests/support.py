@@ -20,6 +20,7 @@ import orjson
 
 from apiway.core.clock import SYSTEM_CLOCK
 from apiway.model.documents import parse_text
+from apiway.observe.log_groups import LogGroups
 from apiway.openapi.importer import import_openapi
 
 REPO = Path(__file__).resolve().parent.parent
@@ -215,3 +216,17 @@ def until(read: Callable[[], Any], timeout: float = 15) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
+
+
+def request_log_lines(groups: LogGroups, group: str, request_id: str, seconds: float = 10) -> list[str]:
+    """A request's execution-log lines, without their `(requestId) ` prefix, once its `Method completed` line is in
+    the group (the log writer flushes apart from the request)."""
+    prefix = f"({request_id}) "
+    deadline = time.monotonic() + seconds
+    while True:
+        lines = [e["message"][len(prefix):] for e in groups.tail(group, 0, 10_000) if e["message"].startswith(prefix)]
+        if any(line.startswith("Method completed") for line in lines):
+            return lines
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{group}: request {request_id} not completed in the log: {lines}")
+        time.sleep(0.05)

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 
 from apiway.observe.log_groups import LogGroups
 from tests.http_apis import v2_client
-from tests.support import Server, apigateway_client
+from tests.support import Server, apigateway_client, request_log_lines
 
 FUNCTIONS = '''
 import json
@@ -82,10 +82,8 @@ class Setup:
         raise AssertionError(f"{group}: {len(found)} of {count} messages: {found}")
 
     def lines(self, group: str, request_id: str) -> list[str]:
-        """A request's execution-log lines, without their `(requestId) ` prefix."""
-        prefix = f"({request_id}) "
-        return [e["message"][len(prefix):] for e in self.groups.tail(group, 0, 10_000)
-                if e["message"].startswith(prefix)]
+        """A request's execution-log lines, without their `(requestId) ` prefix, once it completed."""
+        return request_log_lines(self.groups, group, request_id)
 
 
 def _rest_api(port: int) -> str:
@@ -217,7 +215,6 @@ def test_rest_execution_log_at_info_with_data_trace_masks_secrets(setup: Setup):
     assert reply.status == 200
     request_id = _header(reply, "x-amzn-RequestId")
     group = f"API-Gateway-Execution-Logs_{api}/prod"
-    setup.messages(group, 1, lambda m: m.startswith(f"({request_id}) Method completed"))
     lines = setup.lines(group, request_id)
     steps = [line.split(":", 1)[0] for line in lines]
     for step in ("Extended Request Id", "Starting execution for request", "HTTP Method", "Method request path",
@@ -252,7 +249,6 @@ def test_rest_execution_log_at_error_writes_only_the_failure(setup: Setup):
     assert reply.status == 502
     request_id = _header(reply, "x-amzn-RequestId")
     group = f"API-Gateway-Execution-Logs_{api}/prod"
-    setup.messages(group, 1, lambda m: m.startswith(f"({request_id}) Method completed"))
     lines = setup.lines(group, request_id)
     assert lines[0].startswith("Lambda execution failed with status 200 due to customer function error: ")
     assert "the function broke" in lines[0]
@@ -267,8 +263,6 @@ def test_rest_execution_log_of_api_key_and_throttling_decisions(setup: Setup):
                for headers in ({}, {"x-api-key": API_KEY}, {"x-api-key": API_KEY})]
     assert [r.status for r in replies] == [403, 200, 429]
     ids = [_header(r, "x-amzn-RequestId") for r in replies]
-    for request_id in ids:
-        setup.messages(group, 1, lambda m, rid=request_id: m.startswith(f"({rid}) Method completed"))
     missing, allowed, throttled = (setup.lines(group, rid) for rid in ids)
     assert "API Key not authorized because method 'GET /keyed' requires API Key and API key is missing" in missing
     assert "Gateway response type: INVALID_API_KEY with status code: 403" in missing
@@ -289,8 +283,6 @@ def test_lambda_authorizer_steps_in_both_logs(setup: Setup):
                for headers in ({"Authorization": "allow"}, {"Authorization": "deny"}, {})]
     assert [r.status for r in replies] == [200, 403, 401]
     ids = [_header(r, "x-amzn-RequestId") for r in replies]
-    for request_id in ids:
-        setup.messages(group, 1, lambda m, rid=request_id: m.startswith(f"({rid}) Method completed"))
     allowed, denied, anonymous = (setup.lines(group, rid) for rid in ids)
     assert any(line.startswith("Starting authorizer: ") and line.endswith(f" for request: {ids[0]}") for line in allowed)
     assert allowed.index("Successfully completed authorizer execution") < \

@@ -18,7 +18,7 @@ import pytest
 
 from apiway.observe.log_groups import LogGroups
 from tests.e2e.echo_backend import EchoServer, start_gateway
-from tests.support import Server
+from tests.support import Server, request_log_lines
 
 PROXY, PLAIN, STAGE = "streamprox", "streamhttp", "s"
 LONG = 3 * 1024 * 1024  # well over the 256 KiB from which a body is streamed
@@ -138,8 +138,9 @@ def gateway(backend: EchoServer, upstream: RawUpstream, responder: RawResponder,
     server.stop()
 
 
-def head(api: str, port: int, path: str, length: int, method: str = "PUT", close: bool = False) -> bytes:
-    return (f"{method} /{STAGE}{path} HTTP/1.1\r\nHost: {api}.execute-api.localhost:{port}\r\n"
+def head(api: str, port: int, path: str, length: int, method: str = "PUT", close: bool = False,
+         stage: str = STAGE) -> bytes:
+    return (f"{method} /{stage}{path} HTTP/1.1\r\nHost: {api}.execute-api.localhost:{port}\r\n"
             f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n"
             + ("Connection: close\r\n" if close else "") + "\r\n").encode()
 
@@ -184,17 +185,12 @@ def test_a_slowly_sent_body_reaches_the_backend_whole(gateway: Server) -> None:
 def test_a_streamed_body_on_a_logged_stage_is_passed_on_and_its_log_line_names_its_length(gateway: Server) -> None:
     body = os.urandom(LONG)
     with connect(gateway) as sock:
-        sock.sendall(head(PROXY, gateway.port, "/proxy/upload", len(body)).replace(b"/s/", b"/logged/", 1) + body)
+        sock.sendall(head(PROXY, gateway.port, "/proxy/upload", len(body), stage="logged") + body)
         status, headers, answer = read_response(sock, bytearray())
     assert status == 200, answer
     assert json.loads(answer)["body_length"] == len(body)
-    prefix = f"({headers['x-amzn-requestid']}) "
-    groups = LogGroups(gateway.state.parent / "logs" / "groups")
-    deadline, lines = time.monotonic() + 10, []
-    while time.monotonic() < deadline and not any(line.startswith("Method completed") for line in lines):
-        time.sleep(0.05)
-        lines = [e["message"][len(prefix):] for e in groups.tail(f"API-Gateway-Execution-Logs_{PROXY}/logged", 0, 100)
-                 if e["message"].startswith(prefix)]
+    lines = request_log_lines(LogGroups(gateway.state.parent / "logs" / "groups"),
+                              f"API-Gateway-Execution-Logs_{PROXY}/logged", headers["x-amzn-requestid"])
     assert f"Endpoint request body after transformations: [{LONG} bytes streamed, not shown]" in lines, lines
     assert "Method completed with status: 200" in lines
 
