@@ -83,10 +83,13 @@ class _Sources:
 def guard() -> None:
     """Called once, by `import apiway`, before any of MODULES is imported."""
     global _state
-    if not os.environ.get(PURE_ENV) and current():
+    if os.environ.get(PURE_ENV):
+        _state = "pure"
+    elif current():
         _state = "compiled"
         return
-    _state = "stale" if not os.environ.get(PURE_ENV) and os.path.exists(MANIFEST) else "pure"
+    else:
+        _state = "stale" if os.path.exists(MANIFEST) else "pure"
     sys.meta_path.insert(0, _Sources())
 
 
